@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "cxr-edit",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "cxr-edit", targets: ["cxr-edit"]),
+        .library(name: "CXREdit", targets: ["CXRTensor", "CXRCheckpoint", "CXRTokenizer", "CXRModels",
+                                             "CXRSchedulers", "CXRPipelines", "CXRImaging"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (apt: libopenblas-dev libpng-dev libjpeg-dev).
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+
+        // Tensor type and CPU kernels (GEMM via OpenBLAS, conv, norms, attention, activations).
+        .target(name: "CXRTensor", dependencies: ["COpenBLAS"], swiftSettings: optimize),
+        // safetensors (validated, mmapped), PyTorch .bin through an allow-listed unpickler, diffusers folders.
+        .target(name: "CXRCheckpoint", dependencies: ["CXRTensor"], swiftSettings: optimize),
+        // CLIP BPE tokenizer, identical to transformers' CLIPTokenizer.
+        .target(name: "CXRTokenizer", dependencies: ["CZlib"], swiftSettings: optimize),
+        // CLIPTextModel, UNet2DConditionModel, AutoencoderKL, driven by config.json.
+        .target(name: "CXRModels", dependencies: ["CXRTensor", "CXRCheckpoint"], swiftSettings: optimize),
+        // Schedulers (DDIM, PNDM, Euler, Euler-a, DPM++2M, LMS) and torch-identical random numbers.
+        .target(name: "CXRSchedulers", dependencies: ["CXRTensor"], swiftSettings: optimize),
+        // PNG/JPEG I/O, grey/RGB, resize, masks, provenance chunks, atomic writes.
+        .target(name: "CXRImaging", dependencies: ["CPNG", "CJPEG"], swiftSettings: optimize),
+        // Text-to-image, SDEdit and inpainting pipelines.
+        .target(name: "CXRPipelines",
+                dependencies: ["CXRTensor", "CXRCheckpoint", "CXRTokenizer", "CXRModels", "CXRSchedulers", "CXRImaging"],
+                swiftSettings: optimize),
+        .executableTarget(name: "cxr-edit",
+                          dependencies: ["CXRPipelines", "CXRImaging", "CXRModels", "CXRCheckpoint", "CXRTokenizer",
+                                         "CXRSchedulers", "CXRTensor",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: optimize),
+
+        .testTarget(name: "CXRTensorTests", dependencies: ["CXRTensor"]),
+        .testTarget(name: "CXRCheckpointTests", dependencies: ["CXRCheckpoint", "CXRTensor"]),
+        .testTarget(name: "CXRTokenizerTests", dependencies: ["CXRTokenizer"]),
+        .testTarget(name: "CXRModelsTests", dependencies: ["CXRModels", "CXRCheckpoint", "CXRTensor", "CXRTokenizer"]),
+        .testTarget(name: "CXRSchedulersTests", dependencies: ["CXRSchedulers", "CXRTensor"]),
+        .testTarget(name: "CXRImagingTests", dependencies: ["CXRImaging"]),
+        .testTarget(name: "CXRPipelinesTests", dependencies: ["CXRPipelines", "CXRImaging", "CXRTensor"]),
+    ]
+)

@@ -1,0 +1,2 @@
+import XCTest
+final class CXRModelsTestsPlaceholder: XCTestCase { func testNothing() {} }
