@@ -50,5 +50,6 @@ let package = Package(
         .testTarget(name: "CXRSchedulersTests", dependencies: ["CXRSchedulers", "CXRTensor"]),
         .testTarget(name: "CXRImagingTests", dependencies: ["CXRImaging"]),
         .testTarget(name: "CXRPipelinesTests", dependencies: ["CXRPipelines", "CXRImaging", "CXRTensor"]),
-    ]
+    ],
+    swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,70 @@
+import CXRTensor
+
+/// Where a model's parameters come from: a checkpoint (safetensors, .bin) or anything else that maps the
+/// checkpoint's own key names to float32 tensors.
+public protocol WeightProvider {
+    /// All key names.
+    var parameterNames: [String] { get }
+    /// The tensor stored under `name`, widened to float32.
+    func parameter(_ name: String) throws -> Tensor
+}
+
+/// A simple in-memory provider (tests, random initialisation).
+public struct DictionaryWeights: WeightProvider {
+    public var tensors: [String: Tensor]
+    public init(_ tensors: [String: Tensor]) { self.tensors = tensors }
+    public var parameterNames: [String] { Array(tensors.keys) }
+    public func parameter(_ name: String) throws -> Tensor {
+        guard let t = tensors[name] else { throw ModelError.missingWeight(name) }
+        return t
+    }
+}
+
+/// Errors in building a model from a config and a weights file; descriptions are one line.
+public enum ModelError: Error, CustomStringConvertible, Equatable {
+    case missingWeight(String)
+    case shapeMismatch(name: String, expected: [Int], found: [Int])
+    case badConfig(file: String, message: String)
+    case unsupported(file: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .missingWeight(let n): return "weight '\(n)' is missing from the checkpoint"
+        case .shapeMismatch(let n, let e, let f):
+            return "weight '\(n)' has shape \(f), the config implies \(e)"
+        case .badConfig(let file, let m): return "\(file): \(m)"
+        case .unsupported(let file, let m): return "\(file): unsupported: \(m)"
+        }
+    }
+}
+
+/// Reads the parameters of one module: a view of a provider under a key prefix ("down_blocks.0.resnets.1").
+public struct ParameterScope {
+    public let provider: any WeightProvider
+    public let prefix: String
+
+    public init(_ provider: any WeightProvider, prefix: String = "") {
+        self.provider = provider
+        self.prefix = prefix
+    }
+
+    /// The scope of a child module.
+    public func callAsFunction(_ child: String) -> ParameterScope {
+        ParameterScope(provider, prefix: prefix.isEmpty ? child : "\(prefix).\(child)")
+    }
+
+    public func key(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }
+
+    /// The parameter `name`, checked against the shape the config implies (element count must match; the
+    /// stored shape may differ, e.g. a 1x1 conv [C, C, 1, 1] used as a linear [C, C]).
+    public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+        let t = try provider.parameter(key(name))
+        guard t.shape == shape || t.count == shape.reduce(1, *) else {
+            throw ModelError.shapeMismatch(name: key(name), expected: shape, found: t.shape)
+        }
+        return t.shape == shape ? t : t.reshaped(shape)
+    }
+
+    /// Whether the checkpoint has a parameter named `name` in this scope.
+    public func has(_ name: String, in names: Set<String>) -> Bool { names.contains(key(name)) }
+}

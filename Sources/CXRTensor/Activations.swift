@@ -1,0 +1,69 @@
+import Foundation
+
+/// Elementwise activations, as PyTorch defines them.
+public enum Activation: String, Sendable {
+    case silu
+    /// GELU with the exact erf (torch's default, `gelu`).
+    case gelu
+    /// GELU with the tanh approximation (`gelu_pytorch_tanh`, `gelu_new`).
+    case geluTanh
+    /// x * sigmoid(1.702 x), used by OpenAI CLIP (`quick_gelu`).
+    case quickGelu
+
+    /// Parses the `hidden_act` / `act_fn` names used in transformers and diffusers configs.
+    public init?(configName: String) {
+        switch configName {
+        case "silu", "swish": self = .silu
+        case "gelu": self = .gelu
+        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": self = .geluTanh
+        case "quick_gelu": self = .quickGelu
+        default: return nil
+        }
+    }
+
+    @inline(__always)
+    public func apply(_ v: Float) -> Float {
+        switch self {
+        case .silu: return v / (1 + expf(-v))
+        case .gelu: return 0.5 * v * (1 + erff(v * 0.70710678118654752))
+        case .geluTanh:
+            return 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
+        case .quickGelu: return v / (1 + expf(-1.702 * v))
+        }
+    }
+}
+
+/// Applies `act` elementwise in place.
+public func applyActivation(_ x: inout Tensor, _ act: Activation) {
+    x.data.withUnsafeMutableBufferPointer { p in
+        nonisolated(unsafe) let p = p
+        Parallel.ranges(p.count, minChunk: 1 << 14) { lo, hi in
+            for i in lo..<hi { p[i] = act.apply(p[i]) }
+        }
+    }
+}
+
+/// Returns act(x).
+public func activated(_ x: Tensor, _ act: Activation) -> Tensor {
+    var y = x
+    applyActivation(&y, act)
+    return y
+}
+
+/// GEGLU: x [..., 2D] -> value * gelu(gate) [..., D], where value is the first half and gate the second.
+public func geglu(_ x: Tensor) -> Tensor {
+    let d2 = x.shape.last!, d = d2 / 2
+    let rows = x.count / d2
+    var out = Tensor(zeros: Array(x.shape.dropLast()) + [d])
+    out.data.withUnsafeMutableBufferPointer { op in
+        x.data.withUnsafeBufferPointer { xp in
+            nonisolated(unsafe) let op = op, xp = xp
+            Parallel.for(rows, minChunk: 8) { r in
+                let s = xp.baseAddress! + r * d2
+                let o = op.baseAddress! + r * d
+                for i in 0..<d { o[i] = s[i] * Activation.gelu.apply(s[d + i]) }
+            }
+        }
+    }
+    return out
+}

@@ -1,0 +1,163 @@
+import XCTest
+@testable import CXRTensor
+
+/// Kernels against straightforward reference loops (the model-level parity with PyTorch lives in CXRModelsTests).
+final class KernelTests: XCTestCase {
+    /// Deterministic pseudo-random values in [-1, 1).
+    func random(_ shape: [Int], seed: UInt64) -> Tensor {
+        var s = seed &* 6364136223846793005 &+ 1442695040888963407
+        let n = shape.reduce(1, *)
+        var d = [Float](repeating: 0, count: n)
+        for i in 0..<n {
+            s = s &* 6364136223846793005 &+ 1442695040888963407
+            d[i] = Float(Int64(bitPattern: s >> 11) % 2_000_000) / 1_000_000 - 1
+        }
+        return Tensor(shape: shape, data: d)
+    }
+
+    func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, pad: Padding2D) -> Tensor {
+        let n = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3]
+        let o = w.shape[0], kh = w.shape[2], kw = w.shape[3]
+        let ho = (h + pad.top + pad.bottom - kh) / stride + 1, wo = (wd + pad.left + pad.right - kw) / stride + 1
+        var out = Tensor(zeros: [n, o, ho, wo])
+        for bi in 0..<n { for oc in 0..<o { for oy in 0..<ho { for ox in 0..<wo {
+            var acc: Double = Double(b?.data[oc] ?? 0)
+            for ci in 0..<c { for ky in 0..<kh { for kx in 0..<kw {
+                let iy = oy * stride - pad.top + ky, ix = ox * stride - pad.left + kx
+                if iy >= 0 && iy < h && ix >= 0 && ix < wd {
+                    acc += Double(x.data[((bi * c + ci) * h + iy) * wd + ix]) * Double(w.data[((oc * c + ci) * kh + ky) * kw + kx])
+                }
+            } } }
+            out.data[((bi * o + oc) * ho + oy) * wo + ox] = Float(acc)
+        } } } }
+        return out
+    }
+
+    func testConv2dMatchesReference() {
+        let cases: [(k: Int, s: Int, p: Padding2D, h: Int, w: Int)] = [
+            (3, 1, .same(1), 9, 7), (1, 1, .same(0), 6, 5), (3, 2, .same(1), 9, 8),
+            (3, 2, Padding2D(top: 0, bottom: 1, left: 0, right: 1), 8, 8), (3, 1, .same(1), 1, 1),
+        ]
+        for (i, cs) in cases.enumerated() {
+            let x = random([2, 5, cs.h, cs.w], seed: UInt64(i))
+            let w = random([4, 5, cs.k, cs.k], seed: UInt64(100 + i))
+            let b = random([4], seed: UInt64(200 + i))
+            let ref = naiveConv(x, w, b, stride: cs.s, pad: cs.p)
+            // A tiny column budget forces many bands: the banded path must equal the single-band one.
+            for budget in [1, 24 << 20] {
+                let y = conv2d(x, weight: w, bias: b, stride: cs.s, padding: cs.p, maxColumnBytes: budget)
+                XCTAssertEqual(y.shape, ref.shape, "case \(i)")
+                XCTAssertLessThan(y.maxAbsDifference(ref), 1e-4, "case \(i) budget \(budget)")
+            }
+        }
+    }
+
+    func testLinear() {
+        let x = random([3, 4, 6], seed: 1), w = random([5, 6], seed: 2), b = random([5], seed: 3)
+        let y = linear(x, weight: w, bias: b)
+        XCTAssertEqual(y.shape, [3, 4, 5])
+        for r in 0..<12 { for o in 0..<5 {
+            var acc = b.data[o]
+            for i in 0..<6 { acc += x.data[r * 6 + i] * w.data[o * 6 + i] }
+            XCTAssertEqual(y.data[r * 5 + o], acc, accuracy: 1e-5)
+        } }
+    }
+
+    func testGroupNormAndFusedSiLU() {
+        let x = random([2, 6, 3, 4], seed: 5)
+        let w = random([6], seed: 6), b = random([6], seed: 7)
+        let y = groupNorm(x, groups: 3, weight: w, bias: b, eps: 1e-5)
+        let ys = groupNorm(x, groups: 3, weight: w, bias: b, eps: 1e-5, silu: true)
+        for n in 0..<2 { for g in 0..<3 {
+            let base = (n * 6 + g * 2) * 12
+            let vals = x.data[base..<(base + 24)].map(Double.init)
+            let mean = vals.reduce(0, +) / 24
+            let v = vals.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 24
+            for i in 0..<24 {
+                let ch = g * 2 + i / 12
+                let e = Float((vals[i] - mean) / (v + 1e-5).squareRoot()) * w.data[ch] + b.data[ch]
+                XCTAssertEqual(y.data[base + i], e, accuracy: 1e-5)
+                XCTAssertEqual(ys.data[base + i], e / (1 + expf(-e)), accuracy: 1e-5)
+            }
+        } }
+    }
+
+    func testLayerNorm() {
+        let x = random([4, 10], seed: 8), w = random([10], seed: 9), b = random([10], seed: 10)
+        let y = layerNorm(x, weight: w, bias: b, eps: 1e-5)
+        for r in 0..<4 {
+            let row = x.data[(r * 10)..<(r * 10 + 10)]
+            let m = row.reduce(0, +) / 10
+            let v = row.map { ($0 - m) * ($0 - m) }.reduce(0, +) / 10
+            for i in 0..<10 {
+                XCTAssertEqual(y.data[r * 10 + i], (row[r * 10 + i] - m) / (v + 1e-5).squareRoot() * w.data[i] + b.data[i], accuracy: 1e-5)
+            }
+        }
+    }
+
+    func naiveAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool) -> Tensor {
+        let b = q.shape[0], lq = q.shape[1], hd = q.shape[2], lk = k.shape[1], d = hd / heads
+        var out = Tensor(zeros: q.shape)
+        for bi in 0..<b { for h in 0..<heads { for i in 0..<lq {
+            var s = [Double](repeating: -.infinity, count: lk)
+            for j in 0..<lk where !causal || j <= i {
+                var acc = 0.0
+                for e in 0..<d { acc += Double(q.data[(bi * lq + i) * hd + h * d + e]) * Double(k.data[(bi * lk + j) * hd + h * d + e]) }
+                s[j] = acc / Double(d).squareRoot()
+            }
+            let m = s.max()!
+            let ex = s.map { exp($0 - m) }
+            let z = ex.reduce(0, +)
+            for e in 0..<d {
+                var acc = 0.0
+                for j in 0..<lk { acc += ex[j] / z * Double(v.data[(bi * lk + j) * hd + h * d + e]) }
+                out.data[(bi * lq + i) * hd + h * d + e] = Float(acc)
+            }
+        } } }
+        return out
+    }
+
+    func testAttentionChunkedMatchesReference() {
+        let q = random([2, 37, 12], seed: 11), k = random([2, 19, 12], seed: 12), v = random([2, 19, 12], seed: 13)
+        let ref = naiveAttention(q: q, k: k, v: v, heads: 3, causal: false)
+        for chunk in [1, 5, 256] {
+            let y = attention(q: q, k: k, v: v, heads: 3, queryChunk: chunk)
+            XCTAssertLessThan(y.maxAbsDifference(ref), 1e-5, "chunk \(chunk)")
+        }
+        let qs = random([1, 9, 8], seed: 14)
+        let causalRef = naiveAttention(q: qs, k: qs, v: qs, heads: 2, causal: true)
+        XCTAssertLessThan(attention(q: qs, k: qs, v: qs, heads: 2, causal: true, queryChunk: 4).maxAbsDifference(causalRef), 1e-5)
+    }
+
+    func testActivationsAgainstDefinitions() {
+        XCTAssertEqual(Activation.gelu.apply(1), 0.8413447, accuracy: 1e-6)
+        XCTAssertEqual(Activation.geluTanh.apply(1), 0.8411920, accuracy: 1e-6)
+        XCTAssertEqual(Activation.quickGelu.apply(1), 1 / (1 + expf(-1.702)), accuracy: 1e-7)
+        XCTAssertEqual(Activation.silu.apply(-2), -2 / (1 + expf(2)), accuracy: 1e-7)
+        let x = Tensor(shape: [1, 4], data: [1, -1, 2, 0.5])
+        XCTAssertEqual(geglu(x).data, [1 * Activation.gelu.apply(2), -1 * Activation.gelu.apply(0.5)])
+    }
+
+    func testLayoutHelpers() {
+        let x = random([2, 3, 4, 5], seed: 15)
+        XCTAssertEqual(tokensToNCHW(nchwToTokens(x), height: 4, width: 5), x)
+        let up = upsampleNearest2x(x)
+        XCTAssertEqual(up.shape, [2, 3, 8, 10])
+        let dst: Int = ((1 * 3 + 2) * 8 + 7) * 10 + 9
+        let src: Int = ((1 * 3 + 2) * 4 + 3) * 5 + 4
+        XCTAssertEqual(up.data[dst], x.data[src])
+        XCTAssertEqual(upsampleNearest(x, height: 8, width: 10), up)
+        let cat = concatChannels(x, random([2, 2, 4, 5], seed: 16))
+        XCTAssertEqual(sliceChannels(cat, from: 0, to: 3), x)
+    }
+
+    func testParallelLoopsCoverEveryIndexOnce() {
+        ComputeThreads.set(2)
+        var hits = [Int](repeating: 0, count: 1000)
+        hits.withUnsafeMutableBufferPointer { p in
+            nonisolated(unsafe) let p = p
+            Parallel.for(1000) { p[$0] += 1 }
+        }
+        XCTAssertEqual(hits, [Int](repeating: 1, count: 1000))
+    }
+}

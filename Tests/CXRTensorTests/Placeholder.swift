@@ -1,2 +1,0 @@
-import XCTest
-final class CXRTensorTestsPlaceholder: XCTestCase { func testNothing() {} }
