@@ -1,2 +1,0 @@
-import XCTest
-final class CXRModelsTestsPlaceholder: XCTestCase { func testNothing() {} }
