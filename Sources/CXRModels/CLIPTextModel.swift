@@ -1,3 +1,4 @@
+import CXRCheckpoint
 import CXRTensor
 
 /// The text tower of CLIP as transformers' `CLIPTextModel` (SD 1.x: OpenAI ViT-L/14, quick_gelu; SD 2.x:
@@ -20,19 +21,19 @@ public struct CLIPTextConfig: Sendable, Equatable {
         self.activation = activation; self.layerNormEps = layerNormEps
     }
 
-    public init(_ c: ConfigReader) throws {
-        vocabSize = try c.positive("vocab_size", c.int("vocab_size", default: 49408), max: 1 << 22)
-        hiddenSize = try c.positive("hidden_size", c.int("hidden_size", default: 512), max: 1 << 16)
-        intermediateSize = try c.positive("intermediate_size", c.int("intermediate_size", default: 2048), max: 1 << 18)
-        layers = try c.positive("num_hidden_layers", c.int("num_hidden_layers", default: 12), max: 512)
-        heads = try c.positive("num_attention_heads", c.int("num_attention_heads", default: 8), max: 1024)
-        maxPositions = try c.positive("max_position_embeddings", c.int("max_position_embeddings", default: 77), max: 1 << 16)
-        let act = try c.string("hidden_act", default: "quick_gelu")
+    public init(_ c: JSONConfig) throws {
+        vocabSize = try c.positive("vocab_size", c.optInt("vocab_size", default: 49408), max: 1 << 22)
+        hiddenSize = try c.positive("hidden_size", c.optInt("hidden_size", default: 512), max: 1 << 16)
+        intermediateSize = try c.positive("intermediate_size", c.optInt("intermediate_size", default: 2048), max: 1 << 18)
+        layers = try c.positive("num_hidden_layers", c.optInt("num_hidden_layers", default: 12), max: 512)
+        heads = try c.positive("num_attention_heads", c.optInt("num_attention_heads", default: 8), max: 1024)
+        maxPositions = try c.positive("max_position_embeddings", c.optInt("max_position_embeddings", default: 77), max: 1 << 16)
+        let act = try c.optString("hidden_act", default: "quick_gelu")
         guard let a = Activation(configName: act) else {
             throw ModelError.unsupported(file: c.file, message: "hidden_act '\(act)'")
         }
         activation = a
-        layerNormEps = Float(try c.double("layer_norm_eps", default: 1e-5))
+        layerNormEps = Float(try c.optDouble("layer_norm_eps", default: 1e-5))
         guard hiddenSize % heads == 0 else {
             throw ModelError.badConfig(file: c.file, message: "hidden_size \(hiddenSize) is not divisible by \(heads) heads")
         }

@@ -25,8 +25,8 @@ final class ModelParityTests: XCTestCase {
         return CheckpointWeights(try SafeTensorsFile(url: dir.appendingPathComponent(f)))
     }
 
-    func config(_ model: String, _ name: String) throws -> ConfigReader {
-        try ConfigReader(contentsOf: component(model, name).appendingPathComponent("config.json"))
+    func config(_ model: String, _ name: String) throws -> JSONConfig {
+        try JSONConfig(contentsOf: component(model, name).appendingPathComponent("config.json"))
     }
 
     /// Error relative to the reference's scale: max |a - b| / max(1, max |b|).
@@ -102,9 +102,9 @@ final class ModelParityTests: XCTestCase {
     }
 
     func testUnsupportedUNetConfigIsRejected() throws {
-        var values = try config("sd1-tiny", "unet").values
-        values["class_embed_type"] = "timestep"
-        XCTAssertThrowsError(try UNetConfig(ConfigReader(values: values, file: "unet/config.json"))) { e in
+        var values = try XCTUnwrap(config("sd1-tiny", "unet").value.object)
+        values["class_embed_type"] = .string("timestep")
+        XCTAssertThrowsError(try UNetConfig(JSONConfig(value: .object(values), file: "unet/config.json"))) { e in
             XCTAssertEqual("\(e)", "unet/config.json: unsupported: 'class_embed_type' is set (not an SD 1.x/2.x UNet)")
         }
     }

@@ -1,3 +1,4 @@
+import CXRCheckpoint
 /// The parts of diffusers' `UNet2DConditionModel` config.json that the SD 1.x / 2.x family uses.
 /// Everything else is rejected with a clear message rather than silently computed wrong.
 public struct UNetConfig: Sendable, Equatable {
@@ -27,12 +28,12 @@ public struct UNetConfig: Sendable, Equatable {
 
     public var timeEmbedDim: Int { blockOutChannels[0] * 4 }
 
-    public init(_ c: ConfigReader) throws {
-        sampleSize = try c.int("sample_size", default: 64)
-        inChannels = try c.positive("in_channels", c.int("in_channels", default: 4), max: 64)
-        outChannels = try c.positive("out_channels", c.int("out_channels", default: 4), max: 64)
-        flipSinToCos = try c.bool("flip_sin_to_cos", default: true)
-        freqShift = try c.int("freq_shift", default: 0)
+    public init(_ c: JSONConfig) throws {
+        sampleSize = try c.optInt("sample_size", default: 64)
+        inChannels = try c.positive("in_channels", c.optInt("in_channels", default: 4), max: 64)
+        outChannels = try c.positive("out_channels", c.optInt("out_channels", default: 4), max: 64)
+        flipSinToCos = try c.optBool("flip_sin_to_cos", default: true)
+        freqShift = try c.optInt("freq_shift", default: 0)
         let downNames = try c.isNull("down_block_types")
             ? ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"]
             : c.stringArray("down_block_types")
@@ -57,16 +58,16 @@ public struct UNetConfig: Sendable, Equatable {
         }
         for ch in blockOutChannels { _ = try c.positive("block_out_channels", ch, max: 1 << 14) }
         layersPerBlock = try c.intOrList("layers_per_block", count: n)
-        downsamplePadding = try c.int("downsample_padding", default: 1)
-        normGroups = try c.positive("norm_num_groups", c.int("norm_num_groups", default: 32), max: 1 << 12)
-        normEps = Float(try c.double("norm_eps", default: 1e-5))
-        crossAttentionDim = try c.positive("cross_attention_dim", c.int("cross_attention_dim", default: 1280), max: 1 << 14)
+        downsamplePadding = try c.optInt("downsample_padding", default: 1)
+        normGroups = try c.positive("norm_num_groups", c.optInt("norm_num_groups", default: 32), max: 1 << 12)
+        normEps = Float(try c.optDouble("norm_eps", default: 1e-5))
+        crossAttentionDim = try c.positive("cross_attention_dim", c.optInt("cross_attention_dim", default: 1280), max: 1 << 14)
         transformerLayers = try c.intOrList("transformer_layers_per_block", count: n)
         let headsKey = c.isNull("num_attention_heads") ? "attention_head_dim" : "num_attention_heads"
         heads = c.isNull(headsKey) ? Array(repeating: 8, count: n) : try c.intOrList(headsKey, count: n)
-        useLinearProjection = try c.bool("use_linear_projection", default: false)
-        upcastAttention = try c.bool("upcast_attention", default: false)
-        centerInputSample = try c.bool("center_input_sample", default: false)
+        useLinearProjection = try c.optBool("use_linear_projection", default: false)
+        upcastAttention = try c.optBool("upcast_attention", default: false)
+        centerInputSample = try c.optBool("center_input_sample", default: false)
 
         for ch in blockOutChannels where ch % normGroups != 0 {
             throw ModelError.badConfig(file: c.file, message: "block_out_channels \(ch) not divisible by norm_num_groups \(normGroups)")
@@ -79,24 +80,24 @@ public struct UNetConfig: Sendable, Equatable {
         where !c.isNull(key) {
             throw ModelError.unsupported(file: c.file, message: "'\(key)' is set (not an SD 1.x/2.x UNet)")
         }
-        if try c.string("resnet_time_scale_shift", default: "default") != "default" {
+        if try c.optString("resnet_time_scale_shift", default: "default") != "default" {
             throw ModelError.unsupported(file: c.file, message: "resnet_time_scale_shift other than 'default'")
         }
-        if try c.string("time_embedding_type", default: "positional") != "positional" {
+        if try c.optString("time_embedding_type", default: "positional") != "positional" {
             throw ModelError.unsupported(file: c.file, message: "time_embedding_type other than 'positional'")
         }
-        let mid = try c.string("mid_block_type", default: "UNetMidBlock2DCrossAttn")
+        let mid = try c.optString("mid_block_type", default: "UNetMidBlock2DCrossAttn")
         guard mid == "UNetMidBlock2DCrossAttn" else { throw ModelError.unsupported(file: c.file, message: "mid_block_type '\(mid)'") }
         if try c.boolOrList("only_cross_attention", count: n, default: false).contains(true) {
             throw ModelError.unsupported(file: c.file, message: "only_cross_attention")
         }
-        if try c.bool("dual_cross_attention", default: false) {
+        if try c.optBool("dual_cross_attention", default: false) {
             throw ModelError.unsupported(file: c.file, message: "dual_cross_attention")
         }
-        if try c.int("conv_in_kernel", default: 3) != 3 || c.int("conv_out_kernel", default: 3) != 3 {
+        if try c.optInt("conv_in_kernel", default: 3) != 3 || c.optInt("conv_out_kernel", default: 3) != 3 {
             throw ModelError.unsupported(file: c.file, message: "conv_in_kernel/conv_out_kernel other than 3")
         }
-        let act = try c.string("act_fn", default: "silu")
+        let act = try c.optString("act_fn", default: "silu")
         guard act == "silu" else { throw ModelError.unsupported(file: c.file, message: "act_fn '\(act)'") }
     }
 }

@@ -1,3 +1,4 @@
+import CXRCheckpoint
 import CXRTensor
 import Foundation
 
@@ -18,24 +19,24 @@ public struct VAEConfig: Sendable, Equatable {
     /// Spatial downsampling factor (2^(blocks-1)), 8 for SD.
     public var downscale: Int { 1 << (blockOutChannels.count - 1) }
 
-    public init(_ c: ConfigReader) throws {
-        inChannels = try c.positive("in_channels", c.int("in_channels", default: 3), max: 16)
-        outChannels = try c.positive("out_channels", c.int("out_channels", default: 3), max: 16)
-        latentChannels = try c.positive("latent_channels", c.int("latent_channels", default: 4), max: 64)
+    public init(_ c: JSONConfig) throws {
+        inChannels = try c.positive("in_channels", c.optInt("in_channels", default: 3), max: 16)
+        outChannels = try c.positive("out_channels", c.optInt("out_channels", default: 3), max: 16)
+        latentChannels = try c.positive("latent_channels", c.optInt("latent_channels", default: 4), max: 64)
         blockOutChannels = try c.isNull("block_out_channels") ? [64] : c.intArray("block_out_channels")
         guard !blockOutChannels.isEmpty && blockOutChannels.count <= 8 else {
             throw ModelError.badConfig(file: c.file, message: "block_out_channels must have 1 to 8 entries")
         }
-        layersPerBlock = try c.positive("layers_per_block", c.int("layers_per_block", default: 1), max: 64)
-        normGroups = try c.positive("norm_num_groups", c.int("norm_num_groups", default: 32), max: 4096)
+        layersPerBlock = try c.positive("layers_per_block", c.optInt("layers_per_block", default: 1), max: 64)
+        normGroups = try c.positive("norm_num_groups", c.optInt("norm_num_groups", default: 32), max: 4096)
         for ch in blockOutChannels where ch <= 0 || ch % normGroups != 0 {
             throw ModelError.badConfig(file: c.file, message: "block_out_channels \(ch) not divisible by norm_num_groups \(normGroups)")
         }
-        scalingFactor = Float(try c.double("scaling_factor", default: 0.18215))
-        sampleSize = try c.int("sample_size", default: 512)
-        useQuantConv = try c.bool("use_quant_conv", default: true)
-        usePostQuantConv = try c.bool("use_post_quant_conv", default: true)
-        midBlockAttention = try c.bool("mid_block_add_attention", default: true)
+        scalingFactor = Float(try c.optDouble("scaling_factor", default: 0.18215))
+        sampleSize = try c.optInt("sample_size", default: 512)
+        useQuantConv = try c.optBool("use_quant_conv", default: true)
+        usePostQuantConv = try c.optBool("use_post_quant_conv", default: true)
+        midBlockAttention = try c.optBool("mid_block_add_attention", default: true)
         for t in try c.isNull("down_block_types") ? [] : c.stringArray("down_block_types") where t != "DownEncoderBlock2D" {
             throw ModelError.unsupported(file: c.file, message: "VAE down block type '\(t)'")
         }
