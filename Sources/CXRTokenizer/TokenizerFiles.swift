@@ -1,0 +1,262 @@
+import Foundation
+
+extension CLIPTokenizer {
+    /// Number of merges CLIP uses from its merge list (lines 2...48,895): 256 + 256 + 48,894 + 2 = 49,408 ids.
+    public static let clipMergeCount = 49_152 - 256 - 2
+
+    /// Loads a diffusers `tokenizer/` folder: `vocab.json`, `merges.txt`, and (optional) `tokenizer_config.json`
+    /// and `special_tokens_map.json`, resolving the special tokens as transformers 5 does: values from
+    /// `special_tokens_map.json` override `tokenizer_config.json` unless the latter has `added_tokens_decoder`;
+    /// tokens may be strings or `{"content": ...}` objects (whose `normalized` flag decides whether they also
+    /// match after lower-casing). `model_max_length` defaults to 77 when absent or absurdly large.
+    public init(directory: URL) throws {
+        let vocabURL = directory.appendingPathComponent("vocab.json")
+        let mergesURL = directory.appendingPathComponent("merges.txt")
+        let vocab = try TokenizerFiles.readVocab(vocabURL)
+        let merges = try TokenizerFiles.parseMerges(try TokenizerFiles.readText(mergesURL), path: mergesURL.path)
+
+        let configURL = directory.appendingPathComponent("tokenizer_config.json")
+        let mapURL = directory.appendingPathComponent("special_tokens_map.json")
+        let config = try TokenizerFiles.readOptionalObject(configURL) ?? [:]
+        let specialMap = try TokenizerFiles.readOptionalObject(mapURL)
+
+        var decoderTable = [SpecialToken]()
+        if let table = config["added_tokens_decoder"] as? [String: Any] {
+            for (key, value) in table {
+                guard let id = Int(key), let entry = value as? [String: Any], let content = entry["content"] as? String
+                else {
+                    throw TokenizerError.invalidFile(path: configURL.path, reason: "malformed added_tokens_decoder entry '\(key)'")
+                }
+                decoderTable.append(SpecialToken(content: content, id: id,
+                                                 normalized: (entry["normalized"] as? Bool) ?? true))
+            }
+        }
+        let defaults = ["bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>",
+                        "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>"]
+        var specials = [(String, String, Bool)]()
+        for key in ["bos_token", "eos_token", "unk_token", "pad_token"] {
+            var resolved: (String, Bool)? = nil
+            if let value = config[key], !(value is NSNull) {
+                resolved = try TokenizerFiles.specialToken(value, defaultNormalized: true, key: key, path: configURL.path)
+            }
+            if decoderTable.isEmpty, let map = specialMap, let value = map[key], !(value is NSNull) {
+                resolved = try TokenizerFiles.specialToken(value, defaultNormalized: false, key: key, path: mapURL.path)
+            }
+            if let r = resolved, let entry = decoderTable.first(where: { $0.content == r.0 }) {
+                resolved = (entry.content, entry.normalized)
+            }
+            let (content, normalized) = resolved ?? (defaults[key] ?? "", false)
+            specials.append((String(key.dropLast(6)), content, normalized))
+        }
+        var maxLength = 77
+        if let n = config["model_max_length"] as? NSNumber, n.doubleValue >= 2, n.doubleValue <= 1_000_000 {
+            maxLength = n.intValue
+        }
+        try self.init(vocab: vocab, merges: merges, specials: specials, decoderTable: decoderTable,
+                      maxLength: maxLength, source: vocabURL.path)
+    }
+
+    /// Builds the CLIP vocabulary from OpenAI's original merge list (`bpe_simple_vocab_16e6.txt.gz`): the 256
+    /// byte symbols, the same with `</w>`, one token per merge, then `<|startoftext|>` and `<|endoftext|>`.
+    /// Lets tests and the default model run without a checkpoint's tokenizer folder.
+    public init(bpeGzip: URL, padToken: String = "<|endoftext|>", maxLength: Int = 77) throws {
+        let (vocab, merges) = try TokenizerFiles.clipVocabulary(bpeGzip: bpeGzip, mergeCount: nil)
+        var table = [String: Int](minimumCapacity: vocab.count)
+        for (i, t) in vocab.enumerated() where table[t] == nil { table[t] = i }
+        try self.init(vocab: table, merges: merges, padToken: padToken, maxLength: maxLength)
+    }
+
+    /// Writes a tokenizer folder from the CLIP merge list in the form transformers (4.x, as found in diffusers
+    /// checkpoints) writes it: `vocab.json` (sorted keys, indent 2), `merges.txt` (`#version: 0.2` header),
+    /// `tokenizer_config.json` and `special_tokens_map.json`. transformers' `CLIPTokenizer.from_pretrained`
+    /// loads it. `mergeCount` keeps only the first N merges (vocabulary 512 + N + 2) for tiny test models.
+    public static func writeFolder(bpeGzip: URL, to dir: URL, padToken: String, mergeCount: Int? = nil) throws {
+        let (vocab, merges) = try TokenizerFiles.clipVocabulary(bpeGzip: bpeGzip, mergeCount: mergeCount)
+        var table = [String: Int](minimumCapacity: vocab.count)
+        for (i, t) in vocab.enumerated() where table[t] == nil { table[t] = i }
+        let entries = table.map { ($0.key, JSONText.Value.int($0.value)) }
+        var mergesText = "#version: 0.2\n"
+        for (a, b) in merges { mergesText += a + " " + b + "\n" }
+        let config: [(String, JSONText.Value)] = [
+            ("add_prefix_space", .bool(false)), ("bos_token", .string("<|startoftext|>")), ("do_lower_case", .bool(true)),
+            ("eos_token", .string("<|endoftext|>")), ("errors", .string("replace")), ("model_max_length", .int(77)),
+            ("pad_token", .string(padToken)), ("tokenizer_class", .string("CLIPTokenizer")),
+            ("unk_token", .string("<|endoftext|>")),
+        ]
+        let map: [(String, JSONText.Value)] = [
+            ("bos_token", .string("<|startoftext|>")), ("eos_token", .string("<|endoftext|>")),
+            ("pad_token", .string(padToken)), ("unk_token", .string("<|endoftext|>")),
+        ]
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try Data(JSONText.object(entries).utf8).write(to: dir.appendingPathComponent("vocab.json"), options: .atomic)
+            try Data(mergesText.utf8).write(to: dir.appendingPathComponent("merges.txt"), options: .atomic)
+            try Data(JSONText.object(config).utf8).write(to: dir.appendingPathComponent("tokenizer_config.json"), options: .atomic)
+            try Data(JSONText.object(map).utf8).write(to: dir.appendingPathComponent("special_tokens_map.json"), options: .atomic)
+        } catch let error as TokenizerError {
+            throw error
+        } catch {
+            throw TokenizerError.invalidFile(path: dir.path, reason: "cannot write tokenizer folder: \(error.localizedDescription)")
+        }
+    }
+}
+
+/// File reading and parsing helpers; every failure names the file.
+enum TokenizerFiles {
+    static func readData(_ url: URL) throws -> Data {
+        guard let data = try? Data(contentsOf: url) else { throw TokenizerError.missingFile(path: url.path) }
+        return data
+    }
+
+    static func readText(_ url: URL) throws -> String {
+        let data = try readData(url)
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw TokenizerError.invalidFile(path: url.path, reason: "not valid UTF-8")
+        }
+        return text
+    }
+
+    static func readJSON(_ url: URL) throws -> Any {
+        let data = try readData(url)
+        do {
+            return try JSONSerialization.jsonObject(with: data, options: [])
+        } catch {
+            throw TokenizerError.invalidFile(path: url.path, reason: "invalid JSON (truncated or corrupt)")
+        }
+    }
+
+    static func readOptionalObject(_ url: URL) throws -> [String: Any]? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        guard let object = try readJSON(url) as? [String: Any] else {
+            throw TokenizerError.invalidFile(path: url.path, reason: "expected a JSON object")
+        }
+        return object
+    }
+
+    static func readVocab(_ url: URL) throws -> [String: Int] {
+        guard let object = try readJSON(url) as? [String: Any] else {
+            throw TokenizerError.invalidFile(path: url.path, reason: "expected a JSON object mapping tokens to ids")
+        }
+        var vocab = [String: Int](minimumCapacity: object.count)
+        for (token, value) in object {
+            guard let number = value as? NSNumber, let id = Int(exactly: number.doubleValue), id >= 0, id < 1 << 31 else {
+                throw TokenizerError.invalidFile(path: url.path, reason: "token '\(token)' has no valid integer id")
+            }
+            vocab[token] = id
+        }
+        if vocab.isEmpty { throw TokenizerError.invalidFile(path: url.path, reason: "empty vocabulary") }
+        return vocab
+    }
+
+    /// `merges.txt` as the `tokenizers` library reads it: lines starting with `#version` are skipped, every
+    /// other non-empty line must be two tokens separated by one space.
+    static func parseMerges(_ text: String, path: String) throws -> [(String, String)] {
+        var merges = [(String, String)]()
+        var lineNumber = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            var line = Substring(rawLine)
+            if line.hasSuffix("\r") { line = line.dropLast() }
+            if line.isEmpty || line.hasPrefix("#version") { continue }
+            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw TokenizerError.invalidFile(path: path, reason: "line \(lineNumber) is not a merge 'a b'")
+            }
+            merges.append((String(parts[0]), String(parts[1])))
+        }
+        return merges
+    }
+
+    static func specialToken(_ value: Any, defaultNormalized: Bool, key: String, path: String) throws -> (String, Bool) {
+        if let s = value as? String { return (s, false) }
+        if let d = value as? [String: Any], let content = d["content"] as? String {
+            return (content, (d["normalized"] as? Bool) ?? defaultNormalized)
+        }
+        throw TokenizerError.invalidFile(path: path, reason: "\(key) must be a string or an object with \"content\"")
+    }
+
+    /// CLIP's vocabulary (in id order) and merges from the original gzipped merge list.
+    static func clipVocabulary(bpeGzip: URL, mergeCount: Int?) throws -> ([String], [(String, String)]) {
+        let count = mergeCount ?? CLIPTokenizer.clipMergeCount
+        guard count >= 0, count <= CLIPTokenizer.clipMergeCount else {
+            throw TokenizerError.invalidArgument("mergeCount \(count) outside 0...\(CLIPTokenizer.clipMergeCount)")
+        }
+        let data = try Gzip.inflate(try readData(bpeGzip), path: bpeGzip.path)
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw TokenizerError.invalidFile(path: bpeGzip.path, reason: "merge list is not valid UTF-8")
+        }
+        let lines = text.split(separator: "\n", maxSplits: count + 1, omittingEmptySubsequences: false)
+        guard lines.count >= count + 1 else {
+            throw TokenizerError.invalidFile(path: bpeGzip.path,
+                                             reason: "merge list has \(max(lines.count - 1, 0)) merges, need \(count)")
+        }
+        var merges = [(String, String)]()
+        merges.reserveCapacity(count)
+        for k in stride(from: 1, through: count, by: 1) {
+            let parts = lines[k].split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw TokenizerError.invalidFile(path: bpeGzip.path, reason: "line \(k + 1) is not a merge 'a b'")
+            }
+            merges.append((String(parts[0]), String(parts[1])))
+        }
+        let alphabet = ByteLevel.alphabet
+        var vocab = alphabet + alphabet.map { $0 + "</w>" }
+        vocab.reserveCapacity(512 + count + 2)
+        for (a, b) in merges { vocab.append(a + b) }
+        vocab += ["<|startoftext|>", "<|endoftext|>"]
+        return (vocab, merges)
+    }
+}
+
+/// The JSON text Python's `json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"` produces for a
+/// flat object, so that written folders match transformers' files byte for byte.
+enum JSONText {
+    enum Value {
+        case string(String)
+        case int(Int)
+        case bool(Bool)
+    }
+
+    static func object(_ entries: [(String, Value)]) -> String {
+        let sorted = entries.sorted { lexicographicScalars($0.0, $1.0) }
+        var out = "{\n"
+        for (k, (key, value)) in sorted.enumerated() {
+            out += "  " + quote(key) + ": "
+            switch value {
+            case .string(let s): out += quote(s)
+            case .int(let i): out += String(i)
+            case .bool(let b): out += b ? "true" : "false"
+            }
+            out += k == sorted.count - 1 ? "\n" : ",\n"
+        }
+        return out + "}\n"
+    }
+
+    /// Python compares strings by code point.
+    static func lexicographicScalars(_ a: String, _ b: String) -> Bool {
+        a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) { $0.value < $1.value }
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            default:
+                if c.value < 0x20 {
+                    let hex = String(c.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(c)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class CXRTokenizerTestsPlaceholder: XCTestCase { func testNothing() {} }
