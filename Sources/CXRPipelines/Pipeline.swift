@@ -1,0 +1,213 @@
+import CXRModels
+import CXRSchedulers
+import CXRTensor
+import Foundation
+
+/// The settings of one run, as the diffusers pipelines take them.
+public struct DiffusionSettings: Sendable {
+    public var prompt: String
+    public var negativePrompt: String
+    public var steps: Int
+    /// Classifier-free guidance scale; guidance is applied when > 1, as in diffusers.
+    public var guidance: Double
+    public var seed: UInt64
+    /// nil = the checkpoint's own scheduler class.
+    public var scheduler: SchedulerKind?
+    /// DDIM's eta (0 = deterministic).
+    public var eta: Double
+    /// img2img / inpainting strength in [0, 1]: the fraction of the schedule that is re-run.
+    public var strength: Double
+    /// Explicit initial noise (text-to-image: the `latents` argument of diffusers), replacing the seeded draw.
+    public var initialNoise: Tensor?
+
+    public init(prompt: String, negativePrompt: String = "", steps: Int = 50, guidance: Double = 7.5, seed: UInt64 = 0,
+                scheduler: SchedulerKind? = nil, eta: Double = 0, strength: Double = 1, initialNoise: Tensor? = nil) {
+        self.prompt = prompt; self.negativePrompt = negativePrompt; self.steps = steps; self.guidance = guidance
+        self.seed = seed; self.scheduler = scheduler; self.eta = eta; self.strength = strength
+        self.initialNoise = initialNoise
+    }
+}
+
+/// What to do: generate from noise, edit a whole image (SDEdit), or repaint inside a mask.
+public enum DiffusionTask {
+    case generate(width: Int, height: Int)
+    /// image [1, 3, H, W] in [-1, 1] at a size the model accepts.
+    case edit(image: Tensor)
+    /// image as above; mask [1, 1, H, W] with 1 = repaint (binarised by the caller or here at 0.5).
+    case inpaint(image: Tensor, mask: Tensor)
+}
+
+/// Progress of the denoising loop, for the CLI's progress bar.
+public struct StepProgress: Sendable {
+    public let step: Int
+    public let total: Int
+    public let elapsed: Double
+}
+
+/// The result of a run: the decoded image [1, 3, H, W] in [-1, 1] (unclamped) and the final latents.
+public struct DiffusionResult {
+    public let image: Tensor
+    public let latents: Tensor
+    public let timesteps: [Double]
+}
+
+public enum PipelineError: Error, CustomStringConvertible, Equatable {
+    case invalid(String)
+    public var description: String {
+        switch self { case .invalid(let m): return m }
+    }
+}
+
+/// Stable Diffusion sampling exactly as diffusers' StableDiffusionPipeline, StableDiffusionImg2ImgPipeline and
+/// StableDiffusionInpaintPipeline do it on CPU: same prompt encoding, same order of random draws from one torch
+/// generator, same scheduler calls, same guidance arithmetic; so that a seed reproduces diffusers' image.
+public struct StableDiffusionPipeline {
+    public let model: StableDiffusionModel
+
+    public init(model: StableDiffusionModel) { self.model = model }
+
+    /// Prompt embeddings for the UNet: [negative, prompt] when guiding, else [prompt] (diffusers' encode_prompt).
+    public func encodePrompt(_ prompt: String, negative: String, guided: Bool) throws -> Tensor {
+        let cond = model.tokenizer.encode(prompt).ids
+        guard guided else { return try model.textEncoder([cond]) }
+        let uncond = model.tokenizer.encode(negative).ids
+        return try model.textEncoder([uncond, cond])
+    }
+
+    /// Validates settings with messages a user can act on.
+    public func validate(_ s: DiffusionSettings, task: DiffusionTask) throws {
+        guard s.steps >= 1 && s.steps <= 1000 else { throw PipelineError.invalid("--steps must be between 1 and 1000, got \(s.steps)") }
+        guard s.strength > 0 && s.strength <= 1 else { throw PipelineError.invalid("--strength must be in (0, 1], got \(s.strength)") }
+        guard s.guidance.isFinite && s.guidance >= 0 && s.guidance <= 100 else { throw PipelineError.invalid("--guidance must be between 0 and 100, got \(s.guidance)") }
+        guard s.eta >= 0 && s.eta <= 1 else { throw PipelineError.invalid("--eta must be between 0 and 1, got \(s.eta)") }
+        let f = model.vae.config.downscale
+        let (w, h): (Int, Int)
+        switch task {
+        case .generate(let width, let height): (w, h) = (width, height)
+        case .edit(let image): (w, h) = (image.dim(3), image.dim(2))
+        case .inpaint(let image, let mask):
+            (w, h) = (image.dim(3), image.dim(2))
+            guard mask.dim(2) == h && mask.dim(3) == w else { throw PipelineError.invalid("mask size \(mask.dim(3))x\(mask.dim(2)) differs from image size \(w)x\(h)") }
+        }
+        guard w > 0, h > 0, w % f == 0, h % f == 0, w <= 4096, h <= 4096 else {
+            throw PipelineError.invalid("image size \(w)x\(h) must be a multiple of \(f) and at most 4096")
+        }
+        if case .generate = task {} else if model.isInpaintingUNet, case .edit = task {
+            throw PipelineError.invalid("this model has an inpainting UNet (9 input channels): give a --mask")
+        }
+    }
+
+    /// Runs the task. `progress` is called after every denoising step.
+    public func run(_ task: DiffusionTask, settings s: DiffusionSettings,
+                    progress: ((StepProgress) -> Void)? = nil) throws -> DiffusionResult {
+        try validate(s, task: task)
+        let guided = s.guidance > 1
+        let context = try encodePrompt(s.prompt, negative: s.negativePrompt, guided: guided)
+        var scheduler = try makeScheduler(kind: s.scheduler, config: model.schedulerConfig, eta: s.eta)
+        var generator = TorchGenerator(seed: s.seed)
+        let scale = model.vae.config.scalingFactor
+        let lc = model.vae.config.latentChannels, f = model.vae.config.downscale
+
+        var latents: Tensor
+        var timesteps: [Double]
+        // Inpainting state: mask at latent size, un-noised image latents, the noise (4-channel blending),
+        // and the masked-image latents (9-channel conditioning).
+        var latentMask: Tensor? = nil, imageLatents: Tensor? = nil, noise: Tensor? = nil, maskedImageLatents: Tensor? = nil
+
+        switch task {
+        case .generate(let width, let height):
+            try scheduler.setTimesteps(s.steps)
+            timesteps = scheduler.timesteps
+            let shape = [1, lc, height / f, width / f]
+            let start = try s.initialNoise.map { try checkedNoise($0, shape: shape) } ?? generator.randn(shape)
+            latents = scaled(start, scheduler.initNoiseSigma)
+
+        case .edit(let image):
+            (timesteps, _) = try scheduler.img2imgTimesteps(steps: s.steps, strength: s.strength)
+            guard let t0 = timesteps.first else { throw PipelineError.invalid("--strength \(s.strength) with \(s.steps) steps leaves no denoising step") }
+            // diffusers samples the posterior (one draw) before drawing the noise.
+            let z0 = scaled(model.vae.encode(image).sample(noise: generator.randn([1, lc, image.dim(2) / f, image.dim(3) / f])), scale)
+            let n = try s.initialNoise.map { try checkedNoise($0, shape: z0.shape) } ?? generator.randn(z0.shape)
+            latents = try scheduler.addNoise(z0, noise: n, timestep: t0)
+
+        case .inpaint(let image, let mask):
+            (timesteps, _) = try scheduler.img2imgTimesteps(steps: s.steps, strength: s.strength)
+            guard let t0 = timesteps.first else { throw PipelineError.invalid("--strength \(s.strength) with \(s.steps) steps leaves no denoising step") }
+            let isStrengthMax = s.strength == 1
+            let fourChannel = !model.isInpaintingUNet
+            let latentShape = [1, lc, image.dim(2) / f, image.dim(3) / f]
+            let binary = binarized(mask)
+            if fourChannel || !isStrengthMax {
+                imageLatents = scaled(model.vae.encode(image).sample(noise: generator.randn(latentShape)), scale)
+            }
+            let n = try s.initialNoise.map { try checkedNoise($0, shape: latentShape) } ?? generator.randn(latentShape)
+            noise = n
+            latents = isStrengthMax ? scaled(n, scheduler.initNoiseSigma) : try scheduler.addNoise(imageLatents!, noise: n, timestep: t0)
+            // masked_image = image * (mask < 0.5); diffusers encodes it (one more draw) even for 4-channel UNets.
+            var masked = image
+            for c in 0..<image.dim(1) {
+                for i in 0..<(image.dim(2) * image.dim(3)) where binary.data[i] >= 0.5 {
+                    masked.data[c * image.dim(2) * image.dim(3) + i] = 0
+                }
+            }
+            maskedImageLatents = scaled(model.vae.encode(masked).sample(noise: generator.randn(latentShape)), scale)
+            latentMask = upsampleNearest(binary, height: latentShape[2], width: latentShape[3])
+        }
+
+        let clock = Date()
+        for (i, t) in timesteps.enumerated() {
+            var input = try scheduler.scaleModelInput(guided ? Tensor.concatBatch([latents, latents]) : latents, timestep: t)
+            if model.isInpaintingUNet, let latentMask, let maskedImageLatents {
+                let m = guided ? Tensor.concatBatch([latentMask, latentMask]) : latentMask
+                let mi = guided ? Tensor.concatBatch([maskedImageLatents, maskedImageLatents]) : maskedImageLatents
+                input = concatChannels(concatChannels(input, m), mi)
+            }
+            let out = model.unet(input, timesteps: [Float(t)], context: context)
+            let eps = guided ? applyGuidance(out, scale: Float(s.guidance)) : out
+            latents = try scheduler.step(eps, timestep: t, sample: latents, generator: &generator)
+            if !model.isInpaintingUNet, let latentMask, let imageLatents, let noise {
+                // Keep the unmasked region on the image's own noised trajectory (diffusers' 4-channel blending).
+                let known = i < timesteps.count - 1
+                    ? try scheduler.addNoise(imageLatents, noise: noise, timestep: timesteps[i + 1]) : imageLatents
+                latents = blend(known: known, generated: latents, mask: latentMask)
+            }
+            progress?(StepProgress(step: i + 1, total: timesteps.count, elapsed: Date().timeIntervalSince(clock)))
+        }
+        let image = model.vae.decode(scaled(latents, 1 / scale))
+        return DiffusionResult(image: image, latents: latents, timesteps: timesteps)
+    }
+
+    /// eps = uncond + g * (cond - uncond), in float32 like torch.
+    func applyGuidance(_ out: Tensor, scale g: Float) -> Tensor {
+        let uncond = out.item(0), cond = out.item(1)
+        var eps = uncond
+        for i in 0..<eps.count { eps.data[i] = uncond.data[i] + g * (cond.data[i] - uncond.data[i]) }
+        return eps
+    }
+
+    /// (1 - m) * known + m * generated.
+    func blend(known: Tensor, generated: Tensor, mask: Tensor) -> Tensor {
+        var out = generated
+        let plane = mask.count
+        for c in 0..<generated.dim(1) {
+            for i in 0..<plane {
+                let m = mask.data[i], j = c * plane + i
+                out.data[j] = (1 - m) * known.data[j] + m * generated.data[j]
+            }
+        }
+        return out
+    }
+
+    func binarized(_ mask: Tensor) -> Tensor {
+        var m = mask
+        for i in 0..<m.count { m.data[i] = m.data[i] >= 0.5 ? 1 : 0 }
+        return m
+    }
+
+    func checkedNoise(_ t: Tensor, shape: [Int]) throws -> Tensor {
+        guard t.count == shape.reduce(1, *) else {
+            throw PipelineError.invalid("the noise tensor has shape \(t.shape), this run needs \(shape)")
+        }
+        return t.reshaped(shape)
+    }
+}

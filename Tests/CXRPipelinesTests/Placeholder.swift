@@ -1,2 +1,0 @@
-import XCTest
-final class CXRPipelinesTestsPlaceholder: XCTestCase { func testNothing() {} }
