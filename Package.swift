@@ -9,7 +9,8 @@ let package = Package(
     products: [
         .executable(name: "cxr-edit", targets: ["cxr-edit"]),
         .library(name: "CXREdit", targets: ["CXRTensor", "CXRCheckpoint", "CXRTokenizer", "CXRModels",
-                                             "CXRSchedulers", "CXRPipelines", "CXRImaging"]),
+                                             "CXRSchedulers", "CXRPipelines", "CXRImaging",
+                                             "CXRFindings", "CXRClassifiers", "CXRProbe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,9 +38,17 @@ let package = Package(
         .target(name: "CXRPipelines",
                 dependencies: ["CXRTensor", "CXRCheckpoint", "CXRTokenizer", "CXRModels", "CXRSchedulers", "CXRImaging"],
                 swiftSettings: optimize),
+        // Findings vocabulary, prompt composition from --add/--remove/--severity, named anatomical regions.
+        .target(name: "CXRFindings", dependencies: ["CXRImaging"], resources: [.copy("Resources")], swiftSettings: optimize),
+        // Chest X-ray classifiers: native DenseNet-121 (torchxrayvision layout), the demo classifier, adapters.
+        .target(name: "CXRClassifiers", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRImaging"], swiftSettings: optimize),
+        // Counterfactual stress tests of classifiers: run specs, resumable sharded runner, metrics, reports.
+        .target(name: "CXRProbe",
+                dependencies: ["CXRPipelines", "CXRFindings", "CXRClassifiers", "CXRImaging", "CXRCheckpoint", "CXRTensor"],
+                swiftSettings: optimize),
         .executableTarget(name: "cxr-edit",
                           dependencies: ["CXRPipelines", "CXRImaging", "CXRModels", "CXRCheckpoint", "CXRTokenizer",
-                                         "CXRSchedulers", "CXRTensor",
+                                         "CXRSchedulers", "CXRTensor", "CXRFindings", "CXRClassifiers", "CXRProbe",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize),
 
@@ -49,7 +58,10 @@ let package = Package(
         .testTarget(name: "CXRModelsTests", dependencies: ["CXRModels", "CXRCheckpoint", "CXRTensor", "CXRTokenizer"]),
         .testTarget(name: "CXRSchedulersTests", dependencies: ["CXRSchedulers", "CXRTensor"]),
         .testTarget(name: "CXRImagingTests", dependencies: ["CXRImaging"]),
-        .testTarget(name: "CXRPipelinesTests", dependencies: ["CXRPipelines", "CXRImaging", "CXRTensor"]),
+        .testTarget(name: "CXRPipelinesTests", dependencies: ["CXRPipelines", "CXRImaging", "CXRTensor", "CXRCheckpoint", "CXRSchedulers"]),
+        .testTarget(name: "CXRFindingsTests", dependencies: ["CXRFindings", "CXRImaging"]),
+        .testTarget(name: "CXRClassifiersTests", dependencies: ["CXRClassifiers", "CXRTensor", "CXRCheckpoint", "CXRImaging"]),
+        .testTarget(name: "CXRProbeTests", dependencies: ["CXRProbe", "CXRClassifiers", "CXRFindings", "CXRPipelines", "CXRImaging"]),
     ],
     swiftLanguageModes: [.v5]
 )
