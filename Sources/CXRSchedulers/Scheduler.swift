@@ -1,0 +1,105 @@
+import CXRTensor
+
+/// A diffusion sampler with the interface of a diffusers scheduler, as the Stable Diffusion pipelines drive it.
+///
+/// Why this shape: the pipelines (text-to-image, SDEdit/img2img, inpainting) must call the scheduler exactly as
+/// diffusers does — `setTimesteps`, optionally `setBeginIndex` for img2img, then per step `scaleModelInput` and
+/// `step`, and `addNoise` to noise the start latents — so that results match the reference step by step.
+/// Timesteps are `Double` because some schedulers (Euler, LMS) use fractional float32 timesteps; pass back the
+/// values from `timesteps` unchanged.
+public protocol Scheduler: Sendable {
+    /// Which implementation this is.
+    var kind: SchedulerKind { get }
+    /// The checkpoint settings it was built from (unset settings took this class's defaults).
+    var config: SchedulerConfig { get }
+    /// diffusers' `scheduler.timesteps` after `setTimesteps` (empty before).
+    var timesteps: [Double] { get }
+    /// Factor for the initial noise: `latents = randn * initNoiseSigma`.
+    var initNoiseSigma: Float { get }
+    /// diffusers' `scheduler.order` (1 for every scheduler here; img2img slices `timesteps[tStart * order...]`).
+    var order: Int { get }
+    /// Whether diffusers' class has `set_begin_index` (img2img calls it only then).
+    var hasBeginIndex: Bool { get }
+
+    /// `set_timesteps(steps)`: computes `timesteps` and resets all per-run state.
+    mutating func setTimesteps(_ steps: Int) throws
+    /// `set_begin_index(i)`: the index of the first timestep a run will use (img2img); ignored where diffusers has none.
+    mutating func setBeginIndex(_ i: Int)
+    /// `scale_model_input`: what the UNet gets for `sample` at `timestep`.
+    func scaleModelInput(_ sample: Tensor, timestep: Double) throws -> Tensor
+    /// `step(model_output, t, sample, generator=...)`: the sample at the next timestep. Stochastic schedulers draw
+    /// their noise from `generator` exactly as diffusers does.
+    mutating func step(_ modelOutput: Tensor, timestep: Double, sample: Tensor,
+                       generator: inout TorchGenerator) throws -> Tensor
+    /// `add_noise(original, noise, [timestep])`, including the begin/step-index rules of the Euler-type schedulers.
+    func addNoise(_ original: Tensor, noise: Tensor, timestep: Double) throws -> Tensor
+}
+
+extension Scheduler {
+    /// StableDiffusionImg2ImgPipeline.get_timesteps: the timesteps an img2img (or inpainting) run with `strength`
+    /// uses, and the index of the first one. Calls `setTimesteps(steps)` and, where diffusers' class has it,
+    /// `setBeginIndex(startIndex)`; the pipeline then noises its start latents at `timesteps[0]`.
+    public mutating func img2imgTimesteps(steps: Int, strength: Double) throws -> (timesteps: [Double], startIndex: Int) {
+        guard strength >= 0, strength <= 1 else {
+            throw SchedulerError.invalidUse("strength \(strength) must be between 0 and 1")
+        }
+        try setTimesteps(steps)
+        let initTimestep = Swift.min(Int(Double(steps) * strength), steps)
+        let tStart = Swift.max(steps - initTimestep, 0)
+        let start = Swift.min(tStart * order, timesteps.count)
+        if hasBeginIndex { setBeginIndex(start) }
+        return (Array(timesteps[start...]), start)
+    }
+}
+
+/// The schedulers cxr-edit implements, by their command-line names.
+public enum SchedulerKind: String, CaseIterable, Sendable {
+    case ddim
+    case pndm
+    case euler
+    case eulerAncestral = "euler-a"
+    case dpmpp2m = "dpm++2m"
+    case lms
+
+    /// The diffusers class name (`_class_name` in scheduler_config.json).
+    public var className: String {
+        switch self {
+        case .ddim: return "DDIMScheduler"
+        case .pndm: return "PNDMScheduler"
+        case .euler: return "EulerDiscreteScheduler"
+        case .eulerAncestral: return "EulerAncestralDiscreteScheduler"
+        case .dpmpp2m: return "DPMSolverMultistepScheduler"
+        case .lms: return "LMSDiscreteScheduler"
+        }
+    }
+
+    /// The kind for a diffusers class name, or nil when it is not implemented.
+    public init?(className: String) {
+        guard let k = SchedulerKind.allCases.first(where: { $0.className == className }) else { return nil }
+        self = k
+    }
+}
+
+/// Builds a scheduler as diffusers' `Kind.from_config(config)` would: settings present in `config` win, the
+/// others take the chosen class's own defaults. `kind` nil means the checkpoint's own class (`_class_name`).
+/// `eta` is DDIM's noise weight (the pipeline's `eta`, 0 = deterministic); other schedulers ignore it.
+public func makeScheduler(kind: SchedulerKind?, config: SchedulerConfig, eta: Double = 0) throws -> any Scheduler {
+    let chosen: SchedulerKind
+    if let kind {
+        chosen = kind
+    } else {
+        guard let name = config.className else {
+            throw SchedulerError.invalidConfig("scheduler_config.json", "no _class_name and no scheduler chosen")
+        }
+        guard let k = SchedulerKind(className: name) else { throw SchedulerError.unsupportedClass(name) }
+        chosen = k
+    }
+    switch chosen {
+    case .ddim: return try DDIMScheduler(config: config, eta: eta)
+    case .pndm: return try PNDMScheduler(config: config)
+    case .euler: return try EulerDiscreteScheduler(config: config)
+    case .eulerAncestral: return try EulerAncestralDiscreteScheduler(config: config)
+    case .dpmpp2m: return try DPMSolverMultistepScheduler(config: config)
+    case .lms: return try LMSDiscreteScheduler(config: config)
+    }
+}

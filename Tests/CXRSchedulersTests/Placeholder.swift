@@ -1,2 +1,0 @@
-import XCTest
-final class CXRSchedulersTestsPlaceholder: XCTestCase { func testNothing() {} }
