@@ -1,0 +1,194 @@
+import Foundation
+
+/// A JSON object together with the file it came from, with typed getters whose errors name that file and key.
+///
+/// `JSONValue` is a plain enum and cannot remember its origin, so config readers go through this wrapper:
+/// `try cfg.int("in_channels")` fails with "MODEL/unet/config.json: key 'in_channels' is missing" rather than a
+/// context-free message. Nested objects keep the path (`cfg.config("sub").int("x")` reports `sub.x`).
+public struct JSONConfig: Sendable {
+    /// The wrapped value (usually an object).
+    public let value: JSONValue
+    /// File path used in error messages.
+    public let file: String
+    /// Dotted key path of `value` inside the file ("" for the root).
+    public let path: String
+
+    public init(value: JSONValue, file: String, path: String = "") {
+        self.value = value
+        self.file = file
+        self.path = path
+    }
+
+    /// Reads and parses a JSON file.
+    public init(contentsOf url: URL) throws {
+        self.init(value: try JSONValue(contentsOf: url), file: url.path)
+    }
+
+    /// Keys of the object (sorted), or [] if the value is not an object.
+    public var keys: [String] { value.object.map { $0.keys.sorted() } ?? [] }
+
+    /// Raw access without type checking.
+    public subscript(key: String) -> JSONValue? { value[key] }
+
+    /// Whether `key` is present with a non-null value.
+    public func has(_ key: String) -> Bool {
+        if let v = value[key], !v.isNull { return true }
+        return false
+    }
+
+    private func keyPath(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
+
+    private func missing(_ key: String) -> CheckpointError {
+        CheckpointError(.missing, file: file, "key \(CheckpointError.quote(keyPath(key))) is missing")
+    }
+
+    private func wrong(_ key: String, _ expected: String, _ got: JSONValue) -> CheckpointError {
+        CheckpointError(.malformed, file: file,
+                        "key \(CheckpointError.quote(keyPath(key))) should be \(expected), found \(got.typeName)")
+    }
+
+    private func require(_ key: String) throws -> JSONValue {
+        guard case .object(let o) = value else {
+            throw CheckpointError(.malformed, file: file,
+                                  "\(path.isEmpty ? "document" : CheckpointError.quote(path)) is not an object")
+        }
+        guard let v = o[key] else { throw missing(key) }
+        return v
+    }
+
+    /// Present and non-null value for `key`, nil otherwise (for the `opt*` getters).
+    private func optional(_ key: String) throws -> JSONValue? {
+        guard case .object(let o) = value else {
+            throw CheckpointError(.malformed, file: file,
+                                  "\(path.isEmpty ? "document" : CheckpointError.quote(path)) is not an object")
+        }
+        guard let v = o[key], !v.isNull else { return nil }
+        return v
+    }
+
+    /// Required integer (an integral JSON number).
+    public func int(_ key: String) throws -> Int {
+        let v = try require(key)
+        guard let i = v.int else { throw wrong(key, "an integer", v) }
+        return i
+    }
+
+    /// Required number (integers accepted).
+    public func double(_ key: String) throws -> Double {
+        let v = try require(key)
+        guard let d = v.double else { throw wrong(key, "a number", v) }
+        return d
+    }
+
+    /// Required string.
+    public func string(_ key: String) throws -> String {
+        let v = try require(key)
+        guard let s = v.string else { throw wrong(key, "a string", v) }
+        return s
+    }
+
+    /// Required boolean.
+    public func bool(_ key: String) throws -> Bool {
+        let v = try require(key)
+        guard let b = v.bool else { throw wrong(key, "true or false", v) }
+        return b
+    }
+
+    /// Required array whose elements are all integers.
+    public func intArray(_ key: String) throws -> [Int] {
+        let v = try require(key)
+        guard let a = v.intArray else { throw wrong(key, "an array of integers", v) }
+        return a
+    }
+
+    /// Required array whose elements are all numbers.
+    public func doubleArray(_ key: String) throws -> [Double] {
+        let v = try require(key)
+        guard let a = v.doubleArray else { throw wrong(key, "an array of numbers", v) }
+        return a
+    }
+
+    /// Required array whose elements are all strings.
+    public func stringArray(_ key: String) throws -> [String] {
+        let v = try require(key)
+        guard let a = v.stringArray else { throw wrong(key, "an array of strings", v) }
+        return a
+    }
+
+    /// The nested object at `key`, keeping file and path for its own errors.
+    public func config(_ key: String) throws -> JSONConfig {
+        let v = try require(key)
+        guard case .object = v else { throw wrong(key, "an object", v) }
+        return JSONConfig(value: v, file: file, path: keyPath(key))
+    }
+
+    /// Missing or null keys give `default`; a present value of the wrong type is still an error.
+    public func optInt(_ key: String, default d: Int) throws -> Int {
+        guard let v = try optional(key) else { return d }
+        guard let i = v.int else { throw wrong(key, "an integer", v) }
+        return i
+    }
+
+    public func optDouble(_ key: String, default d: Double) throws -> Double {
+        guard let v = try optional(key) else { return d }
+        guard let x = v.double else { throw wrong(key, "a number", v) }
+        return x
+    }
+
+    public func optString(_ key: String, default d: String) throws -> String {
+        guard let v = try optional(key) else { return d }
+        guard let s = v.string else { throw wrong(key, "a string", v) }
+        return s
+    }
+
+    /// Missing/null gives nil (for keys such as `cross_attention_dim` whose absence means something).
+    public func optString(_ key: String) throws -> String? {
+        guard let v = try optional(key) else { return nil }
+        guard let s = v.string else { throw wrong(key, "a string", v) }
+        return s
+    }
+
+    public func optInt(_ key: String) throws -> Int? {
+        guard let v = try optional(key) else { return nil }
+        guard let i = v.int else { throw wrong(key, "an integer", v) }
+        return i
+    }
+
+    public func optDouble(_ key: String) throws -> Double? {
+        guard let v = try optional(key) else { return nil }
+        guard let x = v.double else { throw wrong(key, "a number", v) }
+        return x
+    }
+
+    public func optBool(_ key: String, default d: Bool) throws -> Bool {
+        guard let v = try optional(key) else { return d }
+        guard let b = v.bool else { throw wrong(key, "true or false", v) }
+        return b
+    }
+
+    public func optIntArray(_ key: String, default d: [Int]) throws -> [Int] {
+        guard let v = try optional(key) else { return d }
+        guard let a = v.intArray else { throw wrong(key, "an array of integers", v) }
+        return a
+    }
+
+    public func optStringArray(_ key: String, default d: [String]) throws -> [String] {
+        guard let v = try optional(key) else { return d }
+        guard let a = v.stringArray else { throw wrong(key, "an array of strings", v) }
+        return a
+    }
+
+    /// An integer or an array of integers (diffusers allows e.g. `attention_head_dim: 8` or `[5, 10, 20, 20]`);
+    /// a scalar is repeated `count` times.
+    public func intOrIntArray(_ key: String, count: Int) throws -> [Int] {
+        let v = try require(key)
+        if let i = v.int { return [Int](repeating: i, count: max(0, count)) }
+        if let a = v.intArray { return a }
+        throw wrong(key, "an integer or an array of integers", v)
+    }
+}
+
+extension JSONValue {
+    /// Wraps this value with the file name used in typed-getter errors.
+    public func config(file: String) -> JSONConfig { JSONConfig(value: self, file: file) }
+}

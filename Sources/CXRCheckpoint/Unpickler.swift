@@ -1,0 +1,416 @@
+/// A restricted unpickler for PyTorch state_dicts. It interprets only the opcodes such pickles use and only
+/// allow-listed globals; nothing is ever called or executed, so a malicious checkpoint can at worst be
+/// rejected. Resource use is bounded (opcodes, stack, marks, memo, nesting) with clear errors.
+
+/// A storage reference produced by torch's persistent id `('storage', torch.XStorage, key, location, numel)`.
+struct PickleStorage: Equatable {
+    let dtype: TensorDType
+    let key: String
+    let numel: Int
+}
+
+/// The arguments of `torch._utils._rebuild_tensor_v2`: a strided view of a storage.
+struct PickleTensor: Equatable {
+    let storage: PickleStorage
+    let offset: Int
+    let shape: [Int]
+    let strides: [Int]
+}
+
+final class PickleTuple {
+    let items: [PickleValue]
+    let depth: Int
+    init(_ items: [PickleValue], depth: Int) { self.items = items; self.depth = depth }
+}
+
+/// Lists and dicts are mutable and shared through the memo, hence reference types. Once embedded in another
+/// container they are frozen (no further mutation), which keeps nesting depth exact and rules out cycles.
+final class PickleList {
+    var items: [PickleValue] = []
+    var depth = 1
+    var frozen = false
+}
+
+final class PickleDict {
+    var items: [(key: PickleValue, value: PickleValue)] = []
+    var depth = 1
+    var frozen = false
+}
+
+enum PickleValue {
+    case none
+    case bool(Bool)
+    case int(Int)
+    case float(Double)
+    case string(String)
+    case bytes([UInt8])
+    case tuple(PickleTuple)
+    case list(PickleList)
+    case dict(PickleDict)
+    /// An allow-listed global, as "module.name".
+    case global(String)
+    case storage(PickleStorage)
+    case tensor(PickleTensor)
+
+    var depth: Int {
+        switch self {
+        case .tuple(let t): return t.depth
+        case .list(let l): return l.depth
+        case .dict(let d): return d.depth
+        default: return 0
+        }
+    }
+
+    var typeName: String {
+        switch self {
+        case .none: return "None"
+        case .bool: return "bool"
+        case .int: return "int"
+        case .float: return "float"
+        case .string: return "str"
+        case .bytes: return "bytes"
+        case .tuple: return "tuple"
+        case .list: return "list"
+        case .dict: return "dict"
+        case .global(let g): return g
+        case .storage: return "storage"
+        case .tensor: return "tensor"
+        }
+    }
+}
+
+struct Unpickler {
+    struct Limits {
+        var maxOpcodes = 100_000_000
+        var maxStack = 1_000_000
+        var maxMarks = 256
+        var maxMemo = 5_000_000
+        var maxDepth = 64
+        var maxRank = 32
+    }
+
+    /// Storage classes torch writes in persistent ids, and the dtype each stores.
+    static let storageTypes: [String: TensorDType] = [
+        "torch.FloatStorage": .f32, "torch.HalfStorage": .f16, "torch.BFloat16Storage": .bf16,
+        "torch.DoubleStorage": .f64, "torch.LongStorage": .i64, "torch.IntStorage": .i32,
+        "torch.ShortStorage": .i16, "torch.CharStorage": .i8, "torch.ByteStorage": .u8,
+        "torch.BoolStorage": .bool,
+    ]
+    static let callables: Set<String> = [
+        "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter",
+    ]
+
+    private let data: UnsafeRawBufferPointer
+    private let source: String
+    private let limits: Limits
+    private var pos = 0
+    private var stack: [PickleValue] = []
+    private var marks: [Int] = []
+    private var memo: [Int: PickleValue] = [:]
+
+    init(_ data: UnsafeRawBufferPointer, source: String, limits: Limits = Limits()) {
+        self.data = data
+        self.source = source
+        self.limits = limits
+    }
+
+    private func bad(_ m: String) -> CheckpointError {
+        CheckpointError(.malformed, file: source, "invalid pickle at byte \(pos): \(m)")
+    }
+
+    private func limit(_ m: String) -> CheckpointError {
+        CheckpointError(.limit, file: source, "pickle exceeds a safety limit: \(m)")
+    }
+
+    // MARK: Byte reading
+
+    private mutating func take(_ n: Int) throws -> UnsafeRawBufferPointer {
+        guard n >= 0, n <= data.count - pos else { throw bad("truncated (needs \(n) more bytes)") }
+        let r = UnsafeRawBufferPointer(rebasing: data[pos..<(pos + n)])
+        pos += n
+        return r
+    }
+
+    private mutating func u8() throws -> Int { Int(try take(1)[0]) }
+    private mutating func u16() throws -> Int { Int(try take(2).loadUnaligned(as: UInt16.self).littleEndian) }
+    private mutating func u32() throws -> Int { Int(try take(4).loadUnaligned(as: UInt32.self).littleEndian) }
+    private mutating func i32() throws -> Int { Int(Int32(littleEndian: try take(4).loadUnaligned(as: Int32.self))) }
+    private mutating func u64() throws -> Int {
+        let v = UInt64(littleEndian: try take(8).loadUnaligned(as: UInt64.self))
+        guard v <= UInt64(Int.max) else { throw bad("length out of range") }
+        return Int(v)
+    }
+
+    private mutating func line() throws -> String {
+        var end = pos
+        while end < data.count, data[end] != 0x0A {
+            end += 1
+            if end - pos > 1024 { throw bad("GLOBAL name too long") }
+        }
+        guard end < data.count else { throw bad("truncated GLOBAL") }
+        let s = String(decoding: UnsafeRawBufferPointer(rebasing: data[pos..<end]), as: UTF8.self)
+        pos = end + 1
+        return s
+    }
+
+    private mutating func text(_ n: Int) throws -> String {
+        let b = try take(n)
+        guard let s = String(validating: b, as: UTF8.self) else { throw bad("string is not valid UTF-8") }
+        return s
+    }
+
+    // MARK: Stack helpers
+
+    private mutating func push(_ v: PickleValue) throws {
+        guard stack.count < limits.maxStack else { throw limit("stack deeper than \(limits.maxStack)") }
+        stack.append(v)
+    }
+
+    private mutating func pop() throws -> PickleValue {
+        guard stack.count > (marks.last ?? 0), let v = stack.popLast() else { throw bad("stack underflow") }
+        return v
+    }
+
+    /// The top value, which must lie above the innermost MARK (as in Python's unpickler).
+    private func top(_ op: String) throws -> PickleValue {
+        guard stack.count > (marks.last ?? 0), let v = stack.last else { throw bad("\(op) on an empty stack") }
+        return v
+    }
+
+    private mutating func popMark() throws -> [PickleValue] {
+        guard let m = marks.popLast() else { throw bad("no MARK") }
+        guard m <= stack.count else { throw bad("stack underflow") }
+        let items = Array(stack[m...])
+        stack.removeSubrange(m...)
+        return items
+    }
+
+    /// Registers `v` as a child of a new or growing container: freezes shared containers, returns its depth.
+    private func embed(_ v: PickleValue) -> Int {
+        switch v {
+        case .list(let l): l.frozen = true
+        case .dict(let d): d.frozen = true
+        default: break
+        }
+        return v.depth
+    }
+
+    private func makeTuple(_ items: [PickleValue]) throws -> PickleValue {
+        var d = 0
+        for v in items { d = max(d, embed(v)) }
+        guard d + 1 <= limits.maxDepth else { throw limit("values nested deeper than \(limits.maxDepth)") }
+        return .tuple(PickleTuple(items, depth: d + 1))
+    }
+
+    private func append(_ items: [PickleValue], to target: PickleValue) throws {
+        guard case .list(let l) = target else { throw bad("APPEND to a \(target.typeName)") }
+        var d = l.depth - 1
+        for v in items { d = max(d, embed(v)) }
+        guard !l.frozen else { throw bad("list modified after being shared") }
+        guard d + 1 <= limits.maxDepth else { throw limit("values nested deeper than \(limits.maxDepth)") }
+        l.depth = d + 1
+        l.items.append(contentsOf: items)
+    }
+
+    private func setItems(_ items: [PickleValue], in target: PickleValue) throws {
+        guard case .dict(let dict) = target else { throw bad("SETITEM on a \(target.typeName)") }
+        guard items.count % 2 == 0 else { throw bad("odd number of items for SETITEMS") }
+        var d = dict.depth - 1
+        for v in items { d = max(d, embed(v)) }
+        guard !dict.frozen else { throw bad("dict modified after being shared") }
+        guard d + 1 <= limits.maxDepth else { throw limit("values nested deeper than \(limits.maxDepth)") }
+        dict.depth = d + 1
+        var i = 0
+        while i < items.count {
+            dict.items.append((items[i], items[i + 1]))
+            i += 2
+        }
+    }
+
+    private mutating func memoPut(_ index: Int) throws {
+        let top = try top("PUT")
+        if memo[index] == nil, memo.count >= limits.maxMemo { throw limit("memo larger than \(limits.maxMemo)") }
+        memo[index] = top
+    }
+
+    private func memoGet(_ index: Int) throws -> PickleValue {
+        guard let v = memo[index] else { throw bad("GET of unknown memo index \(index)") }
+        return v
+    }
+
+    private func global(_ module: String, _ name: String) throws -> PickleValue {
+        let full = module + "." + name
+        if Unpickler.callables.contains(full) || Unpickler.storageTypes[full] != nil { return .global(full) }
+        throw CheckpointError(.refused, file: source,
+                              "refusing pickle global \(CheckpointError.quote(full)): only tensor state_dicts are allowed")
+    }
+
+    // MARK: Main loop
+
+    /// Runs the pickle to STOP and returns the top value.
+    mutating func load() throws -> PickleValue {
+        var opcodes = 0
+        while true {
+            opcodes += 1
+            guard opcodes <= limits.maxOpcodes else { throw limit("more than \(limits.maxOpcodes) opcodes") }
+            let at = pos
+            let op = try u8()
+            switch op {
+            case 0x80: // PROTO
+                let v = try u8()
+                guard v <= 5 else { throw CheckpointError(.unsupported, file: source, "pickle protocol \(v) is not supported") }
+            case 0x95: // FRAME (length is advisory)
+                _ = try u64()
+            case 0x2E: // STOP
+                guard marks.isEmpty, stack.count == 1, let v = stack.first else { throw bad("STOP with \(stack.count) values on the stack") }
+                return v
+            case 0x28: // MARK
+                guard marks.count < limits.maxMarks else { throw limit("more than \(limits.maxMarks) nested MARKs") }
+                marks.append(stack.count)
+            case 0x30: // POP
+                _ = try pop()
+            case 0x31: // POP_MARK
+                _ = try popMark()
+            case 0x32: // DUP
+                try push(try top("DUP"))
+            case 0x7D: try push(.dict(PickleDict()))            // EMPTY_DICT
+            case 0x5D: try push(.list(PickleList()))            // EMPTY_LIST
+            case 0x29: try push(.tuple(PickleTuple([], depth: 1))) // EMPTY_TUPLE
+            case 0x74: try push(try makeTuple(try popMark()))   // TUPLE
+            case 0x85: let a = try pop(); try push(try makeTuple([a]))                                 // TUPLE1
+            case 0x86: let b = try pop(); let a = try pop(); try push(try makeTuple([a, b]))           // TUPLE2
+            case 0x87: let c = try pop(); let b = try pop(); let a = try pop(); try push(try makeTuple([a, b, c])) // TUPLE3
+            case 0x6C: // LIST
+                let items = try popMark()
+                let l = PickleValue.list(PickleList())
+                try append(items, to: l)
+                try push(l)
+            case 0x64: // DICT
+                let items = try popMark()
+                let d = PickleValue.dict(PickleDict())
+                try setItems(items, in: d)
+                try push(d)
+            case 0x4A: try push(.int(try i32()))                // BININT
+            case 0x4B: try push(.int(try u8()))                 // BININT1
+            case 0x4D: try push(.int(try u16()))                // BININT2
+            case 0x8A: // LONG1
+                let n = try u8()
+                guard n <= 8 else { throw CheckpointError(.unsupported, file: source, "pickle integer wider than 64 bits") }
+                let b = try take(n)
+                var v: UInt64 = 0
+                for i in 0..<n { v |= UInt64(b[i]) << (8 * UInt64(i)) }
+                if n > 0, n < 8, b[n - 1] & 0x80 != 0 { v |= ~0 << (8 * UInt64(n)) }  // sign-extend
+                try push(.int(Int(Int64(bitPattern: v))))
+            case 0x58: try push(.string(try text(try u32())))   // BINUNICODE
+            case 0x8C: try push(.string(try text(try u8())))    // SHORT_BINUNICODE
+            case 0x8D: try push(.string(try text(try u64())))   // BINUNICODE8
+            case 0x54: // BINSTRING
+                let n = try i32()
+                guard n >= 0 else { throw bad("negative BINSTRING length") }
+                try push(.string(try text(n)))
+            case 0x55: try push(.string(try text(try u8())))    // SHORT_BINSTRING
+            case 0x42: try push(.bytes(Array(try take(try u32()))))  // BINBYTES
+            case 0x43: try push(.bytes(Array(try take(try u8()))))   // SHORT_BINBYTES
+            case 0x4E: try push(.none)                          // NONE
+            case 0x88: try push(.bool(true))                    // NEWTRUE
+            case 0x89: try push(.bool(false))                   // NEWFALSE
+            case 0x47: // BINFLOAT (big-endian)
+                let bits = UInt64(bigEndian: try take(8).loadUnaligned(as: UInt64.self))
+                try push(.float(Double(bitPattern: bits)))
+            case 0x71: try memoPut(try u8())                    // BINPUT
+            case 0x72: try memoPut(try u32())                   // LONG_BINPUT
+            case 0x94: try memoPut(memo.count)                  // MEMOIZE
+            case 0x68: try push(try memoGet(try u8()))          // BINGET
+            case 0x6A: try push(try memoGet(try u32()))         // LONG_BINGET
+            case 0x73: // SETITEM
+                let v = try pop(); let k = try pop()
+                let target = try top("SETITEM")
+                try setItems([k, v], in: target)
+            case 0x75: // SETITEMS
+                let items = try popMark()
+                let target = try top("SETITEMS")
+                try setItems(items, in: target)
+            case 0x61: // APPEND
+                let v = try pop()
+                let target = try top("APPEND")
+                try append([v], to: target)
+            case 0x65: // APPENDS
+                let items = try popMark()
+                let target = try top("APPENDS")
+                try append(items, to: target)
+            case 0x63: // GLOBAL
+                let module = try line()
+                let name = try line()
+                try push(try global(module, name))
+            case 0x93: // STACK_GLOBAL
+                let n = try pop(); let m = try pop()
+                guard case .string(let module) = m, case .string(let name) = n else { throw bad("STACK_GLOBAL needs two strings") }
+                try push(try global(module, name))
+            case 0x52: // REDUCE
+                let args = try pop(); let fn = try pop()
+                try push(try reduce(fn, args))
+            case 0x62: // BUILD
+                let state = try pop()
+                let target = try top("BUILD")
+                // OrderedDict state (e.g. `_metadata`) carries no tensors: accept and ignore it.
+                guard case .dict = target else {
+                    throw CheckpointError(.unsupported, file: source, "pickle BUILD on a \(target.typeName) is not supported")
+                }
+                _ = embed(state)
+            case 0x51: // BINPERSID
+                let pid = try pop()
+                try push(try persistentLoad(pid))
+            default:
+                pos = at
+                throw CheckpointError(.unsupported, file: source,
+                                      "unsupported pickle opcode 0x\(String(op, radix: 16)) at byte \(at): only tensor state_dicts are allowed")
+            }
+        }
+    }
+
+    private func persistentLoad(_ pid: PickleValue) throws -> PickleValue {
+        guard case .tuple(let t) = pid, t.items.count == 5,
+              case .string("storage") = t.items[0], case .global(let type) = t.items[1],
+              case .string(let key) = t.items[2], case .int(let numel) = t.items[4], numel >= 0 else {
+            throw bad("unexpected persistent id (expected ('storage', type, key, location, numel))")
+        }
+        guard let dtype = Unpickler.storageTypes[type] else {
+            throw bad("persistent id names \(CheckpointError.quote(type)), not a storage type")
+        }
+        return .storage(PickleStorage(dtype: dtype, key: key, numel: numel))
+    }
+
+    private func ints(_ v: PickleValue, _ what: String) throws -> [Int] {
+        guard case .tuple(let t) = v else { throw bad("tensor \(what) is a \(v.typeName), not a tuple") }
+        guard t.items.count <= limits.maxRank else { throw limit("tensor rank above \(limits.maxRank)") }
+        return try t.items.map {
+            guard case .int(let i) = $0, i >= 0 else { throw bad("tensor \(what) holds a non-integer or negative value") }
+            return i
+        }
+    }
+
+    private func reduce(_ fn: PickleValue, _ args: PickleValue) throws -> PickleValue {
+        guard case .global(let name) = fn else { throw bad("REDUCE on a \(fn.typeName)") }
+        guard case .tuple(let t) = args else { throw bad("REDUCE arguments are a \(args.typeName), not a tuple") }
+        let a = t.items
+        switch name {
+        case "collections.OrderedDict":
+            guard a.isEmpty else {
+                throw CheckpointError(.unsupported, file: source, "OrderedDict with constructor arguments is not supported")
+            }
+            return .dict(PickleDict())
+        case "torch._utils._rebuild_tensor_v2":
+            guard a.count >= 4, case .storage(let s) = a[0], case .int(let offset) = a[1], offset >= 0 else {
+                throw bad("unexpected _rebuild_tensor_v2 arguments")
+            }
+            let shape = try ints(a[2], "size"), strides = try ints(a[3], "stride")
+            guard shape.count == strides.count else { throw bad("tensor size and stride ranks differ") }
+            return .tensor(PickleTensor(storage: s, offset: offset, shape: shape, strides: strides))
+        case "torch._utils._rebuild_parameter":
+            guard a.count >= 1, case .tensor = a[0] else { throw bad("unexpected _rebuild_parameter arguments") }
+            return a[0]
+        default:
+            throw CheckpointError(.unsupported, file: source, "pickle calls \(CheckpointError.quote(name)), which is not supported")
+        }
+    }
+}

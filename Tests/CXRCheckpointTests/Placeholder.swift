@@ -1,2 +1,0 @@
-import XCTest
-final class CXRCheckpointTestsPlaceholder: XCTestCase { func testNothing() {} }
