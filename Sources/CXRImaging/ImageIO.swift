@@ -1,0 +1,94 @@
+import Foundation
+
+/// Reading and writing of image files.
+public enum ImageIO {
+    /// Reads a whole file after checking its size against the limit (before reading it).
+    static func readFile(_ url: URL, limits: ImageLimits) throws -> Data {
+        let name = url.lastPathComponent
+        let attrs: [FileAttributeKey: Any]
+        do { attrs = try FileManager.default.attributesOfItem(atPath: url.path) } catch {
+            throw ImageError(file: name, "cannot open file (missing or unreadable)")
+        }
+        if let type = attrs[.type] as? FileAttributeType, type == .typeDirectory {
+            throw ImageError(file: name, "is a directory, not an image file")
+        }
+        let size = (attrs[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= limits.maxFileBytes else {
+            throw ImageError(file: name, "file of \(size) bytes exceeds the limit of \(limits.maxFileBytes) bytes")
+        }
+        do { return try Data(contentsOf: url) } catch {
+            throw ImageError(file: name, "cannot read file")
+        }
+    }
+
+    /// Reads a PNG or JPEG, recognised by its magic bytes (never by the extension).
+    ///
+    /// PNG: 1/2/4/8/16-bit grey, grey+alpha, RGB, RGBA, palette (+tRNS), interlaced or not.
+    /// JPEG: 8-bit greyscale or YCbCr/RGB, baseline or progressive. Alpha is dropped; the result is
+    /// grey (1 channel) or RGB (3 channels) at 8 or 16 bit, exactly the samples Pillow returns.
+    /// Sizes are checked against `limits` from the header before any pixel memory is allocated.
+    public static func read(_ url: URL, limits: ImageLimits = .default) throws -> RasterImage {
+        let data = try readFile(url, limits: limits)
+        return try decode(data, name: url.lastPathComponent, limits: limits)
+    }
+
+    /// Decodes an in-memory PNG or JPEG; `name` is used in error messages.
+    public static func decode(_ data: Data, name: String, limits: ImageLimits = .default) throws -> RasterImage {
+        guard data.count <= limits.maxFileBytes else {
+            throw ImageError(file: name, "file of \(data.count) bytes exceeds the limit of \(limits.maxFileBytes) bytes")
+        }
+        if data.isEmpty { throw ImageError(file: name, "empty file") }
+        return try data.withUnsafeBytes { (b: UnsafeRawBufferPointer) -> RasterImage in
+            if b.count >= 8 && zip(PNGStructure.signature, b).allSatisfy({ $0 == $1 }) {
+                return try PNGCodec.decode(b, file: name, limits: limits)
+            }
+            if b.count >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF {
+                return try JPEGCodec.decode(b, file: name, limits: limits)
+            }
+            if b.count < 8 && zip(PNGStructure.signature, b).allSatisfy({ $0 == $1 }) {
+                throw ImageError(file: name, "truncated PNG data")
+            }
+            throw ImageError(file: name, "not a PNG or JPEG file")
+        }
+    }
+
+    /// Encodes `image` as PNG bytes with the given text chunks placed right after IHDR (so before
+    /// IDAT, where readers that stop early still find them).
+    public static func encodePNG(_ image: RasterImage, text: [(key: String, value: String)] = [], name: String = "") throws -> [UInt8] {
+        var textChunks: [UInt8] = []
+        for (k, v) in text { textChunks += try PNGText.encode(key: k, value: v, file: name) }
+        var png = try PNGCodec.encode(image, file: name)
+        // Signature (8) + IHDR (4 length + 4 type + 13 data + 4 CRC) = 33 bytes.
+        guard png.count > 33, png[12..<16].elementsEqual(Array("IHDR".utf8)) else {
+            throw ImageError(file: name, "PNG encoding failed: unexpected encoder output")
+        }
+        png.insert(contentsOf: textChunks, at: 33)
+        return png
+    }
+
+    /// Writes an 8/16-bit grey or RGB PNG atomically (temp file, fsync, rename) with text chunks:
+    /// tEXt for Latin-1 values, uncompressed iTXt (UTF-8) otherwise. Refuses to replace an
+    /// existing file unless `overwrite` is true.
+    public static func writePNG(_ image: RasterImage, to url: URL, text: [(key: String, value: String)] = [],
+                                overwrite: Bool = false) throws {
+        let bytes = try encodePNG(image, text: text, name: url.lastPathComponent)
+        try AtomicFile.write(bytes, to: url, overwrite: overwrite)
+    }
+
+    /// Text chunks of a PNG in file order: tEXt (Latin-1) and uncompressed iTXt (UTF-8).
+    /// zTXt and compressed iTXt are skipped (no zlib in this target). The chunk structure and
+    /// CRCs are verified.
+    public static func readPNGText(_ url: URL, limits: ImageLimits = .default) throws -> [(key: String, value: String)] {
+        let data = try readFile(url, limits: limits)
+        let name = url.lastPathComponent
+        return try data.withUnsafeBytes { b in
+            let chunks = try PNGStructure.chunks(b, file: name)
+            var out: [(key: String, value: String)] = []
+            for c in chunks where c.type == "tEXt" || c.type == "iTXt" {
+                let body = UnsafeRawBufferPointer(rebasing: b[c.dataOffset..<(c.dataOffset + c.length)])
+                if let kv = PNGText.decode(type: c.type, data: body) { out.append(kv) }
+            }
+            return out
+        }
+    }
+}

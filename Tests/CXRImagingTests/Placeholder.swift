@@ -1,2 +1,0 @@
-import XCTest
-final class CXRImagingTestsPlaceholder: XCTestCase { func testNothing() {} }
