@@ -27,6 +27,15 @@ public struct DDIMScheduler: Scheduler {
         clipRange = Float(config.clipSampleRange ?? 1.0)
     }
 
+    /// alpha_cumprod at `timestep` and at the timestep a step from it lands on (DDIM's prev_timestep rule,
+    /// `set_alpha_to_one` after the last one). Edit-friendly DDPM inversion needs both.
+    public func alphaPair(for timestep: Double) throws -> (current: Float, previous: Float) {
+        guard steps > 0 else { throw SchedulerError.invalidUse("alphaPair before setTimesteps") }
+        let t = try schedule.index(timestep)
+        let prevT = t - schedule.trainSteps / steps
+        return (schedule.alphasCumprod[t], prevT >= 0 ? schedule.alphasCumprod[prevT] : finalAlphaCumprod)
+    }
+
     public mutating func setTimesteps(_ steps: Int) throws {
         try Spacing.check(steps, train: schedule.trainSteps)
         self.steps = steps
