@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         // System libraries (apt: libopenblas-dev libpng-dev libjpeg-dev).
@@ -44,7 +45,8 @@ let package = Package(
         .target(name: "CXRClassifiers", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRImaging"], swiftSettings: optimize),
         // Counterfactual stress tests of classifiers: run specs, resumable sharded runner, metrics, reports.
         .target(name: "CXRProbe",
-                dependencies: ["CXRPipelines", "CXRFindings", "CXRClassifiers", "CXRImaging", "CXRCheckpoint", "CXRTensor"],
+                dependencies: ["CXRPipelines", "CXRFindings", "CXRClassifiers", "CXRImaging", "CXRCheckpoint", "CXRTensor",
+                               .product(name: "Yams", package: "Yams")],
                 swiftSettings: optimize),
         .executableTarget(name: "cxr-edit",
                           dependencies: ["CXRPipelines", "CXRImaging", "CXRModels", "CXRCheckpoint", "CXRTokenizer",
