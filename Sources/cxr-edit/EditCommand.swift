@@ -88,14 +88,16 @@ struct Edit: ParsableCommand {
         if !noPasteBack && userMask != nil { provenance.extra["paste-back-feather"] = String(feather) }
         try ImageIO.writePNG(edited, to: outURL, text: provenance.textChunks(), overwrite: output.overwrite)
         let seconds = Date().timeIntervalSince(start)
-        try report(outURL: outURL, seconds: seconds, steps: result.timesteps.count, image: edited)
+        let touched = try EditReport(original: prepared.original, edited: edited, editRegion: userMask)
+        try report(outURL: outURL, seconds: seconds, steps: result.timesteps.count, image: edited, touched: touched)
     }
 
-    func report(outURL: URL, seconds: Double, steps: Int, image: RasterImage) throws {
+    func report(outURL: URL, seconds: Double, steps: Int, image: RasterImage, touched: EditReport) throws {
         if output.json {
-            let obj: [String: Any] = ["output": outURL.path, "seconds": seconds, "denoising_steps": steps,
+            var obj: [String: Any] = ["output": outURL.path, "seconds": seconds, "denoising_steps": steps,
                                       "width": image.width, "height": image.height, "bit_depth": image.bitDepth,
                                       "seed": sampling.seed, "strength": strength, "mask": mask.map { $0 as Any } ?? NSNull()]
+            obj.merge(touched.json) { a, _ in a }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
@@ -105,5 +107,32 @@ struct Edit: ParsableCommand {
                                                            outURL.path, image.width, image.height, image.bitDepth, seconds).utf8))
             }
         }
+    }
+}
+
+/// How much an edit touched (issue: every edit states how much else it changed): the fraction of pixels changed by
+/// more than 2% of full scale, and PSNR/SSIM against the input outside the edit region (the whole image without one).
+struct EditReport {
+    let changedFraction: Double
+    let changedFractionOutside: Double?
+    let psnrOutside: Double
+    let ssimOutside: Double
+    let region: String
+
+    init(original: RasterImage, edited: RasterImage, editRegion: Mask?) throws {
+        let outside = try editRegion.map { try $0.fitted(width: original.width, height: original.height).values.map { $0 < 0.5 } }
+        changedFraction = try ImageMetrics.changedFraction(original, edited)
+        changedFractionOutside = try outside.map { try ImageMetrics.changedFraction(original, edited, region: $0) }
+        psnrOutside = try ImageMetrics.psnr(original, edited, region: outside)
+        ssimOutside = try ImageMetrics.ssim(original, edited, region: outside)
+        region = editRegion == nil ? "whole image (no edit region)" : "outside the edit region"
+    }
+
+    var json: [String: Any] {
+        var o: [String: Any] = ["changed_fraction": changedFraction,
+                                "psnr_outside_db": psnrOutside.isFinite ? psnrOutside : "inf",
+                                "ssim_outside": ssimOutside, "comparison_region": region]
+        if let c = changedFractionOutside { o["changed_fraction_outside"] = c }
+        return o
     }
 }
