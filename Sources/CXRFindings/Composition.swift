@@ -1,0 +1,118 @@
+import Foundation
+
+/// What the user asked to change: a base prompt plus findings to add and to remove.
+public struct EditSpec: Sendable, Equatable {
+    /// The user's `--prompt`; nil uses `EditSpec.defaultBasePrompt`.
+    public var basePrompt: String?
+    /// The user's `--negative-prompt`, kept in front of the composed negative phrases.
+    public var baseNegativePrompt: String?
+    public var adds: [FindingRequest]
+    public var removes: [FindingRequest]
+
+    /// Neutral description of the image type, in the reports' register.
+    public static let defaultBasePrompt = "Frontal chest radiograph."
+
+    public init(basePrompt: String? = nil, baseNegativePrompt: String? = nil,
+                adds: [FindingRequest] = [], removes: [FindingRequest] = []) {
+        self.basePrompt = basePrompt
+        self.baseNegativePrompt = baseNegativePrompt
+        self.adds = adds
+        self.removes = removes
+    }
+}
+
+/// The prompts and default regions an `EditSpec` turns into.
+public struct ComposedEdit: Sendable, Equatable {
+    public var prompt: String
+    /// Presence phrases of removed findings (guidance is pushed away from them); "" if none.
+    public var negativePrompt: String
+    /// Default region names of the findings involved (Masks/ names), for `--region auto`.
+    public var regions: [String]
+    /// Human-readable remarks (e.g. an estimated prompt length over CLIP's 77 tokens).
+    public var notes: [String]
+
+    public init(prompt: String, negativePrompt: String, regions: [String], notes: [String]) {
+        self.prompt = prompt
+        self.negativePrompt = negativePrompt
+        self.regions = regions
+        self.notes = notes
+    }
+}
+
+/// Builds the prompt, negative prompt and default regions for an edit.
+///
+/// - `--add F`: F's presence sentence ("Large right pleural effusion.") is appended to the prompt.
+/// - `--remove F`: F's absence sentence ("No pleural effusion.") is appended to the prompt AND F's
+///   presence sentence (with the side/severity given) goes into the negative prompt, so
+///   classifier-free guidance moves away from the finding instead of only towards "no X", which a
+///   text encoder represents close to "X".
+/// Prompt order: base prompt, added findings, removed findings (each a short report sentence, so
+/// several findings stay well within CLIP's 77 tokens).
+public func compose(_ spec: EditSpec, vocabulary: Vocabulary) throws -> ComposedEdit {
+    var seen: [String: String] = [:]
+    for r in spec.adds {
+        if seen[r.finding.id] != nil { throw FindingsError("\(r.finding.name.lowercased()) is added twice; give it once (with --side bilateral for both sides)") }
+        seen[r.finding.id] = "add"
+    }
+    for r in spec.removes {
+        if seen[r.finding.id] == "add" { throw FindingsError("\(r.finding.name.lowercased()) is both added and removed") }
+        if seen[r.finding.id] == "remove" { throw FindingsError("\(r.finding.name.lowercased()) is removed twice") }
+        seen[r.finding.id] = "remove"
+    }
+    for r in spec.adds + spec.removes {
+        // Re-validate requests built by hand.
+        var check = FindingRequest(finding: r.finding)
+        try vocabulary.apply(side: r.side, severity: r.severity, to: &check)
+    }
+
+    var notes: [String] = []
+    let base = spec.basePrompt.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+    var parts: [String] = [(base?.isEmpty ?? true) ? EditSpec.defaultBasePrompt : ensureSentence(base!)]
+    for r in spec.adds { parts.append(r.finding.presencePhrase(side: r.side, severity: r.severity)) }
+    var negatives: [String] = []
+    if let n = spec.baseNegativePrompt?.trimmingCharacters(in: .whitespacesAndNewlines), !n.isEmpty { negatives.append(ensureSentence(n)) }
+    for r in spec.removes {
+        if let a = r.finding.absencePhrase() { parts.append(a) }
+        negatives.append(r.finding.presencePhrase(side: r.side, severity: r.severity))
+    }
+    if spec.adds.contains(where: { $0.finding.category == .none }) && spec.adds.count > 1 {
+        notes.append("'no finding' is added together with other findings; the prompt contradicts itself")
+    }
+    var regions: [String] = []
+    for r in spec.adds + spec.removes {
+        for name in r.finding.defaultRegions(side: r.side) where !regions.contains(name) { regions.append(name) }
+    }
+    let prompt = parts.joined(separator: " ")
+    let negative = negatives.joined(separator: " ")
+    for (label, text) in [("prompt", prompt), ("negative prompt", negative)] {
+        let n = estimatedCLIPTokens(text)
+        if n > 75 { notes.append("the \(label) is about \(n) CLIP tokens; the text encoder reads only the first 75") }
+    }
+    return ComposedEdit(prompt: prompt, negativePrompt: negative, regions: regions, notes: notes)
+}
+
+/// Adds a final period if the text does not end in punctuation, so sentences join cleanly.
+func ensureSentence(_ s: String) -> String {
+    guard let last = s.last else { return s }
+    return ".!?".contains(last) ? s : s + "."
+}
+
+/// Rough CLIP BPE token count (words, plus one per punctuation mark, plus one for every 8
+/// letters beyond the first 8 in a long word); it over-estimates slightly, which is the safe side.
+/// The exact count comes from CXRTokenizer in the CLI.
+public func estimatedCLIPTokens(_ text: String) -> Int {
+    var count = 0
+    var word = 0
+    func flush() {
+        if word > 0 { count += 1 + max(0, (word - 1) / 8) }
+        word = 0
+    }
+    for ch in text {
+        if ch.isLetter || ch.isNumber { word += 1 } else {
+            flush()
+            if !ch.isWhitespace { count += 1 }
+        }
+    }
+    flush()
+    return count
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class CXRFindingsTestsPlaceholder: XCTestCase { func testNothing() {} }
