@@ -1,0 +1,89 @@
+import ArgumentParser
+import CXRFindings
+import CXRImaging
+import Foundation
+
+/// `cxr-edit explain`: shows what an `edit` with the same finding options would do (prompt, negative
+/// prompt, regions, keep regions) without loading a model; `--list` prints the vocabulary.
+struct ExplainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Show the prompt, negative prompt, regions and keep regions an edit would use (no model needed).",
+        discussion: """
+        Examples:
+          cxr-edit explain --add "pleural effusion" --side right --severity large --region right-lower-zone
+          cxr-edit explain --remove PTX --keep-region heart --json
+          cxr-edit explain chest.png --add cardiomegaly --region auto --dilate 12   (also fits the regions)
+          cxr-edit explain --list
+        """)
+
+    @Argument(help: ArgumentHelp("Optional radiograph: also fit the regions on it and report their placement.", valueName: "IN.png"))
+    var input: String?
+
+    @OptionGroup var findings: FindingOptions
+
+    @Option(name: .long, help: "Base prompt (default: \"\(EditSpec.defaultBasePrompt)\").")
+    var prompt: String?
+
+    @Option(name: .customLong("negative-prompt"), help: "Base negative prompt.")
+    var negativePrompt: String?
+
+    @Flag(name: .long, help: "Print JSON instead of text.")
+    var json = false
+
+    @Flag(name: .long, help: "List the findings vocabulary and the region names, and stop.")
+    var list = false
+
+    func run() throws {
+        if list { try printList(); return }
+        let resolved = try findings.resolve(prompt: prompt, negativePrompt: negativePrompt)
+        var obj = resolved.jsonObject()
+        var lines = resolved.describe()
+        if let input {
+            let image = try ImageIO.read(URL(fileURLWithPath: input))
+            let placed = try resolved.masks(on: image)
+            if let fit = placed.fit {
+                lines.append("fit:             \(fit.summary)")
+                obj["fit"] = ["scale_x": fit.scaleX, "scale_y": fit.scaleY, "offset_x": fit.offsetX, "offset_y": fit.offsetY, "match": fit.score]
+            }
+            if let e = placed.edit {
+                lines.append(String(format: "edit area:       %.1f%% of the image", e.coverage * 100))
+                obj["edit_coverage"] = e.coverage
+            }
+            if let k = placed.keep {
+                lines.append(String(format: "keep area:       %.1f%% of the image", k.coverage * 100))
+                obj["keep_coverage"] = k.coverage
+            }
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            lines.forEach { print($0) }
+        }
+    }
+
+    private func printList() throws {
+        let vocab: Vocabulary
+        do { vocab = try Vocabulary.standard() } catch let e as FindingsError { throw CLIError(e.description) }
+        let regions = (try? RegionAtlas.standard().availableNames) ?? RegionAtlas.standardNames
+        if json {
+            let items: [[String: Any]] = vocab.findings.map { f in
+                ["id": f.id, "name": f.name, "synonyms": f.synonyms, "sided": f.sided, "severities": f.severities,
+                 "labels": f.labels, "presence": f.presencePhrase(side: nil, severity: nil),
+                 "absence": f.absencePhrase() as Any? ?? NSNull(), "default_regions": f.defaultRegions(side: nil)]
+            }
+            let data = try JSONSerialization.data(withJSONObject: ["findings": items, "regions": regions], options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        for f in vocab.findings {
+            var extras: [String] = []
+            if f.sided { extras.append("side") }
+            if !f.severities.isEmpty { extras.append(f.severities.joined(separator: "/")) }
+            let head = f.id + (extras.isEmpty ? "" : " [\(extras.joined(separator: "; "))]")
+            print("\(head): \(f.synonyms.prefix(5).joined(separator: ", "))")
+        }
+        print("regions: \(regions.joined(separator: ", "))")
+    }
+}

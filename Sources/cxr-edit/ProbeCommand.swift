@@ -1,0 +1,145 @@
+import ArgumentParser
+import CXRClassifiers
+import CXRImaging
+import CXRPipelines
+import CXRProbe
+import Foundation
+
+/// `cxr-edit probe`: counterfactual stress tests of chest X-ray classifiers (run / merge / report).
+struct Probe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "Counterfactual stress tests of chest X-ray classifiers: edit images, score before and after, report shortcuts.",
+        discussion: """
+        Runs every image x edit x strength x seed of a run spec (YAML/JSON, see docs/probe.md and
+        docs/examples/probe.yaml), scores original and counterfactual with every classifier, and appends one JSON
+        line per result to RUN_DIR/results.jsonl. Rerunning on the same RUN_DIR resumes; --shard I/N runs a
+        disjoint slice for job arrays; `probe merge` combines shard directories; `probe report` writes the HTML report.
+
+        Examples:
+          cxr-edit probe --spec docs/examples/probe.yaml --out run/
+          cxr-edit probe --spec study.yaml --out run-$SLURM_ARRAY_TASK_ID --shard $SLURM_ARRAY_TASK_ID/8
+          cxr-edit probe merge run/ run-0 run-1 run-2
+          cxr-edit probe report run/
+        """,
+        subcommands: [ProbeRun.self, ProbeMerge.self, ProbeReportCommand.self],
+        defaultSubcommand: ProbeRun.self
+    )
+}
+
+struct ProbeRun: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run (or resume) a probe study into a run directory.")
+
+    @Option(name: .long, help: ArgumentHelp("The run spec (YAML or JSON).", valueName: "S.yaml"))
+    var spec: String
+
+    @Option(name: .long, help: ArgumentHelp("Run directory (created; an existing one is resumed).", valueName: "RUN_DIR"))
+    var out: String
+
+    @Option(name: .long, help: ArgumentHelp("Run only slice I of N (0 <= I < N), e.g. $SLURM_ARRAY_TASK_ID/8.", valueName: "I/N"))
+    var shard: String?
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Flag(name: .long, help: "Print a machine-readable JSON summary on stdout at the end.")
+    var json = false
+
+    @Flag(name: .long, help: "No progress output.")
+    var quiet = false
+
+    @Flag(name: .long, help: "Show progress even when stderr is not a terminal.")
+    var progress = false
+
+    func run() throws {
+        try modelOptions.check()
+        let shard = try shard.map { try Shard(parsing: $0) } ?? .all
+        let specURL = URL(fileURLWithPath: spec)
+        let probeSpec = try ProbeSpec.load(specURL)
+        let resolver = try FindingsEditResolver()
+        try resolver.validate(probeSpec.edits, specFile: specURL.path)
+        let images = try probeSpec.inputs.list(specFile: specURL.path)
+        modelOptions.applyThreads()
+        let showProgress = !quiet && (progress || isatty(2) != 0)
+        let note: (String) -> Void = { if showProgress { FileHandle.standardError.write(Data("\($0)\n".utf8)) } }
+
+        let classifiers: [Classifier] = try probeSpec.classifiers.enumerated().map { i, c in
+            do { return try ClassifierFactory.make(spec: c, baseDirectory: specURL.deletingLastPathComponent()) } catch {
+                throw CLIError("\(specURL.path): classifiers[\(i)]: \(error)")
+            }
+        }
+        let modelURL = try modelOptions.model.map { URL(fileURLWithPath: $0) } ?? probeSpec.model ?? modelOptions.modelURL()
+        note("loading model \(modelURL.path)")
+        let model = try StableDiffusionModel.load(from: modelURL)
+        let defaults = ModelDefaults(modelURL: modelURL)
+        let plan = try ProbePlan(spec: probeSpec, images: images, steps: probeSpec.steps ?? defaults.steps,
+                                 guidance: probeSpec.guidance ?? defaults.guidance,
+                                 schedulerName: probeSpec.scheduler ?? model.schedulerConfig.className ?? "default",
+                                 modelHash: modelHash(model))
+        note("probe: \(images.count) images x \(probeSpec.edits.count) edits x \(probeSpec.strengths.count) strengths x \(probeSpec.seeds.count) seeds = \(plan.count) counterfactuals\(shard.count > 1 ? " (shard \(shard))" : "")")
+        let runner = try ProbeRunner(plan: plan, model: model, classifiers: classifiers, resolver: resolver,
+                                     runDirectory: URL(fileURLWithPath: out),
+                                     options: ProbeRunOptions(shard: shard, progress: showProgress,
+                                                              software: "cxr-edit \(CXREdit.version)", modelName: modelURL.path))
+        let summary = try runner.run()
+        if json {
+            print(try StableJSON.string(summary.json))
+        } else {
+            print(URL(fileURLWithPath: out).path)
+            if !quiet {
+                FileHandle.standardError.write(Data(String(
+                    format: "probe: %d new, %d already done, %d in %@ | %.2f counterfactuals/min | %.0f%% of the time outside the denoising loop\n",
+                    summary.done, summary.alreadyDone, summary.total, shard.count > 1 ? "shard \(shard)" : "the study",
+                    summary.perMinute, summary.shareOutsideDenoising * 100).utf8))
+            }
+        }
+    }
+}
+
+struct ProbeMerge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Combine shard run directories into one (rows deduplicated by id, in plan order; images copied).")
+
+    @Argument(help: ArgumentHelp("The merged run directory (created; its own rows are kept).", valueName: "OUT"))
+    var output: String
+
+    @Argument(help: ArgumentHelp("Shard run directories.", valueName: "SHARD"))
+    var shards: [String]
+
+    @Flag(name: .long, help: "Print a machine-readable JSON summary on stdout.")
+    var json = false
+
+    func run() throws {
+        guard !shards.isEmpty else { throw CLIError("probe merge: name at least one shard directory after OUT") }
+        let outcome = try RunMerge.merge(into: URL(fileURLWithPath: output), from: shards.map { URL(fileURLWithPath: $0) })
+        if json { print(try StableJSON.string(outcome.json)) } else {
+            print(URL(fileURLWithPath: output).path)
+            FileHandle.standardError.write(Data("merged \(outcome.rows) rows (\(outcome.duplicates) duplicates dropped, \(outcome.copiedFiles) images copied)\n".utf8))
+        }
+    }
+}
+
+struct ProbeReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write summary.json, results.csv and a self-contained report.html for a run directory.")
+
+    @Argument(help: ArgumentHelp("The run directory.", valueName: "RUN_DIR"))
+    var runDirectory: String
+
+    @Option(name: .long, help: "Gallery examples at each end (largest and smallest effects).")
+    var gallery: Int = 4
+
+    @Flag(name: .long, help: "Print the written paths as JSON.")
+    var json = false
+
+    func run() throws {
+        guard gallery >= 0 && gallery <= 100 else { throw CLIError("--gallery must be between 0 and 100, got \(gallery)") }
+        let files = try ProbeReport.write(runDirectory: URL(fileURLWithPath: runDirectory), galleryCount: gallery)
+        if json {
+            print(try StableJSON.string(["summary": files.summary.path, "csv": files.csv.path, "html": files.html.path]))
+        } else {
+            for f in [files.summary, files.csv, files.html] { print(f.path) }
+        }
+    }
+}
