@@ -1,0 +1,72 @@
+import CXRCheckpoint
+import CXRTensor
+import Foundation
+
+/// Named float32 tensors for a classifier, from a checkpoint file or from memory, with shape checks that turn
+/// a wrong or truncated checkpoint into a one-line `ClassifierError` instead of a crash in a kernel.
+public final class WeightReader {
+    private let source: (any TensorSource)?
+    private let memory: [String: Tensor]
+    /// Shown in errors (the weights file).
+    public let label: String
+
+    /// Tensors in a `.safetensors` file or a torch zip checkpoint holding a state_dict. `refusalHint` is appended
+    /// when the safe reader refuses or cannot read the file (e.g. how to convert a pickled whole model).
+    public init(url: URL, refusalHint: String? = nil) throws {
+        do {
+            source = try WeightStore(url: url)
+        } catch let e as CheckpointError {
+            let hint = (e.kind == .refused || e.kind == .unsupported) ? refusalHint.map { "; \($0)" } ?? "" : ""
+            throw ClassifierError("\(url.path): \(e.message)\(hint)")
+        }
+        memory = [:]
+        label = url.path
+    }
+
+    /// Tensors already in memory (tests, converted models).
+    public init(tensors: [String: Tensor], label: String = "weights") {
+        source = nil
+        memory = tensors
+        self.label = label
+    }
+
+    /// All tensor names.
+    public var names: [String] { source?.names ?? memory.keys.sorted() }
+
+    /// The shape of `name`, or nil when absent.
+    public func shape(_ name: String) -> [Int]? {
+        if let source { return source.info(name)?.shape }
+        return memory[name]?.shape
+    }
+
+    public func contains(_ name: String) -> Bool { shape(name) != nil }
+
+    /// The tensor `name`; throws when it is absent, not float, or (if `shape` is given) of another shape.
+    public func tensor(_ name: String, shape expected: [Int]? = nil) throws -> Tensor {
+        let t: Tensor
+        if let source {
+            guard source.contains(name) else { throw ClassifierError("\(label): missing tensor '\(name)'") }
+            do { t = try source.tensor(name) } catch let e as CheckpointError {
+                throw ClassifierError("\(label): \(e.message)")
+            }
+        } else {
+            guard let m = memory[name] else { throw ClassifierError("\(label): missing tensor '\(name)'") }
+            t = m
+        }
+        if let expected, t.shape != expected {
+            throw ClassifierError("\(label): tensor '\(name)' has shape \(t.shape), expected \(expected)")
+        }
+        guard t.data.count == t.shape.reduce(1, *) else {
+            throw ClassifierError("\(label): tensor '\(name)' holds \(t.data.count) values for shape \(t.shape)")
+        }
+        return t
+    }
+
+    /// Safetensors metadata (empty for other sources).
+    public var metadata: [String: String] {
+        if let store = source as? WeightStore {
+            for s in store.sources { if let f = s.source as? SafeTensorsFile { return f.metadata } }
+        }
+        return [:]
+    }
+}

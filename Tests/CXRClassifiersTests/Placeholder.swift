@@ -1,2 +1,0 @@
-import XCTest
-final class CXRClassifiersTestsPlaceholder: XCTestCase { func testNothing() {} }
