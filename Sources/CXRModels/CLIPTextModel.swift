@@ -49,7 +49,7 @@ public struct CLIPTextConfig: Sendable, Equatable {
 
 public struct CLIPTextModel {
     public let config: CLIPTextConfig
-    let tokenEmbedding: Tensor
+    let tokenEmbedding: Weight
     let positionEmbedding: Tensor
     let layers: [CLIPEncoderLayer]
     let finalLayerNorm: LayerNorm
@@ -60,7 +60,7 @@ public struct CLIPTextModel {
         let hasPrefix = weights.parameterNames.contains { $0.hasPrefix("text_model.") }
         let root = ParameterScope(weights, prefix: hasPrefix ? "text_model" : "")
         let d = config.hiddenSize
-        tokenEmbedding = try root("embeddings.token_embedding").tensor("weight", shape: [config.vocabSize, d])
+        tokenEmbedding = try root("embeddings.token_embedding").weight("weight", shape: [config.vocabSize, d])
         positionEmbedding = try root("embeddings.position_embedding").tensor("weight", shape: [config.maxPositions, d])
         layers = try (0..<config.layers).map { try CLIPEncoderLayer(root("encoder.layers.\($0)"), config: config) }
         finalLayerNorm = try LayerNorm(root("final_layer_norm"), dim: d, eps: config.layerNormEps)
@@ -80,8 +80,10 @@ public struct CLIPTextModel {
                     throw ModelError.badConfig(file: "text_encoder", message: "token id \(id) outside the vocabulary of \(config.vocabSize)")
                 }
                 let dst = (bi * l + t) * d
-                for j in 0..<d {
-                    h.data[dst + j] = tokenEmbedding.data[id * d + j] + positionEmbedding.data[t * d + j]
+                h.data.withUnsafeMutableBufferPointer { hp in
+                    let row = hp.baseAddress! + dst
+                    tokenEmbedding.widen(into: row, from: id * d, count: d)
+                    for j in 0..<d { row[j] += positionEmbedding.data[t * d + j] }
                 }
             }
         }

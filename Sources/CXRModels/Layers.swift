@@ -2,11 +2,11 @@ import CXRTensor
 
 /// torch.nn.Linear: weight [out, in], optional bias.
 public struct Linear {
-    public let weight: Tensor
+    public let weight: Weight
     public let bias: Tensor?
 
     public init(_ p: ParameterScope, in inF: Int, out outF: Int, bias: Bool = true) throws {
-        weight = try p.tensor("weight", shape: [outF, inF])
+        weight = try p.weight("weight", shape: [outF, inF])
         self.bias = bias ? try p.tensor("bias", shape: [outF]) : nil
     }
 
@@ -15,14 +15,14 @@ public struct Linear {
 
 /// torch.nn.Conv2d with a square kernel, stride and padding.
 public struct Conv2d {
-    public let weight: Tensor
+    public let weight: Weight
     public let bias: Tensor?
     public let stride: Int
     public let padding: Padding2D
 
     public init(_ p: ParameterScope, in inC: Int, out outC: Int, kernel: Int, stride: Int = 1,
                 padding: Padding2D? = nil, bias: Bool = true) throws {
-        weight = try p.tensor("weight", shape: [outC, inC, kernel, kernel])
+        weight = try p.weight("weight", shape: [outC, inC, kernel, kernel])
         self.bias = bias ? try p.tensor("bias", shape: [outC]) : nil
         self.stride = stride
         self.padding = padding ?? .same(kernel / 2)

@@ -7,6 +7,19 @@ public protocol WeightProvider {
     var parameterNames: [String] { get }
     /// The tensor stored under `name`, widened to float32.
     func parameter(_ name: String) throws -> Tensor
+    /// The tensor stored under `name` in its stored precision (fp16/bf16 stay 16-bit): used for the large
+    /// GEMM weights of linear and convolution layers, which are widened per layer when used.
+    func weight(_ name: String) throws -> Weight
+    /// `parameter(_:)` told the shape the network expects (providers that invent weights need it).
+    func parameter(_ name: String, expectedShape: [Int]) throws -> Tensor
+    /// `weight(_:)` told the shape the network expects.
+    func weight(_ name: String, expectedShape: [Int]) throws -> Weight
+}
+
+extension WeightProvider {
+    public func weight(_ name: String) throws -> Weight { Weight(try parameter(name)) }
+    public func parameter(_ name: String, expectedShape: [Int]) throws -> Tensor { try parameter(name) }
+    public func weight(_ name: String, expectedShape: [Int]) throws -> Weight { try weight(name) }
 }
 
 /// A simple in-memory provider (tests, random initialisation).
@@ -58,7 +71,16 @@ public struct ParameterScope {
     /// The parameter `name`, checked against the shape the config implies (element count must match; the
     /// stored shape may differ, e.g. a 1x1 conv [C, C, 1, 1] used as a linear [C, C]).
     public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
-        let t = try provider.parameter(key(name))
+        let t = try provider.parameter(key(name), expectedShape: shape)
+        guard t.shape == shape || t.count == shape.reduce(1, *) else {
+            throw ModelError.shapeMismatch(name: key(name), expected: shape, found: t.shape)
+        }
+        return t.shape == shape ? t : t.reshaped(shape)
+    }
+
+    /// Like `tensor(_:shape:)` but keeps the stored precision (see `WeightProvider.weight`).
+    public func weight(_ name: String, shape: [Int]) throws -> Weight {
+        let t = try provider.weight(key(name), expectedShape: shape)
         guard t.shape == shape || t.count == shape.reduce(1, *) else {
             throw ModelError.shapeMismatch(name: key(name), expected: shape, found: t.shape)
         }

@@ -38,7 +38,11 @@ public func applyActivation(_ x: inout Tensor, _ act: Activation) {
     x.data.withUnsafeMutableBufferPointer { p in
         nonisolated(unsafe) let p = p
         Parallel.ranges(p.count, minChunk: 1 << 14) { lo, hi in
-            for i in lo..<hi { p[i] = act.apply(p[i]) }
+            if act == .silu {
+                FastMath.siluInPlace(p.baseAddress! + lo, count: hi - lo)
+            } else {
+                for i in lo..<hi { p[i] = act.apply(p[i]) }
+            }
         }
     }
 }

@@ -44,7 +44,7 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool 
                                 for r in 0..<rows {
                                     let row = scores + r * lk
                                     let valid = causal ? min(lk, q0 + r + 1) : lk
-                                    softmaxRow(row, valid: valid, count: lk)
+                                    FastMath.softmaxRow(row, valid: valid, count: lk)
                                 }
                                 sgemm(m: rows, n: d, k: lk, a: scores, lda: lk, b: vBase, ldb: hd,
                                       c: op.baseAddress! + (bi * lq + q0) * hd + h * d, ldc: hd)

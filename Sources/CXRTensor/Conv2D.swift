@@ -14,6 +14,12 @@ public struct Padding2D: Sendable, Equatable {
 /// column buffer stays near `maxColumnBytes` however large the image is.
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Padding2D = .same(0),
                    maxColumnBytes: Int = 24 << 20) -> Tensor {
+    conv2d(x, weight: Weight(weight), bias: bias, stride: stride, padding: padding, maxColumnBytes: maxColumnBytes)
+}
+
+/// `conv2d` with a weight that may be stored as fp16/bf16 (widened into scratch once per call).
+public func conv2d(_ x: Tensor, weight: Weight, bias: Tensor?, stride: Int = 1, padding: Padding2D = .same(0),
+                   maxColumnBytes: Int = 24 << 20) -> Tensor {
     let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
     let o = weight.shape[0], kh = weight.shape[2], kw = weight.shape[3]
     precondition(weight.shape[1] == c, "conv2d: input channels \(c) vs weight \(weight.shape)")
@@ -22,12 +28,22 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
     let k = c * kh * kw
     let plane = ho * wo
     var out = Tensor(zeros: [n, o, ho, wo])
+    if kh == 3 && kw == 3 && stride == 1 && ConvolutionSettings.winograd
+        && ho * wo >= ConvolutionSettings.winogradMinPixels {
+        out.data.withUnsafeMutableBufferPointer { op in
+            x.data.withUnsafeBufferPointer { xp in
+                winogradConv3x3(xp.baseAddress!, n: n, c: c, h: h, w: w, weight: weight, bias: bias,
+                                padTop: padding.top, padLeft: padding.left, ho: ho, wo: wo, out: op.baseAddress!)
+            }
+        }
+        return out
+    }
     let direct = kh == 1 && kw == 1 && stride == 1 && padding == .same(0)
     let bandRows = max(1, min(ho, maxColumnBytes / max(1, k * wo * 4)))
     var cols = direct ? [] : [Float](repeating: 0, count: k * bandRows * wo)
     out.data.withUnsafeMutableBufferPointer { op in
         x.data.withUnsafeBufferPointer { xp in
-            weight.data.withUnsafeBufferPointer { wp in
+            weight.withFloats { wp in
                 cols.withUnsafeMutableBufferPointer { cp in
                     for b in 0..<n {
                         let xb = xp.baseAddress! + b * c * h * w
@@ -40,7 +56,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
                         }
                         let beta: Float = bias == nil ? 0 : 1
                         if direct {
-                            sgemm(m: o, n: plane, k: c, a: wp.baseAddress!, lda: c, b: xb, ldb: plane,
+                            sgemm(m: o, n: plane, k: c, a: wp, lda: c, b: xb, ldb: plane,
                                   beta: beta, c: ob, ldc: plane)
                             continue
                         }
@@ -50,7 +66,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
                             let p = rows * wo
                             im2colBand(xb, c: c, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding,
                                        oy0: oy0, rows: rows, wo: wo, cols: cp.baseAddress!)
-                            sgemm(m: o, n: p, k: k, a: wp.baseAddress!, lda: k, b: cp.baseAddress!, ldb: p,
+                            sgemm(m: o, n: p, k: k, a: wp, lda: k, b: cp.baseAddress!, ldb: p,
                                   beta: beta, c: ob + oy0 * wo, ldc: plane)
                             oy0 += rows
                         }

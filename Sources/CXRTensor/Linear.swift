@@ -1,5 +1,10 @@
 /// Fully connected layer on the last dimension: y = x W^T + b, with W stored [out, in] as in PyTorch.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+    linear(x, weight: Weight(weight), bias: bias)
+}
+
+/// `linear` with a weight that may be stored as fp16/bf16 (widened into scratch for the GEMM).
+public func linear(_ x: Tensor, weight: Weight, bias: Tensor?) -> Tensor {
     let inF = weight.shape[1], outF = weight.shape[0]
     precondition(x.shape.last == inF, "linear: input \(x.shape) vs weight \(weight.shape)")
     let rows = x.count / inF
@@ -11,9 +16,9 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
             }
         }
         x.data.withUnsafeBufferPointer { xp in
-            weight.data.withUnsafeBufferPointer { w in
+            weight.withFloats { w in
                 sgemm(transB: true, m: rows, n: outF, k: inF, a: xp.baseAddress!, lda: inF,
-                      b: w.baseAddress!, ldb: inF, beta: bias == nil ? 0 : 1, c: o.baseAddress!, ldc: outF)
+                      b: w, ldb: inF, beta: bias == nil ? 0 : 1, c: o.baseAddress!, ldc: outF)
             }
         }
     }

@@ -35,14 +35,8 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, ep
                             let shift = bp[ch] - meanF * scale
                             let s = src + cl * spatial
                             let d = op.baseAddress! + base + cl * spatial
-                            if silu {
-                                for i in 0..<spatial {
-                                    let v = s[i] * scale + shift
-                                    d[i] = v / (1 + expf(-v))
-                                }
-                            } else {
-                                for i in 0..<spatial { d[i] = s[i] * scale + shift }
-                            }
+                            for i in 0..<spatial { d[i] = s[i] * scale + shift }
+                            if silu { FastMath.siluInPlace(d, count: spatial) }
                         }
                     }
                 }

@@ -51,15 +51,21 @@ struct Bench: ParsableCommand {
         report["load_s"] = Date().timeIntervalSince(t0)
         note(String(format: "loaded in %.2f s", Date().timeIntervalSince(t0)))
 
-        /// Median of `steps` runs after one warm-up.
-        func time(_ label: String, _ body: () throws -> Void) rethrows -> Double {
+        /// Median of `steps` runs after one warm-up; also records the median process CPU time under
+        /// "<key>_cpu" (on a loaded machine wall time includes waiting for the cores, CPU time much less so).
+        var cpuTimes = [String: Double]()
+        func time(_ label: String, key: String = "", _ body: () throws -> Void) rethrows -> Double {
             try body()
             var ts = [Double]()
+            var cs = [Double]()
             for _ in 0..<steps {
-                let s = Date()
+                let s = Date(), c0 = processCPUSeconds()
                 try body()
                 ts.append(Date().timeIntervalSince(s))
+                cs.append(processCPUSeconds() - c0)
             }
+            cs.sort()
+            if !key.isEmpty { cpuTimes[key + "_cpu"] = cs[cs.count / 2] }
             ts.sort()
             let m = ts.count % 2 == 1 ? ts[ts.count / 2] : (ts[ts.count / 2 - 1] + ts[ts.count / 2]) / 2
             note(String(format: "%@: %.3f s (runs %@)", label, m, ts.map { String(format: "%.3f", $0) }.joined(separator: ", ")))
@@ -70,13 +76,13 @@ struct Bench: ParsableCommand {
         let ids = [model.tokenizer.encode("").ids, model.tokenizer.encode("Large right pleural effusion. Heart size is normal.").ids]
         var context = try model.textEncoder(ids)
         if want.contains("text") {
-            report["text_encode_s"] = try time("text encode (2 x 77 tokens)") { context = try model.textEncoder(ids) }
+            report["text_encode_s"] = try time("text encode (2 x 77 tokens)", key: "text_encode_s") { context = try model.textEncoder(ids) }
         }
         let f = model.vae.config.downscale, lh = size / f
         let lc = model.unet.config.inChannels
         if want.contains("unet") {
             let sample = rng.tensor([2, lc, lh, lh])
-            let s = time("unet step (batch 2, \(lh)x\(lh) latents)") {
+            let s = time("unet step (batch 2, \(lh)x\(lh) latents)", key: "unet_step_s") {
                 _ = model.unet(sample, timesteps: [500], context: context)
             }
             let flops = model.unet.config.flops(batch: 2, latentHeight: lh, latentWidth: lh, contextTokens: context.dim(1))
@@ -87,11 +93,11 @@ struct Bench: ParsableCommand {
         }
         if want.contains("vae-encode") {
             let image = rng.tensor([1, model.vae.config.inChannels, size, size], scale: 0.5)
-            report["vae_encode_s"] = time("vae encode (\(size)x\(size))") { _ = model.vae.encode(image) }
+            report["vae_encode_s"] = time("vae encode (\(size)x\(size))", key: "vae_encode_s") { _ = model.vae.encode(image) }
         }
         if want.contains("vae-decode") {
             let z = rng.tensor([1, model.vae.config.latentChannels, lh, lh])
-            report["vae_decode_s"] = time("vae decode (\(size)x\(size))") { _ = model.vae.decode(z) }
+            report["vae_decode_s"] = time("vae decode (\(size)x\(size))", key: "vae_decode_s") { _ = model.vae.decode(z) }
         }
         if want.contains("sgemm") {
             let g = SgemmPeak.measure(n: 4096, runs: max(2, min(steps, 3)))
@@ -99,6 +105,8 @@ struct Bench: ParsableCommand {
             if let u = report["unet_gflops"] as? Double { report["unet_peak_fraction"] = u / g }
             note(String(format: "sgemm 4096^3 with %d threads: %.1f GFLOP/s", ComputeThreads.count, g))
         }
+        for (k, v) in cpuTimes { report[k] = v }
+        report["load_average"] = PeakMemory.loadAverage()
         report["peak_rss_mb"] = PeakMemory.residentMB()
         note(String(format: "peak resident memory: %.0f MB", PeakMemory.residentMB()))
         if json {
@@ -137,8 +145,21 @@ enum SgemmPeak {
     }
 }
 
+/// CPU seconds used by this process so far (all threads).
+func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
 /// Peak resident set size of this process (Linux: VmHWM; elsewhere getrusage).
 enum PeakMemory {
+    /// The 1-minute load average (other work on the machine), or -1 if unknown.
+    static func loadAverage() -> Double {
+        var l = [Double](repeating: 0, count: 3)
+        return getloadavg(&l, 3) > 0 ? l[0] : -1
+    }
+
     static func residentMB() -> Double {
         if let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
             for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {

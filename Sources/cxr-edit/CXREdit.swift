@@ -19,7 +19,8 @@ struct CXREdit: ParsableCommand {
           cxr-edit info /models/roentgen
         """,
         version: version,
-        subcommands: [Edit.self, Generate.self, ExplainCommand.self, RegionsCommand.self, Info.self, Tokenize.self, ProvenanceCommand.self],
+        subcommands: [Edit.self, Generate.self, ExplainCommand.self, RegionsCommand.self, Info.self, Tokenize.self, ProvenanceCommand.self,
+                      Bench.self, InitModel.self],
         defaultSubcommand: Edit.self
     )
 }
