@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "CXRFindingsTests", dependencies: ["CXRFindings", "CXRImaging"]),
         .testTarget(name: "CXRClassifiersTests", dependencies: ["CXRClassifiers", "CXRTensor", "CXRCheckpoint", "CXRImaging"]),
         // End-to-end tests of the cxr-edit binary: exit codes, one-line errors, no partial outputs.
-        .testTarget(name: "CLITests", dependencies: ["cxr-edit"]),
+        .testTarget(name: "CLITests", dependencies: ["cxr-edit", "CXRImaging"]),
         .testTarget(name: "CXRProbeTests", dependencies: ["CXRProbe", "CXRClassifiers", "CXRFindings", "CXRPipelines", "CXRImaging"]),
     ],
     swiftLanguageModes: [.v5]

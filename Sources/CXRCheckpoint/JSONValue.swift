@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A parsed JSON document: what diffusers/transformers configs, `model_index.json`, sharded-checkpoint indexes
 /// and safetensors headers are made of.
@@ -31,22 +36,44 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
-    /// Reads and parses a JSON file; errors name the file.
+    /// Reads and parses a JSON file; errors name the file. The size limit is checked with `fstat` on the opened
+    /// file (so a symbolic link is judged by its target) before anything is read; only regular files are read.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do {
-            let attrs = try? FileManager.default.attributesOfItem(atPath: url.path)
-            if let size = attrs?[.size] as? Int, size > JSONValue.maxBytes {
-                throw CheckpointError(.limit, file: url.path,
-                                      "JSON is \(size) bytes, more than the \(JSONValue.maxBytes)-byte limit")
-            }
-            data = try Data(contentsOf: url)
-        } catch let e as CheckpointError {
-            throw e
-        } catch {
-            throw CheckpointError(.io, file: url.path, "cannot read: \(error.localizedDescription)")
-        }
+        let data = try JSONValue.readRegularFile(url, limit: JSONValue.maxBytes)
         try self.init(data: data, source: url.path)
+    }
+
+    /// The bytes of a regular file no larger than `limit`, read through one descriptor (no check/use race).
+    static func readRegularFile(_ url: URL, limit: Int) throws -> Data {
+        let path = url.path
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else {
+            throw CheckpointError(errno == ENOENT ? .missing : .io, file: path, "cannot read: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw CheckpointError(.io, file: path, "cannot stat: \(String(cString: strerror(errno)))") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw CheckpointError(.io, file: path, "not a regular file") }
+        let size = Int(st.st_size)
+        guard size <= limit else {
+            throw CheckpointError(.limit, file: path, "JSON is \(size) bytes, more than the \(limit)-byte limit")
+        }
+        var data = Data(count: size)
+        var failed: Int32 = 0
+        let got = data.withUnsafeMutableBytes { (buf: UnsafeMutableRawBufferPointer) -> Int in
+            var off = 0
+            while off < size, let base = buf.baseAddress {
+                let n = read(fd, base + off, size - off)
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { failed = errno; break }
+                if n == 0 { break }
+                off += n
+            }
+            return off
+        }
+        if failed != 0 { throw CheckpointError(.io, file: path, "cannot read: \(String(cString: strerror(failed)))") }
+        if got < size { data.count = got }
+        return data
     }
 
     // MARK: Accessors (nil when the value is not of that type)

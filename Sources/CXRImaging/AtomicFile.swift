@@ -21,8 +21,12 @@ public enum AtomicFile {
         if !overwrite && FileManager.default.fileExists(atPath: url.path) {
             throw ImageError(file: name, "file exists (use --overwrite to replace it)")
         }
+        removeStaleTemporaries(of: name, in: dir)
         let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
         let tmp = dir.appendingPathComponent(".\(name).tmp-\(getpid())-\(random)").path
+        // Registered before it exists and until it is gone, so a SIGINT/SIGTERM handler can remove it.
+        let token = TempFileRegistry.register(tmp)
+        defer { TempFileRegistry.unregister(token) }
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure(name, "cannot create a temporary file in \(dir.path)", errno) }
         var ok = false
@@ -61,6 +65,20 @@ public enum AtomicFile {
         // Persist the directory entry too (best effort).
         let dfd = open(dir.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+    }
+
+    /// Removes `.<name>.tmp-<pid>-*` files left by writers of the same target that no longer run (a SIGKILL or
+    /// power loss between creating and renaming the temp file). Files of live processes are left alone.
+    static func removeStaleTemporaries(of name: String, in dir: URL) {
+        let prefix = ".\(name).tmp-"
+        guard let items = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return }
+        for item in items where item.hasPrefix(prefix) {
+            let rest = item.dropFirst(prefix.count)
+            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                unlink(dir.appendingPathComponent(item).path)
+            }
+        }
     }
 
     static func failure(_ name: String, _ what: String, _ code: Int32) -> ImageError {

@@ -1,24 +1,47 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Reading and writing of image files.
 public enum ImageIO {
     /// Reads a whole file after checking its size against the limit (before reading it).
+    ///
+    /// The size and type come from `fstat` on the opened descriptor, so a symbolic link is judged by the file it
+    /// points to (a link to a huge file must not slip past the limit) and nothing can swap the file in between;
+    /// only regular files are read (not FIFOs or devices, which could block or never end).
     static func readFile(_ url: URL, limits: ImageLimits) throws -> Data {
         let name = url.lastPathComponent
-        let attrs: [FileAttributeKey: Any]
-        do { attrs = try FileManager.default.attributesOfItem(atPath: url.path) } catch {
-            throw ImageError(file: name, "cannot open file (missing or unreadable)")
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw ImageError(file: name, "cannot open file (missing or unreadable)") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw ImageError(file: name, "cannot open file (missing or unreadable)") }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw ImageError(file: name, "is a directory, not an image file")
+        default: throw ImageError(file: name, "not a regular file")
         }
-        if let type = attrs[.type] as? FileAttributeType, type == .typeDirectory {
-            throw ImageError(file: name, "is a directory, not an image file")
-        }
-        let size = (attrs[.size] as? NSNumber)?.intValue ?? 0
+        let size = Int(st.st_size)
         guard size <= limits.maxFileBytes else {
             throw ImageError(file: name, "file of \(size) bytes exceeds the limit of \(limits.maxFileBytes) bytes")
         }
-        do { return try Data(contentsOf: url) } catch {
-            throw ImageError(file: name, "cannot read file")
+        var data = Data(count: size)
+        let got = data.withUnsafeMutableBytes { (buf: UnsafeMutableRawBufferPointer) -> Int in
+            var off = 0
+            while off < size, let base = buf.baseAddress {
+                let n = Glibc.read(fd, base + off, size - off)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                off += n
+            }
+            return off
         }
+        guard got >= 0 else { throw ImageError(file: name, "cannot read file") }
+        if got < size { data.count = got }  // the file shrank while being read; decoding reports the truncation
+        return data
     }
 
     /// Reads a PNG or JPEG, recognised by its magic bytes (never by the extension).

@@ -72,6 +72,9 @@ public final class EncodingCache {
     var prompts: [String: Tensor] = [:]
     var posteriors: [String: LatentDistribution] = [:]
     public init() {}
+
+    /// Drops the cached image posteriors and keeps the prompt embeddings (a study moving on to its next image).
+    public func forgetImages() { posteriors.removeAll() }
 }
 
 /// Stable Diffusion sampling exactly as diffusers' StableDiffusionPipeline, StableDiffusionImg2ImgPipeline and

@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension CLIPTokenizer {
     /// Number of merges CLIP uses from its merge list (lines 2...48,895): 256 + 256 + 48,894 + 2 = 49,408 ids.
@@ -103,8 +108,33 @@ extension CLIPTokenizer {
 
 /// File reading and parsing helpers; every failure names the file.
 enum TokenizerFiles {
+    /// Largest tokenizer file read (CLIP's vocab.json is ~1.6 MB, its gzipped merge list ~1.3 MB).
+    static let maximumFileBytes = 64 << 20
+
+    /// Reads a regular file after checking its size through the opened descriptor (`fstat` follows a symbolic link
+    /// to what it points at, so a link cannot smuggle in a huge file).
     static func readData(_ url: URL) throws -> Data {
-        guard let data = try? Data(contentsOf: url) else { throw TokenizerError.missingFile(path: url.path) }
+        let fd = open(url.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw TokenizerError.missingFile(path: url.path) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw TokenizerError.missingFile(path: url.path) }
+        let size = Int(st.st_size)
+        guard size <= maximumFileBytes else {
+            throw TokenizerError.invalidFile(path: url.path, reason: "file of \(size) bytes exceeds the \(maximumFileBytes)-byte limit")
+        }
+        var data = Data(count: size)
+        let got = data.withUnsafeMutableBytes { (buf: UnsafeMutableRawBufferPointer) -> Int in
+            var off = 0
+            while off < size, let base = buf.baseAddress {
+                let n = read(fd, base + off, size - off)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                off += n
+            }
+            return off
+        }
+        if got < size { data.count = got }
         return data
     }
 

@@ -20,7 +20,7 @@ struct CXREdit: ParsableCommand {
         """,
         version: version,
         subcommands: [Edit.self, Generate.self, ExplainCommand.self, RegionsCommand.self, Info.self, Tokenize.self, ProvenanceCommand.self,
-                      Bench.self, InitModel.self],
+                      Probe.self, Synthesize.self, Bench.self, InitModel.self],
         defaultSubcommand: Edit.self
     )
 }
@@ -28,6 +28,7 @@ struct CXREdit: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        Signals.install()
         do {
             var command = try CXREdit.parseAsRoot()
             try command.run()

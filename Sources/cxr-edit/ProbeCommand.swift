@@ -39,6 +39,9 @@ struct ProbeRun: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Run only slice I of N (0 <= I < N), e.g. $SLURM_ARRAY_TASK_ID/8.", valueName: "I/N"))
     var shard: String?
 
+    @Option(name: .long, help: ArgumentHelp("Score with this classifier instead of the spec's (repeatable): demo, densenet121:PATH, cmd:COMMAND.", valueName: "SPEC"))
+    var classifier: [String] = []
+
     @OptionGroup var modelOptions: ModelOptions
 
     @Flag(name: .long, help: "Print a machine-readable JSON summary on stdout at the end.")
@@ -54,7 +57,11 @@ struct ProbeRun: ParsableCommand {
         try modelOptions.check()
         let shard = try shard.map { try Shard(parsing: $0) } ?? .all
         let specURL = URL(fileURLWithPath: spec)
-        let probeSpec = try ProbeSpec.load(specURL)
+        var probeSpec = try ProbeSpec.load(specURL)
+        if !classifier.isEmpty {
+            guard Set(classifier).count == classifier.count else { throw CLIError("--classifier: a classifier is given twice") }
+            probeSpec.classifiers = classifier
+        }
         let resolver = try FindingsEditResolver()
         try resolver.validate(probeSpec.edits, specFile: specURL.path)
         let images = try probeSpec.inputs.list(specFile: specURL.path)
@@ -63,8 +70,10 @@ struct ProbeRun: ParsableCommand {
         let note: (String) -> Void = { if showProgress { FileHandle.standardError.write(Data("\($0)\n".utf8)) } }
 
         let classifiers: [Classifier] = try probeSpec.classifiers.enumerated().map { i, c in
-            do { return try ClassifierFactory.make(spec: c, baseDirectory: specURL.deletingLastPathComponent()) } catch {
-                throw CLIError("\(specURL.path): classifiers[\(i)]: \(error)")
+            // Paths in the spec are relative to the spec; paths given with --classifier to the working directory.
+            let base = classifier.isEmpty ? specURL.deletingLastPathComponent() : nil
+            do { return try ClassifierFactory.make(spec: c, baseDirectory: base) } catch {
+                throw CLIError(classifier.isEmpty ? "\(specURL.path): classifiers[\(i)]: \(error)" : "--classifier \(c): \(error)")
             }
         }
         let modelURL = try modelOptions.model.map { URL(fileURLWithPath: $0) } ?? probeSpec.model ?? modelOptions.modelURL()

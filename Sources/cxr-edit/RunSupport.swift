@@ -128,8 +128,19 @@ func readNpy(_ url: URL) throws -> Tensor {
     guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
         throw CLIError("\(name): .npy header has no shape")
     }
-    let shape = header[open.upperBound..<close].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-    let count = shape.reduce(1, *)
+    var shape = [Int]()
+    for part in header[open.upperBound..<close].split(separator: ",") {
+        let text = part.trimmingCharacters(in: .whitespaces)
+        if text.isEmpty { continue }
+        guard let d = Int(text), d >= 0 else { throw CLIError("\(name): invalid shape dimension '\(text)'") }
+        shape.append(d)
+    }
+    var count = 1
+    for d in shape {
+        let (product, overflow) = count.multipliedReportingOverflow(by: d)
+        guard !overflow, product <= 1 << 28 else { throw CLIError("\(name): shape \(shape) is too large") }
+        count = product
+    }
     let body = start + headerLen
     let esz = isF4 ? 4 : 8
     guard count > 0, count <= 1 << 28, bytes.count - body == count * esz else {

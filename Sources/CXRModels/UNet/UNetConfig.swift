@@ -29,7 +29,7 @@ public struct UNetConfig: Sendable, Equatable {
     public var timeEmbedDim: Int { blockOutChannels[0] * 4 }
 
     public init(_ c: JSONConfig) throws {
-        sampleSize = try c.optInt("sample_size", default: 64)
+        sampleSize = try c.positive("sample_size", c.optInt("sample_size", default: 64), max: 1 << 12)
         inChannels = try c.positive("in_channels", c.optInt("in_channels", default: 4), max: 64)
         outChannels = try c.positive("out_channels", c.optInt("out_channels", default: 4), max: 64)
         flipSinToCos = try c.optBool("flip_sin_to_cos", default: true)
@@ -69,6 +69,12 @@ public struct UNetConfig: Sendable, Equatable {
         upcastAttention = try c.optBool("upcast_attention", default: false)
         centerInputSample = try c.optBool("center_input_sample", default: false)
 
+        // Zero or negative counts would divide by zero or make empty ranges trap further on.
+        for (key, values) in [("layers_per_block", layersPerBlock), ("transformer_layers_per_block", transformerLayers), (headsKey, heads)] {
+            for v in values where v < 1 || v > 1 << 12 {
+                throw ModelError.badConfig(file: c.file, message: "key '\(key)' = \(v) is out of range 1...\(1 << 12)")
+            }
+        }
         for ch in blockOutChannels where ch % normGroups != 0 {
             throw ModelError.badConfig(file: c.file, message: "block_out_channels \(ch) not divisible by norm_num_groups \(normGroups)")
         }

@@ -1,0 +1,75 @@
+import CXRImaging
+import Foundation
+
+/// One counterfactual of a study: image x edit x strength x seed, at its position in the canonical order
+/// (image-major, so each image is read, encoded and scored once per process).
+public struct ProbeJob: Sendable, Equatable {
+    public let position: Int
+    public let imageIndex: Int
+    public let editIndex: Int
+    public let strength: Double
+    public let seed: UInt64
+}
+
+/// The full, ordered job list of a spec over its images, and the settings every job shares.
+public struct ProbePlan: Sendable {
+    public let spec: ProbeSpec
+    public let images: [InputImage]
+    public let steps: Int
+    public let guidance: Double
+    /// Scheduler name as recorded (the spec's, else the checkpoint's class name).
+    public let schedulerName: String
+    public let modelHash: String
+
+    public static let maxJobs = 10_000_000
+
+    public init(spec: ProbeSpec, images: [InputImage], steps: Int, guidance: Double, schedulerName: String, modelHash: String) throws {
+        self.spec = spec; self.images = images; self.steps = steps; self.guidance = guidance
+        self.schedulerName = schedulerName; self.modelHash = modelHash
+        let perImage = spec.edits.count * spec.strengths.count * spec.seeds.count
+        guard perImage > 0, images.count <= Self.maxJobs / perImage else {
+            throw ProbeError("\(spec.file.path): \(images.count) images x \(spec.edits.count) edits x \(spec.strengths.count) strengths x \(spec.seeds.count) seeds exceeds \(Self.maxJobs) counterfactuals")
+        }
+    }
+
+    public var count: Int { images.count * spec.edits.count * spec.strengths.count * spec.seeds.count }
+
+    public func job(at position: Int) -> ProbeJob {
+        let ns = spec.seeds.count, nt = spec.strengths.count, ne = spec.edits.count
+        var p = position
+        let s = p % ns; p /= ns
+        let t = p % nt; p /= nt
+        let e = p % ne; p /= ne
+        return ProbeJob(position: position, imageIndex: p, editIndex: e, strength: spec.strengths[t], seed: spec.seeds[s])
+    }
+
+    /// Every setting that changes results, except the inputs and the per-job values: two run directories can be
+    /// merged only when these agree.
+    public var fingerprintObject: [String: Any] {
+        [
+            "schema": ProbeRunner.schema,
+            "edits": spec.edits.map(\.canonical),
+            "strengths": spec.strengths, "seeds": spec.seeds.map { Int($0) },
+            "steps": steps, "guidance": guidance, "scheduler": schedulerName, "eta": spec.eta,
+            "invert": spec.invert, "feather": spec.feather, "classifiers": spec.classifiers,
+            "threshold": spec.threshold, "model_sha256": modelHash,
+        ]
+    }
+
+    public var fingerprint: String {
+        SHA256.hex(of: Array(((try? StableJSON.string(fingerprintObject)) ?? "").utf8))
+    }
+
+    /// The stable id of a job: SHA-256 (first 32 hex digits) of the image's content hash and name, the edit,
+    /// strength, seed, sampler settings, model hash and classifiers. Reruns, shards and merges agree on it.
+    public func id(for job: ProbeJob, imageSHA256: String) -> String {
+        let obj: [String: Any] = [
+            "schema": ProbeRunner.schema, "image_sha256": imageSHA256, "image": images[job.imageIndex].name,
+            "edit": spec.edits[job.editIndex].canonical, "strength": job.strength, "seed": Int(job.seed),
+            "steps": steps, "guidance": guidance, "scheduler": schedulerName, "eta": spec.eta, "invert": spec.invert,
+            "feather": spec.feather, "classifiers": spec.classifiers, "threshold": spec.threshold, "model_sha256": modelHash,
+        ]
+        let text = (try? StableJSON.string(obj)) ?? ""
+        return String(SHA256.hex(of: Array(text.utf8)).prefix(32))
+    }
+}

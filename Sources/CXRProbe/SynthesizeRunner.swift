@@ -1,0 +1,245 @@
+import CXRClassifiers
+import CXRImaging
+import CXRPipelines
+import CXRTensor
+import Foundation
+
+/// Generates a synthetic dataset into DIR, resumably and shardably, on the same machinery as the probe:
+/// DIR/results.jsonl (one row per image, fsynced), DIR/images/NNNNNN.png (provenance-marked, atomic, written before
+/// their row), DIR/run.json, DIR/.lock; then `finalize` writes labels.csv, manifest.json and summary.json from the rows.
+public final class SynthesizeRunner {
+    public static let schema = "cxr-edit.synthesize/1"
+
+    public let plan: SynthesizePlan
+    let model: StableDiffusionModel
+    let classifiers: [Classifier]
+    public let directory: URL
+    let options: ProbeRunOptions
+
+    public init(plan: SynthesizePlan, model: StableDiffusionModel, classifiers: [Classifier], directory: URL, options: ProbeRunOptions) {
+        self.plan = plan; self.model = model; self.classifiers = classifiers; self.directory = directory; self.options = options
+    }
+
+    public func run() throws -> ProbeRunSummary {
+        let dir = directory
+        do { try FileManager.default.createDirectory(at: dir.appendingPathComponent("images"), withIntermediateDirectories: true) } catch {
+            throw ProbeError("\(dir.path): cannot create the dataset directory")
+        }
+        let lock = try RunLock(directory: dir)
+        defer { withExtendedLifetime(lock) {} }
+        try RunInfo.writeOrCheck(directory: dir, fingerprint: plan.fingerprint, settings: plan.fingerprintObject,
+                                 extra: ["spec": plan.spec.file.path, "model": options.modelName, "software": options.software,
+                                         "dataset": ["requested_labels": plan.requested, "duplicate_threshold": plan.spec.duplicateThreshold,
+                                                     "max_pairs_per_prompt": plan.spec.maxPairsPerPrompt]])
+        let log = try ResultsLog(url: dir.appendingPathComponent("results.jsonl"))
+        let positions = stride(from: options.shard.index, to: plan.items.count, by: options.shard.count)
+        let total = positions.underestimatedCount
+        let already = min(log.finishedIDs.count, total)
+        let progress = RunProgress(label: "synthesize", unit: "images", total: total, alreadyDone: already, enabled: options.progress)
+        var summary = ProbeRunSummary(runDirectory: dir, shard: options.shard, total: total, alreadyDone: already, done: 0,
+                                      seconds: 0, denoisingSeconds: 0, classifierSeconds: 0)
+        let pipeline = StableDiffusionPipeline(model: model)
+        var cache = EncodingCache()
+        var promptsSeen = Set<String>()
+        let clock = Date()
+        for position in positions {
+            if let stop = options.stopAfter, summary.done >= stop { break }
+            let item = plan.items[position]
+            let sourceSHA = try item.source.map { u -> String in
+                do { return try SHA256.hex(ofFileAt: u) } catch { throw ProbeError("\(u.path): cannot read the source image") }
+            }
+            let id = plan.id(for: item, sourceSHA256: sourceSHA)
+            if log.finishedIDs.contains(id) { continue }
+            let start = Date()
+            // Prompt embeddings are reused across images; the cache is bounded by starting afresh at 512 prompts.
+            if !promptsSeen.contains(item.prompt) {
+                if promptsSeen.count >= 512 { cache = EncodingCache(); promptsSeen.removeAll() }
+                promptsSeen.insert(item.prompt)
+            }
+            var settings = DiffusionSettings(prompt: item.prompt, negativePrompt: item.negativePrompt, steps: plan.steps,
+                                             guidance: plan.guidance, seed: item.seed,
+                                             scheduler: plan.spec.scheduler.flatMap(ProbeRunner.schedulerKind))
+            var denoise = 0.0
+            let image: RasterImage
+            do {
+                if let src = item.source {
+                    let raster = try ImageIO.read(src)
+                    let prepared = try PreparedImage(raster, size: model.nativeImageSize)
+                    settings.strength = plan.spec.strength
+                    let result = try pipeline.run(.edit(image: prepared.tensor), settings: settings, cache: nil, imageKey: nil) { denoise = $0.elapsed }
+                    image = try prepared.finish(result.image)
+                } else {
+                    let result = try pipeline.run(.generate(width: plan.width, height: plan.height), settings: settings,
+                                                  cache: cache) { denoise = $0.elapsed }
+                    image = try RasterImage(floatsCHW: result.image.data, width: plan.width, height: plan.height, channels: 3, bitDepth: 8).toGray()
+                }
+            } catch {
+                throw ProbeError("\(dir.path): image \(item.position) (\(item.prompt)): \(error)")
+            }
+            summary.denoisingSeconds += denoise
+            var prov = Provenance(software: options.software, mode: item.source == nil ? "synthesize-generate" : "synthesize-edit",
+                                  model: options.modelName, modelHash: plan.modelHash, prompt: item.prompt,
+                                  negativePrompt: item.negativePrompt, seed: item.seed, steps: plan.steps,
+                                  strength: item.source == nil ? nil : plan.spec.strength, guidance: plan.guidance,
+                                  scheduler: plan.schedulerName)
+            prov.extra = ["synthesize-id": id, "labels": item.labels.joined(separator: "|")]
+            if let s = item.source { prov.extra["input"] = s.lastPathComponent }
+            try ImageIO.writePNG(image, to: dir.appendingPathComponent(item.file), text: prov.textChunks(), overwrite: true)
+
+            var scores = [String: Any]()
+            if !classifiers.isEmpty {
+                let t = Date()
+                for c in classifiers {
+                    let out: [[String: Double]]
+                    do { out = try c.predict([image]) } catch { throw ProbeError("classifier '\(c.name)' failed on \(item.file): \(error)") }
+                    guard let p = out.first, out.count == 1, p.values.allSatisfy({ $0.isFinite && $0 >= 0 && $0 <= 1 }) else {
+                        throw ProbeError("classifier '\(c.name)' returned an unusable answer for \(item.file)")
+                    }
+                    scores[c.name] = p
+                }
+                summary.classifierSeconds += Date().timeIntervalSince(t)
+            }
+            var row: [String: Any] = ["id": id, "schema": Self.schema, "position": item.position, "file": item.file,
+                                      "output": item.file, "prompt": item.prompt, "negative_prompt": item.negativePrompt,
+                                      "findings": item.findings, "labels": item.labels, "seed": Int(item.seed),
+                                      "seconds": Date().timeIntervalSince(start), "seconds_denoising": denoise]
+            for (k, v) in [("side", item.side), ("severity", item.severity), ("sex", item.sex), ("view", item.view)] { if let v { row[k] = v } }
+            if let a = item.age { row["age"] = a }
+            if let s = item.source { row["source"] = s.lastPathComponent; row["source_sha256"] = sourceSHA ?? "" }
+            if !scores.isEmpty { row["scores"] = scores }
+            try log.append(row)
+            summary.done += 1
+            progress.tick()
+        }
+        summary.seconds = Date().timeIntervalSince(clock)
+        return summary
+    }
+}
+
+/// labels.csv, manifest.json and summary.json of a synthetic dataset, computed from its rows only (no timings, no
+/// paths of the machine), so a merged sharded run gives the same files as one run.
+public enum DatasetFinalizer {
+    public static func finalize(directory dir: URL, software: String, threshold: Double = 0.5) throws -> [String: Any] {
+        let rows = try ResultsLog.readRows(dir.appendingPathComponent("results.jsonl")).sorted(by: RunMerge.rowOrder)
+        let info = try RunInfo.read(dir) ?? [:]
+        let settings = info["settings"] as? [String: Any] ?? [:]
+        let expected = settings["count"] as? Int ?? rows.count
+        let dataset = info["dataset"] as? [String: Any] ?? [:]
+        // labels.csv
+        let cols = SynthesizePlan.labelColumns
+        var csv = CSV.line(["file", "prompt", "negative_prompt"] + cols + ["findings", "side", "severity", "sex", "age", "view", "seed", "source"])
+        for r in rows {
+            let labels = Set(r["labels"] as? [String] ?? [])
+            var f = [r["file"] as? String ?? "", r["prompt"] as? String ?? "", r["negative_prompt"] as? String ?? ""]
+            f += cols.map { labels.contains($0) ? "1" : "0" }
+            f.append((r["findings"] as? [String] ?? []).joined(separator: "|"))
+            for k in ["side", "severity", "sex", "age", "view", "seed", "source"] { f.append(r[k].map { "\($0)" } ?? "") }
+            csv += CSV.line(f)
+        }
+        try AtomicFile.write(Array(csv.utf8), to: dir.appendingPathComponent("labels.csv"), overwrite: true)
+
+        // manifest.json
+        var manifest: [String: Any] = ["software": software, "schema": SynthesizeRunner.schema, "settings": settings,
+                                       "fingerprint": info["fingerprint"] ?? "", "images": rows.count, "requested_images": expected,
+                                       "label_columns": cols, "notice": Provenance.syntheticNotice]
+        if let model = info["model"] as? String { manifest["model"] = URL(fileURLWithPath: model).lastPathComponent }
+        try AtomicFile.write(StableJSON.pretty(manifest), to: dir.appendingPathComponent("manifest.json"), overwrite: true)
+
+        // summary.json: realised vs requested, diversity, classifier agreement.
+        var realised = [String: Int]()
+        for r in rows { for l in r["labels"] as? [String] ?? [] { realised[l, default: 0] += 1 } }
+        var summary: [String: Any] = ["images": rows.count, "requested_images": expected, "complete": rows.count == expected,
+                                      "realised_labels": realised]
+        if let requested = dataset["requested_labels"] as? [String: Int] {
+            summary["requested_labels"] = requested
+            summary["labels_match_request"] = rows.count == expected ? (realised == requested) : NSNull() as Any
+        }
+        summary["diversity"] = try diversity(rows, directory: dir, threshold: dataset["duplicate_threshold"] as? Double ?? 0.95,
+                                             maxPairs: dataset["max_pairs_per_prompt"] as? Int ?? 200)
+        summary["classifier_agreement"] = agreement(rows, threshold: threshold)
+        try AtomicFile.write(StableJSON.pretty(summary), to: dir.appendingPathComponent("summary.json"), overwrite: true)
+        return summary
+    }
+
+    /// MS-SSIM between images of the same prompt (RoentGen's diversity measure; lower = more diverse): mean, min,
+    /// max per prompt, pairs above `threshold` flagged as near-duplicates. Demographic prefixes make most prompts
+    /// unique, so the same is reported per finding set (`per_findings`). Pairs are taken in a fixed order, at
+    /// most `maxPairs` per group.
+    static func diversity(_ rows: [[String: Any]], directory: URL, threshold: Double, maxPairs: Int) throws -> [String: Any] {
+        var cache = [String: GrayPlane]()
+        func plane(_ f: String) throws -> GrayPlane {
+            if let x = cache[f] { return x }
+            let x = GrayPlane(try ImageIO.read(directory.appendingPathComponent(f)))
+            if cache.count > 256 { cache.removeAll() }
+            cache[f] = x
+            return x
+        }
+        func grouped(_ key: ([String: Any]) -> String?) throws -> (groups: [[String: Any]], duplicates: [[String: Any]], all: [Double]) {
+            var groups = [String: [String]]()
+            var order = [String]()
+            for r in rows {
+                guard let k = key(r), let f = r["file"] as? String else { continue }
+                if groups[k] == nil { order.append(k) }
+                groups[k, default: []].append(f)
+            }
+            var out = [[String: Any]](), duplicates = [[String: Any]](), all = [Double]()
+            for k in order {
+                let files = groups[k] ?? []
+                guard files.count >= 2 else { continue }
+                var values = [Double]()
+                outer: for i in 0..<files.count {
+                    for j in (i + 1)..<files.count {
+                        if values.count >= maxPairs { break outer }
+                        let v = try ImageQuality.msssim(plane(files[i]), plane(files[j]))
+                        values.append(v)
+                        if v > threshold { duplicates.append(["a": files[i], "b": files[j], "ms_ssim": v, "group": k]) }
+                    }
+                }
+                all += values
+                out.append(["group": k, "images": files.count, "pairs": values.count,
+                            "ms_ssim_mean": values.reduce(0, +) / Double(values.count),
+                            "ms_ssim_min": values.min() ?? 0, "ms_ssim_max": values.max() ?? 0])
+            }
+            return (out, duplicates, all)
+        }
+        let byPrompt = try grouped { $0["prompt"] as? String }
+        let byFindings = try grouped { r in
+            let f = (r["findings"] as? [String] ?? []).joined(separator: "+")
+            let extras = [r["side"] as? String, r["severity"] as? String].compactMap { $0 }
+            return ([f.isEmpty ? "unlabelled" : f] + extras).joined(separator: " ")
+        }
+        func mean(_ v: [Double]) -> Any { v.isEmpty ? NSNull() : v.reduce(0, +) / Double(v.count) }
+        return ["per_prompt": byPrompt.groups, "per_findings": byFindings.groups,
+                "near_duplicates": byPrompt.duplicates, "near_duplicates_per_findings": byFindings.duplicates,
+                "near_duplicate_threshold": threshold, "ms_ssim_mean": mean(byPrompt.all), "pairs": byPrompt.all.count,
+                "ms_ssim_mean_per_findings": mean(byFindings.all), "pairs_per_findings": byFindings.all.count]
+    }
+
+    /// Per classifier and label: how often the classifier agrees with the label (positive: p >= threshold).
+    static func agreement(_ rows: [[String: Any]], threshold: Double) -> [String: Any] {
+        var out = [String: [String: Any]]()
+        var tallies = [String: [String: (pos: Int, posHit: Int, neg: Int, negHit: Int)]]()
+        for r in rows {
+            guard let scores = r["scores"] as? [String: Any] else { continue }
+            let labels = Set(r["labels"] as? [String] ?? [])
+            for (c, v) in scores {
+                guard let probs = v as? [String: Any] else { continue }
+                for (label, pv) in probs {
+                    guard let p = pv as? Double else { continue }
+                    var t = tallies[c]?[label] ?? (0, 0, 0, 0)
+                    if labels.contains(label) { t.pos += 1; if p >= threshold { t.posHit += 1 } } else { t.neg += 1; if p < threshold { t.negHit += 1 } }
+                    tallies[c, default: [:]][label] = t
+                }
+            }
+        }
+        for (c, byLabel) in tallies {
+            var m = [String: Any]()
+            for (l, t) in byLabel {
+                m[l] = ["labelled": t.pos, "sensitivity": t.pos > 0 ? Double(t.posHit) / Double(t.pos) : NSNull() as Any,
+                        "unlabelled": t.neg, "specificity": t.neg > 0 ? Double(t.negHit) / Double(t.neg) : NSNull() as Any]
+            }
+            out[c] = m
+        }
+        return out
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class CXRProbeTestsPlaceholder: XCTestCase { func testNothing() {} }

@@ -1,0 +1,185 @@
+@testable import CXRProbe
+import CXRClassifiers
+import CXRImaging
+import Foundation
+import XCTest
+
+/// End-to-end runs on the tiny model (2 denoising steps at 64 px).
+final class ProbeRunnerTests: XCTestCase {
+    func testRunWritesRowsImagesAndMetrics() throws {
+        let dir = try ProbeFixtures.tempDir("run")
+        let spec = try ProbeFixtures.writeStudy(in: dir)
+        let out = dir.appendingPathComponent("run")
+        let stub = StubClassifier()
+        let summary = try ProbeFixtures.runner(spec: spec, out: out, classifier: stub).run()
+        XCTAssertEqual(summary.total, 8)
+        XCTAssertEqual(summary.done, 8)
+        XCTAssertEqual(stub.calls, 2 + 8, "originals scored once per image, plus every counterfactual")
+        let rows = try ResultsLog.readRows(out.appendingPathComponent("results.jsonl"))
+        XCTAssertEqual(rows.count, 8)
+        XCTAssertEqual(Set(rows.compactMap { $0["id"] as? String }).count, 8)
+        for r in rows {
+            let c = try XCTUnwrap((r["classifiers"] as? [String: Any])?["stub"] as? [String: Any])
+            let before = try XCTUnwrap(c["before"] as? [String: Double]), after = try XCTUnwrap(c["after"] as? [String: Double])
+            XCTAssertEqual(Set(before.keys), ["Cardiomegaly", "Effusion", "Pneumothorax"])
+            let target = try XCTUnwrap(r["target"] as? String)
+            XCTAssertEqual(c["target_delta"] as? Double ?? .nan, after[target]! - before[target]!, accuracy: 1e-12)
+            XCTAssertNotNil(c["target_flip"] as? Bool)
+            XCTAssertEqual(r["model_sha256"] as? String, "tiny-model-hash")
+            let output = try XCTUnwrap(r["output"] as? String)
+            let png = out.appendingPathComponent(output)
+            let prov = try XCTUnwrap(try Provenance.read(from: png))
+            XCTAssertEqual(prov.source, Provenance.syntheticNotice)
+            XCTAssertEqual(prov.extra["probe-id"], r["id"] as? String)
+            if r["mode"] as? String == "inpaint" {
+                // Pasted back outside the mask: identical there, and the mask is hashed.
+                XCTAssertEqual(r["identical_outside"] as? Bool, true)
+                XCTAssertTrue(r["psnr_outside"] is NSNull)
+                XCTAssertEqual(r["ssim_outside"] as? Double ?? 0, 1, accuracy: 1e-9)
+                XCTAssertEqual((r["mask_sha256"] as? String)?.count, 64)
+            } else {
+                XCTAssertEqual(r["identical_outside"] as? Bool, false)
+                XCTAssertNotNil(r["psnr_outside"] as? Double)
+                XCTAssertTrue(r["mask_sha256"] is NSNull)
+            }
+        }
+    }
+
+    func testResumeSkipsFinishedRowsAndRefusesOtherSettings() throws {
+        let dir = try ProbeFixtures.tempDir("resume")
+        let spec = try ProbeFixtures.writeStudy(in: dir)
+        let out = dir.appendingPathComponent("run")
+        let first = try ProbeFixtures.runner(spec: spec, out: out, options: ProbeRunOptions(stopAfter: 3)).run()
+        XCTAssertEqual(first.done, 3)
+        // Tear the last line as a crash would.
+        let results = out.appendingPathComponent("results.jsonl")
+        var data = try Data(contentsOf: results)
+        data.removeLast(20)
+        try data.write(to: results)
+        let second = try ProbeFixtures.runner(spec: spec, out: out).run()
+        XCTAssertEqual(second.alreadyDone, 2)
+        XCTAssertEqual(second.done, 6)
+        let rows = try ResultsLog.readRows(results)
+        XCTAssertEqual(rows.count, 8)
+        XCTAssertEqual(Set(rows.compactMap { $0["id"] as? String }).count, 8)
+        let third = try ProbeFixtures.runner(spec: spec, out: out).run()
+        XCTAssertEqual(third.done, 0)
+        // Same directory, different settings: refused.
+        var text = try String(contentsOf: spec, encoding: .utf8)
+        text = text.replacingOccurrences(of: "guidance: 3", with: "guidance: 5")
+        try text.write(to: spec, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ProbeFixtures.runner(spec: spec, out: out).run()) {
+            XCTAssertTrue("\($0)".contains("different settings"))
+        }
+    }
+
+    func testTwoShardsMergeToTheSingleRun() throws {
+        let dir = try ProbeFixtures.tempDir("shards")
+        let spec = try ProbeFixtures.writeStudy(in: dir)
+        let single = dir.appendingPathComponent("single")
+        _ = try ProbeFixtures.runner(spec: spec, out: single).run()
+        var shardDirs = [URL]()
+        for i in 0..<2 {
+            let d = dir.appendingPathComponent("shard\(i)")
+            let s = try ProbeFixtures.runner(spec: spec, out: d, options: ProbeRunOptions(shard: try Shard(parsing: "\(i)/2"))).run()
+            XCTAssertEqual(s.done, 4)
+            shardDirs.append(d)
+        }
+        let a = Set(try ResultsLog.readRows(shardDirs[0].appendingPathComponent("results.jsonl")).compactMap { $0["id"] as? String })
+        let b = Set(try ResultsLog.readRows(shardDirs[1].appendingPathComponent("results.jsonl")).compactMap { $0["id"] as? String })
+        XCTAssertTrue(a.isDisjoint(with: b))
+        let merged = dir.appendingPathComponent("merged")
+        let outcome = try RunMerge.merge(into: merged, from: shardDirs)
+        XCTAssertEqual(outcome.rows, 8)
+        XCTAssertEqual(outcome.copiedFiles, 8)
+        let m = try ResultsLog.readRows(merged.appendingPathComponent("results.jsonl"))
+        let s = try ResultsLog.readRows(single.appendingPathComponent("results.jsonl"))
+        XCTAssertEqual(ProbeFixtures.comparable(m), ProbeFixtures.comparable(s))
+        for r in m {
+            let o = try XCTUnwrap(r["output"] as? String)
+            XCTAssertEqual(try Data(contentsOf: merged.appendingPathComponent(o)), try Data(contentsOf: single.appendingPathComponent(o)))
+        }
+        // Merging again (shards already in) changes nothing.
+        XCTAssertEqual(try RunMerge.merge(into: merged, from: shardDirs).duplicates, 8)
+        XCTAssertEqual(ProbeFixtures.comparable(try ResultsLog.readRows(merged.appendingPathComponent("results.jsonl"))), ProbeFixtures.comparable(s))
+    }
+
+    func testReportFiles() throws {
+        let dir = try ProbeFixtures.tempDir("report")
+        let spec = try ProbeFixtures.writeStudy(in: dir)
+        let out = dir.appendingPathComponent("run")
+        _ = try ProbeFixtures.runner(spec: spec, out: out).run()
+        let files = try ProbeReport.write(runDirectory: out)
+        let html = try String(contentsOf: files.html, encoding: .utf8)
+        for section in ["id=\"per-edit\"", "id=\"shortcut-matrix\"", "id=\"strength-curves\"", "id=\"gallery\"", "<svg", "data:image/png;base64,",
+                        "effusion-sdedit", "prompt-2"] {
+            XCTAssertTrue(html.contains(section), section)
+        }
+        XCTAssertFalse(html.contains("http://") && html.contains("<script"), "self-contained")
+        XCTAssertFalse(html.contains("src=\"http"))
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: files.summary)) as? [String: Any])
+        XCTAssertEqual(summary["rows"] as? Int, 8)
+        let edits = try XCTUnwrap(((summary["classifiers"] as? [String: Any])?["stub"] as? [String: Any])?["edits"] as? [String: Any])
+        let e = try XCTUnwrap(edits["effusion-sdedit"] as? [String: Any])
+        let delta = try XCTUnwrap(e["target_delta"] as? [String: Any])
+        XCTAssertLessThanOrEqual(delta["ci_low"] as! Double, delta["mean"] as! Double)
+        XCTAssertEqual(delta["n"] as? Int, 4)
+        let csv = try String(contentsOf: files.csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(csv.count, 1 + 8)
+        XCTAssertTrue(csv[0].hasPrefix("id,image,edit"))
+        XCTAssertTrue(csv[0].contains("delta_Effusion"))
+    }
+
+    func testClassifierAnsweringOutOfRangeIsAClearError() throws {
+        let dir = try ProbeFixtures.tempDir("broken")
+        let spec = try ProbeFixtures.writeStudy(in: dir)
+        XCTAssertThrowsError(try ProbeFixtures.runner(spec: spec, out: dir.appendingPathComponent("run"), classifier: BrokenClassifier()).run()) {
+            XCTAssertTrue("\($0)".contains("classifier 'broken'"), "\($0)")
+        }
+    }
+
+    /// An external classifier that crashes, prints garbage or hangs: one line naming it; the run directory stays
+    /// consistent and a rerun with a working classifier completes it.
+    func testMisbehavingExternalClassifierLeavesARunThatResumes() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { throw XCTSkip("python3 not available") }
+        let adapter = ProbeFixtures.probeFixtures.appendingPathComponent("flaky_adapter.py").path
+        for mode in ["crash", "garbage", "hang"] {
+            let dir = try ProbeFixtures.tempDir("flaky-\(mode)")
+            let spec = try ProbeFixtures.writeStudy(in: dir)
+            let out = dir.appendingPathComponent("run")
+            setenv("CXR_TEST_FAIL_AFTER", "4", 1)
+            setenv("CXR_TEST_FAIL_MODE", mode, 1)
+            let bad = try ClassifierFactory.make(spec: "cmd:python3 \(adapter)", timeout: 3)
+            unsetenv("CXR_TEST_FAIL_AFTER"); unsetenv("CXR_TEST_FAIL_MODE")
+            XCTAssertThrowsError(try ProbeFixtures.runner(spec: spec, out: out, classifier: bad).run()) { e in
+                let msg = "\(e)"
+                XCTAssertTrue(msg.contains("flaky_adapter"), msg)
+                XCTAssertFalse(msg.contains("\n"))
+            }
+            let partial = try ResultsLog.readRows(out.appendingPathComponent("results.jsonl")).count
+            XCTAssertEqual(partial, 3, mode) // 1 original + 3 counterfactuals answered; the 5th request failed
+            let good = try ClassifierFactory.make(spec: "cmd:python3 \(adapter)")
+            let s = try ProbeFixtures.runner(spec: spec, out: out, classifier: good).run()
+            XCTAssertEqual(s.alreadyDone + s.done, 8)
+            XCTAssertEqual(Set(try ResultsLog.readRows(out.appendingPathComponent("results.jsonl")).compactMap { $0["id"] as? String }).count, 8)
+        }
+    }
+
+    func testFindingEditsResolveThroughTheVocabulary() throws {
+        let resolver = try FindingsEditResolver()
+        let img = try RasterImage(width: 64, height: 64, channels: 1, bitDepth: 8, samples: Array(repeating: 100, count: 64 * 64))
+        let add = ProbeEdit(name: "e", action: .add, finding: "effusion", side: "right", severity: "large")
+        let r = try resolver.resolve(add, image: img, imageKey: "k")
+        XCTAssertTrue(r.prompt.lowercased().contains("effusion"), r.prompt)
+        XCTAssertEqual(r.target, "Effusion")
+        XCTAssertNil(r.editMask)
+        let remove = ProbeEdit(name: "r", action: .remove, finding: "pneumothorax", region: ["auto"])
+        let rr = try resolver.resolve(remove, image: img, imageKey: "k")
+        XCTAssertFalse(rr.negativePrompt.isEmpty)
+        XCTAssertEqual(rr.target, "Pneumothorax")
+        XCTAssertNotNil(rr.editMask)
+        XCTAssertThrowsError(try resolver.validate([ProbeEdit(name: "x", action: .add, finding: "unicorn")], specFile: "s.yaml")) {
+            XCTAssertTrue("\($0)".contains("s.yaml"))
+        }
+    }
+}

@@ -1,0 +1,124 @@
+@testable import CXRProbe
+import Foundation
+import XCTest
+
+final class ProbeSpecTests: XCTestCase {
+    func spec(_ text: String, name: String = "s.yaml") throws -> ProbeSpec {
+        let dir = try ProbeFixtures.tempDir("spec")
+        let url = dir.appendingPathComponent(name)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return try ProbeSpec.load(url)
+    }
+
+    func assertError(_ text: String, contains parts: [String], file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try spec(text), file: file, line: line) { e in
+            let msg = "\(e)"
+            XCTAssertFalse(msg.contains("\n"), "one line: \(msg)", file: file, line: line)
+            XCTAssertTrue(msg.contains("s.yaml"), "names the file: \(msg)", file: file, line: line)
+            for p in parts { XCTAssertTrue(msg.contains(p), "'\(p)' in: \(msg)", file: file, line: line) }
+        }
+    }
+
+    func testParsesAndExpandsEdits() throws {
+        let s = try spec("""
+        model: ../models/x
+        inputs: {folder: imgs, limit: 5}
+        edits:
+          - add: effusion
+            side: right
+            severity: large
+          - remove: pneumothorax
+            keep_region: [right-apex]
+          - add: cardiomegaly
+            severities: [mild, moderate, severe]
+          - prompt: "Normal chest radiograph."
+            target: No Finding
+        strengths: [0.3, 0.5]
+        seeds: "0..3"
+        steps: 20
+        guidance: 4
+        scheduler: DDIM
+        classifiers: [demo, "cmd:python3 my_model.py"]
+        """)
+        XCTAssertEqual(s.edits.map(\.name), ["add-effusion-right-large", "remove-pneumothorax", "add-cardiomegaly-mild",
+                                             "add-cardiomegaly-moderate", "add-cardiomegaly-severe", "prompt-4"])
+        XCTAssertEqual(s.edits[0].mode, .sdedit)
+        XCTAssertEqual(s.edits[1].keepRegion, ["right-apex"])
+        XCTAssertEqual(s.edits[5].target, "No Finding")
+        XCTAssertEqual(s.strengths, [0.3, 0.5])
+        XCTAssertEqual(s.seeds, [0, 1, 2, 3])
+        XCTAssertEqual(s.steps, 20)
+        XCTAssertEqual(s.scheduler, "ddim")
+        XCTAssertEqual(s.classifiers, ["demo", "cmd:python3 my_model.py"])
+        XCTAssertEqual(s.inputs.limit, 5)
+        // Relative paths are relative to the spec's folder.
+        XCTAssertEqual(s.inputs.folder?.deletingLastPathComponent().path, s.file.deletingLastPathComponent().path)
+        XCTAssertTrue(s.model?.path.hasSuffix("/models/x") ?? false)
+        XCTAssertFalse(s.model?.path.contains("..") ?? true)
+    }
+
+    func testJSONSpecAndDefaults() throws {
+        let s = try spec(#"{"inputs": "imgs", "edits": [{"prompt": "Cardiomegaly.", "mask": "m.png"}]}"#, name: "s.json")
+        XCTAssertEqual(s.strengths, [0.5])
+        XCTAssertEqual(s.seeds, [0])
+        XCTAssertEqual(s.classifiers, ["demo"])
+        XCTAssertEqual(s.edits[0].mode, .inpaint)
+        XCTAssertEqual(s.threshold, 0.5)
+    }
+
+    func testErrorsNameFileAndKey() {
+        let base = "inputs: imgs\nedits: [{prompt: x}]\n"
+        assertError(base + "strenghts: [0.5]", contains: ["strenghts", "unknown key"])
+        assertError(base + "strengths: [0.5, 1.5]", contains: ["strengths[1]", "(0.0, 1.0]"])
+        assertError(base + "strengths: [0]", contains: ["strengths[0]"])
+        assertError(base + "steps: 0", contains: ["steps", "between 1 and 1000"])
+        assertError(base + "scheduler: fast", contains: ["scheduler", "fast"])
+        assertError("edits: [{prompt: x}]", contains: ["inputs", "required"])
+        assertError("inputs: imgs", contains: ["edits", "required"])
+        assertError("inputs: imgs\nedits: [{add: effusion, remove: pneumothorax}]", contains: ["edits[0]", "exactly one"])
+        assertError("inputs: imgs\nedits: [{add: effusion, side: up}]", contains: ["edits[0].side", "up"])
+        assertError("inputs: imgs\nedits: [{prompt: x, sevrity: mild}]", contains: ["edits[0].sevrity"])
+        assertError("inputs: imgs\nedits: [{prompt: a, name: e}, {prompt: b, name: e}]", contains: ["two edits", "'e'"])
+        assertError("inputs: imgs\ninputs: other\nedits: [{prompt: x}]", contains: ["inputs", "twice"])
+        assertError("inputs: [unclosed\n", contains: ["line"])
+        assertError(base + "classifiers: []", contains: ["classifiers"])
+        assertError(base + "seeds: \"5..2\"", contains: ["seeds"])
+        assertError("inputs: {folder: a, csv: b}\nedits: [{prompt: x}]", contains: ["inputs", "exactly one"])
+    }
+
+    func testLimitsOnHostileSpecs() {
+        // Alias bomb: nine levels of tenfold aliases would expand to 10^9 nodes.
+        var bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        for i in 1...8 { bomb += "b\(i): &b\(i) [\(Array(repeating: i == 1 ? "*a" : "*b\(i - 1)", count: 10).joined(separator: ", "))]\n" }
+        bomb += "inputs: imgs\nedits: [{prompt: x}]\n"
+        assertError(bomb, contains: ["more than"])
+        let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        assertError("inputs: imgs\nedits: \(deep)\n", contains: ["deeper"])
+        let long = String(repeating: "x", count: 5000)
+        assertError("inputs: imgs\nedits: [{prompt: \(long)}]\n", contains: ["longer"])
+    }
+
+    func testCSVInputs() throws {
+        let dir = try ProbeFixtures.tempDir("csv")
+        try "path,Effusion,sex\na.png,1,F\n\"b, c.png\",0,M\n".write(to: dir.appendingPathComponent("list.csv"), atomically: true, encoding: .utf8)
+        let inputs = ProbeInputs(folder: nil, csv: dir.appendingPathComponent("list.csv"), limit: nil)
+        let list = try inputs.list(specFile: "s.yaml")
+        XCTAssertEqual(list.map(\.name), ["a.png", "b, c.png"])
+        XCTAssertEqual(list[0].labels, ["Effusion": "1", "sex": "F"])
+        XCTAssertEqual(list[1].url.path, dir.appendingPathComponent("b, c.png").path)
+        try "file\n".write(to: dir.appendingPathComponent("empty.csv"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ProbeInputs(folder: nil, csv: dir.appendingPathComponent("empty.csv"), limit: nil).list(specFile: "s"))
+        try "name,x\na,1\n".write(to: dir.appendingPathComponent("nopath.csv"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ProbeInputs(folder: nil, csv: dir.appendingPathComponent("nopath.csv"), limit: nil).list(specFile: "s")) {
+            XCTAssertTrue("\($0)".contains("path column"))
+        }
+    }
+
+    func testExampleSpecInDocsParses() throws {
+        let url = ProbeFixtures.testsDir.deletingLastPathComponent().appendingPathComponent("docs/examples/probe.yaml")
+        guard FileManager.default.fileExists(atPath: url.path) else { throw XCTSkip("docs/examples/probe.yaml not present") }
+        let s = try ProbeSpec.load(url)
+        XCTAssertGreaterThanOrEqual(s.edits.count, 3)
+        try FindingsEditResolver().validate(s.edits, specFile: url.path)
+    }
+}
