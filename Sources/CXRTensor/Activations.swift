@@ -56,6 +56,7 @@ public func activated(_ x: Tensor, _ act: Activation) -> Tensor {
 
 /// GEGLU: x [..., 2D] -> value * gelu(gate) [..., D], where value is the first half and gate the second.
 public func geglu(_ x: Tensor) -> Tensor {
+    Profiler.measure("geglu") {
     let d2 = x.shape.last!, d = d2 / 2
     let rows = x.count / d2
     var out = Tensor(zeros: Array(x.shape.dropLast()) + [d])
@@ -70,4 +71,5 @@ public func geglu(_ x: Tensor) -> Tensor {
         }
     }
     return out
+}
 }

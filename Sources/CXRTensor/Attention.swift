@@ -8,7 +8,8 @@ import Foundation
 /// would be 64 MB per head. Heads and query chunks run in parallel on our threads with BLAS single-threaded,
 /// since the per-head GEMMs are too small for BLAS threading to pay off.
 public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
-                      queryChunk: Int = 256) -> Tensor {
+                      queryChunk: Int = AttentionSettings.queryChunk) -> Tensor {
+    Profiler.measure("attention") {
     let b = q.shape[0], lq = q.shape[1], hd = q.shape[2]
     let lk = k.shape[1]
     precondition(hd % heads == 0 && k.shape[2] == hd && v.shape[2] == hd && v.shape[1] == lk)
@@ -58,6 +59,7 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool 
     }
     return out
 }
+}
 
 /// In-place softmax of row[0..<valid]; row[valid..<count] (masked keys) become 0.
 @inline(__always)
@@ -83,4 +85,12 @@ public func softmax(_ x: Tensor) -> Tensor {
         for r in 0..<(p.count / d) { softmaxRow(p.baseAddress! + r * d, valid: d, count: d) }
     }
     return y
+}
+
+/// Tuning of the attention kernel (`CXR_EDIT_ATTN_CHUNK` overrides the query-chunk size for experiments).
+public enum AttentionSettings {
+    public static let queryChunk: Int = {
+        if let s = ProcessInfo.processInfo.environment["CXR_EDIT_ATTN_CHUNK"], let v = Int(s), v > 0 { return v }
+        return 256
+    }()
 }

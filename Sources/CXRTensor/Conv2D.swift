@@ -20,6 +20,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
 /// `conv2d` with a weight that may be stored as fp16/bf16 (widened into scratch once per call).
 public func conv2d(_ x: Tensor, weight: Weight, bias: Tensor?, stride: Int = 1, padding: Padding2D = .same(0),
                    maxColumnBytes: Int = 24 << 20) -> Tensor {
+    Profiler.measure("conv2d") {
     let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
     let o = weight.shape[0], kh = weight.shape[2], kw = weight.shape[3]
     precondition(weight.shape[1] == c, "conv2d: input channels \(c) vs weight \(weight.shape)")
@@ -76,6 +77,7 @@ public func conv2d(_ x: Tensor, weight: Weight, bias: Tensor?, stride: Int = 1, 
         }
     }
     return out
+}
 }
 
 /// Fills cols[(ci*kh+ky)*kw+kx][r*wo+ox] = x[ci][oy*stride - top + ky][ox*stride - left + kx] for oy in the band.

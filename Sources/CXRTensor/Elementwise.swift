@@ -9,6 +9,7 @@ public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
 
 /// a += b (same shape).
 public func addInPlace(_ a: inout Tensor, _ b: Tensor) {
+    Profiler.measure("add") {
     precondition(a.shape == b.shape, "add: \(a.shape) vs \(b.shape)")
     a.data.withUnsafeMutableBufferPointer { ap in
         b.data.withUnsafeBufferPointer { bp in
@@ -18,6 +19,7 @@ public func addInPlace(_ a: inout Tensor, _ b: Tensor) {
             }
         }
     }
+}
 }
 
 /// x * s.
@@ -31,6 +33,7 @@ public func scaled(_ x: Tensor, _ s: Float) -> Tensor {
 
 /// x [N, C, ...] + v [N, C] broadcast over the trailing (spatial) dimensions.
 public func addPerChannel(_ x: Tensor, _ v: Tensor) -> Tensor {
+    Profiler.measure("addPerChannel") {
     let n = x.shape[0], c = x.shape[1]
     precondition(v.count == n * c, "addPerChannel: \(x.shape) vs \(v.shape)")
     let spatial = x.count / (n * c)
@@ -44,9 +47,11 @@ public func addPerChannel(_ x: Tensor, _ v: Tensor) -> Tensor {
     }
     return y
 }
+}
 
 /// Concatenation along dimension 1 (channels) of NCHW tensors (or [N, C, ...] generally).
 public func concatChannels(_ a: Tensor, _ b: Tensor) -> Tensor {
+    Profiler.measure("concat") {
     let n = a.shape[0]
     precondition(b.shape[0] == n && Array(a.shape.dropFirst(2)) == Array(b.shape.dropFirst(2)),
                  "concatChannels: \(a.shape) vs \(b.shape)")
@@ -60,6 +65,7 @@ public func concatChannels(_ a: Tensor, _ b: Tensor) -> Tensor {
     var s = a.shape
     s[1] = a.shape[1] + b.shape[1]
     return Tensor(shape: s, data: data)
+}
 }
 
 /// Slices channels [from, to) of an [N, C, ...] tensor.
@@ -76,6 +82,7 @@ public func sliceChannels(_ x: Tensor, from: Int, to: Int) -> Tensor {
 
 /// NCHW -> N(HW)C: the token layout of the UNet's transformer blocks.
 public func nchwToTokens(_ x: Tensor) -> Tensor {
+    Profiler.measure("transpose") {
     let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3]
     var out = Tensor(zeros: [n, hw, c])
     out.data.withUnsafeMutableBufferPointer { o in
@@ -91,9 +98,11 @@ public func nchwToTokens(_ x: Tensor) -> Tensor {
     }
     return out
 }
+}
 
 /// N(HW)C -> NCHW.
 public func tokensToNCHW(_ x: Tensor, height: Int, width: Int) -> Tensor {
+    Profiler.measure("transpose") {
     let n = x.shape[0], hw = x.shape[1], c = x.shape[2]
     var out = Tensor(zeros: [n, c, height, width])
     out.data.withUnsafeMutableBufferPointer { o in
@@ -109,9 +118,11 @@ public func tokensToNCHW(_ x: Tensor, height: Int, width: Int) -> Tensor {
     }
     return out
 }
+}
 
 /// Nearest-neighbour 2x upsampling of NCHW (torch.nn.functional.interpolate(scale_factor=2, mode="nearest")).
 public func upsampleNearest2x(_ x: Tensor) -> Tensor {
+    Profiler.measure("upsample") {
     let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
     var out = Tensor(zeros: [n, c, 2 * h, 2 * w])
     out.data.withUnsafeMutableBufferPointer { o in
@@ -133,6 +144,7 @@ public func upsampleNearest2x(_ x: Tensor) -> Tensor {
         }
     }
     return out
+}
 }
 
 /// Nearest-neighbour resize of NCHW to (height, width), as torch's interpolate(mode="nearest"):

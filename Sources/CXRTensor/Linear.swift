@@ -5,6 +5,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
 
 /// `linear` with a weight that may be stored as fp16/bf16 (widened into scratch for the GEMM).
 public func linear(_ x: Tensor, weight: Weight, bias: Tensor?) -> Tensor {
+    Profiler.measure("linear") {
     let inF = weight.shape[1], outF = weight.shape[0]
     precondition(x.shape.last == inF, "linear: input \(x.shape) vs weight \(weight.shape)")
     let rows = x.count / inF
@@ -23,4 +24,5 @@ public func linear(_ x: Tensor, weight: Weight, bias: Tensor?) -> Tensor {
         }
     }
     return out
+}
 }

@@ -4,6 +4,7 @@ import Foundation
 /// group's channels and all spatial positions, biased variance, then per-channel affine. `silu` fuses the
 /// SiLU that follows almost every GroupNorm in the UNet and VAE (one pass less over the activations).
 public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float, silu: Bool = false) -> Tensor {
+    Profiler.measure("groupNorm") {
     let n = x.shape[0], c = x.shape[1]
     let spatial = x.count / (n * c)
     let cpg = c / groups
@@ -19,14 +20,11 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, ep
                         let g = ng % groups
                         let base = ng * groupSize
                         let src = xp.baseAddress! + base
-                        var sum = 0.0, sumSq = 0.0
-                        // Two-pass in double: the mean first, then the centred second moment (stable).
-                        for i in 0..<groupSize { sum += Double(src[i]) }
-                        let mean = sum / Double(groupSize)
-                        for i in 0..<groupSize {
-                            let d = Double(src[i]) - mean
-                            sumSq += d * d
-                        }
+                        // Two-pass (mean, then centred second moment) for stability; SIMD float sums over
+                        // blocks of 1024 values, accumulated across blocks in double.
+                        let mean = blockedSum(src, count: groupSize) { $0 } / Double(groupSize)
+                        let m = Float(mean)
+                        let sumSq = blockedSum(src, count: groupSize) { ($0 - m) * ($0 - m) }
                         let inv = Float(1.0 / (sumSq / Double(groupSize) + Double(eps)).squareRoot())
                         let meanF = Float(mean)
                         for cl in 0..<cpg {
@@ -35,8 +33,14 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, ep
                             let shift = bp[ch] - meanF * scale
                             let s = src + cl * spatial
                             let d = op.baseAddress! + base + cl * spatial
-                            for i in 0..<spatial { d[i] = s[i] * scale + shift }
-                            if silu { FastMath.siluInPlace(d, count: spatial) }
+                            // In L1-sized blocks, so the fused SiLU reads what the affine step just wrote.
+                            var i0 = 0
+                            while i0 < spatial {
+                                let i1 = min(spatial, i0 + 2048)
+                                for i in i0..<i1 { d[i] = s[i] * scale + shift }
+                                if silu { FastMath.siluInPlace(d + i0, count: i1 - i0) }
+                                i0 = i1
+                            }
                         }
                     }
                 }
@@ -45,9 +49,11 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, ep
     }
     return out
 }
+}
 
 /// LayerNorm over the last dimension, as torch.nn.LayerNorm (biased variance).
 public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
+    Profiler.measure("layerNorm") {
     let d = x.shape.last!
     let rows = x.count / d
     var out = Tensor(zeros: x.shape)
@@ -76,4 +82,31 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> 
         }
     }
     return out
+}
+}
+
+/// Sum of f(x[i]) over `count` floats: SIMD8 float partial sums per block of 1024, blocks added in double.
+@inline(__always)
+func blockedSum(_ x: UnsafePointer<Float>, count n: Int, _ f: (SIMD8<Float>) -> SIMD8<Float>) -> Double {
+    var total = 0.0
+    var i = 0
+    while i < n {
+        let end = min(n, i + 1024)
+        var acc = SIMD8<Float>(repeating: 0)
+        var j = i
+        while j + 8 <= end {
+            acc += f(UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Float>.self))
+            j += 8
+        }
+        var tail = SIMD8<Float>(repeating: 0)
+        var lane = 0
+        while j < end { tail[lane] = x[j]; lane += 1; j += 1 }
+        if lane > 0 {
+            let ft = f(tail)
+            for l in 0..<lane { acc[l] += ft[l] }
+        }
+        total += Double(acc.sum())
+        i = end
+    }
+    return total
 }

@@ -69,6 +69,7 @@ struct Bench: ParsableCommand {
             ts.sort()
             let m = ts.count % 2 == 1 ? ts[ts.count / 2] : (ts[ts.count / 2 - 1] + ts[ts.count / 2]) / 2
             note(String(format: "%@: %.3f s (runs %@)", label, m, ts.map { String(format: "%.3f", $0) }.joined(separator: ", ")))
+            if Profiler.enabled { note("kernel profile of \(label), all \(steps + 1) runs (CXR_EDIT_PROFILE=1):\n\(Profiler.report())") }
             return m
         }
 
