@@ -163,8 +163,8 @@ public enum DatasetFinalizer {
 
     /// MS-SSIM between images of the same prompt (RoentGen's diversity measure; lower = more diverse): mean, min,
     /// max per prompt, pairs above `threshold` flagged as near-duplicates. Demographic prefixes make most prompts
-    /// unique, so the same is reported per finding set (`per_findings`). Pairs are taken in a fixed order, at
-    /// most `maxPairs` per group.
+    /// unique, so the same is reported per finding set with side and severity (`per_findings`) and per label set
+    /// (`per_label`). Pairs are taken in a fixed order, at most `maxPairs` per group.
     static func diversity(_ rows: [[String: Any]], directory: URL, threshold: Double, maxPairs: Int) throws -> [String: Any] {
         var cache = [String: GrayPlane]()
         func plane(_ f: String) throws -> GrayPlane {
@@ -208,38 +208,95 @@ public enum DatasetFinalizer {
             let extras = [r["side"] as? String, r["severity"] as? String].compactMap { $0 }
             return ([f.isEmpty ? "unlabelled" : f] + extras).joined(separator: " ")
         }
+        // Per label set (side, severity and demographics pooled): the diversity of each class of a balanced dataset.
+        let byLabel = try grouped { r in
+            let l = r["labels"] as? [String] ?? []
+            return l.isEmpty ? nil : l.joined(separator: "+")
+        }
         func mean(_ v: [Double]) -> Any { v.isEmpty ? NSNull() : v.reduce(0, +) / Double(v.count) }
-        return ["per_prompt": byPrompt.groups, "per_findings": byFindings.groups,
+        return ["per_prompt": byPrompt.groups, "per_findings": byFindings.groups, "per_label": byLabel.groups,
                 "near_duplicates": byPrompt.duplicates, "near_duplicates_per_findings": byFindings.duplicates,
+                "near_duplicates_per_label": byLabel.duplicates,
+                "ms_ssim_mean_per_label": mean(byLabel.all), "pairs_per_label": byLabel.all.count,
                 "near_duplicate_threshold": threshold, "ms_ssim_mean": mean(byPrompt.all), "pairs": byPrompt.all.count,
                 "ms_ssim_mean_per_findings": mean(byFindings.all), "pairs_per_findings": byFindings.all.count]
     }
 
-    /// Per classifier and label: how often the classifier agrees with the label (positive: p >= threshold).
+    /// Per classifier and label: does the classifier call the finding (p >= threshold) more often on images labelled
+    /// with it than on the others? A synthetic dataset is only useful for training if its labels are visible in the
+    /// images, so this is the dataset's own label check. Per label: `positive_rate_labelled` (= sensitivity),
+    /// `positive_rate_unlabelled` (= 1 - specificity), mean scores of both groups, and `agrees` (the first rate is
+    /// higher; null when a group is empty). The ground truth of a classifier label comes from the row's labels, except
+    /// `Abnormal` (any finding vs "No Finding"), `Male` (the demographic sex) and `AP view` (the demographic view);
+    /// rows that do not know the answer (no labels, no sex, no view) are left out of that label.
     static func agreement(_ rows: [[String: Any]], threshold: Double) -> [String: Any] {
-        var out = [String: [String: Any]]()
-        var tallies = [String: [String: (pos: Int, posHit: Int, neg: Int, negHit: Int)]]()
+        struct Tally { var pos = 0, posHit = 0, neg = 0, negHit = 0, posSum = 0.0, negSum = 0.0 }
+        var tallies = [String: [String: Tally]]()
         for r in rows {
             guard let scores = r["scores"] as? [String: Any] else { continue }
-            let labels = Set(r["labels"] as? [String] ?? [])
             for (c, v) in scores {
                 guard let probs = v as? [String: Any] else { continue }
                 for (label, pv) in probs {
-                    guard let p = pv as? Double else { continue }
-                    var t = tallies[c]?[label] ?? (0, 0, 0, 0)
-                    if labels.contains(label) { t.pos += 1; if p >= threshold { t.posHit += 1 } } else { t.neg += 1; if p < threshold { t.negHit += 1 } }
+                    guard let p = pv as? Double, let truth = groundTruth(label, row: r) else { continue }
+                    var t = tallies[c]?[label] ?? Tally()
+                    if truth {
+                        t.pos += 1; t.posSum += p
+                        if p >= threshold { t.posHit += 1 }
+                    } else {
+                        t.neg += 1; t.negSum += p
+                        if p < threshold { t.negHit += 1 }
+                    }
                     tallies[c, default: [:]][label] = t
                 }
             }
         }
+        func ratio(_ a: Int, _ b: Int) -> Any { b > 0 ? Double(a) / Double(b) : NSNull() }
+        func mean(_ s: Double, _ n: Int) -> Any { n > 0 ? s / Double(n) : NSNull() }
+        var out = [String: Any]()
         for (c, byLabel) in tallies {
             var m = [String: Any]()
+            var agreeing = 0, decided = 0
             for (l, t) in byLabel {
-                m[l] = ["labelled": t.pos, "sensitivity": t.pos > 0 ? Double(t.posHit) / Double(t.pos) : NSNull() as Any,
-                        "unlabelled": t.neg, "specificity": t.neg > 0 ? Double(t.negHit) / Double(t.neg) : NSNull() as Any]
+                var e: [String: Any] = ["labelled": t.pos, "unlabelled": t.neg, "threshold": threshold,
+                                        "sensitivity": ratio(t.posHit, t.pos), "specificity": ratio(t.negHit, t.neg),
+                                        "positive_rate_labelled": ratio(t.posHit, t.pos),
+                                        "positive_rate_unlabelled": ratio(t.neg - t.negHit, t.neg),
+                                        "mean_score_labelled": mean(t.posSum, t.pos), "mean_score_unlabelled": mean(t.negSum, t.neg),
+                                        "truth_from": truthSource(l)]
+                if t.pos > 0 && t.neg > 0 {
+                    let agrees = t.posHit * t.neg > (t.neg - t.negHit) * t.pos
+                    e["agrees"] = agrees
+                    decided += 1
+                    if agrees { agreeing += 1 }
+                } else {
+                    e["agrees"] = NSNull()
+                }
+                m[l] = e
             }
-            out[c] = m
+            out[c] = ["labels": m, "labels_checked": decided, "labels_agreeing": agreeing]
         }
         return out
+    }
+
+    /// Whether `label` applies to a row, or nil when the row cannot say.
+    static func groundTruth(_ label: String, row r: [String: Any]) -> Bool? {
+        switch label {
+        case "Male": return (r["sex"] as? String).map { $0.lowercased() == "male" }
+        case "AP view": return (r["view"] as? String).map { $0.uppercased() == "AP" }
+        default:
+            let labels = r["labels"] as? [String] ?? []
+            guard !labels.isEmpty else { return nil }
+            if label == "Abnormal" { return labels.contains { $0 != "No Finding" } }
+            return labels.contains(label)
+        }
+    }
+
+    static func truthSource(_ label: String) -> String {
+        switch label {
+        case "Male": return "sex"
+        case "AP view": return "view"
+        case "Abnormal": return "labels (any finding)"
+        default: return "labels"
+        }
     }
 }

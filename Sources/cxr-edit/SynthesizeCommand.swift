@@ -13,7 +13,8 @@ struct Synthesize: ParsableCommand {
         discussion: """
         The spec gives prompts with counts, or a target label distribution (with optional laterality, severity and
         demographic mix) from which prompts are composed with the findings vocabulary. The same spec gives the same
-        files; rerunning on DIR resumes; --shard I/N runs a slice; `synthesize merge` combines shards. See docs/probe.md.
+        files; rerunning on DIR resumes; --shard I/N runs a slice; `synthesize merge` combines shards. See
+        docs/synthesize.md (a walk-through) and docs/probe.md.
 
         Examples:
           cxr-edit synthesize --spec balance.yaml --out synth/
