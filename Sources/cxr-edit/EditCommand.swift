@@ -175,12 +175,15 @@ struct EditReport {
     let region: String
 
     init(original: RasterImage, edited: RasterImage, editRegion: Mask?) throws {
-        let outside = try editRegion.map { try $0.fitted(width: original.width, height: original.height).values.map { $0 < 0.5 } }
-        changedFraction = try ImageMetrics.changedFraction(original, edited)
-        changedFractionOutside = try outside.map { try ImageMetrics.changedFraction(original, edited, region: $0) }
-        psnrOutside = try ImageMetrics.psnr(original, edited, region: outside)
-        ssimOutside = try ImageMetrics.ssim(original, edited, region: outside)
-        region = editRegion == nil ? "whole image (no edit region)" : "outside the edit region"
+        let a = GrayPlane(original), b = GrayPlane(edited)
+        let region = try editRegion?.fitted(width: original.width, height: original.height)
+        changedFraction = try ImageQuality.changedFraction(a, b)
+        changedFractionOutside = try region.map { r in
+            try ImageQuality.changedFraction(a, b, inside: Mask(width: r.width, height: r.height, values: r.values.map { $0 >= 0.5 ? 0 : 1 }))
+        }
+        psnrOutside = try ImageQuality.psnr(a, b, outside: region) ?? .infinity
+        ssimOutside = try ImageQuality.ssim(a, b, outside: region) ?? 1
+        self.region = editRegion == nil ? "whole image (no edit region)" : "outside the edit region"
     }
 
     var json: [String: Any] {

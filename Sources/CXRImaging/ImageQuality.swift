@@ -1,4 +1,3 @@
-import CXRImaging
 import Foundation
 
 /// A grey image as floats in [0, 1], for image-quality metrics.
@@ -9,7 +8,7 @@ public struct GrayPlane: Sendable, Equatable {
 
     public init(width: Int, height: Int, values: [Float]) throws {
         guard width > 0, height > 0, values.count == width * height else {
-            throw ProbeError("image plane of \(values.count) values does not match \(width)x\(height)")
+            throw ImageError(file: "", "image plane of \(values.count) values does not match \(width)x\(height)")
         }
         self.width = width; self.height = height; self.values = values
     }
@@ -42,6 +41,18 @@ public struct GrayPlane: Sendable, Equatable {
 /// "Outside the edit region" metrics compare the counterfactual to the original where the edit was not meant to
 /// act: a faithful regional edit leaves them untouched (PSNR infinite, SSIM 1).
 public enum ImageQuality {
+    /// Fraction of pixels (where `region` is >= 0.5, or all) whose value changed by more than `threshold` of full
+    /// scale: how much of the image an edit touched.
+    public static func changedFraction(_ a: GrayPlane, _ b: GrayPlane, threshold: Float = 0.02, inside region: Mask? = nil) throws -> Double {
+        try checkSizes(a, b, region)
+        var n = 0, changed = 0
+        for i in 0..<a.values.count where region.map({ $0.values[i] >= 0.5 }) ?? true {
+            n += 1
+            if abs(a.values[i] - b.values[i]) > threshold { changed += 1 }
+        }
+        return n == 0 ? 0 : Double(changed) / Double(n)
+    }
+
     /// Mean squared error over pixels where `region` is < 0.5 (all pixels without a region); nil if none.
     public static func mse(_ a: GrayPlane, _ b: GrayPlane, outside region: Mask? = nil) throws -> Double? {
         try checkSizes(a, b, region)
@@ -129,10 +140,10 @@ public enum ImageQuality {
 
     static func checkSizes(_ a: GrayPlane, _ b: GrayPlane, _ region: Mask?) throws {
         guard a.width == b.width, a.height == b.height else {
-            throw ProbeError("images of different sizes (\(a.width)x\(a.height) and \(b.width)x\(b.height)) cannot be compared")
+            throw ImageError(file: "", "images of different sizes (\(a.width)x\(a.height) and \(b.width)x\(b.height)) cannot be compared")
         }
         if let region, region.width != a.width || region.height != a.height {
-            throw ProbeError("the region mask (\(region.width)x\(region.height)) does not match the image (\(a.width)x\(a.height))")
+            throw ImageError(file: "", "the region mask (\(region.width)x\(region.height)) does not match the image (\(a.width)x\(a.height))")
         }
     }
 
