@@ -23,10 +23,7 @@ public struct EulerAncestralDiscreteScheduler: Scheduler {
         try Spacing.check(steps, train: s.trainSteps)
         let ts = try Spacing.sigmaBased(spacing: s.spacing, steps: steps, train: s.trainSteps, offset: s.stepsOffset)
         let (sig, _) = state.interpolated(ts, karras: false, sigmaMin: nil, sigmaMax: nil)
-        state.sigmas = sig.map { Float($0) } + [0]
-        state.timesteps = ts.map(Double.init)
-        state.stepIndex = nil
-        state.beginIndex = nil
+        state.reset(sigmas: sig.map { Float($0) } + [0], timesteps: ts.map(Double.init))
     }
 
     public mutating func setBeginIndex(_ i: Int) { state.beginIndex = i }
@@ -37,11 +34,7 @@ public struct EulerAncestralDiscreteScheduler: Scheduler {
 
     public mutating func step(_ modelOutput: Tensor, timestep: Double, sample: Tensor,
                               generator: inout TorchGenerator) throws -> Tensor {
-        guard !state.timesteps.isEmpty else { throw SchedulerError.invalidUse("step called before setTimesteps") }
-        let i = try state.currentIndex(timestep)
-        state.stepIndex = i
-        let sigma = try state.sigma(at: i)
-        let sigmaTo = try state.sigma(at: i + 1)
+        let (i, sigma, sigmaTo) = try state.beginStep(timestep)
         let x0 = try state.predictX0(modelOutput, sample, sigma: sigma)
         let sigmaUp = ((sigmaTo * sigmaTo) * (sigma * sigma - sigmaTo * sigmaTo) / (sigma * sigma)).squareRoot()
         let sigmaDown = (sigmaTo * sigmaTo - sigmaUp * sigmaUp).squareRoot()

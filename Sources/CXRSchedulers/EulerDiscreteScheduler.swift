@@ -34,10 +34,7 @@ public struct EulerDiscreteScheduler: Scheduler {
         let ts = try Spacing.sigmaBased(spacing: s.spacing, steps: steps, train: s.trainSteps, offset: s.stepsOffset)
         let (sig, outTs) = state.interpolated(ts, karras: karras, sigmaMin: config.sigmaMin, sigmaMax: config.sigmaMax)
         let last: Float = finalSigmaMin ? s.trainSigmas[0] : 0
-        state.sigmas = sig.map { Float($0) } + [last]
-        state.timesteps = outTs.map(Double.init)
-        state.stepIndex = nil
-        state.beginIndex = nil
+        state.reset(sigmas: sig.map { Float($0) } + [last], timesteps: outTs.map(Double.init))
     }
 
     public mutating func setBeginIndex(_ i: Int) { state.beginIndex = i }
@@ -48,11 +45,7 @@ public struct EulerDiscreteScheduler: Scheduler {
 
     public mutating func step(_ modelOutput: Tensor, timestep: Double, sample: Tensor,
                               generator: inout TorchGenerator) throws -> Tensor {
-        guard !state.timesteps.isEmpty else { throw SchedulerError.invalidUse("step called before setTimesteps") }
-        let i = try state.currentIndex(timestep)
-        state.stepIndex = i
-        let sigma = try state.sigma(at: i)
-        let sigmaNext = try state.sigma(at: i + 1)
+        let (i, sigma, sigmaNext) = try state.beginStep(timestep)
         let sigmaHat = sigma * (0 + 1) // gamma is 0 without churn
         let x0 = try state.predictX0(modelOutput, sample, sigma: sigmaHat)
         let dt = sigmaNext - sigmaHat

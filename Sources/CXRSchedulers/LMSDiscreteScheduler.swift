@@ -33,10 +33,7 @@ public struct LMSDiscreteScheduler: Scheduler {
         try Spacing.check(steps, train: s.trainSteps)
         let ts = try Spacing.sigmaBased(spacing: s.spacing, steps: steps, train: s.trainSteps, offset: s.stepsOffset)
         let (sig, outTs) = state.interpolated(ts, karras: karras, sigmaMin: nil, sigmaMax: nil)
-        state.sigmas = sig.map { Float($0) } + [0]
-        state.timesteps = outTs.map(Double.init)
-        state.stepIndex = nil
-        state.beginIndex = nil
+        state.reset(sigmas: sig.map { Float($0) } + [0], timesteps: outTs.map(Double.init))
         derivatives = []
     }
 
@@ -48,11 +45,7 @@ public struct LMSDiscreteScheduler: Scheduler {
 
     public mutating func step(_ modelOutput: Tensor, timestep: Double, sample: Tensor,
                               generator: inout TorchGenerator) throws -> Tensor {
-        guard !state.timesteps.isEmpty else { throw SchedulerError.invalidUse("step called before setTimesteps") }
-        let i = try state.currentIndex(timestep)
-        state.stepIndex = i
-        let sigma = try state.sigma(at: i)
-        _ = try state.sigma(at: i + 1)
+        let (i, sigma, _) = try state.beginStep(timestep)
         let x0 = try state.predictX0(modelOutput, sample, sigma: sigma)
         derivatives.append(try sample.zipValues(x0) { s, x in (s - x) / sigma })
         if derivatives.count > lmsOrder { derivatives.removeFirst() }

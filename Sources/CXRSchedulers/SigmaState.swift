@@ -29,6 +29,22 @@ struct SigmaState: Sendable {
         return try indexForTimestep(t, in: timesteps)
     }
 
+    /// A new schedule from `set_timesteps`: sigmas (with the final one appended), timesteps, and no position yet.
+    mutating func reset(sigmas newSigmas: [Float], timesteps newTimesteps: [Double]) {
+        sigmas = newSigmas
+        timesteps = newTimesteps
+        stepIndex = nil
+        beginIndex = nil
+    }
+
+    /// The start of every `step`: the index for `t` (recorded), its sigma and the next one.
+    mutating func beginStep(_ t: Double) throws -> (index: Int, sigma: Float, next: Float) {
+        guard !timesteps.isEmpty else { throw SchedulerError.invalidUse("step called before setTimesteps") }
+        let i = try currentIndex(t)
+        stepIndex = i
+        return (i, try sigma(at: i), try sigma(at: i + 1))
+    }
+
     func sigma(at i: Int) throws -> Float {
         guard i >= 0, i < sigmas.count else { throw SchedulerError.invalidUse("step index \(i) is past the last step") }
         return sigmas[i]
