@@ -224,52 +224,10 @@ public struct RegionFitter: Sendable {
 
     /// Pixels within Euclidean distance `radius` of the region.
     static func dilated(_ v: [Float], width: Int, height: Int, radius: Int) -> [Float] {
-        let d2 = squaredDistance(to: v.map { $0 >= 0.5 }, width: width, height: height)
+        // Distance to the region = distance to the "outside" of its complement.
+        let d2 = Mask.squaredDistanceToOutside(v.map { $0 < 0.5 }, width: width, height: height)
         let r2 = Double(radius * radius)
         return d2.map { $0 <= r2 ? 1 : 0 }
-    }
-
-    /// Exact squared Euclidean distance to the nearest `true` pixel (Felzenszwalb-Huttenlocher
-    /// lower envelope of parabolas, one pass per axis).
-    static func squaredDistance(to target: [Bool], width: Int, height: Int) -> [Double] {
-        let inf = 1e20
-        var g = target.map { $0 ? 0.0 : inf }
-        let n = max(width, height)
-        var f = [Double](repeating: 0, count: n), d = f
-        var v = [Int](repeating: 0, count: n), z = [Double](repeating: 0, count: n + 1)
-        func transform(_ len: Int) {
-            var k = 0
-            v[0] = 0; z[0] = -.infinity; z[1] = .infinity
-            if len > 1 {
-                for q in 1..<len {
-                    // z[0] = -inf and finite f (<= 1e20) keep k >= 0.
-                    func meet(_ p: Int) -> Double {
-                        ((f[q] + Double(q * q)) - (f[p] + Double(p * p))) / Double(2 * (q - p))
-                    }
-                    var s = meet(v[k])
-                    while s <= z[k] { k -= 1; s = meet(v[k]) }
-                    k += 1
-                    v[k] = q; z[k] = s; z[k + 1] = .infinity
-                }
-            }
-            k = 0
-            for q in 0..<len {
-                while z[k + 1] < Double(q) { k += 1 }
-                let p = v[k]
-                d[q] = Double((q - p) * (q - p)) + f[p]
-            }
-        }
-        for x in 0..<width {
-            for y in 0..<height { f[y] = g[y * width + x] }
-            transform(height)
-            for y in 0..<height { g[y * width + x] = d[y] }
-        }
-        for y in 0..<height {
-            for x in 0..<width { f[x] = g[y * width + x] }
-            transform(width)
-            for x in 0..<width { g[y * width + x] = d[x] }
-        }
-        return g
     }
 }
 

@@ -94,8 +94,8 @@ public struct Mask: Sendable, Equatable {
     }
 
     /// Exact squared Euclidean distance transform (Felzenszwalb & Huttenlocher): for each pixel the
-    /// squared distance to the nearest pixel where `inside` is false.
-    static func squaredDistanceToOutside(_ inside: [Bool], width: Int, height: Int) -> [Double] {
+    /// squared distance to the nearest pixel where `inside` is false. Shared by feathering and region dilation.
+    public static func squaredDistanceToOutside(_ inside: [Bool], width: Int, height: Int) -> [Double] {
         let far = 1e20
         var g = inside.map { $0 ? far : 0 }
         var f = [Double](repeating: 0, count: max(width, height))
