@@ -18,32 +18,16 @@ final class ProbeKillTests: XCTestCase {
     }
 
     func testSIGKILLHalfWayThenResumeGivesEveryRowOnce() throws {
-        #if os(Linux)
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        #else
+        #if !os(Linux)
         throw XCTSkip("re-entering the test binary is implemented for Linux")
         #endif
         let dir = try ProbeFixtures.tempDir("kill")
         let spec = try ProbeFixtures.writeStudy(in: dir, images: 2, seeds: "\"0..1\"") // 2 x 2 x 2 x 2 = 16 rows
         let out = dir.appendingPathComponent("run")
         let results = out.appendingPathComponent("results.jsonl")
-        let child = Process()
-        child.executableURL = exe
-        child.arguments = ["CXRProbeTests.ProbeKillTests/testChildEntry"]
-        var env = ProcessInfo.processInfo.environment
-        env[Self.envSpec] = spec.path
-        env[Self.envOut] = out.path
-        child.environment = env
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-        let deadline = Date().addingTimeInterval(120)
-        var lines = 0
-        while Date() < deadline && child.isRunning {
-            lines = ((try? Data(contentsOf: results)) ?? Data()).filter { $0 == 10 }.count
-            if lines >= 4 { break }
-            usleep(20_000)
-        }
+        let child = try ProbeFixtures.startChild(test: "CXRProbeTests.ProbeKillTests/testChildEntry",
+                                                 environment: [Self.envSpec: spec.path, Self.envOut: out.path])
+        let lines = ProbeFixtures.waitForRows(results, rows: 4, of: child, pollMicroseconds: 20_000)
         XCTAssertTrue(child.isRunning, "the child finished before it could be killed (\(lines) rows)")
         // While it runs, the directory is locked against a second writer.
         XCTAssertThrowsError(try ProbeFixtures.runner(spec: spec, out: out).run()) {

@@ -124,3 +124,31 @@ final class BrokenClassifier: Classifier {
     let labels = ["Effusion"]
     func predict(_ images: [RasterImage]) throws -> [[String: Double]] { images.map { _ in ["Effusion": 1.7] } }
 }
+
+/// Crash tests re-run the test binary as a child process on one test method (Linux: /proc/self/exe) and kill it
+/// half-way; these are the parts every such test shares.
+extension ProbeFixtures {
+    /// Starts `test` (e.g. "CXRProbeTests.ProbeKillTests/testChildEntry") in a child with `environment` added.
+    static func startChild(test: String, environment: [String: String]) throws -> Process {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        child.arguments = [test]
+        child.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        child.standardOutput = FileHandle.nullDevice
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        return child
+    }
+
+    /// Polls `results` until it has `rows` complete lines, the child exits, or two minutes pass; the lines seen.
+    static func waitForRows(_ results: URL, rows: Int, of child: Process, pollMicroseconds: useconds_t) -> Int {
+        let deadline = Date().addingTimeInterval(120)
+        var lines = 0
+        while Date() < deadline && child.isRunning {
+            lines = ((try? Data(contentsOf: results)) ?? Data()).filter { $0 == 10 }.count
+            if lines >= rows { break }
+            usleep(pollMicroseconds)
+        }
+        return lines
+    }
+}

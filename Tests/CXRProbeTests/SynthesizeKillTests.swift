@@ -65,9 +65,7 @@ final class SynthesizeKillTests: XCTestCase {
     }
 
     func testSIGKILLHalfWayThenResumeGivesEveryImageOnce() throws {
-        #if os(Linux)
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        #else
+        #if !os(Linux)
         throw XCTSkip("re-entering the test binary is implemented for Linux")
         #endif
         let n = Self.count
@@ -75,23 +73,9 @@ final class SynthesizeKillTests: XCTestCase {
         let spec = try Self.writeSpec(in: dir)
         let out = dir.appendingPathComponent("ds")
         let results = out.appendingPathComponent("results.jsonl")
-        let child = Process()
-        child.executableURL = exe
-        child.arguments = ["CXRProbeTests.SynthesizeKillTests/testChildEntry"]
-        var env = ProcessInfo.processInfo.environment
-        env[Self.envSpec] = spec.path
-        env[Self.envOut] = out.path
-        child.environment = env
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
-        try child.run()
-        let deadline = Date().addingTimeInterval(120)
-        var lines = 0
-        while Date() < deadline && child.isRunning {
-            lines = ((try? Data(contentsOf: results)) ?? Data()).filter { $0 == 10 }.count
-            if lines >= 3 { break }
-            usleep(5_000)
-        }
+        let child = try ProbeFixtures.startChild(test: "CXRProbeTests.SynthesizeKillTests/testChildEntry",
+                                                 environment: [Self.envSpec: spec.path, Self.envOut: out.path])
+        let lines = ProbeFixtures.waitForRows(results, rows: 3, of: child, pollMicroseconds: 5_000)
         XCTAssertTrue(child.isRunning, "the child finished before it could be killed (\(lines) rows)")
         // While it runs, the dataset directory is locked against a second writer.
         XCTAssertThrowsError(try Self.runner(spec, out).run()) { XCTAssertTrue("\($0)".contains("another cxr-edit process"), "\($0)") }
