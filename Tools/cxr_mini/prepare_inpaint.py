@@ -1,0 +1,102 @@
+"""Stage 5a: training data of the inpainting UNet: latents, finding-region masks and masked-image latents.
+
+Run: nice -n 10 /work/venv/bin/python Tools/cxr_mini/prepare_inpaint.py
+Reads the exported VAE (Models/cxr-mini/vae, frozen: the 4-channel UNet and the new one share its latent space),
+the training images and findings.py's descriptions. For every training image it draws six masks, each an edit
+extent as the Swift editor makes it (findings.json `extent`, atlas regions jittered like a fit, grown):
+  0 cardiomegaly   1 right effusion   2 left effusion   3 right pneumothorax   4 left pneumothorax   5 other
+(the image's own severity where its box gives one, else the default level for a positive, else a random level;
+"other": the box of another finding of the image, a default region of one of its findings, or a random blob)
+and encodes the masked image (pixels inside the mask set to 0, as diffusers' inpainting pipeline does) with the
+VAE's posterior mean (bf16 autocast on CPU; the pipeline samples the posterior, whose noise is larger).
+Writes /work/train-state/inpaint_data.pt.
+"""
+import random, time
+import torch
+import torch.nn.functional as F
+import common, findings, regions
+from diffusers import AutoencoderKL
+
+torch.set_num_threads(int(__import__("os").environ.get("CXR_THREADS", "2")))
+dev = "cuda" if torch.cuda.is_available() else "cpu"
+rows = common.load_rows()
+imgs = common.load_images(rows)
+boxes, cuts = findings.box_sides_and_severity()
+vae = AutoencoderKL.from_pretrained(str(common.MODEL_DIR / "vae"), torch_dtype=torch.float32).eval().to(dev)
+vae = vae.to(memory_format=torch.channels_last)
+sf = vae.config.scaling_factor
+K = 6
+SLOTS = [("cardiomegaly", None), ("pleural-effusion", "right"), ("pleural-effusion", "left"),
+         ("pneumothorax", "right"), ("pneumothorax", "left")]
+
+
+def encode(x):
+    with torch.no_grad(), torch.autocast(dev, dtype=torch.bfloat16):
+        return vae.encode(x.to(dev).contiguous(memory_format=torch.channels_last)).latent_dist.mean.float().cpu()
+
+
+def own_level(desc, fid, side):
+    """The level of an edit of fid/side on this image: its box severity, else default (positive), else None."""
+    for i, s, v in desc:
+        if i == fid and (side is None or s in (None, side, "bilateral")):
+            return v or findings.BY_ID[fid]["extent"]["default"], True
+    return None, False
+
+
+def draw_masks(i, row, rng):
+    desc = findings.describe(row, boxes)
+    masks, meta = [], []
+    for fid, side in SLOTS:
+        level, positive = own_level(desc, fid, side)
+        if level is None:
+            level = rng.choice(findings.levels(fid))
+        names, grow = findings.extent(fid, side, level)
+        masks.append(regions.region_mask(names, grow, rng))
+        meta.append((fid, side, level, positive))
+    own_boxes = [(fid, b) for fid, (s, v, b) in boxes.get(row["filename"], {}).items()
+                 if fid not in findings.TARGETS]
+    u = rng.random()
+    if own_boxes and u < 0.6:
+        fid, b = rng.choice(own_boxes)
+        masks.append(regions.box_mask(b, 10)); meta.append((fid, "box", None, True))
+    elif desc and u < 0.8:
+        fid, side, _ = rng.choice(desc)
+        names, grow = findings.extent(fid, side)
+        masks.append(regions.region_mask(names, max(grow, 6), rng)); meta.append((fid, side, None, True))
+    else:
+        masks.append(regions.random_blob(rng)); meta.append(("blob", None, None, False))
+    return desc, masks, meta
+
+
+t0 = time.time()
+train_idx = [i for i, r in enumerate(rows) if not r["heldout"]]
+lat = torch.zeros(len(rows), 4, 32, 32)
+for s in range(0, len(rows), 32):
+    lat[s:s + 32] = encode(common.to_model(imgs[s:s + 32]))
+print(f"latents {time.time() - t0:.0f}s", flush=True)
+mlat = torch.zeros(len(train_idx), K, 4, 32, 32, dtype=torch.float16)
+mask32 = torch.zeros(len(train_idx), K, 32, 32, dtype=torch.bool)
+metas, descs = [], []
+B = 4  # images per encoder batch (x6 masks)
+for s in range(0, len(train_idx), B):
+    xs, ms = [], []
+    for j in range(s, min(s + B, len(train_idx))):
+        i = train_idx[j]
+        rng = random.Random(1000 + i)
+        desc, masks, meta = draw_masks(i, rows[i], rng)
+        descs.append(desc); metas.append(meta)
+        x = common.to_model(imgs[i:i + 1])
+        m = torch.stack(masks)  # K x 256 x 256
+        xs.append(x * (m[:, None] < 0.5))
+        ms.append(m)
+    z = encode(torch.cat(xs))
+    n = len(ms)
+    mlat[s:s + n] = z.view(n, K, 4, 32, 32).half()
+    m = torch.stack(ms)  # n x K x 256 x 256
+    mask32[s:s + n] = F.interpolate(m.view(n * K, 1, 256, 256), size=(32, 32)).view(n, K, 32, 32) >= 0.5
+    if s % 200 == 0:
+        print(f"{s}/{len(train_idx)} {time.time() - t0:.0f}s", flush=True)
+torch.save({"names": [r["filename"] for r in rows], "latents": lat, "scaling_factor": sf, "train_idx": train_idx,
+            "masked_latents": mlat, "masks32": mask32, "meta": metas, "desc": descs, "severity_cuts": cuts,
+            "slots": SLOTS}, common.STATE / "inpaint_data.pt")
+print(f"done {time.time() - t0:.0f}s", flush=True)

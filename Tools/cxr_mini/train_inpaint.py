@@ -1,0 +1,158 @@
+"""Stage 5b: train cxr-mini's 9-channel inpainting UNet (SD-inpainting layout) for regional finding edits.
+
+Run (from the repo root, in the background; resumes with --resume):
+  nohup nice -n 10 /work/venv/bin/python Tools/cxr_mini/train_inpaint.py --minutes 120 [--resume] \
+      > /work/train-state/inpaint.log 2>&1 &
+Runs on a CUDA GPU when one is present (then raise --batch), else on CPU (CXR_THREADS, default 2).
+
+Input of the UNet: noisy latents (4) + mask at latent size (1) + latents of the masked image (4), as
+StableDiffusionInpaintPipeline feeds it. Warm start: the 4-channel cxr-mini UNet (conv_in's extra 5 input
+channels start at zero, as SD-inpainting was made from SD). The text encoder and VAE are frozen, so the
+4-channel UNet stays valid beside this one. Data: prepare_inpaint.py (six finding-extent masks per image).
+Prompts: findings.py, the composer's language ("Frontal chest radiograph." + presence sentences; absence
+sentences for `--remove`), 10% empty for classifier-free guidance. Findings are balanced: a quarter of each
+batch are cardiomegaly positives, a quarter effusion positives, an eighth pneumothorax positives, each mostly
+with the mask of its own finding (that is where the model must learn to draw it), the rest uniform.
+Loss: epsilon MSE, weighted 3x inside the mask (outside, the masked-image latents give the answer away).
+Checkpoint: /work/train-state/inpaint.pt every 3 minutes; log: Tools/cxr_mini/runs/inpaint.json.
+"""
+import argparse, copy, os, random, time
+import torch
+import torch.nn.functional as F
+import common, findings
+from diffusers import DDPMScheduler, UNet2DConditionModel
+from transformers import CLIPTextModel, CLIPTokenizer
+
+p = argparse.ArgumentParser()
+p.add_argument("--minutes", type=float, default=120)
+p.add_argument("--batch", type=int, default=16)
+p.add_argument("--lr", type=float, default=4e-4)
+p.add_argument("--warmup", type=int, default=200)
+p.add_argument("--ema", type=float, default=0.999)
+p.add_argument("--drop", type=float, default=0.1)
+p.add_argument("--inside-weight", type=float, default=3.0)
+p.add_argument("--resume", action="store_true")
+a = p.parse_args()
+torch.set_num_threads(int(os.environ.get("CXR_THREADS", "2")))
+dev = "cuda" if torch.cuda.is_available() else "cpu"
+torch.manual_seed(0)
+rng = random.Random(0)
+
+D = torch.load(common.STATE / "inpaint_data.pt", weights_only=False)
+sf = D["scaling_factor"]
+lat = (D["latents"][D["train_idx"]] * sf).to(dev)
+mlat = (D["masked_latents"].float() * sf).to(dev)
+m32 = D["masks32"].float().to(dev)
+metas, descs = D["meta"], D["desc"]
+N, K = m32.shape[:2]
+groups = {fid: [j for j in range(N) if any(i == fid for i, _, _ in descs[j])] for fid in findings.TARGETS}
+slot_of = {("cardiomegaly", None): [0], ("pleural-effusion", "right"): [1], ("pleural-effusion", "left"): [2],
+           ("pneumothorax", "right"): [3], ("pneumothorax", "left"): [4]}
+
+tok = CLIPTokenizer.from_pretrained(str(common.MODEL_DIR / "tokenizer"))
+text = CLIPTextModel.from_pretrained(str(common.MODEL_DIR / "text_encoder"), torch_dtype=torch.float32).to(dev)
+text.requires_grad_(False).eval()
+base = UNet2DConditionModel.from_pretrained(str(common.MODEL_DIR / "unet"), torch_dtype=torch.float32)
+cfg = dict(base.config) | {"in_channels": 9}
+cfg = {k: v for k, v in cfg.items() if not k.startswith("_")}
+unet = UNet2DConditionModel(**cfg)
+sd = base.state_dict()
+w = sd["conv_in.weight"]
+sd["conv_in.weight"] = torch.cat([w, torch.zeros(w.shape[0], 5, *w.shape[2:])], 1)
+unet.load_state_dict(sd)
+unet.to(dev)
+sched = DDPMScheduler(**{k: v for k, v in common.SCHED_KW.items() if k not in ("steps_offset", "set_alpha_to_one")})
+opt = torch.optim.AdamW(unet.parameters(), lr=a.lr, weight_decay=1e-2)
+ema = copy.deepcopy(unet).requires_grad_(False)
+ck = common.STATE / "inpaint.pt"
+step, wall0 = 0, 0.0
+if a.resume and ck.exists():
+    s = torch.load(ck, map_location=dev)
+    unet.load_state_dict(s["unet"]); opt.load_state_dict(s["opt"]); ema.load_state_dict(s["ema"])
+    step, wall0 = s["step"], s["wall"]
+    rng.seed(step); torch.manual_seed(step)
+settings = vars(a) | {"device": dev, "unet_config": cfg, "train_images": N, "masks_per_image": K,
+                      "positives": {k: len(v) for k, v in groups.items()},
+                      "params": sum(p.numel() for p in unet.parameters()), "severity_cuts": D["severity_cuts"]}
+log = common.RunLog("inpaint", settings)
+alphas = sched.alphas_cumprod.to(dev)
+emb_cache = {}
+
+
+def embed(caps):
+    out = []
+    for c in caps:
+        if c not in emb_cache:
+            ids = tok([c], padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
+            with torch.no_grad():
+                emb_cache[c] = text(ids.to(dev)).last_hidden_state[0]
+        out.append(emb_cache[c])
+    return torch.stack(out)
+
+
+def pick():
+    """(image, mask slot): balanced over the target findings, mostly with the finding's own mask."""
+    u = rng.random()
+    fid = "cardiomegaly" if u < 0.25 else "pleural-effusion" if u < 0.5 else "pneumothorax" if u < 0.625 else None
+    if fid is None or not groups[fid]:
+        return rng.randrange(N), rng.randrange(K)
+    j = rng.choice(groups[fid])
+    if rng.random() < 0.25:
+        return j, rng.randrange(K)
+    side = next(s for i, s, _ in descs[j] if i == fid)
+    if fid == "cardiomegaly":
+        return j, 0
+    if side in (None, "bilateral"):
+        side = rng.choice(["right", "left"])
+    return j, slot_of[(fid, side)][0]
+
+
+def shift(*ts):
+    """The same random shift of -1..1 latent pixels (about 8 px), edge padded, for every tensor."""
+    dy, dx = rng.randint(-1, 1), rng.randint(-1, 1)
+    if dy == 0 and dx == 0:
+        return ts
+    return tuple(F.pad(t[None], (1, 1, 1, 1), mode="replicate")[0][..., 1 + dy:33 + dy, 1 + dx:33 + dx] for t in ts)
+
+
+def save():
+    torch.save({"unet": unet.state_dict(), "opt": opt.state_dict(), "ema": ema.state_dict(), "step": step,
+                "wall": wall0 + time.time() - t0, "config": cfg, "scaling_factor": sf}, ck)
+    log.save()
+
+
+t0 = time.time(); deadline = t0 + a.minutes * 60; last_ck = t0; acc = []
+unet.train()
+while time.time() < deadline:
+    picks = [pick() for _ in range(a.batch)]
+    z0, zm, mk = zip(*(shift(lat[j], mlat[j, k], m32[j, k:k + 1]) for j, k in picks))
+    z0, zm, mk = torch.stack(z0), torch.stack(zm), torch.stack(mk)
+    caps = ["" if rng.random() < a.drop else findings.training_prompt(descs[j], rng) for j, _ in picks]
+    h = embed(caps)
+    t = torch.randint(0, 1000, (a.batch,), device=dev)
+    noise = torch.randn_like(z0)
+    ab = alphas[t].view(-1, 1, 1, 1)
+    zt = ab.sqrt() * z0 + (1 - ab).sqrt() * noise
+    pred = unet(torch.cat([zt, mk, zm], 1), t, encoder_hidden_states=h).sample
+    wgt = 1 + (a.inside_weight - 1) * mk
+    loss = ((pred - noise) ** 2 * wgt).mean() / wgt.mean()
+    for g in opt.param_groups:
+        g["lr"] = a.lr * min(1.0, (step + 1) / a.warmup)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+    opt.step()
+    step += 1
+    d = min(a.ema, (1 + step) / (10 + step))
+    with torch.no_grad():
+        for pe, pm in zip(ema.parameters(), unet.parameters()):
+            pe.lerp_(pm, 1 - d)
+    acc.append(loss.item())
+    if step % 25 == 0:
+        wall = wall0 + time.time() - t0
+        log.log(step, wall, loss=sum(acc) / len(acc))
+        print(f"step {step} wall {wall:.0f}s loss {sum(acc) / len(acc):.4f}", flush=True); acc = []
+    if time.time() - last_ck > 180:
+        save(); last_ck = time.time()
+save()
+print("done", step, flush=True)
