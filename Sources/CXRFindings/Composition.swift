@@ -30,12 +30,22 @@ public struct ComposedEdit: Sendable, Equatable {
     public var regions: [String]
     /// Human-readable remarks (e.g. an estimated prompt length over CLIP's 77 tokens).
     public var notes: [String]
+    /// The area each added or removed finding's edit repaints (its extent for the side and severity asked).
+    public var areas: [ExtentArea]
+    /// The prompt without the findings' sentences: what the matched null edit asks for (docs/EVALUATION.md).
+    public var basePrompt: String
+    /// The user's own negative prompt, without the presence sentences of removed findings (the null edit's).
+    public var baseNegativePrompt: String
 
-    public init(prompt: String, negativePrompt: String, regions: [String], notes: [String]) {
+    public init(prompt: String, negativePrompt: String, regions: [String], notes: [String], areas: [ExtentArea] = [],
+                basePrompt: String = EditSpec.defaultBasePrompt, baseNegativePrompt: String = "") {
         self.prompt = prompt
         self.negativePrompt = negativePrompt
         self.regions = regions
         self.notes = notes
+        self.areas = areas
+        self.basePrompt = basePrompt
+        self.baseNegativePrompt = baseNegativePrompt
     }
 }
 
@@ -69,8 +79,10 @@ public func compose(_ spec: EditSpec, vocabulary: Vocabulary) throws -> Composed
     let base = spec.basePrompt.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
     var parts: [String] = [(base?.isEmpty ?? true) ? EditSpec.defaultBasePrompt : ensureSentence(base!)]
     for r in spec.adds { parts.append(r.finding.presencePhrase(side: r.side, severity: r.severity)) }
+    let basePrompt = parts[0]
     var negatives: [String] = []
     if let n = spec.baseNegativePrompt?.trimmingCharacters(in: .whitespacesAndNewlines), !n.isEmpty { negatives.append(ensureSentence(n)) }
+    let baseNegative = negatives.joined(separator: " ")
     for r in spec.removes {
         if let a = r.finding.absencePhrase() { parts.append(a) }
         negatives.append(r.finding.presencePhrase(side: r.side, severity: r.severity))
@@ -88,7 +100,9 @@ public func compose(_ spec: EditSpec, vocabulary: Vocabulary) throws -> Composed
         let n = estimatedCLIPTokens(text)
         if n > 75 { notes.append("the \(label) is about \(n) CLIP tokens; the text encoder reads only the first 75") }
     }
-    return ComposedEdit(prompt: prompt, negativePrompt: negative, regions: regions, notes: notes)
+    let areas = (spec.adds + spec.removes).map { $0.finding.editExtent(side: $0.side, severity: $0.severity) }
+    return ComposedEdit(prompt: prompt, negativePrompt: negative, regions: regions, notes: notes, areas: areas,
+                        basePrompt: basePrompt, baseNegativePrompt: baseNegative)
 }
 
 /// Adds a final period if the text does not end in punctuation, so sentences join cleanly.

@@ -43,6 +43,8 @@ public struct Finding: Sendable, Equatable, Codable {
     public let absence: String?
     /// Default region names (from Masks/); `{side}` expands to right/left (both when bilateral or unsided).
     public let region: [String]
+    /// How far an edit reaches per severity (see `editExtent(side:severity:)`); nil = `region`, ungrown.
+    public let extent: EditExtent?
 
     /// torchxrayvision's output label (`Effusion`), if the finding is one of its 18 outputs.
     public var torchxrayvisionLabel: String? { labels["torchxrayvision"] }
@@ -67,14 +69,7 @@ public struct Finding: Sendable, Equatable, Codable {
 
     /// Default region names for `side` (nil or bilateral = both sides), deduplicated, in order.
     public func defaultRegions(side: Side?) -> [String] {
-        var out: [String] = []
-        for r in region {
-            let expanded = r.contains("{side}")
-                ? (side ?? .bilateral).expanded.map { r.replacingOccurrences(of: "{side}", with: $0.rawValue) }
-                : [r]
-            for e in expanded where !out.contains(e) { out.append(e) }
-        }
-        return out
+        Finding.expand(region, side: side)
     }
 }
 

@@ -143,8 +143,7 @@ public struct RegionFitter: Sendable {
                 if src.bilinear(u, v) >= 0.5 { out[y * w + x] = 1 }
             }
         }
-        if dilate > 0 { out = RegionFitter.dilated(out, width: w, height: h, radius: dilate) }
-        return try Mask(width: w, height: h, values: out)
+        return try Mask(width: w, height: h, values: out).dilated(by: dilate)
     }
 
     // MARK: - internals
@@ -220,14 +219,6 @@ public struct RegionFitter: Sendable {
             }
         }
         return out
-    }
-
-    /// Pixels within Euclidean distance `radius` of the region.
-    static func dilated(_ v: [Float], width: Int, height: Int, radius: Int) -> [Float] {
-        // Distance to the region = distance to the "outside" of its complement.
-        let d2 = Mask.squaredDistanceToOutside(v.map { $0 < 0.5 }, width: width, height: height)
-        let r2 = Double(radius * radius)
-        return d2.map { $0 <= r2 ? 1 : 0 }
     }
 }
 

@@ -44,11 +44,82 @@ public struct Mask: Sendable, Equatable {
         return try resized(width: w, height: h, filter: .bilinear).binarized()
     }
 
+    /// Where a soft mask counts as set: the one binarisation rule (diffusers binarises its masks the same way).
+    public static let threshold: Float = 0.5
+
+    /// An all-zero mask.
+    public init(empty width: Int, height: Int) throws {
+        try self.init(width: width, height: height, values: [Float](repeating: 0, count: width * height))
+    }
+
+    /// Whether pixel `i` (row-major) is set.
+    @inline(__always) public func contains(_ i: Int) -> Bool { values[i] >= Mask.threshold }
+
+    /// One flag per pixel: set or not.
+    public var pixels: [Bool] { values.map { $0 >= Mask.threshold } }
+
     /// Values >= threshold become 1, the rest 0.
-    public func binarized(threshold: Float = 0.5) -> Mask {
+    public func binarized(threshold: Float = Mask.threshold) -> Mask {
         var m = self
         m.values = values.map { $0 >= threshold ? 1 : 0 }
         return m
+    }
+
+    /// Binary mask from per-pixel flags.
+    public init(width: Int, height: Int, pixels: [Bool]) throws {
+        try self.init(width: width, height: height, values: pixels.map { $0 ? 1 : 0 })
+    }
+
+    /// Pixels set in either mask (binary).
+    public func union(_ other: Mask) throws -> Mask {
+        try combined(other) { $0 || $1 }
+    }
+
+    /// Pixels set here and not in `other` (binary).
+    public func subtracting(_ other: Mask) throws -> Mask {
+        try combined(other) { $0 && !$1 }
+    }
+
+    /// Pixels not set here (binary).
+    public func complement() -> Mask {
+        var m = self
+        m.values = values.map { $0 >= Mask.threshold ? 0 : 1 }
+        return m
+    }
+
+    private func combined(_ other: Mask, _ rule: (Bool, Bool) -> Bool) throws -> Mask {
+        guard other.width == width, other.height == height else {
+            throw ImageError(file: "", "cannot combine a \(other.width)x\(other.height) mask with a \(width)x\(height) one")
+        }
+        var out = values
+        for i in 0..<out.count { out[i] = rule(contains(i), other.contains(i)) ? 1 : 0 }
+        return try Mask(width: width, height: height, values: out)
+    }
+
+    /// Every pixel within Euclidean distance `radius` of a set pixel (binary); `radius` 0 binarises.
+    public func dilated(by radius: Int) -> Mask {
+        guard radius > 0 else { return binarized() }
+        let d2 = distanceToSet()
+        let r2 = Double(radius * radius)
+        var m = self
+        m.values = d2.map { $0 <= r2 ? 1 : 0 }
+        return m
+    }
+
+    /// Paste-back weights with a soft margin *outside* the mask: 1 on set pixels, falling linearly with the
+    /// Euclidean distance `d` to the nearest set pixel as `1 - d / (margin + 1)` across a band of `margin` pixels,
+    /// and exactly 0 beyond it, so every pixel farther than `margin` from the mask keeps the input bit for bit.
+    /// The band is `dilated(by: margin)` minus the mask.
+    public func softEdge(margin: Int) -> [Float] {
+        guard margin > 0 else { return pixels.map { $0 ? 1 : 0 } }
+        let d2 = distanceToSet()
+        let r = Double(margin + 1), r2 = Double(margin * margin)
+        return d2.map { $0 > r2 ? 0 : Float(1 - $0.squareRoot() / r) }
+    }
+
+    /// Squared distance of every pixel to the nearest set pixel (0 on set pixels; 1e20 when none is set).
+    private func distanceToSet() -> [Double] {
+        Mask.squaredDistanceToOutside(values.map { $0 < Mask.threshold }, width: width, height: height)
     }
 
     /// Resampled copy (values stay in 0...1 for the non-negative filters; clamped anyway).

@@ -27,18 +27,13 @@ public struct PreparedImage {
         return Tensor(shape: [1, 1, m.height, m.width], data: m.values)
     }
 
-    /// The decoded model output [1, 3, S, S] mapped back to the original's size, channels and bit depth.
-    /// With a mask and `pasteBack`, pixels outside the mask are the original's, bit for bit; the edit is
-    /// feathered over `feather` pixels inside the mask border.
-    public func finish(_ output: Tensor, mask: Mask? = nil, pasteBack: Bool = true, feather: Int = 4) throws -> RasterImage {
-        let s = output.dim(2)
-        // Quantise like diffusers' PIL output first (8-bit RGB), or straight to 16 bits for 16-bit inputs.
-        let rgb = try RasterImage(floatsCHW: output.data, width: output.dim(3), height: s, channels: 3,
+    /// The decoded model output [1, 3, S, S] mapped back to the original's size, channels and bit depth (no
+    /// paste-back: `ImageEditor` composites). Quantised like diffusers' PIL output first (8-bit RGB), or straight to
+    /// 16 bits for 16-bit inputs, then converted and resized back.
+    public func unfit(_ output: Tensor) throws -> RasterImage {
+        let rgb = try RasterImage(floatsCHW: output.data, width: output.dim(3), height: output.dim(2), channels: 3,
                                   bitDepth: original.bitDepth)
         let converted = original.channels == 1 ? rgb.toGray() : rgb
-        let back = try plan.invert(converted)
-        guard let mask, pasteBack else { return back }
-        let alpha = try mask.fitted(width: original.width, height: original.height).feathered(radius: feather)
-        return try Mask.pasteBack(original: original, edited: back, alpha: alpha)
+        return try plan.invert(converted)
     }
 }

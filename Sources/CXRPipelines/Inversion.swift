@@ -16,11 +16,11 @@ extension StableDiffusionPipeline {
         switch task {
         case .edit(let img): image = img; editMask = nil
         case .inpaint(let img, let mask): image = img; editMask = binarized(mask)
-        case .generate: throw PipelineError.invalid("--invert needs an input image")
+        case .generate: throw PipelineError.invalid("inversion needs an input image")
         }
         let prediction = model.schedulerConfig.predictionType ?? "epsilon"
         guard prediction == "epsilon" || prediction == "v_prediction" else {
-            throw PipelineError.invalid("--invert supports epsilon and v_prediction models, not '\(prediction)'")
+            throw PipelineError.invalid("inversion supports epsilon and v_prediction models, not '\(prediction)'")
         }
         let guided = s.guidance > 1
         let target = try encodePrompt(s.prompt, negative: s.negativePrompt, guided: guided, cache: cache)
@@ -30,7 +30,7 @@ extension StableDiffusionPipeline {
         var dummy = ddim as any Scheduler
         let (timesteps, _) = try dummy.img2imgTimesteps(steps: s.steps, strength: s.strength)
         try ddim.setTimesteps(s.steps)
-        guard !timesteps.isEmpty else { throw PipelineError.invalid("--strength \(s.strength) with \(s.steps) steps leaves no denoising step") }
+        guard !timesteps.isEmpty else { throw noStepError(s) }
         var generator = TorchGenerator(seed: s.seed)
         let scale = model.vae.config.scalingFactor, f = model.vae.config.downscale
         // The faithful starting point is the posterior mean, not a sample.
@@ -76,7 +76,8 @@ extension StableDiffusionPipeline {
 
     /// The model's noise prediction (converted from v for v_prediction models).
     private func epsilon(_ x: Tensor, t: Double, context: Tensor, guidance: Double, ddim: DDIMScheduler) throws -> Tensor {
-        let out = try predictNoise(x, t: t, context: context, guidance: guidance, scheduler: ddim, conditioning: nil)
+        let out = try predictNoise(x, t: t, context: context, guidance: guidance, scheduler: ddim, unet: model.unet,
+                                   conditioning: nil)
         guard model.schedulerConfig.predictionType == "v_prediction" else { return out }
         let a = try ddim.alphaPair(for: t).current
         return combine(out, a.squareRoot(), x, (1 - a).squareRoot())

@@ -26,13 +26,16 @@ public struct DiffusionSettings: Sendable {
     public var invert: Bool
     /// The prompt that describes the input image, for inversion ("" = unconditional).
     public var sourcePrompt: String
+    /// Which UNet denoises (`model.unet(for:)`); a 9-channel one runs diffusers' inpainting conditioning.
+    public var unet: UNetChoice
 
     public init(prompt: String, negativePrompt: String = "", steps: Int = 50, guidance: Double = 7.5, seed: UInt64 = 0,
                 scheduler: SchedulerKind? = nil, eta: Double = 0, strength: Double = 1, initialNoise: Tensor? = nil,
-                keepMask: Tensor? = nil, invert: Bool = false, sourcePrompt: String = "") {
+                keepMask: Tensor? = nil, invert: Bool = false, sourcePrompt: String = "", unet: UNetChoice = .standard) {
         self.prompt = prompt; self.negativePrompt = negativePrompt; self.steps = steps; self.guidance = guidance
         self.seed = seed; self.scheduler = scheduler; self.eta = eta; self.strength = strength
         self.initialNoise = initialNoise; self.keepMask = keepMask; self.invert = invert; self.sourcePrompt = sourcePrompt
+        self.unet = unet
     }
 }
 
@@ -104,18 +107,24 @@ public struct StableDiffusionPipeline {
         return p
     }
 
+    /// The VAE round trip of an image (posterior mean, decoded): what the model makes of the input when it changes
+    /// nothing. `DetailTransfer` measures the input's lost detail against it.
+    public func roundTrip(_ image: Tensor, cache: EncodingCache? = nil, imageKey: String? = nil) -> Tensor {
+        model.vae.decode(posterior(image, key: imageKey, cache: cache).mean)
+    }
+
     /// Validates settings with messages a user can act on.
     public func validate(_ s: DiffusionSettings, task: DiffusionTask) throws {
-        guard s.steps >= 1 && s.steps <= 1000 else { throw PipelineError.invalid("--steps must be between 1 and 1000, got \(s.steps)") }
-        guard s.strength > 0 && s.strength <= 1 else { throw PipelineError.invalid("--strength must be in (0, 1], got \(s.strength)") }
-        guard s.guidance.isFinite && s.guidance >= 0 && s.guidance <= 100 else { throw PipelineError.invalid("--guidance must be between 0 and 100, got \(s.guidance)") }
-        guard s.eta >= 0 && s.eta <= 1 else { throw PipelineError.invalid("--eta must be between 0 and 1, got \(s.eta)") }
+        guard s.steps >= 1 && s.steps <= 1000 else { throw PipelineError.invalid("steps must be between 1 and 1000, got \(s.steps)") }
+        guard s.strength > 0 && s.strength <= 1 else { throw PipelineError.invalid("strength must be in (0, 1], got \(s.strength)") }
+        guard s.guidance.isFinite && s.guidance >= 0 && s.guidance <= 100 else { throw PipelineError.invalid("guidance must be between 0 and 100, got \(s.guidance)") }
+        guard s.eta >= 0 && s.eta <= 1 else { throw PipelineError.invalid("eta must be between 0 and 1, got \(s.eta)") }
         let f = model.vae.config.downscale
         let (w, h): (Int, Int)
         switch task {
         case .generate(let width, let height):
             (w, h) = (width, height)
-            if s.keepMask != nil || s.invert { throw PipelineError.invalid("keep masks and --invert need an input image") }
+            if s.keepMask != nil || s.invert { throw PipelineError.invalid("keep masks and inversion need an input image") }
         case .edit(let image): (w, h) = (image.dim(3), image.dim(2))
         case .inpaint(let image, let mask):
             (w, h) = (image.dim(3), image.dim(2))
@@ -125,10 +134,11 @@ public struct StableDiffusionPipeline {
             throw PipelineError.invalid("image size \(w)x\(h) must be a multiple of \(f) and at most 4096")
         }
         if let k = s.keepMask, k.dim(2) != h || k.dim(3) != w { throw PipelineError.invalid("keep mask size differs from image size") }
-        if case .edit = task, model.isInpaintingUNet {
-            throw PipelineError.invalid("this model has an inpainting UNet (9 input channels): give a --mask")
+        let inpainting = model.isInpainting(try model.unet(for: s.unet))
+        if case .edit = task, inpainting {
+            throw PipelineError.invalid("an inpainting UNet (9 input channels) edits inside a mask; this edit has none")
         }
-        if s.invert && model.isInpaintingUNet { throw PipelineError.invalid("--invert needs a 4-channel UNet") }
+        if s.invert && inpainting { throw PipelineError.invalid("inversion needs a 4-channel UNet") }
     }
 
     /// Runs the task. `progress` is called after every denoising step. `imageKey` names the input image in `cache`.
@@ -138,6 +148,7 @@ public struct StableDiffusionPipeline {
         if s.invert { return try runInverted(task, settings: s, cache: cache, imageKey: imageKey, progress: progress) }
         let guided = s.guidance > 1
         let context = try encodePrompt(s.prompt, negative: s.negativePrompt, guided: guided, cache: cache)
+        let unet = try model.unet(for: s.unet)
         var scheduler = try makeScheduler(kind: s.scheduler, config: model.schedulerConfig, eta: s.eta)
         var generator = TorchGenerator(seed: s.seed)
         let scale = model.vae.config.scalingFactor
@@ -160,7 +171,7 @@ public struct StableDiffusionPipeline {
 
         case .edit(let image):
             (timesteps, _) = try scheduler.img2imgTimesteps(steps: s.steps, strength: s.strength)
-            guard let t0 = timesteps.first else { throw PipelineError.invalid("--strength \(s.strength) with \(s.steps) steps leaves no denoising step") }
+            guard let t0 = timesteps.first else { throw noStepError(s) }
             // diffusers samples the posterior (one draw) before drawing the noise.
             let post = posterior(image, key: imageKey, cache: cache)
             let z0 = scaled(post.sample(noise: generator.randn(post.mean.shape)), scale)
@@ -174,9 +185,9 @@ public struct StableDiffusionPipeline {
 
         case .inpaint(let image, let mask):
             (timesteps, _) = try scheduler.img2imgTimesteps(steps: s.steps, strength: s.strength)
-            guard let t0 = timesteps.first else { throw PipelineError.invalid("--strength \(s.strength) with \(s.steps) steps leaves no denoising step") }
+            guard let t0 = timesteps.first else { throw noStepError(s) }
             let isStrengthMax = s.strength == 1
-            let fourChannel = !model.isInpaintingUNet
+            let fourChannel = !model.isInpainting(unet)
             let latentShape = [1, lc, image.dim(2) / f, image.dim(3) / f]
             let binary = binarized(mask)
             if fourChannel || !isStrengthMax {
@@ -205,7 +216,7 @@ public struct StableDiffusionPipeline {
         let clock = Date()
         for (i, t) in timesteps.enumerated() {
             let eps = try predictNoise(latents, t: t, context: context, guidance: s.guidance, scheduler: scheduler,
-                                       conditioning: conditioning)
+                                       unet: unet, conditioning: conditioning)
             latents = try scheduler.step(eps, timestep: t, sample: latents, generator: &generator)
             if let generateMask, let imageLatents, let noise {
                 // Keep the known region on the image's own noised trajectory (diffusers' 4-channel blending).
@@ -221,7 +232,7 @@ public struct StableDiffusionPipeline {
 
     /// One guided UNet evaluation: eps = uncond + g * (cond - uncond) when guiding (g > 1), in float32 like torch.
     func predictNoise(_ latents: Tensor, t: Double, context: Tensor, guidance: Double, scheduler: any Scheduler,
-                      conditioning: (mask: Tensor, maskedImageLatents: Tensor)?) throws -> Tensor {
+                      unet: UNet2DConditionModel, conditioning: (mask: Tensor, maskedImageLatents: Tensor)?) throws -> Tensor {
         let guided = context.dim(0) == 2
         var input = try scheduler.scaleModelInput(guided ? Tensor.concatBatch([latents, latents]) : latents, timestep: t)
         if let c = conditioning {
@@ -229,7 +240,7 @@ public struct StableDiffusionPipeline {
             input = concatChannels(concatChannels(input, guided ? Tensor.concatBatch([m, m]) : m),
                                    guided ? Tensor.concatBatch([mi, mi]) : mi)
         }
-        let out = model.unet(input, timesteps: [Float(t)], context: context)
+        let out = unet(input, timesteps: [Float(t)], context: context)
         guard guided else { return out }
         let g = Float(guidance)
         let uncond = out.item(0), cond = out.item(1)
@@ -290,6 +301,10 @@ public struct StableDiffusionPipeline {
             }
         }
         return out
+    }
+
+    func noStepError(_ s: DiffusionSettings) -> PipelineError {
+        PipelineError.invalid("strength \(s.strength) with \(s.steps) steps leaves no denoising step")
     }
 
     func checkedNoise(_ t: Tensor, shape: [Int]) throws -> Tensor {

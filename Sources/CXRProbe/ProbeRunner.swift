@@ -203,7 +203,10 @@ public final class ProbeRunner {
         summary.denoisingSeconds += denoise
         // Inpainting: paste the original back outside the mask. SDEdit with a keep mask: paste the kept part back.
         let pasteMask = resolved.editMask ?? resolved.keepMask.map(Self.complement)
-        let cf = try s.prepared.finish(result.image, mask: pasteMask, pasteBack: pasteMask != nil, feather: spec.feather)
+        var cf = try s.prepared.unfit(result.image)
+        if let pasteMask {
+            cf = try Mask.pasteBack(original: s.prepared.original, edited: cf, alpha: pasteMask.feathered(radius: spec.feather))
+        }
 
         var outputName: Any = NSNull()
         if spec.saveImages {

@@ -67,7 +67,7 @@ public final class SynthesizeRunner {
                     let prepared = try PreparedImage(raster, size: model.nativeImageSize)
                     settings.strength = plan.spec.strength
                     let result = try pipeline.run(.edit(image: prepared.tensor), settings: settings, cache: nil, imageKey: nil) { denoise = $0.elapsed }
-                    image = try prepared.finish(result.image)
+                    image = try prepared.unfit(result.image)
                 } else {
                     let result = try pipeline.run(.generate(width: plan.width, height: plan.height), settings: settings,
                                                   cache: cache) { denoise = $0.elapsed }

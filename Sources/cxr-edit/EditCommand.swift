@@ -1,21 +1,30 @@
 import ArgumentParser
+import CXRFindings
 import CXRImaging
 import CXRPipelines
 import CXRSchedulers
 import CXRTensor
 import Foundation
 
-/// `cxr-edit edit IN.png ...`: SDEdit (whole image) or inpainting (inside --mask) of a real radiograph.
+/// `cxr-edit edit IN.png ...`: edit a real radiograph where the finding lives (or all of it with --global), through
+/// the library's `ImageEditor`; optionally also its matched null edit.
 struct Edit: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Edit a chest X-ray: re-noise it part-way and denoise under a new prompt (SDEdit), or only inside a mask.",
+        abstract: "Edit a chest X-ray: add or remove a finding where it lives, or re-draw the whole image under a new prompt.",
         discussion: """
-        Without --mask the whole image is re-drawn from a partly noised version of itself (SDEdit, as RoentMod):
-        --strength 0.3 keeps the anatomy and changes little, 0.8 changes much. With --mask (white = edit) only the
-        masked region is repainted (inpainting); every pixel outside the mask is the input's, bit for bit.
+        --add/--remove repaint the finding's own region (its extent for the --severity and --side given, fitted to \
+        this image; docs/findings.md) at --strength 0.8 unless given. --global re-draws the whole image from a partly \
+        noised version of itself (SDEdit, as RoentMod) at --strength 0.5; --prompt alone does the same. --region or \
+        --mask (white = edit) name the area yourself.
 
-        The image is fitted to the model's size (long side scaled, black padding), edited, mapped back and
-        written at the input's size and bit depth, grey unless --rgb. The output is marked synthetic.
+        A region is repainted together with a --margin band around it, blended softly into the input; every pixel \
+        beyond the band (and in --keep areas) is the input's, bit for bit. With --detail on (the default) the input's \
+        own fine detail, which the model cannot represent, is added back wherever the edit left the content alone; \
+        --detail off gives the pipeline's raw output (the same image as diffusers for the same seed).
+
+        The image is fitted to the model's size (long side scaled, black padding), edited, mapped back and written \
+        at the input's size and bit depth, grey unless --rgb. The output is marked synthetic, and its provenance \
+        regenerates it (`cxr-edit provenance --command OUT.png`).
         """)
 
     @Argument(help: ArgumentHelp("The radiograph to edit (PNG 8/16-bit, grey/RGB/palette, or JPEG).", valueName: "IN.png"))
@@ -25,17 +34,23 @@ struct Edit: ParsableCommand {
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup(title: "Findings and regions") var findings: FindingOptions
 
-    @Option(name: .long, help: "How much of the noise schedule to re-run, in (0, 1]: low keeps the image, high re-imagines it.")
-    var strength: Double = 0.5
+    @Option(name: .long, help: "How much of the noise schedule to re-run, in (0, 1]: low keeps the image, high re-imagines it (default 0.8 for a region, 0.5 for the whole image).")
+    var strength: Double?
 
     @Option(name: .long, help: ArgumentHelp("Edit only where this grey PNG is white (resized to the image; same aspect ratio).", valueName: "M.png"))
     var mask: String?
 
-    @Flag(name: .long, help: "Do not paste the original back outside the mask (show the raw VAE round trip).")
-    var noPasteBack = false
+    @Option(name: .long, help: ArgumentHelp("Soft margin around the edit region, in pixels of a 256 px image (scaled to the input): repainted and blended; beyond it the input is kept bit for bit.", valueName: "PX"))
+    var margin: Int = EditRequest.defaultMargin
 
-    @Option(name: .long, help: "Feather width in pixels inside the mask border when pasting back.")
-    var feather: Int = 4
+    @Option(name: .long, help: ArgumentHelp("on: add the input's own fine detail back where the edit left the content alone; off: the raw model output.", valueName: "on|off"))
+    var detail: Switch = .on
+
+    @Option(name: .long, help: ArgumentHelp("Force the UNet: standard (unet/) or inpaint (the 9-channel inpainting UNet). Default: inpaint for regions when the model has one.", valueName: "standard|inpaint"))
+    var unet: UNetChoice?
+
+    @Flag(name: .long, help: "Do not paste the original back outside the edit region (show the raw output everywhere).")
+    var noPasteBack = false
 
     @Flag(name: .long, help: "Write RGB instead of grey.")
     var rgb = false
@@ -47,14 +62,18 @@ struct Edit: ParsableCommand {
     @Option(name: .long, help: "With --invert: a prompt describing the input as it is (default: empty, unconditional).")
     var sourcePrompt: String = ""
 
+    @Option(name: .customLong("null-edit"), help: ArgumentHelp("Also write the matched null edit here: the same edit with the prompt stripped of the findings (docs/probe.md). The difference between the two is the finding.", valueName: "NULL.png"))
+    var nullEdit: String?
+
     @OptionGroup var output: OutputOptions
 
     func run() throws {
         try modelOptions.check()
         try sampling.check()
-        guard strength > 0 && strength <= 1 else { throw CLIError("--strength must be in (0, 1], got \(strength)") }
-        guard feather >= 0 && feather <= 256 else { throw CLIError("--feather must be between 0 and 256, got \(feather)") }
-        let resolved = try findings.resolve(prompt: sampling.prompt, negativePrompt: sampling.negativePrompt)
+        if let strength, !(strength > 0 && strength <= 1) { throw CLIError("--strength must be in (0, 1], got \(strength)") }
+        guard margin >= 0 && margin <= 256 else { throw CLIError("--margin must be between 0 and 256, got \(margin)") }
+        let resolved = try findings.resolve(prompt: sampling.prompt, negativePrompt: sampling.negativePrompt,
+                                            maskGiven: mask != nil)
         if findings.dryRun {
             explainRun(resolved)
             return
@@ -62,135 +81,156 @@ struct Edit: ParsableCommand {
         guard let prompt = resolved.prompt, !prompt.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw CLIError("say what to change: --add FINDING, --remove FINDING, or --prompt \"Large right pleural effusion.\"")
         }
-        if mask != nil && !resolved.editRegions.isEmpty {
-            throw CLIError("give either --mask or --region, not both (draw the union into one mask file instead)")
-        }
         modelOptions.applyThreads()
         let inURL = URL(fileURLWithPath: input)
         let image = try ImageIO.read(inURL)
+        let inputHash = try SHA256.hex(ofFileAt: inURL)
         let fileMask = try mask.map { try Mask.read(URL(fileURLWithPath: $0), size: (image.width, image.height)) }
         let placed = try resolved.masks(on: image)
         let editMask = fileMask ?? placed.edit
-        if let editMask, editMask.coverage == 0 { throw CLIError("\(mask ?? "the region"): the edit mask is empty (no white pixels): nothing to edit") }
-        let keepMask = placed.keep
-        // What may change: the edit region (or everything) minus what must be kept.
-        let changeable = try changeableRegion(edit: editMask, keep: keepMask, width: image.width, height: image.height)
+        if let editMask, editMask.coverage == 0 {
+            throw CLIError("\(mask ?? "the region"): the edit mask is empty (no white pixels): nothing to edit")
+        }
+        if unet == .inpaint && editMask == nil {
+            throw CLIError("--unet inpaint repaints inside a region; give --add/--remove (without --global), --region or --mask")
+        }
         let outURL = output.output.map { URL(fileURLWithPath: $0) }
             ?? freshOutputPath(near: inURL, stem: inURL.deletingPathExtension().lastPathComponent, suffix: "edited")
         try checkOutputPath(outURL, overwrite: output.overwrite)
+        let nullURL = nullEdit.map { URL(fileURLWithPath: $0) }
+        if let nullURL {
+            try checkOutputPath(nullURL, overwrite: output.overwrite)
+            if nullURL.standardizedFileURL.path == outURL.standardizedFileURL.path {
+                throw CLIError("--null-edit must name another file than the output")
+            }
+        }
         let noise = try sampling.noise.map { try readNpy(URL(fileURLWithPath: $0)) }
 
         let reporter = ProgressReporter(output, label: "edit")
         let modelURL = try modelOptions.modelURL()
         reporter.note("loading model \(modelURL.path)")
-        let model = try StableDiffusionModel.load(from: modelURL)
-        let defaults = ModelDefaults(modelURL: modelURL)
-        let prepared = try PreparedImage(image, size: model.nativeImageSize, rgb: rgb)
+        let model: StableDiffusionModel
+        do { model = try StableDiffusionModel.load(from: modelURL) } catch let e as PipelineError { throw CLIError(e.description) }
+        if unet == .inpaint && !model.hasInpaintingUNet {
+            throw CLIError("--unet inpaint: \(modelURL.path) has no inpainting UNet (name a 9-channel UNet folder as \"inpaint_unet\" in its \(ModelRecommendations.fileName))")
+        }
         let truncated = model.tokenizer.encode(prompt)
         if truncated.truncated { warn("the prompt has \(truncated.tokenCount) tokens; the text encoder sees only \(model.tokenizer.maxLength)") }
+        let fitWarning = placed.fit.flatMap { resolved.fitPolicy.warning(for: $0) }
+        if let fitWarning { warn(fitWarning) }
 
-        var settings = DiffusionSettings(prompt: prompt, negativePrompt: resolved.negativePrompt,
-                                         steps: sampling.steps ?? defaults.steps, guidance: sampling.guidance ?? defaults.guidance,
-                                         seed: sampling.seed, scheduler: try sampling.schedulerKind(), eta: sampling.eta,
-                                         strength: strength, initialNoise: noise, invert: invert, sourcePrompt: sourcePrompt)
-        settings.keepMask = try keepMask.map { try prepared.modelMask($0) }
-        let task: DiffusionTask = try editMask.map { .inpaint(image: prepared.tensor, mask: try prepared.modelMask($0)) }
-            ?? .edit(image: prepared.tensor)
-        let start = Date()
-        let result = try StableDiffusionPipeline(model: model).run(task, settings: settings, progress: reporter.callAsFunction)
-        let edited = try prepared.finish(result.image, mask: changeable, pasteBack: !noPasteBack, feather: feather)
-
-        var provenance = Provenance(software: "cxr-edit \(CXREdit.version)", mode: editMask == nil ? "edit" : "inpaint",
-                                    model: modelURL.path, modelHash: modelHash(model), prompt: prompt,
-                                    negativePrompt: settings.negativePrompt, seed: settings.seed, steps: settings.steps,
-                                    strength: strength, guidance: settings.guidance,
-                                    scheduler: settings.scheduler?.rawValue ?? model.schedulerConfig.className ?? "default")
-        provenance.maskHash = changeable.map { m in SHA256.hex(of: Data(m.values.map { $0 >= 0.5 ? UInt8(1) : 0 })) }
-        provenance.extra["input"] = inURL.lastPathComponent
-        if !noPasteBack && changeable != nil { provenance.extra["paste-back-feather"] = String(feather) }
-        if !resolved.editRegions.isEmpty { provenance.extra["regions"] = resolved.editRegions.joined(separator: "+") }
-        if !resolved.keepRegions.isEmpty || !resolved.keepMasks.isEmpty {
-            provenance.extra["keep"] = (resolved.keepRegions + resolved.keepMasks.map { URL(fileURLWithPath: $0).lastPathComponent }).joined(separator: "+")
+        let steps = sampling.steps ?? model.recommendations.steps ?? ModelDefaults.fallbackSteps
+        let guidance = sampling.guidance ?? model.recommendations.guidance ?? ModelDefaults.fallbackGuidance
+        var request = EditRequest(image: image, prompt: prompt, negativePrompt: resolved.negativePrompt,
+                                  editMask: editMask, keepMask: placed.keep, strength: strength, seed: sampling.seed,
+                                  steps: steps, guidance: guidance, scheduler: try sampling.schedulerKind(),
+                                  eta: sampling.eta, invert: invert, sourcePrompt: sourcePrompt, detail: detail == .on,
+                                  margin: margin, pasteBack: !noPasteBack, rgb: rgb, noise: noise, unet: unet,
+                                  imageKey: inputHash)
+        let command = RegenerationCommand(edit: self, resolved: resolved, modelURL: modelURL, steps: steps,
+                                          guidance: guidance, strength: request.strength)
+        request.provenanceExtras = provenanceExtras(resolved: resolved, placed: placed, inputHash: inputHash,
+                                                    fitWarning: fitWarning, command: command.text)
+        let editor = ImageEditor(model: model)
+        let software = "cxr-edit \(CXREdit.version)"
+        let hash = modelHash(model)
+        let outcome = try run(editor, request, reporter: reporter)
+        try ImageIO.writePNG(outcome.image, to: outURL,
+                             text: outcome.provenance(of: request, software: software, model: modelURL.path,
+                                                      modelHash: hash).textChunks(),
+                             overwrite: output.overwrite)
+        var null: (url: URL, outcome: EditOutcome)?
+        if let nullURL {
+            var nullRequest = request.nullEdit(basePrompt: resolved.nullPrompt, baseNegativePrompt: resolved.nullNegativePrompt)
+            nullRequest.provenanceExtras["null-edit-of"] = outURL.lastPathComponent
+            nullRequest.provenanceExtras["command"] = nil
+            let nullOutcome = try run(editor, nullRequest, reporter: ProgressReporter(output, label: "null edit"))
+            var provenance = nullOutcome.provenance(of: nullRequest, software: software, model: modelURL.path, modelHash: hash)
+            provenance.mode = "null-edit"
+            try ImageIO.writePNG(nullOutcome.image, to: nullURL, text: provenance.textChunks(), overwrite: output.overwrite)
+            null = (nullURL, nullOutcome)
         }
-        if let fit = placed.fit { provenance.extra["atlas-fit"] = fit.summary }
-        if invert { provenance.extra["invert"] = "ddpm-edit-friendly"; provenance.extra["source-prompt"] = sourcePrompt }
-        try ImageIO.writePNG(edited, to: outURL, text: provenance.textChunks(), overwrite: output.overwrite)
-        let seconds = Date().timeIntervalSince(start)
-        let touched = try EditReport(original: prepared.original, edited: edited, editRegion: changeable)
-        try report(outURL: outURL, seconds: seconds, steps: result.timesteps.count, image: edited, touched: touched,
-                   findings: resolved)
+        try report(outURL: outURL, outcome: outcome, request: request, findings: resolved, placed: placed, null: null)
+    }
+
+    private func run(_ editor: ImageEditor, _ request: EditRequest, reporter: ProgressReporter) throws -> EditOutcome {
+        do { return try editor.edit(request, progress: reporter.callAsFunction) } catch let e as PipelineError {
+            throw CLIError(e.description)
+        }
+    }
+
+    /// Provenance entries only the CLI knows: where the regions came from and how they were placed, the input's
+    /// hash, and the command that regenerates the file.
+    private func provenanceExtras(resolved: ResolvedFindings, placed: PlacedRegions, inputHash: String,
+                                  fitWarning: String?, command: String) -> [String: String] {
+        var x: [String: String] = ["input": URL(fileURLWithPath: input).lastPathComponent, "input-sha256": inputHash,
+                                   "area": resolved.areaSource.rawValue, "command": command]
+        if !resolved.regions.edit.isEmpty {
+            x["regions"] = resolved.regions.editDescription
+            x["region-grow-px"] = placed.growth.map(String.init).joined(separator: ",")
+        }
+        if resolved.regions.dilate > 0 { x["dilate"] = String(resolved.regions.dilate) }
+        if let mask { x["mask-file"] = URL(fileURLWithPath: mask).lastPathComponent }
+        let kept = resolved.regions.keep + resolved.keepMasks.map { URL(fileURLWithPath: $0).lastPathComponent }
+        if !kept.isEmpty { x["keep"] = kept.joined(separator: "+") }
+        if let fit = placed.fit {
+            x["atlas-fit"] = fit.summary
+            x["atlas-fit-score"] = String(format: "%.4f", fit.score)
+        }
+        if let fitWarning { x["warning"] = fitWarning }
+        return x
     }
 
     /// --dry-run: what the edit would do, without loading the model.
     func explainRun(_ r: ResolvedFindings) {
         r.describe().forEach { print($0) }
+        let regional = r.areaSource != .wholeImage
         print("input:           \(input)")
         print("mask file:       \(mask ?? "(none)")")
-        print("strength:        \(strength)")
+        print("strength:        \(strength ?? EditRequest.defaultStrength(regional: regional))")
         print("steps/guidance:  \(sampling.steps.map(String.init) ?? "model default") / \(sampling.guidance.map { "\($0)" } ?? "model default")")
         print("seed:            \(sampling.seed)")
         print("scheduler:       \(sampling.scheduler ?? "the checkpoint's own")")
         print("inversion:       \(invert ? "edit-friendly DDPM" : "off (plain SDEdit)")")
-        print("paste back:      \(noPasteBack ? "off" : "outside the edit region, feather \(feather) px")")
+        print("detail:          \(detail.rawValue)")
+        print("unet:            \(unet?.rawValue ?? (regional ? "inpaint if the model has one, else standard" : "standard"))")
+        print("paste back:      \(noPasteBack ? "off" : regional ? "outside the region + \(margin) px margin (256 px scale)" : "kept areas only")")
+        print("null edit:       \(nullEdit ?? "(not written)")")
     }
 
-    /// Pixels allowed to change: the edit mask (or all) minus the keep mask; nil when everything may change.
-    func changeableRegion(edit: Mask?, keep: Mask?, width: Int, height: Int) throws -> Mask? {
-        guard edit != nil || keep != nil else { return nil }
-        var values = try edit?.fitted(width: width, height: height).values.map { $0 >= 0.5 ? Float(1) : 0 }
-            ?? [Float](repeating: 1, count: width * height)
-        if let keep = try keep?.fitted(width: width, height: height) {
-            for i in 0..<values.count where keep.values[i] >= 0.5 { values[i] = 0 }
-        }
-        return try Mask(width: width, height: height, values: values)
-    }
-
-    func report(outURL: URL, seconds: Double, steps: Int, image: RasterImage, touched: EditReport,
-                findings: ResolvedFindings) throws {
+    func report(outURL: URL, outcome: EditOutcome, request: EditRequest, findings: ResolvedFindings,
+                placed: PlacedRegions, null: (url: URL, outcome: EditOutcome)?) throws {
+        let image = outcome.image
         if output.json {
-            var obj: [String: Any] = ["output": outURL.path, "seconds": seconds, "denoising_steps": steps,
+            var obj: [String: Any] = ["output": outURL.path, "seconds": outcome.seconds, "denoising_steps": outcome.denoisingSteps,
                                       "width": image.width, "height": image.height, "bit_depth": image.bitDepth,
-                                      "seed": sampling.seed, "strength": strength, "mask": mask.map { $0 as Any } ?? NSNull()]
-            obj.merge(touched.json) { a, _ in a }
+                                      "seed": request.seed, "strength": request.strength, "mask": mask.map { $0 as Any } ?? NSNull(),
+                                      "mode": outcome.mode, "unet": outcome.unet.rawValue, "detail": detail.rawValue,
+                                      "margin": margin, "area": findings.areaSource.rawValue]
+            obj.merge(outcome.report.json) { a, _ in a }
             obj["findings"] = findings.jsonObject()
+            if let fit = placed.fit {
+                obj["fit"] = ["score": fit.score, "scale_x": fit.scaleX, "scale_y": fit.scaleY, "offset_x": fit.offsetX,
+                              "offset_y": fit.offsetY, "weak": findings.fitPolicy.isWeak(fit)]
+            }
+            if let null {
+                var n: [String: Any] = ["output": null.url.path, "seconds": null.outcome.seconds,
+                                        "prompt": findings.nullPrompt, "negative_prompt": findings.nullNegativePrompt]
+                n.merge(null.outcome.report.json) { a, _ in a }
+                n["difference_from_edit"] = try ImageQuality.changedFraction(GrayPlane(image), GrayPlane(null.outcome.image),
+                                                                            threshold: EditReport.changeThreshold)
+                obj["null_edit"] = n
+            }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(outURL.path)
+            if let null { print(null.url.path) }
             if !output.quiet {
                 FileHandle.standardError.write(Data(String(format: "wrote %@ (%dx%d, %d-bit, synthetic) in %.1f s\n",
-                                                           outURL.path, image.width, image.height, image.bitDepth, seconds).utf8))
+                                                           outURL.path, image.width, image.height, image.bitDepth,
+                                                           outcome.seconds).utf8))
             }
         }
-    }
-}
-
-/// How much an edit touched (issue: every edit states how much else it changed): the fraction of pixels changed by
-/// more than 2% of full scale, and PSNR/SSIM against the input outside the edit region (the whole image without one).
-struct EditReport {
-    let changedFraction: Double
-    let changedFractionOutside: Double?
-    let psnrOutside: Double
-    let ssimOutside: Double
-    let region: String
-
-    init(original: RasterImage, edited: RasterImage, editRegion: Mask?) throws {
-        let a = GrayPlane(original), b = GrayPlane(edited)
-        let region = try editRegion?.fitted(width: original.width, height: original.height)
-        changedFraction = try ImageQuality.changedFraction(a, b)
-        changedFractionOutside = try region.map { r in
-            try ImageQuality.changedFraction(a, b, inside: Mask(width: r.width, height: r.height, values: r.values.map { $0 >= 0.5 ? 0 : 1 }))
-        }
-        psnrOutside = try ImageQuality.psnr(a, b, outside: region) ?? .infinity
-        ssimOutside = try ImageQuality.ssim(a, b, outside: region) ?? 1
-        self.region = editRegion == nil ? "whole image (no edit region)" : "outside the edit region"
-    }
-
-    var json: [String: Any] {
-        var o: [String: Any] = ["changed_fraction": changedFraction,
-                                "psnr_outside_db": psnrOutside.isFinite ? psnrOutside : "inf",
-                                "ssim_outside": ssimOutside, "comparison_region": region]
-        if let c = changedFractionOutside { o["changed_fraction_outside"] = c }
-        return o
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CXRPipelines
 import CXRSchedulers
 import CXRTensor
 import Foundation
@@ -112,3 +113,10 @@ struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }
 }
+
+/// An on/off option value (`--detail on`).
+enum Switch: String, ExpressibleByArgument, CaseIterable {
+    case on, off
+}
+
+extension UNetChoice: ExpressibleByArgument {}

@@ -35,17 +35,18 @@ func warn(_ message: String) {
     FileHandle.standardError.write(Data("cxr-edit: warning: \(message)\n".utf8))
 }
 
-/// Settings a model folder may recommend in `cxr-edit.json` (e.g. RoentGen: 75 steps, guidance 4).
+/// Settings a model folder may recommend in `cxr-edit.json` (e.g. RoentGen: 75 steps, guidance 4), with the
+/// fallbacks used when it recommends none.
 struct ModelDefaults {
-    var steps = 50
-    var guidance = 7.5
+    static let fallbackSteps = 50
+    static let fallbackGuidance = 7.5
+    var steps = ModelDefaults.fallbackSteps
+    var guidance = ModelDefaults.fallbackGuidance
 
     init(modelURL: URL) {
-        let url = modelURL.appendingPathComponent("cxr-edit.json")
-        guard let data = try? Data(contentsOf: url),
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
-        if let s = obj["steps"] as? Int, s >= 1, s <= 1000 { steps = s }
-        if let g = obj["guidance"] as? Double, g >= 0, g <= 100 { guidance = g }
+        let r = (try? ModelRecommendations(modelFolder: modelURL)) ?? ModelRecommendations()
+        steps = r.steps ?? steps
+        guidance = r.guidance ?? guidance
     }
 }
 
@@ -53,7 +54,7 @@ struct ModelDefaults {
 /// ~/.cache/cxr-edit, so that a 2 GB checkpoint is hashed once, not on every run.
 func modelHash(_ model: StableDiffusionModel) -> String {
     var files = [URL]()
-    for component in ["text_encoder", "unet", "vae"] {
+    for component in ["text_encoder", "unet", "vae"] + (model.recommendations.inpaintUNet.map { [$0] } ?? []) {
         if let store = try? model.folder.weights(component) { files += store.sources.map(\.url) }
     }
     var combined = SHA256()

@@ -20,7 +20,9 @@ final class CommandErrorTests: XCTestCase {
             (["--steps", "100000"], ["--steps"]),
             (["--guidance=-1"], ["--guidance"]),
             (["--eta", "2"], ["--eta"]),
-            (["--feather=-3"], ["--feather"]),
+            (["--margin=-3"], ["--margin"]),
+            (["--global", "--region", "heart"], ["--global", "--region"]),
+            (["--dilate", "4"], ["--dilate"]),
             (["--threads", "0"], ["--threads"]),
             (["--scheduler", "nonsense"], ["unknown scheduler", "nonsense"]),
             (["--prompt", "   "], ["--prompt"]),
@@ -78,6 +80,8 @@ final class CommandErrorTests: XCTestCase {
         let out = try CLI.tempDir(self)
         CLI.assertUsageError(try edit(["--steps", "many"], out: out), mentions: "--steps", dir: out, "non-numeric --steps")
         CLI.assertUsageError(try edit(["--no-such-option"], out: out), mentions: "--no-such-option", dir: out, "unknown option")
+        CLI.assertUsageError(try edit(["--detail", "maybe"], out: out), mentions: "--detail", dir: out, "bad --detail")
+        CLI.assertUsageError(try edit(["--unet", "big"], out: out), mentions: "--unet", dir: out, "bad --unet")
         CLI.assertUsageError(try CLI.run(["info"]), mentions: "MODEL_DIR", dir: out, "info without folder")
         CLI.assertUsageError(try CLI.run(["generate", "--count", "x"]), mentions: "--count", dir: out, "generate --count x")
     }

@@ -98,3 +98,37 @@ final class MaskTests: XCTestCase {
         XCTAssertNoThrow(try Mask.read(url, size: (303, 200)), "within 1%")
     }
 }
+
+/// Set operations, dilation and the soft margin of the paste-back rule.
+final class MaskOperationTests: XCTestCase {
+    func square(_ w: Int, _ lo: Int, _ hi: Int) throws -> Mask {
+        try Mask(width: w, height: w, pixels: (0..<(w * w)).map { (lo...hi).contains($0 % w) && (lo...hi).contains($0 / w) })
+    }
+
+    func testUnionSubtractComplement() throws {
+        let a = try square(10, 0, 4), b = try square(10, 3, 7)
+        let u = try a.union(b), d = try a.subtracting(b)
+        for i in 0..<100 {
+            XCTAssertEqual(u.contains(i), a.contains(i) || b.contains(i))
+            XCTAssertEqual(d.contains(i), a.contains(i) && !b.contains(i))
+            XCTAssertEqual(a.complement().contains(i), !a.contains(i))
+        }
+        XCTAssertThrowsError(try a.union(try square(11, 0, 1)))
+    }
+
+    func testSoftEdgeRampsOutsideAndEndsAtTheDilation() throws {
+        let w = 31
+        let m = try square(w, 10, 20)
+        let alpha = m.softEdge(margin: 3)
+        let band = m.dilated(by: 3)
+        for i in 0..<(w * w) {
+            if m.contains(i) { XCTAssertEqual(alpha[i], 1) }
+            XCTAssertEqual(alpha[i] > 0, band.contains(i), "the ramp covers exactly the dilated band (pixel \(i))")
+        }
+        XCTAssertEqual(alpha[15 * w + 21], 0.75, accuracy: 1e-6, "distance 1: 1 - 1 / (margin + 1)")
+        XCTAssertEqual(alpha[15 * w + 23], 0.25, accuracy: 1e-6)
+        XCTAssertEqual(alpha[15 * w + 24], 0)
+        XCTAssertEqual(m.softEdge(margin: 0), m.values)
+        XCTAssertTrue(try Mask(empty: 4, height: 4).softEdge(margin: 2).allSatisfy { $0 == 0 })
+    }
+}

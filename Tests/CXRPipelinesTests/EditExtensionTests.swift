@@ -77,28 +77,6 @@ final class EditExtensionTests: XCTestCase {
         } } }
     }
 
-    func testPasteBackKeepsUnmaskedPixelsBitExact() throws {
-        for bitDepth in [8, 16] {
-            let w = 100, h = 80
-            let maxV = bitDepth == 16 ? 65535 : 255
-            let samples = (0..<(w * h)).map { UInt16(($0 * 7919) % (maxV + 1)) }
-            let original = try RasterImage(width: w, height: h, channels: 1, bitDepth: bitDepth, samples: samples)
-            let prepared = try PreparedImage(original, size: 64)
-            var values = [Float](repeating: 0, count: w * h)
-            for y in 20..<60 { for x in 30..<70 { values[y * w + x] = 1 } }
-            let mask = try Mask(width: w, height: h, values: values)
-            let noise = Tensor(shape: [1, 3, 64, 64], data: (0..<(3 * 64 * 64)).map { Float(($0 % 17)) / 8 - 1 })
-            let out = try prepared.finish(noise, mask: mask, pasteBack: true, feather: 3)
-            XCTAssertEqual(out.width, w); XCTAssertEqual(out.height, h); XCTAssertEqual(out.bitDepth, bitDepth)
-            var changedInside = 0
-            for i in 0..<(w * h) {
-                if values[i] == 0 { XCTAssertEqual(out.samples[i], original.samples[i], "pixel \(i) outside the mask") }
-                else if out.samples[i] != original.samples[i] { changedInside += 1 }
-            }
-            XCTAssertGreaterThan(changedInside, 1000, "the edit shows inside the mask")
-        }
-    }
-
     func psnr(_ a: Tensor, _ b: Tensor) -> Double {
         var se = 0.0
         for i in 0..<a.count {

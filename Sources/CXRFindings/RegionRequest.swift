@@ -1,0 +1,94 @@
+import CXRImaging
+import Foundation
+
+/// What an edit repaints and what it holds to the input, in the atlas's terms, before it is placed on an image.
+///
+/// The CLI (`--add/--remove/--severity`, `--region`, `--dilate`, `--keep-region`), the probe and synthesize all
+/// describe their regions this way and place them with `RegionFitter.place(_:fit:)`, so a region means the same
+/// pixels whoever asks.
+public struct RegionRequest: Sendable, Equatable {
+    /// Areas to repaint (their union): a finding's extent, or named regions with grow 0. Empty = no atlas region.
+    public var edit: [ExtentArea]
+    /// Extra growth of every edit area in the image's own pixels (`--dilate`), on top of its extent's grow.
+    public var dilate: Int
+    /// Regions held to the input (their union), ungrown.
+    public var keep: [String]
+
+    public init(edit: [ExtentArea] = [], dilate: Int = 0, keep: [String] = []) {
+        self.edit = edit
+        self.dilate = dilate
+        self.keep = keep
+    }
+
+    /// Named regions repainted as they are (`--region NAME`).
+    public init(regions: [String], dilate: Int = 0, keep: [String] = []) {
+        self.init(edit: regions.isEmpty ? [] : [ExtentArea(regions: regions, grow: 0)], dilate: dilate, keep: keep)
+    }
+
+    /// Whether anything has to be placed (so the atlas has to be fitted).
+    public var isEmpty: Bool { edit.isEmpty && keep.isEmpty }
+
+    /// Every region name repainted, in order, without repeats.
+    public var editRegionNames: [String] {
+        var out: [String] = []
+        for area in edit { for name in area.regions where !out.contains(name) { out.append(name) } }
+        return out
+    }
+
+    /// Every region name used (to validate before any image is read).
+    public var allRegionNames: [String] { editRegionNames + keep.filter { !editRegionNames.contains($0) } }
+
+    /// `right-cp-angle+right-lower-zone(grow 18)`-style description of the edit areas, for provenance and reports.
+    public var editDescription: String {
+        edit.map { a in a.regions.joined(separator: "+") + (a.grow > 0 ? "(grow \(a.grow))" : "") }
+            .joined(separator: " | ")
+    }
+}
+
+/// A `RegionRequest` placed on one image, at the image's own size.
+public struct PlacedRegions: Sendable {
+    public var fit: AtlasFit?
+    /// Pixels to repaint (1 = edit); nil = the request named no edit area.
+    public var edit: Mask?
+    /// Pixels held to the input (1 = keep); nil = nothing kept.
+    public var keep: Mask?
+    /// Growth of each edit area in image pixels: its extent's grow scaled by the fit, plus `dilate`.
+    public var growth: [Int]
+
+    public init(fit: AtlasFit? = nil, edit: Mask? = nil, keep: Mask? = nil, growth: [Int] = []) {
+        self.fit = fit
+        self.edit = edit
+        self.keep = keep
+        self.growth = growth
+    }
+}
+
+extension RegionFitter {
+    /// Places `request` on an image with a known fit (the fit's image size is the mask size).
+    public func place(_ request: RegionRequest, fit: AtlasFit) throws -> PlacedRegions {
+        guard request.dilate >= 0 && request.dilate <= 1024 else {
+            throw FindingsError("dilation must be between 0 and 1024 pixels, got \(request.dilate)")
+        }
+        var edit: Mask?
+        var growth: [Int] = []
+        for area in request.edit {
+            // Atlas pixels to image pixels: the mean of the fit's two scales (they differ by the aspect only).
+            let grow = Int((Double(area.grow) * (fit.scaleX + fit.scaleY) / 2).rounded()) + request.dilate
+            growth.append(grow)
+            let placed = try place(area.regions, fit: fit, dilate: min(grow, 1024))
+            edit = try edit.map { try $0.union(placed) } ?? placed
+        }
+        if let e = edit, e.coverage == 0 {
+            throw FindingsError("the fitted region \(request.editRegionNames.joined(separator: "+")) lies outside the image; check it with `cxr-edit regions`")
+        }
+        let keep = request.keep.isEmpty ? nil : try place(request.keep, fit: fit, dilate: 0)
+        return PlacedRegions(fit: fit, edit: edit, keep: keep, growth: growth)
+    }
+
+    /// Fits the atlas to `image` and places `request` on it; a fit below `policy` is an error (see `FitPolicy`).
+    public func place(_ request: RegionRequest, on image: RasterImage, policy: FitPolicy = .standard) throws -> PlacedRegions {
+        let f = fit(image)
+        try policy.check(f)
+        return try place(request, fit: f)
+    }
+}

@@ -1,0 +1,101 @@
+import CXRFindings
+import CXRImaging
+import Foundation
+
+/// What `FindingOptions` resolved to: the prompts of the edit and of its null edit, and where it acts.
+struct ResolvedFindings {
+    /// Where the edit area comes from.
+    enum AreaSource: String {
+        /// The --add/--remove findings' extents (the default for findings).
+        case extents
+        /// --region names.
+        case named
+        /// A --mask file.
+        case maskFile = "mask"
+        /// The whole image (--global, or --prompt alone).
+        case wholeImage = "whole-image"
+    }
+
+    /// The prompt to use; nil only when neither --prompt nor --add/--remove was given.
+    var prompt: String?
+    var negativePrompt: String
+    /// The matched null edit's prompts: without the findings' sentences (docs/EVALUATION.md).
+    var nullPrompt: String
+    var nullNegativePrompt: String
+    /// Atlas regions to repaint and keep (empty edit areas = whole image or --mask).
+    var regions: RegionRequest
+    var areaSource: AreaSource
+    /// --keep mask files.
+    var keepMasks: [String]
+    var adds: [FindingRequest]
+    var removes: [FindingRequest]
+    /// The findings' extents for their side and severity (what `--region auto` and the default use).
+    var extents: [ExtentArea]
+    var notes: [String]
+    var fitPolicy: FitPolicy
+
+    /// Regions placed on `image` (nil fit when no region was named); --keep files are read at the image's size
+    /// and joined to the kept regions.
+    func masks(on image: RasterImage) throws -> PlacedRegions {
+        var placed = PlacedRegions(fit: nil, edit: nil, keep: nil, growth: [])
+        do {
+            if !regions.isEmpty { placed = try RegionFitter.standard().place(regions, on: image, policy: fitPolicy) }
+        } catch let e as FindingsError { throw CLIError(e.description) }
+        for path in keepMasks {
+            let m = try Mask.read(URL(fileURLWithPath: path), size: (image.width, image.height))
+            placed.keep = try placed.keep.map { try $0.union(m) } ?? m
+        }
+        return placed
+    }
+
+    /// The edit area in words, e.g. "right-cp-angle + right-lower-zone (grown 18 atlas px)".
+    var areaDescription: String {
+        switch areaSource {
+        case .wholeImage: return "whole image (SDEdit)"
+        case .maskFile: return "the --mask file"
+        case .extents, .named:
+            let parts = regions.edit.map { a in
+                a.regions.joined(separator: " + ") + (a.grow > 0 ? " (grown \(a.grow) atlas px)" : "")
+            }
+            let dilated = regions.dilate > 0 ? ", dilated \(regions.dilate) px" : ""
+            let origin = areaSource == .extents ? " [the findings' extents]" : ""
+            return parts.joined(separator: "; ") + dilated + origin
+        }
+    }
+
+    /// Human-readable lines for --dry-run / explain.
+    func describe() -> [String] {
+        var lines: [String] = []
+        lines.append("prompt:          \(prompt ?? "(none: give --prompt or --add/--remove)")")
+        lines.append("negative prompt: \(negativePrompt.isEmpty ? "(none)" : negativePrompt)")
+        if !adds.isEmpty { lines.append("add:             \(adds.map(\.summary).joined(separator: "; "))") }
+        if !removes.isEmpty { lines.append("remove:          \(removes.map(\.summary).joined(separator: "; "))") }
+        lines.append("edit region:     \(areaDescription)")
+        if areaSource != .extents && !extents.isEmpty {
+            let names = RegionRequest(edit: extents).editRegionNames
+            lines.append("finding extents: \(names.joined(separator: " + ")) (the default; --region auto)")
+        }
+        let kept = regions.keep + keepMasks
+        lines.append("keep:            \(kept.isEmpty ? "(nothing)" : kept.joined(separator: " + "))")
+        lines.append("null edit:       \(nullPrompt)\(nullNegativePrompt.isEmpty ? "" : " (negative: \(nullNegativePrompt))")")
+        if let prompt { lines.append("prompt tokens:   about \(estimatedCLIPTokens(prompt)) of 75") }
+        for n in notes { lines.append("note:            \(n)") }
+        return lines
+    }
+
+    /// JSON-ready dictionary (for explain --json and edit --json summaries).
+    func jsonObject() -> [String: Any] {
+        func req(_ r: FindingRequest) -> [String: Any] {
+            ["id": r.finding.id, "name": r.finding.name, "side": r.side?.rawValue as Any? ?? NSNull(),
+             "severity": r.severity as Any? ?? NSNull()]
+        }
+        return ["prompt": prompt as Any? ?? NSNull(), "negative_prompt": negativePrompt,
+                "null_prompt": nullPrompt, "null_negative_prompt": nullNegativePrompt,
+                "add": adds.map(req), "remove": removes.map(req), "area_source": areaSource.rawValue,
+                "edit_regions": regions.editRegionNames,
+                "edit_areas": regions.edit.map { ["regions": $0.regions, "grow": $0.grow] as [String: Any] },
+                "default_regions": RegionRequest(edit: extents).editRegionNames, "dilate": regions.dilate,
+                "keep_regions": regions.keep, "keep_masks": keepMasks, "notes": notes,
+                "prompt_tokens_estimate": prompt.map(estimatedCLIPTokens) ?? 0]
+    }
+}

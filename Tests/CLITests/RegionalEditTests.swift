@@ -1,0 +1,76 @@
+import CXRImaging
+import Foundation
+import XCTest
+
+/// `--add/--remove` edit where the finding lives (its extent, fitted to the image) unless --global; --null-edit
+/// writes the matched null edit beside the edit.
+final class RegionalEditTests: XCTestCase {
+    static let sample = CLI.testsDir.deletingLastPathComponent().appendingPathComponent("Samples/nih_00027426_000.png")
+
+    func provenance(_ url: URL) throws -> [String: String] {
+        let r = try CLI.run(["provenance", "--json", url.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: String])
+    }
+
+    func json(_ r: CLI.Result) throws -> [String: Any] {
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let line = try XCTUnwrap(r.stdout.split(separator: "\n").last)
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    }
+
+    func testFindingsEditTheirExtentAndNullEditMatches() throws {
+        let out = try CLI.tempDir(self)
+        let edit = out.appendingPathComponent("e.png"), null = out.appendingPathComponent("n.png")
+        let r = try CLI.run(["edit", Self.sample.path, "--model", CLI.sd1.path, "--add", "pleural effusion", "--side", "right",
+                             "--severity", "large", "--steps", "3", "--seed", "5", "-o", edit.path, "--null-edit", null.path,
+                             "--json", "--quiet"])
+        let o = try json(r)
+        XCTAssertEqual(o["area"] as? String, "extents")
+        XCTAssertEqual(o["mode"] as? String, "inpaint")
+        XCTAssertEqual(o["strength"] as? Double, 0.8, "regional default strength")
+        XCTAssertEqual(o["changed_fraction_outside"] as? Double, 0, "bit-exact beyond the margin")
+        XCTAssertLessThan(try XCTUnwrap(o["repainted_fraction"] as? Double), 0.4)
+        let findings = try XCTUnwrap(o["findings"] as? [String: Any])
+        XCTAssertEqual(findings["edit_regions"] as? [String], ["right-cp-angle", "right-lower-zone", "right-middle-zone"])
+        let n = try XCTUnwrap(o["null_edit"] as? [String: Any])
+        XCTAssertEqual(n["prompt"] as? String, "Frontal chest radiograph.")
+        XCTAssertNotNil(n["psnr_db"] as? Double)
+        XCTAssertNotNil(n["sharpness_ratio"] as? Double)
+        XCTAssertEqual(n["repainted_fraction"] as? Double, o["repainted_fraction"] as? Double, "same region")
+
+        let pe = try provenance(edit), pn = try provenance(null)
+        XCTAssertEqual(pe["cxr-edit:x:area"], "extents")
+        XCTAssertEqual(pe["cxr-edit:x:regions"], "right-cp-angle+right-lower-zone+right-middle-zone(grow 18)")
+        XCTAssertEqual(pe["cxr-edit:x:detail"], "on")
+        XCTAssertEqual(pe["cxr-edit:x:input-sha256"], try SHA256.hex(ofFileAt: Self.sample))
+        XCTAssertNotNil(pe["cxr-edit:x:atlas-fit-score"])
+        XCTAssertEqual(pn["cxr-edit:mode"], "null-edit")
+        XCTAssertEqual(pn["cxr-edit:prompt"], "Frontal chest radiograph.")
+        XCTAssertEqual(pn["cxr-edit:x:null-edit-of"], "e.png")
+        XCTAssertTrue(pn["Source"]?.contains("synthetic") == true)
+        for key in ["cxr-edit:seed", "cxr-edit:strength", "cxr-edit:mask-sha256", "cxr-edit:x:regions", "cxr-edit:x:margin"] {
+            XCTAssertEqual(pn[key], pe[key], key)
+        }
+        // The prompts differ, so the repainted pixels do; the report says how many.
+        XCTAssertGreaterThan(try XCTUnwrap(n["difference_from_edit"] as? Double), 0)
+    }
+
+    func testGlobalAndPromptOnlyEditTheWholeImage() throws {
+        let out = try CLI.tempDir(self)
+        for (args, name) in [(["--add", "cardiomegaly", "--global"], "g.png"), (["--prompt", "Cardiomegaly."], "p.png")] {
+            let r = try CLI.run(["edit", Self.sample.path, "--model", CLI.sd1.path, "--steps", "3", "--json", "--quiet",
+                                 "-o", out.appendingPathComponent(name).path] + args)
+            let o = try json(r)
+            XCTAssertEqual(o["area"] as? String, "whole-image", name)
+            XCTAssertEqual(o["mode"] as? String, "edit", name)
+            XCTAssertEqual(o["strength"] as? Double, 0.5, name)
+            XCTAssertEqual(o["repainted_fraction"] as? Double, 1, name)
+            XCTAssertTrue(o["changed_fraction_outside"] is NSNull, name)
+        }
+        // --unet inpaint needs a region.
+        CLI.assertFails(try CLI.run(["edit", Self.sample.path, "--model", CLI.sd1.path, "--add", "cardiomegaly", "--global",
+                                     "--unet", "inpaint", "-o", out.appendingPathComponent("x.png").path]),
+                        matches: ["--unet inpaint"], "--unet inpaint without a region")
+    }
+}
