@@ -11,7 +11,8 @@ public struct AtlasFit: Sendable, Equatable, Codable {
     public var offsetX: Double
     public var offsetY: Double
     /// Normalised cross-correlation of the equalised image with the atlas template at this fit
-    /// (1 = identical; below about 0.4 the image is probably not a frontal chest radiograph).
+    /// (1 = identical; -1 = the image covers too little of the atlas). Below `FitPolicy.defaultMinimumScore` the
+    /// regions are likely misplaced or the image is not a frontal chest radiograph.
     public var score: Double
     public var imageWidth: Int
     public var imageHeight: Int

@@ -41,10 +41,15 @@ struct ExplainCommand: ParsableCommand {
         var lines = resolved.describe()
         if let input {
             let image = try ImageIO.read(URL(fileURLWithPath: input))
-            let placed = try resolved.masks(on: image)
+            let placed = try resolved.masks(on: image, enforceFit: false)
             if let fit = placed.fit {
                 lines.append("fit:             \(fit.summary)")
-                obj["fit"] = ["scale_x": fit.scaleX, "scale_y": fit.scaleY, "offset_x": fit.offsetX, "offset_y": fit.offsetY, "match": fit.score]
+                let weak = FitPolicy.standard.isWeak(fit)
+                if weak {
+                    lines.append(String(format: "warning:         weak fit (score %.2f, below %.2f): the edit needs --force", fit.score, FitPolicy.standard.minimumScore))
+                }
+                obj["fit"] = ["scale_x": fit.scaleX, "scale_y": fit.scaleY, "offset_x": fit.offsetX, "offset_y": fit.offsetY,
+                              "match": fit.score, "score": fit.score, "weak": weak]
             }
             if let e = placed.edit {
                 lines.append(String(format: "edit area:       %.1f%% of the image", e.coverage * 100))

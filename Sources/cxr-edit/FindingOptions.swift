@@ -38,7 +38,7 @@ struct FindingOptions: ParsableArguments {
     @Option(name: .customLong("keep-region"), help: ArgumentHelp("Keep this anatomical region exactly as in the input (repeatable: union), e.g. heart.", valueName: "NAME"))
     var keepRegion: [String] = []
 
-    @Flag(name: .long, help: "Edit even when the region atlas fits the image poorly (recorded as a warning in the provenance).")
+    @Flag(name: .long, help: "Edit regions even when the atlas fits the image poorly (score under 0.6; `cxr-edit regions` shows it); recorded as a warning in the provenance.")
     var force = false
 
     @Flag(name: .customLong("dry-run"), help: "Print the prompt, negative prompt, regions and settings that would be used, and stop.")

@@ -78,31 +78,3 @@ struct Generate: ParsableCommand {
         }
     }
 }
-
-/// `cxr-edit provenance FILE`: the parameters an output was made with.
-struct ProvenanceCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "provenance",
-                                                    abstract: "Show how a cxr-edit image was made (its PNG text chunks).")
-
-    @Argument(help: ArgumentHelp("A PNG written by cxr-edit.", valueName: "FILE"))
-    var file: String
-
-    @Flag(name: .long, help: "Print JSON.")
-    var json = false
-
-    func run() throws {
-        let url = URL(fileURLWithPath: file)
-        let chunks = try ImageIO.readPNGText(url)
-        guard Provenance(chunks: chunks) != nil else {
-            throw CLIError("\(file): no cxr-edit provenance found (not written by cxr-edit, or its text chunks were stripped)")
-        }
-        if json {
-            var obj = [String: String]()
-            for (k, v) in chunks { obj[k] = v }
-            let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
-        } else {
-            for (k, v) in chunks { print("\(k): \(v)") }
-        }
-    }
-}

@@ -77,6 +77,8 @@ struct RegionsCommand: ParsableCommand {
             }
             let obj: [String: Any] = ["output": outURL.path, "scale_x": fit.scaleX, "scale_y": fit.scaleY,
                                       "offset_x": fit.offsetX, "offset_y": fit.offsetY, "match": fit.score,
+                                      "score": fit.score, "threshold": FitPolicy.standard.minimumScore,
+                                      "weak": FitPolicy.standard.isWeak(fit),
                                       "width": fit.imageWidth, "height": fit.imageHeight, "dilate": dilate, "regions": regions]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -84,12 +86,13 @@ struct RegionsCommand: ParsableCommand {
         }
         print(outURL.path)
         print("fit: \(fit.summary)")
+        print(String(format: "fit score: %.3f (edits need at least %.2f)", fit.score, FitPolicy.standard.minimumScore))
         for (i, n) in names.enumerated() {
             let colour = colours[i].padding(toLength: 8, withPad: " ", startingAt: 0)
             print("  \(colour) \(n) (" + String(format: "%.1f", masks[i].coverage * 100) + "% of the image)")
         }
-        if fit.score < 0.4 {
-            print("warning: weak match (\(String(format: "%.2f", fit.score))); the image may not be a frontal chest radiograph, check the overlay")
+        if FitPolicy.standard.isWeak(fit) {
+            print("warning: weak fit (score \(String(format: "%.2f", fit.score))): the regions are likely misplaced or the image is not a frontal chest radiograph; check the overlay. Region edits of this image need --force.")
         }
     }
 

@@ -35,12 +35,19 @@ struct ResolvedFindings {
     var fitPolicy: FitPolicy
 
     /// Regions placed on `image` (nil fit when no region was named); --keep files are read at the image's size
-    /// and joined to the kept regions.
-    func masks(on image: RasterImage) throws -> PlacedRegions {
+    /// and joined to the kept regions. A weak atlas fit is an error unless --force.
+    /// `enforceFit` false accepts a weak fit (explain shows it instead of refusing).
+    func masks(on image: RasterImage, enforceFit: Bool = true) throws -> PlacedRegions {
         var placed = PlacedRegions(fit: nil, edit: nil, keep: nil, growth: [])
+        var policy = fitPolicy
+        if !enforceFit { policy.force = true }
         do {
-            if !regions.isEmpty { placed = try RegionFitter.standard().place(regions, on: image, policy: fitPolicy) }
-        } catch let e as FindingsError { throw CLIError(e.description) }
+            if !regions.isEmpty { placed = try RegionFitter.standard().place(regions, on: image, policy: policy) }
+        } catch let e as FindingsError {
+            throw CLIError(e.description)
+        } catch let e as WeakFitError {
+            throw CLIError("\(e) (`cxr-edit regions IN.png`); pass --force to edit anyway, or --global / --mask")
+        }
         for path in keepMasks {
             let m = try Mask.read(URL(fileURLWithPath: path), size: (image.width, image.height))
             placed.keep = try placed.keep.map { try $0.union(m) } ?? m

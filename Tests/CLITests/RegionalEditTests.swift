@@ -73,4 +73,24 @@ final class RegionalEditTests: XCTestCase {
                                      "--unet", "inpaint", "-o", out.appendingPathComponent("x.png").path]),
                         matches: ["--unet inpaint"], "--unet inpaint without a region")
     }
+
+    /// A poor atlas fit (here a 64x48 test pattern, score 0.48) refuses region edits unless --force, which records a
+    /// warning; `regions` prints the score.
+    func testWeakFitNeedsForce() throws {
+        let out = try CLI.tempDir(self)
+        let input = CLI.bad.appendingPathComponent("ok/grey8.png").path
+        let o = out.appendingPathComponent("o.png")
+        let args = ["edit", input, "--model", CLI.sd1.path, "--add", "cardiomegaly", "--steps", "2", "-o", o.path, "--quiet"]
+        CLI.assertFails(try CLI.run(args), matches: ["fits this image poorly", "0.48", "--force"], dir: out, before: [],
+                        "weak fit")
+        let forced = try CLI.run(args + ["--force"])
+        XCTAssertEqual(forced.status, 0, forced.stderr)
+        XCTAssertTrue(forced.stderr.contains("weak atlas fit"), forced.stderr)
+        XCTAssertTrue(try provenance(o)["cxr-edit:x:warning"]?.contains("weak atlas fit") == true)
+        XCTAssertEqual(try CLI.run(["edit", input, "--model", CLI.sd1.path, "--add", "cardiomegaly", "--global", "--steps", "2",
+                                    "-o", out.appendingPathComponent("g.png").path, "--quiet"]).status, 0,
+                       "whole-image edits need no fit")
+        let r = try CLI.run(["regions", input, "-o", out.appendingPathComponent("ov.png").path])
+        XCTAssertTrue(r.stdout.contains("fit score: 0.476"), r.stdout)
+    }
 }

@@ -76,6 +76,7 @@ final class ExtentTests: XCTestCase {
     func testWeakFitIsRefusedUnlessForced() throws {
         let weak = AtlasFit(scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0, score: 0.2, imageWidth: 256, imageHeight: 256)
         XCTAssertThrowsError(try FitPolicy.standard.check(weak)) { e in
+            XCTAssertEqual(e as? WeakFitError, WeakFitError(score: 0.2, minimumScore: FitPolicy.defaultMinimumScore))
             XCTAssertTrue("\(e)".contains("0.20"), "\(e)")
             XCTAssertFalse("\(e)".contains("--"), "library errors name no CLI flag: \(e)")
         }

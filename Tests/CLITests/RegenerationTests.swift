@@ -1,0 +1,62 @@
+import CXRImaging
+import Foundation
+import XCTest
+
+/// `cxr-edit provenance --command FILE` prints a command that writes FILE again byte for byte.
+final class RegenerationTests: XCTestCase {
+    /// Runs the recorded command (its words as the shell reads them, `cxr-edit` replaced by the binary) with the
+    /// output redirected to `output`.
+    func regenerate(_ file: URL, to output: URL) throws {
+        let r = try CLI.run(["provenance", "--command", file.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let line = r.stdout.trimmingCharacters(in: .newlines)
+        let suffix = " -o " + file.standardizedFileURL.path
+        XCTAssertTrue(line.hasSuffix(suffix), line)
+        XCTAssertTrue(line.hasPrefix("cxr-edit edit "), line)
+        let recorded = String(line.dropLast(suffix.count)) + " -o " + output.path + " --quiet"
+        guard let binary = CLI.binary else { throw XCTSkip("cxr-edit binary not found") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", #"eval "set -- $1"; shift; exec "$0" "$@""#, binary.path, recorded]
+        var env = ProcessInfo.processInfo.environment
+        env["CXR_EDIT_MODEL"] = nil
+        env["HOME"] = CLI.home.path
+        p.environment = env
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        XCTAssertEqual(try Data(contentsOf: output), try Data(contentsOf: file), "\(recorded) does not regenerate \(file.lastPathComponent)")
+    }
+
+    func testRegionEditWithDilateAndKeepRegionRegenerates() throws {
+        let out = try CLI.tempDir(self)
+        let first = out.appendingPathComponent("first.png")
+        let r = try CLI.run(["edit", RegionalEditTests.sample.path, "--model", CLI.sd1.path, "--add", "large right effusion",
+                             "--region", "right-lower-zone", "--dilate", "6", "--keep-region", "heart", "--steps", "3",
+                             "--seed", "11", "--margin", "5", "-o", first.path, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try regenerate(first, to: out.appendingPathComponent("again.png"))
+    }
+
+    func testInvertedEditWithKeepMaskRegenerates() throws {
+        let out = try CLI.tempDir(self)
+        // A keep mask file: the top quarter of the 512x512 sample.
+        let keep = out.appendingPathComponent("keep.png")
+        try ImageIO.writePNG(try RasterImage(width: 512, height: 512, channels: 1, bitDepth: 8,
+                                             samples: (0..<(512 * 512)).map { $0 < 512 * 128 ? 255 : 0 }), to: keep)
+        let first = out.appendingPathComponent("inv.png")
+        let r = try CLI.run(["edit", RegionalEditTests.sample.path, "--model", CLI.sd1.path, "--remove", "cardiomegaly",
+                             "--invert", "--source-prompt", "Cardiomegaly.", "--keep", keep.path, "--detail", "off",
+                             "--strength", "0.6", "--steps", "4", "-o", first.path, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try regenerate(first, to: out.appendingPathComponent("again.png"))
+        // A file without a recorded command says so.
+        let g = out.appendingPathComponent("g.png")
+        XCTAssertEqual(try CLI.run(["generate", "--model", CLI.sd1.path, "--prompt", "x", "--steps", "2", "-o", g.path,
+                                    "--quiet"]).status, 0)
+        CLI.assertFails(try CLI.run(["provenance", "--command", g.path]), matches: ["g.png", "no regeneration command"],
+                        "generate output")
+    }
+}
