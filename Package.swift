@@ -22,9 +22,11 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // CPUID and XGETBV, which Swift cannot execute itself (kernel selection needs the CPU's features).
+        .target(name: "CCPUID"),
 
         // Tensor type and CPU kernels (GEMM via OpenBLAS, conv, norms, attention, activations).
-        .target(name: "CXRTensor", dependencies: ["COpenBLAS"], swiftSettings: optimize),
+        .target(name: "CXRTensor", dependencies: ["COpenBLAS", "CCPUID"], swiftSettings: optimize),
         // safetensors (validated, mmapped), PyTorch .bin through an allow-listed unpickler, diffusers folders.
         .target(name: "CXRCheckpoint", dependencies: ["CXRTensor"], swiftSettings: optimize),
         // CLIP BPE tokenizer, identical to transformers' CLIPTokenizer.
@@ -64,7 +66,7 @@ let package = Package(
         .testTarget(name: "CXRFindingsTests", dependencies: ["CXRFindings", "CXRImaging"]),
         .testTarget(name: "CXRClassifiersTests", dependencies: ["CXRClassifiers", "CXRTensor", "CXRCheckpoint", "CXRImaging"]),
         // End-to-end tests of the cxr-edit binary: exit codes, one-line errors, no partial outputs.
-        .testTarget(name: "CLITests", dependencies: ["cxr-edit", "CXRImaging"]),
+        .testTarget(name: "CLITests", dependencies: ["cxr-edit", "CXRImaging", "CXRTensor"]),
         .testTarget(name: "CXRProbeTests", dependencies: ["CXRProbe", "CXRClassifiers", "CXRFindings", "CXRPipelines", "CXRImaging"]),
     ],
     swiftLanguageModes: [.v5]

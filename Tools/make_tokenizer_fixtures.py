@@ -14,7 +14,12 @@ transformers' CLIPTokenizer.from_pretrained, and records what it produces for:
   * a reduced vocabulary (first 1,000 merges), whose folder is committed as `small/` so that the Swift
     `writeFolder(mergeCount: 1000)` output can be compared byte for byte;
   * diffusers-style configs whose special tokens are AddedToken dicts (normalized flags differ), for typed
-    special tokens.
+    special tokens;
+  * the tokenizer.json layout: each folder above is saved again with `save_pretrained`, which transformers 5
+    writes as tokenizer.json + tokenizer_config.json only, and reloaded from there; every case must give the
+    same ids as the vocab.json/merges.txt folder (asserted), so the recorded ids hold for both layouts. The
+    reduced vocabulary's saved folder is committed as `small-json/` (the Swift writer must match it byte for
+    byte, and the Swift reader must load it).
 Output is deterministic (no randomness, sorted JSON keys); rerunning reproduces the files bit for bit.
 """
 import csv
@@ -127,17 +132,27 @@ def main():
     print("transformers", transformers.__version__, file=sys.stderr)
     tmp = tempfile.mkdtemp()
     try:
-        toks = {}
+        toks, json_toks = {}, {}
         for name, pad in (("eot", "<|endoftext|>"), ("bang", "!")):
             d = os.path.join(tmp, name)
             n = write_folder(d, pad)
             assert n == 49408, n
             toks[name] = CLIPTokenizer.from_pretrained(d)
+            # transformers 5 saves tokenizer.json + tokenizer_config.json only: the layout of folders saved today.
+            dj = os.path.join(tmp, name + "-json")
+            toks[name].save_pretrained(dj)
+            assert sorted(os.listdir(dj)) == ["tokenizer.json", "tokenizer_config.json"], os.listdir(dj)
+            json_toks[name] = CLIPTokenizer.from_pretrained(dj)
         small_dir = os.path.join(OUT, "small")
         if os.path.isdir(small_dir):
             shutil.rmtree(small_dir)
         n_small = write_folder(small_dir, "<|endoftext|>", merge_count=1000)
         small = CLIPTokenizer.from_pretrained(small_dir)
+        small_json_dir = os.path.join(OUT, "small-json")
+        if os.path.isdir(small_json_dir):
+            shutil.rmtree(small_json_dir)
+        small.save_pretrained(small_json_dir)
+        small_json = CLIPTokenizer.from_pretrained(small_json_dir)
 
         picked, longs = report_phrases()
         long_hand = ["a photo of a cat " * 20, "word " * 100, "!" * 200, "1 " * 80, "a " * 75, "a " * 76]
@@ -155,6 +170,7 @@ def main():
         for kind, texts in (("report", picked), ("long", longs + long_hand), ("hand", HAND)):
             for text in texts:
                 e, b = enc(toks["eot"], text), enc(toks["bang"], text)
+                assert enc(json_toks["eot"], text) == e and enc(json_toks["bang"], text) == b, text
                 case = {"kind": kind, "text": text, "eot": e, "bang": b}
                 if kind == "hand":
                     full = toks["eot"](text).input_ids
@@ -162,6 +178,8 @@ def main():
                 cases.append(case)
 
         small_cases = [{"text": t, **enc(small, t)} for t in picked[:20] + HAND[:40] + longs[:1]]
+        for c in small_cases:
+            assert {"text": c["text"], **enc(small_json, c["text"])} == c, c["text"]
 
         # diffusers-style configs (AddedToken dicts with normalized flags) for typed special tokens.
         def added(content):
@@ -213,7 +231,9 @@ def main():
         out = {"transformers": transformers.__version__, "max_length": MAX_LEN, "vocab_size": 49408,
                "pad_ids": {"eot": toks["eot"].pad_token_id, "bang": toks["bang"].pad_token_id},
                "cases": cases, "small": {"merge_count": 1000, "vocab_size": n_small, "cases": small_cases},
-               "configs": config_cases}
+               "configs": config_cases,
+               "layouts": {"vocab_merges": "written by write_folder", "tokenizer_json": "save_pretrained of the same",
+                           "ids": "identical for every case (asserted)"}}
         path = os.path.join(OUT, "cases.json")
         with open(path, "w", encoding="utf-8") as f:
             f.write("{\n")

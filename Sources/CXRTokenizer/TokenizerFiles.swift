@@ -9,16 +9,50 @@ extension CLIPTokenizer {
     /// Number of merges CLIP uses from its merge list (lines 2...48,895): 256 + 256 + 48,894 + 2 = 49,408 ids.
     public static let clipMergeCount = 49_152 - 256 - 2
 
-    /// Loads a diffusers `tokenizer/` folder: `vocab.json`, `merges.txt`, and (optional) `tokenizer_config.json`
-    /// and `special_tokens_map.json`, resolving the special tokens as transformers 5 does: values from
-    /// `special_tokens_map.json` override `tokenizer_config.json` unless the latter has `added_tokens_decoder`;
-    /// tokens may be strings or `{"content": ...}` objects (whose `normalized` flag decides whether they also
-    /// match after lower-casing). `model_max_length` defaults to 77 when absent or absurdly large.
-    public init(directory: URL) throws {
-        let vocabURL = directory.appendingPathComponent("vocab.json")
-        let mergesURL = directory.appendingPathComponent("merges.txt")
-        let vocab = try TokenizerFiles.readVocab(vocabURL)
-        let merges = try TokenizerFiles.parseMerges(try TokenizerFiles.readText(mergesURL), path: mergesURL.path)
+    /// The two ways a tokenizer folder stores the BPE model.
+    public enum FileLayout: String, CaseIterable, Sendable {
+        /// `vocab.json` + `merges.txt` (transformers 4, most diffusers checkpoints).
+        case vocabAndMerges
+        /// `tokenizer.json` alone (what transformers 5's `save_pretrained` writes).
+        case tokenizerJSON
+    }
+
+    /// The layout `init(directory:)` reads: vocab.json/merges.txt when either is there (so a broken or half
+    /// pair is reported, not silently replaced), else tokenizer.json; nil when the folder has neither.
+    /// A folder with both gives the same tokenizer either way (tested).
+    public static func layout(of directory: URL) -> FileLayout? {
+        func has(_ name: String) -> Bool {
+            FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path)
+        }
+        if has("vocab.json") || has("merges.txt") { return .vocabAndMerges }
+        return has("tokenizer.json") ? .tokenizerJSON : nil
+    }
+
+    /// Loads a diffusers `tokenizer/` folder: `vocab.json` + `merges.txt` or `tokenizer.json` (`layout`, default
+    /// `layout(of:)`), and (optional) `tokenizer_config.json` and `special_tokens_map.json`, resolving the special
+    /// tokens as transformers 5 does: values from `special_tokens_map.json` override `tokenizer_config.json`
+    /// unless the latter has `added_tokens_decoder`; tokens may be strings or `{"content": ...}` objects (whose
+    /// `normalized` flag decides whether they also match after lower-casing); tokenizer.json's `added_tokens`
+    /// count like `added_tokens_decoder` entries. `model_max_length` defaults to 77 when absent or absurdly large.
+    public init(directory: URL, layout: FileLayout? = nil) throws {
+        guard let layout = layout ?? Self.layout(of: directory) else {
+            throw TokenizerError.invalidFile(
+                path: directory.path, reason: "no tokenizer files (vocab.json and merges.txt, or tokenizer.json)")
+        }
+        let vocab: [String: Int], merges: [(String, String)], addedTokens: [SpecialToken], source: String
+        switch layout {
+        case .vocabAndMerges:
+            let vocabURL = directory.appendingPathComponent("vocab.json")
+            let mergesURL = directory.appendingPathComponent("merges.txt")
+            vocab = try TokenizerFiles.readVocab(vocabURL)
+            merges = try TokenizerFiles.parseMerges(try TokenizerFiles.readText(mergesURL), path: mergesURL.path)
+            addedTokens = []
+            source = vocabURL.path
+        case .tokenizerJSON:
+            let url = directory.appendingPathComponent("tokenizer.json")
+            let file = try TokenizerJSON(contentsOf: url)
+            (vocab, merges, addedTokens, source) = (file.vocab, file.merges, file.addedTokens, url.path)
+        }
 
         let configURL = directory.appendingPathComponent("tokenizer_config.json")
         let mapURL = directory.appendingPathComponent("special_tokens_map.json")
@@ -36,6 +70,11 @@ extension CLIPTokenizer {
                                                  normalized: (entry["normalized"] as? Bool) ?? true))
             }
         }
+        // special_tokens_map.json yields to the config's own table only (transformers' rule), not to tokenizer.json.
+        let configHasDecoder = !decoderTable.isEmpty
+        for token in addedTokens where !decoderTable.contains(where: { $0.id == token.id }) {
+            decoderTable.append(token)
+        }
         let defaults = ["bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>",
                         "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>"]
         var specials = [(String, String, Bool)]()
@@ -44,7 +83,7 @@ extension CLIPTokenizer {
             if let value = config[key], !(value is NSNull) {
                 resolved = try TokenizerFiles.specialToken(value, defaultNormalized: true, key: key, path: configURL.path)
             }
-            if decoderTable.isEmpty, let map = specialMap, let value = map[key], !(value is NSNull) {
+            if !configHasDecoder, let map = specialMap, let value = map[key], !(value is NSNull) {
                 resolved = try TokenizerFiles.specialToken(value, defaultNormalized: false, key: key, path: mapURL.path)
             }
             if let r = resolved, let entry = decoderTable.first(where: { $0.content == r.0 }) {
@@ -58,7 +97,7 @@ extension CLIPTokenizer {
             maxLength = n.intValue
         }
         try self.init(vocab: vocab, merges: merges, specials: specials, decoderTable: decoderTable,
-                      maxLength: maxLength, source: vocabURL.path)
+                      maxLength: maxLength, source: source)
     }
 
     /// Builds the CLIP vocabulary from OpenAI's original merge list (`bpe_simple_vocab_16e6.txt.gz`): the 256
@@ -75,8 +114,16 @@ extension CLIPTokenizer {
     /// checkpoints) writes it: `vocab.json` (sorted keys, indent 2), `merges.txt` (`#version: 0.2` header),
     /// `tokenizer_config.json` and `special_tokens_map.json`. transformers' `CLIPTokenizer.from_pretrained`
     /// loads it. `mergeCount` keeps only the first N merges (vocabulary 512 + N + 2) for tiny test models.
-    public static func writeFolder(bpeGzip: URL, to dir: URL, padToken: String, mergeCount: Int? = nil) throws {
+    ///
+    /// `layout: .tokenizerJSON` writes what transformers 5's `save_pretrained` writes instead: `tokenizer.json`
+    /// and its `tokenizer_config.json` (`backend`, `is_local` and `local_files_only` included, as it records them).
+    public static func writeFolder(bpeGzip: URL, to dir: URL, padToken: String, mergeCount: Int? = nil,
+                                   layout: FileLayout = .vocabAndMerges) throws {
         let (vocab, merges) = try TokenizerFiles.clipVocabulary(bpeGzip: bpeGzip, mergeCount: mergeCount)
+        if layout == .tokenizerJSON {
+            try writeTokenizerJSONFolder(vocab: vocab, merges: merges, to: dir, padToken: padToken)
+            return
+        }
         var table = [String: Int](minimumCapacity: vocab.count)
         for (i, t) in vocab.enumerated() where table[t] == nil { table[t] = i }
         let entries = table.map { ($0.key, JSONText.Value.int($0.value)) }
@@ -102,6 +149,40 @@ extension CLIPTokenizer {
             throw error
         } catch {
             throw TokenizerError.invalidFile(path: dir.path, reason: "cannot write tokenizer folder: \(error.localizedDescription)")
+        }
+    }
+}
+
+extension CLIPTokenizer {
+    /// The transformers 5 form: tokenizer.json (special tokens registered as added tokens, the pad token too when
+    /// it is in the vocabulary under another role, as `!` for SD 2.x) and tokenizer_config.json.
+    static func writeTokenizerJSONFolder(vocab: [String], merges: [(String, String)], to dir: URL,
+                                         padToken: String) throws {
+        let bos = ("<|startoftext|>", vocab.count - 2), eos = ("<|endoftext|>", vocab.count - 1)
+        var added = [SpecialToken(content: bos.0, id: bos.1, normalized: false),
+                     SpecialToken(content: eos.0, id: eos.1, normalized: false)]
+        if padToken != bos.0 && padToken != eos.0 {
+            guard let id = vocab.firstIndex(of: padToken) else {
+                throw TokenizerError.invalidArgument("pad token \(padToken) is not in the vocabulary")
+            }
+            added.append(SpecialToken(content: padToken, id: id, normalized: false))
+        }
+        let text = TokenizerJSON.text(vocab: vocab, merges: merges, addedTokens: added, bos: bos, eos: eos)
+        let config: [(String, JSONText.Value)] = [
+            ("add_prefix_space", .bool(false)), ("backend", .string("tokenizers")), ("bos_token", .string(bos.0)),
+            ("do_lower_case", .bool(true)), ("eos_token", .string(eos.0)), ("errors", .string("replace")),
+            ("is_local", .bool(true)), ("local_files_only", .bool(false)), ("model_max_length", .int(77)),
+            ("pad_token", .string(padToken)), ("tokenizer_class", .string("CLIPTokenizer")),
+            ("unk_token", .string("<|endoftext|>")),
+        ]
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: dir.appendingPathComponent("tokenizer.json"), options: .atomic)
+            try Data(JSONText.object(config).utf8).write(to: dir.appendingPathComponent("tokenizer_config.json"),
+                                                         options: .atomic)
+        } catch {
+            throw TokenizerError.invalidFile(path: dir.path,
+                                             reason: "cannot write tokenizer folder: \(error.localizedDescription)")
         }
     }
 }
@@ -167,14 +248,19 @@ enum TokenizerFiles {
         guard let object = try readJSON(url) as? [String: Any] else {
             throw TokenizerError.invalidFile(path: url.path, reason: "expected a JSON object mapping tokens to ids")
         }
+        return try vocabulary(object, path: url.path)
+    }
+
+    /// A token -> id object (vocab.json, or tokenizer.json's model.vocab) with every id checked.
+    static func vocabulary(_ object: [String: Any], path: String) throws -> [String: Int] {
         var vocab = [String: Int](minimumCapacity: object.count)
         for (token, value) in object {
             guard let number = value as? NSNumber, let id = Int(exactly: number.doubleValue), id >= 0, id < 1 << 31 else {
-                throw TokenizerError.invalidFile(path: url.path, reason: "token '\(token)' has no valid integer id")
+                throw TokenizerError.invalidFile(path: path, reason: "token '\(token)' has no valid integer id")
             }
             vocab[token] = id
         }
-        if vocab.isEmpty { throw TokenizerError.invalidFile(path: url.path, reason: "empty vocabulary") }
+        if vocab.isEmpty { throw TokenizerError.invalidFile(path: path, reason: "empty vocabulary") }
         return vocab
     }
 

@@ -45,6 +45,9 @@ struct Bench: ParsableCommand {
         let url = try modelOptions.modelURL()
         var report: [String: Any] = ["model": url.path, "size": size, "steps": steps, "threads": ComputeThreads.count]
         func note(_ s: String) { if !json { FileHandle.standardError.write(Data("\(s)\n".utf8)) } }
+        // Figures from different kernels are not comparable: say which CPU and which OpenBLAS core ran.
+        report["machine"] = MachineReport.json
+        MachineReport.lines.forEach(note)
 
         let t0 = Date()
         let model = try StableDiffusionModel.load(from: url)

@@ -28,6 +28,12 @@ struct CXREdit: ParsableCommand {
 @main
 enum Main {
     static func main() {
+        KernelSelection.apply()
+        // --version also names the CPU and the GEMM kernels in use (ArgumentParser would print the number only).
+        if Array(CommandLine.arguments.dropFirst()) == ["--version"] {
+            print(([CXREdit.version] + MachineReport.lines + [MachineReport.gemmCheckLine]).joined(separator: "\n"))
+            return
+        }
         Signals.install()
         do {
             var command = try CXREdit.parseAsRoot()

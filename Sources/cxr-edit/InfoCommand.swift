@@ -66,6 +66,10 @@ struct Info: ParsableCommand {
         lines.append("native image size: \(u.sampleSize * v.downscale) px")
         report["image_size"] = u.sampleSize * v.downscale
 
+        // Speed depends on the machine as much as on the model: name the CPU and the GEMM kernels in use.
+        lines += MachineReport.lines
+        report["machine"] = MachineReport.json
+
         if check {
             _ = try StableDiffusionModel.load(from: url)
             lines.append("check: all weights loaded and every network built")

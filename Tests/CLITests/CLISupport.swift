@@ -42,10 +42,11 @@ enum CLI {
     }
 
     /// Runs the binary with a clean environment (no CXR_EDIT_MODEL, HOME in a temp folder so the model-hash cache
-    /// never touches the real one) and a deadline. `onStart` gets the pid (for signal tests).
+    /// never touches the real one) and a deadline; `environment` sets (or, with nil, removes) more variables.
+    /// `onStart` gets the pid (for signal tests).
     @discardableResult
     static func run(_ args: [String], cwd: URL? = nil, timeout: TimeInterval = 300,
-                    onStart: ((Int32) -> Void)? = nil) throws -> Result {
+                    environment: [String: String?] = [:], onStart: ((Int32) -> Void)? = nil) throws -> Result {
         guard let binary else { throw XCTSkip("cxr-edit binary not found beside the test bundle (set CXR_EDIT_BIN)") }
         let p = Process()
         p.executableURL = binary
@@ -54,6 +55,7 @@ enum CLI {
         env["CXR_EDIT_MODEL"] = nil
         env["HOME"] = home.path
         env["SWIFT_BACKTRACE"] = "enable=no"  // a crash must show as a signal, not a minute of symbolication
+        for (key, value) in environment { env[key] = value }
         p.environment = env
         if let cwd { p.currentDirectoryURL = cwd }
         let out = Pipe(), err = Pipe()

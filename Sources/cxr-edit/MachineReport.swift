@@ -1,0 +1,40 @@
+import CXRTensor
+import Foundation
+
+/// The CPU and the GEMM kernels in use, as `--version`, `info` and `bench` print them: speed depends on both, and
+/// a report without them cannot be compared across machines.
+enum MachineReport {
+    static var cpuLine: String {
+        let cpu = CPUFeatures.current
+        let name = cpu.brand.isEmpty ? cpu.vendor : cpu.brand
+        return "cpu: \(name) (\(cpu.vendor) family \(cpu.family) model \(cpu.model)); features: \(cpu.featureList); "
+            + "best sgemm tier: \(cpu.bestTier)"
+    }
+
+    static var blasLine: String {
+        "blas: \(KernelSelection.choice.describe(core: OpenBLASLibrary.coreName)); \(OpenBLASLibrary.config)"
+    }
+
+    /// "gemm check: passed ..." or the failing cases (the check takes a few milliseconds).
+    static var gemmCheckLine: String {
+        let failures = GEMMCheck.run()
+        return failures.isEmpty ? "gemm check: passed (\(GEMMCheck.cases.count) cases against a float64 reference)"
+            : "gemm check: FAILED \(failures.count) of \(GEMMCheck.cases.count): \(failures.joined(separator: "; "))"
+    }
+
+    static var lines: [String] { [cpuLine, blasLine] }
+
+    static var json: [String: Any] {
+        let cpu = CPUFeatures.current
+        var blas: [String: Any] = ["core": OpenBLASLibrary.coreName, "config": OpenBLASLibrary.config]
+        switch KernelSelection.choice.source {
+        case .openBLAS: blas["source"] = "openblas"
+        case .environment: blas["source"] = "environment"
+        case .selected(_, let detected):
+            blas["source"] = "cxr-edit"
+            blas["detected"] = detected
+        }
+        return ["cpu": cpu.brand, "cpu_vendor": cpu.vendor, "cpu_family": cpu.family, "cpu_model": cpu.model,
+                "cpu_features": cpu.featureList, "cpu_best_tier": "\(cpu.bestTier)", "blas": blas]
+    }
+}
