@@ -148,6 +148,8 @@ public struct Mask: Sendable, Equatable {
         Double(values.lazy.filter { $0 >= 0.5 }.count) / Double(values.count)
     }
 
+    /// The editor blends with `softEdge(margin:)` (a margin outside the region); this inside-feather is kept for the
+    /// image fuzz target (Tools/fuzz) until it moves to `softEdge`.
     /// Soft blending weights for `pasteBack`, feathered only *inside* the mask: 0 for every pixel
     /// outside the (binarised) mask — so those stay exactly the input — rising linearly with the
     /// Euclidean distance `d` to the nearest outside pixel as `min(1, d / (radius + 1))`, and 1

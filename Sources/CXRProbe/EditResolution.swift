@@ -2,25 +2,38 @@ import CXRFindings
 import CXRImaging
 import Foundation
 
-/// An edit made concrete for one image: the text the model sees and the masks, at the image's own size.
+/// An edit made concrete for one image: the text the model sees (and its null edit sees), and the masks, at the
+/// image's own size.
 public struct ResolvedEdit {
     public var prompt: String
     public var negativePrompt: String
-    /// Where to repaint (inpainting), 1 = edit; nil = SDEdit of the whole image.
+    /// The matched null edit's prompts: the edit's without its findings' sentences (docs/EVALUATION.md).
+    public var nullPrompt: String
+    public var nullNegativePrompt: String
+    /// Where to repaint, 1 = edit; nil = SDEdit of the whole image.
     public var editMask: Mask?
     /// Held to the original at every step, 1 = keep.
     public var keepMask: Mask?
-    /// The region the edit is about, for metrics "outside the edit region" (the edit mask, else the finding's
-    /// default anatomical region); nil = the whole image counts as outside.
-    public var analysisRegion: Mask?
+    /// Where the edit area came from: extents, named, mask or whole-image.
+    public var area: String
+    /// The atlas regions repainted and their growth, for rows and provenance; nil when no atlas region is used.
+    public var regions: String?
+    /// The atlas fit behind the regions, if any.
+    public var fit: AtlasFit?
+    /// A forced weak fit's warning.
+    public var fitWarning: String?
     /// Classifier label the edit should move, if known.
     public var target: String?
     public var notes: [String]
 
-    public init(prompt: String, negativePrompt: String = "", editMask: Mask? = nil, keepMask: Mask? = nil,
-                analysisRegion: Mask? = nil, target: String? = nil, notes: [String] = []) {
-        self.prompt = prompt; self.negativePrompt = negativePrompt; self.editMask = editMask; self.keepMask = keepMask
-        self.analysisRegion = analysisRegion; self.target = target; self.notes = notes
+    public init(prompt: String, negativePrompt: String = "", nullPrompt: String = EditSpec.defaultBasePrompt,
+                nullNegativePrompt: String = "", editMask: Mask? = nil, keepMask: Mask? = nil, area: String = "whole-image",
+                regions: String? = nil, fit: AtlasFit? = nil, fitWarning: String? = nil, target: String? = nil,
+                notes: [String] = []) {
+        self.prompt = prompt; self.negativePrompt = negativePrompt; self.nullPrompt = nullPrompt
+        self.nullNegativePrompt = nullNegativePrompt; self.editMask = editMask; self.keepMask = keepMask
+        self.area = area; self.regions = regions; self.fit = fit; self.fitWarning = fitWarning
+        self.target = target; self.notes = notes
     }
 }
 
@@ -30,17 +43,25 @@ public protocol EditResolving: AnyObject {
     func resolve(_ edit: ProbeEdit, image: RasterImage, imageKey: String) throws -> ResolvedEdit
 }
 
-/// The standard resolver: findings vocabulary (CXRFindings) for add/remove edits, the region atlas fitted to
-/// each image for named regions, mask files read at the image's size.
+/// The standard resolver: findings vocabulary (CXRFindings) for add/remove edits, their extents or named regions
+/// placed with the atlas fitted to each image (`RegionRequest`, as `cxr-edit edit` places them), mask files read at
+/// the image's size.
 public final class FindingsEditResolver: EditResolving {
     let vocabulary: Vocabulary
+    let fitPolicy: FitPolicy
     private var fitter: RegionFitter?
     private var fitKey: String?
     private var fit: AtlasFit?
     private var maskFiles: [String: Mask] = [:]
 
-    public init(vocabulary: Vocabulary? = nil) throws {
+    public init(vocabulary: Vocabulary? = nil, fitPolicy: FitPolicy = .standard) throws {
         self.vocabulary = try vocabulary ?? Vocabulary.standard()
+        self.fitPolicy = fitPolicy
+    }
+
+    /// The resolver a spec asks for (its `force:` accepts weak atlas fits).
+    public convenience init(for spec: ProbeSpec) throws {
+        try self.init(fitPolicy: FitPolicy(force: spec.force))
     }
 
     /// Checks every finding, side, severity and region name once, before any image is processed.
@@ -48,7 +69,7 @@ public final class FindingsEditResolver: EditResolving {
         for e in edits {
             do {
                 if e.action != .prompt { _ = try request(e) }
-                let names = (e.region == ["auto"] ? [] : e.region) + e.keepRegion
+                let names = e.region.filter { $0 != "auto" } + e.keepRegion
                 if !names.isEmpty { try atlasFitter().atlas.validate(names) }
                 for file in [e.mask, e.keepMask].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: file) {
                     throw ProbeError("mask file \(file) does not exist")
@@ -72,11 +93,15 @@ public final class FindingsEditResolver: EditResolving {
         return f
     }
 
-    func regionMask(_ names: [String], image: RasterImage, imageKey: String, dilate: Int) throws -> Mask {
+    /// The atlas fit of an image (one per image key), checked against the fit policy.
+    func atlasFit(_ image: RasterImage, imageKey: String) throws -> AtlasFit {
         let f = try atlasFitter()
         if fitKey != imageKey { fit = f.fit(image); fitKey = imageKey }
         guard let fit else { throw ProbeError("internal error: no atlas fit") }
-        return try f.place(names, fit: fit, dilate: dilate)
+        do { try fitPolicy.check(fit) } catch let e as WeakFitError {
+            throw ProbeError("\(e); set force: true in the spec to edit it anyway (the rows record the warning)")
+        }
+        return fit
     }
 
     func maskFile(_ path: String, image: RasterImage) throws -> Mask {
@@ -90,38 +115,50 @@ public final class FindingsEditResolver: EditResolving {
 
     public func resolve(_ e: ProbeEdit, image: RasterImage, imageKey: String) throws -> ResolvedEdit {
         var out: ResolvedEdit
-        var defaultRegions: [String] = []
+        var extents: [ExtentArea] = []
         switch e.action {
         case .prompt:
-            out = ResolvedEdit(prompt: e.prompt ?? "", negativePrompt: e.negativePrompt ?? "", target: e.target)
+            out = ResolvedEdit(prompt: e.prompt ?? "", negativePrompt: e.negativePrompt ?? "",
+                               nullNegativePrompt: e.negativePrompt ?? "", target: e.target)
         case .add, .remove:
             let r = try request(e)
             let spec = EditSpec(basePrompt: e.prompt, baseNegativePrompt: e.negativePrompt,
                                 adds: e.action == .add ? [r] : [], removes: e.action == .remove ? [r] : [])
             let composed = try compose(spec, vocabulary: vocabulary)
             out = ResolvedEdit(prompt: composed.prompt, negativePrompt: composed.negativePrompt,
+                               nullPrompt: composed.basePrompt, nullNegativePrompt: composed.baseNegativePrompt,
                                target: e.target ?? r.finding.torchxrayvisionLabel, notes: composed.notes)
-            defaultRegions = composed.regions
+            extents = composed.areas
         }
-        let regionNames = e.region == ["auto"] ? defaultRegions : e.region
-        if e.mode == .inpaint {
-            if let file = e.mask {
-                out.editMask = try maskFile(file, image: image)
-            } else if !regionNames.isEmpty {
-                out.editMask = try regionMask(regionNames, image: image, imageKey: imageKey, dilate: e.dilate)
+        // The same rules as `cxr-edit edit`: named regions, `auto` = the extents, a mask file, or (add/remove in
+        // inpaint mode without either) the extents; sdedit = the whole image.
+        var areas: [ExtentArea] = []
+        if e.mode == .inpaint && e.mask == nil {
+            let named = e.region.filter { $0 != "auto" }
+            if e.region.isEmpty || e.region.contains("auto") {
+                areas = extents
+                out.area = "extents"
+            } else {
+                out.area = "named"
             }
-            if let m = out.editMask, m.coverage == 0 { throw ProbeError("edit '\(e.name)': the edit region is empty on this image") }
-            out.analysisRegion = out.editMask
-        } else if !regionNames.isEmpty || !defaultRegions.isEmpty {
-            // SDEdit changes the whole image; the finding's region still says where the change belongs.
-            out.analysisRegion = try? regionMask(regionNames.isEmpty ? defaultRegions : regionNames, image: image,
-                                                 imageKey: imageKey, dilate: e.dilate)
+            if !named.isEmpty { areas.append(ExtentArea(regions: named, grow: 0)) }
         }
-        if let file = e.keepMask {
-            out.keepMask = try maskFile(file, image: image)
-        } else if !e.keepRegion.isEmpty {
-            out.keepMask = try regionMask(e.keepRegion, image: image, imageKey: imageKey, dilate: e.dilate)
+        let request = RegionRequest(edit: areas, dilate: e.dilate, keep: e.keepMask == nil ? e.keepRegion : [])
+        if !request.isEmpty {
+            let fit = try atlasFit(image, imageKey: imageKey)
+            let placed = try atlasFitter().place(request, fit: fit)
+            out.editMask = placed.edit
+            out.keepMask = placed.keep
+            out.fit = fit
+            out.fitWarning = fitPolicy.warning(for: fit)
+            if !areas.isEmpty { out.regions = request.editDescription }
         }
+        if e.mode == .inpaint, let file = e.mask {
+            out.editMask = try maskFile(file, image: image)
+            out.area = "mask"
+        }
+        if let m = out.editMask, m.coverage == 0 { throw ProbeError("edit '\(e.name)': the edit region is empty on this image") }
+        if let file = e.keepMask { out.keepMask = try maskFile(file, image: image) }
         return out
     }
 }

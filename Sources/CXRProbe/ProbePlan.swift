@@ -51,8 +51,8 @@ public struct ProbePlan: Sendable {
             "edits": spec.edits.map(\.canonical),
             "strengths": spec.strengths, "seeds": spec.seeds.map { Int($0) },
             "steps": steps, "guidance": guidance, "scheduler": schedulerName, "eta": spec.eta,
-            "invert": spec.invert, "feather": spec.feather, "classifiers": spec.classifiers,
-            "threshold": spec.threshold, "model_sha256": modelHash,
+            "invert": spec.invert, "margin": spec.margin, "detail": spec.detail, "unet": spec.unet ?? "auto",
+            "force": spec.force, "classifiers": spec.classifiers, "threshold": spec.threshold, "model_sha256": modelHash,
         ]
     }
 
@@ -67,7 +67,8 @@ public struct ProbePlan: Sendable {
             "schema": ProbeRunner.schema, "image_sha256": imageSHA256, "image": images[job.imageIndex].name,
             "edit": spec.edits[job.editIndex].canonical, "strength": job.strength, "seed": Int(job.seed),
             "steps": steps, "guidance": guidance, "scheduler": schedulerName, "eta": spec.eta, "invert": spec.invert,
-            "feather": spec.feather, "classifiers": spec.classifiers, "threshold": spec.threshold, "model_sha256": modelHash,
+            "margin": spec.margin, "detail": spec.detail, "unet": spec.unet ?? "auto", "force": spec.force,
+            "classifiers": spec.classifiers, "threshold": spec.threshold, "model_sha256": modelHash,
         ]
         let text = (try? StableJSON.string(obj)) ?? ""
         return String(SHA256.hex(of: Array(text.utf8)).prefix(32))

@@ -1,10 +1,11 @@
 import CXRImaging
 import Foundation
 
-/// `probe report RUN_DIR`: summary.json (per classifier and edit: flip rate and mean target delta with bootstrap
-/// 95% intervals, off-target movement, the shortcut matrix), results.csv (one line per result and classifier),
-/// and report.html: one self-contained file (inline CSS, inline SVG charts, base64 PNG thumbnails) that opens
-/// without a network.
+/// `probe report RUN_DIR`: summary.json (per classifier and edit: the effect of the finding against its matched null
+/// edit with image-level bootstrap 95% intervals, the null edit's own shift as sensitivity to re-synthesis, the raw
+/// target delta, flip rate, off-target movement, the shortcut matrix), results.csv (one line per result and
+/// classifier), and report.html: one self-contained file (inline CSS, inline SVG charts, base64 PNG thumbnails)
+/// that opens without a network. A run with fewer rows than its plan is reported as partial.
 public enum ProbeReport {
     public struct Files {
         public var summary: URL
@@ -16,7 +17,19 @@ public enum ProbeReport {
     struct EditStats {
         var edit: String
         var target: String?
+        var action: String
+        var mode: String
+        var prompt: String
+        var nullPrompt: String?
+        var regions: String?
         var n: Int
+        var images: Int
+        /// p(edit) - p(null edit) on the target: what the finding itself did.
+        var effect: Estimate?
+        /// p(null edit) - p(input) on the target: what re-synthesis alone did.
+        var sensitivity: Estimate?
+        /// Share of rows whose effect has the sign the edit asks for (up for add/prompt, down for remove).
+        var rightDirection: Double?
         var flipRate: Estimate?
         var targetDelta: Estimate?
         var offTarget: Estimate?
@@ -33,9 +46,15 @@ public enum ProbeReport {
         let classifiers = Array(Set(rows.flatMap { ($0["classifiers"] as? [String: Any])?.keys.map { $0 } ?? [] })).sorted()
         var editOrder = [String]()
         for r in rows { if let e = r["edit"] as? String, !editOrder.contains(e) { editOrder.append(e) } }
+        let expected = info["jobs"] as? Int
+        let complete = expected.map { rows.count >= $0 } ?? true
+        let images = Set(rows.map { cluster($0) }).count
 
         var summary: [String: Any] = ["rows": rows.count, "run_directory": dir.path, "edits": editOrder,
-                                      "bootstrap": ["resamples": resamples, "seed": Int(seed), "level": 0.95],
+                                      "images": images, "complete": complete, "partial": !complete,
+                                      "expected_rows": expected.map { $0 as Any } ?? NSNull(),
+                                      "bootstrap": ["resamples": resamples, "seed": Int(seed), "level": 0.95,
+                                                    "unit": "image"],
                                       "fingerprint": (info["fingerprint"] as? String).map { $0 as Any } ?? NSNull(),
                                       "model": (rows.first?["model"] as? String).map { $0 as Any } ?? NSNull(),
                                       "model_sha256": (rows.first?["model_sha256"] as? String).map { $0 as Any } ?? NSNull()]
@@ -49,16 +68,19 @@ public enum ProbeReport {
             matrices[c] = matrix
             var edits = [String: Any]()
             for s in stats {
-                var target: Any = NSNull()
-                if let t = s.target { target = t }
-                edits[s.edit] = ["n": s.n, "target": target,
+                edits[s.edit] = ["n": s.n, "images": s.images, "target": s.target.map { $0 as Any } ?? NSNull(),
+                                 "action": s.action, "mode": s.mode, "prompt": s.prompt,
+                                 "null_prompt": s.nullPrompt.map { $0 as Any } ?? NSNull(),
+                                 "effect": s.effect?.json ?? NSNull(),
+                                 "sensitivity_to_resynthesis": s.sensitivity?.json ?? NSNull(),
+                                 "right_direction": s.rightDirection.map { $0 as Any } ?? NSNull(),
                                  "flip_rate": s.flipRate?.json ?? NSNull(), "target_delta": s.targetDelta?.json ?? NSNull(),
                                  "off_target_mean_abs_delta": s.offTarget?.json ?? NSNull(),
-                                 "target_delta_by_strength": s.byStrength.map { ["strength": $0.strength, "mean": $0.mean, "n": $0.n] }]
+                                 "effect_by_strength": s.byStrength.map { ["strength": $0.strength, "mean": $0.mean, "n": $0.n] }]
             }
             perClassifier[c] = ["edits": edits,
                                 "shortcut_matrix": ["edits": editOrder, "labels": matrix.labels,
-                                                    "mean_delta": matrix.values.map { $0.map { finite($0) } }]]
+                                                    "mean_effect": matrix.values.map { $0.map { jsonFinite($0) } }]]
         }
         summary["classifiers"] = perClassifier
         summary["image_metrics"] = imageMetricSummary(rows)
@@ -73,40 +95,62 @@ public enum ProbeReport {
         return files
     }
 
+    /// The independent unit of a row: its image (by content, else by name).
+    static func cluster(_ row: [String: Any]) -> String {
+        row["image_sha256"] as? String ?? row["image"] as? String ?? ""
+    }
+
     static func classifierEntry(_ row: [String: Any], _ c: String) -> [String: Any]? {
         (row["classifiers"] as? [String: Any])?[c] as? [String: Any]
     }
 
     static func editStats(_ rows: [[String: Any]], edit: String, classifier c: String) -> EditStats {
         let mine = rows.filter { $0["edit"] as? String == edit }
-        var flips = [Double](), deltas = [Double](), off = [Double]()
+        var flips = [(cluster: String, value: Double)](), deltas = flips, off = flips, effects = flips, nulls = flips
         var byStrength = [Double: [Double]]()
+        let action = mine.first?["action"] as? String ?? ""
+        let wanted: Double = action == "remove" ? -1 : 1
+        var right = 0
         for r in mine {
             guard let e = classifierEntry(r, c) else { continue }
-            if let f = e["target_flip"] as? Bool { flips.append(f ? 1 : 0) }
-            if let d = e["target_delta"] as? Double {
-                deltas.append(d)
-                if let s = r["strength"] as? Double { byStrength[s, default: []].append(d) }
+            let k = cluster(r)
+            if let f = e["target_flip"] as? Bool { flips.append((k, f ? 1 : 0)) }
+            if let d = e["target_delta"] as? Double { deltas.append((k, d)) }
+            if let o = e["off_target_mean_abs_delta"] as? Double { off.append((k, o)) }
+            if let z = e["target_null_delta"] as? Double { nulls.append((k, z)) }
+            if let x = e["target_effect"] as? Double {
+                effects.append((k, x))
+                if x * wanted > 0 { right += 1 }
+                if let s = r["strength"] as? Double { byStrength[s, default: []].append(x) }
             }
-            if let o = e["off_target_mean_abs_delta"] as? Double { off.append(o) }
         }
-        let target = mine.first?["target"] as? String
-        return EditStats(edit: edit, target: target, n: mine.count,
-                         flipRate: Bootstrap.mean(flips, resamples: resamples, seed: seed),
-                         targetDelta: Bootstrap.mean(deltas, resamples: resamples, seed: seed),
-                         offTarget: Bootstrap.mean(off, resamples: resamples, seed: seed),
+        func estimate(_ v: [(cluster: String, value: Double)]) -> Estimate? {
+            Bootstrap.clusterMean(v, resamples: resamples, seed: seed)
+        }
+        let first = mine.first ?? [:]
+        return EditStats(edit: edit, target: first["target"] as? String, action: action,
+                         mode: [first["mode"] as? String, first["area"] as? String].compactMap { $0 }.joined(separator: ", "),
+                         prompt: first["prompt"] as? String ?? "",
+                         nullPrompt: (first["null"] as? [String: Any])?["prompt"] as? String,
+                         regions: first["regions"] as? String,
+                         n: mine.count, images: Set(mine.map(cluster)).count,
+                         effect: estimate(effects), sensitivity: estimate(nulls),
+                         rightDirection: effects.isEmpty ? nil : Double(right) / Double(effects.count),
+                         flipRate: estimate(flips), targetDelta: estimate(deltas), offTarget: estimate(off),
                          byStrength: byStrength.keys.sorted().map { s in
                              let v = byStrength[s] ?? []
                              return (s, v.reduce(0, +) / Double(max(v.count, 1)), v.count)
                          })
     }
 
-    /// Mean delta of every label under every edit: the off-target "shortcut matrix".
+    /// Mean effect (against the null edit; the raw delta for rows without one) of every label under every edit: the
+    /// off-target "shortcut matrix".
     static func shortcutMatrix(_ rows: [[String: Any]], edits: [String], classifier c: String) -> (labels: [String], values: [[Double?]]) {
         var labels = Set<String>()
         var sums = [String: [String: (Double, Int)]]()
         for r in rows {
-            guard let e = classifierEntry(r, c), let delta = e["delta"] as? [String: Any], let edit = r["edit"] as? String else { continue }
+            guard let e = classifierEntry(r, c), let delta = (e["effect"] ?? e["delta"]) as? [String: Any],
+                  let edit = r["edit"] as? String else { continue }
             for (label, v) in delta {
                 guard let d = v as? Double else { continue }
                 labels.insert(label)
@@ -122,51 +166,61 @@ public enum ProbeReport {
         let ssim = rows.compactMap { $0["ssim_outside"] as? Double }
         let psnr = rows.compactMap { $0["psnr_outside"] as? Double }
         let identical = rows.filter { $0["identical_outside"] as? Bool == true }.count
-        return ["ssim_outside_mean": finite(ssim.isEmpty ? nil : ssim.reduce(0, +) / Double(ssim.count)),
-                "psnr_outside_mean_finite": finite(psnr.isEmpty ? nil : psnr.reduce(0, +) / Double(psnr.count)),
+        return ["ssim_outside_mean": jsonFinite(ssim.isEmpty ? nil : ssim.reduce(0, +) / Double(ssim.count)),
+                "psnr_outside_mean_finite": jsonFinite(psnr.isEmpty ? nil : psnr.reduce(0, +) / Double(psnr.count)),
                 "identical_outside": identical, "rows": rows.count]
     }
 
-    /// One line per result and classifier; probabilities as before_<label>, after_<label>, delta_<label>.
+    /// One line per result and classifier; probabilities as before_<label>, after_<label>, delta_<label>, and the
+    /// effect against the null edit as effect_<label>. Integers are written as integers, flags as true/false.
     static func csv(_ rows: [[String: Any]], classifiers: [String]) -> String {
         var labels = Set<String>()
         for r in rows { for c in classifiers { if let b = classifierEntry(r, c)?["before"] as? [String: Any] { labels.formUnion(b.keys) } } }
         let ls = labels.sorted()
-        let fixed = ["id", "image", "edit", "action", "mode", "target", "strength", "seed", "steps", "guidance", "scheduler",
-                     "classifier", "target_before", "target_after", "target_delta", "target_flip", "off_target_mean_abs_delta",
-                     "psnr_outside", "ssim_outside", "identical_outside", "seconds", "output", "model_sha256", "mask_sha256"]
-        var out = CSV.line(fixed + ls.map { "before_\($0)" } + ls.map { "after_\($0)" } + ls.map { "delta_\($0)" })
-        func text(_ v: Any?) -> String {
-            switch v {
-            case nil, is NSNull: return ""
-            case let b as Bool: return b ? "true" : "false"
-            case let d as Double: return "\(d)"
-            case let i as Int: return "\(i)"
-            case let s as String: return s
-            default: return "\(v!)"
-            }
-        }
+        let perClassifier = ["target_before", "target_after", "target_delta", "target_flip", "target_effect",
+                             "target_null_delta", "off_target_mean_abs_delta"]
+        let fixed = ["id", "image", "edit", "action", "mode", "area", "target", "strength", "seed", "steps", "guidance",
+                     "scheduler", "classifier"] + perClassifier
+            + ["prompt", "null_prompt", "null_output", "fit_score", "psnr_outside", "ssim_outside", "identical_outside",
+               "psnr_db", "sharpness_ratio", "seconds", "output", "model_sha256", "mask_sha256"]
+        var out = CSV.line(fixed + ["before", "after", "delta", "effect"].flatMap { p in ls.map { "\(p)_\($0)" } })
         for r in rows {
+            let null = r["null"] as? [String: Any] ?? [:]
             for c in classifiers {
                 guard let e = classifierEntry(r, c) else { continue }
                 var fields = [String]()
                 for k in fixed {
                     switch k {
                     case "classifier": fields.append(c)
-                    case "target_before", "target_after", "target_delta", "target_flip", "off_target_mean_abs_delta": fields.append(text(e[k]))
-                    default:
-                        // JSONSerialization gives NSNumber; keep Bool fields as true/false.
-                        if let n = r[k] as? NSNumber, k == "identical_outside" { fields.append(n.boolValue ? "true" : "false") }
-                        else { fields.append(text(r[k])) }
+                    case "null_prompt": fields.append(csvText(null["prompt"]))
+                    case "null_output": fields.append(csvText(null["output"]))
+                    case _ where perClassifier.contains(k): fields.append(csvText(e[k]))
+                    default: fields.append(csvText(r[k]))
                     }
                 }
-                for part in ["before", "after", "delta"] {
+                for part in ["before", "after", "delta", "effect"] {
                     let d = e[part] as? [String: Any] ?? [:]
-                    fields += ls.map { text(d[$0]) }
+                    fields += ls.map { csvText(d[$0]) }
                 }
                 out += CSV.line(fields)
             }
         }
         return out
+    }
+
+    /// A JSON value as a CSV field. JSONSerialization gives NSNumber for numbers and booleans alike (and `as? Bool`
+    /// accepts 0 and 1), so the number's own type decides: booleans true/false, integers without a decimal point.
+    static func csvText(_ v: Any?) -> String {
+        switch v {
+        case nil, is NSNull: return ""
+        case let s as String: return s
+        case let n as NSNumber:
+            switch String(cString: n.objCType) {
+            case "c", "B": return n.boolValue ? "true" : "false"
+            case "f", "d": return "\(n.doubleValue)"
+            default: return "\(n.int64Value)"
+            }
+        default: return "\(v!)"
+        }
     }
 }

@@ -60,11 +60,12 @@ public struct ProbeRunSummary {
 /// A row is appended only after its image is in place, so every row's image exists; an image without a row (a
 /// crash in between) is simply rewritten on the rerun.
 public final class ProbeRunner {
-    public static let schema = "cxr-edit.probe/1"
+    /// Row layout; 2 adds the matched null edit and the effect against it.
+    public static let schema = "cxr-edit.probe/2"
 
     public let plan: ProbePlan
     let model: StableDiffusionModel
-    let pipeline: StableDiffusionPipeline
+    let editor: ImageEditor
     let classifiers: [Classifier]
     let resolver: EditResolving
     public let runDirectory: URL
@@ -73,19 +74,28 @@ public final class ProbeRunner {
     public init(plan: ProbePlan, model: StableDiffusionModel, classifiers: [Classifier], resolver: EditResolving,
                 runDirectory: URL, options: ProbeRunOptions) throws {
         guard !classifiers.isEmpty else { throw ProbeError("\(plan.spec.file.path): classifiers: no classifier to score with") }
-        self.plan = plan; self.model = model; self.pipeline = StableDiffusionPipeline(model: model)
+        self.plan = plan; self.model = model; self.editor = ImageEditor(model: model)
         self.classifiers = classifiers; self.resolver = resolver; self.runDirectory = runDirectory; self.options = options
+    }
+
+    /// A null edit made for this image, shared by every counterfactual that matches it.
+    struct NullResult {
+        let id: String
+        let prompt: String
+        let negativePrompt: String
+        let scores: [[String: Double]]
+        let report: EditReport
+        let output: String?
     }
 
     /// Per-image state, built when the first unfinished job of an image comes up.
     private struct ImageState {
         let index: Int
         let raster: RasterImage
-        let prepared: PreparedImage
         let sha: String
-        let cache: EncodingCache
         var originalScores: [[String: Double]]
         var resolved: [Int: ResolvedEdit] = [:]
+        var nulls: [String: NullResult] = [:]
     }
 
     public func run() throws -> ProbeRunSummary {
@@ -124,7 +134,8 @@ public final class ProbeRunner {
             let id = plan.id(for: job, imageSHA256: sha)
             if log.finishedIDs.contains(id) { continue }
             if state?.index != job.imageIndex {
-                state = nil // release the previous image (and its cached posterior) first
+                state = nil // release the previous image (and its cached posterior, round trip and nulls) first
+                editor.forgetImages()
                 state = try loadImage(job.imageIndex, sha: sha, summary: &summary)
             }
             guard var s = state else { continue }
@@ -141,18 +152,15 @@ public final class ProbeRunner {
     private func loadImage(_ index: Int, sha: String, summary: inout ProbeRunSummary) throws -> ImageState {
         let input = plan.images[index]
         let raster = try ImageIO.read(input.url)
-        let prepared = try PreparedImage(raster, size: model.nativeImageSize)
+        // Classifiers see what the editor's output is compared with: the input as grey (the editor writes grey).
+        let original = raster.toGray()
         let t = Date()
-        let scores = try score([prepared.original], input: input.name)[0]
+        let scores = try score([original], input: input.name)[0]
         summary.classifierSeconds += Date().timeIntervalSince(t)
-        // One cache per image: its posterior is encoded once and dropped with the image; prompts are re-encoded
-        // once per image (a text-encoder pass, negligible next to the UNet steps).
-        return ImageState(index: index, raster: raster, prepared: prepared, sha: sha, cache: EncodingCache(),
-                          originalScores: scores)
+        return ImageState(index: index, raster: raster, sha: sha, originalScores: scores)
     }
 
-    /// Scores images with every classifier; one dictionary per image with keys "classifier\tlabel"... no: returns
-    /// per image an array (one entry per classifier) flattened into [[classifierIndex: scores]].
+    /// Scores images with every classifier: per image, one probability map per classifier (in classifier order).
     private func score(_ images: [RasterImage], input: String) throws -> [[[String: Double]]] {
         var perImage = Array(repeating: [[String: Double]](), count: images.count)
         for c in classifiers {
@@ -173,6 +181,72 @@ public final class ProbeRunner {
         return perImage
     }
 
+    /// The library request of a job: what `cxr-edit edit` would make of the same settings.
+    func request(_ job: ProbeJob, resolved: ResolvedEdit, raster: RasterImage, sha: String) -> EditRequest {
+        let spec = plan.spec
+        return EditRequest(image: raster, prompt: resolved.prompt, negativePrompt: resolved.negativePrompt,
+                           editMask: resolved.editMask, keepMask: resolved.keepMask, strength: job.strength, seed: job.seed,
+                           steps: plan.steps, guidance: plan.guidance, scheduler: spec.scheduler.flatMap(Self.schedulerKind),
+                           eta: spec.eta, invert: spec.invert, detail: spec.detail, margin: spec.margin,
+                           unet: spec.unet.flatMap(UNetChoice.init(rawValue:)), imageKey: sha)
+    }
+
+    /// Runs one request through the editor, adding its denoising time to the summary.
+    private func edit(_ request: EditRequest, what: String, summary: inout ProbeRunSummary) throws -> EditOutcome {
+        var denoise = 0.0
+        do {
+            let outcome = try editor.edit(request) { denoise = $0.elapsed }
+            summary.denoisingSeconds += denoise
+            return outcome
+        } catch {
+            throw ProbeError("\(what): \(error)")
+        }
+    }
+
+    /// Writes a provenance-marked PNG under images/ (when the spec saves images); its name relative to the run.
+    private func save(_ outcome: EditOutcome, request: EditRequest, name: String, mode: String,
+                      extra: [String: String]) throws -> String? {
+        guard plan.spec.saveImages else { return nil }
+        var prov = outcome.provenance(of: request, software: options.software, model: options.modelName,
+                                      modelHash: plan.modelHash)
+        prov.mode = mode
+        prov.extra.merge(extra) { _, new in new }
+        try ImageIO.writePNG(outcome.image, to: runDirectory.appendingPathComponent(name), text: prov.textChunks(), overwrite: true)
+        return name
+    }
+
+    /// The matched null edit of `request` (same everything, the prompt without the finding), made once per image
+    /// and shared by every edit that matches it; identified by a hash of the request's pixel-changing settings.
+    private func null(of request: EditRequest, resolved: ResolvedEdit, input: InputImage, state s: inout ImageState,
+                      summary: inout ProbeRunSummary) throws -> NullResult {
+        let nullRequest = request.nullEdit(basePrompt: resolved.nullPrompt, baseNegativePrompt: resolved.nullNegativePrompt)
+        let key = Self.nullKey(nullRequest)
+        if let hit = s.nulls[key] { return hit }
+        let outcome = try edit(nullRequest, what: "\(input.url.path): null edit", summary: &summary)
+        let id = String(key.prefix(32))
+        let output = try save(outcome, request: nullRequest, name: "images/null-\(id).png", mode: "probe-null-edit",
+                              extra: ["input": input.name, "probe-null-id": id])
+        let t = Date()
+        let scores = try score([outcome.image], input: input.name)[0]
+        summary.classifierSeconds += Date().timeIntervalSince(t)
+        let result = NullResult(id: id, prompt: nullRequest.prompt, negativePrompt: nullRequest.negativePrompt,
+                                scores: scores, report: outcome.report, output: output)
+        s.nulls[key] = result
+        return result
+    }
+
+    /// SHA-256 of everything in a request that changes its pixels (the image by its key).
+    static func nullKey(_ r: EditRequest) -> String {
+        let obj: [String: Any] = [
+            "image": r.imageKey ?? "", "prompt": r.prompt, "negative_prompt": r.negativePrompt,
+            "edit_mask": r.editMask.map(maskHash) ?? "", "keep_mask": r.keepMask.map(maskHash) ?? "",
+            "strength": r.strength, "seed": Int(r.seed), "steps": r.steps, "guidance": r.guidance,
+            "scheduler": r.scheduler?.rawValue ?? "", "eta": r.eta, "invert": r.invert, "source_prompt": r.sourcePrompt,
+            "detail": r.detail, "margin": r.margin, "unet": r.unet?.rawValue ?? "auto",
+        ]
+        return SHA256.hex(of: Array(((try? StableJSON.string(obj)) ?? "").utf8))
+    }
+
     private func counterfactual(_ job: ProbeJob, id: String, state s: inout ImageState,
                                 summary: inout ProbeRunSummary) throws -> [String: Any] {
         let start = Date()
@@ -181,82 +255,71 @@ public final class ProbeRunner {
         let input = plan.images[job.imageIndex]
         let resolved: ResolvedEdit
         if let r = s.resolved[job.editIndex] { resolved = r } else {
-            do { resolved = try resolver.resolve(edit, image: s.prepared.original, imageKey: s.sha) } catch {
+            do { resolved = try resolver.resolve(edit, image: s.raster, imageKey: s.sha) } catch {
                 throw ProbeError("\(input.url.path): edit '\(edit.name)': \(error)")
             }
             s.resolved[job.editIndex] = resolved
         }
-        var settings = DiffusionSettings(prompt: resolved.prompt, negativePrompt: resolved.negativePrompt, steps: plan.steps,
-                                         guidance: plan.guidance, seed: job.seed,
-                                         scheduler: spec.scheduler.flatMap(Self.schedulerKind), eta: spec.eta,
-                                         strength: job.strength, invert: spec.invert && resolved.editMask == nil)
-        if let keep = resolved.keepMask { settings.keepMask = try s.prepared.modelMask(keep) }
-        let task: DiffusionTask = try resolved.editMask.map { .inpaint(image: s.prepared.tensor, mask: try s.prepared.modelMask($0)) }
-            ?? .edit(image: s.prepared.tensor)
-        var denoise = 0.0
-        let result: DiffusionResult
-        do {
-            result = try pipeline.run(task, settings: settings, cache: s.cache, imageKey: s.sha) { denoise = $0.elapsed }
-        } catch {
-            throw ProbeError("\(input.url.path): edit '\(edit.name)': \(error)")
-        }
-        summary.denoisingSeconds += denoise
-        // Inpainting: paste the original back outside the mask. SDEdit with a keep mask: paste the kept part back.
-        let pasteMask = resolved.editMask ?? resolved.keepMask.map(Self.complement)
-        var cf = try s.prepared.unfit(result.image)
-        if let pasteMask {
-            cf = try Mask.pasteBack(original: s.prepared.original, edited: cf, alpha: pasteMask.feathered(radius: spec.feather))
-        }
-
-        var outputName: Any = NSNull()
-        if spec.saveImages {
-            let name = "images/\(id).png"
-            var prov = Provenance(software: options.software, mode: resolved.editMask == nil ? "probe-edit" : "probe-inpaint",
-                                  model: options.modelName, modelHash: plan.modelHash, prompt: resolved.prompt,
-                                  negativePrompt: resolved.negativePrompt, seed: job.seed, steps: plan.steps,
-                                  strength: job.strength, guidance: plan.guidance, scheduler: plan.schedulerName,
-                                  maskHash: resolved.editMask.map(Self.maskHash))
-            prov.extra = ["input": input.name, "probe-edit": edit.name, "probe-id": id]
-            try ImageIO.writePNG(cf, to: runDirectory.appendingPathComponent(name), text: prov.textChunks(), overwrite: true)
-            outputName = name
-        }
+        let denoiseBefore = summary.denoisingSeconds
+        var request = request(job, resolved: resolved, raster: s.raster, sha: s.sha)
+        var extras = ["input": input.name, "input-sha256": s.sha, "area": resolved.area]
+        if let r = resolved.regions { extras["regions"] = r }
+        if let fit = resolved.fit { extras["atlas-fit"] = fit.summary; extras["atlas-fit-score"] = String(format: "%.4f", fit.score) }
+        if let w = resolved.fitWarning { extras["warning"] = w }
+        request.provenanceExtras = extras
+        let outcome = try self.edit(request, what: "\(input.url.path): edit '\(edit.name)'", summary: &summary)
+        let nullResult = try null(of: request, resolved: resolved, input: input, state: &s, summary: &summary)
+        let denoise = summary.denoisingSeconds - denoiseBefore
+        let outputName = try save(outcome, request: request, name: "images/\(id).png",
+                                  mode: outcome.mode == "inpaint" ? "probe-inpaint" : "probe-edit",
+                                  extra: ["probe-edit": edit.name, "probe-id": id, "probe-null-id": nullResult.id])
 
         let t = Date()
-        let after = try score([cf], input: input.name)[0]
+        let after = try score([outcome.image], input: input.name)[0]
         let classifierSeconds = Date().timeIntervalSince(t)
         summary.classifierSeconds += classifierSeconds
         let tm = Date()
-        let a = GrayPlane(s.prepared.original), b = GrayPlane(cf)
-        let region = resolved.analysisRegion
-        let mse = try ImageQuality.mse(a, b, outside: region)
-        let psnr = try ImageQuality.psnr(a, b, outside: region)
-        let ssim = try ImageQuality.ssim(a, b, outside: region)
-
+        let a = GrayPlane(s.raster.toGray()), b = GrayPlane(outcome.image)
+        let repainted = outcome.repainted
+        let mse = try ImageQuality.mse(a, b, outside: repainted)
+        let report = outcome.report
         let metricSeconds = Date().timeIntervalSince(tm)
         var perClassifier = [String: Any]()
         for (k, c) in classifiers.enumerated() {
-            perClassifier[c.name] = Self.compare(before: s.originalScores[k], after: after[k], target: resolved.target,
-                                                 threshold: spec.threshold)
+            perClassifier[c.name] = Self.compare(before: s.originalScores[k], after: after[k], null: nullResult.scores[k],
+                                                 target: resolved.target, threshold: spec.threshold)
         }
+        let n = nullResult.report
+        let nullRow: [String: Any] = [
+            "id": nullResult.id, "prompt": nullResult.prompt, "negative_prompt": nullResult.negativePrompt,
+            "output": nullResult.output.map { $0 as Any } ?? NSNull(), "psnr_db": jsonFinite(n.psnr),
+            "sharpness_ratio": jsonFinite(n.sharpnessRatio), "changed_fraction": n.changedFraction,
+        ]
         var row: [String: Any] = [
             "id": id, "schema": Self.schema, "position": job.position,
             "image": input.name, "image_path": input.url.path, "image_sha256": s.sha,
             "width": s.raster.width, "height": s.raster.height,
             "edit": edit.name, "edit_spec": edit.canonical, "edit_index": job.editIndex,
-            "action": edit.action.rawValue, "mode": resolved.editMask == nil ? "sdedit" : "inpaint",
+            "action": edit.action.rawValue, "mode": outcome.mode == "inpaint" ? "inpaint" : "sdedit",
+            "area": resolved.area, "regions": resolved.regions.map { $0 as Any } ?? NSNull(),
+            "fit_score": jsonFinite(resolved.fit?.score), "fit_warning": resolved.fitWarning.map { $0 as Any } ?? NSNull(),
             "prompt": resolved.prompt, "negative_prompt": resolved.negativePrompt,
             "target": resolved.target.map { $0 as Any } ?? NSNull(),
             "strength": job.strength, "seed": Int(job.seed), "steps": plan.steps, "guidance": plan.guidance,
-            "scheduler": plan.schedulerName, "eta": spec.eta, "invert": settings.invert, "feather": spec.feather,
+            "scheduler": plan.schedulerName, "eta": spec.eta, "invert": spec.invert, "margin": spec.margin,
+            "detail": spec.detail, "unet": outcome.unet.rawValue,
             "model": options.modelName, "model_sha256": plan.modelHash,
-            "mask_sha256": resolved.editMask.map { Self.maskHash($0) as Any } ?? NSNull(),
+            "mask_sha256": repainted.map { Self.maskHash($0) as Any } ?? NSNull(),
             "keep_mask_sha256": resolved.keepMask.map { Self.maskHash($0) as Any } ?? NSNull(),
-            "region_sha256": region.map { Self.maskHash($0) as Any } ?? NSNull(),
-            "outside_fraction": region.map { 1 - $0.coverage } ?? 1,
-            "mse_outside": finite(mse), "psnr_outside": finite(psnr), "identical_outside": mse == 0,
-            "ssim_outside": finite(ssim),
+            "outside_fraction": 1 - report.repaintedFraction,
+            "mse_outside": jsonFinite(mse), "psnr_outside": jsonFinite(report.psnrOutside), "identical_outside": mse == 0,
+            "ssim_outside": jsonFinite(report.ssimOutside), "psnr_db": jsonFinite(report.psnr),
+            "sharpness_ratio": jsonFinite(report.sharpnessRatio), "changed_fraction": report.changedFraction,
+            "changed_fraction_inside": report.changedFractionInside,
+            "changed_fraction_outside": jsonFinite(report.changedFractionOutside), "repainted_fraction": report.repaintedFraction,
+            "null": nullRow,
             "classifiers": perClassifier, "threshold": spec.threshold,
-            "output": outputName, "denoising_steps": result.timesteps.count,
+            "output": outputName.map { $0 as Any } ?? NSNull(), "denoising_steps": outcome.denoisingSteps,
             "seconds": Date().timeIntervalSince(start), "seconds_denoising": denoise,
             "seconds_classifiers": classifierSeconds, "seconds_metrics": metricSeconds,
         ]
@@ -265,9 +328,11 @@ public final class ProbeRunner {
         return row
     }
 
-    /// Before/after probabilities of one classifier, their differences, the target's delta and flip, and the
-    /// off-target movement (every other label).
-    static func compare(before: [String: Double], after: [String: Double], target: String?, threshold: Double) -> [String: Any] {
+    /// Before/after probabilities of one classifier, their differences, the target's delta and flip, the off-target
+    /// movement (every other label), and, against the matched null edit, the effect of the finding itself:
+    /// effect = delta(edit) - delta(null) = p(edit) - p(null), and the null's own shift (sensitivity to re-synthesis).
+    static func compare(before: [String: Double], after: [String: Double], null: [String: Double]? = nil,
+                        target: String?, threshold: Double) -> [String: Any] {
         var delta = [String: Double]()
         var flipped = [String]()
         for (label, p) in before {
@@ -289,6 +354,20 @@ public final class ProbeRunner {
         } else {
             out["target_delta"] = NSNull(); out["target_flip"] = NSNull()
         }
+        if let null {
+            var nullDelta = [String: Double](), effect = [String: Double]()
+            for (label, p) in before {
+                guard let z = null[label] else { continue }
+                nullDelta[label] = z - p
+                if let q = after[label] { effect[label] = q - z }
+            }
+            out["null_after"] = null; out["null_delta"] = nullDelta; out["effect"] = effect
+            if let target, let e = effect[target], let z = nullDelta[target] {
+                out["target_effect"] = e; out["target_null_delta"] = z
+            } else {
+                out["target_effect"] = NSNull(); out["target_null_delta"] = NSNull()
+            }
+        }
         return out
     }
 
@@ -300,17 +379,11 @@ public final class ProbeRunner {
         }
     }
 
-    static func complement(_ m: Mask) -> Mask {
-        var c = m
-        c.values = m.values.map { $0 >= 0.5 ? 0 : 1 }
-        return c
-    }
-
     /// SHA-256 of a binarised mask (width, height, then one byte per pixel).
     public static func maskHash(_ m: Mask) -> String {
         var bytes = Array("\(m.width)x\(m.height)\n".utf8)
         bytes.reserveCapacity(bytes.count + m.values.count)
-        for v in m.values { bytes.append(v >= 0.5 ? 1 : 0) }
+        for flag in m.pixels { bytes.append(flag ? 1 : 0) }
         return SHA256.hex(of: bytes)
     }
 }

@@ -3,8 +3,9 @@ import Foundation
 /// One edit of a probe study, as written in the spec (before it is resolved against an image).
 ///
 /// `add`/`remove` name a finding of the findings vocabulary (side and severity optional); `prompt` gives the
-/// text directly. Without `region`/`mask` the whole image is re-drawn (SDEdit, as RoentMod); with them only the
-/// region is repainted and everything outside it is the input's, bit for bit.
+/// text directly. `add`/`remove` repaint the finding's extent (its severity's regions, fitted to each image) unless
+/// `mode: sdedit` asks for the whole image or `region`/`mask` name the area; a `prompt` edit without them re-draws
+/// the whole image (SDEdit, as RoentMod). Outside a region and its soft margin every pixel is the input's.
 public struct ProbeEdit: Sendable, Equatable {
     public enum Action: String, Sendable { case add, remove, prompt }
     public enum Mode: String, Sendable { case sdedit, inpaint }
@@ -19,7 +20,7 @@ public struct ProbeEdit: Sendable, Equatable {
     /// The prompt (action prompt), or the base prompt that add/remove sentences are appended to.
     public var prompt: String?
     public var negativePrompt: String?
-    /// Region names to repaint (`auto` = the finding's default regions).
+    /// Region names to repaint (`auto` = the finding's extent).
     public var region: [String]
     /// A mask file to repaint (white = edit), absolute path.
     public var mask: String?
@@ -39,7 +40,8 @@ public struct ProbeEdit: Sendable, Equatable {
         self.name = name; self.action = action; self.finding = finding; self.side = side; self.severity = severity
         self.prompt = prompt; self.negativePrompt = negativePrompt; self.region = region; self.mask = mask
         self.keepRegion = keepRegion; self.keepMask = keepMask; self.target = target
-        self.mode = mode ?? ((region.isEmpty && mask == nil) ? .sdedit : .inpaint); self.dilate = dilate
+        self.mode = mode ?? ((region.isEmpty && mask == nil && action == .prompt) ? .sdedit : .inpaint)
+        self.dilate = dilate
     }
 
     /// Every parameter that changes the counterfactual, as a JSON object (part of each result's id).
@@ -87,10 +89,16 @@ public struct ProbeSpec: Sendable {
     /// Scheduler name (ddim, pndm, euler, ...), nil = the checkpoint's.
     public var scheduler: String?
     public var eta: Double
-    /// Edit-friendly DDPM inversion for SDEdit edits (keeps more of the input).
+    /// Edit-friendly DDPM inversion before regenerating (keeps more of the input).
     public var invert: Bool
-    /// Feather width (pixels) inside the mask border when pasting back inpainted edits.
-    public var feather: Int
+    /// Soft margin around edit regions, in pixels of the 256 px frame (`EditRequest.margin`).
+    public var margin: Int
+    /// Add the input's own detail back where an edit left the content alone (`EditRequest.detail`).
+    public var detail: Bool
+    /// nil = automatic (the inpainting UNet for regions when the model has one).
+    public var unet: String?
+    /// Edit regions of images the atlas fits poorly (recorded in each row) instead of stopping.
+    public var force: Bool
     /// Classifier factory strings ("demo", "densenet121:weights.safetensors", "cmd:python3 my_model.py").
     public var classifiers: [String]
     /// Probability threshold for a flip.
@@ -99,7 +107,8 @@ public struct ProbeSpec: Sendable {
     public var saveImages: Bool
 
     static let topKeys = ["model", "inputs", "edits", "strengths", "strength", "seeds", "seed", "steps", "guidance",
-                          "scheduler", "eta", "invert", "feather", "classifiers", "threshold", "save_images"]
+                          "scheduler", "eta", "invert", "margin", "detail", "unet", "force", "classifiers", "threshold",
+                          "save_images"]
     static let editKeys = ["name", "add", "remove", "prompt", "side", "sides", "severity", "severities", "negative_prompt",
                            "region", "mask", "keep_region", "keep_mask", "target", "mode", "dilate"]
     static let schedulers = ["ddim", "pndm", "euler", "euler-a", "euler_a", "dpm++2m", "dpmpp-2m", "lms"]
@@ -164,7 +173,12 @@ public struct ProbeSpec: Sendable {
         }
         eta = try r.double("eta", range: 0...1) ?? 0
         invert = try r.bool("invert") ?? false
-        feather = try r.int("feather", range: 0...256) ?? 4
+        if r.has("feather") { throw r.fail("feather", "was replaced by margin: (a soft margin outside the region, default 8)") }
+        margin = try r.int("margin", range: 0...256) ?? 8
+        detail = try r.bool("detail") ?? true
+        unet = try r.string("unet")?.lowercased()
+        if let u = unet, !["standard", "inpaint"].contains(u) { throw r.fail("unet", "must be standard or inpaint, got '\(u)'") }
+        force = try r.bool("force") ?? false
         classifiers = try r.strings("classifiers", maxCount: Self.maxClassifiers) ?? ["demo"]
         guard !classifiers.isEmpty else { throw r.fail("classifiers", "must name at least one classifier") }
         for (i, c) in classifiers.enumerated() where c.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -206,7 +220,10 @@ public struct ProbeSpec: Sendable {
         var mode: ProbeEdit.Mode? = nil
         if let m = try e.string("mode") {
             guard let parsed = ProbeEdit.Mode(rawValue: m.lowercased()) else { throw e.fail("mode", "must be sdedit or inpaint, got '\(m)'") }
-            if parsed == .inpaint && region.isEmpty && mask == nil { throw e.fail("mode", "inpaint needs region: or mask:") }
+            if parsed == .inpaint && region.isEmpty && mask == nil && action == .prompt {
+                throw e.fail("mode", "inpaint of a prompt: edit needs region: or mask:")
+            }
+            if parsed == .sdedit && (!region.isEmpty || mask != nil) { throw e.fail("mode", "sdedit re-draws the whole image; drop region:/mask:") }
             mode = parsed
         }
         let dilate = try e.int("dilate", range: 0...256) ?? 0

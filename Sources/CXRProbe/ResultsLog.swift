@@ -121,7 +121,7 @@ public enum StableJSON {
 }
 
 /// Finite numbers only: NaN/infinity become nil (JSON null).
-func finite(_ x: Double?) -> Any {
+func jsonFinite(_ x: Double?) -> Any {
     guard let x, x.isFinite else { return NSNull() }
     return x
 }

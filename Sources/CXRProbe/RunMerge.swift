@@ -3,7 +3,8 @@ import Foundation
 
 /// Combines the run directories of shards (or of separate runs of the same plan) into one: rows deduplicated by
 /// id and sorted by their position in the plan (then id), so that merging N shards gives the same results file,
-/// row for row, as one unsharded run. Output files named by rows (`output`) are copied along.
+/// row for row, as one unsharded run. Output files named by rows (`output`, and `null.output` of their null edits) are
+/// copied along.
 public enum RunMerge {
     public struct Outcome {
         public var rows: Int
@@ -46,7 +47,10 @@ public enum RunMerge {
                 guard let id = row["id"] as? String else { continue }
                 if byID[id] != nil { duplicates += 1; continue }
                 byID[id] = row
-                if let out = row["output"] as? String, dir.standardizedFileURL != destination.standardizedFileURL {
+                guard dir.standardizedFileURL != destination.standardizedFileURL else { continue }
+                // The row's own image and its null edit's (shared by several rows: copied once).
+                let outputs = [row["output"] as? String, (row["null"] as? [String: Any])?["output"] as? String]
+                for out in outputs.compactMap({ $0 }) {
                     guard !out.contains(".."), !out.hasPrefix("/") else { throw ProbeError("\(url.path): row \(id) names an output outside its run directory") }
                     let src = dir.appendingPathComponent(out), dst = destination.appendingPathComponent(out)
                     if !fm.fileExists(atPath: dst.path) && fm.fileExists(atPath: src.path) {

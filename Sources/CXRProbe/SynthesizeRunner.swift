@@ -39,6 +39,8 @@ public final class SynthesizeRunner {
         var summary = ProbeRunSummary(runDirectory: dir, shard: options.shard, total: total, alreadyDone: already, done: 0,
                                       seconds: 0, denoisingSeconds: 0, classifierSeconds: 0)
         let pipeline = StableDiffusionPipeline(model: model)
+        // Edits of source images go through the library editor (detail transfer on, as for `cxr-edit edit`).
+        let editor = ImageEditor(model: model)
         var cache = EncodingCache()
         var promptsSeen = Set<String>()
         let clock = Date()
@@ -56,18 +58,18 @@ public final class SynthesizeRunner {
                 if promptsSeen.count >= 512 { cache = EncodingCache(); promptsSeen.removeAll() }
                 promptsSeen.insert(item.prompt)
             }
-            var settings = DiffusionSettings(prompt: item.prompt, negativePrompt: item.negativePrompt, steps: plan.steps,
+            let settings = DiffusionSettings(prompt: item.prompt, negativePrompt: item.negativePrompt, steps: plan.steps,
                                              guidance: plan.guidance, seed: item.seed,
                                              scheduler: plan.spec.scheduler.flatMap(ProbeRunner.schedulerKind))
             var denoise = 0.0
             let image: RasterImage
             do {
                 if let src = item.source {
-                    let raster = try ImageIO.read(src)
-                    let prepared = try PreparedImage(raster, size: model.nativeImageSize)
-                    settings.strength = plan.spec.strength
-                    let result = try pipeline.run(.edit(image: prepared.tensor), settings: settings, cache: nil, imageKey: nil) { denoise = $0.elapsed }
-                    image = try prepared.unfit(result.image)
+                    let request = EditRequest(image: try ImageIO.read(src), prompt: item.prompt,
+                                              negativePrompt: item.negativePrompt, strength: plan.spec.strength,
+                                              seed: item.seed, steps: plan.steps, guidance: plan.guidance,
+                                              scheduler: settings.scheduler)
+                    image = try editor.edit(request) { denoise = $0.elapsed }.image
                 } else {
                     let result = try pipeline.run(.generate(width: plan.width, height: plan.height), settings: settings,
                                                   cache: cache) { denoise = $0.elapsed }
@@ -83,7 +85,7 @@ public final class SynthesizeRunner {
                                   strength: item.source == nil ? nil : plan.spec.strength, guidance: plan.guidance,
                                   scheduler: plan.schedulerName)
             prov.extra = ["synthesize-id": id, "labels": item.labels.joined(separator: "|")]
-            if let s = item.source { prov.extra["input"] = s.lastPathComponent }
+            if let s = item.source { prov.extra["input"] = s.lastPathComponent; prov.extra["detail"] = "on" }
             try ImageIO.writePNG(image, to: dir.appendingPathComponent(item.file), text: prov.textChunks(), overwrite: true)
 
             var scores = [String: Any]()

@@ -62,7 +62,7 @@ struct ProbeRun: ParsableCommand {
             guard Set(classifier).count == classifier.count else { throw CLIError("--classifier: a classifier is given twice") }
             probeSpec.classifiers = classifier
         }
-        let resolver = try FindingsEditResolver()
+        let resolver = try FindingsEditResolver(for: probeSpec)
         try resolver.validate(probeSpec.edits, specFile: specURL.path)
         let images = try probeSpec.inputs.list(specFile: specURL.path)
         modelOptions.applyThreads()

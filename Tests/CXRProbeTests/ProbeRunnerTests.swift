@@ -1,5 +1,6 @@
 @testable import CXRProbe
 import CXRClassifiers
+import CXRFindings
 import CXRImaging
 import Foundation
 import XCTest
@@ -14,7 +15,8 @@ final class ProbeRunnerTests: XCTestCase {
         let summary = try ProbeFixtures.runner(spec: spec, out: out, classifier: stub).run()
         XCTAssertEqual(summary.total, 8)
         XCTAssertEqual(summary.done, 8)
-        XCTAssertEqual(stub.calls, 2 + 8, "originals scored once per image, plus every counterfactual")
+        XCTAssertEqual(stub.calls, 2 + 8 + 8,
+                       "originals scored once per image, every counterfactual, and each null edit once (8 distinct)")
         let rows = try ResultsLog.readRows(out.appendingPathComponent("results.jsonl"))
         XCTAssertEqual(rows.count, 8)
         XCTAssertEqual(Set(rows.compactMap { $0["id"] as? String }).count, 8)
@@ -25,6 +27,15 @@ final class ProbeRunnerTests: XCTestCase {
             let target = try XCTUnwrap(r["target"] as? String)
             XCTAssertEqual(c["target_delta"] as? Double ?? .nan, after[target]! - before[target]!, accuracy: 1e-12)
             XCTAssertNotNil(c["target_flip"] as? Bool)
+            // The effect is measured against the matched null edit, whose shift is reported on its own.
+            let null = try XCTUnwrap(c["null_after"] as? [String: Double])
+            XCTAssertEqual(c["target_effect"] as? Double ?? .nan, after[target]! - null[target]!, accuracy: 1e-12)
+            XCTAssertEqual(c["target_null_delta"] as? Double ?? .nan, null[target]! - before[target]!, accuracy: 1e-12)
+            let nullRow = try XCTUnwrap(r["null"] as? [String: Any])
+            XCTAssertEqual(nullRow["prompt"] as? String, "Frontal chest radiograph.")
+            let nullPNG = out.appendingPathComponent(try XCTUnwrap(nullRow["output"] as? String))
+            XCTAssertEqual(try Provenance.read(from: nullPNG)?.mode, "probe-null-edit")
+            XCTAssertEqual(r["schema"] as? String, "cxr-edit.probe/2")
             XCTAssertEqual(r["model_sha256"] as? String, "tiny-model-hash")
             let output = try XCTUnwrap(r["output"] as? String)
             let png = out.appendingPathComponent(output)
@@ -91,7 +102,7 @@ final class ProbeRunnerTests: XCTestCase {
         let merged = dir.appendingPathComponent("merged")
         let outcome = try RunMerge.merge(into: merged, from: shardDirs)
         XCTAssertEqual(outcome.rows, 8)
-        XCTAssertEqual(outcome.copiedFiles, 8)
+        XCTAssertEqual(outcome.copiedFiles, 8 + 8, "counterfactuals and their null edits")
         let m = try ResultsLog.readRows(merged.appendingPathComponent("results.jsonl"))
         let s = try ResultsLog.readRows(single.appendingPathComponent("results.jsonl"))
         XCTAssertEqual(ProbeFixtures.comparable(m), ProbeFixtures.comparable(s))
@@ -111,8 +122,8 @@ final class ProbeRunnerTests: XCTestCase {
         _ = try ProbeFixtures.runner(spec: spec, out: out).run()
         let files = try ProbeReport.write(runDirectory: out)
         let html = try String(contentsOf: files.html, encoding: .utf8)
-        for section in ["id=\"per-edit\"", "id=\"shortcut-matrix\"", "id=\"strength-curves\"", "id=\"gallery\"", "<svg", "data:image/png;base64,",
-                        "effusion-sdedit", "prompt-2"] {
+        for section in ["id=\"per-edit\"", "id=\"prompts\"", "id=\"shortcut-matrix\"", "id=\"strength-curves\"", "id=\"gallery\"",
+                        "<svg", "data:image/png;base64,", "effusion-sdedit", "prompt-2", "sensitivity to re-synthesis"] {
             XCTAssertTrue(html.contains(section), section)
         }
         XCTAssertFalse(html.contains("http://") && html.contains("<script"), "self-contained")
@@ -124,10 +135,36 @@ final class ProbeRunnerTests: XCTestCase {
         let delta = try XCTUnwrap(e["target_delta"] as? [String: Any])
         XCTAssertLessThanOrEqual(delta["ci_low"] as! Double, delta["mean"] as! Double)
         XCTAssertEqual(delta["n"] as? Int, 4)
+        let effect = try XCTUnwrap(e["effect"] as? [String: Any])
+        XCTAssertEqual(effect["images"] as? Int, 2, "bootstrapped by image")
+        XCTAssertLessThanOrEqual(effect["ci_low"] as! Double, effect["ci_high"] as! Double)
+        XCTAssertNotNil(e["sensitivity_to_resynthesis"] as? [String: Any])
+        XCTAssertEqual(summary["complete"] as? Bool, true)
+        XCTAssertFalse(html.contains("id=\"partial\""))
         let csv = try String(contentsOf: files.csv, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(csv.count, 1 + 8)
         XCTAssertTrue(csv[0].hasPrefix("id,image,edit"))
-        XCTAssertTrue(csv[0].contains("delta_Effusion"))
+        XCTAssertTrue(csv[0].contains("delta_Effusion") && csv[0].contains("effect_Effusion"))
+        // Integers as integers, flags as true/false (seed 3 was once written "true").
+        let header = csv[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let first = csv[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(first[header.firstIndex(of: "seed")!], "3")
+        XCTAssertEqual(first[header.firstIndex(of: "steps")!], "2")
+        XCTAssertTrue(["true", "false"].contains(first[header.firstIndex(of: "identical_outside")!]))
+    }
+
+    func testPartialRunIsMarkedPartial() throws {
+        let dir = try ProbeFixtures.tempDir("partial")
+        let spec = try ProbeFixtures.writeStudy(in: dir)
+        let out = dir.appendingPathComponent("run")
+        _ = try ProbeFixtures.runner(spec: spec, out: out, options: ProbeRunOptions(stopAfter: 3)).run()
+        let files = try ProbeReport.write(runDirectory: out)
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: files.summary)) as? [String: Any])
+        XCTAssertEqual(summary["partial"] as? Bool, true)
+        XCTAssertEqual(summary["expected_rows"] as? Int, 8)
+        XCTAssertEqual(summary["rows"] as? Int, 3)
+        let html = try String(contentsOf: files.html, encoding: .utf8)
+        XCTAssertTrue(html.contains("id=\"partial\"") && html.contains("3 of 8"), "the report says the run is partial")
     }
 
     func testClassifierAnsweringOutOfRangeIsAClearError() throws {
@@ -157,7 +194,8 @@ final class ProbeRunnerTests: XCTestCase {
                 XCTAssertFalse(msg.contains("\n"))
             }
             let partial = try ResultsLog.readRows(out.appendingPathComponent("results.jsonl")).count
-            XCTAssertEqual(partial, 3, mode) // 1 original + 3 counterfactuals answered; the 5th request failed
+            // Requests: the original, then per row its null edit and its counterfactual; the 5th request failed.
+            XCTAssertEqual(partial, 1, mode)
             let good = try ClassifierFactory.make(spec: "cmd:python3 \(adapter)")
             let s = try ProbeFixtures.runner(spec: spec, out: out, classifier: good).run()
             XCTAssertEqual(s.alreadyDone + s.done, 8)
@@ -167,19 +205,36 @@ final class ProbeRunnerTests: XCTestCase {
 
     func testFindingEditsResolveThroughTheVocabulary() throws {
         let resolver = try FindingsEditResolver()
-        let img = try RasterImage(width: 64, height: 64, channels: 1, bitDepth: 8, samples: Array(repeating: 100, count: 64 * 64))
+        let sample = ProbeFixtures.testsDir.deletingLastPathComponent().appendingPathComponent("Samples/nih_00027426_000.png")
+        let img = try ImageIO.read(sample)
+        // add/remove repaint their extent by default, as `cxr-edit edit` does.
         let add = ProbeEdit(name: "e", action: .add, finding: "effusion", side: "right", severity: "large")
+        XCTAssertEqual(add.mode, .inpaint)
         let r = try resolver.resolve(add, image: img, imageKey: "k")
         XCTAssertTrue(r.prompt.lowercased().contains("effusion"), r.prompt)
+        XCTAssertEqual(r.nullPrompt, "Frontal chest radiograph.")
         XCTAssertEqual(r.target, "Effusion")
-        XCTAssertNil(r.editMask)
+        XCTAssertEqual(r.area, "extents")
+        XCTAssertEqual(r.regions, "right-cp-angle+right-lower-zone+right-middle-zone(grow 18)")
+        XCTAssertNotNil(r.editMask)
+        XCTAssertGreaterThan(try XCTUnwrap(r.fit).score, FitPolicy.defaultMinimumScore)
+        let global = ProbeEdit(name: "g", action: .add, finding: "effusion", mode: .sdedit)
+        XCTAssertNil(try resolver.resolve(global, image: img, imageKey: "k").editMask)
         let remove = ProbeEdit(name: "r", action: .remove, finding: "pneumothorax", region: ["auto"])
         let rr = try resolver.resolve(remove, image: img, imageKey: "k")
         XCTAssertFalse(rr.negativePrompt.isEmpty)
+        XCTAssertEqual(rr.nullNegativePrompt, "", "the null edit drops the removal's negative prompt")
         XCTAssertEqual(rr.target, "Pneumothorax")
         XCTAssertNotNil(rr.editMask)
         XCTAssertThrowsError(try resolver.validate([ProbeEdit(name: "x", action: .add, finding: "unicorn")], specFile: "s.yaml")) {
             XCTAssertTrue("\($0)".contains("s.yaml"))
         }
+        // A flat image fits the atlas poorly: refused unless the spec forces it, and then recorded.
+        let flat = try RasterImage(width: 64, height: 64, channels: 1, bitDepth: 8, samples: Array(repeating: 100, count: 64 * 64))
+        XCTAssertThrowsError(try resolver.resolve(add, image: flat, imageKey: "flat")) {
+            XCTAssertTrue("\($0)".contains("force: true"), "\($0)")
+        }
+        let forced = try FindingsEditResolver(fitPolicy: FitPolicy(force: true)).resolve(add, image: flat, imageKey: "flat")
+        XCTAssertNotNil(forced.fitWarning)
     }
 }

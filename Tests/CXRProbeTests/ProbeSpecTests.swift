@@ -42,7 +42,9 @@ final class ProbeSpecTests: XCTestCase {
         """)
         XCTAssertEqual(s.edits.map(\.name), ["add-effusion-right-large", "remove-pneumothorax", "add-cardiomegaly-mild",
                                              "add-cardiomegaly-moderate", "add-cardiomegaly-severe", "prompt-4"])
-        XCTAssertEqual(s.edits[0].mode, .sdedit)
+        XCTAssertEqual(s.edits[0].mode, .inpaint, "add/remove repaint their extent unless mode: sdedit")
+        XCTAssertEqual(s.edits[5].mode, .sdedit, "a prompt without region re-draws the whole image")
+        XCTAssertEqual([s.margin, s.detail ? 1 : 0, s.force ? 1 : 0], [8, 1, 0])
         XCTAssertEqual(s.edits[1].keepRegion, ["right-apex"])
         XCTAssertEqual(s.edits[5].target, "No Finding")
         XCTAssertEqual(s.strengths, [0.3, 0.5])
@@ -84,6 +86,9 @@ final class ProbeSpecTests: XCTestCase {
         assertError(base + "classifiers: []", contains: ["classifiers"])
         assertError(base + "seeds: \"5..2\"", contains: ["seeds"])
         assertError("inputs: {folder: a, csv: b}\nedits: [{prompt: x}]", contains: ["inputs", "exactly one"])
+        assertError(base + "feather: 4", contains: ["feather", "margin"])
+        assertError(base + "unet: big", contains: ["unet", "big"])
+        assertError("inputs: imgs\nedits: [{add: effusion, region: [heart], mode: sdedit}]", contains: ["edits[0].mode", "whole image"])
     }
 
     func testLimitsOnHostileSpecs() {

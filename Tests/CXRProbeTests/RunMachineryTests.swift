@@ -117,4 +117,22 @@ final class RunMachineryTests: XCTestCase {
         XCTAssertNil(Bootstrap.mean([]))
         XCTAssertEqual(Bootstrap.mean([0.3])!.low, 0.3)
     }
+
+    /// Two images with 40 rows each: resampling rows pretends there are 80 independent values; resampling images
+    /// knows there are two, so its interval is far wider (and a single image has none).
+    func testClusterBootstrapResamplesImages() throws {
+        let rows = (0..<80).map { i -> (cluster: String, value: Double) in
+            (i < 40 ? "a" : "b", (i < 40 ? 0.1 : 0.5) + Double(i % 5) * 0.001)
+        }
+        let byRow = try XCTUnwrap(Bootstrap.mean(rows.map(\.value)))
+        let byImage = try XCTUnwrap(Bootstrap.clusterMean(rows))
+        XCTAssertEqual(byImage.mean, byRow.mean, accuracy: 1e-12)
+        XCTAssertEqual(byImage.clusters, 2)
+        XCTAssertEqual(byImage.n, 80)
+        XCTAssertGreaterThan(byImage.high - byImage.low, 3 * (byRow.high - byRow.low))
+        XCTAssertEqual(try XCTUnwrap(Bootstrap.clusterMean(rows)), byImage, "seeded")
+        let one = try XCTUnwrap(Bootstrap.clusterMean(Array(rows.prefix(40))))
+        XCTAssertEqual(one.low, one.high)
+        XCTAssertNil(Bootstrap.clusterMean([]))
+    }
 }
