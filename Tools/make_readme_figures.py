@@ -1,5 +1,6 @@
-"""Pictures for README.md / docs/usage.md: input, output and difference for an --add edit, a regional edit, and
-generated images, all made with the cxr-edit binary and the bundled default model.
+"""Pictures for README.md / docs/usage.md: input | null edit | edit | difference for `--add` edits (regional, the
+default, and `--global`), the region an edit repaints, and generated images, all made with the cxr-edit binary and
+the bundled default model. The difference is taken against the null edit, so it shows what the finding changed.
 
 Run from the repo root after `swift build -c release`:  python3 Tools/make_readme_figures.py [path/to/cxr-edit]
 Needs Pillow and numpy (only for composing the panels).
@@ -48,18 +49,27 @@ def difference(a, b):
     return Image.fromarray(d)
 
 
-edit = tmp / "add.png"
-run(SAMPLE, "--add", "pleural effusion", "--side", "right", "--severity", "large", "--strength", "0.5", "--seed", "1", "-o", str(edit))
-panel([(SAMPLE, "input"), (edit, "--add 'pleural effusion' (SDEdit 0.5)"), (difference(SAMPLE, edit), "|difference|")],
-      OUT / "add_effusion.png")
+def with_null(name, title, *args):
+    """An edit and its matched null edit (same image, seed, strength, region; prompt without the finding)."""
+    edit, null = tmp / f"{name}.png", tmp / f"{name}.null.png"
+    run(SAMPLE, *args, "-o", str(edit), "--null-edit", str(null))
+    x = np.asarray(Image.open(edit).convert("L"), dtype=np.float32)
+    y = np.asarray(Image.open(null).convert("L"), dtype=np.float32)
+    diff = Image.fromarray(np.clip(np.abs(x - y) * 4, 0, 255).astype(np.uint8))
+    panel([(SAMPLE, "input"), (null, "null edit (no finding)"), (edit, title), (diff, "4 x |edit - null edit|")],
+          OUT / f"{name}.png")
 
-region = tmp / "region.png"
-run(SAMPLE, "--add", "pleural effusion", "--side", "right", "--severity", "large", "--region", "right-lower-zone",
-    "--dilate", "8", "--strength", "0.8", "--seed", "2", "-o", str(region))
+
+with_null("add_effusion", "--add effusion --side right", "--add", "pleural effusion", "--side", "right",
+          "--severity", "large", "--seed", "1")
+with_null("add_cardiomegaly", "--add cardiomegaly --severity severe", "--add", "cardiomegaly", "--severity", "severe",
+          "--seed", "1")
+with_null("global_edit", "--global --strength 0.5", "--add", "pleural effusion", "--side", "right", "--global",
+          "--strength", "0.5", "--seed", "1")
 overlay = tmp / "overlay.png"
-run("regions", SAMPLE, "--region", "right-lower-zone", "-o", str(overlay), quiet=False)
-panel([(overlay, "fitted right-lower-zone"), (region, "inpainted inside it"), (difference(SAMPLE, region), "|difference| (0 outside)")],
-      OUT / "region_edit.png")
+run("regions", SAMPLE, "--add", "pleural effusion", "--side", "right", "--severity", "large", "-o", str(overlay),
+    quiet=False)
+panel([(overlay, "region of a large right effusion")], OUT / "effusion_region.png")
 
 gen = tmp / "gen.png"
 run("generate", "--prompt", "65 year old male. PA chest radiograph. Cardiomegaly.", "--count", "3", "--seed", "7", "-o", str(gen))

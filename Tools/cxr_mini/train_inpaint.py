@@ -31,6 +31,8 @@ p.add_argument("--warmup", type=int, default=200)
 p.add_argument("--ema", type=float, default=0.999)
 p.add_argument("--drop", type=float, default=0.1)
 p.add_argument("--inside-weight", type=float, default=3.0)
+p.add_argument("--bf16", action="store_true", help="bf16 autocast (fp32 weights and optimizer; CPUs with AVX512-BF16/AMX, GPUs)")
+p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps in total (0 = time limit only)")
 p.add_argument("--resume", action="store_true")
 a = p.parse_args()
 torch.set_num_threads(int(os.environ.get("CXR_THREADS", "2")))
@@ -123,7 +125,7 @@ def save():
 
 t0 = time.time(); deadline = t0 + a.minutes * 60; last_ck = t0; acc = []
 unet.train()
-while time.time() < deadline:
+while time.time() < deadline and not (a.max_steps and step >= a.max_steps):
     picks = [pick() for _ in range(a.batch)]
     z0, zm, mk = zip(*(shift(lat[j], mlat[j, k], m32[j, k:k + 1]) for j, k in picks))
     z0, zm, mk = torch.stack(z0), torch.stack(zm), torch.stack(mk)
@@ -133,7 +135,8 @@ while time.time() < deadline:
     noise = torch.randn_like(z0)
     ab = alphas[t].view(-1, 1, 1, 1)
     zt = ab.sqrt() * z0 + (1 - ab).sqrt() * noise
-    pred = unet(torch.cat([zt, mk, zm], 1), t, encoder_hidden_states=h).sample
+    with torch.autocast(dev, dtype=torch.bfloat16, enabled=a.bf16):
+        pred = unet(torch.cat([zt, mk, zm], 1), t, encoder_hidden_states=h).sample.float()
     wgt = 1 + (a.inside_weight - 1) * mk
     loss = ((pred - noise) ** 2 * wgt).mean() / wgt.mean()
     for g in opt.param_groups:

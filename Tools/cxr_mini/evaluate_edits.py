@@ -1,0 +1,166 @@
+"""Do `--add` / `--remove` edits change what a classifier sees? Measured against matched null edits, with the CLI.
+
+Run (after `swift build -c release`):
+  nice -n 10 /work/venv/bin/python Tools/cxr_mini/evaluate_edits.py [--n 24] [--bin .build/release/cxr-edit]
+      [--out /work/train-state/edit-eval] [--extra "--strength 0.8"]
+
+The method is ../shared/docs/EVALUATION.md's. Images: the model's held-out split (common.is_heldout, by patient),
+NIH only (labels). For each held-out no-finding image, the CLI at its default settings makes
+`--add cardiomegaly` (mild, moderate, severe), `--add "pleural effusion"` (small, moderate, large; both sides) and
+`--add pneumothorax`, each with `--null-edit` (same image, seed, strength, region; prompt without the finding);
+for each held-out positive a `--remove` edit with its null edit. The demo classifier (trained on real images only,
+frozen) scores every file: effect = p(edit) - p(null) for the finding's label; scale = the classifier's own gap
+between real held-out positives and negatives. Also: a right-sided effusion's change on each side of the image,
+and the null edits' fidelity to the input (PSNR, sharpness ratio = Laplacian variance null / input), regional
+(default) and `--global`. Runs are cached in --out (rerunning resumes). Figures -> Tools/cxr_mini/runs/edit_eval.json
+(or --json), contact sheet (input | null edit | edit | 4 x |edit - null|) -> docs/images/model/edits.png.
+"""
+import argparse, json, random, shlex, subprocess, sys, time
+from pathlib import Path
+import numpy as np
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+import common
+
+sys.path.insert(0, str(common.REPO / "Tools" / "classifiers"))
+import demo_cnn  # noqa: E402
+
+p = argparse.ArgumentParser()
+p.add_argument("--n", type=int, default=24)
+p.add_argument("--bin", default=str(common.REPO / ".build" / "release" / "cxr-edit"))
+p.add_argument("--out", default="/work/train-state/edit-eval")
+p.add_argument("--extra", default="", help="extra CLI flags for every edit (e.g. a model or strength)")
+p.add_argument("--json", default=str(common.RUNS / "edit_eval.json"))
+p.add_argument("--sheet", default=str(common.DOC_IMG / "edits.png"))
+p.add_argument("--skip-global", action="store_true")
+a = p.parse_args()
+OUT = Path(a.out)
+OUT.mkdir(parents=True, exist_ok=True)
+LAB = {"cardiomegaly": "Cardiomegaly", "pleural effusion": "Effusion", "pneumothorax": "Pneumothorax"}
+NIH = {"cardiomegaly": "Cardiomegaly", "pleural effusion": "Effusion", "pneumothorax": "Pneumothorax"}
+clf = demo_cnn.DemoCNN()
+demo_cnn.load_state(clf, load_file(str(common.REPO / "Models" / "cxr-demo-classifier" / "model.safetensors"))).eval()
+
+
+def probs(path):
+    x = torch.from_numpy(demo_cnn.preprocess(str(path)))[None]
+    with torch.no_grad():
+        pr = torch.sigmoid(clf(x))[0]
+    return {k: pr[demo_cnn.LABELS.index(v)].item() for k, v in LAB.items()}
+
+
+def grey(path):
+    return np.asarray(Image.open(path).convert("L"), dtype=np.float64)
+
+
+def psnr(x, y):
+    mse = np.mean((x - y) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255 ** 2 / mse)
+
+
+def lapvar(x):
+    lap = x[1:-1, :-2] + x[1:-1, 2:] + x[:-2, 1:-1] + x[2:, 1:-1] - 4 * x[1:-1, 1:-1]
+    return float(lap.var())
+
+
+def run(tag, src, args, seed):
+    """One CLI edit with its null edit; cached by tag. Returns (edit path, null path, seconds)."""
+    e, n = OUT / f"{tag}.png", OUT / f"{tag}.null.png"
+    meta = OUT / f"{tag}.json"
+    if e.exists() and n.exists() and meta.exists():
+        return e, n, json.loads(meta.read_text()).get("wall_s", 0)
+    cmd = [a.bin, "edit", src, *args, "--seed", str(seed), "-o", str(e), "--null-edit", str(n), "--overwrite",
+           "--quiet", "--json", *shlex.split(a.extra)]
+    t = time.time()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{r.stderr}")
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    out["wall_s"] = time.time() - t
+    out["command"] = cmd
+    meta.write_text(json.dumps(out))
+    return e, n, out["wall_s"]
+
+
+def boot_ci(v, rng, b=2000):
+    v = np.asarray(v)
+    means = [v[rng.integers(0, len(v), len(v))].mean() for _ in range(b)]
+    return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
+
+
+rows = [r for r in common.load_rows() if r["heldout"] and r["filename"].startswith("nih_")]
+neg = [r for r in rows if r["findings"] == "No Finding"][:a.n]
+res = {"images": {"no_finding": len(neg)}, "settings": {"extra": a.extra, "binary": a.bin}, "add": {}, "remove": {},
+       "gap": {}}
+rng = np.random.default_rng(0)
+# The classifier's own gap on real held-out images.
+P = {r["filename"]: probs(r["path"]) for r in rows}
+for k, lab in NIH.items():
+    pos = [P[r["filename"]][k] for r in rows if lab in r["findings"].split("|")]
+    ng = [P[r["filename"]][k] for r in rows if lab not in r["findings"].split("|")]
+    res["gap"][k] = {"gap": float(np.mean(pos) - np.mean(ng)), "positives": len(pos), "negatives": len(ng)}
+print("gap", res["gap"], flush=True)
+
+plan = [("cardiomegaly", None, sev) for sev in ["mild", "moderate", "severe", None]] + \
+       [("pleural effusion", None, sev) for sev in ["small", "moderate", "large", None]] + \
+       [("pleural effusion", "right", None), ("pneumothorax", None, None)]
+sheet, fidelity, walls = [], {"regional": [], "global": []}, []
+for finding, side, sev in plan:
+    key = finding + (f" {side}" if side else "") + (f" {sev}" if sev else "")
+    eff, right_way, side_change = [], [], []
+    for i, r in enumerate(neg):
+        args = ["--add", finding] + (["--side", side] if side else []) + (["--severity", sev] if sev else [])
+        e, n, w = run(f"{r['filename'][:-4]}.{key.replace(' ', '_')}", r["path"], args, i)
+        walls.append(w)
+        pe, pn = probs(e), probs(n)
+        eff.append(pe[finding] - pn[finding])
+        if side == "right":
+            d = np.abs(grey(e) - grey(n))
+            h, wd = d.shape
+            side_change.append((d[h // 2:, :wd // 2].mean(), d[h // 2:, wd // 2:].mean()))
+        if sev is None and side is None:
+            x, y = grey(r["path"]), grey(n)
+            fidelity["regional"].append((psnr(x, y), lapvar(y) / max(lapvar(x), 1e-9)))
+        if i < 3 and sev is None and side is None:
+            x, y, z = grey(r["path"]), grey(n), grey(e)
+            sheet.append(np.concatenate([x, y, z, np.clip(np.abs(z - y) * 4, 0, 255)], 1))
+    g = res["gap"][finding]["gap"]
+    res["add"][key] = {"mean_effect": float(np.mean(eff)), "ci95": boot_ci(eff, rng),
+                       "right_way": float(np.mean(np.array(eff) > 0)), "effect_over_gap": float(np.mean(eff) / g),
+                       "n": len(eff)}
+    if side_change:
+        sc = np.array(side_change)
+        res["add"][key]["mean_abs_change_image_left_lower"] = float(sc[:, 0].mean())
+        res["add"][key]["mean_abs_change_image_right_lower"] = float(sc[:, 1].mean())
+    print(key, res["add"][key], flush=True)
+
+for finding, lab in NIH.items():
+    pos = [r for r in rows if lab in r["findings"].split("|")][:a.n]
+    eff = []
+    for i, r in enumerate(pos):
+        e, n, w = run(f"{r['filename'][:-4]}.remove_{finding.replace(' ', '_')}", r["path"], ["--remove", finding], i)
+        eff.append(probs(e)[finding] - probs(n)[finding])
+    res["remove"][finding] = {"mean_effect": float(np.mean(eff)), "ci95": boot_ci(eff, rng),
+                              "right_way": float(np.mean(np.array(eff) < 0)),
+                              "effect_over_gap": float(-np.mean(eff) / res["gap"][finding]["gap"]), "n": len(eff)}
+    print("remove", finding, res["remove"][finding], flush=True)
+
+if not a.skip_global:
+    for i, r in enumerate(neg[:12]):
+        e, n, w = run(f"{r['filename'][:-4]}.global_cardiomegaly", r["path"],
+                      ["--add", "cardiomegaly", "--global", "--strength", "0.5"], i)
+        x, y = grey(r["path"]), grey(n)
+        fidelity["global"].append((psnr(x, y), lapvar(y) / max(lapvar(x), 1e-9)))
+for k, v in fidelity.items():
+    if v:
+        v = np.array(v)
+        res[f"null_fidelity_{k}"] = {"psnr_db_mean": float(np.mean(v[:, 0])), "sharpness_ratio_mean": float(np.mean(v[:, 1])),
+                                     "n": len(v)}
+        print(k, res[f"null_fidelity_{k}"])
+res["seconds_per_edit_with_null_mean"] = float(np.mean(walls))
+Path(a.json).write_text(json.dumps(res, indent=1))
+if sheet:
+    Path(a.sheet).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate(sheet, 0).astype(np.uint8)).save(a.sheet)
+print("wrote", a.json, a.sheet)
