@@ -79,14 +79,16 @@ extension RegionFitter {
             edit = try edit.map { try $0.union(placed) } ?? placed
         }
         if let e = edit, e.coverage == 0 {
-            throw FindingsError("the fitted region \(request.editRegionNames.joined(separator: "+")) lies outside the image; check it with `cxr-edit regions`")
+            let names = request.editRegionNames.joined(separator: "+")
+            throw FindingsError("the fitted region \(names) lies outside the image; check it with `cxr-edit regions`")
         }
         let keep = request.keep.isEmpty ? nil : try place(request.keep, fit: fit, dilate: 0)
         return PlacedRegions(fit: fit, edit: edit, keep: keep, growth: growth)
     }
 
     /// Fits the atlas to `image` and places `request` on it; a fit below `policy` is an error (see `FitPolicy`).
-    public func place(_ request: RegionRequest, on image: RasterImage, policy: FitPolicy = .standard) throws -> PlacedRegions {
+    public func place(_ request: RegionRequest, on image: RasterImage,
+                      policy: FitPolicy = .standard) throws -> PlacedRegions {
         let f = fit(image)
         try policy.check(f)
         return try place(request, fit: f)

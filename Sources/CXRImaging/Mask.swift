@@ -89,7 +89,8 @@ public struct Mask: Sendable, Equatable {
 
     private func combined(_ other: Mask, _ rule: (Bool, Bool) -> Bool) throws -> Mask {
         guard other.width == width, other.height == height else {
-            throw ImageError(file: "", "cannot combine a \(other.width)x\(other.height) mask with a \(width)x\(height) one")
+            throw ImageError(file: "",
+                             "cannot combine a \(other.width)x\(other.height) mask with a \(width)x\(height) one")
         }
         var out = values
         for i in 0..<out.count { out[i] = rule(contains(i), other.contains(i)) ? 1 : 0 }

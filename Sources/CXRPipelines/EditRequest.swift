@@ -56,8 +56,9 @@ public struct EditRequest: Sendable {
     public var provenanceExtras: [String: String]
 
     public init(image: RasterImage, prompt: String, negativePrompt: String = "", editMask: Mask? = nil,
-                keepMask: Mask? = nil, strength: Double? = nil, seed: UInt64 = 0, steps: Int = 50, guidance: Double = 7.5,
-                scheduler: SchedulerKind? = nil, eta: Double = 0, invert: Bool = false, sourcePrompt: String = "",
+                keepMask: Mask? = nil, strength: Double? = nil, seed: UInt64 = 0, steps: Int = 50,
+                guidance: Double = 7.5, scheduler: SchedulerKind? = nil, eta: Double = 0, invert: Bool = false,
+                sourcePrompt: String = "",
                 detail: Bool = true, margin: Int = EditRequest.defaultMargin, pasteBack: Bool = true, rgb: Bool = false,
                 noise: Tensor? = nil, unet: UNetChoice? = nil, imageKey: String? = nil,
                 provenanceExtras: [String: String] = [:]) {
@@ -91,15 +92,22 @@ public struct EditRequest: Sendable {
 
     /// Checks values a user can get wrong, with messages that name the value (callers map them to their options).
     public func validate() throws {
-        guard strength > 0 && strength <= 1 else { throw PipelineError.invalid("strength must be in (0, 1], got \(strength)") }
-        guard margin >= 0 && margin <= 256 else { throw PipelineError.invalid("margin must be between 0 and 256 pixels, got \(margin)") }
+        guard strength > 0 && strength <= 1 else {
+            throw PipelineError.invalid("strength must be in (0, 1], got \(strength)")
+        }
+        guard margin >= 0 && margin <= 256 else {
+            throw PipelineError.invalid("margin must be between 0 and 256 pixels, got \(margin)")
+        }
         guard !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw PipelineError.invalid("the prompt is empty: say what the image should show")
         }
-        if let editMask, editMask.coverage == 0 { throw PipelineError.invalid("the edit mask is empty (no pixel to edit)") }
+        if let editMask, editMask.coverage == 0 {
+            throw PipelineError.invalid("the edit mask is empty (no pixel to edit)")
+        }
         for (name, m) in [("edit", editMask), ("keep", keepMask)] {
             if let m, m.width != image.width || m.height != image.height {
-                throw PipelineError.invalid("the \(name) mask is \(m.width)x\(m.height), the image \(image.width)x\(image.height)")
+                throw PipelineError.invalid(
+                    "the \(name) mask is \(m.width)x\(m.height), the image \(image.width)x\(image.height)")
             }
         }
         if unet == .inpaint && editMask == nil {

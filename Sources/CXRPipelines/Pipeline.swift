@@ -31,7 +31,8 @@ public struct DiffusionSettings: Sendable {
 
     public init(prompt: String, negativePrompt: String = "", steps: Int = 50, guidance: Double = 7.5, seed: UInt64 = 0,
                 scheduler: SchedulerKind? = nil, eta: Double = 0, strength: Double = 1, initialNoise: Tensor? = nil,
-                keepMask: Tensor? = nil, invert: Bool = false, sourcePrompt: String = "", unet: UNetChoice = .standard) {
+                keepMask: Tensor? = nil, invert: Bool = false, sourcePrompt: String = "",
+                unet: UNetChoice = .standard) {
         self.prompt = prompt; self.negativePrompt = negativePrompt; self.steps = steps; self.guidance = guidance
         self.seed = seed; self.scheduler = scheduler; self.eta = eta; self.strength = strength
         self.initialNoise = initialNoise; self.keepMask = keepMask; self.invert = invert; self.sourcePrompt = sourcePrompt
@@ -115,16 +116,24 @@ public struct StableDiffusionPipeline {
 
     /// Validates settings with messages a user can act on.
     public func validate(_ s: DiffusionSettings, task: DiffusionTask) throws {
-        guard s.steps >= 1 && s.steps <= 1000 else { throw PipelineError.invalid("steps must be between 1 and 1000, got \(s.steps)") }
-        guard s.strength > 0 && s.strength <= 1 else { throw PipelineError.invalid("strength must be in (0, 1], got \(s.strength)") }
-        guard s.guidance.isFinite && s.guidance >= 0 && s.guidance <= 100 else { throw PipelineError.invalid("guidance must be between 0 and 100, got \(s.guidance)") }
+        guard s.steps >= 1 && s.steps <= 1000 else {
+            throw PipelineError.invalid("steps must be between 1 and 1000, got \(s.steps)")
+        }
+        guard s.strength > 0 && s.strength <= 1 else {
+            throw PipelineError.invalid("strength must be in (0, 1], got \(s.strength)")
+        }
+        guard s.guidance.isFinite && s.guidance >= 0 && s.guidance <= 100 else {
+            throw PipelineError.invalid("guidance must be between 0 and 100, got \(s.guidance)")
+        }
         guard s.eta >= 0 && s.eta <= 1 else { throw PipelineError.invalid("eta must be between 0 and 1, got \(s.eta)") }
         let f = model.vae.config.downscale
         let (w, h): (Int, Int)
         switch task {
         case .generate(let width, let height):
             (w, h) = (width, height)
-            if s.keepMask != nil || s.invert { throw PipelineError.invalid("keep masks and inversion need an input image") }
+            if s.keepMask != nil || s.invert {
+                throw PipelineError.invalid("keep masks and inversion need an input image")
+            }
         case .edit(let image): (w, h) = (image.dim(3), image.dim(2))
         case .inpaint(let image, let mask):
             (w, h) = (image.dim(3), image.dim(2))
@@ -232,7 +241,8 @@ public struct StableDiffusionPipeline {
 
     /// One guided UNet evaluation: eps = uncond + g * (cond - uncond) when guiding (g > 1), in float32 like torch.
     func predictNoise(_ latents: Tensor, t: Double, context: Tensor, guidance: Double, scheduler: any Scheduler,
-                      unet: UNet2DConditionModel, conditioning: (mask: Tensor, maskedImageLatents: Tensor)?) throws -> Tensor {
+                      unet: UNet2DConditionModel,
+                      conditioning: (mask: Tensor, maskedImageLatents: Tensor)?) throws -> Tensor {
         let guided = context.dim(0) == 2
         var input = try scheduler.scaleModelInput(guided ? Tensor.concatBatch([latents, latents]) : latents, timestep: t)
         if let c = conditioning {

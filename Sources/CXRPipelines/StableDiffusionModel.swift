@@ -69,10 +69,14 @@ public struct StableDiffusionModel {
                               latentChannels l: Int) throws {
         let file = folder.appendingPathComponent("config.json").path
         guard textEncoder.config.hiddenSize == unet.config.crossAttentionDim else {
-            throw ModelError.badConfig(file: file, message: "cross_attention_dim \(unet.config.crossAttentionDim) does not match the text encoder's hidden_size \(textEncoder.config.hiddenSize)")
+            throw ModelError.badConfig(file: file, message: "cross_attention_dim \(unet.config.crossAttentionDim) does "
+                                       + "not match the text encoder's hidden_size \(textEncoder.config.hiddenSize)")
         }
         guard unet.config.outChannels == l, inChannels.contains(unet.config.inChannels) else {
-            throw ModelError.badConfig(file: file, message: "UNet channels in \(unet.config.inChannels)/out \(unet.config.outChannels) do not fit a VAE with \(l) latent channels (in must be \(inChannels.map(String.init).joined(separator: " or ")))")
+            let allowed = inChannels.map(String.init).joined(separator: " or ")
+            throw ModelError.badConfig(file: file, message: "UNet channels in \(unet.config.inChannels)/out "
+                                       + "\(unet.config.outChannels) do not fit a VAE with \(l) latent channels "
+                                       + "(in must be \(allowed))")
         }
     }
 
@@ -97,7 +101,8 @@ public struct StableDiffusionModel {
         case .inpaint:
             if let inpaintUNet { return inpaintUNet }
             if isInpaintingUNet { return unet }
-            throw PipelineError.invalid("this model has no inpainting UNet (a 9-channel UNet folder named by inpaint_unet in \(ModelRecommendations.fileName))")
+            throw PipelineError.invalid("this model has no inpainting UNet (a 9-channel UNet folder named by "
+                                        + "inpaint_unet in \(ModelRecommendations.fileName))")
         }
     }
 }

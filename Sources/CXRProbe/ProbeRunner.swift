@@ -211,7 +211,8 @@ public final class ProbeRunner {
                                       modelHash: plan.modelHash)
         prov.mode = mode
         prov.extra.merge(extra) { _, new in new }
-        try ImageIO.writePNG(outcome.image, to: runDirectory.appendingPathComponent(name), text: prov.textChunks(), overwrite: true)
+        try ImageIO.writePNG(outcome.image, to: runDirectory.appendingPathComponent(name), text: prov.textChunks(),
+                             overwrite: true)
         return name
     }
 
@@ -219,7 +220,8 @@ public final class ProbeRunner {
     /// and shared by every edit that matches it; identified by a hash of the request's pixel-changing settings.
     private func null(of request: EditRequest, resolved: ResolvedEdit, input: InputImage, state s: inout ImageState,
                       summary: inout ProbeRunSummary) throws -> NullResult {
-        let nullRequest = request.nullEdit(basePrompt: resolved.nullPrompt, baseNegativePrompt: resolved.nullNegativePrompt)
+        let nullRequest = request.nullEdit(basePrompt: resolved.nullPrompt,
+                                           baseNegativePrompt: resolved.nullNegativePrompt)
         let key = Self.nullKey(nullRequest)
         if let hit = s.nulls[key] { return hit }
         let outcome = try edit(nullRequest, what: "\(input.url.path): null edit", summary: &summary)
@@ -264,7 +266,10 @@ public final class ProbeRunner {
         var request = request(job, resolved: resolved, raster: s.raster, sha: s.sha)
         var extras = ["input": input.name, "input-sha256": s.sha, "area": resolved.area]
         if let r = resolved.regions { extras["regions"] = r }
-        if let fit = resolved.fit { extras["atlas-fit"] = fit.summary; extras["atlas-fit-score"] = String(format: "%.4f", fit.score) }
+        if let fit = resolved.fit {
+            extras["atlas-fit"] = fit.summary
+            extras["atlas-fit-score"] = String(format: "%.4f", fit.score)
+        }
         if let w = resolved.fitWarning { extras["warning"] = w }
         request.provenanceExtras = extras
         let outcome = try self.edit(request, what: "\(input.url.path): edit '\(edit.name)'", summary: &summary)

@@ -173,11 +173,15 @@ public struct ProbeSpec: Sendable {
         }
         eta = try r.double("eta", range: 0...1) ?? 0
         invert = try r.bool("invert") ?? false
-        if r.has("feather") { throw r.fail("feather", "was replaced by margin: (a soft margin outside the region, default 8)") }
+        if r.has("feather") {
+            throw r.fail("feather", "was replaced by margin: (a soft margin outside the region, default 8)")
+        }
         margin = try r.int("margin", range: 0...256) ?? 8
         detail = try r.bool("detail") ?? true
         unet = try r.string("unet")?.lowercased()
-        if let u = unet, !["standard", "inpaint"].contains(u) { throw r.fail("unet", "must be standard or inpaint, got '\(u)'") }
+        if let u = unet, !["standard", "inpaint"].contains(u) {
+            throw r.fail("unet", "must be standard or inpaint, got '\(u)'")
+        }
         force = try r.bool("force") ?? false
         classifiers = try r.strings("classifiers", maxCount: Self.maxClassifiers) ?? ["demo"]
         guard !classifiers.isEmpty else { throw r.fail("classifiers", "must name at least one classifier") }
@@ -223,7 +227,9 @@ public struct ProbeSpec: Sendable {
             if parsed == .inpaint && region.isEmpty && mask == nil && action == .prompt {
                 throw e.fail("mode", "inpaint of a prompt: edit needs region: or mask:")
             }
-            if parsed == .sdedit && (!region.isEmpty || mask != nil) { throw e.fail("mode", "sdedit re-draws the whole image; drop region:/mask:") }
+            if parsed == .sdedit && (!region.isEmpty || mask != nil) {
+                throw e.fail("mode", "sdedit re-draws the whole image; drop region:/mask:")
+            }
             mode = parsed
         }
         let dilate = try e.int("dilate", range: 0...256) ?? 0

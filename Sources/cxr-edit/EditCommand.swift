@@ -10,7 +10,8 @@ import Foundation
 /// the library's `ImageEditor`; optionally also its matched null edit.
 struct Edit: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Edit a chest X-ray: add or remove a finding where it lives, or re-draw the whole image under a new prompt.",
+        abstract: "Edit a chest X-ray: add or remove a finding where it lives, or re-draw the whole image under a new "
+            + "prompt.",
         discussion: """
         --add/--remove repaint the finding's own region (its extent for the --severity and --side given, fitted to \
         this image; docs/findings.md) at --strength 0.8 unless given. --global re-draws the whole image from a partly \
@@ -70,7 +71,9 @@ struct Edit: ParsableCommand {
     func run() throws {
         try modelOptions.check()
         try sampling.check()
-        if let strength, !(strength > 0 && strength <= 1) { throw CLIError("--strength must be in (0, 1], got \(strength)") }
+        if let strength, !(strength > 0 && strength <= 1) {
+            throw CLIError("--strength must be in (0, 1], got \(strength)")
+        }
         guard margin >= 0 && margin <= 256 else { throw CLIError("--margin must be between 0 and 256, got \(margin)") }
         let resolved = try findings.resolve(prompt: sampling.prompt, negativePrompt: sampling.negativePrompt,
                                             maskGiven: mask != nil)
@@ -79,7 +82,8 @@ struct Edit: ParsableCommand {
             return
         }
         guard let prompt = resolved.prompt, !prompt.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw CLIError("say what to change: --add FINDING, --remove FINDING, or --prompt \"Large right pleural effusion.\"")
+            throw CLIError("say what to change: --add FINDING, --remove FINDING, or "
+                           + "--prompt \"Large right pleural effusion.\"")
         }
         modelOptions.applyThreads()
         let inURL = URL(fileURLWithPath: input)
@@ -92,7 +96,8 @@ struct Edit: ParsableCommand {
             throw CLIError("\(mask ?? "the region"): the edit mask is empty (no white pixels): nothing to edit")
         }
         if unet == .inpaint && editMask == nil {
-            throw CLIError("--unet inpaint repaints inside a region; give --add/--remove (without --global), --region or --mask")
+            throw CLIError("--unet inpaint repaints inside a region; give --add/--remove (without --global), "
+                           + "--region or --mask")
         }
         let outURL = output.output.map { URL(fileURLWithPath: $0) }
             ?? freshOutputPath(near: inURL, stem: inURL.deletingPathExtension().lastPathComponent, suffix: "edited")
@@ -110,12 +115,18 @@ struct Edit: ParsableCommand {
         let modelURL = try modelOptions.modelURL()
         reporter.note("loading model \(modelURL.path)")
         let model: StableDiffusionModel
-        do { model = try StableDiffusionModel.load(from: modelURL) } catch let e as PipelineError { throw CLIError(e.description) }
+        do { model = try StableDiffusionModel.load(from: modelURL) } catch let e as PipelineError {
+            throw CLIError(e.description)
+        }
         if unet == .inpaint && !model.hasInpaintingUNet {
-            throw CLIError("--unet inpaint: \(modelURL.path) has no inpainting UNet (name a 9-channel UNet folder as \"inpaint_unet\" in its \(ModelRecommendations.fileName))")
+            throw CLIError("--unet inpaint: \(modelURL.path) has no inpainting UNet (name a 9-channel UNet folder as "
+                           + "\"inpaint_unet\" in its \(ModelRecommendations.fileName))")
         }
         let truncated = model.tokenizer.encode(prompt)
-        if truncated.truncated { warn("the prompt has \(truncated.tokenCount) tokens; the text encoder sees only \(model.tokenizer.maxLength)") }
+        if truncated.truncated {
+            let limit = model.tokenizer.maxLength
+            warn("the prompt has \(truncated.tokenCount) tokens; the text encoder sees only \(limit)")
+        }
         let fitWarning = placed.fit.flatMap { resolved.fitPolicy.warning(for: $0) }
         if let fitWarning { warn(fitWarning) }
 
@@ -141,13 +152,16 @@ struct Edit: ParsableCommand {
                              overwrite: output.overwrite)
         var null: (url: URL, outcome: EditOutcome)?
         if let nullURL {
-            var nullRequest = request.nullEdit(basePrompt: resolved.nullPrompt, baseNegativePrompt: resolved.nullNegativePrompt)
+            var nullRequest = request.nullEdit(basePrompt: resolved.nullPrompt,
+                                               baseNegativePrompt: resolved.nullNegativePrompt)
             nullRequest.provenanceExtras["null-edit-of"] = outURL.lastPathComponent
             nullRequest.provenanceExtras["command"] = nil
             let nullOutcome = try run(editor, nullRequest, reporter: ProgressReporter(output, label: "null edit"))
-            var provenance = nullOutcome.provenance(of: nullRequest, software: software, model: modelURL.path, modelHash: hash)
+            var provenance = nullOutcome.provenance(of: nullRequest, software: software, model: modelURL.path,
+                                                    modelHash: hash)
             provenance.mode = "null-edit"
-            try ImageIO.writePNG(nullOutcome.image, to: nullURL, text: provenance.textChunks(), overwrite: output.overwrite)
+            try ImageIO.writePNG(nullOutcome.image, to: nullURL, text: provenance.textChunks(),
+                                 overwrite: output.overwrite)
             null = (nullURL, nullOutcome)
         }
         try report(outURL: outURL, outcome: outcome, request: request, findings: resolved, placed: placed, null: null)
@@ -188,13 +202,16 @@ struct Edit: ParsableCommand {
         print("input:           \(input)")
         print("mask file:       \(mask ?? "(none)")")
         print("strength:        \(strength ?? EditRequest.defaultStrength(regional: regional))")
-        print("steps/guidance:  \(sampling.steps.map(String.init) ?? "model default") / \(sampling.guidance.map { "\($0)" } ?? "model default")")
+        let steps = sampling.steps.map(String.init) ?? "model default"
+        print("steps/guidance:  \(steps) / \(sampling.guidance.map { "\($0)" } ?? "model default")")
         print("seed:            \(sampling.seed)")
         print("scheduler:       \(sampling.scheduler ?? "the checkpoint's own")")
         print("inversion:       \(invert ? "edit-friendly DDPM" : "off (plain SDEdit)")")
         print("detail:          \(detail.rawValue)")
-        print("unet:            \(unet?.rawValue ?? (regional ? "inpaint if the model has one, else standard" : "standard"))")
-        print("paste back:      \(noPasteBack ? "off" : regional ? "outside the region + \(margin) px margin (256 px scale)" : "kept areas only")")
+        let automatic = regional ? "inpaint if the model has one, else standard" : "standard"
+        print("unet:            \(unet?.rawValue ?? automatic)")
+        let paste = regional ? "outside the region + \(margin) px margin (256 px scale)" : "kept areas only"
+        print("paste back:      \(noPasteBack ? "off" : paste)")
         print("null edit:       \(nullEdit ?? "(not written)")")
     }
 
@@ -202,9 +219,11 @@ struct Edit: ParsableCommand {
                 placed: PlacedRegions, null: (url: URL, outcome: EditOutcome)?) throws {
         let image = outcome.image
         if output.json {
-            var obj: [String: Any] = ["output": outURL.path, "seconds": outcome.seconds, "denoising_steps": outcome.denoisingSteps,
+            var obj: [String: Any] = ["output": outURL.path, "seconds": outcome.seconds,
+                                      "denoising_steps": outcome.denoisingSteps,
                                       "width": image.width, "height": image.height, "bit_depth": image.bitDepth,
-                                      "seed": request.seed, "strength": request.strength, "mask": mask.map { $0 as Any } ?? NSNull(),
+                                      "seed": request.seed, "strength": request.strength,
+                                      "mask": mask.map { $0 as Any } ?? NSNull(),
                                       "mode": outcome.mode, "unet": outcome.unet.rawValue, "detail": detail.rawValue,
                                       "margin": margin, "area": findings.areaSource.rawValue]
             obj.merge(outcome.report.json) { a, _ in a }
@@ -217,8 +236,8 @@ struct Edit: ParsableCommand {
                 var n: [String: Any] = ["output": null.url.path, "seconds": null.outcome.seconds,
                                         "prompt": findings.nullPrompt, "negative_prompt": findings.nullNegativePrompt]
                 n.merge(null.outcome.report.json) { a, _ in a }
-                n["difference_from_edit"] = try ImageQuality.changedFraction(GrayPlane(image), GrayPlane(null.outcome.image),
-                                                                            threshold: EditReport.changeThreshold)
+                n["difference_from_edit"] = try ImageQuality.changedFraction(
+                    GrayPlane(image), GrayPlane(null.outcome.image), threshold: EditReport.changeThreshold)
                 obj["null_edit"] = n
             }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
