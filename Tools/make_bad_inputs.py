@@ -327,6 +327,25 @@ cfg("text_encoder_heads_mismatch.json", "text_encoder/config.json", variant(te, 
 cfg("vae_missing_latent_channels.json", "vae/config.json", variant(vae, latent_channels=KeyError),
     ["latent_channels"], expect="either", note="latent_channels has a diffusers default (4)")
 cfg("vae_scaling_string.json", "vae/config.json", variant(vae, scaling_factor="0.18"), ["config.json", "scaling_factor"])
+# Illegal numbers that gave an all-black image with exit 0 before issue 18: refused at load, naming key and file.
+cfg("vae_scaling_zero.json", "vae/config.json", variant(vae, scaling_factor=0), ["config.json", "scaling_factor"],
+    "latents divided by 0")
+cfg("vae_scaling_huge.json", "vae/config.json", variant(vae, scaling_factor=1e300), ["config.json", "scaling_factor"])
+cfg("unet_negative_norm_eps.json", "unet/config.json", variant(unet, norm_eps=-1), ["config.json", "norm_eps"],
+    "sqrt of a negative variance")
+cfg("unet_zero_norm_eps.json", "unet/config.json", variant(unet, norm_eps=0), ["config.json", "norm_eps"])
+cfg("text_encoder_negative_layer_norm_eps.json", "text_encoder/config.json", variant(te, layer_norm_eps=-0.5),
+    ["config.json", "layer_norm_eps"])
+cfg("text_encoder_infinite_layer_norm_eps.json", "text_encoder/config.json",
+    dump(te).replace(b'"layer_norm_eps": 1e-05', b'"layer_norm_eps": 1e999'), ["config.json", "layer_norm_eps"],
+    "a JSON number that overflows to infinity")
+sched = load("scheduler/scheduler_config.json")
+cfg("scheduler_negative_beta_start.json", "scheduler/scheduler_config.json", variant(sched, beta_start=-0.001),
+    ["scheduler_config.json", "beta_start"], "sqrt of a negative beta")
+cfg("scheduler_beta_end_one.json", "scheduler/scheduler_config.json", variant(sched, beta_end=1.0),
+    ["scheduler_config.json", "beta_end"], "alpha_cumprod 0: division by zero")
+cfg("scheduler_betas_reversed.json", "scheduler/scheduler_config.json", variant(sched, beta_start=0.5, beta_end=0.1),
+    ["scheduler_config.json", "beta_start"])
 cfg("model_index_list.json", "model_index.json", b'[["diffusers", "UNet2DConditionModel"]]\n', ["model_index.json"])
 cfg("model_index_empty.json", "model_index.json", b"", ["model_index.json"])
 cfg("scheduler_unknown_schedule.json", "scheduler/scheduler_config.json",
