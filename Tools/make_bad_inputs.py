@@ -144,9 +144,13 @@ bomb_idat = zlib.compress(b"\x00" * 1000, 9)
 write("images/bomb_side.png", SIG + ihdr(20000, 1, 8, 0) + chunk(b"IDAT", bomb_idat) + chunk(b"IEND", b""),
       match=["bomb_side.png", "limit"], note="20000 px wide: over the 16384 px/side limit")
 write("images/bomb_pixels16.png", SIG + ihdr(12000, 9000, 16, 2) + chunk(b"IDAT", bomb_idat) + chunk(b"IEND", b""),
-      match=["bomb_pixels16.png", "limit"], note="12000x9000 16-bit RGB: 108 M pixels, over the 100 M limit")
+      match=["bomb_pixels16.png", "limit"], note="12000x9000 16-bit RGB: 108 M pixels, over the pixel budget")
 write("images/bomb_max.png", SIG + ihdr(0x7FFFFFFF, 0x7FFFFFFF, 16, 6) + chunk(b"IDAT", bomb_idat) + chunk(b"IEND", b""),
       match=["bomb_max.png", "limit"], note="2^31-1 square RGBA16 (w*h*8 overflows 32 bits)")
+write("images/pixel_budget_16384x6103.png", SIG + ihdr(16384, 6103, 8, 0) + chunk(b"IDAT", bomb_idat) + chunk(b"IEND", b""),
+      match=["pixel_budget_16384x6103.png", "24000000 pixels"],
+      note="inside the per-side and decode limits but ~10.7 GB to edit: refused from IHDR by the pixel budget, before "
+           "any output exists (it aborted after writing the output before issue 18)")
 write("images/zero_width16.png", SIG + ihdr(0, 4, 16, 0) + chunk(b"IDAT", bomb_idat) + chunk(b"IEND", b""),
       match=["zero_width16.png", "zero size"], note="16-bit grey with width 0")
 write("images/grey16_bad_depth_palette.png", SIG + ihdr(4, 4, 16, 3) + chunk(b"PLTE", b"\0\0\0") +
@@ -217,6 +221,8 @@ write("images/bitflip_dqt_id.jpg", jflip(DQT, 4, 0x02), match=["bitflip_dqt_id.j
       note="DQT defines table 2; the frame uses table 0")
 write("images/bitflip_segment_length.jpg", jflip(DQT, 2, 0x40), match=["bitflip_segment_length.jpg"],
       note="DQT length + 16384: runs past the end of the file")
+write("images/bitflip_sof0_to_sof9.jpg", jflip(SOF, 1, 0x09), match=["bitflip_sof0_to_sof9.jpg", "corrupt JPEG", "arithmetic"],
+      note="baseline SOF0 -> arithmetic SOF9: libjpeg decodes the Huffman data into garbage without a warning")
 write("images/truncated_scan.jpg", JPG[:JPG.index(SOS) + len(SOS) + 2], match=["truncated_scan.jpg", "truncated"])
 write("images/jpeg_signature_garbage.png", b"\xff\xd8\xff" + bytes(random.Random(7).randrange(256) for _ in range(200)),
       match=["jpeg_signature_garbage.png", "JPEG"], note="JPEG magic then noise, with a .png name")
