@@ -1,3 +1,4 @@
+import CXRFiles
 import CXRImaging
 import CXRPipelines
 import CXRSchedulers
@@ -40,10 +41,17 @@ struct ModelDefaults {
     var steps = 50
     var guidance = 7.5
 
+    /// The file is optional and small; anything else (a link to a huge file, a FIFO) is ignored unread.
     init(modelURL: URL) {
         let url = modelURL.appendingPathComponent("cxr-edit.json")
-        guard let data = try? Data(contentsOf: url),
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
+        let data: Data
+        do {
+            data = try BoundedFile.read(url, limit: 1 << 20)
+        } catch {
+            if let failure = error as? BoundedFile.Failure, !failure.isMissing { warn("\(url.path): ignored: \(failure)") }
+            return
+        }
+        guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return }
         if let s = obj["steps"] as? Int, s >= 1, s <= 1000 { steps = s }
         if let g = obj["guidance"] as? Double, g >= 0, g <= 100 { guidance = g }
     }
@@ -107,7 +115,13 @@ func checkOutputPath(_ url: URL, overwrite: Bool) throws {
 /// Reads a float32 (or float64) little-endian C-order .npy array (numpy's format 1.0-3.0).
 func readNpy(_ url: URL) throws -> Tensor {
     let name = url.lastPathComponent
-    guard let data = try? Data(contentsOf: url) else { throw CLIError("\(url.path): cannot be read") }
+    let data: Data
+    do {
+        // Noise for the largest run (4096 px, 4 latent channels at 1/8 size, float64) is 8 MiB.
+        data = try BoundedFile.read(url, limit: 64 << 20)
+    } catch let failure as BoundedFile.Failure {
+        throw CLIError(failure.isMissing ? "\(url.path): cannot be read" : "\(url.path): \(failure)")
+    }
     let bytes = [UInt8](data)
     guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
         throw CLIError("\(name): not a .npy file")
