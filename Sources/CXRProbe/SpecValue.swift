@@ -1,3 +1,4 @@
+import CXRFiles
 import Foundation
 import Yams
 
@@ -43,6 +44,11 @@ public indirect enum SpecValue: Equatable, Sendable {
         guard text.utf8.count <= limits.maxBytes else {
             throw ProbeError("\(file): the spec is \(text.utf8.count) bytes; the limit is \(limits.maxBytes)")
         }
+        // Before the composer, which recurses per level and would overflow the stack on a deeply nested text.
+        let nesting = YAMLNesting.estimate(text)
+        guard nesting <= limits.maxDepth + 1 else {
+            throw ProbeError("\(file): the spec is nested deeper than \(limits.maxDepth) levels (about \(nesting))")
+        }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch let e as YamlError {
             throw ProbeError("\(file): not valid YAML/JSON: \(yamlProblem(e))")
@@ -54,15 +60,20 @@ public indirect enum SpecValue: Equatable, Sendable {
         return try convert(node, file: file, path: "", depth: 0, budget: &budget, limits: limits)
     }
 
-    /// Reads and parses a spec file.
+    /// Reads and parses a spec file (`BoundedFile`: a regular file within `maxBytes`, judged by what was opened).
     public static func read(_ url: URL, limits: Limits = Limits()) throws -> SpecValue {
         let name = url.path
-        let attrs = try? FileManager.default.attributesOfItem(atPath: url.path)
-        guard let attrs else { throw ProbeError("\(name): cannot open the spec file (missing or unreadable)") }
-        if (attrs[.type] as? FileAttributeType) == .typeDirectory { throw ProbeError("\(name): is a directory, not a spec file") }
-        let size = (attrs[.size] as? NSNumber)?.intValue ?? 0
-        guard size <= limits.maxBytes else { throw ProbeError("\(name): the spec is \(size) bytes; the limit is \(limits.maxBytes)") }
-        guard let data = try? Data(contentsOf: url) else { throw ProbeError("\(name): cannot read the spec file") }
+        let data: Data
+        do {
+            data = try BoundedFile.read(url, limit: limits.maxBytes)
+        } catch let failure as BoundedFile.Failure {
+            switch failure {
+            case .cannotOpen: throw ProbeError("\(name): cannot open the spec file (missing or unreadable)")
+            case .isDirectory: throw ProbeError("\(name): is a directory, not a spec file")
+            case .tooLarge(let size, let limit): throw ProbeError("\(name): the spec is \(size) bytes; the limit is \(limit)")
+            case .notRegularFile, .readFailed: throw ProbeError("\(name): the spec file: \(failure)")
+            }
+        }
         guard let text = String(data: data, encoding: .utf8) else { throw ProbeError("\(name): the spec is not UTF-8 text") }
         return try parse(text, file: name, limits: limits)
     }

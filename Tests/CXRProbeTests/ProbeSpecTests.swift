@@ -98,6 +98,28 @@ final class ProbeSpecTests: XCTestCase {
         assertError("inputs: imgs\nedits: [{prompt: \(long)}]\n", contains: ["longer"])
     }
 
+    /// 5,000 levels overflowed the stack inside the YAML composer (exit 139) before the depth check on nodes ran:
+    /// the text is now measured first (issue 18).
+    func testDeepNestingIsRefusedBeforeTheYAMLLibraryRecurses() {
+        let flow = String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)
+        assertError("inputs: imgs\nedits: \(flow)\n", contains: ["deeper"])
+        assertError("inputs: imgs\nedits:\n" + String(repeating: "- ", count: 5000) + "x\n", contains: ["deeper"])
+        var block = "inputs: imgs\nedits:\n"
+        for level in 0..<1400 { block += String(repeating: " ", count: level + 1) + "k:\n" }
+        assertError(block, contains: ["deeper"])
+        assertError("inputs: imgs\nedits: " + String(repeating: "{a: ", count: 5000) + "1" + String(repeating: "}", count: 5000),
+                    contains: ["deeper"])
+    }
+
+    /// The estimate is the deepest container's depth + 1 (the root counts 1); compact entries may count one more.
+    func testNestingEstimateIgnoresQuotedBracketsAndComments() {
+        XCTAssertEqual(YAMLNesting.estimate("a: 1\nb:\n  c: [1, [2]]\n"), 4)
+        XCTAssertEqual(YAMLNesting.estimate("- - - x\n"), 4)
+        let quoted = String(repeating: "[", count: 60)
+        XCTAssertEqual(YAMLNesting.estimate("p: \"\(quoted)\"\nq: '\(quoted)' # \(quoted)\nr: it's [x]\n"), 2)
+        XCTAssertEqual(YAMLNesting.estimate("{\"a\": [\"[[[\", {\"b\": \"\\\"[\"}]}"), 4)
+    }
+
     func testCSVInputs() throws {
         let dir = try ProbeFixtures.tempDir("csv")
         try "path,Effusion,sex\na.png,1,F\n\"b, c.png\",0,M\n".write(to: dir.appendingPathComponent("list.csv"), atomically: true, encoding: .utf8)
