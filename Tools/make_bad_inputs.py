@@ -147,6 +147,11 @@ write("images/bomb_pixels16.png", SIG + ihdr(12000, 9000, 16, 2) + chunk(b"IDAT"
       match=["bomb_pixels16.png", "limit"], note="12000x9000 16-bit RGB: 108 M pixels, over the pixel budget")
 write("images/bomb_max.png", SIG + ihdr(0x7FFFFFFF, 0x7FFFFFFF, 16, 6) + chunk(b"IDAT", bomb_idat) + chunk(b"IEND", b""),
       match=["bomb_max.png", "limit"], note="2^31-1 square RGBA16 (w*h*8 overflows 32 bits)")
+trailing_raw = b"".join(b"\x00" + r for r in grey8_rows(W, H, 1)) + bytes(8 << 20)
+write("images/idat_trailing_data.png", png(W, H, 8, 0, [], idat=zlib.compress(trailing_raw, 9)),
+      match=["idat_trailing_data.png", "inflates to more than"],
+      note="a valid 64x48 image whose zlib stream goes on for 8 MiB more: libpng inflated all of it and accepted the "
+           "file (a 32 MB file took 81 s); inflating stops at the image's size plus 1 MiB")
 write("images/pixel_budget_16384x6103.png", SIG + ihdr(16384, 6103, 8, 0) + chunk(b"IDAT", bomb_idat) + chunk(b"IEND", b""),
       match=["pixel_budget_16384x6103.png", "24000000 pixels"],
       note="inside the per-side and decode limits but ~10.7 GB to edit: refused from IHDR by the pixel budget, before "
@@ -400,6 +405,37 @@ torch_zip("weights/evil_torch_load.bin",
 torch_zip("weights/evil_builtins_getattr.bin",
           b"\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x00\x8c\x08builtins\x8c\x07getattr\x93\x8c\x02os\x8c\x06system\x86R.",
           ["refusing pickle global", "builtins.getattr"], "STACK_GLOBAL form")
+
+
+# --- weights: views that declare more elements than their storage holds (stride 0) -----------------------------------
+def pickle_int(v):
+    return b"J" + struct.pack("<i", v) if -(1 << 31) <= v < (1 << 31) else b"\x8a\x08" + struct.pack("<q", v)
+
+
+def torch_view_zip(rel, name, numel, size, stride, match, note):
+    """A torch.save-style zip whose state dict maps `name` to a view (size, stride) of one float storage."""
+    import io
+    tup = lambda xs: b"(" + b"".join(pickle_int(x) for x in xs) + b"t"
+    pkl = (b"\x80\x02}(X" + struct.pack("<I", len(name)) + name.encode() +
+           b"ctorch._utils\n_rebuild_tensor_v2\n(" +
+           b"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpu" + pickle_int(numel) +
+           b"tQ" + pickle_int(0) + tup(size) + tup(stride) + b"\x89ccollections\nOrderedDict\n)RtRu.")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for entry, data in (("archive/data.pkl", pkl), ("archive/byteorder", b"little"), ("archive/version", b"3\n"),
+                            ("archive/data/0", bytes(4 * numel))):
+            info = zipfile.ZipInfo(entry, date_time=(2024, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED
+            z.writestr(info, data)
+    write(rel, buf.getvalue(), match=match, note=note, target="unet/diffusion_pytorch_model.bin",
+          remove="unet/diffusion_pytorch_model.safetensors")
+
+
+torch_view_zip("weights/stride0_64gib.bin", "conv_in.weight", 1, [1 << 14, 1 << 20], [0, 0],
+               ["diffusion_pytorch_model.bin", "conv_in.weight", "limit"],
+               "one float viewed as 2^34 elements: 64 GiB if expanded (it was, before any shape check, and aborted)")
+torch_view_zip("weights/stride0_broadcast.bin", "conv_in.weight", 16, [1 << 12, 1 << 12, 16], [0, 0, 1],
+               ["diffusion_pytorch_model.bin", "stride 0"], "a 16-float storage broadcast to 1 GiB (under the per-tensor cap)")
 
 with open(os.path.join(ROOT, "manifest.json"), "w") as f:
     json.dump(manifest, f, indent=1, sort_keys=True)
