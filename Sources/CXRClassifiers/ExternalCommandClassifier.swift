@@ -28,6 +28,7 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
     public let timeout: TimeInterval
 
     private let process: Process
+    private var groupToken: Int?
     private let stdinFD: Int32
     private let stdout: LineChannel
     private let stderrTail: StderrTail
@@ -64,6 +65,9 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
             throw ClassifierError("classifier \(who): cannot start: \(ExternalCommandClassifier.oneLine("\(error)"))")
         }
         process = p
+        // Foundation starts the child as the leader of its own process group; recording the group lets a
+        // SIGINT/SIGTERM handler kill the adapter and everything it started.
+        groupToken = ChildProcessRegistry.register(processGroup: p.processIdentifier)
         stdinFD = inPipe.fileHandleForWriting.fileDescriptor
         let out = LineChannel(fd: outPipe.fileHandleForReading.fileDescriptor)
         stdout = out
@@ -148,6 +152,8 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
             while process.isRunning && Date() < end { usleep(10_000) }
         }
         ExternalCommandClassifier.kill(process)
+        ChildProcessRegistry.unregister(groupToken)
+        groupToken = nil
     }
 
     private var who: String { ExternalCommandClassifier.describe(name, command) }
@@ -274,8 +280,10 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
         }
     }
 
-    /// SIGTERM, then SIGKILL after 1 s if it is still running.
+    /// SIGTERM, then SIGKILL after 1 s if it is still running; then SIGKILL to what is left of its process group
+    /// (processes the adapter started, which would otherwise outlive it).
     static func kill(_ p: Process) {
+        defer { if p.processIdentifier > 1 && getpgid(p.processIdentifier) != getpgrp() { posixKill(-p.processIdentifier, SIGKILL) } }
         guard p.isRunning else { return }
         p.terminate()
         let end = Date(timeIntervalSinceNow: 1)

@@ -46,7 +46,7 @@ enum CLI {
     /// runs it under `ulimit -v` (through /bin/sh, which then execs the binary).
     @discardableResult
     static func run(_ args: [String], cwd: URL? = nil, timeout: TimeInterval = 300, addressSpaceKiB: Int? = nil,
-                    onStart: ((Int32) -> Void)? = nil) throws -> Result {
+                    environment: [String: String] = [:], onStart: ((Int32) -> Void)? = nil) throws -> Result {
         guard let binary else { throw XCTSkip("cxr-edit binary not found beside the test bundle (set CXR_EDIT_BIN)") }
         let p = Process()
         if let kib = addressSpaceKiB {
@@ -60,6 +60,7 @@ enum CLI {
         env["CXR_EDIT_MODEL"] = nil
         env["HOME"] = home.path
         env["SWIFT_BACKTRACE"] = "enable=no"  // a crash must show as a signal, not a minute of symbolication
+        env.merge(environment) { _, new in new }
         p.environment = env
         if let cwd { p.currentDirectoryURL = cwd }
         let out = Pipe(), err = Pipe()
