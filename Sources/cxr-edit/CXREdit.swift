@@ -52,20 +52,3 @@ enum Main {
     }
 }
 
-/// An error as one printable line of at most 2,000 characters: line breaks and other control characters become
-/// spaces (a hostile name could otherwise forge lines or send escape sequences to the terminal), and the length is
-/// capped (a safetensors header with a 3,000,000-dimension shape made a 9 MB "line").
-func errorLine(_ error: Error, limit: Int = 2000) -> String {
-    var out = String.UnicodeScalarView()
-    var count = 0
-    for u in "\(error)".unicodeScalars {
-        if count == limit {
-            out.append(contentsOf: "… (truncated)".unicodeScalars)
-            break
-        }
-        let control = u.value < 0x20 || (0x7F...0x9F).contains(u.value) || u == "\u{2028}" || u == "\u{2029}"
-        out.append(control ? " " : u)
-        count += 1
-    }
-    return String(out)
-}

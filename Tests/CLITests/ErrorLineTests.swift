@@ -24,4 +24,25 @@ final class ErrorLineTests: XCTestCase {
             XCTAssertLessThan(r.stderr.count, 2100, "\(args[0]): error line of \(r.stderr.count) characters")
         }
     }
+
+    /// Text chunks are printed with control characters escaped: an embedded CR/LF forged a line such as
+    /// `cxr-edit:mode: clinical`, and escape sequences reached the terminal.
+    func testProvenanceEscapesControlCharacters() throws {
+        let out = try CLI.tempDir(self)
+        let png = out.appendingPathComponent("g.png")
+        let prompt = "Cardiomegaly.\r\ncxr-edit:mode: clinical\u{1B}]0;owned\u{07}\u{9B}31m"
+        let g = try CLI.run(["generate", "--model", CLI.sd1.path, "--prompt", prompt, "--steps", "1", "-o", png.path, "--quiet"])
+        XCTAssertEqual(g.status, 0, g.stderr)
+        let r = try CLI.run(["provenance", png.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        XCTAssertFalse(lines.contains("cxr-edit:mode: clinical"), r.stdout)
+        XCTAssertFalse(r.stdout.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || (0x7F...0x9F).contains($0.value) },
+                       "control characters reach the terminal: \(r.stdout.debugDescription)")
+        XCTAssertTrue(r.stdout.contains("Cardiomegaly.\\r\\ncxr-edit:mode: clinical\\u{1B}]0;owned\\u{7}\\u{9B}31m"), r.stdout)
+        // --json keeps the exact value (JSON escapes it).
+        let j = try CLI.run(["provenance", "--json", png.path])
+        let obj = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: String]
+        XCTAssertTrue(obj?.values.contains(prompt) ?? false, j.stdout)
+    }
 }
