@@ -104,12 +104,27 @@ func checkOutputPath(_ url: URL, overwrite: Bool) throws {
     guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
         throw CLIError("\(url.path): the output folder does not exist")
     }
-    if FileManager.default.fileExists(atPath: url.path) && !overwrite {
-        throw CLIError("\(url.path): exists already (pass --overwrite to replace it)")
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+        if isDirectory.boolValue { throw CLIError("\(url.path): is a directory; give a file name for the output") }
+        if !overwrite { throw CLIError("\(url.path): exists already (pass --overwrite to replace it)") }
     }
     guard url.pathExtension.lowercased() == "png" else {
         throw CLIError("\(url.path): outputs are written as PNG (with provenance text chunks); use a .png name")
     }
+    try checkWritableFolder(dir)
+}
+
+/// Creates and removes a probe file in `dir`: the only check that also catches read-only file systems, ACLs and
+/// full quotas for every user (a read-only output folder was found only after the whole run).
+func checkWritableFolder(_ dir: URL) throws {
+    let probe = dir.appendingPathComponent(".cxr-edit-write-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+    let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard fd >= 0 else {
+        throw CLIError("\(dir.path): the output folder is not writable (\(String(cString: strerror(errno))))")
+    }
+    close(fd)
+    unlink(probe)
 }
 
 /// Reads a float32 (or float64) little-endian C-order .npy array (numpy's format 1.0-3.0).

@@ -1,0 +1,50 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Output paths are validated before the run starts (issue 18, item 5): a read-only output folder or an output
+/// path that is a directory was detected only after the whole run.
+final class OutputPathTests: XCTestCase {
+    /// An edit that would run for minutes: a refusal within seconds shows the check comes first.
+    func slowEdit(_ output: String) throws -> (CLI.Result, TimeInterval) {
+        let start = Date()
+        let r = try CLI.run(["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", CLI.sd1.path,
+                             "--prompt", "x", "--steps", "1000", "--strength", "1", "-o", output, "--quiet"])
+        return (r, Date().timeIntervalSince(start))
+    }
+
+    func testOutputThatIsADirectoryIsRefusedBeforeTheRun() throws {
+        let out = try CLI.tempDir(self)
+        let dir = out.appendingPathComponent("o.png")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false)
+        for overwrite in [false, true] {
+            let start = Date()
+            let r = try CLI.run(["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", CLI.sd1.path,
+                                 "--prompt", "x", "--steps", "1000", "--strength", "1", "-o", dir.path, "--quiet"]
+                                + (overwrite ? ["--overwrite"] : []))
+            CLI.assertFails(r, matches: ["o.png", "is a directory"], dir: out, before: ["o.png"], "output is a directory")
+            XCTAssertLessThan(Date().timeIntervalSince(start), 15)
+        }
+        let g = try CLI.run(["generate", "--model", CLI.sd1.path, "--prompt", "x", "-o", dir.path, "--quiet"])
+        CLI.assertFails(g, matches: ["is a directory"], dir: out, before: ["o.png"], "generate into a directory")
+    }
+
+    func testUnwritableOutputFolderIsRefusedBeforeTheRun() throws {
+        // /proc refuses new files for every user, root included; a 0555 folder only for other users.
+        var folders = ["/proc"]
+        let locked = try CLI.tempDir(self, "ro")
+        if geteuid() != 0 {
+            chmod(locked.path, 0o555)
+            addTeardownBlock { chmod(locked.path, 0o755) }
+            folders.append(locked.path)
+        }
+        for folder in folders {
+            let (r, seconds) = try slowEdit(folder + "/o.png")
+            CLI.assertFails(r, matches: [folder, "not writable"], "output in \(folder)")
+            XCTAssertLessThan(seconds, 15)
+        }
+        XCTAssertEqual(CLI.listing(locked), [])
+    }
+}
