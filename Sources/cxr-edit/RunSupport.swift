@@ -71,11 +71,19 @@ func modelHash(_ model: StableDiffusionModel) -> String {
     return combined.finalize().map { String(format: "%02x", $0) }.joined()
 }
 
+/// The cache key describes the file the weights are read from: the path with every link resolved and `stat` of
+/// that file (device, inode, size, modification and change times in nanoseconds). Before, size and time came from
+/// the link itself, so weights behind a link changed in place kept their old hash in provenance and fingerprints.
+func fileHashKey(_ url: URL) -> String {
+    let resolved = url.resolvingSymlinksInPath().path
+    var st = stat()
+    guard stat(resolved, &st) == 0 else { return SHA256.hex(of: Array("unstattable|\(resolved)".utf8)) }
+    let times = "\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)|\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
+    return SHA256.hex(of: Array("\(resolved)|\(st.st_dev)|\(st.st_ino)|\(st.st_size)|\(times)".utf8))
+}
+
 private func fileHash(_ url: URL) -> String {
-    let attrs = try? FileManager.default.attributesOfItem(atPath: url.path)
-    let size = (attrs?[.size] as? NSNumber)?.intValue ?? 0
-    let mtime = (attrs?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-    let key = SHA256.hex(of: Array("\(url.resolvingSymlinksInPath().path)|\(size)|\(mtime)".utf8))
+    let key = fileHashKey(url)
     let cacheDir = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/cxr-edit/hashes")
     let cacheFile = cacheDir.appendingPathComponent(key)
     if let cached = try? String(contentsOf: cacheFile, encoding: .utf8), cached.count == 64 { return cached }
