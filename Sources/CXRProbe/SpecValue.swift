@@ -94,8 +94,17 @@ public indirect enum SpecValue: Equatable, Sendable {
         guard depth <= limits.maxDepth else { throw ProbeError("\(file): \(path.isEmpty ? "the spec" : path) is nested deeper than \(limits.maxDepth) levels") }
         switch node {
         case .scalar(let s):
-            guard s.string.count <= limits.maxStringLength else {
+            // Counted in Unicode scalars, not grapheme clusters: combining marks stack without limit on one
+            // "character", which made the limit bypassable.
+            guard s.string.unicodeScalars.count <= limits.maxStringLength else {
                 throw ProbeError("\(file): \(path) is longer than \(limits.maxStringLength) characters")
+            }
+            // NUL and other control characters cannot be written into PNG text chunks (a NUL prompt failed only
+            // when the first image was written, leaving the run directory tied to the bad spec) and have no
+            // place in prompts, names or paths; tabs and line breaks are allowed.
+            if let bad = s.string.unicodeScalars.first(where: { ($0.value < 0x20 && !"\t\n\r".unicodeScalars.contains($0))
+                                                                || (0x7F...0x9F).contains($0.value) }) {
+                throw ProbeError("\(file): \(path) contains the control character U+\(String(format: "%04X", bad.value))")
             }
             if s.style != .plain { return .string(s.string) }
             switch node.tag.description {

@@ -98,6 +98,16 @@ final class ProbeSpecTests: XCTestCase {
         assertError("inputs: imgs\nedits: [{prompt: \(long)}]\n", contains: ["longer"])
     }
 
+    /// Strings a run would fail on only later: NUL (at PNG writing), whitespace-only prompts, and lengths hidden in
+    /// combining marks (each mark joins the previous character, so the 4,096-character limit counted one).
+    func testSpecStringsAreCheckedUpFront() {
+        assertError("inputs: imgs\nedits: [{prompt: \"Effusion.\\0\"}]\n", contains: ["edits[0].prompt", "U+0000"])
+        assertError("inputs: imgs\nedits: [{prompt: \"\\e[31m\"}]\n", contains: ["U+001B"])
+        assertError("inputs: imgs\nedits: [{prompt: \"\\n\\t\\n\"}]\n", contains: ["prompt", "empty"])
+        let zalgo = "a" + String(repeating: "\u{0301}", count: 5000)
+        assertError("inputs: imgs\nedits: [{prompt: \"\(zalgo)\"}]\n", contains: ["longer"])
+    }
+
     /// 5,000 levels overflowed the stack inside the YAML composer (exit 139) before the depth check on nodes ran:
     /// the text is now measured first (issue 18).
     func testDeepNestingIsRefusedBeforeTheYAMLLibraryRecurses() {
