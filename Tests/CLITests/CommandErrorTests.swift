@@ -80,6 +80,12 @@ final class CommandErrorTests: XCTestCase {
         CLI.assertUsageError(try edit(["--no-such-option"], out: out), mentions: "--no-such-option", dir: out, "unknown option")
         CLI.assertUsageError(try CLI.run(["info"]), mentions: "MODEL_DIR", dir: out, "info without folder")
         CLI.assertUsageError(try CLI.run(["generate", "--count", "x"]), mentions: "--count", dir: out, "generate --count x")
+        // bench printed a raw CommandError(...) dump with exit 1 for these (issue 18).
+        for args in [["--size", "7"], ["--steps", "0"], ["--only", "gpu"], ["--threads", "0"]] {
+            let r = try CLI.run(["bench"] + args)
+            CLI.assertUsageError(r, mentions: args[0], dir: out, "bench \(args.joined(separator: " "))")
+            XCTAssertFalse(r.stderr.contains("CommandError"), r.stderr)
+        }
     }
 
     func testGenerateErrors() throws {
