@@ -47,4 +47,13 @@ final class OutputPathTests: XCTestCase {
         }
         XCTAssertEqual(CLI.listing(locked), [])
     }
+
+    /// init-model with a bad --bpe left a half-written model folder (configs, no weights) behind.
+    func testInitModelFailureLeavesNoHalfWrittenFolder() throws {
+        let out = try CLI.tempDir(self)
+        let bpe = out.appendingPathComponent("bad.gz")
+        try Data("not gzip".utf8).write(to: bpe)
+        let r = try CLI.run(["init-model", "--arch", "sd15", out.appendingPathComponent("m").path, "--bpe", bpe.path])
+        CLI.assertFails(r, matches: ["bad.gz"], dir: out, before: ["bad.gz"], "init-model --bpe bad.gz")
+    }
 }
