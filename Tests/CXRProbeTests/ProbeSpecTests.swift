@@ -108,6 +108,27 @@ final class ProbeSpecTests: XCTestCase {
         assertError("inputs: imgs\nedits: [{prompt: \"\(zalgo)\"}]\n", contains: ["longer"])
     }
 
+    /// Repeated seeds, strengths or inputs made equal jobs share one id: the run never reached as many rows
+    /// as jobs and stayed `complete: false` for ever. They are refused when the plan is made.
+    func testPlanRefusesDuplicates() throws {
+        let a = InputImage(url: URL(fileURLWithPath: "/data/a.png"), name: "a.png", labels: [:])
+        let b = InputImage(url: URL(fileURLWithPath: "/data/b.png"), name: "b.png", labels: [:])
+        func plan(_ text: String, _ images: [InputImage]) throws -> ProbePlan {
+            try ProbePlan(spec: spec(text), images: images, steps: 2, guidance: 1, schedulerName: "ddim", modelHash: "x")
+        }
+        let base = "inputs: imgs\nclassifiers: [demo]\n"
+        XCTAssertNoThrow(try plan(base + "edits: [{add: effusion}]\nseeds: [1, 2]\n", [a, b]))
+        for (text, images, words) in [
+            (base + "edits: [{add: effusion}]\nseeds: [1, 1]\n", [a], ["seeds", "twice"]),
+            (base + "edits: [{add: effusion}]\nstrengths: [0.5, 0.5]\n", [a], ["strengths", "twice"]),
+            (base + "edits: [{add: effusion}]\n", [a, b, a], ["a.png", "twice"]),
+        ] {
+            XCTAssertThrowsError(try plan(text, images)) { e in
+                for w in words { XCTAssertTrue("\(e)".contains(w), "'\(w)' in \(e)") }
+            }
+        }
+    }
+
     /// 5,000 levels overflowed the stack inside the YAML composer (exit 139) before the depth check on nodes ran:
     /// the text is now measured first (issue 18).
     func testDeepNestingIsRefusedBeforeTheYAMLLibraryRecurses() {
