@@ -303,7 +303,9 @@ final class StderrTail: @unchecked Sendable {
     private var last = ""
     private let handle: FileHandle?
 
-    init(log: URL?) throws {
+    /// `limit` overrides the bytes passed on (tests).
+    init(log: URL?, limit: Int? = nil) throws {
+        self.limit = limit ?? (log == nil ? Self.maxForwardedBytes : Self.maxLogBytes)
         if let log {
             if !FileManager.default.fileExists(atPath: log.path) {
                 guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
@@ -320,12 +322,29 @@ final class StderrTail: @unchecked Sendable {
         }
     }
 
+    /// Most bytes passed on per adapter: an adapter flooding its stderr (1 GB in testing) must not flood ours or
+    /// fill the disk through the log; what follows is dropped after one notice line.
+    static let maxForwardedBytes = 1 << 20
+    static let maxLogBytes = 256 << 20
+    /// Longest line passed on (longer ones are cut; the remembered last line too).
+    static let maxLineCharacters = 4096
+    private var forwarded = 0
+    private let limit: Int
+
     func add(_ line: String) {
-        let data = Data((line + "\n").utf8)
+        let cut = line.count > Self.maxLineCharacters ? String(line.prefix(Self.maxLineCharacters)) + " …" : line
+        let data = Data((cut + "\n").utf8)
         lock.lock()
         defer { lock.unlock() }
-        if let handle { handle.write(data) } else { FileHandle.standardError.write(data) }
-        let t = line.trimmingCharacters(in: .whitespaces)
+        if forwarded + data.count <= limit {
+            if let handle { handle.write(data) } else { FileHandle.standardError.write(data) }
+            forwarded += data.count
+        } else if forwarded <= limit {
+            let notice = Data("[cxr-edit: the classifier's stderr passed \(limit) bytes; the rest is not shown]\n".utf8)
+            if let handle { handle.write(notice) } else { FileHandle.standardError.write(notice) }
+            forwarded = limit + 1
+        }
+        let t = cut.trimmingCharacters(in: .whitespaces)
         if !t.isEmpty { last = t }
     }
 
