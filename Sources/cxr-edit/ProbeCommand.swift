@@ -144,6 +144,12 @@ struct ProbeReportCommand: ParsableCommand {
 
     func run() throws {
         guard gallery >= 0 && gallery <= 100 else { throw CLIError("--gallery must be between 0 and 100, got \(gallery)") }
+        // A synthesize dataset has the same results.jsonl/run.json layout; reporting on it overwrote its
+        // summary.json with a probe summary. Its labels.csv and manifest.json give it away.
+        let dir = URL(fileURLWithPath: runDirectory)
+        if ["labels.csv", "manifest.json"].allSatisfy({ FileManager.default.fileExists(atPath: dir.appendingPathComponent($0).path) }) {
+            throw CLIError("\(dir.path): is a synthesize dataset (labels.csv, manifest.json), not a probe run; nothing written")
+        }
         let files = try ProbeReport.write(runDirectory: URL(fileURLWithPath: runDirectory), galleryCount: gallery)
         if json {
             print(try StableJSON.string(["summary": files.summary.path, "csv": files.csv.path, "html": files.html.path]))

@@ -56,4 +56,19 @@ final class OutputPathTests: XCTestCase {
         let r = try CLI.run(["init-model", "--arch", "sd15", out.appendingPathComponent("m").path, "--bpe", bpe.path])
         CLI.assertFails(r, matches: ["bad.gz"], dir: out, before: ["bad.gz"], "init-model --bpe bad.gz")
     }
+
+    /// `probe report` on a synthesize dataset overwrote the dataset's summary.json with a probe summary.
+    func testProbeReportRefusesASynthesizeDataset() throws {
+        let work = try CLI.tempDir(self, "syn")
+        let spec = work.appendingPathComponent("s.yaml")
+        try "prompts: [{prompt: \"Cardiomegaly.\", count: 1}]\n".write(to: spec, atomically: true, encoding: .utf8)
+        let data = work.appendingPathComponent("data")
+        let s = try CLI.run(["synthesize", "--spec", spec.path, "--out", data.path, "--model", CLI.sd1.path, "--quiet"])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        let before = try Data(contentsOf: data.appendingPathComponent("summary.json"))
+        let listing = CLI.listing(data)
+        let r = try CLI.run(["probe", "report", data.path])
+        CLI.assertFails(r, matches: ["synthesize dataset"], dir: data, before: listing, "probe report on a dataset")
+        XCTAssertEqual(try Data(contentsOf: data.appendingPathComponent("summary.json")), before)
+    }
 }
