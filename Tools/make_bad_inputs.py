@@ -273,8 +273,8 @@ write("npy/overflow_shape.npy", npy("<f4", (1 << 62, 1 << 62, 4), floats(4, 5)),
       note="element count overflows Int64: must be an error, not a trap")
 write("npy/negative_shape.npy", npy("<f4", (-4, -4, 4, 1), floats(64, 6)), match=["negative_shape.npy"],
       note="negative dimensions whose product is positive")
-write("npy/nan.npy", npy("<f4", (1, 4, 8, 8), struct.pack("<f", float("nan")) * 256), expect="either",
-      match=["nan.npy"], note="NaN noise: refused or a (black) image, never a crash")
+write("npy/nan.npy", npy("<f4", (1, 4, 8, 8), struct.pack("<f", float("nan")) * 256),
+      match=["nan.npy", "NaN"], note="NaN noise: refused before the model loads (it gave a black image before issue 18)")
 
 
 # --- configs for broken model folders (targets are paths inside a copy of sd1-tiny) ----------------------------------------

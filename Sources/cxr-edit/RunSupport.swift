@@ -1,3 +1,4 @@
+import CXRCheckpoint
 import CXRFiles
 import CXRImaging
 import CXRPipelines
@@ -135,9 +136,8 @@ func checkWritableFolder(_ dir: URL) throws {
     unlink(probe)
 }
 
-/// Reads a float32 (or float64) little-endian C-order .npy array (numpy's format 1.0-3.0).
+/// Reads a `--noise` array: a float32/float64 .npy (`NpyArray`) of finite values, at most 64 MiB.
 func readNpy(_ url: URL) throws -> Tensor {
-    let name = url.lastPathComponent
     let data: Data
     do {
         // Noise for the largest run (4096 px, 4 latent channels at 1/8 size, float64) is 8 MiB.
@@ -145,50 +145,10 @@ func readNpy(_ url: URL) throws -> Tensor {
     } catch let failure as BoundedFile.Failure {
         throw CLIError(failure.isMissing ? "\(url.path): cannot be read" : "\(url.path): \(failure)")
     }
-    let bytes = [UInt8](data)
-    guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
-        throw CLIError("\(name): not a .npy file")
+    let tensor = try NpyArray.parse([UInt8](data), name: url.lastPathComponent)
+    // NaN noise gives a NaN image; said here, before the model is loaded.
+    guard tensor.data.allSatisfy({ $0.isFinite }) else {
+        throw CLIError("\(url.lastPathComponent): the noise array contains NaN or infinite values")
     }
-    let major = bytes[6]
-    let headerLen: Int, start: Int
-    if major == 1 { headerLen = Int(bytes[8]) | Int(bytes[9]) << 8; start = 10 } else {
-        guard bytes.count >= 12 else { throw CLIError("\(name): truncated .npy header") }
-        headerLen = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24; start = 12
-    }
-    guard headerLen < 65536, start + headerLen <= bytes.count,
-          let header = String(bytes: bytes[start..<(start + headerLen)], encoding: .utf8) else {
-        throw CLIError("\(name): bad .npy header")
-    }
-    guard !header.contains("'fortran_order': True") else { throw CLIError("\(name): Fortran-order arrays are not supported") }
-    let isF4 = header.contains("'<f4'"), isF8 = header.contains("'<f8'")
-    guard isF4 || isF8 else { throw CLIError("\(name): only little-endian float32/float64 arrays are supported") }
-    guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
-        throw CLIError("\(name): .npy header has no shape")
-    }
-    var shape = [Int]()
-    for part in header[open.upperBound..<close].split(separator: ",") {
-        let text = part.trimmingCharacters(in: .whitespaces)
-        if text.isEmpty { continue }
-        guard let d = Int(text), d >= 0 else { throw CLIError("\(name): invalid shape dimension '\(text)'") }
-        shape.append(d)
-    }
-    var count = 1
-    for d in shape {
-        let (product, overflow) = count.multipliedReportingOverflow(by: d)
-        guard !overflow, product <= 1 << 28 else { throw CLIError("\(name): shape \(shape) is too large") }
-        count = product
-    }
-    let body = start + headerLen
-    let esz = isF4 ? 4 : 8
-    guard count > 0, count <= 1 << 28, bytes.count - body == count * esz else {
-        throw CLIError("\(name): data size does not match shape \(shape)")
-    }
-    var values = [Float](repeating: 0, count: count)
-    bytes.withUnsafeBytes { raw in
-        for i in 0..<count {
-            values[i] = isF4 ? Float(bitPattern: raw.loadUnaligned(fromByteOffset: body + 4 * i, as: UInt32.self))
-                : Float(Double(bitPattern: raw.loadUnaligned(fromByteOffset: body + 8 * i, as: UInt64.self)))
-        }
-    }
-    return Tensor(shape: shape, data: values)
+    return tensor
 }
