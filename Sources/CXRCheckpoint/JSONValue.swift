@@ -51,10 +51,14 @@ public enum JSONValue: Sendable, Equatable {
             return try BoundedFile.read(url, limit: limit)
         } catch let failure as BoundedFile.Failure {
             switch failure {
-            case .cannotOpen(let e): throw CheckpointError(e == ENOENT ? .missing : .io, file: path, "cannot read: \(String(cString: strerror(e)))")
-            case .isDirectory, .notRegularFile: throw CheckpointError(.io, file: path, "not a regular file")
-            case .tooLarge(let size, let limit): throw CheckpointError(.limit, file: path, "JSON is \(size) bytes, more than the \(limit)-byte limit")
-            case .readFailed(let e): throw CheckpointError(.io, file: path, "cannot read: \(String(cString: strerror(e)))")
+            case .cannotOpen(let e):
+                throw CheckpointError(e == ENOENT ? .missing : .io, file: path, "cannot read: \(String(cString: strerror(e)))")
+            case .isDirectory, .notRegularFile:
+                throw CheckpointError(.io, file: path, "not a regular file")
+            case .tooLarge(let size, let limit):
+                throw CheckpointError(.limit, file: path, "JSON is \(size) bytes, more than the \(limit)-byte limit")
+            case .readFailed(let e):
+                throw CheckpointError(.io, file: path, "cannot read: \(String(cString: strerror(e)))")
             }
         }
     }

@@ -83,7 +83,8 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
                 throw CheckpointError(.malformed, file: path, "tensor \(q) has no shape array")
             }
             guard shapeArr.count <= SafeTensorsFile.maxRank else {
-                throw CheckpointError(.limit, file: path, "tensor \(q) has \(shapeArr.count) dimensions, more than \(SafeTensorsFile.maxRank)")
+                throw CheckpointError(.limit, file: path,
+                                      "tensor \(q) has \(shapeArr.count) dimensions, more than \(SafeTensorsFile.maxRank)")
             }
             var shape = [Int]()
             shape.reserveCapacity(shapeArr.count)

@@ -112,10 +112,15 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
             // expanded: a 2 MB file of broadcast views asked for 64 GiB and aborted.
             let (floatBytes, o3) = count.multipliedReportingOverflow(by: 4)
             guard !o3, floatBytes <= TorchPickleFile.maxTensorBytes else {
-                throw CheckpointError(.limit, file: path, "tensor \(q) shape \(CheckpointError.shortList(t.shape)) needs more than the \(TorchPickleFile.maxTensorBytes >> 30) GiB limit per tensor")
+                let shape = CheckpointError.shortList(t.shape)
+                throw CheckpointError(.limit, file: path, "tensor \(q) shape \(shape) needs more than the "
+                                      + "\(TorchPickleFile.maxTensorBytes >> 30) GiB limit per tensor")
             }
             guard count <= t.storage.numel || floatBytes <= TorchPickleFile.maxBroadcastBytes else {
-                throw CheckpointError(.limit, file: path, "tensor \(q) is a \(count)-element view of a \(t.storage.numel)-element storage (stride 0); expanded it needs \(floatBytes) bytes, more than the \(TorchPickleFile.maxBroadcastBytes >> 20) MiB allowed for broadcast views")
+                throw CheckpointError(.limit, file: path, "tensor \(q) is a \(count)-element view of a "
+                                      + "\(t.storage.numel)-element storage (stride 0); expanded it needs \(floatBytes) "
+                                      + "bytes, more than the \(TorchPickleFile.maxBroadcastBytes >> 20) MiB allowed "
+                                      + "for broadcast views")
             }
             let storageStart = try archive.dataOffset(se)
             let contiguous = TorchPickleFile.isRowMajor(shape: t.shape, strides: t.strides)

@@ -283,7 +283,10 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
     /// SIGTERM, then SIGKILL after 1 s if it is still running; then SIGKILL to what is left of its process group
     /// (processes the adapter started, which would otherwise outlive it).
     static func kill(_ p: Process) {
-        defer { if p.processIdentifier > 1 && getpgid(p.processIdentifier) != getpgrp() { posixKill(-p.processIdentifier, SIGKILL) } }
+        defer {
+            // Only a group of its own: never our group (Foundation makes the child a group leader on Linux).
+            if p.processIdentifier > 1 && getpgid(p.processIdentifier) != getpgrp() { posixKill(-p.processIdentifier, SIGKILL) }
+        }
         guard p.isRunning else { return }
         p.terminate()
         let end = Date(timeIntervalSinceNow: 1)

@@ -50,7 +50,9 @@ public enum TemporaryPNGs {
             while off < buf.count, let base = buf.baseAddress {
                 let n = write(fd, base + off, buf.count - off)
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw ClassifierError("\(url.path): cannot write a temporary image for the classifier") }
+                guard n > 0 else {
+                    throw ClassifierError("\(url.path): cannot write a temporary image for the classifier")
+                }
                 off += n
             }
         }

@@ -114,7 +114,8 @@ extension JPEGStructure {
     /// Why the frame's entropy coding contradicts the tables defined so far, or nil when they agree.
     var codingMismatch: String? {
         if arithmetic && huffmanTables > 0 && arithmeticTables == 0 {
-            return "arithmetic-coded frame (SOF9/SOF10) with Huffman tables and no arithmetic ones (a damaged SOF marker?)"
+            return "arithmetic-coded frame (SOF9/SOF10) with Huffman tables and no arithmetic ones "
+                + "(a damaged SOF marker?)"
         }
         if !arithmetic && arithmeticTables > 0 && huffmanTables == 0 {
             return "Huffman-coded frame with arithmetic-coding tables and no Huffman ones (a damaged SOF marker?)"
@@ -318,7 +319,9 @@ enum JPEGCodec {
         if job.pointee.warnings > 0 {
             var w = job.pointee.warning.string
             if w.hasPrefix("Corrupt JPEG data: ") { w.removeFirst("Corrupt JPEG data: ".count) }
-            if w.contains("Premature end") && !limits.lenient { throw ImageError(file: file, "truncated JPEG data (\(w))") }
+            if w.contains("Premature end") && !limits.lenient {
+                throw ImageError(file: file, "truncated JPEG data (\(w))")
+            }
             try limits.corrupt(file: file, w)
         }
         let n = job.pointee.width * job.pointee.height * job.pointee.channels

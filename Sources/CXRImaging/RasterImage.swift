@@ -118,8 +118,8 @@ public struct RasterImage: Equatable, Sendable {
         }
         let nonFinite = floatsCHW.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
         guard nonFinite == 0 else {
-            throw ImageError(file: "", "the model produced NaN or infinite values in \(nonFinite) of \(floatsCHW.count) "
-                             + "output samples (denoising or decoding diverged); no image written")
+            throw ImageError(file: "", "the model produced NaN or infinite values in \(nonFinite) of "
+                             + "\(floatsCHW.count) output samples (denoising or decoding diverged); no image written")
         }
         let n = width * height
         let scale: Float = bitDepth == 16 ? 65535 : 255

@@ -52,7 +52,8 @@ public struct CheckpointWeights: WeightProvider {
             return base.assumingMemoryBound(to: UInt16.self)
         }
         guard let view, count > 0 else { return Weight(try parameter(name)) }
-        try Self.checkFinite(UnsafeBufferPointer(start: view, count: count), format: format, name: name, file: file.url.path)
+        try Self.checkFinite(UnsafeBufferPointer(start: view, count: count), format: format, name: name,
+                             file: file.url.path)
         // The pointer stays valid while `file` (which owns the mapping) is alive: the Weight retains it.
         return Weight(shape: info.shape, viewing: view, format: format, owner: file)
     }

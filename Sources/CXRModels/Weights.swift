@@ -50,7 +50,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .badConfig(let file, let m): return "\(file): \(m)"
         case .unsupported(let file, let m): return "\(file): unsupported: \(m)"
         case .nonFinite(let n, let file):
-            return "\(file.isEmpty ? "" : "\(file): ")weight '\(n)' contains NaN or infinite values (a corrupt checkpoint)"
+            let prefix = file.isEmpty ? "" : "\(file): "
+            return "\(prefix)weight '\(n)' contains NaN or infinite values (a corrupt checkpoint)"
         }
     }
 }

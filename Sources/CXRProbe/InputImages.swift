@@ -49,7 +49,9 @@ extension ProbeInputs {
         } catch let failure as BoundedFile.Failure {
             throw ProbeError("\(url.path): cannot read the CSV: \(failure)")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw ProbeError("\(url.path): the CSV is not UTF-8 text") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ProbeError("\(url.path): the CSV is not UTF-8 text")
+        }
         let rows = try CSV.parse(text, file: url.path)
         guard let header = rows.first else { throw ProbeError("\(url.path): the CSV is empty") }
         guard let col = ["path", "file", "filename", "image"].lazy.compactMap({ header.firstIndex(of: $0) }).first else {

@@ -70,7 +70,8 @@ public indirect enum SpecValue: Equatable, Sendable {
             switch failure {
             case .cannotOpen: throw ProbeError("\(name): cannot open the spec file (missing or unreadable)")
             case .isDirectory: throw ProbeError("\(name): is a directory, not a spec file")
-            case .tooLarge(let size, let limit): throw ProbeError("\(name): the spec is \(size) bytes; the limit is \(limit)")
+            case .tooLarge(let size, let limit):
+                throw ProbeError("\(name): the spec is \(size) bytes; the limit is \(limit)")
             case .notRegularFile, .readFailed: throw ProbeError("\(name): the spec file: \(failure)")
             }
         }
@@ -102,9 +103,12 @@ public indirect enum SpecValue: Equatable, Sendable {
             // NUL and other control characters cannot be written into PNG text chunks (a NUL prompt failed only
             // when the first image was written, leaving the run directory tied to the bad spec) and have no
             // place in prompts, names or paths; tabs and line breaks are allowed.
-            if let bad = s.string.unicodeScalars.first(where: { ($0.value < 0x20 && !"\t\n\r".unicodeScalars.contains($0))
-                                                                || (0x7F...0x9F).contains($0.value) }) {
-                throw ProbeError("\(file): \(path) contains the control character U+\(String(format: "%04X", bad.value))")
+            let isControl: (Unicode.Scalar) -> Bool = {
+                ($0.value < 0x20 && !"\t\n\r".unicodeScalars.contains($0)) || (0x7F...0x9F).contains($0.value)
+            }
+            if let bad = s.string.unicodeScalars.first(where: isControl) {
+                let code = String(format: "%04X", bad.value)
+                throw ProbeError("\(file): \(path) contains the control character U+\(code)")
             }
             if s.style != .plain { return .string(s.string) }
             switch node.tag.description {

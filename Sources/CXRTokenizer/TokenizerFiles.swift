@@ -120,7 +120,8 @@ enum TokenizerFiles {
         } catch let failure as BoundedFile.Failure {
             switch failure {
             case .tooLarge(let size, let limit):
-                throw TokenizerError.invalidFile(path: url.path, reason: "file of \(size) bytes exceeds the \(limit)-byte limit")
+                throw TokenizerError.invalidFile(path: url.path,
+                                                 reason: "file of \(size) bytes exceeds the \(limit)-byte limit")
             default: throw TokenizerError.missingFile(path: url.path)
             }
         }
