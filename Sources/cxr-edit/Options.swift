@@ -117,6 +117,10 @@ struct SamplingOptions: ParsableArguments {
     }
 
     func check() throws {
+        // Only spaces, tabs or line breaks: passed the edit's empty-prompt check (which trims spaces only).
+        if let prompt, !prompt.isEmpty, prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw CLIError("--prompt is blank (only spaces, tabs or line breaks)")
+        }
         if let steps, steps < 1 || steps > 1000 { throw CLIError("--steps must be between 1 and 1000, got \(steps)") }
         if let guidance, !(guidance >= 0 && guidance <= 100) { throw CLIError("--guidance must be between 0 and 100, got \(guidance)") }
         if !(eta >= 0 && eta <= 1) { throw CLIError("--eta must be between 0 and 1, got \(eta)") }

@@ -24,6 +24,7 @@ final class CommandErrorTests: XCTestCase {
             (["--threads", "0"], ["--threads"]),
             (["--scheduler", "nonsense"], ["unknown scheduler", "nonsense"]),
             (["--prompt", "   "], ["--prompt"]),
+            (["--prompt", "\n\t\r\n"], ["--prompt", "blank"]),
         ]
         for (args, matches) in cases {
             CLI.assertFails(try edit(args, out: out), matches: matches, dir: out, before: [], "edit \(args)")
