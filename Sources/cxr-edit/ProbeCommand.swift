@@ -89,7 +89,7 @@ struct ProbeRun: ParsableCommand {
                                      runDirectory: URL(fileURLWithPath: out),
                                      options: ProbeRunOptions(shard: shard, progress: showProgress,
                                                               software: "cxr-edit \(CXREdit.version)", modelName: modelURL.path))
-        let summary = try runner.run()
+        let summary = try removingFailedEmptyRun(at: URL(fileURLWithPath: out)) { try runner.run() }
         if json {
             print(try StableJSON.string(summary.json))
         } else {
@@ -120,7 +120,10 @@ struct ProbeMerge: ParsableCommand {
 
     func run() throws {
         guard !shards.isEmpty else { throw CLIError("probe merge: name at least one shard directory after OUT") }
-        let outcome = try RunMerge.merge(into: URL(fileURLWithPath: output), from: shards.map { URL(fileURLWithPath: $0) })
+        let outURL = URL(fileURLWithPath: output)
+        let outcome = try removingFailedEmptyRun(at: outURL) {
+            try RunMerge.merge(into: outURL, from: shards.map { URL(fileURLWithPath: $0) })
+        }
         if json { print(try StableJSON.string(outcome.json)) } else {
             print(URL(fileURLWithPath: output).path)
             FileHandle.standardError.write(Data("merged \(outcome.rows) rows (\(outcome.duplicates) duplicates dropped, \(outcome.copiedFiles) images copied)\n".utf8))

@@ -71,4 +71,28 @@ final class OutputPathTests: XCTestCase {
         CLI.assertFails(r, matches: ["synthesize dataset"], dir: data, before: listing, "probe report on a dataset")
         XCTAssertEqual(try Data(contentsOf: data.appendingPathComponent("summary.json")), before)
     }
+
+    /// A probe run whose first job failed left run.json and .lock behind, and the directory then refused the
+    /// corrected spec as a run with other settings. A run directory it created and wrote no result to is removed.
+    func testFailedProbeRunLeavesNoRunDirectory() throws {
+        let work = try CLI.tempDir(self, "failrun")
+        let images = work.appendingPathComponent("imgs")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: CLI.bad.appendingPathComponent("ok/grey8.png"),
+                                         to: images.appendingPathComponent("grey8.png"))
+        let adapter = CLI.testsDir.deletingLastPathComponent().appendingPathComponent("Tools/classifiers/fake_adapter.py")
+        func spec(_ mode: String) throws -> String {
+            let url = work.appendingPathComponent("\(mode).yaml")
+            try "inputs: {folder: \(images.path)}\nclassifiers: [\"cmd:python3 \(adapter.path) \(mode)\"]\nedits: [{add: effusion}]\n"
+                .write(to: url, atomically: true, encoding: .utf8)
+            return url.path
+        }
+        let run = work.appendingPathComponent("run")
+        let r = try CLI.run(["probe", "--spec", try spec("crash"), "--out", run.path, "--model", CLI.sd1.path, "--quiet"])
+        // The adapter's own stderr is passed through, so only the last line is ours.
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderrLines.last?.hasPrefix("cxr-edit: error: ") ?? false, r.stderr)
+        XCTAssertTrue(r.stderr.contains("classifier"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run.path), "left \(CLI.listing(run))")
+    }
 }
