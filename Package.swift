@@ -10,7 +10,7 @@ let package = Package(
         .executable(name: "cxr-edit", targets: ["cxr-edit"]),
         .library(name: "CXREdit", targets: ["CXRTensor", "CXRCheckpoint", "CXRTokenizer", "CXRModels",
                                              "CXRSchedulers", "CXRPipelines", "CXRImaging",
-                                             "CXRFindings", "CXRClassifiers", "CXRProbe"]),
+                                             "CXRFindings", "CXRClassifiers", "CXRProbe", "CXRFiles"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,21 +25,24 @@ let package = Package(
         // CPUID and XGETBV, which Swift cannot execute itself (kernel selection needs the CPU's features).
         .target(name: "CCPUID"),
 
+        // Reading whole input files under a size limit (regular files only, size from the opened descriptor).
+        .target(name: "CXRFiles", swiftSettings: optimize),
         // Tensor type and CPU kernels (GEMM via OpenBLAS, conv, norms, attention, activations).
         .target(name: "CXRTensor", dependencies: ["COpenBLAS", "CCPUID"], swiftSettings: optimize),
         // safetensors (validated, mmapped), PyTorch .bin through an allow-listed unpickler, diffusers folders.
-        .target(name: "CXRCheckpoint", dependencies: ["CXRTensor"], swiftSettings: optimize),
+        .target(name: "CXRCheckpoint", dependencies: ["CXRTensor", "CXRFiles"], swiftSettings: optimize),
         // CLIP BPE tokenizer, identical to transformers' CLIPTokenizer.
-        .target(name: "CXRTokenizer", dependencies: ["CZlib"], swiftSettings: optimize),
+        .target(name: "CXRTokenizer", dependencies: ["CZlib", "CXRFiles"], swiftSettings: optimize),
         // CLIPTextModel, UNet2DConditionModel, AutoencoderKL, driven by config.json.
         .target(name: "CXRModels", dependencies: ["CXRTensor", "CXRCheckpoint"], swiftSettings: optimize),
         // Schedulers (DDIM, PNDM, Euler, Euler-a, DPM++2M, LMS) and torch-identical random numbers.
         .target(name: "CXRSchedulers", dependencies: ["CXRTensor"], swiftSettings: optimize),
         // PNG/JPEG I/O, grey/RGB, resize, masks, provenance chunks, atomic writes.
-        .target(name: "CXRImaging", dependencies: ["CPNG", "CJPEG"], swiftSettings: optimize),
+        .target(name: "CXRImaging", dependencies: ["CPNG", "CJPEG", "CZlib", "CXRFiles"], swiftSettings: optimize),
         // Text-to-image, SDEdit and inpainting pipelines.
         .target(name: "CXRPipelines",
-                dependencies: ["CXRTensor", "CXRCheckpoint", "CXRTokenizer", "CXRModels", "CXRSchedulers", "CXRImaging"],
+                dependencies: ["CXRTensor", "CXRCheckpoint", "CXRTokenizer", "CXRModels", "CXRSchedulers", "CXRImaging",
+                               "CXRFiles"],
                 swiftSettings: optimize),
         // Findings vocabulary, prompt composition from --add/--remove/--severity, named anatomical regions.
         .target(name: "CXRFindings", dependencies: ["CXRImaging"], resources: [.copy("Resources")], swiftSettings: optimize),
@@ -47,12 +50,12 @@ let package = Package(
         .target(name: "CXRClassifiers", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRImaging"], swiftSettings: optimize),
         // Counterfactual stress tests of classifiers: run specs, resumable sharded runner, metrics, reports.
         .target(name: "CXRProbe",
-                dependencies: ["CXRPipelines", "CXRFindings", "CXRClassifiers", "CXRImaging", "CXRCheckpoint", "CXRTensor",
+                dependencies: ["CXRPipelines", "CXRFindings", "CXRClassifiers", "CXRImaging", "CXRCheckpoint", "CXRTensor", "CXRFiles",
                                .product(name: "Yams", package: "Yams")],
                 swiftSettings: optimize),
         .executableTarget(name: "cxr-edit",
                           dependencies: ["CXRPipelines", "CXRImaging", "CXRModels", "CXRCheckpoint", "CXRTokenizer",
-                                         "CXRSchedulers", "CXRTensor", "CXRFindings", "CXRClassifiers", "CXRProbe",
+                                         "CXRSchedulers", "CXRTensor", "CXRFindings", "CXRClassifiers", "CXRProbe", "CXRFiles",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize),
 

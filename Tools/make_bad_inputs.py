@@ -144,9 +144,18 @@ bomb_idat = zlib.compress(b"\x00" * 1000, 9)
 write("images/bomb_side.png", SIG + ihdr(20000, 1, 8, 0) + chunk(b"IDAT", bomb_idat) + chunk(b"IEND", b""),
       match=["bomb_side.png", "limit"], note="20000 px wide: over the 16384 px/side limit")
 write("images/bomb_pixels16.png", SIG + ihdr(12000, 9000, 16, 2) + chunk(b"IDAT", bomb_idat) + chunk(b"IEND", b""),
-      match=["bomb_pixels16.png", "limit"], note="12000x9000 16-bit RGB: 108 M pixels, over the 100 M limit")
+      match=["bomb_pixels16.png", "limit"], note="12000x9000 16-bit RGB: 108 M pixels, over the pixel budget")
 write("images/bomb_max.png", SIG + ihdr(0x7FFFFFFF, 0x7FFFFFFF, 16, 6) + chunk(b"IDAT", bomb_idat) + chunk(b"IEND", b""),
       match=["bomb_max.png", "limit"], note="2^31-1 square RGBA16 (w*h*8 overflows 32 bits)")
+trailing_raw = b"".join(b"\x00" + r for r in grey8_rows(W, H, 1)) + bytes(8 << 20)
+write("images/idat_trailing_data.png", png(W, H, 8, 0, [], idat=zlib.compress(trailing_raw, 9)),
+      match=["idat_trailing_data.png", "inflates to more than"],
+      note="a valid 64x48 image whose zlib stream goes on for 8 MiB more: libpng inflated all of it and accepted the "
+           "file (a 32 MB file took 81 s); inflating stops at the image's size plus 1 MiB")
+write("images/pixel_budget_16384x6103.png", SIG + ihdr(16384, 6103, 8, 0) + chunk(b"IDAT", bomb_idat) + chunk(b"IEND", b""),
+      match=["pixel_budget_16384x6103.png", "24000000 pixels"],
+      note="inside the per-side and decode limits but ~10.7 GB to edit: refused from IHDR by the pixel budget, before "
+           "any output exists (it aborted after writing the output before issue 18)")
 write("images/zero_width16.png", SIG + ihdr(0, 4, 16, 0) + chunk(b"IDAT", bomb_idat) + chunk(b"IEND", b""),
       match=["zero_width16.png", "zero size"], note="16-bit grey with width 0")
 write("images/grey16_bad_depth_palette.png", SIG + ihdr(4, 4, 16, 3) + chunk(b"PLTE", b"\0\0\0") +
@@ -217,6 +226,8 @@ write("images/bitflip_dqt_id.jpg", jflip(DQT, 4, 0x02), match=["bitflip_dqt_id.j
       note="DQT defines table 2; the frame uses table 0")
 write("images/bitflip_segment_length.jpg", jflip(DQT, 2, 0x40), match=["bitflip_segment_length.jpg"],
       note="DQT length + 16384: runs past the end of the file")
+write("images/bitflip_sof0_to_sof9.jpg", jflip(SOF, 1, 0x09), match=["bitflip_sof0_to_sof9.jpg", "corrupt JPEG", "arithmetic"],
+      note="baseline SOF0 -> arithmetic SOF9: libjpeg decodes the Huffman data into garbage without a warning")
 write("images/truncated_scan.jpg", JPG[:JPG.index(SOS) + len(SOS) + 2], match=["truncated_scan.jpg", "truncated"])
 write("images/jpeg_signature_garbage.png", b"\xff\xd8\xff" + bytes(random.Random(7).randrange(256) for _ in range(200)),
       match=["jpeg_signature_garbage.png", "JPEG"], note="JPEG magic then noise, with a .png name")
@@ -262,8 +273,8 @@ write("npy/overflow_shape.npy", npy("<f4", (1 << 62, 1 << 62, 4), floats(4, 5)),
       note="element count overflows Int64: must be an error, not a trap")
 write("npy/negative_shape.npy", npy("<f4", (-4, -4, 4, 1), floats(64, 6)), match=["negative_shape.npy"],
       note="negative dimensions whose product is positive")
-write("npy/nan.npy", npy("<f4", (1, 4, 8, 8), struct.pack("<f", float("nan")) * 256), expect="either",
-      match=["nan.npy"], note="NaN noise: refused or a (black) image, never a crash")
+write("npy/nan.npy", npy("<f4", (1, 4, 8, 8), struct.pack("<f", float("nan")) * 256),
+      match=["nan.npy", "NaN"], note="NaN noise: refused before the model loads (it gave a black image before issue 18)")
 
 
 # --- configs for broken model folders (targets are paths inside a copy of sd1-tiny) ----------------------------------------
@@ -327,6 +338,25 @@ cfg("text_encoder_heads_mismatch.json", "text_encoder/config.json", variant(te, 
 cfg("vae_missing_latent_channels.json", "vae/config.json", variant(vae, latent_channels=KeyError),
     ["latent_channels"], expect="either", note="latent_channels has a diffusers default (4)")
 cfg("vae_scaling_string.json", "vae/config.json", variant(vae, scaling_factor="0.18"), ["config.json", "scaling_factor"])
+# Illegal numbers that gave an all-black image with exit 0 before issue 18: refused at load, naming key and file.
+cfg("vae_scaling_zero.json", "vae/config.json", variant(vae, scaling_factor=0), ["config.json", "scaling_factor"],
+    "latents divided by 0")
+cfg("vae_scaling_huge.json", "vae/config.json", variant(vae, scaling_factor=1e300), ["config.json", "scaling_factor"])
+cfg("unet_negative_norm_eps.json", "unet/config.json", variant(unet, norm_eps=-1), ["config.json", "norm_eps"],
+    "sqrt of a negative variance")
+cfg("unet_zero_norm_eps.json", "unet/config.json", variant(unet, norm_eps=0), ["config.json", "norm_eps"])
+cfg("text_encoder_negative_layer_norm_eps.json", "text_encoder/config.json", variant(te, layer_norm_eps=-0.5),
+    ["config.json", "layer_norm_eps"])
+cfg("text_encoder_infinite_layer_norm_eps.json", "text_encoder/config.json",
+    dump(te).replace(b'"layer_norm_eps": 1e-05', b'"layer_norm_eps": 1e999'), ["config.json", "layer_norm_eps"],
+    "a JSON number that overflows to infinity")
+sched = load("scheduler/scheduler_config.json")
+cfg("scheduler_negative_beta_start.json", "scheduler/scheduler_config.json", variant(sched, beta_start=-0.001),
+    ["scheduler_config.json", "beta_start"], "sqrt of a negative beta")
+cfg("scheduler_beta_end_one.json", "scheduler/scheduler_config.json", variant(sched, beta_end=1.0),
+    ["scheduler_config.json", "beta_end"], "alpha_cumprod 0: division by zero")
+cfg("scheduler_betas_reversed.json", "scheduler/scheduler_config.json", variant(sched, beta_start=0.5, beta_end=0.1),
+    ["scheduler_config.json", "beta_start"])
 cfg("model_index_list.json", "model_index.json", b'[["diffusers", "UNet2DConditionModel"]]\n', ["model_index.json"])
 cfg("model_index_empty.json", "model_index.json", b"", ["model_index.json"])
 cfg("scheduler_unknown_schedule.json", "scheduler/scheduler_config.json",
@@ -375,6 +405,37 @@ torch_zip("weights/evil_torch_load.bin",
 torch_zip("weights/evil_builtins_getattr.bin",
           b"\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x00\x8c\x08builtins\x8c\x07getattr\x93\x8c\x02os\x8c\x06system\x86R.",
           ["refusing pickle global", "builtins.getattr"], "STACK_GLOBAL form")
+
+
+# --- weights: views that declare more elements than their storage holds (stride 0) -----------------------------------
+def pickle_int(v):
+    return b"J" + struct.pack("<i", v) if -(1 << 31) <= v < (1 << 31) else b"\x8a\x08" + struct.pack("<q", v)
+
+
+def torch_view_zip(rel, name, numel, size, stride, match, note):
+    """A torch.save-style zip whose state dict maps `name` to a view (size, stride) of one float storage."""
+    import io
+    tup = lambda xs: b"(" + b"".join(pickle_int(x) for x in xs) + b"t"
+    pkl = (b"\x80\x02}(X" + struct.pack("<I", len(name)) + name.encode() +
+           b"ctorch._utils\n_rebuild_tensor_v2\n(" +
+           b"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpu" + pickle_int(numel) +
+           b"tQ" + pickle_int(0) + tup(size) + tup(stride) + b"\x89ccollections\nOrderedDict\n)RtRu.")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for entry, data in (("archive/data.pkl", pkl), ("archive/byteorder", b"little"), ("archive/version", b"3\n"),
+                            ("archive/data/0", bytes(4 * numel))):
+            info = zipfile.ZipInfo(entry, date_time=(2024, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED
+            z.writestr(info, data)
+    write(rel, buf.getvalue(), match=match, note=note, target="unet/diffusion_pytorch_model.bin",
+          remove="unet/diffusion_pytorch_model.safetensors")
+
+
+torch_view_zip("weights/stride0_64gib.bin", "conv_in.weight", 1, [1 << 14, 1 << 20], [0, 0],
+               ["diffusion_pytorch_model.bin", "conv_in.weight", "limit"],
+               "one float viewed as 2^34 elements: 64 GiB if expanded (it was, before any shape check, and aborted)")
+torch_view_zip("weights/stride0_broadcast.bin", "conv_in.weight", 16, [1 << 12, 1 << 12, 16], [0, 0, 1],
+               ["diffusion_pytorch_model.bin", "stride 0"], "a 16-float storage broadcast to 1 GiB (under the per-tensor cap)")
 
 with open(os.path.join(ROOT, "manifest.json"), "w") as f:
     json.dump(manifest, f, indent=1, sort_keys=True)

@@ -33,8 +33,12 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable, Equatab
 
     /// `FILE: message`, guaranteed to be one line (control characters replaced).
     public var description: String {
-        CheckpointError.oneLine("\(file): \(message)")
+        let line = CheckpointError.oneLine("\(file): \(message)")
+        return line.count > CheckpointError.maxLength ? String(line.prefix(CheckpointError.maxLength)) + "…" : line
     }
+
+    /// Longest message printed: a hostile file can make any echoed detail megabytes long.
+    static let maxLength = 1000
 
     /// Replaces line breaks and other control characters so hostile names cannot break the one-line contract.
     static func oneLine(_ s: String) -> String {
@@ -47,6 +51,12 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable, Equatab
             }
         }
         return String(out)
+    }
+
+    /// A shape or list for messages, shortened when long (a hostile header may declare a million dimensions).
+    static func shortList(_ values: [Int], max: Int = 8) -> String {
+        guard values.count > max else { return "\(values)" }
+        return "[" + values.prefix(max).map(String.init).joined(separator: ", ") + ", … (\(values.count) entries)]"
     }
 
     /// A name from the file, quoted and shortened for messages (hostile files may hold megabyte-long names).

@@ -1,3 +1,4 @@
+import CXRFiles
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -43,37 +44,23 @@ public enum JSONValue: Sendable, Equatable {
         try self.init(data: data, source: url.path)
     }
 
-    /// The bytes of a regular file no larger than `limit`, read through one descriptor (no check/use race).
+    /// The bytes of a regular file no larger than `limit`, read through one descriptor (`BoundedFile`).
     static func readRegularFile(_ url: URL, limit: Int) throws -> Data {
         let path = url.path
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else {
-            throw CheckpointError(errno == ENOENT ? .missing : .io, file: path, "cannot read: \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw CheckpointError(.io, file: path, "cannot stat: \(String(cString: strerror(errno)))") }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw CheckpointError(.io, file: path, "not a regular file") }
-        let size = Int(st.st_size)
-        guard size <= limit else {
-            throw CheckpointError(.limit, file: path, "JSON is \(size) bytes, more than the \(limit)-byte limit")
-        }
-        var data = Data(count: size)
-        var failed: Int32 = 0
-        let got = data.withUnsafeMutableBytes { (buf: UnsafeMutableRawBufferPointer) -> Int in
-            var off = 0
-            while off < size, let base = buf.baseAddress {
-                let n = read(fd, base + off, size - off)
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 { failed = errno; break }
-                if n == 0 { break }
-                off += n
+        do {
+            return try BoundedFile.read(url, limit: limit)
+        } catch let failure as BoundedFile.Failure {
+            switch failure {
+            case .cannotOpen(let e):
+                throw CheckpointError(e == ENOENT ? .missing : .io, file: path, "cannot read: \(String(cString: strerror(e)))")
+            case .isDirectory, .notRegularFile:
+                throw CheckpointError(.io, file: path, "not a regular file")
+            case .tooLarge(let size, let limit):
+                throw CheckpointError(.limit, file: path, "JSON is \(size) bytes, more than the \(limit)-byte limit")
+            case .readFailed(let e):
+                throw CheckpointError(.io, file: path, "cannot read: \(String(cString: strerror(e)))")
             }
-            return off
         }
-        if failed != 0 { throw CheckpointError(.io, file: path, "cannot read: \(String(cString: strerror(failed)))") }
-        if got < size { data.count = got }
-        return data
     }
 
     // MARK: Accessors (nil when the value is not of that type)

@@ -12,6 +12,8 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
     public static let maxHeaderBytes = 100_000_000
     /// Most tensors one file may declare.
     public static let maxTensors = 1_000_000
+    /// Most dimensions a tensor may have (as the pickle reader; real tensors have at most 4).
+    public static let maxRank = 32
 
     public let url: URL
     public let names: [String]
@@ -80,6 +82,10 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
             guard let shapeArr = e["shape"]?.array else {
                 throw CheckpointError(.malformed, file: path, "tensor \(q) has no shape array")
             }
+            guard shapeArr.count <= SafeTensorsFile.maxRank else {
+                throw CheckpointError(.limit, file: path,
+                                      "tensor \(q) has \(shapeArr.count) dimensions, more than \(SafeTensorsFile.maxRank)")
+            }
             var shape = [Int]()
             shape.reserveCapacity(shapeArr.count)
             for d in shapeArr {
@@ -99,11 +105,11 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
                 throw CheckpointError(.malformed, file: path, "tensor \(q) data_offsets [\(begin), \(end)] run past the \(dataSize)-byte data section (truncated?)")
             }
             guard let count = checkedElementCount(shape) else {
-                throw CheckpointError(.malformed, file: path, "tensor \(q) shape \(shape) is too large")
+                throw CheckpointError(.malformed, file: path, "tensor \(q) shape \(CheckpointError.shortList(shape)) is too large")
             }
             let (bytesNeeded, overflow) = count.multipliedReportingOverflow(by: dtype.size)
             guard !overflow, bytesNeeded == end - begin else {
-                throw CheckpointError(.malformed, file: path, "tensor \(q) is \(dtype.rawValue) \(shape) (\(overflow ? "overflowing" : String(bytesNeeded)) bytes) but data_offsets span \(end - begin) bytes")
+                throw CheckpointError(.malformed, file: path, "tensor \(q) is \(dtype.rawValue) \(CheckpointError.shortList(shape)) (\(overflow ? "overflowing" : String(bytesNeeded)) bytes) but data_offsets span \(end - begin) bytes")
             }
             let range = (dataStart + begin)..<(dataStart + end)
             entries[name] = TensorInfo(dtype: dtype, shape: shape, byteRange: range)

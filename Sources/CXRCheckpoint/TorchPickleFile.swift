@@ -10,6 +10,10 @@ import CXRTensor
 /// straight from the memory-mapped archive.
 public final class TorchPickleFile: TensorSource, @unchecked Sendable {
     public static let maxTensors = 1_000_000
+    /// Largest tensor served, as float32 (SD's largest, the SD 2 token embedding, is 200 MB).
+    public static let maxTensorBytes = 4 << 30
+    /// Largest float32 size of a view with more elements than its storage (stride 0: broadcast).
+    public static let maxBroadcastBytes = 64 << 20
 
     private struct Entry {
         let tensor: PickleTensor
@@ -102,6 +106,21 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
                     throw CheckpointError(.malformed, file: path, "tensor \(q) offset \(t.offset) is past its storage")
                 }
                 last = t.offset - 1
+            }
+            // A view's element count is bounded by its storage only when no two elements share storage; a stride-0
+            // (broadcast) view can declare any count. Its float32 size is checked here, before anything is
+            // expanded: a 2 MB file of broadcast views asked for 64 GiB and aborted.
+            let (floatBytes, o3) = count.multipliedReportingOverflow(by: 4)
+            guard !o3, floatBytes <= TorchPickleFile.maxTensorBytes else {
+                let shape = CheckpointError.shortList(t.shape)
+                throw CheckpointError(.limit, file: path, "tensor \(q) shape \(shape) needs more than the "
+                                      + "\(TorchPickleFile.maxTensorBytes >> 30) GiB limit per tensor")
+            }
+            guard count <= t.storage.numel || floatBytes <= TorchPickleFile.maxBroadcastBytes else {
+                throw CheckpointError(.limit, file: path, "tensor \(q) is a \(count)-element view of a "
+                                      + "\(t.storage.numel)-element storage (stride 0); expanded it needs \(floatBytes) "
+                                      + "bytes, more than the \(TorchPickleFile.maxBroadcastBytes >> 20) MiB allowed "
+                                      + "for broadcast views")
             }
             let storageStart = try archive.dataOffset(se)
             let contiguous = TorchPickleFile.isRowMajor(shape: t.shape, strides: t.strides)

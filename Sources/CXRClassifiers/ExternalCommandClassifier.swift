@@ -28,6 +28,7 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
     public let timeout: TimeInterval
 
     private let process: Process
+    private var groupToken: Int?
     private let stdinFD: Int32
     private let stdout: LineChannel
     private let stderrTail: StderrTail
@@ -64,6 +65,9 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
             throw ClassifierError("classifier \(who): cannot start: \(ExternalCommandClassifier.oneLine("\(error)"))")
         }
         process = p
+        // Foundation starts the child as the leader of its own process group; recording the group lets a
+        // SIGINT/SIGTERM handler kill the adapter and everything it started.
+        groupToken = ChildProcessRegistry.register(processGroup: p.processIdentifier)
         stdinFD = inPipe.fileHandleForWriting.fileDescriptor
         let out = LineChannel(fd: outPipe.fileHandleForReading.fileDescriptor)
         stdout = out
@@ -148,6 +152,8 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
             while process.isRunning && Date() < end { usleep(10_000) }
         }
         ExternalCommandClassifier.kill(process)
+        ChildProcessRegistry.unregister(groupToken)
+        groupToken = nil
     }
 
     private var who: String { ExternalCommandClassifier.describe(name, command) }
@@ -274,8 +280,13 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
         }
     }
 
-    /// SIGTERM, then SIGKILL after 1 s if it is still running.
+    /// SIGTERM, then SIGKILL after 1 s if it is still running; then SIGKILL to what is left of its process group
+    /// (processes the adapter started, which would otherwise outlive it).
     static func kill(_ p: Process) {
+        defer {
+            // Only a group of its own: never our group (Foundation makes the child a group leader on Linux).
+            if p.processIdentifier > 1 && getpgid(p.processIdentifier) != getpgrp() { posixKill(-p.processIdentifier, SIGKILL) }
+        }
         guard p.isRunning else { return }
         p.terminate()
         let end = Date(timeIntervalSinceNow: 1)
@@ -295,7 +306,9 @@ final class StderrTail: @unchecked Sendable {
     private var last = ""
     private let handle: FileHandle?
 
-    init(log: URL?) throws {
+    /// `limit` overrides the bytes passed on (tests).
+    init(log: URL?, limit: Int? = nil) throws {
+        self.limit = limit ?? (log == nil ? Self.maxForwardedBytes : Self.maxLogBytes)
         if let log {
             if !FileManager.default.fileExists(atPath: log.path) {
                 guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
@@ -312,12 +325,29 @@ final class StderrTail: @unchecked Sendable {
         }
     }
 
+    /// Most bytes passed on per adapter: an adapter flooding its stderr (1 GB in testing) must not flood ours or
+    /// fill the disk through the log; what follows is dropped after one notice line.
+    static let maxForwardedBytes = 1 << 20
+    static let maxLogBytes = 256 << 20
+    /// Longest line passed on (longer ones are cut; the remembered last line too).
+    static let maxLineCharacters = 4096
+    private var forwarded = 0
+    private let limit: Int
+
     func add(_ line: String) {
-        let data = Data((line + "\n").utf8)
+        let cut = line.count > Self.maxLineCharacters ? String(line.prefix(Self.maxLineCharacters)) + " …" : line
+        let data = Data((cut + "\n").utf8)
         lock.lock()
         defer { lock.unlock() }
-        if let handle { handle.write(data) } else { FileHandle.standardError.write(data) }
-        let t = line.trimmingCharacters(in: .whitespaces)
+        if forwarded + data.count <= limit {
+            if let handle { handle.write(data) } else { FileHandle.standardError.write(data) }
+            forwarded += data.count
+        } else if forwarded <= limit {
+            let notice = Data("[cxr-edit: the classifier's stderr passed \(limit) bytes; the rest is not shown]\n".utf8)
+            if let handle { handle.write(notice) } else { FileHandle.standardError.write(notice) }
+            forwarded = limit + 1
+        }
+        let t = cut.trimmingCharacters(in: .whitespaces)
         if !t.isEmpty { last = t }
     }
 

@@ -27,17 +27,32 @@ public struct ImageError: Error, CustomStringConvertible, Equatable, Sendable {
 /// decompression bomb (a tiny file announcing a gigantic image) is refused early.
 public struct ImageLimits: Sendable, Equatable {
     public var maxSide: Int
+    /// The pixel budget. Its default comes from the memory an edit needs: about 110 bytes per pixel at the
+    /// input's size (decoded samples, grey and fitted copies, float masks, feathered paste-back, the quality
+    /// report), so 24 M pixels cost about 2.6 GB — inside a 4 GB address space with the model loaded. The
+    /// largest digital radiographs (43 cm at 0.1 mm, ~4300x4300 = 18.5 M) fit; `--max-pixels` raises it.
     public var maxPixels: Int
     public var maxFileBytes: Int
+    /// Corrupt-data warnings of the JPEG decoder (libjpeg papered over damage) become warnings instead of errors.
+    public var lenient: Bool
 
-    public init(maxSide: Int = 16384, maxPixels: Int = 100_000_000, maxFileBytes: Int = 512 << 20) {
+    public init(maxSide: Int = 16384, maxPixels: Int = 24_000_000, maxFileBytes: Int = 512 << 20,
+                lenient: Bool = false) {
         self.maxSide = maxSide
         self.maxPixels = maxPixels
         self.maxFileBytes = maxFileBytes
+        self.lenient = lenient
     }
 
-    /// 16384 px per side, 100 M pixels, 512 MiB per file.
-    public static let `default` = ImageLimits()
+    /// The largest pixel budget `--max-pixels` may ask for (16384 x 16384).
+    public static let maxPixelBudget = 16384 * 16384
+
+    /// The limits every reader uses unless given others: 16384 px per side, 24 M pixels, 512 MiB per file,
+    /// strict. The command line adjusts it once at start-up (`--max-pixels`, `--lenient`), before any reading.
+    nonisolated(unsafe) public static var `default` = ImageLimits()
+
+    /// Where lenient decoding reports what it let through (the CLI prints a `cxr-edit: warning:` line).
+    nonisolated(unsafe) public static var warningHandler: @Sendable (String) -> Void = { _ in }
 
     /// Throws when `width`x`height` is empty or exceeds the limits.
     func check(width: Int, height: Int, file: String) throws {
@@ -48,7 +63,8 @@ public struct ImageLimits: Sendable, Equatable {
             throw ImageError(file: file, "image \(width)x\(height) exceeds the limit of \(maxSide) px per side")
         }
         if width * height > maxPixels {
-            throw ImageError(file: file, "image \(width)x\(height) exceeds the limit of \(maxPixels) pixels")
+            throw ImageError(file: file, "image \(width)x\(height) exceeds the limit of \(maxPixels) pixels "
+                             + "(about 110 bytes of memory per pixel to edit; --max-pixels raises it)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import CXRFiles
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -7,41 +8,20 @@ import Darwin
 
 /// Reading and writing of image files.
 public enum ImageIO {
-    /// Reads a whole file after checking its size against the limit (before reading it).
-    ///
-    /// The size and type come from `fstat` on the opened descriptor, so a symbolic link is judged by the file it
-    /// points to (a link to a huge file must not slip past the limit) and nothing can swap the file in between;
-    /// only regular files are read (not FIFOs or devices, which could block or never end).
+    /// Reads a whole file after checking its size against the limit (before reading it), through
+    /// `BoundedFile`: the size and type come from `fstat` of the opened descriptor, so a symbolic link is judged
+    /// by its target, and only regular files are read (not FIFOs or devices, which could block or never end).
     static func readFile(_ url: URL, limits: ImageLimits) throws -> Data {
         let name = url.lastPathComponent
-        let fd = open(url.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw ImageError(file: name, "cannot open file (missing or unreadable)") }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw ImageError(file: name, "cannot open file (missing or unreadable)") }
-        switch st.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR: throw ImageError(file: name, "is a directory, not an image file")
-        default: throw ImageError(file: name, "not a regular file")
-        }
-        let size = Int(st.st_size)
-        guard size <= limits.maxFileBytes else {
-            throw ImageError(file: name, "file of \(size) bytes exceeds the limit of \(limits.maxFileBytes) bytes")
-        }
-        var data = Data(count: size)
-        let got = data.withUnsafeMutableBytes { (buf: UnsafeMutableRawBufferPointer) -> Int in
-            var off = 0
-            while off < size, let base = buf.baseAddress {
-                let n = Glibc.read(fd, base + off, size - off)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                off += n
+        do {
+            return try BoundedFile.read(url, limit: limits.maxFileBytes)
+        } catch let failure as BoundedFile.Failure {
+            switch failure {
+            case .cannotOpen: throw ImageError(file: name, "cannot open file (missing or unreadable)")
+            case .isDirectory: throw ImageError(file: name, "is a directory, not an image file")
+            case .notRegularFile, .tooLarge, .readFailed: throw ImageError(file: name, failure.description)
             }
-            return off
         }
-        guard got >= 0 else { throw ImageError(file: name, "cannot read file") }
-        if got < size { data.count = got }  // the file shrank while being read; decoding reports the truncation
-        return data
     }
 
     /// Reads a PNG or JPEG, recognised by its magic bytes (never by the extension).

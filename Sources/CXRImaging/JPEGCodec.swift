@@ -10,6 +10,12 @@ struct JPEGStructure {
     /// EXIF orientation (1...8; 1 = as stored), applied after decoding like diffusers'
     /// `load_image` (which calls `ImageOps.exif_transpose`).
     var orientation = 1
+    /// Frame coding (SOF 0xC9/0xCA) and the table segments seen, to catch a frame type that contradicts the
+    /// tables: libjpeg decodes Huffman data under an arithmetic SOF (a one-byte flip SOF0 -> SOF9) into garbage
+    /// without a single warning.
+    var arithmetic = false
+    var huffmanTables = 0
+    var arithmeticTables = 0
 
     /// Scan limit: real progressive files use about 10 scans; thousands of tiny scans are a known
     /// way to make decoders spend minutes on a small file.
@@ -70,6 +76,11 @@ struct JPEGStructure {
                 }
                 guard segLen >= 6 + 3 * s.components else { throw ImageError(file: file, "corrupt JPEG data: short frame header") }
                 sawFrame = true
+                s.arithmetic = marker == 0xC9 || marker == 0xCA
+            case 0xC4:
+                s.huffmanTables += 1
+            case 0xCC:
+                s.arithmeticTables += 1
             case 0xE1:
                 if let o = exifOrientation(UnsafeRawBufferPointer(rebasing: b[seg..<(seg + segLen)])) { s.orientation = o }
             case 0xC3, 0xC5, 0xC6, 0xC7, 0xCB, 0xCD, 0xCE, 0xCF:
@@ -77,6 +88,7 @@ struct JPEGStructure {
             case 0xDA: // SOS, followed by entropy-coded data up to the next non-RST marker.
                 guard sawFrame else { throw ImageError(file: file, "corrupt JPEG data: scan before frame header") }
                 s.scans += 1
+                if s.scans == 1, let problem = s.codingMismatch { try limits.corrupt(file: file, problem) }
                 guard s.scans <= maxScans else { throw ImageError(file: file, "JPEG has more than \(maxScans) scans") }
                 var p = pos + length
                 while true {
@@ -95,6 +107,29 @@ struct JPEGStructure {
             }
             pos += length
         }
+    }
+}
+
+extension JPEGStructure {
+    /// Why the frame's entropy coding contradicts the tables defined so far, or nil when they agree.
+    var codingMismatch: String? {
+        if arithmetic && huffmanTables > 0 && arithmeticTables == 0 {
+            return "arithmetic-coded frame (SOF9/SOF10) with Huffman tables and no arithmetic ones "
+                + "(a damaged SOF marker?)"
+        }
+        if !arithmetic && arithmeticTables > 0 && huffmanTables == 0 {
+            return "Huffman-coded frame with arithmetic-coding tables and no Huffman ones (a damaged SOF marker?)"
+        }
+        return nil
+    }
+}
+
+extension ImageLimits {
+    /// Corrupt data a decoder can paper over: an error, or with `lenient` a warning and decoding goes on.
+    func corrupt(file: String, _ problem: String) throws {
+        let message = ImageError(file: file, "corrupt JPEG data: \(problem)")
+        guard lenient else { throw message }
+        ImageLimits.warningHandler("\(message) (decoded anyway: --lenient)")
     }
 }
 
@@ -284,8 +319,10 @@ enum JPEGCodec {
         if job.pointee.warnings > 0 {
             var w = job.pointee.warning.string
             if w.hasPrefix("Corrupt JPEG data: ") { w.removeFirst("Corrupt JPEG data: ".count) }
-            if w.contains("Premature end") { throw ImageError(file: file, "truncated JPEG data (\(w))") }
-            throw ImageError(file: file, "corrupt JPEG data: \(w)")
+            if w.contains("Premature end") && !limits.lenient {
+                throw ImageError(file: file, "truncated JPEG data (\(w))")
+            }
+            try limits.corrupt(file: file, w)
         }
         let n = job.pointee.width * job.pointee.height * job.pointee.channels
         let samples = (0..<n).map { UInt16(out[$0]) }

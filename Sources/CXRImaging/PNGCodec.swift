@@ -154,7 +154,8 @@ enum PNGCodec {
     /// checked first by `PNGStructure`; libpng then inflates and unfilters.
     static func decode(_ bytes: UnsafeRawBufferPointer, file: String, limits: ImageLimits) throws -> RasterImage {
         let chunks = try PNGStructure.chunks(bytes, file: file)
-        _ = try PNGStructure.header(bytes, chunks: chunks, file: file, limits: limits)
+        let header = try PNGStructure.header(bytes, chunks: chunks, file: file, limits: limits)
+        try PNGInflateBound.check(bytes, chunks: chunks, header: header, file: file)
         guard let base = bytes.baseAddress else { throw ImageError(file: file, "empty file") }
         let job = UnsafeMutablePointer<PNGJob>.allocate(capacity: 1)
         job.initialize(to: PNGJob())

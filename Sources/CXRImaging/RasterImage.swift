@@ -107,11 +107,19 @@ public struct RasterImage: Equatable, Sendable {
 
     /// Builds an image from planar floats in [-1, 1] exactly as diffusers converts its output to
     /// PIL: `x = clamp(x / 2 + 0.5, 0, 1)`, then `round(x * 255)` with round-half-to-even (numpy's
-    /// `round`), all in float32. For 16-bit, 65535 replaces 255. NaN becomes 0.
+    /// `round`), all in float32. For 16-bit, 65535 replaces 255.
+    ///
+    /// A NaN or infinity is an error, not a black or white pixel: it means the model broke down during
+    /// denoising or decoding (bad weights, overflow), and an image drawn from it must not be written as a result.
     public init(floatsCHW: [Float], width: Int, height: Int, channels: Int, bitDepth: Int) throws {
         guard width > 0, height > 0, channels == 1 || channels == 3, bitDepth == 8 || bitDepth == 16,
               floatsCHW.count == width * height * channels else {
             throw ImageError(file: "", "float planes (\(floatsCHW.count) values) do not match \(width)x\(height)x\(channels) at \(bitDepth) bit")
+        }
+        let nonFinite = floatsCHW.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+        guard nonFinite == 0 else {
+            throw ImageError(file: "", "the model produced NaN or infinite values in \(nonFinite) of "
+                             + "\(floatsCHW.count) output samples (denoising or decoding diverged); no image written")
         }
         let n = width * height
         let scale: Float = bitDepth == 16 ? 65535 : 255

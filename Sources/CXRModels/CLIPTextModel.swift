@@ -33,7 +33,7 @@ public struct CLIPTextConfig: Sendable, Equatable {
             throw ModelError.unsupported(file: c.file, message: "hidden_act '\(act)'")
         }
         activation = a
-        layerNormEps = Float(try c.optDouble("layer_norm_eps", default: 1e-5))
+        layerNormEps = Float(try c.number("layer_norm_eps", default: 1e-5, above: 0, upTo: 1))
         guard hiddenSize % heads == 0 else {
             throw ModelError.badConfig(file: c.file, message: "hidden_size \(hiddenSize) is not divisible by \(heads) heads")
         }

@@ -13,6 +13,16 @@ extension JSONConfig {
         return v
     }
 
+    /// An optional number that must be finite and lie in `range` (open at 0 when `range` starts there: an
+    /// epsilon or scaling factor of 0 divides by zero). Out-of-range values give NaN images, not errors, later.
+    func number(_ key: String, default d: Double, above low: Double, upTo high: Double) throws -> Double {
+        let v = try optDouble(key, default: d)
+        guard v.isFinite, v > low, v <= high else {
+            throw ModelError.badConfig(file: file, message: "key '\(key)' = \(v) is out of range (\(low), \(high)]")
+        }
+        return v
+    }
+
     /// An integer or a list of exactly `count` integers (one per block).
     func intOrList(_ key: String, count: Int) throws -> [Int] {
         let a = try intOrIntArray(key, count: count)

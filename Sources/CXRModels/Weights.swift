@@ -39,6 +39,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(name: String, expected: [Int], found: [Int])
     case badConfig(file: String, message: String)
     case unsupported(file: String, message: String)
+    /// A weight holds NaN or infinity: the model would silently produce a black image.
+    case nonFinite(name: String, file: String)
 
     public var description: String {
         switch self {
@@ -47,6 +49,9 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return "weight '\(n)' has shape \(f), the config implies \(e)"
         case .badConfig(let file, let m): return "\(file): \(m)"
         case .unsupported(let file, let m): return "\(file): unsupported: \(m)"
+        case .nonFinite(let n, let file):
+            let prefix = file.isEmpty ? "" : "\(file): "
+            return "\(prefix)weight '\(n)' contains NaN or infinite values (a corrupt checkpoint)"
         }
     }
 }

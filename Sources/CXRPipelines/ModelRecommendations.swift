@@ -1,3 +1,4 @@
+import CXRFiles
 import Foundation
 
 /// What a model folder says about itself in `cxr-edit.json`, beside the diffusers files:
@@ -27,7 +28,8 @@ public struct ModelRecommendations: Sendable, Equatable {
     public init(modelFolder url: URL) throws {
         let file = url.appendingPathComponent(Self.fileName)
         guard FileManager.default.fileExists(atPath: file.path) else { self.init(); return }
-        guard let data = try? Data(contentsOf: file),
+        // Bounded and checked on the opened file (a link to a huge file or a FIFO is refused, not read).
+        guard let data = try? BoundedFile.read(file, limit: 1 << 20),
               let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw PipelineError.invalid("\(file.path): not a JSON object")
         }

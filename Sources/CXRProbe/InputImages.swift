@@ -1,3 +1,4 @@
+import CXRFiles
 import Foundation
 
 /// One input radiograph of a study.
@@ -13,6 +14,8 @@ public struct InputImage: Sendable, Equatable {
 extension ProbeInputs {
     static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
     public static let maxImages = 10_000_000
+    /// Largest inputs CSV read (about 25 bytes per row at the row limit; checked before reading).
+    public static let maxCSVBytes = 256 << 20
 
     /// The images in a stable order (folder: sorted by name; CSV: file order), truncated to `limit`.
     public func list(specFile: String) throws -> [InputImage] {
@@ -40,8 +43,14 @@ extension ProbeInputs {
     /// A CSV with a header; the image column is `path` (or `file`, `filename`, `image`). Paths are relative to
     /// the CSV's folder. The other columns are kept as labels. Quoted fields ("a, b", doubled quotes) are handled.
     static func readCSV(_ url: URL) throws -> [InputImage] {
-        guard let data = try? Data(contentsOf: url), let text = String(data: data, encoding: .utf8) else {
-            throw ProbeError("\(url.path): cannot read the CSV (missing, unreadable or not UTF-8)")
+        let data: Data
+        do {
+            data = try BoundedFile.read(url, limit: Self.maxCSVBytes)
+        } catch let failure as BoundedFile.Failure {
+            throw ProbeError("\(url.path): cannot read the CSV: \(failure)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ProbeError("\(url.path): the CSV is not UTF-8 text")
         }
         let rows = try CSV.parse(text, file: url.path)
         guard let header = rows.first else { throw ProbeError("\(url.path): the CSV is empty") }

@@ -26,9 +26,29 @@ public struct ProbePlan: Sendable {
     public init(spec: ProbeSpec, images: [InputImage], steps: Int, guidance: Double, schedulerName: String, modelHash: String) throws {
         self.spec = spec; self.images = images; self.steps = steps; self.guidance = guidance
         self.schedulerName = schedulerName; self.modelHash = modelHash
+        try Self.refuseDuplicates(spec: spec, images: images)
         let perImage = spec.edits.count * spec.strengths.count * spec.seeds.count
         guard perImage > 0, images.count <= Self.maxJobs / perImage else {
             throw ProbeError("\(spec.file.path): \(images.count) images x \(spec.edits.count) edits x \(spec.strengths.count) strengths x \(spec.seeds.count) seeds exceeds \(Self.maxJobs) counterfactuals")
+        }
+    }
+
+    /// Two equal jobs get the same id, so a run with a repeated seed, strength or input never has as many
+    /// distinct rows as jobs and stayed `complete: false` for ever: repeats are refused before anything runs
+    /// (edits are distinct by name already).
+    static func refuseDuplicates(spec: ProbeSpec, images: [InputImage]) throws {
+        func firstRepeat<T: Hashable>(_ values: [T]) -> T? {
+            var seen = Set<T>()
+            return values.first { !seen.insert($0).inserted }
+        }
+        let file = spec.file.path
+        if let s = firstRepeat(spec.seeds) { throw ProbeError("\(file): seeds: \(s) appears twice") }
+        if let t = firstRepeat(spec.strengths) { throw ProbeError("\(file): strengths: \(t) appears twice") }
+        if let u = firstRepeat(images.map { $0.url.standardizedFileURL.resolvingSymlinksInPath().path }) {
+            throw ProbeError("\(file): inputs: \(u) is listed twice")
+        }
+        if let n = firstRepeat(images.map(\.name)) {
+            throw ProbeError("\(file): inputs: two images are named \(n) (results are keyed by name)")
         }
     }
 

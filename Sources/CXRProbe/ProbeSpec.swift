@@ -185,7 +185,7 @@ public struct ProbeSpec: Sendable {
         force = try r.bool("force") ?? false
         classifiers = try r.strings("classifiers", maxCount: Self.maxClassifiers) ?? ["demo"]
         guard !classifiers.isEmpty else { throw r.fail("classifiers", "must name at least one classifier") }
-        for (i, c) in classifiers.enumerated() where c.trimmingCharacters(in: .whitespaces).isEmpty {
+        for (i, c) in classifiers.enumerated() where c.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw r.fail("classifiers[\(i)]", "is empty")
         }
         guard Set(classifiers).count == classifiers.count else { throw r.fail("classifiers", "lists a classifier twice") }
@@ -201,9 +201,9 @@ public struct ProbeSpec: Sendable {
             throw e.failHere("give exactly one of add:, remove: or prompt: (prompt: may accompany add:/remove: as the base prompt)")
         }
         let finding = action == .prompt ? nil : try e.string(action.rawValue)
-        if let f = finding, f.trimmingCharacters(in: .whitespaces).isEmpty { throw e.fail(action.rawValue, "is empty") }
+        if let f = finding, f.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw e.fail(action.rawValue, "is empty") }
         let prompt = try e.string("prompt")
-        if action == .prompt, (prompt ?? "").trimmingCharacters(in: .whitespaces).isEmpty { throw e.fail("prompt", "is empty") }
+        if action == .prompt, (prompt ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw e.fail("prompt", "is empty") }
         guard !(e.has("side") && e.has("sides")) else { throw e.fail("sides", "give side: or sides:, not both") }
         guard !(e.has("severity") && e.has("severities")) else { throw e.fail("severities", "give severity: or severities:, not both") }
         let sides: [String?] = try e.strings(e.has("sides") ? "sides" : "side", maxCount: 3).map { $0.map { $0.lowercased() } } ?? [nil]

@@ -1,3 +1,4 @@
+import CXRFiles
 import Foundation
 import Yams
 
@@ -43,6 +44,11 @@ public indirect enum SpecValue: Equatable, Sendable {
         guard text.utf8.count <= limits.maxBytes else {
             throw ProbeError("\(file): the spec is \(text.utf8.count) bytes; the limit is \(limits.maxBytes)")
         }
+        // Before the composer, which recurses per level and would overflow the stack on a deeply nested text.
+        let nesting = YAMLNesting.estimate(text)
+        guard nesting <= limits.maxDepth + 1 else {
+            throw ProbeError("\(file): the spec is nested deeper than \(limits.maxDepth) levels (about \(nesting))")
+        }
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch let e as YamlError {
             throw ProbeError("\(file): not valid YAML/JSON: \(yamlProblem(e))")
@@ -54,15 +60,21 @@ public indirect enum SpecValue: Equatable, Sendable {
         return try convert(node, file: file, path: "", depth: 0, budget: &budget, limits: limits)
     }
 
-    /// Reads and parses a spec file.
+    /// Reads and parses a spec file (`BoundedFile`: a regular file within `maxBytes`, judged by what was opened).
     public static func read(_ url: URL, limits: Limits = Limits()) throws -> SpecValue {
         let name = url.path
-        let attrs = try? FileManager.default.attributesOfItem(atPath: url.path)
-        guard let attrs else { throw ProbeError("\(name): cannot open the spec file (missing or unreadable)") }
-        if (attrs[.type] as? FileAttributeType) == .typeDirectory { throw ProbeError("\(name): is a directory, not a spec file") }
-        let size = (attrs[.size] as? NSNumber)?.intValue ?? 0
-        guard size <= limits.maxBytes else { throw ProbeError("\(name): the spec is \(size) bytes; the limit is \(limits.maxBytes)") }
-        guard let data = try? Data(contentsOf: url) else { throw ProbeError("\(name): cannot read the spec file") }
+        let data: Data
+        do {
+            data = try BoundedFile.read(url, limit: limits.maxBytes)
+        } catch let failure as BoundedFile.Failure {
+            switch failure {
+            case .cannotOpen: throw ProbeError("\(name): cannot open the spec file (missing or unreadable)")
+            case .isDirectory: throw ProbeError("\(name): is a directory, not a spec file")
+            case .tooLarge(let size, let limit):
+                throw ProbeError("\(name): the spec is \(size) bytes; the limit is \(limit)")
+            case .notRegularFile, .readFailed: throw ProbeError("\(name): the spec file: \(failure)")
+            }
+        }
         guard let text = String(data: data, encoding: .utf8) else { throw ProbeError("\(name): the spec is not UTF-8 text") }
         return try parse(text, file: name, limits: limits)
     }
@@ -83,8 +95,20 @@ public indirect enum SpecValue: Equatable, Sendable {
         guard depth <= limits.maxDepth else { throw ProbeError("\(file): \(path.isEmpty ? "the spec" : path) is nested deeper than \(limits.maxDepth) levels") }
         switch node {
         case .scalar(let s):
-            guard s.string.count <= limits.maxStringLength else {
+            // Counted in Unicode scalars, not grapheme clusters: combining marks stack without limit on one
+            // "character", which made the limit bypassable.
+            guard s.string.unicodeScalars.count <= limits.maxStringLength else {
                 throw ProbeError("\(file): \(path) is longer than \(limits.maxStringLength) characters")
+            }
+            // NUL and other control characters cannot be written into PNG text chunks (a NUL prompt failed only
+            // when the first image was written, leaving the run directory tied to the bad spec) and have no
+            // place in prompts, names or paths; tabs and line breaks are allowed.
+            let isControl: (Unicode.Scalar) -> Bool = {
+                ($0.value < 0x20 && !"\t\n\r".unicodeScalars.contains($0)) || (0x7F...0x9F).contains($0.value)
+            }
+            if let bad = s.string.unicodeScalars.first(where: isControl) {
+                let code = String(format: "%04X", bad.value)
+                throw ProbeError("\(file): \(path) contains the control character U+\(code)")
             }
             if s.style != .plain { return .string(s.string) }
             switch node.tag.description {

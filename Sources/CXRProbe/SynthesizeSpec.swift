@@ -78,7 +78,7 @@ public struct SynthesizeSpec: Sendable {
         if let list = try r.list("prompts", maxCount: 10_000) {
             for p in list {
                 try p.only(["prompt", "count", "findings", "negative_prompt"])
-                guard let text = try p.string("prompt"), !text.trimmingCharacters(in: .whitespaces).isEmpty else { throw p.fail("prompt", "is required") }
+                guard let text = try p.string("prompt"), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw p.fail("prompt", "is required") }
                 guard let n = try p.int("count", range: 1...Self.maxImages) else { throw p.fail("count", "is required") }
                 prompts.append(PromptEntry(prompt: text, negativePrompt: try p.string("negative_prompt") ?? negativePrompt, count: n,
                                            findings: try p.strings("findings", maxCount: 32) ?? []))

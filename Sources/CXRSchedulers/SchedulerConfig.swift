@@ -129,6 +129,23 @@ public struct SchedulerConfig: Sendable, Equatable {
         if let n = numTrainTimesteps, n < 2 || n > 100_000 {
             throw SchedulerError.invalidConfig(file, "num_train_timesteps \(n) is out of range")
         }
+        // Values outside these ranges make the noise schedule NaN (sqrt of a negative beta, log of a non-positive
+        // sigma) and the run would end in a black image with exit 0; refuse them while the file is named.
+        if let b = betaStart, !(b > 0 && b < 1) {
+            throw SchedulerError.invalidConfig(file, "beta_start \(b) is out of range (0, 1)")
+        }
+        if let b = betaEnd, !(b > 0 && b < 1) {
+            throw SchedulerError.invalidConfig(file, "beta_end \(b) is out of range (0, 1)")
+        }
+        if let a = betaStart, let b = betaEnd, a > b {
+            throw SchedulerError.invalidConfig(file, "beta_start \(a) is larger than beta_end \(b)")
+        }
+        for (key, value) in [("clip_sample_range", clipSampleRange), ("sigma_min", sigmaMin), ("sigma_max", sigmaMax)] {
+            if let v = value, !(v.isFinite && v > 0) {
+                throw SchedulerError.invalidConfig(file, "\(key) \(v) must be a positive finite number")
+            }
+        }
+        if let v = lambdaMinClipped, v.isNaN { throw SchedulerError.invalidConfig(file, "lambda_min_clipped is NaN") }
         if present("trained_betas") != nil { unsupported["trained_betas"] = "(array)" }
         for key in ["thresholding", "rescale_betas_zero_snr", "use_exponential_sigmas", "use_beta_sigmas",
                     "use_lu_lambdas", "use_flow_sigmas", "use_dynamic_shifting"] {

@@ -24,6 +24,30 @@ public enum ComputeThreads {
         openblas_set_num_threads(Int32(_count))
     }
 
+    /// Address space a run needs besides the per-thread share: runtime, libraries, model, images (bytes).
+    public static let baseAddressSpace = 768 << 20
+    /// Address space each thread adds: OpenBLAS's 128 MiB work buffer plus its stack.
+    public static let addressSpacePerThread = 136 << 20
+
+    /// The address-space limit (`ulimit -v`, RLIMIT_AS) in bytes, or nil when there is none.
+    public static func addressSpaceLimit() -> Int? {
+        var rl = rlimit()
+        guard getrlimit(Int32(RLIMIT_AS.rawValue), &rl) == 0, rl.rlim_cur != rlim_t.max,
+              rl.rlim_cur < rlim_t(Int.max) else { return nil }
+        return Int(rl.rlim_cur)
+    }
+
+    /// `n` threads reduced to what fits the address-space limit, or nil when not even one thread fits.
+    ///
+    /// Why: when OpenBLAS cannot map a thread's work buffer it retries for ever (a silent hang under a
+    /// 400-700 MB limit), and threads it could not start made it hang at exit; so the count must fit before
+    /// the first BLAS call rather than fail inside it.
+    public static func fitting(_ n: Int, limit: Int? = addressSpaceLimit()) -> Int? {
+        guard let limit else { return max(1, n) }
+        let fit = (limit - baseAddressSpace) / addressSpacePerThread
+        return fit >= 1 ? min(max(1, n), fit) : nil
+    }
+
     /// Makes sure OpenBLAS uses our budget (it defaults to all cores, or OPENBLAS_NUM_THREADS).
     public static func applyToBLAS() {
         openblas_set_num_threads(Int32(_count))

@@ -1,3 +1,4 @@
+import CXRFiles
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -192,31 +193,19 @@ enum TokenizerFiles {
     /// Largest tokenizer file read (CLIP's vocab.json is ~1.6 MB, its gzipped merge list ~1.3 MB).
     static let maximumFileBytes = 64 << 20
 
-    /// Reads a regular file after checking its size through the opened descriptor (`fstat` follows a symbolic link
-    /// to what it points at, so a link cannot smuggle in a huge file).
+    /// Reads a regular file after checking its size through the opened descriptor (`BoundedFile`: a symbolic link
+    /// is judged by what it points at, so it cannot smuggle in a huge file).
     static func readData(_ url: URL) throws -> Data {
-        let fd = open(url.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw TokenizerError.missingFile(path: url.path) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw TokenizerError.missingFile(path: url.path) }
-        let size = Int(st.st_size)
-        guard size <= maximumFileBytes else {
-            throw TokenizerError.invalidFile(path: url.path, reason: "file of \(size) bytes exceeds the \(maximumFileBytes)-byte limit")
-        }
-        var data = Data(count: size)
-        let got = data.withUnsafeMutableBytes { (buf: UnsafeMutableRawBufferPointer) -> Int in
-            var off = 0
-            while off < size, let base = buf.baseAddress {
-                let n = read(fd, base + off, size - off)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                off += n
+        do {
+            return try BoundedFile.read(url, limit: maximumFileBytes)
+        } catch let failure as BoundedFile.Failure {
+            switch failure {
+            case .tooLarge(let size, let limit):
+                throw TokenizerError.invalidFile(path: url.path,
+                                                 reason: "file of \(size) bytes exceeds the \(limit)-byte limit")
+            default: throw TokenizerError.missingFile(path: url.path)
             }
-            return off
         }
-        if got < size { data.count = got }
-        return data
     }
 
     static func readText(_ url: URL) throws -> String {

@@ -29,12 +29,18 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object (keys unet_step_s, vae_encode_s, vae_decode_s, text_encode_s, peak_rss_mb, unet_gflops, sgemm_gflops, ...).")
     var json = false
 
+    /// Option values are usage errors (ValidationError: message, usage line, exit 2); a CLIError thrown here was
+    /// printed as a raw `CommandError(...)` dump with exit 1.
     func validate() throws {
-        try modelOptions.check()
-        guard size >= 64, size <= 4096, size % 64 == 0 else { throw CLIError("--size must be a multiple of 64 in 64...4096, got \(size)") }
-        guard steps >= 1, steps <= 100 else { throw CLIError("--steps must be between 1 and 100, got \(steps)") }
+        do {
+            try modelOptions.check()
+        } catch let error as CLIError {
+            throw ValidationError(error.description)
+        }
+        guard size >= 64, size <= 4096, size % 64 == 0 else { throw ValidationError("--size must be a multiple of 64 in 64...4096, got \(size)") }
+        guard steps >= 1, steps <= 100 else { throw ValidationError("--steps must be between 1 and 100, got \(steps)") }
         let known: Set<String> = ["text", "unet", "vae-encode", "vae-decode", "sgemm"]
-        for p in parts where !known.contains(p) { throw CLIError("--only: unknown part '\(p)' (known: \(known.sorted().joined(separator: ",")))") }
+        for p in parts where !known.contains(p) { throw ValidationError("--only: unknown part '\(p)' (known: \(known.sorted().joined(separator: ",")))") }
     }
 
     var parts: [String] { only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }

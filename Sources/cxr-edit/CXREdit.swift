@@ -51,10 +51,10 @@ enum Main {
                 Foundation.exit(exit.rawValue)
             } else {
                 // User errors (bad file, bad model, bad value): one line, exit 1.
-                let line = "\(error)".split(whereSeparator: \.isNewline).joined(separator: " ")
-                FileHandle.standardError.write(Data("cxr-edit: error: \(line)\n".utf8))
+                FileHandle.standardError.write(Data("cxr-edit: error: \(errorLine(error))\n".utf8))
                 Foundation.exit(1)
             }
         }
     }
 }
+

@@ -42,8 +42,19 @@ struct InitModel: ParsableCommand {
             throw CLIError("the CLIP vocabulary Resources/clip/bpe_simple_vocab_16e6.txt.gz was not found; pass --bpe FILE")
         }
         let clock = Date()
-        try RandomModelWriter(arch: a, seed: seed).write(to: url, bpe: bpeURL) { line in
+        // Written into a staging folder beside the target and moved into place only when complete: a failure
+        // (a bad --bpe, a full disk) left a half-written model folder that looked loadable.
+        let staging = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).init-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? fm.removeItem(at: staging) }
+        try RandomModelWriter(arch: a, seed: seed).write(to: staging, bpe: bpeURL) { line in
             FileHandle.standardError.write(Data("\(line) (\(String(format: "%.1f", Date().timeIntervalSince(clock))) s)\n".utf8))
+        }
+        try fm.createDirectory(at: url, withIntermediateDirectories: true)
+        for item in try fm.contentsOfDirectory(atPath: staging.path) {
+            let target = url.appendingPathComponent(item)
+            if fm.fileExists(atPath: target.path) { try fm.removeItem(at: target) }
+            try fm.moveItem(at: staging.appendingPathComponent(item), to: target)
         }
         print(url.path)
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CXRPipelines
+import CXRImaging
 import CXRSchedulers
 import CXRTensor
 import Foundation
@@ -14,13 +15,47 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Threads for BLAS and for cxr-edit's own loops (default: all cores).")
     var threads: Int?
 
+    @Option(name: .long, help: ArgumentHelp("Largest input image in pixels (default 24000000, about 2.6 GB to edit).",
+                                            valueName: "N"))
+    var maxPixels: Int?
+
+    @Flag(name: .long, help: "Decode JPEGs with corrupt data anyway (a warning instead of an error).")
+    var lenient = false
+
+    /// The most threads `--threads` may ask for: 4 per core, at most 256. More only adds thread stacks and BLAS
+    /// buffers; 1000 threads under an address-space limit made OpenBLAS hang at exit.
+    static var maxThreads: Int { min(256, 4 * max(1, ProcessInfo.processInfo.activeProcessorCount)) }
+
+    /// Checks the values and applies the input limits (they must be in place before the first image is read).
     func check() throws {
-        if let threads, threads < 1 || threads > 1024 { throw CLIError("--threads must be between 1 and 1024, got \(threads)") }
+        if let threads, threads < 1 || threads > ModelOptions.maxThreads {
+            throw CLIError("--threads must be between 1 and \(ModelOptions.maxThreads), got \(threads)")
+        }
+        if ComputeThreads.fitting(1) == nil, let limit = ComputeThreads.addressSpaceLimit() {
+            let need = (ComputeThreads.baseAddressSpace + ComputeThreads.addressSpacePerThread) >> 20
+            throw CLIError("the address-space limit (ulimit -v) of \(limit >> 20) MiB is below the \(need) MiB a run needs")
+        }
+        if let maxPixels {
+            guard maxPixels >= 1 && maxPixels <= ImageLimits.maxPixelBudget else {
+                throw CLIError("--max-pixels must be between 1 and \(ImageLimits.maxPixelBudget), got \(maxPixels)")
+            }
+            ImageLimits.default.maxPixels = maxPixels
+        }
+        if lenient {
+            ImageLimits.default.lenient = true
+            ImageLimits.warningHandler = { warn($0) }
+        }
     }
 
     /// Applies --threads to BLAS and our loops.
+    /// The count is lowered to what fits an address-space limit (`check()` refused a limit too small for one).
     func applyThreads() {
-        ComputeThreads.set(threads ?? ComputeThreads.defaultCount())
+        let wanted = threads ?? ComputeThreads.defaultCount()
+        let fitted = ComputeThreads.fitting(wanted) ?? 1
+        if fitted < wanted && threads != nil {
+            warn("--threads \(wanted) lowered to \(fitted) to fit the address-space limit (ulimit -v)")
+        }
+        ComputeThreads.set(fitted)
     }
 
     func modelURL() throws -> URL {
@@ -83,6 +118,10 @@ struct SamplingOptions: ParsableArguments {
     }
 
     func check() throws {
+        // Only spaces, tabs or line breaks: passed the edit's empty-prompt check (which trims spaces only).
+        if let prompt, !prompt.isEmpty, prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw CLIError("--prompt is blank (only spaces, tabs or line breaks)")
+        }
         if let steps, steps < 1 || steps > 1000 { throw CLIError("--steps must be between 1 and 1000, got \(steps)") }
         if let guidance, !(guidance >= 0 && guidance <= 100) { throw CLIError("--guidance must be between 0 and 100, got \(guidance)") }
         if !(eta >= 0 && eta <= 1) { throw CLIError("--eta must be between 0 and 1, got \(eta)") }

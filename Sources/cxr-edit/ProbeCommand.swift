@@ -89,7 +89,7 @@ struct ProbeRun: ParsableCommand {
                                      runDirectory: URL(fileURLWithPath: out),
                                      options: ProbeRunOptions(shard: shard, progress: showProgress,
                                                               software: "cxr-edit \(CXREdit.version)", modelName: modelURL.path))
-        let summary = try runner.run()
+        let summary = try removingFailedEmptyRun(at: URL(fileURLWithPath: out)) { try runner.run() }
         if json {
             print(try StableJSON.string(summary.json))
         } else {
@@ -120,7 +120,10 @@ struct ProbeMerge: ParsableCommand {
 
     func run() throws {
         guard !shards.isEmpty else { throw CLIError("probe merge: name at least one shard directory after OUT") }
-        let outcome = try RunMerge.merge(into: URL(fileURLWithPath: output), from: shards.map { URL(fileURLWithPath: $0) })
+        let outURL = URL(fileURLWithPath: output)
+        let outcome = try removingFailedEmptyRun(at: outURL) {
+            try RunMerge.merge(into: outURL, from: shards.map { URL(fileURLWithPath: $0) })
+        }
         if json { print(try StableJSON.string(outcome.json)) } else {
             print(URL(fileURLWithPath: output).path)
             FileHandle.standardError.write(Data("merged \(outcome.rows) rows (\(outcome.duplicates) duplicates dropped, \(outcome.copiedFiles) images copied)\n".utf8))
@@ -144,6 +147,12 @@ struct ProbeReportCommand: ParsableCommand {
 
     func run() throws {
         guard gallery >= 0 && gallery <= 100 else { throw CLIError("--gallery must be between 0 and 100, got \(gallery)") }
+        // A synthesize dataset has the same results.jsonl/run.json layout; reporting on it overwrote its
+        // summary.json with a probe summary. Its labels.csv and manifest.json give it away.
+        let dir = URL(fileURLWithPath: runDirectory)
+        if ["labels.csv", "manifest.json"].allSatisfy({ FileManager.default.fileExists(atPath: dir.appendingPathComponent($0).path) }) {
+            throw CLIError("\(dir.path): is a synthesize dataset (labels.csv, manifest.json), not a probe run; nothing written")
+        }
         let files = try ProbeReport.write(runDirectory: URL(fileURLWithPath: runDirectory), galleryCount: gallery)
         if json {
             print(try StableJSON.string(["summary": files.summary.path, "csv": files.csv.path, "html": files.html.path]))

@@ -42,7 +42,7 @@ struct ProvenanceCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            for (k, v) in chunks { print("\(k): \(v)") }
+            for (k, v) in chunks { print("\(escapedForTerminal(k)): \(escapedForTerminal(v))") }
         }
     }
 }

@@ -1,3 +1,5 @@
+import CXRCheckpoint
+import CXRFiles
 import CXRImaging
 import CXRPipelines
 import CXRSchedulers
@@ -43,6 +45,7 @@ struct ModelDefaults {
     var steps = ModelDefaults.fallbackSteps
     var guidance = ModelDefaults.fallbackGuidance
 
+    /// The file is optional and small; anything else (a link to a huge file, a FIFO) is ignored unread.
     init(modelURL: URL) {
         let r = (try? ModelRecommendations(modelFolder: modelURL)) ?? ModelRecommendations()
         steps = r.steps ?? steps
@@ -64,11 +67,19 @@ func modelHash(_ model: StableDiffusionModel) -> String {
     return combined.finalize().map { String(format: "%02x", $0) }.joined()
 }
 
+/// The cache key describes the file the weights are read from: the path with every link resolved and `stat` of
+/// that file (device, inode, size, modification and change times in nanoseconds). Before, size and time came from
+/// the link itself, so weights behind a link changed in place kept their old hash in provenance and fingerprints.
+func fileHashKey(_ url: URL) -> String {
+    let resolved = url.resolvingSymlinksInPath().path
+    var st = stat()
+    guard stat(resolved, &st) == 0 else { return SHA256.hex(of: Array("unstattable|\(resolved)".utf8)) }
+    let times = "\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)|\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
+    return SHA256.hex(of: Array("\(resolved)|\(st.st_dev)|\(st.st_ino)|\(st.st_size)|\(times)".utf8))
+}
+
 private func fileHash(_ url: URL) -> String {
-    let attrs = try? FileManager.default.attributesOfItem(atPath: url.path)
-    let size = (attrs?[.size] as? NSNumber)?.intValue ?? 0
-    let mtime = (attrs?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-    let key = SHA256.hex(of: Array("\(url.resolvingSymlinksInPath().path)|\(size)|\(mtime)".utf8))
+    let key = fileHashKey(url)
     let cacheDir = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/cxr-edit/hashes")
     let cacheFile = cacheDir.appendingPathComponent(key)
     if let cached = try? String(contentsOf: cacheFile, encoding: .utf8), cached.count == 64 { return cached }
@@ -97,62 +108,42 @@ func checkOutputPath(_ url: URL, overwrite: Bool) throws {
     guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
         throw CLIError("\(url.path): the output folder does not exist")
     }
-    if FileManager.default.fileExists(atPath: url.path) && !overwrite {
-        throw CLIError("\(url.path): exists already (pass --overwrite to replace it)")
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+        if isDirectory.boolValue { throw CLIError("\(url.path): is a directory; give a file name for the output") }
+        if !overwrite { throw CLIError("\(url.path): exists already (pass --overwrite to replace it)") }
     }
     guard url.pathExtension.lowercased() == "png" else {
         throw CLIError("\(url.path): outputs are written as PNG (with provenance text chunks); use a .png name")
     }
+    try checkWritableFolder(dir)
 }
 
-/// Reads a float32 (or float64) little-endian C-order .npy array (numpy's format 1.0-3.0).
+/// Creates and removes a probe file in `dir`: the only check that also catches read-only file systems, ACLs and
+/// full quotas for every user (a read-only output folder was found only after the whole run).
+func checkWritableFolder(_ dir: URL) throws {
+    let probe = dir.appendingPathComponent(".cxr-edit-write-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+    let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard fd >= 0 else {
+        throw CLIError("\(dir.path): the output folder is not writable (\(String(cString: strerror(errno))))")
+    }
+    close(fd)
+    unlink(probe)
+}
+
+/// Reads a `--noise` array: a float32/float64 .npy (`NpyArray`) of finite values, at most 64 MiB.
 func readNpy(_ url: URL) throws -> Tensor {
-    let name = url.lastPathComponent
-    guard let data = try? Data(contentsOf: url) else { throw CLIError("\(url.path): cannot be read") }
-    let bytes = [UInt8](data)
-    guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
-        throw CLIError("\(name): not a .npy file")
+    let data: Data
+    do {
+        // Noise for the largest run (4096 px, 4 latent channels at 1/8 size, float64) is 8 MiB.
+        data = try BoundedFile.read(url, limit: 64 << 20)
+    } catch let failure as BoundedFile.Failure {
+        throw CLIError(failure.isMissing ? "\(url.path): cannot be read" : "\(url.path): \(failure)")
     }
-    let major = bytes[6]
-    let headerLen: Int, start: Int
-    if major == 1 { headerLen = Int(bytes[8]) | Int(bytes[9]) << 8; start = 10 } else {
-        guard bytes.count >= 12 else { throw CLIError("\(name): truncated .npy header") }
-        headerLen = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24; start = 12
+    let tensor = try NpyArray.parse([UInt8](data), name: url.lastPathComponent)
+    // NaN noise gives a NaN image; said here, before the model is loaded.
+    guard tensor.data.allSatisfy({ $0.isFinite }) else {
+        throw CLIError("\(url.lastPathComponent): the noise array contains NaN or infinite values")
     }
-    guard headerLen < 65536, start + headerLen <= bytes.count,
-          let header = String(bytes: bytes[start..<(start + headerLen)], encoding: .utf8) else {
-        throw CLIError("\(name): bad .npy header")
-    }
-    guard !header.contains("'fortran_order': True") else { throw CLIError("\(name): Fortran-order arrays are not supported") }
-    let isF4 = header.contains("'<f4'"), isF8 = header.contains("'<f8'")
-    guard isF4 || isF8 else { throw CLIError("\(name): only little-endian float32/float64 arrays are supported") }
-    guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
-        throw CLIError("\(name): .npy header has no shape")
-    }
-    var shape = [Int]()
-    for part in header[open.upperBound..<close].split(separator: ",") {
-        let text = part.trimmingCharacters(in: .whitespaces)
-        if text.isEmpty { continue }
-        guard let d = Int(text), d >= 0 else { throw CLIError("\(name): invalid shape dimension '\(text)'") }
-        shape.append(d)
-    }
-    var count = 1
-    for d in shape {
-        let (product, overflow) = count.multipliedReportingOverflow(by: d)
-        guard !overflow, product <= 1 << 28 else { throw CLIError("\(name): shape \(shape) is too large") }
-        count = product
-    }
-    let body = start + headerLen
-    let esz = isF4 ? 4 : 8
-    guard count > 0, count <= 1 << 28, bytes.count - body == count * esz else {
-        throw CLIError("\(name): data size does not match shape \(shape)")
-    }
-    var values = [Float](repeating: 0, count: count)
-    bytes.withUnsafeBytes { raw in
-        for i in 0..<count {
-            values[i] = isF4 ? Float(bitPattern: raw.loadUnaligned(fromByteOffset: body + 4 * i, as: UInt32.self))
-                : Float(Double(bitPattern: raw.loadUnaligned(fromByteOffset: body + 8 * i, as: UInt64.self)))
-        }
-    }
-    return Tensor(shape: shape, data: values)
+    return tensor
 }

@@ -6,8 +6,8 @@ import Glibc
 import Darwin
 #endif
 
-/// Ctrl-C (SIGINT), SIGTERM and SIGHUP during a run: delete the temporary file being written (if any), print one
-/// line and exit with 128 + the signal number (130 for Ctrl-C), as shells report it.
+/// Ctrl-C (SIGINT), SIGTERM and SIGHUP during a run: kill helper process groups (classifier adapters), delete the
+/// temporary files being written (if any), print one line and exit with 128 + the signal number (130 for Ctrl-C), as shells report it.
 ///
 /// Outputs only ever appear through `AtomicFile` (temp file, fsync, link/rename), so an interrupted run leaves
 /// either the complete output or nothing; this handler removes the temp file that would otherwise remain. The
@@ -16,6 +16,7 @@ enum Signals {
     /// Installs the handlers. Call once, first thing in `main`.
     static func install() {
         TempFileRegistry.prepare()
+        ChildProcessRegistry.prepare()
         newlineFirst = isatty(2) != 0 ? 1 : 0
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             var action = sigaction()
@@ -35,6 +36,7 @@ enum Signals {
 }
 
 private let onSignal: @convention(c) (Int32) -> Void = { sig in
+    ChildProcessRegistry.killAll()  // first: an adapter must not be reading a file that is being removed
     TempFileRegistry.unlinkAll()
     if Signals.newlineFirst != 0 { say("\n") }
     switch sig {

@@ -73,7 +73,7 @@ struct SynthesizeRun: ParsableCommand {
         let runner = SynthesizeRunner(plan: plan, model: model, classifiers: classifiers, directory: URL(fileURLWithPath: out),
                                       options: ProbeRunOptions(shard: shard, progress: showProgress, software: software,
                                                                modelName: modelURL.path))
-        let summary = try runner.run()
+        let summary = try removingFailedEmptyRun(at: URL(fileURLWithPath: out)) { try runner.run() }
         let dataset = try DatasetFinalizer.finalize(directory: URL(fileURLWithPath: out), software: software)
         if json {
             var obj = summary.json
@@ -106,7 +106,9 @@ struct SynthesizeMerge: ParsableCommand {
     func run() throws {
         guard !shards.isEmpty else { throw CLIError("synthesize merge: name at least one shard directory after OUT") }
         let outURL = URL(fileURLWithPath: output)
-        let outcome = try RunMerge.merge(into: outURL, from: shards.map { URL(fileURLWithPath: $0) })
+        let outcome = try removingFailedEmptyRun(at: outURL) {
+            try RunMerge.merge(into: outURL, from: shards.map { URL(fileURLWithPath: $0) })
+        }
         let dataset = try DatasetFinalizer.finalize(directory: outURL, software: "cxr-edit \(CXREdit.version)")
         if json {
             var obj = outcome.json

@@ -5,6 +5,11 @@ import XCTest
 /// problem, no output, no crash. Corpora: Tests/Fixtures/bad (Tools/make_bad_inputs.py) plus the reader corpora
 /// Tests/Fixtures/imaging/bad and Tests/Fixtures/checkpoint/bad.
 final class BadCorpusTests: XCTestCase {
+    /// Runs a hostile case under issue 18's bar: it must end within 60 s under a 4 GB address-space limit.
+    func runHostile(_ args: [String]) throws -> CLI.Result {
+        try CLI.run(args, timeout: 60, addressSpaceKiB: 4_000_000)
+    }
+
     /// The one-line contract, or (for "either" cases) success with a written output.
     func check(_ r: CLI.Result, _ c: BadCase, name: String, dir: URL, output: String) {
         // Whatever happens, the next case starts from an empty folder.
@@ -25,7 +30,7 @@ final class BadCorpusTests: XCTestCase {
         let out = try CLI.tempDir(self)
         var n = 0
         for (rel, c) in try BadCase.all() where rel.hasPrefix("images/") {
-            let r = try CLI.run(["edit", CLI.bad.appendingPathComponent(rel).path, "--model", CLI.sd1.path,
+            let r = try runHostile(["edit", CLI.bad.appendingPathComponent(rel).path, "--model", CLI.sd1.path,
                                  "--prompt", "Cardiomegaly.", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"])
             check(r, c, name: rel, dir: out, output: "o.png")
             n += 1
@@ -39,7 +44,7 @@ final class BadCorpusTests: XCTestCase {
         let files = CLI.listing(dir).filter { !$0.hasPrefix(".") }
         XCTAssertGreaterThanOrEqual(files.count, 15)
         for f in files {
-            let r = try CLI.run(["edit", dir.appendingPathComponent(f).path, "--model", CLI.sd1.path,
+            let r = try runHostile(["edit", dir.appendingPathComponent(f).path, "--model", CLI.sd1.path,
                                  "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"])
             CLI.assertFails(r, matches: [f], dir: out, before: [], "imaging/bad/\(f)")
         }
@@ -60,7 +65,7 @@ final class BadCorpusTests: XCTestCase {
         let out = try CLI.tempDir(self)
         var n = 0
         for (rel, c) in try BadCase.all() where rel.hasPrefix("masks/") {
-            let r = try CLI.run(["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path,
+            let r = try runHostile(["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path,
                                  "--mask", CLI.bad.appendingPathComponent(rel).path, "--model", CLI.sd1.path,
                                  "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"])
             check(r, c, name: rel, dir: out, output: "o.png")
@@ -73,7 +78,7 @@ final class BadCorpusTests: XCTestCase {
         let out = try CLI.tempDir(self)
         for (rel, c) in try BadCase.all() where rel.hasPrefix("npy/") {
             for cmd in [["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path], ["generate"]] {
-                let r = try CLI.run(cmd + ["--noise", CLI.bad.appendingPathComponent(rel).path, "--model", CLI.sd1.path,
+                let r = try runHostile(cmd + ["--noise", CLI.bad.appendingPathComponent(rel).path, "--model", CLI.sd1.path,
                                            "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"])
                 check(r, c, name: "\(cmd[0]) --noise \(rel)", dir: out, output: "o.png")
             }
@@ -95,7 +100,7 @@ final class BadCorpusTests: XCTestCase {
             try FileManager.default.copyItem(at: CLI.bad.appendingPathComponent(rel), to: dst)
             if let remove = c.remove { try FileManager.default.removeItem(at: model.appendingPathComponent(remove)) }
 
-            let r = try CLI.run(["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", model.path,
+            let r = try runHostile(["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", model.path,
                                  "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"])
             check(r, c, name: "edit with \(rel)", dir: out, output: "o.png")
 
@@ -145,7 +150,7 @@ final class BadCorpusTests: XCTestCase {
         let root = CLI.bad.appendingPathComponent("fuzz-regressions")
         let out = try CLI.tempDir(self)
         for f in CLI.listing(root.appendingPathComponent("fuzz-image")) {
-            let r = try CLI.run(["edit", root.appendingPathComponent("fuzz-image/\(f)").path, "--model", CLI.sd1.path,
+            let r = try runHostile(["edit", root.appendingPathComponent("fuzz-image/\(f)").path, "--model", CLI.sd1.path,
                                  "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"])
             XCTAssertFalse(r.signaled, "fuzz-image/\(f) crashes the CLI")
             if r.status != 0 { CLI.assertFails(r, matches: [], dir: out, before: [], "fuzz-image/\(f)") }

@@ -43,14 +43,20 @@ enum CLI {
 
     /// Runs the binary with a clean environment (no CXR_EDIT_MODEL, HOME in a temp folder so the model-hash cache
     /// never touches the real one) and a deadline; `environment` sets (or, with nil, removes) more variables.
-    /// `onStart` gets the pid (for signal tests).
+    /// `onStart` gets the pid (for signal tests). `addressSpaceKiB` runs it under `ulimit -v` (through /bin/sh,
+    /// which then execs the binary).
     @discardableResult
-    static func run(_ args: [String], cwd: URL? = nil, timeout: TimeInterval = 300,
+    static func run(_ args: [String], cwd: URL? = nil, timeout: TimeInterval = 300, addressSpaceKiB: Int? = nil,
                     environment: [String: String?] = [:], onStart: ((Int32) -> Void)? = nil) throws -> Result {
         guard let binary else { throw XCTSkip("cxr-edit binary not found beside the test bundle (set CXR_EDIT_BIN)") }
         let p = Process()
-        p.executableURL = binary
-        p.arguments = args
+        if let kib = addressSpaceKiB {
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "ulimit -v \(kib) && exec \"$0\" \"$@\"", binary.path] + args
+        } else {
+            p.executableURL = binary
+            p.arguments = args
+        }
         var env = ProcessInfo.processInfo.environment
         env["CXR_EDIT_MODEL"] = nil
         env["HOME"] = home.path

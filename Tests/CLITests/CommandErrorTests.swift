@@ -26,6 +26,7 @@ final class CommandErrorTests: XCTestCase {
             (["--threads", "0"], ["--threads"]),
             (["--scheduler", "nonsense"], ["unknown scheduler", "nonsense"]),
             (["--prompt", "   "], ["--prompt"]),
+            (["--prompt", "\n\t\r\n"], ["--prompt", "blank"]),
         ]
         for (args, matches) in cases {
             CLI.assertFails(try edit(args, out: out), matches: matches, dir: out, before: [], "edit \(args)")
@@ -84,6 +85,12 @@ final class CommandErrorTests: XCTestCase {
         CLI.assertUsageError(try edit(["--unet", "big"], out: out), mentions: "--unet", dir: out, "bad --unet")
         CLI.assertUsageError(try CLI.run(["info"]), mentions: "MODEL_DIR", dir: out, "info without folder")
         CLI.assertUsageError(try CLI.run(["generate", "--count", "x"]), mentions: "--count", dir: out, "generate --count x")
+        // bench printed a raw CommandError(...) dump with exit 1 for these (issue 18).
+        for args in [["--size", "7"], ["--steps", "0"], ["--only", "gpu"], ["--threads", "0"]] {
+            let r = try CLI.run(["bench"] + args)
+            CLI.assertUsageError(r, mentions: args[0], dir: out, "bench \(args.joined(separator: " "))")
+            XCTAssertFalse(r.stderr.contains("CommandError"), r.stderr)
+        }
     }
 
     func testGenerateErrors() throws {

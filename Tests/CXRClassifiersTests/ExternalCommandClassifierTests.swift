@@ -35,6 +35,21 @@ final class ExternalCommandClassifierTests: XCTestCase {
         clf.close()
     }
 
+    /// An adapter's 1 GB stderr flood was passed through unbounded: lines are cut, the total is capped, one notice.
+    func testStderrForwardingIsBounded() throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("flood-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let tail = try StderrTail(log: log, limit: 10_000)
+        tail.add(String(repeating: "x", count: 100_000))
+        for i in 0..<1000 { tail.add("line \(i) " + String(repeating: "y", count: 40)) }
+        let text = try String(contentsOf: log, encoding: .utf8)
+        XCTAssertLessThan(text.utf8.count, 10_200)
+        XCTAssertTrue(text.hasPrefix(String(repeating: "x", count: StderrTail.maxLineCharacters) + " …\n"))
+        XCTAssertEqual(text.components(separatedBy: "the rest is not shown").count, 2, "one notice")
+        XCTAssertTrue(tail.suffix.contains("line 999"), "the last line is still remembered for errors")
+        XCTAssertLessThan(tail.suffix.count, 200)
+    }
+
     func testHappyPathScoresEveryImageInOrder() throws {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("fake-\(UUID().uuidString).log")
         defer { try? FileManager.default.removeItem(at: log) }

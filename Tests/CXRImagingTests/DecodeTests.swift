@@ -66,8 +66,11 @@ final class DecodeTests: XCTestCase {
         let want16: [UInt16] = [0, 32768, 65535, 49151, 22937, 65535, 0, 36044, 62258, 328, 32896, 33153]
         let out16 = try RasterImage(floatsCHW: Array(xs.prefix(12)), width: 12, height: 1, channels: 1, bitDepth: 16)
         XCTAssertEqual(out16.samples, want16)
-        let nan = try RasterImage(floatsCHW: [.nan], width: 1, height: 1, channels: 1, bitDepth: 8)
-        XCTAssertEqual(nan.samples, [0])
+        // A NaN or infinity means the model broke down: refused, never drawn as black or white (issue 18).
+        for bad: Float in [.nan, .infinity, -.infinity] {
+            assertImageError(try RasterImage(floatsCHW: [0, bad], width: 2, height: 1, channels: 1, bitDepth: 8),
+                             contains: "NaN or infinite")
+        }
         // Round trip of every 8-bit level.
         let all = try RasterImage(width: 256, height: 1, channels: 1, bitDepth: 8, samples: (0...255).map { UInt16($0) })
         let back = try RasterImage(floatsCHW: all.floatPixelsCHW(channels: 1), width: 256, height: 1, channels: 1, bitDepth: 8)

@@ -103,6 +103,59 @@ final class ProbeSpecTests: XCTestCase {
         assertError("inputs: imgs\nedits: [{prompt: \(long)}]\n", contains: ["longer"])
     }
 
+    /// Strings a run would fail on only later: NUL (at PNG writing), whitespace-only prompts, and lengths hidden in
+    /// combining marks (each mark joins the previous character, so the 4,096-character limit counted one).
+    func testSpecStringsAreCheckedUpFront() {
+        assertError("inputs: imgs\nedits: [{prompt: \"Effusion.\\0\"}]\n", contains: ["edits[0].prompt", "U+0000"])
+        assertError("inputs: imgs\nedits: [{prompt: \"\\e[31m\"}]\n", contains: ["U+001B"])
+        assertError("inputs: imgs\nedits: [{prompt: \"\\n\\t\\n\"}]\n", contains: ["prompt", "empty"])
+        let zalgo = "a" + String(repeating: "\u{0301}", count: 5000)
+        assertError("inputs: imgs\nedits: [{prompt: \"\(zalgo)\"}]\n", contains: ["longer"])
+    }
+
+    /// Repeated seeds, strengths or inputs made equal jobs share one id: the run never reached as many rows
+    /// as jobs and stayed `complete: false` for ever. They are refused when the plan is made.
+    func testPlanRefusesDuplicates() throws {
+        let a = InputImage(url: URL(fileURLWithPath: "/data/a.png"), name: "a.png", labels: [:])
+        let b = InputImage(url: URL(fileURLWithPath: "/data/b.png"), name: "b.png", labels: [:])
+        func plan(_ text: String, _ images: [InputImage]) throws -> ProbePlan {
+            try ProbePlan(spec: spec(text), images: images, steps: 2, guidance: 1, schedulerName: "ddim", modelHash: "x")
+        }
+        let base = "inputs: imgs\nclassifiers: [demo]\n"
+        XCTAssertNoThrow(try plan(base + "edits: [{add: effusion}]\nseeds: [1, 2]\n", [a, b]))
+        for (text, images, words) in [
+            (base + "edits: [{add: effusion}]\nseeds: [1, 1]\n", [a], ["seeds", "twice"]),
+            (base + "edits: [{add: effusion}]\nstrengths: [0.5, 0.5]\n", [a], ["strengths", "twice"]),
+            (base + "edits: [{add: effusion}]\n", [a, b, a], ["a.png", "twice"]),
+        ] {
+            XCTAssertThrowsError(try plan(text, images)) { e in
+                for w in words { XCTAssertTrue("\(e)".contains(w), "'\(w)' in \(e)") }
+            }
+        }
+    }
+
+    /// 5,000 levels overflowed the stack inside the YAML composer (exit 139) before the depth check on nodes ran:
+    /// the text is now measured first (issue 18).
+    func testDeepNestingIsRefusedBeforeTheYAMLLibraryRecurses() {
+        let flow = String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)
+        assertError("inputs: imgs\nedits: \(flow)\n", contains: ["deeper"])
+        assertError("inputs: imgs\nedits:\n" + String(repeating: "- ", count: 5000) + "x\n", contains: ["deeper"])
+        var block = "inputs: imgs\nedits:\n"
+        for level in 0..<1400 { block += String(repeating: " ", count: level + 1) + "k:\n" }
+        assertError(block, contains: ["deeper"])
+        assertError("inputs: imgs\nedits: " + String(repeating: "{a: ", count: 5000) + "1" + String(repeating: "}", count: 5000),
+                    contains: ["deeper"])
+    }
+
+    /// The estimate is the deepest container's depth + 1 (the root counts 1); compact entries may count one more.
+    func testNestingEstimateIgnoresQuotedBracketsAndComments() {
+        XCTAssertEqual(YAMLNesting.estimate("a: 1\nb:\n  c: [1, [2]]\n"), 4)
+        XCTAssertEqual(YAMLNesting.estimate("- - - x\n"), 4)
+        let quoted = String(repeating: "[", count: 60)
+        XCTAssertEqual(YAMLNesting.estimate("p: \"\(quoted)\"\nq: '\(quoted)' # \(quoted)\nr: it's [x]\n"), 2)
+        XCTAssertEqual(YAMLNesting.estimate("{\"a\": [\"[[[\", {\"b\": \"\\\"[\"}]}"), 4)
+    }
+
     func testCSVInputs() throws {
         let dir = try ProbeFixtures.tempDir("csv")
         try "path,Effusion,sex\na.png,1,F\n\"b, c.png\",0,M\n".write(to: dir.appendingPathComponent("list.csv"), atomically: true, encoding: .utf8)

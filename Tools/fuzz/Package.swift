@@ -27,5 +27,9 @@ let package = Package(
         .executableTarget(name: "fuzz-json", dependencies: [cxr, "FuzzSupport"], path: "Sources/fuzz-json"),
         // the CLIP BPE tokenizer on arbitrary prompt text.
         .executableTarget(name: "fuzz-tokenizer", dependencies: [cxr, "FuzzSupport"], path: "Sources/fuzz-tokenizer"),
+        // probe/synthesize run specs: the YAML nesting pre-scan, the composer under limits, the spec readers.
+        .executableTarget(name: "fuzz-spec", dependencies: [cxr, "FuzzSupport"], path: "Sources/fuzz-spec"),
+        // the --noise .npy reader (CXRCheckpoint.NpyArray).
+        .executableTarget(name: "fuzz-npy", dependencies: [cxr, "FuzzSupport"], path: "Sources/fuzz-npy"),
     ]
 )

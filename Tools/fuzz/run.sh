@@ -6,7 +6,7 @@
 #   FUZZ_SECONDS=300 Tools/fuzz/run.sh fuzz-image fuzz-pickle
 #   Tools/fuzz/run.sh --regress            # only replay Tests/Fixtures/bad/fuzz-regressions (no fuzzing)
 #
-# Targets: fuzz-safetensors, fuzz-pickle, fuzz-image, fuzz-json, fuzz-tokenizer (see Package.swift).
+# Targets: fuzz-safetensors, fuzz-pickle, fuzz-image, fuzz-json, fuzz-tokenizer, fuzz-spec, fuzz-npy (see Package.swift).
 # Build: debug configuration with -sanitize=fuzzer,address. Debug on purpose: it keeps Swift's overflow and
 # bounds checks, which the main package's release build (-Ounchecked) removes, so logic errors trap here.
 # Environment: FUZZ_SECONDS (per target, default 60), FUZZ_BUILD (scratch build dir, default $TMPDIR/cxr-fuzz-build),
@@ -21,7 +21,7 @@ BUILD="${FUZZ_BUILD:-$TMP/cxr-fuzz-build}"
 WORK="${FUZZ_WORK:-$TMP/cxr-fuzz-work}"
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-60}"
 REGRESSIONS="$ROOT/Tests/Fixtures/bad/fuzz-regressions"
-ALL=(fuzz-safetensors fuzz-pickle fuzz-image fuzz-json fuzz-tokenizer)
+ALL=(fuzz-safetensors fuzz-pickle fuzz-image fuzz-json fuzz-tokenizer fuzz-spec fuzz-npy)
 REGRESS_ONLY=0
 if [[ "${1:-}" == "--regress" ]]; then REGRESS_ONLY=1; shift; fi
 TARGETS=("$@")
@@ -70,6 +70,11 @@ for i, s in enumerate(["Large right pleural effusion.", "No acute cardiopulmonar
                        "Cardiomegaly with mild pulmonary edema; small bilateral effusions.",
                        "<|startoftext|>pneumothorax<|endoftext|>", "ÉPANCHEMENT pleural droit 12mm", "x" * 300]):
     put("fuzz-tokenizer", "prompt%d" % i, s.encode())
+for n, b in files("../../docs/examples", ext=(".yaml", ".yml", ".json")): put("fuzz-spec", n, b)
+for i, s in enumerate(["inputs: imgs\nedits: [{add: effusion, side: left}]\nseeds: 0..3\n",
+                       "prompts: [{prompt: Cardiomegaly., count: 2}]\n", "a: &a [x, *a]\n", "- - - [ {a: 'b'} ]\n"]):
+    put("fuzz-spec", "spec%d.yaml" % i, s.encode())
+for n, b in files("bad/npy", ext=(".npy",)): put("fuzz-npy", n, b)
 PY
 
 status=0

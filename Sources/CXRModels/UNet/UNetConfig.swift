@@ -60,7 +60,7 @@ public struct UNetConfig: Sendable, Equatable {
         layersPerBlock = try c.intOrList("layers_per_block", count: n)
         downsamplePadding = try c.optInt("downsample_padding", default: 1)
         normGroups = try c.positive("norm_num_groups", c.optInt("norm_num_groups", default: 32), max: 1 << 12)
-        normEps = Float(try c.optDouble("norm_eps", default: 1e-5))
+        normEps = Float(try c.number("norm_eps", default: 1e-5, above: 0, upTo: 1))
         crossAttentionDim = try c.positive("cross_attention_dim", c.optInt("cross_attention_dim", default: 1280), max: 1 << 14)
         transformerLayers = try c.intOrList("transformer_layers_per_block", count: n)
         let headsKey = c.isNull("num_attention_heads") ? "attention_head_dim" : "num_attention_heads"

@@ -32,7 +32,7 @@ public struct VAEConfig: Sendable, Equatable {
         for ch in blockOutChannels where ch <= 0 || ch % normGroups != 0 {
             throw ModelError.badConfig(file: c.file, message: "block_out_channels \(ch) not divisible by norm_num_groups \(normGroups)")
         }
-        scalingFactor = Float(try c.optDouble("scaling_factor", default: 0.18215))
+        scalingFactor = Float(try c.number("scaling_factor", default: 0.18215, above: 0, upTo: 100))
         sampleSize = try c.optInt("sample_size", default: 512)
         useQuantConv = try c.optBool("use_quant_conv", default: true)
         usePostQuantConv = try c.optBool("use_post_quant_conv", default: true)
