@@ -488,18 +488,17 @@ void describeDerivation(DcmDataset *ds, const cxr_dicom_derivation &what) {
     Uint16 block = privateBlock(ds, true);
     if (block == 0) fail("no free private block in group 0011 for the provenance");
     Uint16 base = Uint16(block << 8);
-    DcmTag json(kPrivateGroup, Uint16(base | 0x01), kPrivateCreator);
-    json.setVR(EVR_UT);
-    DcmElement *element = DcmItem::newDicomElement(json);
-    if (!element) fail("cannot create the provenance element");
-    element->putString(what.provenance_json ? what.provenance_json : "{}");
-    ds->insert(element, true);
-    DcmTag notice(kPrivateGroup, Uint16(base | 0x02), kPrivateCreator);
-    notice.setVR(EVR_LO);
-    element = DcmItem::newDicomElement(notice);
-    if (!element) fail("cannot create the provenance element");
-    element->putString("SYNTHETIC - NOT FOR CLINICAL USE");
-    ds->insert(element, true);
+    // Built as concrete classes: the dictionary does not know our private tags, and a generic element would be UN.
+    DcmTag jsonTag(kPrivateGroup, Uint16(base | 0x01), kPrivateCreator);
+    jsonTag.setVR(EVR_UT);
+    DcmUnlimitedText *json = new DcmUnlimitedText(jsonTag);
+    json->putString(what.provenance_json ? what.provenance_json : "[]");
+    if (ds->insert(json, true).bad()) fail("cannot store the provenance");
+    DcmTag noticeTag(kPrivateGroup, Uint16(base | 0x02), kPrivateCreator);
+    noticeTag.setVR(EVR_LO);
+    DcmLongString *notice = new DcmLongString(noticeTag);
+    notice->putString("SYNTHETIC - NOT FOR CLINICAL USE");
+    if (ds->insert(notice, true).bad()) fail("cannot store the provenance");
 }
 
 std::vector<uint8_t> serialise(DcmFileFormat &file) {
@@ -583,6 +582,9 @@ std::vector<uint8_t> encodeDerived(const Decoded &source, const uint16_t *sample
     put(ds, DCM_SOPInstanceUID, newUID(SITE_INSTANCE_UID_ROOT));
     put(ds, DCM_SeriesInstanceUID, newUID(SITE_SERIES_UID_ROOT));
     if (stringOf(ds, DCM_BurnedInAnnotation).empty()) put(ds, DCM_BurnedInAnnotation, "NO");
+    // Type 2 (may be empty, must be present) in General Image/Series, which a derived image must carry.
+    if (!ds->tagExists(DCM_PatientOrientation)) put(ds, DCM_PatientOrientation, "");
+    if (!ds->tagExists(DCM_SeriesNumber)) put(ds, DCM_SeriesNumber, "");
     describeDerivation(ds, what);
     return serialise(file);
 }
@@ -599,6 +601,8 @@ std::vector<uint8_t> encodeNew(const uint16_t *samples, long width, long height,
     put(ds, DCM_StudyInstanceUID, newUID(SITE_STUDY_UID_ROOT));
     put(ds, DCM_SeriesInstanceUID, newUID(SITE_SERIES_UID_ROOT));
     put(ds, DCM_Modality, "OT");
+    put(ds, DCM_Manufacturer, "cxr-edit");
+    put(ds, DCM_Laterality, "");
     put(ds, DCM_ConversionType, "SYN");
     put(ds, DCM_PatientName, "");
     put(ds, DCM_PatientID, "");
@@ -686,7 +690,20 @@ int cxr_dicom_read_provenance(const uint8_t *data, size_t size, const cxr_dicom_
         Parsed parsed = parse(data, size, *limits);
         Uint16 block = privateBlock(parsed.dataset, false);
         if (block == 0) return;
-        std::string text = stringOf(parsed.dataset, DcmTagKey(kPrivateGroup, Uint16((block << 8) | 0x01)));
+        std::string text;
+        DcmElement *element = nullptr;
+        if (parsed.dataset->findAndGetElement(DcmTagKey(kPrivateGroup, Uint16((block << 8) | 0x01)), element).good() &&
+            element) {
+            char *chars = nullptr;
+            Uint8 *bytes = nullptr;
+            if (element->getString(chars).good() && chars) {
+                text.assign(chars, element->getLength());
+            } else if (element->getUint8Array(bytes).good() && bytes) {
+                // Read back as UN (e.g. after an implicit-VR transcode, where our private tag has no VR).
+                text.assign(reinterpret_cast<const char *>(bytes), element->getLength());
+            }
+            while (!text.empty() && (text.back() == ' ' || text.back() == '\0')) text.pop_back();
+        }
         *json = static_cast<char *>(malloc(text.size() + 1));
         if (!*json) throw std::bad_alloc();
         memcpy(*json, text.c_str(), text.size() + 1);
