@@ -102,6 +102,20 @@ def sample(maxv, lo_frac=0.05, hi_frac=0.95):
 
 def run(*args):
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    if args[-1].endswith(".png"):
+        strip_time(args[-1])
+
+
+def strip_time(path):
+    """Drops the tIME chunk DCMTK's renderers write, so the references regenerate byte for byte."""
+    data = open(path, "rb").read()
+    out, i = data[:8], 8
+    while i < len(data):
+        n = struct.unpack(">I", data[i:i + 4])[0]
+        if data[i + 4:i + 8] != b"tIME":
+            out += data[i:i + 12 + n]
+        i += 12 + n
+    write(path, out)
 
 
 def write(path, data):
@@ -131,7 +145,7 @@ def good():
     run("dcmconv", "+tb", base, os.path.join(OUT, "cr12_bigendian.dcm"))
     run("dcmcjpeg", "+e1", base, os.path.join(OUT, "cr12_jpeg_lossless.dcm"))
     run("dcmcjpls", "+el", base, os.path.join(OUT, "cr12_jpegls.dcm"))
-    run("dcmcjpls", "+en", base, os.path.join(OUT, "cr12_jpegls_near.dcm"))
+    run("dcmcjpls", "+en", "+un", base, os.path.join(OUT, "cr12_jpegls_near.dcm"))
     run("dcmcrle", base, os.path.join(OUT, "cr12_rle.dcm"))
     run("dcm2pnm", "+on2", "+Wi", "1", base, os.path.join(OUT, "cr12_dcm2pnm.png"))
     run("dcml2pnm", "+on2", "+Wi", "1", os.path.join(OUT, "cr12_jpegls_near.dcm"),
@@ -147,6 +161,16 @@ def good():
     write(os.path.join(OUT, "dx12_mono1.dcm"),
           part10(dx("MONOCHROME1", [4095 - v for v in s12], 4096 - 2000, 3), DX, uid(3)))
     run("dcm2pnm", "+on2", "+Wi", "1", os.path.join(OUT, "dx12_mono1.dcm"), os.path.join(OUT, "dx12_mono1_dcm2pnm.png"))
+
+    # Signed 12-bit (Pixel Representation 1, values -2048...2047 sign-extended to 16 bits) with a window.
+    signed = [v - 2048 for v in s12]
+    dxs = image_dataset([v & 0xFFFF for v in signed], DX, uid(6), modality="DX", extra=[
+        ((0x0028, 0x1050), element(0x0028, 0x1050, "DS", "0")),
+        ((0x0028, 0x1051), element(0x0028, 0x1051, "DS", "3500")),
+    ])
+    dxs = [(t, element(0x0028, 0x0103, "US", us(1)) if t == (0x0028, 0x0103) else e) for t, e in dxs]
+    write(os.path.join(OUT, "dx12_signed.dcm"), part10(dxs, DX, uid(6)))
+    run("dcm2pnm", "+on2", "+Wi", "1", os.path.join(OUT, "dx12_signed.dcm"), os.path.join(OUT, "dx12_signed_dcm2pnm.png"))
 
     # 14 bits stored with a non-linear VOI LUT (gamma 0.6, 2048 entries of 12 bits from stored value 6000; values
     # outside clamp to the ends) and a window beside it.
@@ -167,7 +191,7 @@ def good():
     s8 = sample(255, 0.1, 0.8)
     sc = image_dataset(s8, SC, uid(5), bits_allocated=8, bits_stored=8, modality="OT")
     write(os.path.join(OUT, "sc8.dcm"), part10(sc, SC, uid(5)))
-    run("dcmcjpeg", "+eb", os.path.join(OUT, "sc8.dcm"), os.path.join(OUT, "sc8_jpeg_baseline.dcm"))
+    run("dcmcjpeg", "+eb", "+un", os.path.join(OUT, "sc8.dcm"), os.path.join(OUT, "sc8_jpeg_baseline.dcm"))
     for name in ("sc8", "sc8_jpeg_baseline"):
         run("dcmj2pnm", "+on", "+Wm", os.path.join(OUT, name + ".dcm"), os.path.join(OUT, name + "_dcm2pnm.png"))
     return cr, s12
@@ -185,7 +209,7 @@ def bad(cr, s12):
     def replaced(tag, new):
         return [(t, new if t == tag else e) for t, e in cr]
 
-    case("truncated_in_pixels.dcm", good_bytes[:len(good_bytes) - 1500])
+    case("truncated_in_pixels.dcm", good_bytes[:len(good_bytes) - 1500], "declares", "only")
     case("truncated_meta.dcm", good_bytes[:150])
     case("dicm_only.dcm", b"\0" * 128 + b"DICM", "no transfer syntax")
     huge_size = [(t, element(0x0028, t[1], "US", us(65535)) if t in ((0x0028, 0x0010), (0x0028, 0x0011)) else e)
@@ -206,7 +230,7 @@ def bad(cr, s12):
            struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
     case("jpeg_lossless_stream_lies.dcm",
          part10([(t, lie if t == (0x7FE0, 0x0010) else e) for t, e in cr], CR, uid(9), syntax="1.2.840.10008.1.2.4.70"))
-    # 20000 nested undefined-length sequences (deflated, so the file stays small and the item count is taken from
+    # 20000 nested undefined-length sequences (deflated, so the file stays small and the structure is checked in
     # the inflated dataset; CXRImagingTests builds an uncompressed one in memory).
     depth = 20000
     nest = b""
@@ -218,9 +242,9 @@ def bad(cr, s12):
     comp = zlib.compressobj(9, zlib.DEFLATED, -15)
     case("deep_sequences_deflated.dcm",
          part10(None, CR, uid(9), syntax="1.2.840.10008.1.2.1.99", raw_dataset=comp.compress(deep) + comp.flush()),
-         "sequence items")
+         "nested deeper than")
     huge_len = struct.pack("<HH", 0x0018, 0x1000) + b"UT\0\0" + struct.pack("<I", 0xFFFFFFF0) + b"x" * 16
-    case("element_length_past_end.dcm", part10(cr + [((0x0018, 0x1000), huge_len)], CR, uid(9)))
+    case("element_length_past_end.dcm", part10(cr + [((0x0018, 0x1000), huge_len)], CR, uid(9)), "(0018,1000) declares")
     case("rows_wrong_vr.dcm", part10(replaced((0x0028, 0x0010), struct.pack("<HH", 0x0028, 0x0010) + b"UI" +
                                                struct.pack("<H", 4) + b"1.2\0"), CR, uid(9)))
     case("rgb.dcm", part10(replaced((0x0028, 0x0004), element(0x0028, 0x0004, "CS", "RGB")), CR, uid(9)),

@@ -102,7 +102,7 @@ uint16_t le16(const uint8_t *p) { return uint16_t(p[0] | (p[1] << 8)); }
 uint32_t le32(const uint8_t *p) { return uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24); }
 
 bool isLongVR(const uint8_t *vr) {
-    static const char *const longVRs[] = {"OB", "OW", "OF", "OD", "OL", "OV", "SQ", "UT", "UN", "UC", "UR", "SV", "UV"};
+    static const char *const longVRs[] = {"OB", "OW", "OF", "OD", "OL", "OV", "SQ", "UT", "UN", "UC", "UR", "SV", "UV"};  // 4-byte lengths
     for (const char *v : longVRs) if (vr[0] == v[0] && vr[1] == v[1]) return true;
     return false;
 }
@@ -158,16 +158,153 @@ bool isSupportedSyntax(const std::string &uid) {
     return false;
 }
 
-/// Counts item tags (FFFE,E000) in either byte order. Nesting needs one item per level, so this bounds the depth
-/// of DCMTK's recursive parse; a chance match inside pixel data only makes the bound more conservative.
-size_t countItems(const uint8_t *p, size_t n) {
-    size_t count = 0;
-    for (size_t i = 0; i + 4 <= n; i++) {
-        if ((p[i] == 0xFE && p[i + 1] == 0xFF && p[i + 2] == 0x00 && p[i + 3] == 0xE0) ||
-            (p[i] == 0xFF && p[i + 1] == 0xFE && p[i + 2] == 0xE0 && p[i + 3] == 0x00)) count++;
+/// Walks the dataset's element structure before DCMTK reads it. DCMTK allocates an element's declared length
+/// before it finds out that the file is shorter (a 4 GiB allocation from a 200-byte file, found by fuzz-dicom),
+/// parses nested sequences recursively (dcmdump overflows its stack on 20,000 levels) and spends a few hundred
+/// bytes per element; so every defined length must fit in what encloses it, nesting and element count are
+/// bounded, and undefined lengths are allowed only where DICOM allows them (sequences, UN, encapsulated pixel
+/// data), exactly the places where DCMTK reads items.
+class StructureWalk {
+public:
+    StructureWalk(const uint8_t *data, size_t size, bool explicitVR, bool bigEndian, const cxr_dicom_limits &limits)
+        : data_(data), size_(size), explicit_(explicitVR), big_(bigEndian), limits_(limits) {}
+
+    void run(size_t offset) { walkItem(offset, size_, 0, false); }
+
+private:
+    static const uint32_t kUndefined = 0xFFFFFFFFu;
+    static const int kMaxDepth = 32;
+
+    const uint8_t *data_;
+    size_t size_;
+    bool explicit_, big_;
+    const cxr_dicom_limits &limits_;
+    long elements_ = 0;
+
+    uint16_t u16(size_t at) const { return big_ ? uint16_t((data_[at] << 8) | data_[at + 1]) : le16(data_ + at); }
+    uint32_t u32(size_t at) const {
+        return big_ ? (uint32_t(data_[at]) << 24) | (uint32_t(data_[at + 1]) << 16) | (uint32_t(data_[at + 2]) << 8) |
+                          uint32_t(data_[at + 3])
+                    : le32(data_ + at);
     }
-    return count;
-}
+
+    void count() {
+        if (++elements_ > limits_.max_items) {
+            fail("more than " + std::to_string(limits_.max_items) + " data elements and sequence items");
+        }
+    }
+
+    static bool validVR(const uint8_t *vr) {
+        static const char *const vrs[] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FL", "FD", "IS", "LO", "LT",
+                                          "OB", "OD", "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST",
+                                          "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV"};
+        for (const char *v : vrs) if (vr[0] == v[0] && vr[1] == v[1]) return true;
+        return false;
+    }
+
+    /// Elements from `off` up to `end` (a defined-length item or the dataset), or up to an item delimiter when
+    /// `untilDelimiter`. Returns the offset after what was read.
+    size_t walkItem(size_t off, size_t end, int depth, bool untilDelimiter, bool implicitInside = false) {
+        bool implicitVR = !explicit_ || implicitInside;
+        while (off < end) {
+            if (end - off < 8) fail("truncated DICOM data (" + std::to_string(end - off) + " stray bytes at the end)");
+            uint16_t group = u16(off), element = u16(off + 2);
+            if (group == 0xFFFE) {
+                if (element == 0xE00D && untilDelimiter) return off + 8;
+                fail("unexpected item tag (FFFE," + hex(element) + ") outside a sequence");
+            }
+            count();
+            uint32_t length;
+            size_t header;
+            bool isSequence = false, isUN = false;
+            if (implicitVR) {
+                length = u32(off + 4);
+                header = 8;
+                isSequence = DcmTag(group, element).getEVR() == EVR_SQ;
+            } else {
+                const uint8_t *vr = data_ + off + 4;
+                if (!validVR(vr)) fail("invalid value representation at offset " + std::to_string(off + 4));
+                if (isLongVR(vr)) {
+                    if (end - off < 12) fail("truncated DICOM data");
+                    length = u32(off + 8);
+                    header = 12;
+                } else {
+                    length = u16(off + 6);
+                    header = 8;
+                }
+                isSequence = vr[0] == 'S' && vr[1] == 'Q';
+                isUN = vr[0] == 'U' && vr[1] == 'N';
+            }
+            off += header;
+            bool pixelData = group == 0x7FE0 && element == 0x0010;
+            if (length == kUndefined) {
+                if (pixelData) {
+                    off = walkFragments(off, end);
+                } else if (isSequence || isUN) {
+                    // An undefined-length UN is a sequence in implicit VR (CP-246), and DCMTK reads it so.
+                    off = walkSequence(off, end, size_t(-1), depth + 1, implicitVR || isUN);
+                } else {
+                    fail("undefined length on element (" + hex(group) + "," + hex(element) + "), not a sequence");
+                }
+            } else {
+                if (length > end - off) {
+                    fail("element (" + hex(group) + "," + hex(element) + ") declares " + std::to_string(length) +
+                         " bytes, only " + std::to_string(end - off) + " follow (truncated or corrupt)");
+                }
+                if (isSequence) walkSequence(off, off + length, off + length, depth + 1, implicitVR);
+                off += length;
+            }
+        }
+        if (untilDelimiter) fail("truncated DICOM data (item without delimiter)");
+        return off;
+    }
+
+    /// Items of a sequence from `off`: up to `definedEnd` for a defined length, else up to the sequence delimiter.
+    size_t walkSequence(size_t off, size_t end, size_t definedEnd, int depth, bool implicitInside) {
+        if (depth > kMaxDepth) fail("sequences nested deeper than " + std::to_string(kMaxDepth) + " levels");
+        bool defined = definedEnd != size_t(-1);
+        while (defined ? off < definedEnd : true) {
+            if (end - off < 8) fail("truncated DICOM data (sequence without delimiter)");
+            uint16_t group = u16(off), element = u16(off + 2);
+            uint32_t length = u32(off + 4);
+            off += 8;
+            if (group == 0xFFFE && element == 0xE0DD && !defined) return off;
+            if (group != 0xFFFE || element != 0xE000) fail("expected an item in a sequence at offset " + std::to_string(off - 8));
+            count();
+            if (length == kUndefined) {
+                off = walkItem(off, end, depth, true, implicitInside);
+            } else {
+                if (length > end - off) fail("sequence item declares " + std::to_string(length) + " bytes, only " +
+                                             std::to_string(end - off) + " follow (truncated or corrupt)");
+                walkItem(off, off + length, depth, false, implicitInside);
+                off += length;
+            }
+        }
+        return off;
+    }
+
+    /// Encapsulated pixel data: defined-length fragments up to the sequence delimiter.
+    size_t walkFragments(size_t off, size_t end) {
+        while (true) {
+            if (end - off < 8) fail("truncated DICOM data (encapsulated pixel data without delimiter)");
+            uint16_t group = u16(off), element = u16(off + 2);
+            uint32_t length = u32(off + 4);
+            off += 8;
+            if (group == 0xFFFE && element == 0xE0DD) return off;
+            if (group != 0xFFFE || element != 0xE000 || length == kUndefined) fail("corrupt encapsulated pixel data");
+            count();
+            if (length > end - off) fail("pixel data fragment declares " + std::to_string(length) + " bytes, only " +
+                                         std::to_string(end - off) + " follow (truncated or corrupt)");
+            off += length;
+        }
+    }
+
+    static std::string hex(uint16_t v) {
+        char text[8];
+        snprintf(text, sizeof text, "%04X", v);
+        return text;
+    }
+};
 
 /// Inflates a deflated dataset with a cap, so a small file cannot expand into gigabytes inside DCMTK.
 std::vector<uint8_t> inflateCapped(const uint8_t *p, size_t n, size_t cap) {
@@ -214,16 +351,14 @@ Parsed parse(const uint8_t *data, size_t size, const cxr_dicom_limits &limits) {
              "convert it first, e.g. `gdcmconv --raw`");
     }
     if (!isSupportedSyntax(raw.transferSyntax)) fail("unsupported transfer syntax " + raw.transferSyntax);
-    size_t items;
+    const bool bigEndian = raw.transferSyntax == "1.2.840.10008.1.2.2";
+    const bool explicitVR = raw.transferSyntax != "1.2.840.10008.1.2";
     if (raw.transferSyntax == "1.2.840.10008.1.2.1.99") {
         std::vector<uint8_t> inflated = inflateCapped(data + raw.datasetOffset, size - raw.datasetOffset,
                                                       size_t(limits.max_inflated_bytes));
-        items = countItems(inflated.data(), inflated.size());
+        StructureWalk(inflated.data(), inflated.size(), true, false, limits).run(0);
     } else {
-        items = countItems(data, size);
-    }
-    if (items > size_t(limits.max_items)) {
-        fail("more than " + std::to_string(limits.max_items) + " sequence items (nested too deep or too many)");
+        StructureWalk(data, size, explicitVR, bigEndian, limits).run(raw.datasetOffset);
     }
     Parsed parsed;
     parsed.transferSyntax = raw.transferSyntax;

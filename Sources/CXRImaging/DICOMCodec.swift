@@ -8,8 +8,9 @@ import Foundation
 /// keeps the source's pixel encoding: a pixel whose displayed value is unchanged gets the source's stored value
 /// back bit for bit, an edited one the stored value that displays closest.
 enum DICOMCodec {
-    /// Nesting in DCMTK's parser is recursive; one item per level, and real radiographs carry a few dozen items.
-    static let maxItems = 10_000
+    /// Data elements and sequence items per file: real radiographs carry a few hundred, DCMTK spends a few hundred
+    /// bytes of memory on each, and a 512 MiB file of empty elements would otherwise cost gigabytes.
+    static let maxItems = 200_000
 
     static func isDICOM(_ bytes: UnsafeRawBufferPointer) -> Bool {
         bytes.count >= 132 && bytes[128] == 0x44 && bytes[129] == 0x49 && bytes[130] == 0x43 && bytes[131] == 0x4D

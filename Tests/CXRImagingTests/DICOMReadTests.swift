@@ -44,6 +44,10 @@ final class DICOMReadTests: XCTestCase {
         XCTAssertEqual(image, try read("sc8_dcm2pnm.png"))
     }
 
+    func testSignedPixelsMatchDCM2PNM() throws {
+        XCTAssertEqual(try read("dx12_signed.dcm"), try read("dx12_signed_dcm2pnm.png"))
+    }
+
     func testVOILUTIsAppliedBeforeTheWindow() throws {
         XCTAssertEqual(try read("dx14_voilut.dcm"), try read("dx14_voilut_dcm2pnm.png"))
     }

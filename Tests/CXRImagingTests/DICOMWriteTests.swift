@@ -29,8 +29,8 @@ final class DICOMWriteTests: XCTestCase {
     }
 
     func testUneditedRoundTripKeepsStoredPixelsBitForBit() throws {
-        for name in ["cr12_explicit.dcm", "cr12_jpeg_lossless.dcm", "cr12_rle.dcm", "dx12_mono1.dcm", "dx14_voilut.dcm",
-                     "sc8.dcm"] {
+        for name in ["cr12_explicit.dcm", "cr12_jpeg_lossless.dcm", "cr12_rle.dcm", "dx12_mono1.dcm", "dx12_signed.dcm",
+                     "dx14_voilut.dcm", "sc8.dcm"] {
             let image = try ImageIO.read(source(name))
             let out = try write(image, from: name, to: name)
             XCTAssertEqual(try ImageIO.read(out), image, "\(name): displays the same")
@@ -41,7 +41,7 @@ final class DICOMWriteTests: XCTestCase {
     }
 
     func testEditedPixelsGetTheClosestStoredValueAndTheRestStays() throws {
-        for name in ["cr12_explicit.dcm", "dx12_mono1.dcm", "dx14_voilut.dcm", "sc8.dcm"] {
+        for name in ["cr12_explicit.dcm", "dx12_mono1.dcm", "dx12_signed.dcm", "dx14_voilut.dcm", "sc8.dcm"] {
             let image = try ImageIO.read(source(name))
             var edited = image
             let target = UInt16(image.maxValue * 2 / 5)

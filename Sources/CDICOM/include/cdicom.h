@@ -18,7 +18,7 @@ typedef struct {
     long max_side;
     long max_pixels;
     long max_inflated_bytes;  // deflated transfer syntax: largest inflated dataset
-    long max_items;           // sequence items in the whole file (bounds the nesting depth of the parser)
+    long max_items;           // data elements + sequence items in the file (DCMTK spends ~200 bytes on each)
 } cxr_dicom_limits;
 
 /// A decoded image in display convention (higher = brighter, MONOCHROME1 already inverted), after the Modality LUT
