@@ -636,6 +636,67 @@ void describeDerivation(DcmDataset *ds, const cxr_dicom_derivation &what) {
     if (ds->insert(notice, true).bad()) fail("cannot store the provenance");
 }
 
+/// De-identification after DICOM PS3.15 Annex E's Basic Application Level Confidentiality Profile, for the
+/// attributes a radiograph carries: identifying attributes of Type 2 are emptied, the others removed (at every
+/// nesting level), all private attributes removed, UIDs that link to the source replaced, and the method
+/// recorded. Pixel data with burned-in annotation cannot be cleaned here and is refused.
+void anonymize(DcmDataset *ds) {
+    std::string burned = stringOf(ds, DCM_BurnedInAnnotation);
+    if (burned == "YES") fail("the source has burned-in annotation (0028,0301) YES: its pixels may identify the "
+                              "patient, so it cannot be anonymized here");
+    // Type 2 in the IODs we write: kept present, emptied.
+    const DcmTagKey emptied[] = {
+        DCM_PatientName, DCM_PatientID, DCM_PatientBirthDate, DCM_PatientSex, DCM_StudyDate, DCM_StudyTime,
+        DCM_AccessionNumber, DCM_ReferringPhysicianName, DCM_StudyID, DCM_ContentDate, DCM_ContentTime};
+    for (const DcmTagKey &tag : emptied) {
+        if (ds->tagExists(tag)) put(ds, tag, "");
+    }
+    const DcmTagKey removed[] = {
+        DcmTagKey(0x0008, 0x0012), DcmTagKey(0x0008, 0x0013), /* Instance Creation Date/Time (re-set below) */
+        DcmTagKey(0x0008, 0x0014), /* Instance Creator UID */ DcmTagKey(0x0008, 0x0021), DcmTagKey(0x0008, 0x0022),
+        DcmTagKey(0x0008, 0x0031), DcmTagKey(0x0008, 0x0032), DCM_AcquisitionDateTime, /* series/acq dates */
+        DcmTagKey(0x0008, 0x0024), DcmTagKey(0x0008, 0x0034), /* overlay date/time */
+        DCM_InstitutionName, DcmTagKey(0x0008, 0x0081), /* Institution Address */ DcmTagKey(0x0008, 0x0082),
+        DcmTagKey(0x0008, 0x0092), DcmTagKey(0x0008, 0x0094), DcmTagKey(0x0008, 0x0096), /* referring physician */
+        DcmTagKey(0x0008, 0x1010), /* Station Name */ DcmTagKey(0x0008, 0x1030), /* Study Description */
+        DcmTagKey(0x0008, 0x1040), /* Institutional Department Name */ DCM_PhysiciansOfRecord,
+        DcmTagKey(0x0008, 0x1049), DcmTagKey(0x0008, 0x1050), DcmTagKey(0x0008, 0x1052), /* performing physician */
+        DCM_NameOfPhysiciansReadingStudy, DcmTagKey(0x0008, 0x1062), DcmTagKey(0x0008, 0x1070), /* operators */
+        DcmTagKey(0x0008, 0x1072), DcmTagKey(0x0008, 0x1080), /* Admitting Diagnoses */
+        DcmTagKey(0x0008, 0x1110), DcmTagKey(0x0008, 0x1111), DcmTagKey(0x0008, 0x1120), /* referenced study/PPS/patient */
+        DcmTagKey(0x0008, 0x1140), /* Referenced Image Sequence */ DcmTagKey(0x0008, 0x2111), /* re-set below */
+        DCM_IssuerOfPatientID, DCM_PatientBirthTime, DCM_RETIRED_OtherPatientIDs, DcmTagKey(0x0010, 0x1001),
+        DCM_OtherPatientIDsSequence, DcmTagKey(0x0010, 0x1005), /* birth name */ DCM_PatientAge,
+        DcmTagKey(0x0010, 0x1020), DcmTagKey(0x0010, 0x1030), /* size, weight */ DcmTagKey(0x0010, 0x1040),
+        DcmTagKey(0x0010, 0x1060), /* mother's birth name */ DcmTagKey(0x0010, 0x1080), DcmTagKey(0x0010, 0x1081),
+        DcmTagKey(0x0010, 0x1090), /* medical record locator */ DcmTagKey(0x0010, 0x2150), DcmTagKey(0x0010, 0x2152),
+        DcmTagKey(0x0010, 0x2154), /* country/region of residence, telephone */ DcmTagKey(0x0010, 0x2160),
+        DcmTagKey(0x0010, 0x2180), DcmTagKey(0x0010, 0x21B0), DcmTagKey(0x0010, 0x21D0), /* ethnic group ... */
+        DcmTagKey(0x0010, 0x21F0), DcmTagKey(0x0010, 0x4000), /* religious preference, patient comments */
+        DcmTagKey(0x0018, 0x1000), /* Device Serial Number */ DcmTagKey(0x0018, 0x1030), /* Protocol Name */
+        DcmTagKey(0x0020, 0x4000), /* Image Comments (re-set below) */ DcmTagKey(0x0032, 0x1032),
+        DcmTagKey(0x0032, 0x1060), DcmTagKey(0x0032, 0x4000), /* requesting physician, procedure, study comments */
+        DcmTagKey(0x0038, 0x0010), DcmTagKey(0x0038, 0x0300), DcmTagKey(0x0038, 0x0500), /* admission, location */
+        DcmTagKey(0x0040, 0x0241), DcmTagKey(0x0040, 0x0242), DcmTagKey(0x0040, 0x0243), DcmTagKey(0x0040, 0x0244),
+        DcmTagKey(0x0040, 0x0245), DcmTagKey(0x0040, 0x0250), DcmTagKey(0x0040, 0x0251), DcmTagKey(0x0040, 0x0253),
+        DcmTagKey(0x0040, 0x0254), DcmTagKey(0x0040, 0x0275), DcmTagKey(0x0040, 0x0280), /* performed procedure step */
+        DcmTagKey(0x0040, 0x1001), DcmTagKey(0x0040, 0x2016), DcmTagKey(0x0040, 0x2017), DcmTagKey(0x0040, 0xA730),
+        DcmTagKey(0x0088, 0x0140), /* Storage Media File-set UID */ DcmTagKey(0x0400, 0x0561), /* Original Attributes */
+    };
+    for (const DcmTagKey &tag : removed) ds->findAndDeleteElement(tag, OFTrue, OFTrue);
+    // Private attributes (any odd group) may hold anything.
+    for (unsigned long i = ds->card(); i > 0; i--) {
+        DcmElement *element = ds->getElement(i - 1);
+        if (element && (element->getGTag() & 1)) delete ds->remove(element);
+    }
+    // UIDs that would link the output to the source's study and frame of reference.
+    put(ds, DCM_StudyInstanceUID, newUID(SITE_STUDY_UID_ROOT));
+    if (ds->tagExists(DCM_FrameOfReferenceUID)) put(ds, DCM_FrameOfReferenceUID, newUID(SITE_INSTANCE_UID_ROOT));
+    ds->findAndDeleteElement(DCM_SourceImageSequence);
+    put(ds, DCM_PatientIdentityRemoved, "YES");
+    put(ds, DCM_DeidentificationMethod, "cxr-edit: DICOM PS3.15 E.1-1 basic profile (subset for radiographs)");
+}
+
 std::vector<uint8_t> serialise(DcmFileFormat &file) {
     const E_TransferSyntax xfer = EXS_LittleEndianExplicit;
     file.getMetaInfo()->clear();
@@ -716,6 +777,7 @@ std::vector<uint8_t> encodeDerived(const Decoded &source, const uint16_t *sample
     }
     put(ds, DCM_SOPInstanceUID, newUID(SITE_INSTANCE_UID_ROOT));
     put(ds, DCM_SeriesInstanceUID, newUID(SITE_SERIES_UID_ROOT));
+    if (what.anonymize) anonymize(ds);  // after the Source Image Sequence was built: it names the source
     if (stringOf(ds, DCM_BurnedInAnnotation).empty()) put(ds, DCM_BurnedInAnnotation, "NO");
     // Type 2 (may be empty, must be present) in General Image/Series, which a derived image must carry.
     if (!ds->tagExists(DCM_PatientOrientation)) put(ds, DCM_PatientOrientation, "");

@@ -38,9 +38,10 @@ enum DICOMCodec {
     }
 
     /// Encodes `image` (made grey) as DICOM derived from `source` (the bytes of a DICOM file), or as a new
-    /// Secondary Capture image when `source` is nil. `text` is the provenance (as for PNG text chunks).
+    /// Secondary Capture image when `source` is nil. `text` is the provenance (as for PNG text chunks);
+    /// `anonymize` applies the basic de-identification profile to what is copied from the source.
     static func encode(_ image: RasterImage, source: Data?, text: [(key: String, value: String)], file: String,
-                       limits: ImageLimits = .default) throws -> [UInt8] {
+                       anonymize: Bool = false, limits: ImageLimits = .default) throws -> [UInt8] {
         let grey = image.toGray()
         var cl = cLimits(limits)
         let message = CMessage()
@@ -56,7 +57,7 @@ enum DICOMCodec {
                 json.withCString { j in
                     DICOMProvenance.ascii(software).withCString { s in
                         var what = cxr_dicom_derivation(image_comments: c, derivation_description: d,
-                                                        provenance_json: j, software: s)
+                                                        provenance_json: j, software: s, anonymize: anonymize ? 1 : 0)
                         return grey.samples.withUnsafeBufferPointer { px in
                             if let source {
                                 return source.withUnsafeBytes { src in

@@ -108,9 +108,11 @@ public enum ImageIO {
     /// Writes `image` in the format its name asks for, atomically and with the provenance `text`: PNG with text
     /// chunks (`writePNG`), or DICOM for a `.dcm` name. A DICOM output derived from a DICOM `source` keeps the
     /// source's patient, study, size and pixel encoding (docs/dicom.md); without one (or with a PNG/JPEG source)
-    /// it is a new Secondary Capture image.
+    /// it is a new Secondary Capture image. `anonymize` de-identifies what is copied from a DICOM source (DICOM
+    /// PS3.15 basic profile, subset for radiographs; ignored for PNG).
     public static func write(_ image: RasterImage, to url: URL, text: [(key: String, value: String)] = [],
-                             overwrite: Bool = false, source: URL? = nil, limits: ImageLimits = .default) throws {
+                             overwrite: Bool = false, source: URL? = nil, anonymize: Bool = false,
+                             limits: ImageLimits = .default) throws {
         guard isDICOMName(url) else {
             try writePNG(image, to: url, text: text, overwrite: overwrite)
             return
@@ -121,7 +123,7 @@ public enum ImageIO {
             if data.withUnsafeBytes({ DICOMCodec.isDICOM($0) }) { sourceBytes = data }
         }
         let bytes = try DICOMCodec.encode(image, source: sourceBytes, text: text, file: url.lastPathComponent,
-                                          limits: limits)
+                                          anonymize: anonymize, limits: limits)
         try AtomicFile.write(bytes, to: url, overwrite: overwrite)
     }
 

@@ -98,6 +98,27 @@ final class DICOMWriteTests: XCTestCase {
         XCTAssertEqual(try ImageIO.read(url), image)
     }
 
+    func testAnonymizeRemovesIdentityAndLinksButKeepsPixelsAndProvenance() throws {
+        let name = "cr12_explicit.dcm"
+        let image = try ImageIO.read(source(name))
+        let url = dir.appendingPathComponent("anon.dcm")
+        try ImageIO.write(image, to: url, text: text, source: source(name), anonymize: true)
+        let data = try Data(contentsOf: url)
+        for identifying in ["Test^Patient", "CXR-0001", "20240102", "1.2.826.0.1.3680043.9.7433.2.1",
+                            "1.2.826.0.1.3680043.9.7433.4.1"] {
+            XCTAssertNil(data.range(of: Data(identifying.utf8)), "\(identifying) survived anonymization")
+        }
+        XCTAssertNotNil(data.range(of: Data("PS3.15".utf8)), "De-identification Method")
+        XCTAssertEqual(try ImageIO.read(url), image)
+        let bytes = image.pixelCount * 2
+        XCTAssertEqual(try tail(url, bytes), try tail(source(name), bytes))
+        XCTAssertEqual(try ImageIO.readText(url).map(\.value), text.map(\.value))
+        if let dump = try tool("dcmdump", [url.path]) {
+            XCTAssertTrue(dump.output.contains("(0012,0062) CS [YES]"), dump.output)
+            XCTAssertTrue(dump.output.contains("(0010,0010) PN (no value available)"), "Patient's Name kept, emptied")
+        }
+    }
+
     func testRefusalsLeaveNoFile() throws {
         let image = try ImageIO.read(source("cr12_explicit.dcm"))
         let small = try RasterImage(width: 8, height: 8, channels: 1, bitDepth: 16, samples: Array(repeating: 0, count: 64))

@@ -45,6 +45,7 @@ typedef struct {
     const char *derivation_description;  // ASCII, Derivation Description (0008,2111)
     const char *provenance_json;         // ASCII JSON, stored in the private block
     const char *software;                // Software Versions (0018,1020)
+    int anonymize;                       // 1: apply the basic de-identification profile to the copied attributes
 } cxr_dicom_derivation;
 
 /// Writes `samples` (display convention, `bits` 8 or 16, width x height grey) as a DICOM file derived from the
