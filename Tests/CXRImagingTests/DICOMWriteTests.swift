@@ -29,7 +29,8 @@ final class DICOMWriteTests: XCTestCase {
     }
 
     func testUneditedRoundTripKeepsStoredPixelsBitForBit() throws {
-        for name in ["cr12_explicit.dcm", "cr12_jpeg_lossless.dcm", "cr12_rle.dcm", "dx12_mono1.dcm", "dx12_signed.dcm",
+        for name in ["cr12_explicit.dcm", "cr12_implicit.dcm", "cr12_deflate.dcm", "cr12_bigendian.dcm",
+                     "cr12_jpeg_lossless.dcm", "cr12_jpegls.dcm", "cr12_rle.dcm", "dx12_mono1.dcm", "dx12_signed.dcm",
                      "dx14_voilut.dcm", "sc8.dcm"] {
             let image = try ImageIO.read(source(name))
             let out = try write(image, from: name, to: name)
