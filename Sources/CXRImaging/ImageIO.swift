@@ -75,7 +75,7 @@ public enum ImageIO {
             if b.count < 8 && zip(PNGStructure.signature, b).allSatisfy({ $0 == $1 }) {
                 throw ImageError(file: name, "truncated PNG data")
             }
-            throw ImageError(file: name, "not a PNG, JPEG or DICOM file")
+            throw ImageError(file: name, "not a PNG or JPEG file (nor DICOM)")
         }
     }
 
