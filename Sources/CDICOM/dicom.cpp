@@ -99,10 +99,13 @@ int guarded(const std::function<void()> &body, char *error, size_t errorSize) {
 // MARK: - Raw checks before DCMTK sees the bytes
 
 uint16_t le16(const uint8_t *p) { return uint16_t(p[0] | (p[1] << 8)); }
-uint32_t le32(const uint8_t *p) { return uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24); }
+uint32_t le32(const uint8_t *p) {
+    return uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16) | (uint32_t(p[3]) << 24);
+}
 
 bool isLongVR(const uint8_t *vr) {
-    static const char *const longVRs[] = {"OB", "OW", "OF", "OD", "OL", "OV", "SQ", "UT", "UN", "UC", "UR", "SV", "UV"};  // 4-byte lengths
+    // The VRs whose explicit-VR header has 2 reserved bytes and a 4-byte length.
+    static const char *const longVRs[] = {"OB", "OW", "OF", "OD", "OL", "OV", "SQ", "UT", "UN", "UC", "UR", "SV", "UV"};
     for (const char *v : longVRs) if (vr[0] == v[0] && vr[1] == v[1]) return true;
     return false;
 }
@@ -269,7 +272,9 @@ private:
             uint32_t length = u32(off + 4);
             off += 8;
             if (group == 0xFFFE && element == 0xE0DD && !defined) return off;
-            if (group != 0xFFFE || element != 0xE000) fail("expected an item in a sequence at offset " + std::to_string(off - 8));
+            if (group != 0xFFFE || element != 0xE000) {
+                fail("expected an item in a sequence at offset " + std::to_string(off - 8));
+            }
             count();
             if (length == kUndefined) {
                 off = walkItem(off, end, depth, true, implicitInside);
@@ -502,7 +507,9 @@ Decoded decode(const uint8_t *data, size_t size, const cxr_dicom_limits &limits,
         }
     }
     DicomImage image(ds, EXS_LittleEndianExplicit, 0UL, 0UL, 1UL);
-    if (image.getStatus() != EIS_Normal) fail(std::string("cannot decode the image: ") + DicomImage::getString(image.getStatus()));
+    if (image.getStatus() != EIS_Normal) {
+        fail(std::string("cannot decode the image: ") + DicomImage::getString(image.getStatus()));
+    }
     applyVOI(image, d);
     d.displayBits = d.bitsStored > 8 ? 16 : 8;
     const void *pixels = image.getOutputData(d.displayBits);
@@ -544,7 +551,9 @@ std::vector<uint16_t> forwardLUT(const Decoded &d) {
                                 DCM_WindowWidth, DCM_VOILUTFunction, DCM_PresentationLUTShape};
     for (const DcmTagKey &tag : copied) {
         DcmElement *e = nullptr;
-        if (d.parsed.dataset->findAndGetElement(tag, e).good() && e) ramp.insert(OFstatic_cast(DcmElement *, e->clone()), true);
+        if (d.parsed.dataset->findAndGetElement(tag, e).good() && e) {
+            ramp.insert(OFstatic_cast(DcmElement *, e->clone()), true);
+        }
     }
     ramp.putAndInsertUint16(DCM_Rows, Uint16(height));
     ramp.putAndInsertUint16(DCM_Columns, Uint16(width));
@@ -606,14 +615,16 @@ Uint16 privateBlock(DcmItem *item, bool reserve) {
 
 void describeDerivation(DcmDataset *ds, const cxr_dicom_derivation &what) {
     put(ds, DCM_ImageType, "DERIVED\\SECONDARY");
-    put(ds, DCM_DerivationDescription, std::string(what.derivation_description ? what.derivation_description : "").substr(0, 1024));
+    put(ds, DCM_DerivationDescription,
+        std::string(what.derivation_description ? what.derivation_description : "").substr(0, 1024));
     put(ds, DCM_ImageComments, std::string(what.image_comments ? what.image_comments : "").substr(0, 10240));
     if (what.software) put(ds, DCM_SoftwareVersions, std::string(what.software).substr(0, 64));
     put(ds, DCM_SeriesDescription, "cxr-edit synthetic (not for clinical use)");
     char date[32], time[32];
     OFDateTime now;
     now.setCurrentDateTime();
-    snprintf(date, sizeof date, "%04u%02u%02u", now.getDate().getYear(), now.getDate().getMonth(), now.getDate().getDay());
+    snprintf(date, sizeof date, "%04u%02u%02u", now.getDate().getYear(), now.getDate().getMonth(),
+             now.getDate().getDay());
     snprintf(time, sizeof time, "%02u%02u%02u", now.getTime().getHour(), now.getTime().getMinute(),
              unsigned(now.getTime().getIntSecond()));
     put(ds, DCM_InstanceCreationDate, date);
@@ -663,7 +674,7 @@ void anonymize(DcmDataset *ds) {
         DcmTagKey(0x0008, 0x1049), DcmTagKey(0x0008, 0x1050), DcmTagKey(0x0008, 0x1052), /* performing physician */
         DCM_NameOfPhysiciansReadingStudy, DcmTagKey(0x0008, 0x1062), DcmTagKey(0x0008, 0x1070), /* operators */
         DcmTagKey(0x0008, 0x1072), DcmTagKey(0x0008, 0x1080), /* Admitting Diagnoses */
-        DcmTagKey(0x0008, 0x1110), DcmTagKey(0x0008, 0x1111), DcmTagKey(0x0008, 0x1120), /* referenced study/PPS/patient */
+        DcmTagKey(0x0008, 0x1110), DcmTagKey(0x0008, 0x1111), DcmTagKey(0x0008, 0x1120), /* referenced study... */
         DcmTagKey(0x0008, 0x1140), /* Referenced Image Sequence */ DcmTagKey(0x0008, 0x2111), /* re-set below */
         DCM_IssuerOfPatientID, DCM_PatientBirthTime, DCM_RETIRED_OtherPatientIDs, DcmTagKey(0x0010, 0x1001),
         DCM_OtherPatientIDsSequence, DcmTagKey(0x0010, 0x1005), /* birth name */ DCM_PatientAge,

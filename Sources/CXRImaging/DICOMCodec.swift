@@ -91,7 +91,9 @@ enum DICOMCodec {
         let rc = cxr_dicom_read_provenance(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &cl,
                                            &json, message.buffer, CMessage.capacity)
         defer { cxr_dicom_free(json) }
-        guard rc == 0 else { throw ImageError(file: file, message.isEmpty ? "cannot parse DICOM data" : message.string) }
+        guard rc == 0 else {
+            throw ImageError(file: file, message.isEmpty ? "cannot parse DICOM data" : message.string)
+        }
         guard let json else { return [] }
         return DICOMProvenance.pairs(fromJSON: String(cString: json))
     }

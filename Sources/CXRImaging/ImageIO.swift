@@ -131,7 +131,9 @@ public enum ImageIO {
     public static func readText(_ url: URL, limits: ImageLimits = .default) throws -> [(key: String, value: String)] {
         let data = try readFile(url, limits: limits)
         if data.withUnsafeBytes({ DICOMCodec.isDICOM($0) }) {
-            return try data.withUnsafeBytes { try DICOMCodec.provenanceText($0, file: url.lastPathComponent, limits: limits) }
+            return try data.withUnsafeBytes {
+                try DICOMCodec.provenanceText($0, file: url.lastPathComponent, limits: limits)
+            }
         }
         return try readPNGText(url, limits: limits)
     }

@@ -50,7 +50,8 @@ final class DICOMCLITests: XCTestCase {
             for i in 0..<(width * height) {
                 let same = a[2 * i] == b[2 * i] && a[2 * i + 1] == b[2 * i + 1]
                 if i % width < 24 {
-                    XCTAssertTrue(same, "\(name): stored value of pixel \(i % width),\(i / width) outside the mask changed")
+                    XCTAssertTrue(same, "\(name): stored value of pixel \(i % width),\(i / width) outside the mask "
+                                  + "changed")
                     if !same { break }
                 } else if !same {
                     changedInside += 1

@@ -25,8 +25,8 @@ final class DICOMBadInputTests: XCTestCase {
     }
 
     func testCorpusIsRefused() throws {
-        let manifest = try JSONDecoder().decode([String: [String]].self,
-                                                from: Data(contentsOf: Self.dir.appendingPathComponent("manifest.json")))
+        let data = try Data(contentsOf: Self.dir.appendingPathComponent("manifest.json"))
+        let manifest = try JSONDecoder().decode([String: [String]].self, from: data)
         XCTAssertGreaterThanOrEqual(manifest.count, 15)
         for (name, matching) in manifest.sorted(by: { $0.key < $1.key }) {
             assertRefused(Self.dir.appendingPathComponent(name), matching: matching)
@@ -42,13 +42,16 @@ final class DICOMBadInputTests: XCTestCase {
     func testDeepUncompressedNestingIsRefused() throws {
         // 20000 nested sequences in explicit VR little endian, made here (the file would be 700 KB).
         let good = try Data(contentsOf: DICOMReadTests.url("cr12_explicit.dcm"))
-        func tag(_ g: UInt16, _ e: UInt16) -> [UInt8] { [UInt8(g & 0xFF), UInt8(g >> 8), UInt8(e & 0xFF), UInt8(e >> 8)] }
+        func tag(_ g: UInt16, _ e: UInt16) -> [UInt8] {
+            [UInt8(g & 0xFF), UInt8(g >> 8), UInt8(e & 0xFF), UInt8(e >> 8)]
+        }
         let undefined: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF], zero: [UInt8] = [0, 0, 0, 0]
         let open = tag(0x0040, 0xA730) + Array("SQ".utf8) + [0, 0] + undefined + tag(0xFFFE, 0xE000) + undefined
         let close = tag(0xFFFE, 0xE00D) + zero + tag(0xFFFE, 0xE0DD) + zero
         let depth = 20000
         var bytes = [UInt8](good)
-        bytes += Array(repeating: open, count: depth).flatMap { $0 } + Array(repeating: close, count: depth).flatMap { $0 }
+        bytes += Array(repeating: open, count: depth).flatMap { $0 }
+        bytes += Array(repeating: close, count: depth).flatMap { $0 }
         let dir = try Fixture.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("deep.dcm")

@@ -122,7 +122,8 @@ final class DICOMWriteTests: XCTestCase {
 
     func testRefusalsLeaveNoFile() throws {
         let image = try ImageIO.read(source("cr12_explicit.dcm"))
-        let small = try RasterImage(width: 8, height: 8, channels: 1, bitDepth: 16, samples: Array(repeating: 0, count: 64))
+        let small = try RasterImage(width: 8, height: 8, channels: 1, bitDepth: 16,
+                                    samples: Array(repeating: 0, count: 64))
         XCTAssertThrowsError(try write(small, from: "cr12_explicit.dcm")) { error in
             XCTAssertTrue("\(error)".contains("keeps the source's size"), "\(error)")
         }

@@ -34,7 +34,8 @@ public func fuzzDICOM(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if image.pixelCount > 1 && back.samples[1...] != image.samples[1...] {
             // Unedited pixels keep their stored values; they display the same unless the source had no window
             // (min-max, then written out with 10 significant digits).
-            let worst = zip(back.samples.dropFirst(), image.samples.dropFirst()).map { abs(Int($0) - Int($1)) }.max() ?? 0
+            let differences = zip(back.samples.dropFirst(), image.samples.dropFirst()).map { abs(Int($0) - Int($1)) }
+            let worst = differences.max() ?? 0
             if worst > image.maxValue / 100 { fatalError("unedited pixels changed by \(worst) on the round trip") }
         }
         if try ImageIO.readText(output.url, limits: limits).first?.value != "fuzz" { fatalError("provenance lost") }
