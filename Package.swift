@@ -17,13 +17,19 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
-        // System libraries (apt: libopenblas-dev libpng-dev libjpeg-dev).
+        // System libraries (apt: libopenblas-dev libpng-dev libjpeg-dev libdcmtk-dev).
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // CPUID and XGETBV, which Swift cannot execute itself (kernel selection needs the CPU's features).
         .target(name: "CCPUID"),
+        // DICOM through DCMTK (apt: libdcmtk-dev), behind a C interface: parsing, JPEG/JPEG-LS/RLE/deflate
+        // decoding, Modality/VOI LUT rendering, derived-image writing.
+        .target(name: "CDICOM",
+                linkerSettings: [.linkedLibrary("dcmjpls"), .linkedLibrary("dcmjpeg"), .linkedLibrary("dcmimgle"),
+                                 .linkedLibrary("dcmdata"), .linkedLibrary("oflog"), .linkedLibrary("ofstd"),
+                                 .linkedLibrary("z")]),
 
         // Reading whole input files under a size limit (regular files only, size from the opened descriptor).
         .target(name: "CXRFiles", swiftSettings: optimize),
@@ -37,8 +43,9 @@ let package = Package(
         .target(name: "CXRModels", dependencies: ["CXRTensor", "CXRCheckpoint"], swiftSettings: optimize),
         // Schedulers (DDIM, PNDM, Euler, Euler-a, DPM++2M, LMS) and torch-identical random numbers.
         .target(name: "CXRSchedulers", dependencies: ["CXRTensor"], swiftSettings: optimize),
-        // PNG/JPEG I/O, grey/RGB, resize, masks, provenance chunks, atomic writes.
-        .target(name: "CXRImaging", dependencies: ["CPNG", "CJPEG", "CZlib", "CXRFiles"], swiftSettings: optimize),
+        // PNG/JPEG/DICOM I/O, grey/RGB, resize, masks, provenance chunks, atomic writes.
+        .target(name: "CXRImaging", dependencies: ["CPNG", "CJPEG", "CZlib", "CXRFiles", "CDICOM"],
+                swiftSettings: optimize),
         // Text-to-image, SDEdit and inpainting pipelines.
         .target(name: "CXRPipelines",
                 dependencies: ["CXRTensor", "CXRCheckpoint", "CXRTokenizer", "CXRModels", "CXRSchedulers", "CXRImaging",

@@ -24,18 +24,19 @@ public enum ImageIO {
         }
     }
 
-    /// Reads a PNG or JPEG, recognised by its magic bytes (never by the extension).
+    /// Reads a PNG, JPEG or DICOM file, recognised by its magic bytes (never by the extension).
     ///
     /// PNG: 1/2/4/8/16-bit grey, grey+alpha, RGB, RGBA, palette (+tRNS), interlaced or not.
     /// JPEG: 8-bit greyscale or YCbCr/RGB, baseline or progressive. Alpha is dropped; the result is
     /// grey (1 channel) or RGB (3 channels) at 8 or 16 bit, exactly the samples Pillow returns.
+    /// DICOM ("DICM" at offset 128): greyscale radiographs as displayed (see `DICOMCodec`), 8 or 16 bit grey.
     /// Sizes are checked against `limits` from the header before any pixel memory is allocated.
     public static func read(_ url: URL, limits: ImageLimits = .default) throws -> RasterImage {
         let data = try readFile(url, limits: limits)
         return try decode(data, name: url.lastPathComponent, limits: limits)
     }
 
-    /// Decodes an in-memory PNG or JPEG; `name` is used in error messages.
+    /// Decodes an in-memory PNG, JPEG or DICOM file; `name` is used in error messages.
     public static func decode(_ data: Data, name: String, limits: ImageLimits = .default) throws -> RasterImage {
         guard data.count <= limits.maxFileBytes else {
             throw ImageError(file: name, "file of \(data.count) bytes exceeds the limit of \(limits.maxFileBytes) bytes")
@@ -48,10 +49,13 @@ public enum ImageIO {
             if b.count >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF {
                 return try JPEGCodec.decode(b, file: name, limits: limits)
             }
+            if DICOMCodec.isDICOM(b) {
+                return try DICOMCodec.decode(b, file: name, limits: limits)
+            }
             if b.count < 8 && zip(PNGStructure.signature, b).allSatisfy({ $0 == $1 }) {
                 throw ImageError(file: name, "truncated PNG data")
             }
-            throw ImageError(file: name, "not a PNG or JPEG file")
+            throw ImageError(file: name, "not a PNG or JPEG file (nor DICOM)")
         }
     }
 
@@ -76,6 +80,42 @@ public enum ImageIO {
                                 overwrite: Bool = false) throws {
         let bytes = try encodePNG(image, text: text, name: url.lastPathComponent)
         try AtomicFile.write(bytes, to: url, overwrite: overwrite)
+    }
+
+    /// Whether `url` names a DICOM output (`.dcm`, any case); everything else is written as PNG.
+    public static func isDICOMName(_ url: URL) -> Bool { url.pathExtension.lowercased() == "dcm" }
+
+    /// Writes `image` in the format its name asks for, atomically and with the provenance `text`: PNG with text
+    /// chunks (`writePNG`), or DICOM for a `.dcm` name. A DICOM output derived from a DICOM `source` keeps the
+    /// source's patient, study, size and pixel encoding (docs/dicom.md); without one (or with a PNG/JPEG source)
+    /// it is a new Secondary Capture image. `anonymize` de-identifies what is copied from a DICOM source (DICOM
+    /// PS3.15 basic profile, subset for radiographs; ignored for PNG).
+    public static func write(_ image: RasterImage, to url: URL, text: [(key: String, value: String)] = [],
+                             overwrite: Bool = false, source: URL? = nil, anonymize: Bool = false,
+                             limits: ImageLimits = .default) throws {
+        guard isDICOMName(url) else {
+            try writePNG(image, to: url, text: text, overwrite: overwrite)
+            return
+        }
+        var sourceBytes: Data?
+        if let source {
+            let data = try readFile(source, limits: limits)
+            if data.withUnsafeBytes({ DICOMCodec.isDICOM($0) }) { sourceBytes = data }
+        }
+        let bytes = try DICOMCodec.encode(image, source: sourceBytes, text: text, file: url.lastPathComponent,
+                                          anonymize: anonymize, limits: limits)
+        try AtomicFile.write(bytes, to: url, overwrite: overwrite)
+    }
+
+    /// The provenance text of a PNG (its text chunks) or of a DICOM file written by cxr-edit (its private block).
+    public static func readText(_ url: URL, limits: ImageLimits = .default) throws -> [(key: String, value: String)] {
+        let data = try readFile(url, limits: limits)
+        if data.withUnsafeBytes({ DICOMCodec.isDICOM($0) }) {
+            return try data.withUnsafeBytes {
+                try DICOMCodec.provenanceText($0, file: url.lastPathComponent, limits: limits)
+            }
+        }
+        return try readPNGText(url, limits: limits)
     }
 
     /// Text chunks of a PNG in file order: tEXt (Latin-1) and uncompressed iTXt (UTF-8).

@@ -94,8 +94,8 @@ public struct Provenance: Sendable, Equatable {
                   maskHash: get("mask-sha256"), extra: extra)
     }
 
-    /// Reads the provenance of a PNG written by cxr-edit (nil if it has none).
+    /// Reads the provenance of a PNG or DICOM file written by cxr-edit (nil if it has none).
     public static func read(from url: URL) throws -> Provenance? {
-        Provenance(chunks: try ImageIO.readPNGText(url))
+        Provenance(chunks: try ImageIO.readText(url))
     }
 }

@@ -39,9 +39,9 @@ struct Generate: ParsableCommand {
         let base = output.output.map { URL(fileURLWithPath: $0) }
             ?? freshOutputPath(near: nil, stem: "generated", suffix: "cxr")
         let outputs: [URL] = count == 1 ? [base] : (1...count).map {
-            base.deletingLastPathComponent().appendingPathComponent("\(base.deletingPathExtension().lastPathComponent)-\($0).png")
+            base.deletingLastPathComponent().appendingPathComponent("\(base.deletingPathExtension().lastPathComponent)-\($0).\(base.pathExtension)")
         }
-        for url in outputs { try checkOutputPath(url, overwrite: output.overwrite) }
+        for url in outputs { try checkOutputPath(url, overwrite: output.overwrite, allowDICOM: true) }
         let noise = try sampling.noise.map { try readNpy(URL(fileURLWithPath: $0)) }
 
         let reporter = ProgressReporter(output, label: "generate")
@@ -66,7 +66,7 @@ struct Generate: ParsableCommand {
                                         modelHash: hash, prompt: prompt, negativePrompt: settings.negativePrompt,
                                         seed: settings.seed, steps: settings.steps, guidance: settings.guidance,
                                         scheduler: settings.scheduler?.rawValue ?? model.schedulerConfig.className ?? "default")
-            try ImageIO.writePNG(image, to: url, text: provenance.textChunks(), overwrite: output.overwrite)
+            try ImageIO.write(image, to: url, text: provenance.textChunks(), overwrite: output.overwrite)
             let seconds = Date().timeIntervalSince(start)
             summaries.append(["output": url.path, "seed": settings.seed, "seconds": seconds])
             if !output.json { print(url.path) }

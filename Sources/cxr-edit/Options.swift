@@ -131,7 +131,7 @@ struct SamplingOptions: ParsableArguments {
 
 /// Output and reporting.
 struct OutputOptions: ParsableArguments {
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Output PNG path.", valueName: "OUT.png"))
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Output path: PNG, or DICOM for a .dcm name where the command supports it (docs/dicom.md).", valueName: "OUT.png"))
     var output: String?
 
     @Flag(name: .long, help: "Replace the output file if it exists.")

@@ -6,14 +6,14 @@ import Foundation
 struct ProvenanceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "provenance",
-        abstract: "Show how a cxr-edit image was made (its PNG text chunks), or the command that regenerates it.",
+        abstract: "Show how a cxr-edit image was made (PNG text chunks, DICOM private block), or the command that regenerates it.",
         discussion: """
         --command prints the `cxr-edit edit` command recorded in an edited image (every option that changes a pixel, \
         with the values used and files as absolute paths), followed by -o FILE: run with the same input, model and \
         mask files, it writes the same file byte for byte (check the input with its cxr-edit:x:input-sha256).
         """)
 
-    @Argument(help: ArgumentHelp("A PNG written by cxr-edit.", valueName: "FILE"))
+    @Argument(help: ArgumentHelp("A PNG or DICOM file written by cxr-edit.", valueName: "FILE"))
     var file: String
 
     @Flag(name: .long, help: "Print JSON.")
@@ -24,9 +24,9 @@ struct ProvenanceCommand: ParsableCommand {
 
     func run() throws {
         let url = URL(fileURLWithPath: file)
-        let chunks = try ImageIO.readPNGText(url)
+        let chunks = try ImageIO.readText(url)
         guard let provenance = Provenance(chunks: chunks) else {
-            throw CLIError("\(file): no cxr-edit provenance found (not written by cxr-edit, or its text chunks were stripped)")
+            throw CLIError("\(file): no cxr-edit provenance found (not written by cxr-edit, or its text chunks / private DICOM block were stripped)")
         }
         if command {
             guard let recorded = provenance.extra["command"] else {

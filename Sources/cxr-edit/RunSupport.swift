@@ -101,8 +101,9 @@ func freshOutputPath(near input: URL?, stem: String, suffix: String) -> URL {
     }
 }
 
-/// Refuses to start a long run whose output could not be written at the end.
-func checkOutputPath(_ url: URL, overwrite: Bool) throws {
+/// Refuses to start a long run whose output could not be written at the end. `allowDICOM`: the command writes
+/// through `ImageIO.write`, which makes a `.dcm` name a DICOM file.
+func checkOutputPath(_ url: URL, overwrite: Bool, allowDICOM: Bool = false) throws {
     let dir = url.deletingLastPathComponent()
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
@@ -113,8 +114,11 @@ func checkOutputPath(_ url: URL, overwrite: Bool) throws {
         if isDirectory.boolValue { throw CLIError("\(url.path): is a directory; give a file name for the output") }
         if !overwrite { throw CLIError("\(url.path): exists already (pass --overwrite to replace it)") }
     }
+    if allowDICOM && ImageIO.isDICOMName(url) { return }
     guard url.pathExtension.lowercased() == "png" else {
-        throw CLIError("\(url.path): outputs are written as PNG (with provenance text chunks); use a .png name")
+        throw CLIError(allowDICOM
+            ? "\(url.path): outputs are written as PNG (with provenance text chunks) or DICOM; use a .png or .dcm name"
+            : "\(url.path): outputs are written as PNG (with provenance text chunks); use a .png name")
     }
     try checkWritableFolder(dir)
 }

@@ -23,6 +23,8 @@ let package = Package(
         .executableTarget(name: "fuzz-pickle", dependencies: [cxr, "FuzzSupport"], path: "Sources/fuzz-pickle"),
         // PNG/JPEG decoding (our chunk/marker scan + libpng/libjpeg on a guarded thread), masks, text chunks.
         .executableTarget(name: "fuzz-image", dependencies: [cxr, "FuzzSupport"], path: "Sources/fuzz-image"),
+        // DICOM through DCMTK (CDICOM): decoding, derived-image writing from the input, provenance read-back.
+        .executableTarget(name: "fuzz-dicom", dependencies: [cxr, "FuzzSupport"], path: "Sources/fuzz-dicom"),
         // the JSON parser and the config readers built on it (UNet, VAE, CLIP text, scheduler, model_index).
         .executableTarget(name: "fuzz-json", dependencies: [cxr, "FuzzSupport"], path: "Sources/fuzz-json"),
         // the CLIP BPE tokenizer on arbitrary prompt text.

@@ -6,7 +6,8 @@
 #   FUZZ_SECONDS=300 Tools/fuzz/run.sh fuzz-image fuzz-pickle
 #   Tools/fuzz/run.sh --regress            # only replay Tests/Fixtures/bad/fuzz-regressions (no fuzzing)
 #
-# Targets: fuzz-safetensors, fuzz-pickle, fuzz-image, fuzz-json, fuzz-tokenizer, fuzz-spec, fuzz-npy (see Package.swift).
+# Targets: fuzz-safetensors, fuzz-pickle, fuzz-image, fuzz-dicom, fuzz-json, fuzz-tokenizer, fuzz-spec, fuzz-npy
+# (see Package.swift).
 # Build: debug configuration with -sanitize=fuzzer,address. Debug on purpose: it keeps Swift's overflow and
 # bounds checks, which the main package's release build (-Ounchecked) removes, so logic errors trap here.
 # Environment: FUZZ_SECONDS (per target, default 60), FUZZ_BUILD (scratch build dir, default $TMPDIR/cxr-fuzz-build),
@@ -21,7 +22,7 @@ BUILD="${FUZZ_BUILD:-$TMP/cxr-fuzz-build}"
 WORK="${FUZZ_WORK:-$TMP/cxr-fuzz-work}"
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-60}"
 REGRESSIONS="$ROOT/Tests/Fixtures/bad/fuzz-regressions"
-ALL=(fuzz-safetensors fuzz-pickle fuzz-image fuzz-json fuzz-tokenizer fuzz-spec fuzz-npy)
+ALL=(fuzz-safetensors fuzz-pickle fuzz-image fuzz-dicom fuzz-json fuzz-tokenizer fuzz-spec fuzz-npy)
 REGRESS_ONLY=0
 if [[ "${1:-}" == "--regress" ]]; then REGRESS_ONLY=1; shift; fi
 TARGETS=("$@")
@@ -30,7 +31,8 @@ TARGETS=("$@")
 echo "== building ${TARGETS[*]} (debug, -sanitize=fuzzer,address) in $BUILD"
 for t in "${TARGETS[@]}"; do
   swift build --package-path "$HERE" --scratch-path "$BUILD" --product "$t" \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
+    -Xcxx -fsanitize=fuzzer-no-link,address  # the C++ DICOM shim (CDICOM); DCMTK itself is the system build
 done
 BIN="$(swift build --package-path "$HERE" --scratch-path "$BUILD" --show-bin-path)"
 # Swift runtime caches look like leaks to LeakSanitizer; memory safety is what ASan checks here.
@@ -63,6 +65,7 @@ for n, b in files("checkpoint", "checkpoint/bad", ext=(".bin", ".pt", ".ckpt")):
     except Exception:
         pass
 for n, b in files("imaging", "imaging/bad", "bad/images", "bad/ok", "bad/masks", ext=(".png", ".jpg")): put("fuzz-image", n, b)
+for n, b in files("dicom", "dicom/bad", ext=(".dcm",)): put("fuzz-dicom", n, b)
 for n, b in files("models/sd1-tiny", "models/sd1-tiny/unet", "models/sd1-tiny/vae", "models/sd1-tiny/text_encoder",
                   "models/sd1-tiny/scheduler", "models/sd2-tiny/unet", "bad/configs", ext=(".json",)):
     put("fuzz-json", n.replace("/", "_") + str(len(b)), b)
