@@ -12,7 +12,7 @@ public struct InputImage: Sendable, Equatable {
 }
 
 extension ProbeInputs {
-    static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
+    static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "dcm"]
     public static let maxImages = 10_000_000
     /// Largest inputs CSV read (about 25 bytes per row at the row limit; checked before reading).
     public static let maxCSVBytes = 256 << 20

@@ -28,7 +28,7 @@ struct Edit: ParsableCommand {
         regenerates it (`cxr-edit provenance --command OUT.png`).
         """)
 
-    @Argument(help: ArgumentHelp("The radiograph to edit (PNG 8/16-bit, grey/RGB/palette, or JPEG).", valueName: "IN.png"))
+    @Argument(help: ArgumentHelp("The radiograph to edit (PNG 8/16-bit, grey/RGB/palette, JPEG, or DICOM).", valueName: "IN.png"))
     var input: String
 
     @OptionGroup var modelOptions: ModelOptions
@@ -66,6 +66,9 @@ struct Edit: ParsableCommand {
     @Option(name: .customLong("null-edit"), help: ArgumentHelp("Also write the matched null edit here: the same edit with the prompt stripped of the findings (docs/probe.md). The difference between the two is the finding.", valueName: "NULL.png"))
     var nullEdit: String?
 
+    @Flag(name: .long, help: "With a .dcm output from a DICOM input: de-identify what is copied from the input (DICOM PS3.15 basic profile subset; docs/dicom.md).")
+    var anonymize = false
+
     @OptionGroup var output: OutputOptions
 
     func run() throws {
@@ -101,10 +104,10 @@ struct Edit: ParsableCommand {
         }
         let outURL = output.output.map { URL(fileURLWithPath: $0) }
             ?? freshOutputPath(near: inURL, stem: inURL.deletingPathExtension().lastPathComponent, suffix: "edited")
-        try checkOutputPath(outURL, overwrite: output.overwrite)
+        try checkOutputPath(outURL, overwrite: output.overwrite, allowDICOM: true)
         let nullURL = nullEdit.map { URL(fileURLWithPath: $0) }
         if let nullURL {
-            try checkOutputPath(nullURL, overwrite: output.overwrite)
+            try checkOutputPath(nullURL, overwrite: output.overwrite, allowDICOM: true)
             if nullURL.standardizedFileURL.path == outURL.standardizedFileURL.path {
                 throw CLIError("--null-edit must name another file than the output")
             }
@@ -146,10 +149,10 @@ struct Edit: ParsableCommand {
         let software = "cxr-edit \(CXREdit.version)"
         let hash = modelHash(model)
         let outcome = try run(editor, request, reporter: reporter)
-        try ImageIO.writePNG(outcome.image, to: outURL,
-                             text: outcome.provenance(of: request, software: software, model: modelURL.path,
-                                                      modelHash: hash).textChunks(),
-                             overwrite: output.overwrite)
+        try ImageIO.write(outcome.image, to: outURL,
+                          text: outcome.provenance(of: request, software: software, model: modelURL.path,
+                                                   modelHash: hash).textChunks(),
+                          overwrite: output.overwrite, source: inURL, anonymize: anonymize)
         var null: (url: URL, outcome: EditOutcome)?
         if let nullURL {
             var nullRequest = request.nullEdit(basePrompt: resolved.nullPrompt,
@@ -160,8 +163,8 @@ struct Edit: ParsableCommand {
             var provenance = nullOutcome.provenance(of: nullRequest, software: software, model: modelURL.path,
                                                     modelHash: hash)
             provenance.mode = "null-edit"
-            try ImageIO.writePNG(nullOutcome.image, to: nullURL, text: provenance.textChunks(),
-                                 overwrite: output.overwrite)
+            try ImageIO.write(nullOutcome.image, to: nullURL, text: provenance.textChunks(), overwrite: output.overwrite,
+                              source: inURL, anonymize: anonymize)
             null = (nullURL, nullOutcome)
         }
         try report(outURL: outURL, outcome: outcome, request: request, findings: resolved, placed: placed, null: null)
