@@ -16,6 +16,8 @@ public struct ModelRecommendations: Sendable, Equatable {
     public var guidance: Double?
     /// Folder of the inpainting UNet, relative to the model folder.
     public var inpaintUNet: String?
+    /// Why the file was ignored unread (too large, not a regular file), if it was.
+    public var ignored: String?
 
     public init(steps: Int? = nil, guidance: Double? = nil, inpaintUNet: String? = nil) {
         self.steps = steps
@@ -28,9 +30,15 @@ public struct ModelRecommendations: Sendable, Equatable {
     public init(modelFolder url: URL) throws {
         let file = url.appendingPathComponent(Self.fileName)
         guard FileManager.default.fileExists(atPath: file.path) else { self.init(); return }
-        // Bounded and checked on the opened file (a link to a huge file or a FIFO is refused, not read).
-        guard let data = try? BoundedFile.read(file, limit: 1 << 20),
-              let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        // Bounded and checked on the opened file: a link to a huge file or a FIFO is not read but ignored, and
+        // says why (the CLI prints it as a warning); a readable file that is not JSON is an error.
+        let data: Data
+        do { data = try BoundedFile.read(file, limit: 1 << 20) } catch {
+            self.init()
+            ignored = "\(error)"
+            return
+        }
+        guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw PipelineError.invalid("\(file.path): not a JSON object")
         }
         self.init()

@@ -121,6 +121,12 @@ public final class ProbeRunner {
         let clock = Date()
         var state: ImageState?
         var shaCache: (index: Int, sha: String)?
+        // The content each input had when its rows were made: a file replaced under the same name must not add
+        // a second set of rows beside the first (the report would count one image twice).
+        var recordedSHA: [String: String] = [:]
+        for row in log.rows {
+            if let name = row["image"] as? String, let sha = row["image_sha256"] as? String { recordedSHA[name] = sha }
+        }
         for position in positions {
             if let stop = options.stopAfter, summary.done >= stop { break }
             let job = plan.job(at: position)
@@ -131,6 +137,10 @@ public final class ProbeRunner {
                 }
             }
             guard let sha = shaCache?.sha else { continue }
+            if let old = recordedSHA[input.name], old != sha {
+                throw ProbeError("\(input.url.path): changed since this run made its rows (sha256 \(old.prefix(12))...); "
+                                 + "restore it or use a new run directory")
+            }
             let id = plan.id(for: job, imageSHA256: sha)
             if log.finishedIDs.contains(id) { continue }
             if state?.index != job.imageIndex {

@@ -84,7 +84,7 @@ struct Edit: ParsableCommand {
             explainRun(resolved)
             return
         }
-        guard let prompt = resolved.prompt, !prompt.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard let prompt = resolved.prompt, !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw CLIError("say what to change: --add FINDING, --remove FINDING, or "
                            + "--prompt \"Large right pleural effusion.\"")
         }
@@ -120,6 +120,9 @@ struct Edit: ParsableCommand {
         let model: StableDiffusionModel
         do { model = try StableDiffusionModel.load(from: modelURL) } catch let e as PipelineError {
             throw CLIError(e.description)
+        }
+        if let why = model.recommendations.ignored {
+            warn("\(modelURL.appendingPathComponent(ModelRecommendations.fileName).path): ignored: \(why)")
         }
         if unet == .inpaint && !model.hasInpaintingUNet {
             throw CLIError("--unet inpaint: \(modelURL.path) has no inpainting UNet (name a 9-channel UNet folder as "

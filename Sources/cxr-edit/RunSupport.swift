@@ -48,6 +48,7 @@ struct ModelDefaults {
     /// The file is optional and small; anything else (a link to a huge file, a FIFO) is ignored unread.
     init(modelURL: URL) {
         let r = (try? ModelRecommendations(modelFolder: modelURL)) ?? ModelRecommendations()
+        if let why = r.ignored { warn("\(modelURL.appendingPathComponent(ModelRecommendations.fileName).path): ignored: \(why)") }
         steps = r.steps ?? steps
         guidance = r.guidance ?? guidance
     }

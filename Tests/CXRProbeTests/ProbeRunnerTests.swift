@@ -84,6 +84,25 @@ final class ProbeRunnerTests: XCTestCase {
         }
     }
 
+    func testResumeRefusesAnInputReplacedUnderTheSameName() throws {
+        let dir = try ProbeFixtures.tempDir("replaced")
+        let spec = try ProbeFixtures.writeStudy(in: dir)
+        let out = dir.appendingPathComponent("run")
+        let first = try ProbeFixtures.runner(spec: spec, out: out, options: ProbeRunOptions(stopAfter: 2)).run()
+        XCTAssertEqual(first.done, 2)
+        let results = out.appendingPathComponent("results.jsonl")
+        let before = try ResultsLog.readRows(results).count
+        // Replace img00.png (whose rows exist) with other content under the same name.
+        let imgDir = dir.appendingPathComponent("images-in")
+        try FileManager.default.removeItem(at: imgDir.appendingPathComponent("img00.png"))
+        try FileManager.default.copyItem(at: imgDir.appendingPathComponent("img01.png"),
+                                         to: imgDir.appendingPathComponent("img00.png"))
+        XCTAssertThrowsError(try ProbeFixtures.runner(spec: spec, out: out).run()) {
+            XCTAssertTrue("\($0)".contains("changed since this run made its rows"), "\($0)")
+        }
+        XCTAssertEqual(try ResultsLog.readRows(results).count, before, "no second set of rows for the replaced image")
+    }
+
     func testTwoShardsMergeToTheSingleRun() throws {
         let dir = try ProbeFixtures.tempDir("shards")
         let spec = try ProbeFixtures.writeStudy(in: dir)
