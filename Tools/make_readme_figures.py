@@ -66,10 +66,6 @@ with_null("add_cardiomegaly", "--add cardiomegaly --severity severe", "--add", "
           "--seed", "1")
 with_null("global_edit", "--global --strength 0.5", "--add", "pleural effusion", "--side", "right", "--global",
           "--strength", "0.5", "--seed", "1")
-overlay = tmp / "overlay.png"
-run("regions", SAMPLE, "--add", "pleural effusion", "--side", "right", "--severity", "large", "-o", str(overlay),
-    quiet=False)
-panel([(overlay, "region of a large right effusion")], OUT / "effusion_region.png")
 
 gen = tmp / "gen.png"
 run("generate", "--prompt", "65 year old male. PA chest radiograph. Cardiomegaly.", "--count", "3", "--seed", "7", "-o", str(gen))
