@@ -121,9 +121,7 @@ struct Edit: ParsableCommand {
         do { model = try StableDiffusionModel.load(from: modelURL) } catch let e as PipelineError {
             throw CLIError(e.description)
         }
-        if let why = model.recommendations.ignored {
-            warn("\(modelURL.appendingPathComponent(ModelRecommendations.fileName).path): ignored: \(why)")
-        }
+        let defaults = ModelDefaults(model: model)
         if unet == .inpaint && !model.hasInpaintingUNet {
             throw CLIError("--unet inpaint: \(modelURL.path) has no inpainting UNet (name a 9-channel UNet folder as "
                            + "\"inpaint_unet\" in its \(ModelRecommendations.fileName))")
@@ -136,8 +134,8 @@ struct Edit: ParsableCommand {
         let fitWarning = placed.fit.flatMap { resolved.fitPolicy.warning(for: $0) }
         if let fitWarning { warn(fitWarning) }
 
-        let steps = sampling.steps ?? model.recommendations.steps ?? ModelDefaults.fallbackSteps
-        let guidance = sampling.guidance ?? model.recommendations.guidance ?? ModelDefaults.fallbackGuidance
+        let steps = sampling.steps ?? defaults.steps
+        let guidance = sampling.guidance ?? defaults.guidance
         var request = EditRequest(image: image, prompt: prompt, negativePrompt: resolved.negativePrompt,
                                   editMask: editMask, keepMask: placed.keep, strength: strength, seed: sampling.seed,
                                   steps: steps, guidance: guidance, scheduler: try sampling.schedulerKind(),

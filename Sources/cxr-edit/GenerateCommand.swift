@@ -48,7 +48,7 @@ struct Generate: ParsableCommand {
         let modelURL = try modelOptions.modelURL()
         reporter.note("loading model \(modelURL.path)")
         let model = try StableDiffusionModel.load(from: modelURL)
-        let defaults = ModelDefaults(modelURL: modelURL)
+        let defaults = ModelDefaults(model: model)
         let w = width ?? model.nativeImageSize, h = height ?? model.nativeImageSize
         let hash = modelHash(model)
         let pipeline = StableDiffusionPipeline(model: model)

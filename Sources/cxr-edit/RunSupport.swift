@@ -45,10 +45,11 @@ struct ModelDefaults {
     var steps = ModelDefaults.fallbackSteps
     var guidance = ModelDefaults.fallbackGuidance
 
-    /// The file is optional and small; anything else (a link to a huge file, a FIFO) is ignored unread.
-    init(modelURL: URL) {
-        let r = (try? ModelRecommendations(modelFolder: modelURL)) ?? ModelRecommendations()
-        if let why = r.ignored { warn("\(modelURL.appendingPathComponent(ModelRecommendations.fileName).path): ignored: \(why)") }
+    /// From what the loaded model read of its `cxr-edit.json` (read once, at load); a file that was ignored unread
+    /// (a link to a huge file, a FIFO) is reported here, once, as a warning.
+    init(model: StableDiffusionModel) {
+        let r = model.recommendations
+        if let why = r.ignored { warn("\(model.url.appendingPathComponent(ModelRecommendations.fileName).path): ignored: \(why)") }
         steps = r.steps ?? steps
         guidance = r.guidance ?? guidance
     }
