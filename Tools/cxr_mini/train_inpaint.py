@@ -16,7 +16,7 @@ with the mask of its own finding (that is where the model must learn to draw it)
 Loss: epsilon MSE, weighted 3x inside the mask (outside, the masked-image latents give the answer away).
 Checkpoint: /work/train-state/inpaint.pt every 3 minutes; log: Tools/cxr_mini/runs/inpaint.json.
 """
-import argparse, copy, os, random, time
+import argparse, copy, math, os, random, time
 import torch
 import torch.nn.functional as F
 import common, findings
@@ -33,7 +33,15 @@ p.add_argument("--drop", type=float, default=0.1)
 p.add_argument("--inside-weight", type=float, default=3.0)
 p.add_argument("--bf16", action="store_true", help="bf16 autocast (fp32 weights and optimizer; CPUs with AVX512-BF16/AMX, GPUs)")
 p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps in total (0 = time limit only)")
+p.add_argument("--t-max", type=int, default=1000,
+               help="draw most timesteps below this (regional edits start at strength 0.8, i.e. t < 800)")
+p.add_argument("--t-full", type=float, default=0.15, help="share of timesteps still drawn over the full range")
 p.add_argument("--resume", action="store_true")
+p.add_argument("--anneal", action="store_true",
+               help="cosine-decay the learning rate to 10%% over this run's time budget (a session's last run)")
+p.add_argument("--init", choices=["unet", "export"], default="unet",
+               help="fresh start from the 4-channel UNet (unet) or from the exported 9-channel one (export: a later "
+                    "session whose checkpoint is gone goes on from the committed model; optimizer and EMA restart)")
 a = p.parse_args()
 torch.set_num_threads(int(os.environ.get("CXR_THREADS", "2")))
 dev = "cuda" if torch.cuda.is_available() else "cpu"
@@ -62,6 +70,9 @@ sd = base.state_dict()
 w = sd["conv_in.weight"]
 sd["conv_in.weight"] = torch.cat([w, torch.zeros(w.shape[0], 5, *w.shape[2:])], 1)
 unet.load_state_dict(sd)
+if a.init == "export":
+    unet.load_state_dict(UNet2DConditionModel.from_pretrained(str(common.MODEL_DIR / "unet-inpaint"),
+                                                              torch_dtype=torch.float32).state_dict())
 unet.to(dev)
 sched = DDPMScheduler(**{k: v for k, v in common.SCHED_KW.items() if k not in ("steps_offset", "set_alpha_to_one")})
 opt = torch.optim.AdamW(unet.parameters(), lr=a.lr, weight_decay=1e-2)
@@ -72,6 +83,11 @@ if a.resume and ck.exists():
     s = torch.load(ck, map_location=dev)
     unet.load_state_dict(s["unet"]); opt.load_state_dict(s["opt"]); ema.load_state_dict(s["ema"])
     step, wall0 = s["step"], s["wall"]
+    rng.seed(step); torch.manual_seed(step)
+elif a.init == "export":
+    # Count on from the committed model's run log, so steps and wall time stay totals across sessions.
+    prev = common.json.loads((common.RUNS / "inpaint.json").read_text())
+    step, wall0 = prev["steps"], prev["wall_s"]
     rng.seed(step); torch.manual_seed(step)
 settings = vars(a) | {"device": dev, "unet_config": cfg, "train_images": N, "masks_per_image": K,
                       "positives": {k: len(v) for k, v in groups.items()},
@@ -123,6 +139,7 @@ def save():
     log.save()
 
 
+step0 = step  # warm-up counts from this run's start (a fresh optimizer after --init export)
 t0 = time.time(); deadline = t0 + a.minutes * 60; last_ck = t0; acc = []
 unet.train()
 while time.time() < deadline and not (a.max_steps and step >= a.max_steps):
@@ -131,7 +148,9 @@ while time.time() < deadline and not (a.max_steps and step >= a.max_steps):
     z0, zm, mk = torch.stack(z0), torch.stack(zm), torch.stack(mk)
     caps = ["" if rng.random() < a.drop else findings.training_prompt(descs[j], rng) for j, _ in picks]
     h = embed(caps)
-    t = torch.randint(0, 1000, (a.batch,), device=dev)
+    t = torch.randint(0, a.t_max, (a.batch,), device=dev)
+    full = torch.rand(a.batch, device=dev) < a.t_full
+    t = torch.where(full, torch.randint(0, 1000, (a.batch,), device=dev), t)
     noise = torch.randn_like(z0)
     ab = alphas[t].view(-1, 1, 1, 1)
     zt = ab.sqrt() * z0 + (1 - ab).sqrt() * noise
@@ -139,8 +158,10 @@ while time.time() < deadline and not (a.max_steps and step >= a.max_steps):
         pred = unet(torch.cat([zt, mk, zm], 1), t, encoder_hidden_states=h).sample.float()
     wgt = 1 + (a.inside_weight - 1) * mk
     loss = ((pred - noise) ** 2 * wgt).mean() / wgt.mean()
+    frac = min(1.0, (time.time() - t0) / (deadline - t0))
+    decay = 0.55 + 0.45 * math.cos(math.pi * frac) if a.anneal else 1.0
     for g in opt.param_groups:
-        g["lr"] = a.lr * min(1.0, (step + 1) / a.warmup)
+        g["lr"] = a.lr * min(1.0, (step - step0 + 1) / a.warmup) * decay
     opt.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
