@@ -1,4 +1,6 @@
 import CXRImaging
+import CXRPipelines
+import CXRSchedulers
 import Foundation
 
 /// One counterfactual of a study: image x edit x strength x seed, at its position in the canonical order
@@ -92,5 +94,15 @@ public struct ProbePlan: Sendable {
         ]
         let text = (try? StableJSON.string(obj)) ?? ""
         return String(SHA256.hex(of: Array(text.utf8)).prefix(32))
+    }
+
+    /// The library request of a job: what `cxr-edit edit` would make of the same settings. The run and its dry run
+    /// (`ProbeSurvey`) build requests here, so both count the same null edits.
+    public func request(for job: ProbeJob, resolved: ResolvedEdit, raster: RasterImage, sha: String) -> EditRequest {
+        EditRequest(image: raster, prompt: resolved.prompt, negativePrompt: resolved.negativePrompt,
+                    editMask: resolved.editMask, keepMask: resolved.keepMask, strength: job.strength, seed: job.seed,
+                    steps: steps, guidance: guidance, scheduler: spec.scheduler.flatMap(ProbeRunner.schedulerKind),
+                    eta: spec.eta, invert: spec.invert, detail: spec.detail, margin: spec.margin,
+                    unet: spec.unet.flatMap(UNetChoice.init(rawValue:)), imageKey: sha)
     }
 }

@@ -191,16 +191,6 @@ public final class ProbeRunner {
         return perImage
     }
 
-    /// The library request of a job: what `cxr-edit edit` would make of the same settings.
-    func request(_ job: ProbeJob, resolved: ResolvedEdit, raster: RasterImage, sha: String) -> EditRequest {
-        let spec = plan.spec
-        return EditRequest(image: raster, prompt: resolved.prompt, negativePrompt: resolved.negativePrompt,
-                           editMask: resolved.editMask, keepMask: resolved.keepMask, strength: job.strength, seed: job.seed,
-                           steps: plan.steps, guidance: plan.guidance, scheduler: spec.scheduler.flatMap(Self.schedulerKind),
-                           eta: spec.eta, invert: spec.invert, detail: spec.detail, margin: spec.margin,
-                           unet: spec.unet.flatMap(UNetChoice.init(rawValue:)), imageKey: sha)
-    }
-
     /// Runs one request through the editor, adding its denoising time to the summary.
     private func edit(_ request: EditRequest, what: String, summary: inout ProbeRunSummary) throws -> EditOutcome {
         var denoise = 0.0
@@ -230,8 +220,7 @@ public final class ProbeRunner {
     /// and shared by every edit that matches it; identified by a hash of the request's pixel-changing settings.
     private func null(of request: EditRequest, resolved: ResolvedEdit, input: InputImage, state s: inout ImageState,
                       summary: inout ProbeRunSummary) throws -> NullResult {
-        let nullRequest = request.nullEdit(basePrompt: resolved.nullPrompt,
-                                           baseNegativePrompt: resolved.nullNegativePrompt)
+        let nullRequest = Self.nullRequest(of: request, resolved: resolved)
         let key = Self.nullKey(nullRequest)
         if let hit = s.nulls[key] { return hit }
         let outcome = try edit(nullRequest, what: "\(input.url.path): null edit", summary: &summary)
@@ -245,6 +234,11 @@ public final class ProbeRunner {
                                 scores: scores, report: outcome.report, output: output)
         s.nulls[key] = result
         return result
+    }
+
+    /// The matched null edit of a counterfactual: the same request with the prompts of the edit without its findings.
+    static func nullRequest(of request: EditRequest, resolved: ResolvedEdit) -> EditRequest {
+        request.nullEdit(basePrompt: resolved.nullPrompt, baseNegativePrompt: resolved.nullNegativePrompt)
     }
 
     /// SHA-256 of everything in a request that changes its pixels (the image by its key).
@@ -273,7 +267,7 @@ public final class ProbeRunner {
             s.resolved[job.editIndex] = resolved
         }
         let denoiseBefore = summary.denoisingSeconds
-        var request = request(job, resolved: resolved, raster: s.raster, sha: s.sha)
+        var request = plan.request(for: job, resolved: resolved, raster: s.raster, sha: s.sha)
         var extras = ["input": input.name, "input-sha256": s.sha, "area": resolved.area]
         if let r = resolved.regions { extras["regions"] = r }
         if let fit = resolved.fit {

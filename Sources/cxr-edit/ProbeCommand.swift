@@ -1,8 +1,10 @@
 import ArgumentParser
 import CXRClassifiers
+import CXRFindings
 import CXRImaging
 import CXRPipelines
 import CXRProbe
+import CXRTensor
 import Foundation
 
 /// `cxr-edit probe`: counterfactual stress tests of chest X-ray classifiers (run / merge / report).
@@ -47,6 +49,12 @@ struct ProbeRun: ParsableCommand {
     @Flag(name: .long, help: "Print a machine-readable JSON summary on stdout at the end.")
     var json = false
 
+    @Flag(name: .customLong("dry-run"), help: "Check everything the run would read (spec, images, region fits, masks, run directory) and print the plan: counterfactuals and null edits left, denoising steps, estimated time. Writes nothing.")
+    var dryRun = false
+
+    @Option(name: .long, help: ArgumentHelp("Only the first N input images (as inputs.limit in the spec; a later run without it goes on with the rest).", valueName: "N"))
+    var limit: Int?
+
     @Flag(name: .long, help: "No progress output.")
     var quiet = false
 
@@ -55,9 +63,11 @@ struct ProbeRun: ParsableCommand {
 
     func run() throws {
         try modelOptions.check()
+        if let limit, limit < 1 { throw CLIError("--limit must be at least 1, got \(limit)") }
         let shard = try shard.map { try Shard(parsing: $0) } ?? .all
         let specURL = URL(fileURLWithPath: spec)
         var probeSpec = try ProbeSpec.load(specURL)
+        if let limit { probeSpec.inputs.limit = min(probeSpec.inputs.limit ?? limit, limit) }
         if !classifier.isEmpty {
             guard Set(classifier).count == classifier.count else { throw CLIError("--classifier: a classifier is given twice") }
             probeSpec.classifiers = classifier
@@ -85,6 +95,10 @@ struct ProbeRun: ParsableCommand {
                                  schedulerName: probeSpec.scheduler ?? model.schedulerConfig.className ?? "default",
                                  modelHash: modelHash(model))
         note("probe: \(images.count) images x \(probeSpec.edits.count) edits x \(probeSpec.strengths.count) strengths x \(probeSpec.seeds.count) seeds = \(plan.count) counterfactuals\(shard.count > 1 ? " (shard \(shard))" : "")")
+        if dryRun {
+            try printDryRun(plan: plan, model: model, resolver: resolver, shard: shard)
+            return
+        }
         let runner = try ProbeRunner(plan: plan, model: model, classifiers: classifiers, resolver: resolver,
                                      runDirectory: URL(fileURLWithPath: out),
                                      options: ProbeRunOptions(shard: shard, progress: showProgress,
@@ -101,6 +115,57 @@ struct ProbeRun: ParsableCommand {
                     summary.perMinute, summary.shareOutsideDenoising * 100).utf8))
             }
         }
+    }
+}
+
+extension ProbeRun {
+    /// --dry-run: the survey of the work left, and an estimate of its time from a timed denoising step, VAE decode
+    /// (one per edit) and encode + decode (one per image: its latents and the round trip the detail transfer uses).
+    func printDryRun(plan: ProbePlan, model: StableDiffusionModel, resolver: EditResolving, shard: Shard) throws {
+        let survey = try ProbeSurvey.survey(plan: plan, resolver: resolver, runDirectory: URL(fileURLWithPath: out),
+                                            shard: shard)
+        let size = model.nativeImageSize, latent = size / model.vae.config.downscale
+        let ids = [model.tokenizer.encode("").ids, model.tokenizer.encode(EditSpec.defaultBasePrompt).ids]
+        let context = try model.textEncoder(ids)
+        let sample = Tensor(shape: [2, model.unet.config.inChannels, latent, latent],
+                            data: [Float](repeating: 0.1, count: 2 * model.unet.config.inChannels * latent * latent))
+        // The faster of two timed runs after a warm-up (first-call allocations), for the UNet and for the VAE.
+        func fastest(_ body: () -> Void) -> Double {
+            body()
+            return (0..<2).map { _ in
+                let t = Date()
+                body()
+                return Date().timeIntervalSince(t)
+            }.min() ?? 0
+        }
+        let perStep = fastest { _ = model.unet(sample, timesteps: [500], context: context) }
+        let image = Tensor(shape: [1, model.vae.config.inChannels, size, size],
+                           data: [Float](repeating: 0, count: model.vae.config.inChannels * size * size))
+        var latents = model.vae.encode(image).mean
+        let perImage = fastest { latents = model.vae.encode(image).mean } + fastest { _ = model.vae.decode(latents) }
+        let perEdit = fastest { _ = model.vae.decode(latents) }
+        let eta = survey.estimatedSeconds(perStep: perStep, perEdit: perEdit, perImage: perImage)
+        if json {
+            var obj = survey.json
+            obj["estimated_seconds"] = eta
+            obj["seconds_per_denoising_step"] = perStep
+            obj["shard"] = shard.description
+            print(try StableJSON.string(obj))
+            return
+        }
+        let scope = shard.count > 1 ? "shard \(shard)" : "the study"
+        print("probe --dry-run: \(survey.total) counterfactuals in \(scope), \(survey.alreadyDone) already done in \(out)")
+        print("to make: \(survey.counterfactuals) counterfactuals + \(survey.nullEdits) null edits on \(survey.images) images, "
+              + "\(survey.denoisingSteps) denoising steps")
+        print(String(format: "estimated time: %@ on this machine (%.3f s per denoising step, %.2f s per image and %.2f s per edit for the VAE; classifiers not included)",
+                     Self.duration(eta), perStep, perImage, perEdit))
+        for w in survey.fitWarnings { print("warning: \(w)") }
+    }
+
+    static func duration(_ s: Double) -> String {
+        if s < 90 { return String(format: "%.0f s", s) }
+        if s < 5400 { return String(format: "%.0f min", s / 60) }
+        return String(format: "%.1f h", s / 3600)
     }
 }
 

@@ -1,0 +1,111 @@
+import CXRImaging
+import CXRPipelines
+import Foundation
+
+/// What a probe run would do, found without running the model (`probe --dry-run`): the counterfactuals of a shard
+/// left to make, the null edits they need, and the denoising steps that cost the time.
+///
+/// It walks the jobs as the run does, with the same ids, image reads, region fits and mask files, so a study that
+/// would stop at its 37th image after an hour stops here in seconds with the same message, and the counts agree
+/// with what the run then makes (null edits are keyed as the run keys them, so shared ones are counted once).
+public struct ProbeSurvey {
+    /// Counterfactuals in this shard.
+    public var total = 0
+    /// Already in the run directory's results.
+    public var alreadyDone = 0
+    /// Left to make.
+    public var counterfactuals = 0
+    /// Distinct null edits the counterfactuals left to make need.
+    public var nullEdits = 0
+    /// Denoising steps (UNet evaluations, a batch of two under guidance) of those edits and null edits.
+    public var denoisingSteps = 0
+    /// Images with work left (each is read, encoded and scored once).
+    public var images = 0
+    /// Weak atlas fits edited anyway (`force`), one line each.
+    public var fitWarnings: [String] = []
+
+    /// Surveys `plan` for `shard`, reading `runDirectory` if it exists (never writing it).
+    public static func survey(plan: ProbePlan, resolver: EditResolving, runDirectory: URL,
+                              shard: Shard = .all) throws -> ProbeSurvey {
+        var finished = Set<String>()
+        var recordedSHA: [String: String] = [:]
+        if let info = try RunInfo.read(runDirectory) {
+            guard info["fingerprint"] as? String == plan.fingerprint else {
+                throw ProbeError("\(runDirectory.path): this run directory was started with different settings (spec, model or classifiers); use a new --out")
+            }
+            let results = runDirectory.appendingPathComponent("results.jsonl")
+            if FileManager.default.fileExists(atPath: results.path) {
+                for row in try ResultsLog.readRows(results) {
+                    if let id = row["id"] as? String { finished.insert(id) }
+                    if let name = row["image"] as? String, let sha = row["image_sha256"] as? String { recordedSHA[name] = sha }
+                }
+            }
+        }
+        var out = ProbeSurvey()
+        var current: (index: Int, sha: String, raster: RasterImage?, resolved: [Int: ResolvedEdit], nulls: Set<String>)?
+        for position in stride(from: shard.index, to: plan.count, by: shard.count) {
+            out.total += 1
+            let job = plan.job(at: position)
+            let input = plan.images[job.imageIndex]
+            if current?.index != job.imageIndex {
+                let sha: String
+                do { sha = try SHA256.hex(ofFileAt: input.url) } catch {
+                    throw ProbeError("\(input.url.path): cannot read the input image")
+                }
+                if let old = recordedSHA[input.name], old != sha {
+                    throw ProbeError("\(input.url.path): changed since this run made its rows (sha256 \(old.prefix(12))...); "
+                                     + "restore it or use a new run directory")
+                }
+                current = (job.imageIndex, sha, nil, [:], [])
+            }
+            guard var c = current else { continue }
+            if finished.contains(plan.id(for: job, imageSHA256: c.sha)) {
+                out.alreadyDone += 1
+                continue
+            }
+            if c.raster == nil {
+                c.raster = try ImageIO.read(input.url)
+                out.images += 1
+            }
+            guard let raster = c.raster else { continue }
+            let edit = plan.spec.edits[job.editIndex]
+            let resolved: ResolvedEdit
+            if let r = c.resolved[job.editIndex] { resolved = r } else {
+                do { resolved = try resolver.resolve(edit, image: raster, imageKey: c.sha) } catch {
+                    throw ProbeError("\(input.url.path): edit '\(edit.name)': \(error)")
+                }
+                c.resolved[job.editIndex] = resolved
+                if let w = resolved.fitWarning { out.fitWarnings.append("\(input.name): \(edit.name): \(w)") }
+            }
+            let request = plan.request(for: job, resolved: resolved, raster: raster, sha: c.sha)
+            let steps = Self.denoisingSteps(of: request)
+            out.counterfactuals += 1
+            out.denoisingSteps += steps
+            let nullKey = ProbeRunner.nullKey(ProbeRunner.nullRequest(of: request, resolved: resolved))
+            if c.nulls.insert(nullKey).inserted {
+                out.nullEdits += 1
+                out.denoisingSteps += steps
+            }
+            current = c
+        }
+        return out
+    }
+
+    /// UNet evaluations of one edit: the part of the schedule its strength re-runs (as the schedulers count it),
+    /// twice with inversion (the image is first run forward through the same steps).
+    static func denoisingSteps(of r: EditRequest) -> Int {
+        let n = min(Int(Double(r.steps) * r.strength), r.steps)
+        return r.invert ? 2 * n : n
+    }
+
+    /// Estimated seconds for the work left, from the time of one denoising step, of the VAE work of one edit (its
+    /// decode) and of one image (its encode and the round trip); an estimate for planning, not a measurement.
+    public func estimatedSeconds(perStep: Double, perEdit: Double, perImage: Double) -> Double {
+        Double(denoisingSteps) * perStep + Double(counterfactuals + nullEdits) * perEdit + Double(images) * perImage
+    }
+
+    public var json: [String: Any] {
+        ["total": total, "already_done": alreadyDone, "counterfactuals": counterfactuals, "null_edits": nullEdits,
+         "denoising_steps": denoisingSteps, "images": images, "fit_warnings": fitWarnings]
+    }
+}
