@@ -91,8 +91,11 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .long, help: "What to steer away from (classifier-free guidance's negative prompt).")
     var negativePrompt: String = ""
 
-    @Option(name: .long, help: "Random seed; the same seed gives the same image as diffusers with torch.Generator().manual_seed(seed).")
-    var seed: UInt64 = 0
+    // .unconditional: "-1" would otherwise be read as an option ("Missing value for '--seed'").
+    @Option(name: .long, parsing: .unconditional,
+            help: ArgumentHelp("Random seed (default 0); the same seed gives the same image as diffusers with torch.Generator().manual_seed(seed). -1 draws one at random, printed and recorded in the provenance.",
+                               valueName: "N"))
+    var seed: SeedChoice?
 
     @Option(name: .long, help: "Denoising steps (default: the model's, else 50).")
     var steps: Int?
@@ -108,6 +111,9 @@ struct SamplingOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("Explicit initial noise as a float32 .npy (replaces the seeded draw).", valueName: "FILE.npy"))
     var noise: String?
+
+    /// The seed to run with: the one given, else 0; -1 draws one (call once per run and keep the result).
+    func drawSeed() -> UInt64 { (seed ?? .fixed(0)).draw() }
 
     func schedulerKind() throws -> SchedulerKind? {
         guard let scheduler else { return nil }
