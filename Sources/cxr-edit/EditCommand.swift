@@ -54,7 +54,7 @@ struct Edit: ParsableCommand {
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup(title: "Findings and regions") var findings: FindingOptions
 
-    @Option(name: .long, help: "How much of the noise schedule to re-run, in (0, 1]: low keeps the image, high re-imagines it (default 0.8 for a region, 0.5 for the whole image).")
+    @Option(name: [.short, .long], help: "How much of the noise schedule to re-run, in (0, 1]: low keeps the image, high re-imagines it (default 0.8 for a region, 0.5 for the whole image).")
     var strength: Double?
 
     @Option(name: .long, help: ArgumentHelp("Edit only where this grey PNG is white (resized to the image; same aspect ratio).", valueName: "M.png"))
@@ -168,8 +168,11 @@ struct Edit: ParsableCommand {
     /// Checks the options that only a batch takes or that a batch refuses, and returns its seeds.
     private func checkBatchOptions() throws -> [UInt64] {
         guard outDir != nil else {
-            let what = inputs.count > 1 ? "several inputs" : seeds != nil ? "--seeds" : nullEdits ? "--null-edits"
-                : "a folder"
+            if inputs.count == 1 && seeds == nil && !nullEdits {
+                throw CLIError("\(inputs[0]): is a directory; to edit its images give --out-dir DIR for the outputs "
+                               + "(-o names a single output)")
+            }
+            let what = inputs.count > 1 ? "several inputs" : seeds != nil ? "--seeds" : "--null-edits"
             throw CLIError("\(what): give --out-dir DIR for the outputs (-o names a single output)")
         }
         if output.output != nil {

@@ -66,6 +66,17 @@ struct Info: ParsableCommand {
         lines.append("native image size: \(u.sampleSize * v.downscale) px")
         report["image_size"] = u.sampleSize * v.downscale
 
+        // What generate/edit run with when --steps/--guidance are not given.
+        let recommendations = try ModelRecommendations(modelFolder: url)
+        let defaults = ModelDefaults(recommendations: recommendations, modelURL: url)
+        let fromFile = recommendations.steps != nil || recommendations.guidance != nil
+        let origin = fromFile ? ModelRecommendations.fileName : "cxr-edit's fallback; the folder has no \(ModelRecommendations.fileName)"
+        lines.append("defaults: \(defaults.steps) steps, guidance \(defaults.guidance) (\(origin))"
+                     + (recommendations.inpaintUNet.map { "; inpainting UNet \($0)/" } ?? ""))
+        report["defaults"] = ["steps": defaults.steps, "guidance": defaults.guidance,
+                              "from": fromFile ? ModelRecommendations.fileName : "fallback",
+                              "inpaint_unet": recommendations.inpaintUNet.map { $0 as Any } ?? NSNull()]
+
         // Speed depends on the machine as much as on the model: name the CPU and the GEMM kernels in use.
         lines += MachineReport.lines
         report["machine"] = MachineReport.json

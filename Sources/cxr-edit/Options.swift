@@ -85,10 +85,11 @@ enum DefaultModel {
 
 /// Sampling settings shared by `generate` and `edit`.
 struct SamplingOptions: ParsableArguments {
-    @Option(name: .long, help: "What the image should show, in radiology-report phrasing (e.g. \"Large right pleural effusion.\").")
+    // -p/-n as in stable-diffusion.cpp and most diffusers scripts.
+    @Option(name: [.short, .long], help: "What the image should show, in radiology-report phrasing (e.g. \"Large right pleural effusion.\").")
     var prompt: String?
 
-    @Option(name: .long, help: "What to steer away from (classifier-free guidance's negative prompt).")
+    @Option(name: [.customShort("n"), .long], help: "What to steer away from (classifier-free guidance's negative prompt).")
     var negativePrompt: String = ""
 
     // .unconditional: "-1" would otherwise be read as an option ("Missing value for '--seed'").
@@ -100,7 +101,8 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .long, help: "Denoising steps (default: the model's, else 50).")
     var steps: Int?
 
-    @Option(name: .long, help: "Guidance scale (default: the model's, else 7.5; RoentGen used 4).")
+    // --cfg-scale: the name stable-diffusion.cpp and AUTOMATIC1111 users bring.
+    @Option(name: [.long, .customLong("cfg-scale")], help: "Guidance scale (default: the model's, else 7.5; RoentGen used 4).")
     var guidance: Double?
 
     @Option(name: .long, help: "Sampler: \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: the checkpoint's own).")

@@ -134,7 +134,7 @@ final class BatchEditTests: XCTestCase {
 
         // -o names one file: several inputs, a folder or several seeds need --out-dir.
         let two = [Self.ok.appendingPathComponent("grey8.png").path, Self.ok.appendingPathComponent("grey16.png").path]
-        for (args, what) in [(two, "several inputs"), ([input.path], "a folder"),
+        for (args, what) in [(two, "several inputs"), ([input.path], "directory"),
                              ([two[0], "--seeds", "0..1"], "--seeds")] {
             let r = try CLI.run(["edit"] + args + ["--model", CLI.sd1.path, "--prompt", "Cardiomegaly.", "-o",
                                                    parent.appendingPathComponent("x.png").path])
