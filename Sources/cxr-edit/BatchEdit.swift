@@ -57,10 +57,13 @@ struct BatchEdit {
             hashes[input.path] = prepared.hash
             for i in indices {
                 let (request, nullRequest) = try requests(for: jobs[i], prepared, settings)
-                jobs[i].edit = ExistingOutput.check(jobs[i].output, expected: expected(request, settings, null: false))
+                let anonymized = ImageIO.isDICOMName(jobs[i].output) ? edit.anonymize : nil
+                jobs[i].edit = ExistingOutput.check(jobs[i].output, expected: expected(request, settings, null: false),
+                                                    anonymized: anonymized)
                 if let nullURL = jobs[i].null, let nullRequest {
                     jobs[i].nullState = ExistingOutput.check(nullURL, expected: expected(nullRequest, settings,
-                                                                                         null: true))
+                                                                                         null: true),
+                                                             anonymized: anonymized)
                 }
                 for (url, state) in [(jobs[i].output, jobs[i].edit), (jobs[i].null, jobs[i].nullState)] {
                     if let url, case .differing(let why) = state, !edit.output.overwrite {

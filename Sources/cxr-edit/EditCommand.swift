@@ -181,7 +181,11 @@ struct Edit: ParsableCommand {
         if nullEdit != nil {
             throw CLIError("--null-edit names one file; with --out-dir use --null-edits (<stem>.seed<N>.null.png)")
         }
-        guard let seeds else { return [sampling.drawSeed()] }
+        guard let seeds else {
+            let seed = sampling.drawSeed()
+            if sampling.seed == .random && !output.quiet { note("--seed -1: drew seed \(seed)") }
+            return [seed]
+        }
         if sampling.seed != nil { throw CLIError("give --seed or --seeds, not both") }
         let list = try SeedList(parsing: seeds).seeds
         if sampling.noise != nil && list.count > 1 {

@@ -180,4 +180,28 @@ final class BatchEditTests: XCTestCase {
         XCTAssertTrue(again.stderr.contains("edit: 1 new, 1 already done"), again.stderr)
         XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent("chest.seed0.null.png")), nullData)
     }
+
+    /// A .dcm input gives a .dcm output (a derived DICOM) that a rerun recognises; asking for --anonymize on a rerun
+    /// does not keep the identifying files (the provenance alone cannot tell them apart).
+    func testDICOMInputsGiveDICOMOutputsAndAnonymizeIsNotSkipped() throws {
+        let dicom = CLI.fixtures.appendingPathComponent("dicom/cr12_explicit.dcm")
+        let out = try CLI.tempDir(self)
+        let args = ["edit", dicom.path, Self.ok.appendingPathComponent("grey8.png").path, "--model", CLI.sd1.path,
+                    "-p", "Cardiomegaly.", "--steps", "2", "--out-dir", out.path]
+        let r = try CLI.run(args)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(CLI.listing(out), ["cr12_explicit.seed0.dcm", "grey8.seed0.png"])
+        XCTAssertEqual(try provenance(out.appendingPathComponent("cr12_explicit.seed0.dcm"))["cxr-edit:x:input-sha256"],
+                       try SHA256.hex(ofFileAt: dicom))
+        let again = try CLI.run(args)
+        XCTAssertTrue(again.stderr.contains("nothing to do"), again.stderr)
+
+        let before = try Data(contentsOf: out.appendingPathComponent("cr12_explicit.seed0.dcm"))
+        CLI.assertFails(try CLI.run(args + ["--anonymize"]), matches: ["cr12_explicit.seed0.dcm", "--anonymize"],
+                        dir: out, before: CLI.listing(out), "a rerun with --anonymize")
+        let anonymized = try CLI.run(args + ["--anonymize", "--overwrite"])
+        XCTAssertEqual(anonymized.status, 0, anonymized.stderr)
+        XCTAssertTrue(anonymized.stderr.contains("edit: 1 new, 1 already done"), anonymized.stderr)
+        XCTAssertNotEqual(try Data(contentsOf: out.appendingPathComponent("cr12_explicit.seed0.dcm")), before)
+    }
 }
