@@ -191,7 +191,11 @@ struct BatchEdit {
     private func grouped(_ jobs: [Job]) -> [(URL, [Int])] {
         var out: [(URL, [Int])] = []
         for (i, job) in jobs.enumerated() {
-            if let last = out.last, last.0 == job.input { out[out.count - 1].1.append(i) } else { out.append((job.input, [i])) }
+            if let last = out.last, last.0 == job.input {
+                out[out.count - 1].1.append(i)
+            } else {
+                out.append((job.input, [i]))
+            }
         }
         return out
     }

@@ -35,26 +35,30 @@ struct Edit: ParsableCommand {
         first edit.
         """)
 
-    @Argument(help: ArgumentHelp("The radiographs to edit: files (PNG 8/16-bit, grey/RGB/palette, JPEG, or DICOM), or folders of them (with --out-dir).",
-                                 valueName: "IN.png"))
+    @Argument(help: ArgumentHelp("The radiographs to edit: files (PNG 8/16-bit, grey/RGB/palette, JPEG, or "
+                                     + "DICOM), or folders of them (with --out-dir).", valueName: "IN.png"))
     var inputs: [String]
 
-    @Option(name: .customLong("out-dir"), help: ArgumentHelp("Write the outputs of several inputs or seeds here as <stem>.seed<N>.png (created if missing; a rerun skips outputs already made).",
-                                                             valueName: "DIR"))
+    @Option(name: .customLong("out-dir"),
+            help: ArgumentHelp("Write the outputs of several inputs or seeds here as <stem>.seed<N>.png (created if "
+                                   + "missing; a rerun skips outputs already made).", valueName: "DIR"))
     var outDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("Edit every input with each of these seeds: a range 0..3 (both ends included), a list 0,2,5, or both (0..3,10).",
-                                            valueName: "SEEDS"))
+    @Option(name: .long, help: ArgumentHelp("Edit every input with each of these seeds: a range 0..3 (both ends "
+                                                + "included), a list 0,2,5, or both (0..3,10).", valueName: "SEEDS"))
     var seeds: String?
 
-    @Flag(name: .customLong("null-edits"), help: "With --out-dir: also write each output's matched null edit beside it, as <stem>.seed<N>.null.png.")
+    @Flag(name: .customLong("null-edits"),
+          help: "With --out-dir: also write each output's matched null edit beside it, as <stem>.seed<N>.null.png.")
     var nullEdits = false
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup(title: "Findings and regions") var findings: FindingOptions
 
-    @Option(name: [.short, .long], help: "How much of the noise schedule to re-run, in (0, 1]: low keeps the image, high re-imagines it (default 0.8 for a region, 0.5 for the whole image).")
+    @Option(name: [.short, .long],
+            help: ArgumentHelp("How much of the noise schedule to re-run, in (0, 1]: low keeps the image, high "
+                                   + "re-imagines it (default 0.8 for a region, 0.5 for the whole image)."))
     var strength: Double?
 
     @Option(name: .long, help: ArgumentHelp("Edit only where this grey PNG is white (resized to the image; same aspect ratio).", valueName: "M.png"))

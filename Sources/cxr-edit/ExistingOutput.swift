@@ -45,7 +45,10 @@ enum ExistingOutput: Equatable {
         case "cxr-edit:seed": return "it was made with another seed"
         case "cxr-edit:model-sha256": return "it was made with other model weights"
         case "cxr-edit:x:command": return "it was made with other options (its `cxr-edit provenance --command` differs)"
-        default: return "its recorded \(key.replacingOccurrences(of: "cxr-edit:x:", with: "").replacingOccurrences(of: "cxr-edit:", with: "")) differs"
+        default:
+            let name = key.replacingOccurrences(of: "cxr-edit:x:", with: "")
+                .replacingOccurrences(of: "cxr-edit:", with: "")
+            return "its recorded \(name) differs"
         }
     }
 }

@@ -70,7 +70,8 @@ struct Info: ParsableCommand {
         let recommendations = try ModelRecommendations(modelFolder: url)
         let defaults = ModelDefaults(recommendations: recommendations, modelURL: url)
         let fromFile = recommendations.steps != nil || recommendations.guidance != nil
-        let origin = fromFile ? ModelRecommendations.fileName : "cxr-edit's fallback; the folder has no \(ModelRecommendations.fileName)"
+        let origin = fromFile ? ModelRecommendations.fileName
+            : "cxr-edit's fallback; the folder has no \(ModelRecommendations.fileName)"
         lines.append("defaults: \(defaults.steps) steps, guidance \(defaults.guidance) (\(origin))"
                      + (recommendations.inpaintUNet.map { "; inpainting UNet \($0)/" } ?? ""))
         report["defaults"] = ["steps": defaults.steps, "guidance": defaults.guidance,

@@ -27,8 +27,10 @@ struct RegionsCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Overlay PNG (default: IN-regions.png beside the input).", valueName: "OUT.png"))
     var output: String?
 
-    @Option(name: .customLong("export-mask"), help: ArgumentHelp("Also write the --region regions (their union, with --dilate) as a grey mask PNG at the input's size: white = region, usable as `edit --mask`.",
-                                                                  valueName: "MASK.png"))
+    @Option(name: .customLong("export-mask"),
+            help: ArgumentHelp("Also write the --region regions (their union, with --dilate) as a grey mask PNG at "
+                                   + "the input's size: white = region, usable as `edit --mask`.",
+                               valueName: "MASK.png"))
     var exportMask: String?
 
     @Flag(name: .long, help: "Replace the output file if it exists.")
@@ -60,7 +62,9 @@ struct RegionsCommand: ParsableCommand {
         let maskURL = exportMask.map { URL(fileURLWithPath: $0) }
         if let maskURL {
             // The default drawing partitions the whole thorax: as a mask it would be no region in particular.
-            guard !region.isEmpty else { throw CLIError("--export-mask writes the --region regions; name at least one") }
+            guard !region.isEmpty else {
+                throw CLIError("--export-mask writes the --region regions; name at least one")
+            }
             let path = maskURL.standardizedFileURL.path
             if path == inURL.standardizedFileURL.path || path == outURL.standardizedFileURL.path {
                 throw CLIError("\(maskURL.lastPathComponent): --export-mask must name another file than the input and "
@@ -82,10 +86,9 @@ struct RegionsCommand: ParsableCommand {
                 let union = try fitter.place(names, fit: fit, dilate: dilate)
                 let image = try RasterImage(width: union.width, height: union.height, channels: 1, bitDepth: 8,
                                             samples: union.pixels.map { $0 ? 255 : 0 })
-                try ImageIO.writePNG(image, to: maskURL, text: [("Software", "cxr-edit regions"),
-                                                               ("Comment", "region mask: \(names.joined(separator: "+"))"
-                                                                + (dilate > 0 ? " dilated \(dilate) px" : "")
-                                                                + "; \(fit.summary)")],
+                let comment = "region mask: \(names.joined(separator: "+"))"
+                    + (dilate > 0 ? " dilated \(dilate) px" : "") + "; \(fit.summary)"
+                try ImageIO.writePNG(image, to: maskURL, text: [("Software", "cxr-edit regions"), ("Comment", comment)],
                                      overwrite: overwrite)
             }
             try report(fit: fit, names: names, masks: masks.map(\.1), outURL: outURL, maskURL: maskURL)
@@ -105,8 +108,8 @@ struct RegionsCommand: ParsableCommand {
                                       "offset_x": fit.offsetX, "offset_y": fit.offsetY, "match": fit.score,
                                       "score": fit.score, "threshold": FitPolicy.standard.minimumScore,
                                       "weak": FitPolicy.standard.isWeak(fit),
-                                      "width": fit.imageWidth, "height": fit.imageHeight, "dilate": dilate, "regions": regions,
-                                      "mask": maskURL.map { $0.path as Any } ?? NSNull()]
+                                      "width": fit.imageWidth, "height": fit.imageHeight, "dilate": dilate,
+                                      "regions": regions, "mask": maskURL.map { $0.path as Any } ?? NSNull()]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
             return
