@@ -118,4 +118,21 @@ final class ConventionTests: XCTestCase {
         let p = try provenance(edited)
         XCTAssertEqual([p["cxr-edit:steps"], p["cxr-edit:guidance"]], ["33", "4.5"])
     }
+
+    /// `tokenize --tokens` shows the strings behind the ids: the same ids as the plain output, up to the end token,
+    /// and strings that spell the (normalised) prompt.
+    func testTokenizeShowsTheTokenStrings() throws {
+        let prompt = "Small right apical pneumothorax."
+        let plain = try CLI.run(["tokenize", "--model", CLI.sd1.path, prompt])
+        let r = try CLI.run(["tokenize", "--model", CLI.sd1.path, "--tokens", prompt])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = r.stdout.split(separator: "\n").map { $0.split(separator: "\t", maxSplits: 1).map(String.init) }
+        XCTAssertTrue(rows.allSatisfy { $0.count == 2 }, r.stdout)
+        let ids = plain.stdout.split(separator: " ").map { String($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        XCTAssertEqual(rows.map { $0[0] }, Array(ids.prefix(rows.count)))
+        XCTAssertEqual(rows.first?[1], "<|startoftext|>")
+        XCTAssertEqual(rows.last?[1], "<|endoftext|>")
+        let spelled = rows.dropFirst().dropLast().map { $0[1] }.joined().replacingOccurrences(of: "</w>", with: " ")
+        XCTAssertEqual(spelled.trimmingCharacters(in: .whitespaces), "small right apical pneumothorax .")
+    }
 }
