@@ -26,16 +26,39 @@ struct Edit: ParsableCommand {
         The image is fitted to the model's size (long side scaled, black padding), edited, mapped back and written \
         at the input's size and bit depth, grey unless --rgb. The output is marked synthetic, and its provenance \
         regenerates it (`cxr-edit provenance --command OUT.png`).
+
+        Many images at once: name several files or folders (their .png, .jpg, .jpeg and .dcm files) with \
+        --out-dir DIR, and --seeds 0..3 (or 0,2,5) to edit each with several seeds. The model is loaded once; \
+        outputs are DIR/<stem>.seed<N>.png (.dcm for a .dcm input), null edits (--null-edits) \
+        DIR/<stem>.seed<N>.null.png. A rerun skips the outputs that exist and record the same input, options and \
+        seed; one that records anything else stops the run unless --overwrite. Every input is checked before the \
+        first edit.
         """)
 
-    @Argument(help: ArgumentHelp("The radiograph to edit (PNG 8/16-bit, grey/RGB/palette, JPEG, or DICOM).", valueName: "IN.png"))
-    var input: String
+    @Argument(help: ArgumentHelp("The radiographs to edit: files (PNG 8/16-bit, grey/RGB/palette, JPEG, or "
+                                     + "DICOM), or folders of them (with --out-dir).", valueName: "IN.png"))
+    var inputs: [String]
+
+    @Option(name: .customLong("out-dir"),
+            help: ArgumentHelp("Write the outputs of several inputs or seeds here as <stem>.seed<N>.png (created if "
+                                   + "missing; a rerun skips outputs already made).", valueName: "DIR"))
+    var outDir: String?
+
+    @Option(name: .long, help: ArgumentHelp("Edit every input with each of these seeds: a range 0..3 (both ends "
+                                                + "included), a list 0,2,5, or both (0..3,10).", valueName: "SEEDS"))
+    var seeds: String?
+
+    @Flag(name: .customLong("null-edits"),
+          help: "With --out-dir: also write each output's matched null edit beside it, as <stem>.seed<N>.null.png.")
+    var nullEdits = false
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup(title: "Findings and regions") var findings: FindingOptions
 
-    @Option(name: .long, help: "How much of the noise schedule to re-run, in (0, 1]: low keeps the image, high re-imagines it (default 0.8 for a region, 0.5 for the whole image).")
+    @Option(name: [.short, .long],
+            help: ArgumentHelp("How much of the noise schedule to re-run, in (0, 1]: low keeps the image, high "
+                                   + "re-imagines it (default 0.8 for a region, 0.5 for the whole image)."))
     var strength: Double?
 
     @Option(name: .long, help: ArgumentHelp("Edit only where this grey PNG is white (resized to the image; same aspect ratio).", valueName: "M.png"))
@@ -71,6 +94,14 @@ struct Edit: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    /// True when the command edits more than one image or seed, or writes into --out-dir: the batch path
+    /// (`BatchEdit`); otherwise the single-file edit, whose output and messages are as they always were.
+    var isBatch: Bool {
+        if outDir != nil || seeds != nil || nullEdits || inputs.count != 1 { return true }
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: inputs[0], isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
     func run() throws {
         try modelOptions.check()
         try sampling.check()
@@ -78,6 +109,7 @@ struct Edit: ParsableCommand {
             throw CLIError("--strength must be in (0, 1], got \(strength)")
         }
         guard margin >= 0 && margin <= 256 else { throw CLIError("--margin must be between 0 and 256, got \(margin)") }
+        let batchSeeds = try isBatch ? checkBatchOptions() : nil
         let resolved = try findings.resolve(prompt: sampling.prompt, negativePrompt: sampling.negativePrompt,
                                             maskGiven: mask != nil)
         if findings.dryRun {
@@ -88,8 +120,104 @@ struct Edit: ParsableCommand {
             throw CLIError("say what to change: --add FINDING, --remove FINDING, or "
                            + "--prompt \"Large right pleural effusion.\"")
         }
+        if let batchSeeds, let outDir {
+            try BatchEdit(edit: self, resolved: resolved, prompt: prompt, seeds: batchSeeds,
+                          outDir: URL(fileURLWithPath: outDir)).run()
+            return
+        }
         modelOptions.applyThreads()
-        let inURL = URL(fileURLWithPath: input)
+        let inURL = URL(fileURLWithPath: inputs[0])
+        let input = try prepareInput(inURL, resolved: resolved)
+        let outURL = output.output.map { URL(fileURLWithPath: $0) }
+            ?? freshOutputPath(near: inURL, stem: inURL.deletingPathExtension().lastPathComponent, suffix: "edited")
+        try checkOutputPath(outURL, overwrite: output.overwrite, allowDICOM: true)
+        let nullURL = nullEdit.map { URL(fileURLWithPath: $0) }
+        if let nullURL {
+            try checkOutputPath(nullURL, overwrite: output.overwrite, allowDICOM: true)
+            if nullURL.standardizedFileURL.path == outURL.standardizedFileURL.path {
+                throw CLIError("--null-edit must name another file than the output")
+            }
+        }
+        let noise = try sampling.noise.map { try readNpy(URL(fileURLWithPath: $0)) }
+        let seed = sampling.drawSeed()
+        if sampling.seed == .random && !output.quiet { note("--seed -1: drew seed \(seed)") }
+
+        let reporter = ProgressReporter(output, label: "edit")
+        let modelURL = try modelOptions.modelURL()
+        reporter.note("loading model \(modelURL.path)")
+        let model = try loadModel(modelURL, prompt: prompt)
+        let defaults = ModelDefaults(model: model)
+        if let fitWarning = input.fitWarning(resolved) { warn(fitWarning) }
+
+        let steps = sampling.steps ?? defaults.steps
+        let guidance = sampling.guidance ?? defaults.guidance
+        let request = try makeRequest(input, seed: seed, resolved: resolved, prompt: prompt, modelURL: modelURL,
+                                  steps: steps, guidance: guidance, noise: noise)
+        let editor = ImageEditor(model: model)
+        let stamp = OutputStamp(modelPath: modelURL.path, modelHash: modelHash(model))
+        let outcome = try run(editor, request, reporter: reporter)
+        try write(outcome, of: request, to: outURL, stamp: stamp, source: inURL, overwrite: output.overwrite)
+        var null: (url: URL, outcome: EditOutcome)?
+        if let nullURL {
+            let nullRequest = makeNullRequest(request, resolved: resolved, outputName: outURL.lastPathComponent)
+            let nullOutcome = try run(editor, nullRequest, reporter: ProgressReporter(output, label: "null edit"))
+            try writeNull(nullOutcome, of: nullRequest, to: nullURL, stamp: stamp, source: inURL,
+                          overwrite: output.overwrite)
+            null = (nullURL, nullOutcome)
+        }
+        try report(outURL: outURL, outcome: outcome, request: request, findings: resolved, placed: input.placed,
+                   null: null)
+    }
+
+    /// Checks the options that only a batch takes or that a batch refuses, and returns its seeds.
+    private func checkBatchOptions() throws -> [UInt64] {
+        guard outDir != nil else {
+            if inputs.count == 1 && seeds == nil && !nullEdits {
+                throw CLIError("\(inputs[0]): is a directory; to edit its images give --out-dir DIR for the outputs "
+                               + "(-o names a single output)")
+            }
+            let what = inputs.count > 1 ? "several inputs" : seeds != nil ? "--seeds" : "--null-edits"
+            throw CLIError("\(what): give --out-dir DIR for the outputs (-o names a single output)")
+        }
+        if output.output != nil {
+            throw CLIError("-o names one output; with --out-dir the outputs are named <stem>.seed<N>.png")
+        }
+        if nullEdit != nil {
+            throw CLIError("--null-edit names one file; with --out-dir use --null-edits (<stem>.seed<N>.null.png)")
+        }
+        guard let seeds else {
+            let seed = sampling.drawSeed()
+            if sampling.seed == .random && !output.quiet { note("--seed -1: drew seed \(seed)") }
+            return [seed]
+        }
+        if sampling.seed != nil { throw CLIError("give --seed or --seeds, not both") }
+        let list = try SeedList(parsing: seeds).seeds
+        if sampling.noise != nil && list.count > 1 {
+            throw CLIError("--noise replaces the seeded draw, so every seed would give the same image; give one seed")
+        }
+        return list
+    }
+
+    /// Loads the model once and checks it against the options that need it (the inpainting UNet, prompt length).
+    func loadModel(_ modelURL: URL, prompt: String) throws -> StableDiffusionModel {
+        let model: StableDiffusionModel
+        do { model = try StableDiffusionModel.load(from: modelURL) } catch let e as PipelineError {
+            throw CLIError(e.description)
+        }
+        if unet == .inpaint && !model.hasInpaintingUNet {
+            throw CLIError("--unet inpaint: \(modelURL.path) has no inpainting UNet (name a 9-channel UNet folder as "
+                           + "\"inpaint_unet\" in its \(ModelRecommendations.fileName))")
+        }
+        let truncated = model.tokenizer.encode(prompt)
+        if truncated.truncated {
+            let limit = model.tokenizer.maxLength
+            warn("the prompt has \(truncated.tokenCount) tokens; the text encoder sees only \(limit)")
+        }
+        return model
+    }
+
+    /// Reads one input and places its areas: every check of an input that needs no model.
+    func prepareInput(_ inURL: URL, resolved: ResolvedFindings) throws -> PreparedInput {
         let image = try ImageIO.read(inURL)
         let inputHash = try SHA256.hex(ofFileAt: inURL)
         let fileMask = try mask.map { try Mask.read(URL(fileURLWithPath: $0), size: (image.width, image.height)) }
@@ -102,76 +230,57 @@ struct Edit: ParsableCommand {
             throw CLIError("--unet inpaint repaints inside a region; give --add/--remove (without --global), "
                            + "--region or --mask")
         }
-        let outURL = output.output.map { URL(fileURLWithPath: $0) }
-            ?? freshOutputPath(near: inURL, stem: inURL.deletingPathExtension().lastPathComponent, suffix: "edited")
-        try checkOutputPath(outURL, overwrite: output.overwrite, allowDICOM: true)
-        let nullURL = nullEdit.map { URL(fileURLWithPath: $0) }
-        if let nullURL {
-            try checkOutputPath(nullURL, overwrite: output.overwrite, allowDICOM: true)
-            if nullURL.standardizedFileURL.path == outURL.standardizedFileURL.path {
-                throw CLIError("--null-edit must name another file than the output")
-            }
-        }
-        let noise = try sampling.noise.map { try readNpy(URL(fileURLWithPath: $0)) }
-
-        let reporter = ProgressReporter(output, label: "edit")
-        let modelURL = try modelOptions.modelURL()
-        reporter.note("loading model \(modelURL.path)")
-        let model: StableDiffusionModel
-        do { model = try StableDiffusionModel.load(from: modelURL) } catch let e as PipelineError {
-            throw CLIError(e.description)
-        }
-        let defaults = ModelDefaults(model: model)
-        if unet == .inpaint && !model.hasInpaintingUNet {
-            throw CLIError("--unet inpaint: \(modelURL.path) has no inpainting UNet (name a 9-channel UNet folder as "
-                           + "\"inpaint_unet\" in its \(ModelRecommendations.fileName))")
-        }
-        let truncated = model.tokenizer.encode(prompt)
-        if truncated.truncated {
-            let limit = model.tokenizer.maxLength
-            warn("the prompt has \(truncated.tokenCount) tokens; the text encoder sees only \(limit)")
-        }
-        let fitWarning = placed.fit.flatMap { resolved.fitPolicy.warning(for: $0) }
-        if let fitWarning { warn(fitWarning) }
-
-        let steps = sampling.steps ?? defaults.steps
-        let guidance = sampling.guidance ?? defaults.guidance
-        var request = EditRequest(image: image, prompt: prompt, negativePrompt: resolved.negativePrompt,
-                                  editMask: editMask, keepMask: placed.keep, strength: strength, seed: sampling.seed,
-                                  steps: steps, guidance: guidance, scheduler: try sampling.schedulerKind(),
-                                  eta: sampling.eta, invert: invert, sourcePrompt: sourcePrompt, detail: detail == .on,
-                                  margin: margin, pasteBack: !noPasteBack, rgb: rgb, noise: noise, unet: unet,
-                                  imageKey: inputHash)
-        let command = RegenerationCommand(edit: self, resolved: resolved, modelURL: modelURL, steps: steps,
-                                          guidance: guidance, strength: request.strength)
-        request.provenanceExtras = provenanceExtras(resolved: resolved, placed: placed, inputHash: inputHash,
-                                                    fitWarning: fitWarning, command: command.text)
-        let editor = ImageEditor(model: model)
-        let software = "cxr-edit \(CXREdit.version)"
-        let hash = modelHash(model)
-        let outcome = try run(editor, request, reporter: reporter)
-        try ImageIO.write(outcome.image, to: outURL,
-                          text: outcome.provenance(of: request, software: software, model: modelURL.path,
-                                                   modelHash: hash).textChunks(),
-                          overwrite: output.overwrite, source: inURL, anonymize: anonymize)
-        var null: (url: URL, outcome: EditOutcome)?
-        if let nullURL {
-            var nullRequest = request.nullEdit(basePrompt: resolved.nullPrompt,
-                                               baseNegativePrompt: resolved.nullNegativePrompt)
-            nullRequest.provenanceExtras["null-edit-of"] = outURL.lastPathComponent
-            nullRequest.provenanceExtras["command"] = nil
-            let nullOutcome = try run(editor, nullRequest, reporter: ProgressReporter(output, label: "null edit"))
-            var provenance = nullOutcome.provenance(of: nullRequest, software: software, model: modelURL.path,
-                                                    modelHash: hash)
-            provenance.mode = "null-edit"
-            try ImageIO.write(nullOutcome.image, to: nullURL, text: provenance.textChunks(), overwrite: output.overwrite,
-                              source: inURL, anonymize: anonymize)
-            null = (nullURL, nullOutcome)
-        }
-        try report(outURL: outURL, outcome: outcome, request: request, findings: resolved, placed: placed, null: null)
+        return PreparedInput(url: inURL, image: image, hash: inputHash, placed: placed, editMask: editMask)
     }
 
-    private func run(_ editor: ImageEditor, _ request: EditRequest, reporter: ProgressReporter) throws -> EditOutcome {
+    /// The library's request for one input and seed, with the provenance only the CLI knows (among it the command
+    /// that makes the output again).
+    func makeRequest(_ input: PreparedInput, seed: UInt64, resolved: ResolvedFindings, prompt: String,
+                     modelURL: URL, steps: Int, guidance: Double, noise: Tensor?) throws -> EditRequest {
+        var request = EditRequest(image: input.image, prompt: prompt, negativePrompt: resolved.negativePrompt,
+                                  editMask: input.editMask, keepMask: input.placed.keep, strength: strength,
+                                  seed: seed, steps: steps, guidance: guidance, scheduler: try sampling.schedulerKind(),
+                                  eta: sampling.eta, invert: invert, sourcePrompt: sourcePrompt, detail: detail == .on,
+                                  margin: margin, pasteBack: !noPasteBack, rgb: rgb, noise: noise, unet: unet,
+                                  imageKey: input.hash)
+        let command = RegenerationCommand(edit: self, input: input.url, seed: seed, resolved: resolved,
+                                          modelURL: modelURL, steps: steps, guidance: guidance,
+                                          strength: request.strength)
+        request.provenanceExtras = provenanceExtras(input: input.url, resolved: resolved, placed: input.placed,
+                                                    inputHash: input.hash, fitWarning: input.fitWarning(resolved),
+                                                    command: command.text)
+        return request
+    }
+
+    /// The matched null edit of `request`, naming the edit's file in its provenance.
+    func makeNullRequest(_ request: EditRequest, resolved: ResolvedFindings, outputName: String) -> EditRequest {
+        var nullRequest = request.nullEdit(basePrompt: resolved.nullPrompt,
+                                           baseNegativePrompt: resolved.nullNegativePrompt)
+        nullRequest.provenanceExtras["null-edit-of"] = outputName
+        nullRequest.provenanceExtras["command"] = nil
+        return nullRequest
+    }
+
+    /// Writes an edit with its provenance (atomically; DICOM for a .dcm name).
+    func write(_ outcome: EditOutcome, of request: EditRequest, to url: URL, stamp: OutputStamp, source: URL,
+               overwrite: Bool) throws {
+        let provenance = outcome.provenance(of: request, software: stamp.software, model: stamp.modelPath,
+                                            modelHash: stamp.modelHash)
+        try ImageIO.write(outcome.image, to: url, text: provenance.textChunks(), overwrite: overwrite, source: source,
+                          anonymize: anonymize)
+    }
+
+    /// Writes a null edit, marked as one in its provenance.
+    func writeNull(_ outcome: EditOutcome, of request: EditRequest, to url: URL, stamp: OutputStamp, source: URL,
+                   overwrite: Bool) throws {
+        var provenance = outcome.provenance(of: request, software: stamp.software, model: stamp.modelPath,
+                                            modelHash: stamp.modelHash)
+        provenance.mode = "null-edit"
+        try ImageIO.write(outcome.image, to: url, text: provenance.textChunks(), overwrite: overwrite, source: source,
+                          anonymize: anonymize)
+    }
+
+    func run(_ editor: ImageEditor, _ request: EditRequest, reporter: ProgressReporter) throws -> EditOutcome {
         do { return try editor.edit(request, progress: reporter.callAsFunction) } catch let e as PipelineError {
             throw CLIError(e.description)
         }
@@ -179,9 +288,9 @@ struct Edit: ParsableCommand {
 
     /// Provenance entries only the CLI knows: where the regions came from and how they were placed, the input's
     /// hash, and the command that regenerates the file.
-    private func provenanceExtras(resolved: ResolvedFindings, placed: PlacedRegions, inputHash: String,
+    private func provenanceExtras(input: URL, resolved: ResolvedFindings, placed: PlacedRegions, inputHash: String,
                                   fitWarning: String?, command: String) -> [String: String] {
-        var x: [String: String] = ["input": URL(fileURLWithPath: input).lastPathComponent, "input-sha256": inputHash,
+        var x: [String: String] = ["input": input.lastPathComponent, "input-sha256": inputHash,
                                    "area": resolved.areaSource.rawValue, "command": command]
         if !resolved.regions.edit.isEmpty {
             x["regions"] = resolved.regions.editDescription
@@ -203,12 +312,12 @@ struct Edit: ParsableCommand {
     func explainRun(_ r: ResolvedFindings) {
         r.describe().forEach { print($0) }
         let regional = r.areaSource != .wholeImage
-        print("input:           \(input)")
+        print("input:           \(inputs.joined(separator: " "))")
         print("mask file:       \(mask ?? "(none)")")
         print("strength:        \(strength ?? EditRequest.defaultStrength(regional: regional))")
         let steps = sampling.steps.map(String.init) ?? "model default"
         print("steps/guidance:  \(steps) / \(sampling.guidance.map { "\($0)" } ?? "model default")")
-        print("seed:            \(sampling.seed)")
+        print("seed:            \(seeds ?? sampling.seed.map(\.description) ?? "0")")
         print("scheduler:       \(sampling.scheduler ?? "the checkpoint's own")")
         print("inversion:       \(invert ? "edit-friendly DDPM" : "off (plain SDEdit)")")
         print("detail:          \(detail.rawValue)")

@@ -52,11 +52,13 @@ struct Generate: ParsableCommand {
         let w = width ?? model.nativeImageSize, h = height ?? model.nativeImageSize
         let hash = modelHash(model)
         let pipeline = StableDiffusionPipeline(model: model)
+        let seed = sampling.drawSeed()
+        if sampling.seed == .random && !output.quiet { note("--seed -1: drew seed \(seed)") }
         var summaries = [[String: Any]]()
         for (i, url) in outputs.enumerated() {
             let settings = DiffusionSettings(prompt: prompt, negativePrompt: sampling.negativePrompt,
                                              steps: sampling.steps ?? defaults.steps, guidance: sampling.guidance ?? defaults.guidance,
-                                             seed: sampling.seed &+ UInt64(i), scheduler: try sampling.schedulerKind(),
+                                             seed: seed &+ UInt64(i), scheduler: try sampling.schedulerKind(),
                                              eta: sampling.eta, initialNoise: noise)
             let start = Date()
             let result = try pipeline.run(.generate(width: w, height: h), settings: settings, progress: reporter.callAsFunction)

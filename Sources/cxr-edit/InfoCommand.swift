@@ -66,6 +66,18 @@ struct Info: ParsableCommand {
         lines.append("native image size: \(u.sampleSize * v.downscale) px")
         report["image_size"] = u.sampleSize * v.downscale
 
+        // What generate/edit run with when --steps/--guidance are not given.
+        let recommendations = try ModelRecommendations(modelFolder: url)
+        let defaults = ModelDefaults(recommendations: recommendations, modelURL: url)
+        let fromFile = recommendations.steps != nil || recommendations.guidance != nil
+        let origin = fromFile ? ModelRecommendations.fileName
+            : "cxr-edit's fallback; the folder has no \(ModelRecommendations.fileName)"
+        lines.append("defaults: \(defaults.steps) steps, guidance \(defaults.guidance) (\(origin))"
+                     + (recommendations.inpaintUNet.map { "; inpainting UNet \($0)/" } ?? ""))
+        report["defaults"] = ["steps": defaults.steps, "guidance": defaults.guidance,
+                              "from": fromFile ? ModelRecommendations.fileName : "fallback",
+                              "inpaint_unet": recommendations.inpaintUNet.map { $0 as Any } ?? NSNull()]
+
         // Speed depends on the machine as much as on the model: name the CPU and the GEMM kernels in use.
         lines += MachineReport.lines
         report["machine"] = MachineReport.json
@@ -92,11 +104,21 @@ struct Tokenize: ParsableCommand {
     @Argument(help: "The prompt text.")
     var text: String
 
+    @Flag(name: .long, help: ArgumentHelp("Print each token the text encoder sees, one per line: its id and its "
+                                          + "string (as transformers' convert_ids_to_tokens), up to the end token."))
+    var tokens = false
+
     func run() throws {
         let url = try modelOptions.modelURL()
         let tok = try CLIPTokenizer(directory: url.appendingPathComponent("tokenizer"))
         let t = tok.encode(text)
-        print(t.ids.map(String.init).joined(separator: " "))
+        if tokens {
+            // Padding after the end token carries nothing the prompt said; the ids line shows it.
+            let end = t.ids.firstIndex(of: tok.eosTokenID).map { $0 + 1 } ?? t.ids.count
+            for id in t.ids.prefix(end) { print("\(id)\t\(escapedForTerminal(tok.token(for: id) ?? "?"))") }
+        } else {
+            print(t.ids.map(String.init).joined(separator: " "))
+        }
         if t.truncated {
             FileHandle.standardError.write(Data("cxr-edit: warning: the prompt has \(t.tokenCount) tokens; only the first \(tok.maxLength) (with start and end tokens) are used\(t.droppedText.map { "; dropped: \"\($0)\"" } ?? "")\n".utf8))
         }

@@ -85,19 +85,28 @@ enum DefaultModel {
 
 /// Sampling settings shared by `generate` and `edit`.
 struct SamplingOptions: ParsableArguments {
-    @Option(name: .long, help: "What the image should show, in radiology-report phrasing (e.g. \"Large right pleural effusion.\").")
+    // -p/-n as in stable-diffusion.cpp and most diffusers scripts.
+    @Option(name: [.short, .long],
+            help: "What the image should show, in radiology-report phrasing (e.g. \"Large right pleural effusion.\").")
     var prompt: String?
 
-    @Option(name: .long, help: "What to steer away from (classifier-free guidance's negative prompt).")
+    @Option(name: [.customShort("n"), .long],
+            help: "What to steer away from (classifier-free guidance's negative prompt).")
     var negativePrompt: String = ""
 
-    @Option(name: .long, help: "Random seed; the same seed gives the same image as diffusers with torch.Generator().manual_seed(seed).")
-    var seed: UInt64 = 0
+    // .unconditional: "-1" would otherwise be read as an option ("Missing value for '--seed'").
+    @Option(name: .long, parsing: .unconditional,
+            help: ArgumentHelp("Random seed (default 0); the same seed gives the same image as diffusers with "
+                                   + "torch.Generator().manual_seed(seed). -1 draws one at random, printed and "
+                                   + "recorded in the provenance.", valueName: "N"))
+    var seed: SeedChoice?
 
     @Option(name: .long, help: "Denoising steps (default: the model's, else 50).")
     var steps: Int?
 
-    @Option(name: .long, help: "Guidance scale (default: the model's, else 7.5; RoentGen used 4).")
+    // --cfg-scale: the name stable-diffusion.cpp and AUTOMATIC1111 users bring.
+    @Option(name: [.long, .customLong("cfg-scale")],
+            help: "Guidance scale (default: the model's, else 7.5; RoentGen used 4).")
     var guidance: Double?
 
     @Option(name: .long, help: "Sampler: \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: the checkpoint's own).")
@@ -108,6 +117,9 @@ struct SamplingOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("Explicit initial noise as a float32 .npy (replaces the seeded draw).", valueName: "FILE.npy"))
     var noise: String?
+
+    /// The seed to run with: the one given, else 0; -1 draws one (call once per run and keep the result).
+    func drawSeed() -> UInt64 { (seed ?? .fixed(0)).draw() }
 
     func schedulerKind() throws -> SchedulerKind? {
         guard let scheduler else { return nil }

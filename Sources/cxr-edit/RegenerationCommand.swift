@@ -7,9 +7,11 @@ import Foundation
 struct RegenerationCommand {
     let arguments: [String]
 
-    init(edit e: Edit, resolved: ResolvedFindings, modelURL: URL, steps: Int, guidance: Double, strength: Double) {
+    /// `input` and `seed` are the one image and seed of this output (a batch edit has several of each).
+    init(edit e: Edit, input: URL, seed: UInt64, resolved: ResolvedFindings, modelURL: URL, steps: Int,
+         guidance: Double, strength: Double) {
         func path(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.path }
-        var a = ["cxr-edit", "edit", path(e.input), "--model", modelURL.standardizedFileURL.path]
+        var a = ["cxr-edit", "edit", path(input.path), "--model", modelURL.standardizedFileURL.path]
         let f = e.findings
         for v in f.add { a += ["--add", v] }
         for v in f.remove { a += ["--remove", v] }
@@ -24,7 +26,7 @@ struct RegenerationCommand {
         for v in FindingOptions.names(f.keepRegion) { a += ["--keep-region", v] }
         if f.force { a.append("--force") }
         if let m = e.mask { a += ["--mask", path(m)] }
-        a += ["--strength", "\(strength)", "--seed", String(e.sampling.seed), "--steps", String(steps),
+        a += ["--strength", "\(strength)", "--seed", String(seed), "--steps", String(steps),
               "--guidance", "\(guidance)"]
         if let s = e.sampling.scheduler { a += ["--scheduler", s.lowercased()] }
         if e.sampling.eta != 0 { a += ["--eta", "\(e.sampling.eta)"] }

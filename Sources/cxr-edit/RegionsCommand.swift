@@ -27,6 +27,12 @@ struct RegionsCommand: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Overlay PNG (default: IN-regions.png beside the input).", valueName: "OUT.png"))
     var output: String?
 
+    @Option(name: .customLong("export-mask"),
+            help: ArgumentHelp("Also write the --region regions (their union, with --dilate) as a grey mask PNG at "
+                                   + "the input's size: white = region, usable as `edit --mask`.",
+                               valueName: "MASK.png"))
+    var exportMask: String?
+
     @Flag(name: .long, help: "Replace the output file if it exists.")
     var overwrite = false
 
@@ -53,6 +59,19 @@ struct RegionsCommand: ParsableCommand {
         if outURL.standardizedFileURL.path == inURL.standardizedFileURL.path {
             throw CLIError("\(outURL.lastPathComponent): the overlay would replace the input; give another -o")
         }
+        let maskURL = exportMask.map { URL(fileURLWithPath: $0) }
+        if let maskURL {
+            // The default drawing partitions the whole thorax: as a mask it would be no region in particular.
+            guard !region.isEmpty else {
+                throw CLIError("--export-mask writes the --region regions; name at least one")
+            }
+            let path = maskURL.standardizedFileURL.path
+            if path == inURL.standardizedFileURL.path || path == outURL.standardizedFileURL.path {
+                throw CLIError("\(maskURL.lastPathComponent): --export-mask must name another file than the input and "
+                               + "the overlay")
+            }
+            try checkOutputPath(maskURL, overwrite: overwrite)
+        }
         do {
             let fitter = try RegionFitter.standard()
             try fitter.atlas.validate(names)
@@ -62,13 +81,23 @@ struct RegionsCommand: ParsableCommand {
             let overlay = try Self.overlay(image, masks: masks.map(\.1))
             try ImageIO.writePNG(overlay, to: outURL, text: [("Software", "cxr-edit regions"), ("Comment", "region overlay: \(fit.summary)")],
                                  overwrite: overwrite)
-            try report(fit: fit, names: names, masks: masks.map(\.1), outURL: outURL)
+            if let maskURL {
+                // Binary, as `edit` reads a mask (white = edit), at the input's size: the region edit's own area.
+                let union = try fitter.place(names, fit: fit, dilate: dilate)
+                let image = try RasterImage(width: union.width, height: union.height, channels: 1, bitDepth: 8,
+                                            samples: union.pixels.map { $0 ? 255 : 0 })
+                let comment = "region mask: \(names.joined(separator: "+"))"
+                    + (dilate > 0 ? " dilated \(dilate) px" : "") + "; \(fit.summary)"
+                try ImageIO.writePNG(image, to: maskURL, text: [("Software", "cxr-edit regions"), ("Comment", comment)],
+                                     overwrite: overwrite)
+            }
+            try report(fit: fit, names: names, masks: masks.map(\.1), outURL: outURL, maskURL: maskURL)
         } catch let e as FindingsError {
             throw CLIError(e.description)
         }
     }
 
-    private func report(fit: AtlasFit, names: [String], masks: [Mask], outURL: URL) throws {
+    private func report(fit: AtlasFit, names: [String], masks: [Mask], outURL: URL, maskURL: URL?) throws {
         let colours = names.indices.map { Self.palette[$0 % Self.palette.count].name }
         if json {
             var regions: [[String: Any]] = []
@@ -79,12 +108,14 @@ struct RegionsCommand: ParsableCommand {
                                       "offset_x": fit.offsetX, "offset_y": fit.offsetY, "match": fit.score,
                                       "score": fit.score, "threshold": FitPolicy.standard.minimumScore,
                                       "weak": FitPolicy.standard.isWeak(fit),
-                                      "width": fit.imageWidth, "height": fit.imageHeight, "dilate": dilate, "regions": regions]
+                                      "width": fit.imageWidth, "height": fit.imageHeight, "dilate": dilate,
+                                      "regions": regions, "mask": maskURL.map { $0.path as Any } ?? NSNull()]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
             return
         }
         print(outURL.path)
+        if let maskURL { print(maskURL.path) }
         print("fit: \(fit.summary)")
         print(String(format: "fit score: %.3f (edits need at least %.2f)", fit.score, FitPolicy.standard.minimumScore))
         for (i, n) in names.enumerated() {

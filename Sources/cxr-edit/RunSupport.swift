@@ -33,6 +33,12 @@ struct ProgressReporter {
     }
 }
 
+/// A line on stderr that is neither progress nor a warning (a drawn seed): shown even when stderr is not a terminal,
+/// since the run cannot be repeated without it unless one reads the provenance.
+func note(_ message: String) {
+    FileHandle.standardError.write(Data("cxr-edit: \(message)\n".utf8))
+}
+
 func warn(_ message: String) {
     FileHandle.standardError.write(Data("cxr-edit: warning: \(message)\n".utf8))
 }
@@ -48,8 +54,12 @@ struct ModelDefaults {
     /// From what the loaded model read of its `cxr-edit.json` (read once, at load); a file that was ignored unread
     /// (a link to a huge file, a FIFO) is reported here, once, as a warning.
     init(model: StableDiffusionModel) {
-        let r = model.recommendations
-        if let why = r.ignored { warn("\(model.url.appendingPathComponent(ModelRecommendations.fileName).path): ignored: \(why)") }
+        self.init(recommendations: model.recommendations, modelURL: model.url)
+    }
+
+    /// From `cxr-edit.json` read without loading the model (a batch decides what is done before it loads one).
+    init(recommendations r: ModelRecommendations, modelURL: URL) {
+        if let why = r.ignored { warn("\(modelURL.appendingPathComponent(ModelRecommendations.fileName).path): ignored: \(why)") }
         steps = r.steps ?? steps
         guidance = r.guidance ?? guidance
     }
@@ -58,9 +68,14 @@ struct ModelDefaults {
 /// SHA-256 over the SHA-256s of a model's weight files. Each file's hash is cached: the cache key is (path, size, mtime) and lives in
 /// ~/.cache/cxr-edit, so that a 2 GB checkpoint is hashed once, not on every run.
 func modelHash(_ model: StableDiffusionModel) -> String {
+    modelHash(folder: model.folder, recommendations: model.recommendations)
+}
+
+/// The same hash from the folder alone, before (or without) loading the weights.
+func modelHash(folder: DiffusersFolder, recommendations: ModelRecommendations) -> String {
     var files = [URL]()
-    for component in ["text_encoder", "unet", "vae"] + (model.recommendations.inpaintUNet.map { [$0] } ?? []) {
-        if let store = try? model.folder.weights(component) { files += store.sources.map(\.url) }
+    for component in ["text_encoder", "unet", "vae"] + (recommendations.inpaintUNet.map { [$0] } ?? []) {
+        if let store = try? folder.weights(component) { files += store.sources.map(\.url) }
     }
     var combined = SHA256()
     for file in files {
