@@ -12,7 +12,8 @@ for each held-out positive a `--remove` edit with its null edit. The demo classi
 frozen) scores every file: effect = p(edit) - p(null) for the finding's label; scale = the classifier's own gap
 between real held-out positives and negatives. Also: a right-sided effusion's change on each side of the image,
 and the null edits' fidelity to the input (PSNR, sharpness ratio = Laplacian variance null / input), regional
-(default) and `--global`. Runs are cached in --out (rerunning resumes). Figures -> Tools/cxr_mini/runs/edit_eval.json
+(default) and `--global`; Frechet distances in the demo classifier's feature space between the default `--add`
+edits (and their null edits, and the inputs) and the real held-out positives of the finding. Runs are cached in --out (rerunning resumes). Figures -> Tools/cxr_mini/runs/edit_eval.json
 (or --json), contact sheet (input | null edit | edit | 4 x |edit - null|) -> docs/images/model/edits.png.
 """
 import argparse, json, random, shlex, subprocess, sys, time
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 from safetensors.torch import load_file
-import common
+import common, metrics
 
 sys.path.insert(0, str(common.REPO / "Tools" / "classifiers"))
 import demo_cnn  # noqa: E402
@@ -48,6 +49,15 @@ def probs(path):
     with torch.no_grad():
         pr = torch.sigmoid(clf(x))[0]
     return {k: pr[demo_cnn.LABELS.index(v)].item() for k, v in LAB.items()}
+
+
+def features(path):
+    """The demo classifier's pooled features (128-d, before its linear layer) of one image."""
+    x = torch.from_numpy(demo_cnn.preprocess(str(path)))[None]
+    with torch.no_grad():
+        for b in clf.layers:
+            x = b(x)
+    return x.mean(dim=(2, 3))[0].numpy()
 
 
 def grey(path):
@@ -106,6 +116,7 @@ plan = [("cardiomegaly", None, sev) for sev in ["mild", "moderate", "severe", No
        [("pleural effusion", None, sev) for sev in ["small", "moderate", "large", None]] + \
        [("pleural effusion", "right", None), ("pneumothorax", None, None)]
 sheet, fidelity, walls = [], {"regional": [], "global": []}, []
+made = {}  # default --add of each finding: (edit paths, null paths), for the Frechet distances
 for finding, side, sev in plan:
     key = finding + (f" {side}" if side else "") + (f" {sev}" if sev else "")
     eff, right_way, side_change = [], [], []
@@ -120,6 +131,8 @@ for finding, side, sev in plan:
             h, wd = d.shape
             side_change.append((d[h // 2:, :wd // 2].mean(), d[h // 2:, wd // 2:].mean()))
         if sev is None and side is None:
+            made.setdefault(finding, ([], []))[0].append(e)
+            made[finding][1].append(n)
             x, y = grey(r["path"]), grey(n)
             fidelity["regional"].append((psnr(x, y), lapvar(y) / max(lapvar(x), 1e-9)))
         if i < 3 and sev is None and side is None:
@@ -158,6 +171,21 @@ for k, v in fidelity.items():
         res[f"null_fidelity_{k}"] = {"psnr_db_mean": float(np.mean(v[:, 0])), "sharpness_ratio_mean": float(np.mean(v[:, 1])),
                                      "n": len(v)}
         print(k, res[f"null_fidelity_{k}"])
+# Frechet distance in the demo classifier's feature space (features standardised by all real held-out NIH images):
+# do the --add edits of a finding lie nearer the real held-out positives of that finding than their null edits
+# and the inputs do? Few images per set (n), so the covariance term is rough; compare within one run.
+real = {r["filename"]: features(r["path"]) for r in rows}
+ref = np.stack(list(real.values()))
+res["frechet_demo_features"] = {}
+for finding, (edits, nulls) in made.items():
+    pos = np.stack([real[r["filename"]] for r in rows if NIH[finding] in r["findings"].split("|")])
+    fe, fn = np.stack([features(p) for p in edits]), np.stack([features(p) for p in nulls])
+    fi = np.stack([real[r["filename"]] for r in neg])
+    res["frechet_demo_features"][finding] = {
+        "edits_to_real_positives": metrics.frechet(fe, pos, ref), "null_edits_to_real_positives": metrics.frechet(fn, pos, ref),
+        "inputs_to_real_positives": metrics.frechet(fi, pos, ref), "null_edits_to_inputs": metrics.frechet(fn, fi, ref),
+        "n_edits": len(edits), "n_real_positives": len(pos)}
+    print("frechet", finding, res["frechet_demo_features"][finding], flush=True)
 res["seconds_per_edit_with_null_mean"] = float(np.mean(walls))
 Path(a.json).write_text(json.dumps(res, indent=1))
 if sheet:
