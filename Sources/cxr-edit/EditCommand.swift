@@ -109,11 +109,15 @@ struct Edit: ParsableCommand {
             throw CLIError("--strength must be in (0, 1], got \(strength)")
         }
         guard margin >= 0 && margin <= 256 else { throw CLIError("--margin must be between 0 and 256, got \(margin)") }
+        if !sourcePrompt.isEmpty && !invert {
+            // Only inversion reads it: without --invert it was silently ignored.
+            throw CLIError("--source-prompt describes the input for --invert; give --invert too, or leave it out")
+        }
         let batchSeeds = try isBatch ? checkBatchOptions() : nil
         let resolved = try findings.resolve(prompt: sampling.prompt, negativePrompt: sampling.negativePrompt,
                                             maskGiven: mask != nil)
-        if findings.dryRun {
-            explainRun(resolved)
+        if findings.dryRun && batchSeeds != nil {
+            explainRun(resolved)  // a batch's inputs are checked by BatchEdit, which a dry run does not start
             return
         }
         guard let prompt = resolved.prompt, !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
@@ -139,6 +143,13 @@ struct Edit: ParsableCommand {
             }
         }
         let noise = try sampling.noise.map { try readNpy(URL(fileURLWithPath: $0)) }
+        if findings.dryRun {
+            // Everything above is the real run's own checking (input, mask, region fit, output paths, noise):
+            // a dry run refuses what the run refuses, and describes the area the run would repaint.
+            if let fitWarning = input.fitWarning(resolved) { warn(fitWarning) }
+            try explainRun(resolved, input: input, output: outURL)
+            return
+        }
         let seed = sampling.drawSeed()
         if sampling.seed == .random && !output.quiet { note("--seed -1: drew seed \(seed)") }
 
@@ -309,14 +320,58 @@ struct Edit: ParsableCommand {
     }
 
     /// --dry-run: what the edit would do, without loading the model.
+    /// --dry-run of one edit, after the run's own checks: what would be repainted (the area actually placed on this
+    /// image, or the --mask file), with which settings, into which file; `--json` gives the same as one object.
+    func explainRun(_ r: ResolvedFindings, input: PreparedInput, output outURL: URL) throws {
+        let regional = input.editMask != nil
+        let defaults = ModelDefaults(recommendations: try ModelRecommendations(modelFolder: try modelOptions.modelURL()),
+                                     modelURL: try modelOptions.modelURL())
+        let steps = sampling.steps ?? defaults.steps, guidance = sampling.guidance ?? defaults.guidance
+        let strength = self.strength ?? EditRequest.defaultStrength(regional: regional)
+        let area = mask.map { "the white pixels of \($0)" } ?? r.areaDescription
+        let fraction = input.editMask?.coverage ?? 1
+        if output.json {
+            var obj: [String: Any] = [
+                "dry_run": true, "input": input.url.path, "input_sha256": input.hash, "output": outURL.path,
+                "null_edit": nullEdit.map { $0 as Any } ?? NSNull(), "area": mask != nil ? "mask" : r.areaSource.rawValue,
+                "edit_fraction": fraction, "mask": mask.map { $0 as Any } ?? NSNull(), "strength": strength,
+                "steps": steps, "guidance": guidance, "seed": sampling.seed.map(\.description) ?? "0",
+                "detail": detail.rawValue, "margin": margin, "invert": invert,
+                "unet": unet?.rawValue ?? (regional ? "auto" : "standard"),
+            ]
+            obj["findings"] = r.jsonObject()
+            if let fit = input.placed.fit {
+                obj["fit"] = ["score": fit.score, "scale_x": fit.scaleX, "scale_y": fit.scaleY, "offset_x": fit.offsetX,
+                              "offset_y": fit.offsetY, "weak": r.fitPolicy.isWeak(fit)]
+            }
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        for line in r.describe() {
+            print(line.hasPrefix("edit region:") ? "edit region:     \(area)" : line)
+        }
+        print(String(format: "edit area:       %.1f%% of the image%@", fraction * 100,
+                     input.placed.fit.map { String(format: " (atlas fit score %.2f)", $0.score) } ?? ""))
+        print("input:           \(input.url.path)")
+        print("output:          \(outURL.path)")
+        printSettings(regional: regional, strength: strength, steps: "\(steps)", guidance: "\(guidance)")
+    }
+
+    /// --dry-run of a batch: the composed edit and settings (BatchEdit checks its inputs when it runs).
     func explainRun(_ r: ResolvedFindings) {
         r.describe().forEach { print($0) }
         let regional = r.areaSource != .wholeImage
         print("input:           \(inputs.joined(separator: " "))")
         print("mask file:       \(mask ?? "(none)")")
-        print("strength:        \(strength ?? EditRequest.defaultStrength(regional: regional))")
-        let steps = sampling.steps.map(String.init) ?? "model default"
-        print("steps/guidance:  \(steps) / \(sampling.guidance.map { "\($0)" } ?? "model default")")
+        printSettings(regional: regional, strength: strength ?? EditRequest.defaultStrength(regional: regional),
+                      steps: sampling.steps.map(String.init) ?? "model default",
+                      guidance: sampling.guidance.map { "\($0)" } ?? "model default")
+    }
+
+    private func printSettings(regional: Bool, strength: Double, steps: String, guidance: String) {
+        print("strength:        \(strength)")
+        print("steps/guidance:  \(steps) / \(guidance)")
         print("seed:            \(seeds ?? sampling.seed.map(\.description) ?? "0")")
         print("scheduler:       \(sampling.scheduler ?? "the checkpoint's own")")
         print("inversion:       \(invert ? "edit-friendly DDPM" : "off (plain SDEdit)")")

@@ -78,6 +78,8 @@ struct FindingOptions: ParsableArguments {
         let regionNames = Self.names(region)
         if global && !regionNames.isEmpty { throw CLIError("give --global or --region, not both") }
         if global && maskGiven { throw CLIError("give --global or --mask, not both") }
+        // Both name the edit area; the mask file used to win silently and the region was dropped.
+        if maskGiven && !regionNames.isEmpty { throw CLIError("give --region or --mask, not both (each names the edit area)") }
         let vocab = try vocabulary ?? Vocabulary.standard()
         let sides = try side.map { word -> Side in
             guard let s = vocab.side(forWord: word) else { throw CLIError("--side must be left, right or bilateral, got '\(word)'") }
