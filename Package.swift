@@ -42,7 +42,7 @@ let package = Package(
         // CLIPTextModel, UNet2DConditionModel, AutoencoderKL, driven by config.json.
         .target(name: "CXRModels", dependencies: ["CXRTensor", "CXRCheckpoint"], swiftSettings: optimize),
         // Schedulers (DDIM, PNDM, Euler, Euler-a, DPM++2M, LMS) and torch-identical random numbers.
-        .target(name: "CXRSchedulers", dependencies: ["CXRTensor"], swiftSettings: optimize),
+        .target(name: "CXRSchedulers", dependencies: ["CXRTensor", "CXRCheckpoint"], swiftSettings: optimize),
         // PNG/JPEG/DICOM I/O, grey/RGB, resize, masks, provenance chunks, atomic writes.
         .target(name: "CXRImaging", dependencies: ["CPNG", "CJPEG", "CZlib", "CXRFiles", "CDICOM"],
                 swiftSettings: optimize),
@@ -57,7 +57,8 @@ let package = Package(
         .target(name: "CXRClassifiers", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRImaging"], swiftSettings: optimize),
         // Counterfactual stress tests of classifiers: run specs, resumable sharded runner, metrics, reports.
         .target(name: "CXRProbe",
-                dependencies: ["CXRPipelines", "CXRFindings", "CXRClassifiers", "CXRImaging", "CXRCheckpoint", "CXRTensor", "CXRFiles",
+                dependencies: ["CXRPipelines", "CXRSchedulers", "CXRFindings", "CXRClassifiers", "CXRImaging",
+                               "CXRCheckpoint", "CXRTensor", "CXRFiles",
                                .product(name: "Yams", package: "Yams")],
                 swiftSettings: optimize),
         .executableTarget(name: "cxr-edit",
@@ -70,14 +71,15 @@ let package = Package(
         .testTarget(name: "CXRCheckpointTests", dependencies: ["CXRCheckpoint", "CXRTensor"]),
         .testTarget(name: "CXRTokenizerTests", dependencies: ["CXRTokenizer"]),
         .testTarget(name: "CXRModelsTests", dependencies: ["CXRModels", "CXRCheckpoint", "CXRTensor", "CXRTokenizer"]),
-        .testTarget(name: "CXRSchedulersTests", dependencies: ["CXRSchedulers", "CXRTensor"]),
+        .testTarget(name: "CXRSchedulersTests", dependencies: ["CXRSchedulers", "CXRTensor", "CXRCheckpoint"]),
         .testTarget(name: "CXRImagingTests", dependencies: ["CXRImaging"]),
         .testTarget(name: "CXRPipelinesTests", dependencies: ["CXRPipelines", "CXRImaging", "CXRTensor", "CXRCheckpoint", "CXRSchedulers"]),
         .testTarget(name: "CXRFindingsTests", dependencies: ["CXRFindings", "CXRImaging"]),
         .testTarget(name: "CXRClassifiersTests", dependencies: ["CXRClassifiers", "CXRTensor", "CXRCheckpoint", "CXRImaging"]),
         // End-to-end tests of the cxr-edit binary: exit codes, one-line errors, no partial outputs.
         .testTarget(name: "CLITests", dependencies: ["cxr-edit", "CXRImaging", "CXRTensor"]),
-        .testTarget(name: "CXRProbeTests", dependencies: ["CXRProbe", "CXRClassifiers", "CXRFindings", "CXRPipelines", "CXRImaging"]),
+        .testTarget(name: "CXRProbeTests", dependencies: ["CXRProbe", "CXRClassifiers", "CXRFindings", "CXRPipelines",
+                                                    "CXRImaging", "CXRSchedulers"]),
     ],
     swiftLanguageModes: [.v5]
 )

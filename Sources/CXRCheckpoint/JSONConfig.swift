@@ -148,6 +148,20 @@ public struct JSONConfig: Sendable {
         return s
     }
 
+    /// Missing/null gives nil; a string that is not one of `T`'s raw values is refused with the key, the value and
+    /// the accepted values, so a typo in a config names its own fix instead of failing later without context.
+    public func optEnum<T>(_ key: String, as type: T.Type = T.self) throws -> T?
+    where T: RawRepresentable & CaseIterable, T.RawValue == String {
+        guard let s = try optString(key) else { return nil }
+        guard let v = T(rawValue: s) else {
+            let accepted = T.allCases.map(\.rawValue).joined(separator: ", ")
+            throw CheckpointError(.unsupported, file: file,
+                                  "key \(CheckpointError.quote(keyPath(key))) has unknown value "
+                                    + "\(CheckpointError.quote(s)) (\(accepted))")
+        }
+        return v
+    }
+
     public func optInt(_ key: String) throws -> Int? {
         guard let v = try optional(key) else { return nil }
         guard let i = v.int else { throw wrong(key, "an integer", v) }

@@ -18,9 +18,10 @@ extension StableDiffusionPipeline {
         case .inpaint(let img, let mask): image = img; editMask = binarized(mask)
         case .generate: throw PipelineError.invalid("inversion needs an input image")
         }
-        let prediction = model.schedulerConfig.predictionType ?? "epsilon"
-        guard prediction == "epsilon" || prediction == "v_prediction" else {
-            throw PipelineError.invalid("inversion supports epsilon and v_prediction models, not '\(prediction)'")
+        let prediction = model.schedulerConfig.predictionType ?? .epsilon
+        guard prediction == .epsilon || prediction == .vPrediction else {
+            throw PipelineError.invalid(
+                "inversion supports epsilon and v_prediction models, not '\(prediction.rawValue)'")
         }
         let guided = s.guidance > 1
         let target = try encodePrompt(s.prompt, negative: s.negativePrompt, guided: guided, cache: cache)
@@ -78,7 +79,7 @@ extension StableDiffusionPipeline {
     private func epsilon(_ x: Tensor, t: Double, context: Tensor, guidance: Double, ddim: DDIMScheduler) throws -> Tensor {
         let out = try predictNoise(x, t: t, context: context, guidance: guidance, scheduler: ddim, unet: model.unet,
                                    conditioning: nil)
-        guard model.schedulerConfig.predictionType == "v_prediction" else { return out }
+        guard model.schedulerConfig.predictionType == .vPrediction else { return out }
         let a = try ddim.alphaPair(for: t).current
         return combine(out, a.squareRoot(), x, (1 - a).squareRoot())
     }

@@ -1,3 +1,4 @@
+import CXRCheckpoint
 import CXRFiles
 import Foundation
 
@@ -38,14 +39,15 @@ public struct ModelRecommendations: Sendable, Equatable {
             ignored = "\(error)"
             return
         }
-        guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        // The same parser as the diffusers configs beside it; values stay leniently typed (see above).
+        guard let json = try? JSONValue(data: data, source: file.path), let obj = json.object else {
             throw PipelineError.invalid("\(file.path): not a JSON object")
         }
         self.init()
-        if let s = obj["steps"] as? Int, s >= 1, s <= 1000 { steps = s }
-        if let g = (obj["guidance"] as? NSNumber)?.doubleValue, g >= 0, g <= 100 { guidance = g }
+        if let s = obj["steps"]?.int, s >= 1, s <= 1000 { steps = s }
+        if let g = obj["guidance"]?.double, g >= 0, g <= 100 { guidance = g }
         if let value = obj["inpaint_unet"] {
-            guard let name = value as? String, !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+            guard let name = value.string, !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
                 throw PipelineError.invalid("\(file.path): inpaint_unet must name a folder inside the model folder")
             }
             inpaintUNet = name

@@ -101,7 +101,7 @@ public struct ProbePlan: Sendable {
     public func request(for job: ProbeJob, resolved: ResolvedEdit, raster: RasterImage, sha: String) -> EditRequest {
         EditRequest(image: raster, prompt: resolved.prompt, negativePrompt: resolved.negativePrompt,
                     editMask: resolved.editMask, keepMask: resolved.keepMask, strength: job.strength, seed: job.seed,
-                    steps: steps, guidance: guidance, scheduler: spec.scheduler.flatMap(ProbeRunner.schedulerKind),
+                    steps: steps, guidance: guidance, scheduler: spec.scheduler.flatMap { SchedulerKind(name: $0) },
                     eta: spec.eta, invert: spec.invert, detail: spec.detail, margin: spec.margin,
                     unet: spec.unet.flatMap(UNetChoice.init(rawValue:)), imageKey: sha)
     }

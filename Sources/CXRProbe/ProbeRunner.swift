@@ -380,14 +380,6 @@ public final class ProbeRunner {
         return out
     }
 
-    static func schedulerKind(_ name: String) -> SchedulerKind? {
-        switch name {
-        case "euler_a": return .eulerAncestral
-        case "dpmpp-2m": return .dpmpp2m
-        default: return SchedulerKind(rawValue: name)
-        }
-    }
-
     /// SHA-256 of a binarised mask (width, height, then one byte per pixel).
     public static func maskHash(_ m: Mask) -> String {
         var bytes = Array("\(m.width)x\(m.height)\n".utf8)

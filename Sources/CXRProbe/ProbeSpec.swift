@@ -111,7 +111,6 @@ public struct ProbeSpec: Sendable {
                           "save_images"]
     static let editKeys = ["name", "add", "remove", "prompt", "side", "sides", "severity", "severities", "negative_prompt",
                            "region", "mask", "keep_region", "keep_mask", "target", "mode", "dilate"]
-    static let schedulers = ["ddim", "pndm", "euler", "euler-a", "euler_a", "dpm++2m", "dpmpp-2m", "lms"]
 
     /// Limits that keep a typo from planning a billion-image study.
     public static let maxEdits = 1000, maxStrengths = 100, maxSeeds = 100_000, maxClassifiers = 16
@@ -167,10 +166,7 @@ public struct ProbeSpec: Sendable {
         seeds = (try r.ints(r.has("seed") ? "seed" : "seeds", range: 0...Int(Int32.max), maxCount: Self.maxSeeds) ?? [0]).map { UInt64($0) }
         steps = try r.int("steps", range: 1...1000)
         guidance = try r.double("guidance", range: 0...100)
-        scheduler = try r.string("scheduler")?.lowercased()
-        if let s = scheduler, !Self.schedulers.contains(s) {
-            throw r.fail("scheduler", "unknown scheduler '\(s)' (choose one of ddim, pndm, euler, euler-a, dpm++2m, lms)")
-        }
+        scheduler = try r.schedulerName("scheduler")
         eta = try r.double("eta", range: 0...1) ?? 0
         invert = try r.bool("invert") ?? false
         if r.has("feather") {

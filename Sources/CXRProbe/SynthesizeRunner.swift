@@ -1,6 +1,7 @@
 import CXRClassifiers
 import CXRImaging
 import CXRPipelines
+import CXRSchedulers
 import CXRTensor
 import Foundation
 
@@ -60,7 +61,7 @@ public final class SynthesizeRunner {
             }
             let settings = DiffusionSettings(prompt: item.prompt, negativePrompt: item.negativePrompt, steps: plan.steps,
                                              guidance: plan.guidance, seed: item.seed,
-                                             scheduler: plan.spec.scheduler.flatMap(ProbeRunner.schedulerKind))
+                                             scheduler: plan.spec.scheduler.flatMap { SchedulerKind(name: $0) })
             var denoise = 0.0
             let image: RasterImage
             do {

@@ -113,8 +113,7 @@ public struct SynthesizeSpec: Sendable {
         }
         steps = try r.int("steps", range: 1...1000)
         guidance = try r.double("guidance", range: 0...100)
-        scheduler = try r.string("scheduler")?.lowercased()
-        if let s = scheduler, !ProbeSpec.schedulers.contains(s) { throw r.fail("scheduler", "unknown scheduler '\(s)'") }
+        scheduler = try r.schedulerName("scheduler")
         seed = UInt64(try r.int("seed", range: 0...Int(Int32.max)) ?? 0)
         width = try r.int("width", range: 8...4096)
         height = try r.int("height", range: 8...4096)

@@ -1,7 +1,8 @@
 import CXRTensor
 
 /// diffusers' `DDIMScheduler`: deterministic for `eta` 0, adds generator noise for `eta` > 0.
-public struct DDIMScheduler: Scheduler {
+public struct DDIMScheduler: RegisteredScheduler {
+    public static let className = "DDIMScheduler"
     public let kind = SchedulerKind.ddim
     public let config: SchedulerConfig
     public private(set) var timesteps: [Double] = []
@@ -20,8 +21,8 @@ public struct DDIMScheduler: Scheduler {
     public init(config: SchedulerConfig, eta: Double = 0) throws {
         self.config = config
         self.eta = eta
-        schedule = try TrainingSchedule(config: config, defaultSpacing: "leading",
-                                        predictionTypes: ["epsilon", "v_prediction", "sample"])
+        schedule = try TrainingSchedule(config: config, defaultSpacing: .leading,
+                                        predictionTypes: [.epsilon, .vPrediction, .sample])
         finalAlphaCumprod = (config.setAlphaToOne ?? true) ? 1 : schedule.alphasCumprod[0]
         clipSample = config.clipSample ?? true
         clipRange = Float(config.clipSampleRange ?? 1.0)
@@ -39,8 +40,8 @@ public struct DDIMScheduler: Scheduler {
     public mutating func setTimesteps(_ steps: Int) throws {
         try Spacing.check(steps, train: schedule.trainSteps)
         self.steps = steps
-        timesteps = try Spacing.ddim(spacing: schedule.spacing, steps: steps, train: schedule.trainSteps,
-                                     offset: schedule.stepsOffset).map(Double.init)
+        timesteps = Spacing.ddim(spacing: schedule.spacing, steps: steps, train: schedule.trainSteps,
+                                 offset: schedule.stepsOffset).map(Double.init)
     }
 
     public mutating func setBeginIndex(_ i: Int) {}
@@ -60,13 +61,13 @@ public struct DDIMScheduler: Scheduler {
 
         var x0: Tensor, eps: Tensor
         switch schedule.predictionType {
-        case "epsilon":
+        case .epsilon:
             x0 = try sample.zipValues(modelOutput) { s, m in (s - sqB * m) / sqA }
             eps = modelOutput
-        case "sample":
+        case .sample:
             x0 = modelOutput
             eps = try sample.zipValues(x0) { s, x in (s - sqA * x) / sqB }
-        default: // v_prediction
+        case .vPrediction:
             x0 = try sample.zipValues(modelOutput) { s, m in sqA * s - sqB * m }
             eps = try modelOutput.zipValues(sample) { m, s in sqA * m + sqB * s }
         }

@@ -2,7 +2,9 @@ import CXRTensor
 
 /// diffusers' `DPMSolverMultistepScheduler` with `algorithm_type` "dpmsolver++" (DPM-Solver++(2M) by default,
 /// solver orders 1-3, midpoint or Heun second-order update, lower-order final steps, optional Karras sigmas).
-public struct DPMSolverMultistepScheduler: Scheduler {
+public struct DPMSolverMultistepScheduler: RegisteredScheduler {
+    public static let className = "DPMSolverMultistepScheduler"
+    public static let aliases = ["dpmpp-2m"]
     public let kind = SchedulerKind.dpmpp2m
     public let config: SchedulerConfig
     public private(set) var timesteps: [Double] = []
@@ -24,10 +26,11 @@ public struct DPMSolverMultistepScheduler: Scheduler {
     private var stepIndex: Int?
     private var beginIndex: Int?
 
-    public init(config: SchedulerConfig) throws {
+    /// `eta` is accepted for the registry and ignored: diffusers' class has no such parameter.
+    public init(config: SchedulerConfig, eta: Double = 0) throws {
         self.config = config
-        schedule = try TrainingSchedule(config: config, defaultSpacing: "linspace",
-                                        predictionTypes: ["epsilon", "v_prediction", "sample"])
+        schedule = try TrainingSchedule(config: config, defaultSpacing: .linspace,
+                                        predictionTypes: [.epsilon, .vPrediction, .sample])
         solverOrder = config.solverOrder ?? 2
         guard (1...3).contains(solverOrder) else {
             throw SchedulerError.unsupportedSetting("solver_order", String(solverOrder))
@@ -64,8 +67,8 @@ public struct DPMSolverMultistepScheduler: Scheduler {
         let flipped = Array(lambdas.reversed())
         let clippedIdx = flipped.firstIndex { Double($0) >= lambdaMinClipped } ?? flipped.count
         let last = t - clippedIdx
-        var ts = try Spacing.dpm(spacing: schedule.spacing, steps: steps, train: t, last: last,
-                                 offset: schedule.stepsOffset)
+        var ts = Spacing.dpm(spacing: schedule.spacing, steps: steps, train: t, last: last,
+                             offset: schedule.stepsOffset)
         let train = schedule.trainSigmas
         var sig: [Double]
         if karras {
@@ -74,7 +77,7 @@ public struct DPMSolverMultistepScheduler: Scheduler {
                                      sigmaMax: config.sigmaMax ?? Double(descending[0]), count: steps)
             let logs = train.map { NumpyCompat.logf($0) }
             let raw = sig.map { NumpyCompat.sigmaToT($0, logs) }
-            let rounded = (config.betaSchedule ?? "linear") != "squaredcos_cap_v2"
+            let rounded = (config.betaSchedule ?? .linear) != .squaredcosCapV2
             ts = raw.map { Int(rounded ? NumpyCompat.round($0) : $0) }
         } else {
             sig = ts.map { NumpyCompat.interp(Double($0), train) }
@@ -128,9 +131,9 @@ public struct DPMSolverMultistepScheduler: Scheduler {
         let (aS, sS) = Self.alphaSigma(try sigma(i))
         let x0: Tensor
         switch schedule.predictionType {
-        case "epsilon": x0 = try sample.zipValues(modelOutput) { s, m in (s - sS * m) / aS }
-        case "v_prediction": x0 = try sample.zipValues(modelOutput) { s, m in aS * s - sS * m }
-        default: x0 = modelOutput
+        case .epsilon: x0 = try sample.zipValues(modelOutput) { s, m in (s - sS * m) / aS }
+        case .vPrediction: x0 = try sample.zipValues(modelOutput) { s, m in aS * s - sS * m }
+        case .sample: x0 = modelOutput
         }
         for k in 0..<(solverOrder - 1) { modelOutputs[k] = modelOutputs[k + 1] }
         modelOutputs[solverOrder - 1] = x0

@@ -21,26 +21,24 @@ extension Tensor {
 struct TrainingSchedule: Sendable {
     let trainSteps: Int
     let alphasCumprod: [Float]
-    let predictionType: String
-    let spacing: String
+    let predictionType: PredictionType
+    let spacing: TimestepSpacing
     let stepsOffset: Int
 
-    init(config c: SchedulerConfig, defaultSpacing: String, predictionTypes: Set<String>) throws {
+    init(config c: SchedulerConfig, defaultSpacing: TimestepSpacing, predictionTypes: Set<PredictionType>) throws {
         try c.checkSupported(keys: ["trained_betas", "rescale_betas_zero_snr", "thresholding", "timestep_type",
                                     "use_exponential_sigmas", "use_beta_sigmas", "use_lu_lambdas",
                                     "use_flow_sigmas", "use_dynamic_shifting", "variance_type"])
         trainSteps = c.numTrainTimesteps ?? 1000
-        let betas = try NoiseSchedule.betas(schedule: c.betaSchedule ?? "linear", start: c.betaStart ?? 0.0001,
-                                            end: c.betaEnd ?? 0.02, count: trainSteps)
+        let betas = NoiseSchedule.betas(schedule: c.betaSchedule ?? .linear, start: c.betaStart ?? 0.0001,
+                                        end: c.betaEnd ?? 0.02, count: trainSteps)
         alphasCumprod = NoiseSchedule.alphasCumprod(betas)
-        predictionType = c.predictionType ?? "epsilon"
+        predictionType = c.predictionType ?? .epsilon
+        // A known prediction type can still be one this class does not implement (diffusers' PNDM has no "sample").
         guard predictionTypes.contains(predictionType) else {
-            throw SchedulerError.unsupportedSetting("prediction_type", predictionType)
+            throw SchedulerError.unsupportedSetting("prediction_type", predictionType.rawValue)
         }
         spacing = c.timestepSpacing ?? defaultSpacing
-        guard ["leading", "trailing", "linspace"].contains(spacing) else {
-            throw SchedulerError.unsupportedSetting("timestep_spacing", spacing)
-        }
         stepsOffset = c.stepsOffset ?? 0
     }
 

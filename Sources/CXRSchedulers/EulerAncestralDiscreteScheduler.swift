@@ -1,7 +1,9 @@
 import CXRTensor
 
 /// diffusers' `EulerAncestralDiscreteScheduler`: an Euler step to sigma_down plus generator noise of sigma_up.
-public struct EulerAncestralDiscreteScheduler: Scheduler {
+public struct EulerAncestralDiscreteScheduler: RegisteredScheduler {
+    public static let className = "EulerAncestralDiscreteScheduler"
+    public static let aliases = ["euler_a"]
     public let kind = SchedulerKind.eulerAncestral
     public let config: SchedulerConfig
     public var timesteps: [Double] { state.timesteps }
@@ -11,17 +13,18 @@ public struct EulerAncestralDiscreteScheduler: Scheduler {
 
     private var state: SigmaState
 
-    public init(config: SchedulerConfig) throws {
+    /// `eta` is accepted for the registry and ignored: diffusers' class has no such parameter.
+    public init(config: SchedulerConfig, eta: Double = 0) throws {
         self.config = config
-        let schedule = try TrainingSchedule(config: config, defaultSpacing: "linspace",
-                                            predictionTypes: ["epsilon", "v_prediction"])
+        let schedule = try TrainingSchedule(config: config, defaultSpacing: .linspace,
+                                            predictionTypes: [.epsilon, .vPrediction])
         state = SigmaState(schedule: schedule)
     }
 
     public mutating func setTimesteps(_ steps: Int) throws {
         let s = state.schedule
         try Spacing.check(steps, train: s.trainSteps)
-        let ts = try Spacing.sigmaBased(spacing: s.spacing, steps: steps, train: s.trainSteps, offset: s.stepsOffset)
+        let ts = Spacing.sigmaBased(spacing: s.spacing, steps: steps, train: s.trainSteps, offset: s.stepsOffset)
         let (sig, _) = state.interpolated(ts, karras: false, sigmaMin: nil, sigmaMax: nil)
         state.reset(sigmas: sig.map { Float($0) } + [0], timesteps: ts.map(Double.init))
     }

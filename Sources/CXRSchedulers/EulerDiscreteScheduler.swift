@@ -1,7 +1,8 @@
 import CXRTensor
 
 /// diffusers' `EulerDiscreteScheduler` (deterministic Euler; `s_churn` 0 as the pipelines call it).
-public struct EulerDiscreteScheduler: Scheduler {
+public struct EulerDiscreteScheduler: RegisteredScheduler {
+    public static let className = "EulerDiscreteScheduler"
     public let kind = SchedulerKind.euler
     public let config: SchedulerConfig
     public var timesteps: [Double] { state.timesteps }
@@ -13,10 +14,11 @@ public struct EulerDiscreteScheduler: Scheduler {
     private let karras: Bool
     private let finalSigmaMin: Bool
 
-    public init(config: SchedulerConfig) throws {
+    /// `eta` is accepted for the registry and ignored: diffusers' class has no such parameter.
+    public init(config: SchedulerConfig, eta: Double = 0) throws {
         self.config = config
-        let schedule = try TrainingSchedule(config: config, defaultSpacing: "linspace",
-                                            predictionTypes: ["epsilon", "v_prediction", "sample"])
+        let schedule = try TrainingSchedule(config: config, defaultSpacing: .linspace,
+                                            predictionTypes: [.epsilon, .vPrediction, .sample])
         state = SigmaState(schedule: schedule)
         karras = config.useKarrasSigmas ?? false
         let interpolation = config.interpolationType ?? "linear"
@@ -31,7 +33,7 @@ public struct EulerDiscreteScheduler: Scheduler {
     public mutating func setTimesteps(_ steps: Int) throws {
         let s = state.schedule
         try Spacing.check(steps, train: s.trainSteps)
-        let ts = try Spacing.sigmaBased(spacing: s.spacing, steps: steps, train: s.trainSteps, offset: s.stepsOffset)
+        let ts = Spacing.sigmaBased(spacing: s.spacing, steps: steps, train: s.trainSteps, offset: s.stepsOffset)
         let (sig, outTs) = state.interpolated(ts, karras: karras, sigmaMin: config.sigmaMin, sigmaMax: config.sigmaMax)
         let last: Float = finalSigmaMin ? s.trainSigmas[0] : 0
         state.reset(sigmas: sig.map { Float($0) } + [last], timesteps: outTs.map(Double.init))

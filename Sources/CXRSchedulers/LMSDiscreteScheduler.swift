@@ -6,7 +6,8 @@ import CXRTensor
 /// `scipy.integrate.quad` on a float32 integrand; a polynomial of degree <= 3 is integrated exactly by the 21-point
 /// Gauss-Kronrod rule quad applies first (and, with `epsrel` 1e-4, last), so the same rule evaluated on the same
 /// float32 integrand reproduces diffusers' coefficients.
-public struct LMSDiscreteScheduler: Scheduler {
+public struct LMSDiscreteScheduler: RegisteredScheduler {
+    public static let className = "LMSDiscreteScheduler"
     public let kind = SchedulerKind.lms
     public let config: SchedulerConfig
     public var timesteps: [Double] { state.timesteps }
@@ -20,10 +21,11 @@ public struct LMSDiscreteScheduler: Scheduler {
     /// LMS order used by `step` (diffusers' default argument).
     public var lmsOrder = 4
 
-    public init(config: SchedulerConfig) throws {
+    /// `eta` is accepted for the registry and ignored: diffusers' class has no such parameter.
+    public init(config: SchedulerConfig, eta: Double = 0) throws {
         self.config = config
-        let schedule = try TrainingSchedule(config: config, defaultSpacing: "linspace",
-                                            predictionTypes: ["epsilon", "v_prediction", "sample"])
+        let schedule = try TrainingSchedule(config: config, defaultSpacing: .linspace,
+                                            predictionTypes: [.epsilon, .vPrediction, .sample])
         state = SigmaState(schedule: schedule)
         karras = config.useKarrasSigmas ?? false
     }
@@ -31,7 +33,7 @@ public struct LMSDiscreteScheduler: Scheduler {
     public mutating func setTimesteps(_ steps: Int) throws {
         let s = state.schedule
         try Spacing.check(steps, train: s.trainSteps)
-        let ts = try Spacing.sigmaBased(spacing: s.spacing, steps: steps, train: s.trainSteps, offset: s.stepsOffset)
+        let ts = Spacing.sigmaBased(spacing: s.spacing, steps: steps, train: s.trainSteps, offset: s.stepsOffset)
         let (sig, outTs) = state.interpolated(ts, karras: karras, sigmaMin: nil, sigmaMax: nil)
         state.reset(sigmas: sig.map { Float($0) } + [0], timesteps: outTs.map(Double.init))
         derivatives = []

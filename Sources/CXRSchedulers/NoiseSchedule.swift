@@ -20,14 +20,14 @@ enum NoiseSchedule {
         }
     }
 
-    /// betas for `beta_schedule` ("linear", "scaled_linear", "squaredcos_cap_v2").
-    static func betas(schedule: String, start: Double, end: Double, count: Int) throws -> [Float] {
+    /// betas for `beta_schedule`.
+    static func betas(schedule: BetaSchedule, start: Double, end: Double, count: Int) -> [Float] {
         switch schedule {
-        case "linear":
+        case .linear:
             return torchLinspace(start, end, count)
-        case "scaled_linear":
+        case .scaledLinear:
             return torchLinspace(start.squareRoot(), end.squareRoot(), count).map { $0 * $0 }
-        case "squaredcos_cap_v2":
+        case .squaredcosCapV2:
             // Computed in float64 by Python's math module, then stored as float32.
             func alphaBar(_ t: Double) -> Double {
                 let c = Foundation.cos((t + 0.008) / 1.008 * Double.pi / 2)
@@ -38,8 +38,6 @@ enum NoiseSchedule {
                 let t2 = Double(i + 1) / Double(count)
                 return Float(Swift.min(1 - alphaBar(t2) / alphaBar(t1), 0.999))
             }
-        default:
-            throw SchedulerError.unsupportedSetting("beta_schedule", schedule)
         }
     }
 

@@ -5,7 +5,8 @@ import CXRTensor
 ///
 /// The call counter and the list of past model outputs behave exactly as in diffusers, including the second call
 /// that re-evaluates the first timestep, and when an img2img run starts in the middle of `timesteps`.
-public struct PNDMScheduler: Scheduler {
+public struct PNDMScheduler: RegisteredScheduler {
+    public static let className = "PNDMScheduler"
     public let kind = SchedulerKind.pndm
     public let config: SchedulerConfig
     public private(set) var timesteps: [Double] = []
@@ -23,10 +24,11 @@ public struct PNDMScheduler: Scheduler {
     private var curSample: Tensor?
     private var curModelOutput: Tensor?
 
-    public init(config: SchedulerConfig) throws {
+    /// `eta` is accepted for the registry and ignored: diffusers' class has no such parameter.
+    public init(config: SchedulerConfig, eta: Double = 0) throws {
         self.config = config
-        schedule = try TrainingSchedule(config: config, defaultSpacing: "leading",
-                                        predictionTypes: ["epsilon", "v_prediction"])
+        schedule = try TrainingSchedule(config: config, defaultSpacing: .leading,
+                                        predictionTypes: [.epsilon, .vPrediction])
         finalAlphaCumprod = (config.setAlphaToOne ?? false) ? 1 : schedule.alphasCumprod[0]
         skipPrk = config.skipPrkSteps ?? false
     }
@@ -34,8 +36,8 @@ public struct PNDMScheduler: Scheduler {
     public mutating func setTimesteps(_ steps: Int) throws {
         try Spacing.check(steps, train: schedule.trainSteps)
         self.steps = steps
-        let ts = try Spacing.pndm(spacing: schedule.spacing, steps: steps, train: schedule.trainSteps,
-                                  offset: schedule.stepsOffset)
+        let ts = Spacing.pndm(spacing: schedule.spacing, steps: steps, train: schedule.trainSteps,
+                              offset: schedule.stepsOffset)
         let plms: [Int]
         if skipPrk {
             prkTimesteps = []
@@ -168,7 +170,7 @@ public struct PNDMScheduler: Scheduler {
         let aPrev = prevT >= 0 ? ac[prevT] : finalAlphaCumprod
         let bT = 1 - aT, bPrev = 1 - aPrev
         var modelOutput = modelOutputIn
-        if schedule.predictionType == "v_prediction" {
+        if schedule.predictionType == .vPrediction {
             let sa = aT.squareRoot(), sb = bT.squareRoot()
             modelOutput = try modelOutputIn.zipValues(sample) { m, s in sa * m + sb * s }
         }

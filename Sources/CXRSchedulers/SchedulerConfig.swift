@@ -1,3 +1,4 @@
+import CXRCheckpoint
 import Foundation
 
 /// The settings of a diffusers `scheduler_config.json`, exactly as the checkpoint wrote them.
@@ -6,19 +7,17 @@ import Foundation
 /// *being built*, and those defaults differ per class (DDIM clips samples by default, PNDM does not; Euler spaces
 /// timesteps "linspace", DDIM "leading"). Keeping "not given" distinct lets every scheduler apply its own defaults,
 /// which is what `NewScheduler.from_config(pipe.scheduler.config)` does in diffusers (the loaded scheduler's own
-/// defaults are recorded as `_use_default_values` and dropped when switching class). Unknown keys are ignored.
+/// defaults are recorded as `_use_default_values` and dropped when switching class). Unknown keys are ignored; the
+/// enumerated settings are typed, so a misspelt value is refused at load with the file and key named.
 public struct SchedulerConfig: Sendable, Equatable {
     /// `_class_name`, e.g. "PNDMScheduler".
     public var className: String?
     public var numTrainTimesteps: Int?
     public var betaStart: Double?
     public var betaEnd: Double?
-    /// "linear", "scaled_linear" or "squaredcos_cap_v2".
-    public var betaSchedule: String?
-    /// "epsilon", "v_prediction" or "sample".
-    public var predictionType: String?
-    /// "leading", "trailing" or "linspace".
-    public var timestepSpacing: String?
+    public var betaSchedule: BetaSchedule?
+    public var predictionType: PredictionType?
+    public var timestepSpacing: TimestepSpacing?
     public var stepsOffset: Int?
     public var setAlphaToOne: Bool?
     public var clipSample: Bool?
@@ -48,83 +47,54 @@ public struct SchedulerConfig: Sendable, Equatable {
 
     /// Parses the bytes of a `scheduler_config.json`; `file` names it in error messages.
     public init(json data: Data, file: String = "scheduler_config.json") throws {
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: data)
-        } catch {
-            throw SchedulerError.invalidConfig(file, "not valid JSON")
-        }
-        guard let dict = object as? [String: Any] else {
-            throw SchedulerError.invalidConfig(file, "top level is not an object")
-        }
-        try self.init(dictionary: dict, file: file)
+        try self.init(JSONValue(data: data, source: file).config(file: file))
     }
 
-    /// Reads a `scheduler_config.json` file from disk.
+    /// Reads a `scheduler_config.json` file from disk (regular files under `JSONValue.maxBytes` only).
     public init(contentsOf url: URL) throws {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw SchedulerError.invalidConfig(url.path, "cannot read file")
-        }
-        try self.init(json: data, file: url.path)
+        try self.init(JSONConfig(contentsOf: url))
     }
 
-    /// Takes the dictionary `JSONSerialization` produces for a scheduler_config.json.
-    public init(dictionary d: [String: Any], file: String = "scheduler_config.json") throws {
-        func present(_ key: String) -> Any? {
-            guard let v = d[key], !(v is NSNull) else { return nil }
-            return v
-        }
-        func string(_ key: String) throws -> String? {
-            guard let v = present(key) else { return nil }
-            guard let s = v as? String else { throw SchedulerError.invalidConfig(file, "\(key) is not a string") }
-            return s
-        }
-        func number(_ key: String) throws -> Double? {
-            guard let v = present(key) else { return nil }
-            guard case let .number(x) = JSONScalar(v) else {
-                throw SchedulerError.invalidConfig(file, "\(key) is not a number")
-            }
-            return x
-        }
+    /// Reads the settings from a parsed scheduler_config.json, through the same typed reader as the model configs:
+    /// a value of the wrong type or an unknown enumeration value is an error naming the file and the key.
+    public init(_ c: JSONConfig) throws {
+        let file = c.file
         func integer(_ key: String) throws -> Int? {
-            guard let x = try number(key) else { return nil }
-            guard x.isFinite, x == x.rounded(), abs(x) < 1e9 else {
-                throw SchedulerError.invalidConfig(file, "\(key) is not an integer")
+            // Integral but absurd values (1e12 steps) would only fail later, far from the file that holds them.
+            guard let i = try c.optInt(key) else { return nil }
+            guard abs(i) < 1_000_000_000 else {
+                throw SchedulerError.invalidConfig(file, "\(key) \(i) is out of range")
             }
-            return Int(x)
+            return i
         }
         func bool(_ key: String) throws -> Bool? {
             // diffusers passes JSON null as None, which every scheduler treats as false.
-            if let v = d[key], v is NSNull { return false }
-            guard let v = present(key) else { return nil }
-            guard case let .bool(b) = JSONScalar(v) else {
-                throw SchedulerError.invalidConfig(file, "\(key) is not a boolean")
-            }
-            return b
+            if c[key]?.isNull == true { return false }
+            return c.has(key) ? try c.optBool(key, default: false) : nil
         }
-        className = try string("_class_name")
+        className = try c.optString("_class_name")
         numTrainTimesteps = try integer("num_train_timesteps")
-        betaStart = try number("beta_start")
-        betaEnd = try number("beta_end")
-        betaSchedule = try string("beta_schedule")
-        predictionType = try string("prediction_type")
-        timestepSpacing = try string("timestep_spacing")
+        betaStart = try c.optDouble("beta_start")
+        betaEnd = try c.optDouble("beta_end")
+        betaSchedule = try c.optEnum("beta_schedule")
+        predictionType = try c.optEnum("prediction_type")
+        timestepSpacing = try c.optEnum("timestep_spacing")
         stepsOffset = try integer("steps_offset")
         setAlphaToOne = try bool("set_alpha_to_one")
         clipSample = try bool("clip_sample")
-        clipSampleRange = try number("clip_sample_range")
+        clipSampleRange = try c.optDouble("clip_sample_range")
         skipPrkSteps = try bool("skip_prk_steps")
         useKarrasSigmas = try bool("use_karras_sigmas")
-        finalSigmasType = try string("final_sigmas_type")
+        finalSigmasType = try c.optString("final_sigmas_type")
         lowerOrderFinal = try bool("lower_order_final")
         eulerAtFinal = try bool("euler_at_final")
         solverOrder = try integer("solver_order")
-        algorithmType = try string("algorithm_type")
-        solverType = try string("solver_type")
-        interpolationType = try string("interpolation_type")
-        lambdaMinClipped = try number("lambda_min_clipped")
-        sigmaMin = try number("sigma_min")
-        sigmaMax = try number("sigma_max")
+        algorithmType = try c.optString("algorithm_type")
+        solverType = try c.optString("solver_type")
+        interpolationType = try c.optString("interpolation_type")
+        lambdaMinClipped = try c.optDouble("lambda_min_clipped")
+        sigmaMin = try c.optDouble("sigma_min")
+        sigmaMax = try c.optDouble("sigma_max")
 
         if let n = numTrainTimesteps, n < 2 || n > 100_000 {
             throw SchedulerError.invalidConfig(file, "num_train_timesteps \(n) is out of range")
@@ -146,43 +116,21 @@ public struct SchedulerConfig: Sendable, Equatable {
             }
         }
         if let v = lambdaMinClipped, v.isNaN { throw SchedulerError.invalidConfig(file, "lambda_min_clipped is NaN") }
-        if present("trained_betas") != nil { unsupported["trained_betas"] = "(array)" }
+        if c.has("trained_betas") { unsupported["trained_betas"] = "(array)" }
         for key in ["thresholding", "rescale_betas_zero_snr", "use_exponential_sigmas", "use_beta_sigmas",
-                    "use_lu_lambdas", "use_flow_sigmas", "use_dynamic_shifting"] {
-            if let v = present(key), case .bool(true) = JSONScalar(v) { unsupported[key] = "true" }
+                    "use_lu_lambdas", "use_flow_sigmas", "use_dynamic_shifting"] where c[key]?.bool == true {
+            unsupported[key] = "true"
         }
-        if let v = try string("timestep_type"), v != "discrete" { unsupported["timestep_type"] = v }
-        if let v = try string("variance_type"), v == "learned" || v == "learned_range" { unsupported["variance_type"] = v }
+        if let v = try c.optString("timestep_type"), v != "discrete" { unsupported["timestep_type"] = v }
+        if let v = try c.optString("variance_type"), v == "learned" || v == "learned_range" {
+            unsupported["variance_type"] = v
+        }
     }
 
     /// Fails when the configuration names a setting that is present but not implemented.
     func checkSupported(keys: [String]) throws {
         for key in keys.sorted() {
             if let v = unsupported[key] { throw SchedulerError.unsupportedSetting(key, v) }
-        }
-    }
-}
-
-/// A JSON scalar as Foundation hands it over on Linux and macOS (booleans and numbers both arrive as NSNumber
-/// from JSONSerialization, as Swift values from hand-built dictionaries).
-enum JSONScalar {
-    case bool(Bool)
-    case number(Double)
-    case other
-
-    private static let booleanClass = ObjectIdentifier(type(of: NSNumber(value: true)))
-
-    init(_ v: Any) {
-        if type(of: v) == Bool.self, let b = v as? Bool {
-            self = .bool(b)
-        } else if type(of: v) is NSNumber.Type, let n = v as? NSNumber {
-            self = ObjectIdentifier(type(of: n)) == Self.booleanClass ? .bool(n.boolValue) : .number(n.doubleValue)
-        } else if let x = v as? Double, type(of: v) == Double.self {
-            self = .number(x)
-        } else if let i = v as? Int, type(of: v) == Int.self {
-            self = .number(Double(i))
-        } else {
-            self = .other
         }
     }
 }

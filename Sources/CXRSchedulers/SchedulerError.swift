@@ -18,9 +18,8 @@ public enum SchedulerError: Error, CustomStringConvertible, Equatable, Sendable 
         case let .unsupportedSetting(key, value):
             return "scheduler_config.json: unsupported setting \(key) = \(value)"
         case let .unsupportedClass(name):
-            return "scheduler_config.json: unsupported scheduler class \(name) "
-                + "(supported: DDIMScheduler, PNDMScheduler, EulerDiscreteScheduler, "
-                + "EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler, LMSDiscreteScheduler)"
+            let supported = SchedulerKind.allCases.map(\.className).joined(separator: ", ")
+            return "scheduler_config.json: unsupported scheduler class \(name) (supported: \(supported))"
         case let .invalidUse(reason):
             return "scheduler: \(reason)"
         }

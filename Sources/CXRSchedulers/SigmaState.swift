@@ -19,7 +19,10 @@ struct SigmaState: Sendable {
     /// `init_noise_sigma`: the largest sigma, or sqrt(max^2 + 1) for "leading" spacing.
     var initNoiseSigma: Float {
         let m = sigmas.max() ?? 0
-        return schedule.spacing == "linspace" || schedule.spacing == "trailing" ? m : (m * m + 1).squareRoot()
+        switch schedule.spacing {
+        case .linspace, .trailing: return m
+        case .leading: return (m * m + 1).squareRoot()
+        }
     }
 
     /// The step index `step`/`scale_model_input` use for `t` (without recording it).
@@ -79,13 +82,13 @@ struct SigmaState: Sendable {
     /// x0 prediction of the Euler/LMS family for prediction types epsilon, v_prediction and sample.
     func predictX0(_ modelOutput: Tensor, _ sample: Tensor, sigma: Float) throws -> Tensor {
         switch schedule.predictionType {
-        case "epsilon":
+        case .epsilon:
             return try sample.zipValues(modelOutput) { s, m in s - sigma * m }
-        case "v_prediction":
+        case .vPrediction:
             let c1 = -sigma / (sigma * sigma + 1).squareRoot()
             let c2 = sigma * sigma + 1
             return try modelOutput.zipValues(sample) { m, s in m * c1 + s / c2 }
-        default:
+        case .sample:
             return modelOutput
         }
     }

@@ -61,7 +61,9 @@ struct Info: ParsableCommand {
         report["tokenizer"] = ["vocab_size": tok.vocabSize, "pad_token_id": tok.padTokenID]
 
         let s = try SchedulerConfig(contentsOf: url.appendingPathComponent("scheduler/scheduler_config.json"))
-        lines.append("scheduler: \(s.className ?? "?") (\(s.predictionType ?? "epsilon"), \(s.betaSchedule ?? "linear"), spacing \(s.timestepSpacing ?? "default"))")
+        let prediction = s.predictionType?.rawValue ?? "epsilon", betas = s.betaSchedule?.rawValue ?? "linear"
+        let spacing = s.timestepSpacing?.rawValue ?? "default"
+        lines.append("scheduler: \(s.className ?? "?") (\(prediction), \(betas), spacing \(spacing))")
         report["scheduler"] = s.className ?? "?"
         lines.append("native image size: \(u.sampleSize * v.downscale) px")
         report["image_size"] = u.sampleSize * v.downscale

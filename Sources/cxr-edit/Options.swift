@@ -109,7 +109,7 @@ struct SamplingOptions: ParsableArguments {
             help: "Guidance scale (default: the model's, else 7.5; RoentGen used 4).")
     var guidance: Double?
 
-    @Option(name: .long, help: "Sampler: \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: the checkpoint's own).")
+    @Option(name: .long, help: "Sampler: \(SchedulerKind.nameList) (default: the checkpoint's own).")
     var scheduler: String?
 
     @Option(name: .long, help: "DDIM eta (0 = deterministic).")
@@ -123,8 +123,8 @@ struct SamplingOptions: ParsableArguments {
 
     func schedulerKind() throws -> SchedulerKind? {
         guard let scheduler else { return nil }
-        guard let k = SchedulerKind(rawValue: scheduler.lowercased()) else {
-            throw CLIError("unknown scheduler '\(scheduler)'; choose one of \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard let k = SchedulerKind(name: scheduler) else {
+            throw CLIError("unknown scheduler '\(scheduler)'; choose one of \(SchedulerKind.nameList)")
         }
         return k
     }

@@ -15,7 +15,7 @@ final class SchedulerConfigTests: XCTestCase {
         let c = try SchedulerConfig(json: Data(sd15.utf8))
         XCTAssertEqual(c.className, "PNDMScheduler")
         XCTAssertEqual(c.betaStart, 0.00085)
-        XCTAssertEqual(c.betaSchedule, "scaled_linear")
+        XCTAssertEqual(c.betaSchedule, .scaledLinear)
         XCTAssertEqual(c.numTrainTimesteps, 1000)
         XCTAssertEqual(c.stepsOffset, 1)
         XCTAssertEqual(c.setAlphaToOne, false)
@@ -45,7 +45,7 @@ final class SchedulerConfigTests: XCTestCase {
         for k in SchedulerKind.allCases { XCTAssertEqual(SchedulerKind(className: k.className), k) }
         XCTAssertEqual(SchedulerKind(rawValue: "dpm++2m"), .dpmpp2m)
         XCTAssertEqual(SchedulerKind(rawValue: "euler-a"), .eulerAncestral)
-        let c = try SchedulerConfig(dictionary: ["_class_name": "UniPCMultistepScheduler"])
+        let c = try SchedulerConfig(json: Data(#"{"_class_name": "UniPCMultistepScheduler"}"#.utf8))
         XCTAssertThrowsError(try makeScheduler(kind: nil, config: c)) { e in
             XCTAssertEqual(e as? SchedulerError, .unsupportedClass("UniPCMultistepScheduler"))
             XCTAssertFalse("\(e)".contains("\n"))
@@ -54,15 +54,25 @@ final class SchedulerConfigTests: XCTestCase {
     }
 
     func testRejectsUnsupportedAndBadValues() throws {
-        let karrasOff = try SchedulerConfig(dictionary: ["rescale_betas_zero_snr": true])
+        let karrasOff = try SchedulerConfig(json: Data(#"{"rescale_betas_zero_snr": true}"#.utf8))
         XCTAssertThrowsError(try makeScheduler(kind: .ddim, config: karrasOff))
         XCTAssertThrowsError(try SchedulerConfig(json: Data("[1]".utf8)))
         XCTAssertThrowsError(try SchedulerConfig(json: Data("{\"beta_start\": \"x\"}".utf8)))
         XCTAssertThrowsError(try SchedulerConfig(json: Data("{\"clip_sample\": 1}".utf8)))
         XCTAssertThrowsError(try SchedulerConfig(json: Data("{\"num_train_timesteps\": 1.5}".utf8)))
-        let badSchedule = try SchedulerConfig(dictionary: ["beta_schedule": "sigmoid"])
-        XCTAssertThrowsError(try makeScheduler(kind: .euler, config: badSchedule))
-        let badPrediction = try SchedulerConfig(dictionary: ["prediction_type": "sample"])
+        // An unknown value is refused while the file is read, naming the file, the key and the accepted values.
+        XCTAssertThrowsError(try SchedulerConfig(json: Data(#"{"beta_schedule": "sigmoid"}"#.utf8),
+                                                 file: "scheduler/scheduler_config.json")) { e in
+            XCTAssertEqual("\(e)", "scheduler/scheduler_config.json: key 'beta_schedule' has unknown value 'sigmoid' "
+                                 + "(linear, scaled_linear, squaredcos_cap_v2)")
+        }
+        XCTAssertThrowsError(try SchedulerConfig(json: Data(#"{"prediction_type": "x"}"#.utf8))) { e in
+            XCTAssertTrue("\(e)".contains("prediction_type"), "\(e)")
+            XCTAssertTrue("\(e)".contains("epsilon, v_prediction, sample"), "\(e)")
+        }
+        XCTAssertThrowsError(try SchedulerConfig(json: Data(#"{"timestep_spacing": "even"}"#.utf8)))
+        // A known prediction type the chosen class does not implement fails when that class is built.
+        let badPrediction = try SchedulerConfig(json: Data(#"{"prediction_type": "sample"}"#.utf8))
         XCTAssertThrowsError(try makeScheduler(kind: .pndm, config: badPrediction))
         var s = try makeScheduler(kind: .euler, config: SchedulerConfig())
         XCTAssertThrowsError(try s.setTimesteps(0))

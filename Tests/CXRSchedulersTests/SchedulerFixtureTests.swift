@@ -1,3 +1,4 @@
+import CXRCheckpoint
 import CXRTensor
 import Foundation
 import XCTest
@@ -19,28 +20,30 @@ final class SchedulerFixtureTests: XCTestCase {
         return m
     }
 
-    private func makeFromCase(_ c: [String: Any]) throws -> any Scheduler {
+    /// The scheduler of case `index` of the manifest, its config read by the same JSON reader as a checkpoint's.
+    private func makeFromCase(_ c: [String: Any], index: Int, manifest: JSONValue) throws -> any Scheduler {
         guard let kindName = c["kind"] as? String, let kind = SchedulerKind(rawValue: kindName),
-              let config = c["config"] as? [String: Any] else { throw FixtureError.bad("bad case") }
+              let config = manifest["cases"]?[index]?["config"] else { throw FixtureError.bad("bad case") }
         let eta = (c["eta"] as? NSNumber)?.doubleValue ?? 0
-        return try makeScheduler(kind: kind, config: SchedulerConfig(dictionary: config), eta: eta)
+        return try makeScheduler(kind: kind, config: SchedulerConfig(config.config(file: "manifest.json")), eta: eta)
     }
 
     func testAllSchedulersMatchDiffusers() throws {
         let manifest = try Fixtures.manifest()
+        let manifestValue = try JSONValue(contentsOf: Fixtures.directory.appendingPathComponent("manifest.json"))
         let st = try TinySafetensors(Fixtures.directory.appendingPathComponent("trajectories.safetensors"))
         guard let cases = manifest["cases"] as? [[String: Any]] else { throw FixtureError.bad("no cases") }
         XCTAssertGreaterThanOrEqual(cases.count, 30)
         var report: [String] = []
         var worstByKind: [String: Float] = [:]
-        for c in cases {
+        for (caseIndex, c) in cases.enumerated() {
             let name = c["name"] as? String ?? "?"
             let kind = c["kind"] as? String ?? "?"
             guard let runs = c["runs"] as? [[String: Any]] else { throw FixtureError.bad("no runs") }
             var worst: Float = 0
             var timestepMismatch = 0
             for run in runs {
-                var s = try makeFromCase(c)
+                var s = try makeFromCase(c, index: caseIndex, manifest: manifestValue)
                 let steps = (run["steps"] as? Int) ?? 0
                 let wantTs = (run["timesteps"] as? [Double]) ?? []
                 guard let key = run["key"] as? String else { throw FixtureError.bad("no key") }
