@@ -432,13 +432,23 @@ struct Decoded {
     std::string voiDescription;
 };
 
-/// "VOI LUT 1 of 2", "window 2 of 2", with the file's explanation when it has one.
-std::string voiName(const char *kind, unsigned long index, unsigned long count, const char *explanation) {
-    std::string name = std::string(kind) + " " + std::to_string(index + 1) + " of " + std::to_string(count);
+/// "VOI LUT 1 of 3: GAMMA 0.6", "window 2 of 3: center 2000 width 3000 (SOFT TISSUE)": the number is the one
+/// `window` takes (VOI LUTs first, then windows), the rest what it does.
+std::string voiName(const char *kind, unsigned long number, unsigned long count, const std::string &what,
+                    const char *explanation) {
+    std::string name = std::string(kind) + " " + std::to_string(number) + " of " + std::to_string(count);
     std::string text = explanation ? explanation : "";
     for (char &ch : text) if (ch < 0x20 || ch > 0x7E) ch = '?';  // provenance and messages are ASCII
-    if (!text.empty()) name += " (" + text.substr(0, 48) + ")";
+    text = text.substr(0, 48);
+    if (!what.empty()) name += ": " + what + (text.empty() ? "" : " (" + text + ")");
+    else if (!text.empty()) name += ": " + text;
     return name;
+}
+
+std::string centerWidth(double center, double width) {
+    char text[64];
+    snprintf(text, sizeof text, "center %g width %g", center, width);
+    return text;
 }
 
 /// Applies the VOI transformation `window` asks for (cdicom.h): by default the first VOI LUT if the file has one,
@@ -457,29 +467,34 @@ void applyVOI(DicomImage &image, Decoded &d, int window) {
                                     " or minmax"));
     }
     OFString explanation;
+    const unsigned long count = luts + windows;
     if (window > 0 && static_cast<unsigned long>(window) <= luts) {
         unsigned long index = static_cast<unsigned long>(window - 1);
         if (!image.setVoiLut(index)) fail("cannot apply VOI LUT " + std::to_string(window) + " (corrupt table)");
         d.voi = VOIKind::lut;
         d.voiLut = index;
-        d.voiDescription = voiName("VOI LUT", index, luts, image.getVoiLutExplanation(index, explanation));
     } else if (window > 0) {
         unsigned long index = static_cast<unsigned long>(window - 1) - luts;
-        if (!image.setWindow(index)) fail("cannot apply window " + std::to_string(index + 1) + " (malformed values)");
+        if (!image.setWindow(index)) fail("cannot apply window " + std::to_string(window) + " (malformed values)");
         d.voi = VOIKind::window;
-        d.voiDescription = voiName("window", index, windows, image.getVoiWindowExplanation(index, explanation));
     } else if (window == 0 && luts > 0 && image.setVoiLut(0)) {
         d.voi = VOIKind::lut;
-        d.voiDescription = voiName("VOI LUT", 0, luts, image.getVoiLutExplanation(0, explanation));
     } else if (window == 0 && windows > 0 && image.setWindow(0)) {
         d.voi = VOIKind::window;
-        d.voiDescription = voiName("window", 0, windows, image.getVoiWindowExplanation(0, explanation));
     } else {
         if (!image.setMinMaxWindow(0)) fail("cannot compute a window for this image");
         d.voi = VOIKind::minMax;
-        d.voiDescription = "min-max window";
     }
     image.getWindow(d.center, d.width_);
+    const unsigned long number = window > 0 ? static_cast<unsigned long>(window) : d.voi == VOIKind::lut ? 1 : luts + 1;
+    if (d.voi == VOIKind::lut) {
+        d.voiDescription = voiName("VOI LUT", number, count, "", image.getVoiLutExplanation(d.voiLut, explanation));
+    } else if (d.voi == VOIKind::window) {
+        d.voiDescription = voiName("window", number, count, centerWidth(d.center, d.width_),
+                                   image.getVoiWindowExplanation(number - luts - 1, explanation));
+    } else {
+        d.voiDescription = "min-max window: " + centerWidth(d.center, d.width_);
+    }
 }
 
 /// Decodes the one frame of JPEG 2000 pixel data with OpenJPEG and puts it back into the dataset as native pixel

@@ -34,6 +34,7 @@ struct Edit: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup(title: "Findings and regions") var findings: FindingOptions
+    @OptionGroup(title: "DICOM input") var window: WindowOptions
 
     @Option(name: .long, help: "How much of the noise schedule to re-run, in (0, 1]: low keeps the image, high re-imagines it (default 0.8 for a region, 0.5 for the whole image).")
     var strength: Double?
@@ -90,7 +91,8 @@ struct Edit: ParsableCommand {
         }
         modelOptions.applyThreads()
         let inURL = URL(fileURLWithPath: input)
-        let image = try ImageIO.read(inURL)
+        let windowed = try window.read(inURL)
+        let image = windowed.image
         let inputHash = try SHA256.hex(ofFileAt: inURL)
         let fileMask = try mask.map { try Mask.read(URL(fileURLWithPath: $0), size: (image.width, image.height)) }
         let placed = try resolved.masks(on: image)
@@ -146,6 +148,7 @@ struct Edit: ParsableCommand {
                                           guidance: guidance, strength: request.strength)
         request.provenanceExtras = provenanceExtras(resolved: resolved, placed: placed, inputHash: inputHash,
                                                     fitWarning: fitWarning, command: command.text)
+        request.provenanceExtras.merge(window.provenance(of: windowed)) { kept, _ in kept }
         let editor = ImageEditor(model: model)
         let software = "cxr-edit \(CXREdit.version)"
         let hash = modelHash(model)
@@ -153,7 +156,7 @@ struct Edit: ParsableCommand {
         try ImageIO.write(outcome.image, to: outURL,
                           text: outcome.provenance(of: request, software: software, model: modelURL.path,
                                                    modelHash: hash).textChunks(),
-                          overwrite: output.overwrite, source: inURL, anonymize: anonymize)
+                          overwrite: output.overwrite, source: inURL, anonymize: anonymize, window: window.choice)
         var null: (url: URL, outcome: EditOutcome)?
         if let nullURL {
             var nullRequest = request.nullEdit(basePrompt: resolved.nullPrompt,
@@ -165,7 +168,7 @@ struct Edit: ParsableCommand {
                                                     modelHash: hash)
             provenance.mode = "null-edit"
             try ImageIO.write(nullOutcome.image, to: nullURL, text: provenance.textChunks(), overwrite: output.overwrite,
-                              source: inURL, anonymize: anonymize)
+                              source: inURL, anonymize: anonymize, window: window.choice)
             null = (nullURL, nullOutcome)
         }
         try report(outURL: outURL, outcome: outcome, request: request, findings: resolved, placed: placed, null: null)

@@ -36,7 +36,7 @@ typedef struct {
     uint16_t *samples;   // width * height, row-major
     int bits_stored;
     int monochrome1;     // 1 if the file says MONOCHROME1
-    char voi[96];        // which VOI transformation was applied ("window 2 of 2 (SOFT)"), for provenance
+    char voi[96];        // which VOI transformation was applied ("window 2 of 2: center 2000 width 3000")
     long voi_count;      // VOI LUTs + windows in the file: the numbers a chosen window may take
 } cxr_dicom_image;
 
