@@ -46,4 +46,33 @@ final class DICOMJPEG2000Tests: XCTestCase {
         XCTAssertNotNil(written.range(of: Data("1.2.840.10008.1.2.1\0".utf8)), "explicit VR little endian")
         XCTAssertEqual(try ImageIO.read(out), try read("cr12_explicit.dcm"))
     }
+
+    /// Damaged codestreams inside well-formed DICOM (every truncation of the file, and each byte of the codestream
+    /// inverted in turn, the fragment lengths left alone) decode or are refused in one line; none crash.
+    func testDamagedCodestreamsDecodeOrAreRefusedInOneLine() throws {
+        for name in ["cr12_j2k_lossless.dcm", "cr12_htj2k_lossless.dcm"] {
+            let good = try Data(contentsOf: DICOMReadTests.url(name))
+            var refused = 0
+            func attempt(_ bytes: Data) {
+                do {
+                    let image = try ImageIO.decode(bytes, name: "damaged.dcm")
+                    XCTAssertEqual([image.width, image.height], [48, 40], name)
+                } catch let e as ImageError {
+                    XCTAssertFalse(e.description.contains("\n"), "\(name): \(e)")
+                    refused += 1
+                } catch {
+                    XCTFail("\(name): not an ImageError: \(error)")
+                }
+            }
+            for cut in stride(from: 0, to: good.count, by: 53) { attempt(good.prefix(cut)) }
+            // The codestream starts at its SOC marker and ends 8 bytes before the file (the sequence delimiter).
+            let start = try XCTUnwrap(good.range(of: Data([0xFF, 0x4F, 0xFF, 0x51]))).lowerBound
+            for i in stride(from: start, to: good.count - 8, by: 3) {
+                var damaged = good
+                damaged[i] ^= 0xFF
+                attempt(damaged)
+            }
+            XCTAssertGreaterThan(refused, 50, name)
+        }
+    }
 }
