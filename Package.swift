@@ -17,7 +17,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
-        // System libraries (apt: libopenblas-dev libpng-dev libjpeg-dev libdcmtk-dev).
+        // System libraries (apt: libopenblas-dev libpng-dev libjpeg-dev libdcmtk-dev libopenjp2-7-dev).
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
@@ -25,11 +25,12 @@ let package = Package(
         // CPUID and XGETBV, which Swift cannot execute itself (kernel selection needs the CPU's features).
         .target(name: "CCPUID"),
         // DICOM through DCMTK (apt: libdcmtk-dev), behind a C interface: parsing, JPEG/JPEG-LS/RLE/deflate
-        // decoding, Modality/VOI LUT rendering, derived-image writing.
+        // decoding, Modality/VOI LUT rendering, derived-image writing; JPEG 2000 and HTJ2K decoding through
+        // OpenJPEG (apt: libopenjp2-7-dev), which DCMTK's free codecs lack.
         .target(name: "CDICOM",
                 linkerSettings: [.linkedLibrary("dcmjpls"), .linkedLibrary("dcmjpeg"), .linkedLibrary("dcmimgle"),
                                  .linkedLibrary("dcmdata"), .linkedLibrary("oflog"), .linkedLibrary("ofstd"),
-                                 .linkedLibrary("z")]),
+                                 .linkedLibrary("openjp2"), .linkedLibrary("z")]),
 
         // Reading whole input files under a size limit (regular files only, size from the opened descriptor).
         .target(name: "CXRFiles", swiftSettings: optimize),

@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
 """DICOM fixtures for the DICOM reader/writer tests (Tests/Fixtures/dicom), deterministic.
 
-Run from the repository root (needs Pillow for the sample image, and DCMTK's tools: apt-get install dcmtk):
+Run from the repository root (needs Pillow for the sample image, DCMTK's tools and the JPEG 2000 encoders:
+apt-get install dcmtk libopenjp2-tools openjph-tools):
 
     /work/venv/bin/python Tools/make_dicom_fixtures.py
 
 Good files are written by a small explicit-VR-little-endian writer below (so every attribute is chosen here),
 then transcoded by DCMTK's own tools into the other transfer syntaxes; `dcm2pnm` renders the references the
-reader must match. `bad/` holds hostile files with `bad/manifest.json` (substrings the one-line error must contain).
+reader must match. DCMTK's free tools have no JPEG 2000 encoder: the JPEG 2000 and HTJ2K files are encoded by
+OpenJPEG's `opj_compress` and OpenJPH's `ojph_compress` and encapsulated here.
+`bad/` holds hostile files with `bad/manifest.json` (substrings the one-line error must contain).
 """
 import json
 import os
 import struct
 import subprocess
+import tempfile
 import zlib
 
 from PIL import Image
@@ -127,6 +131,55 @@ def uid(n):
     return "1.2.826.0.1.3680043.9.7433.4.%d" % n
 
 
+J2K_LOSSLESS = "1.2.840.10008.1.2.4.90"
+J2K = "1.2.840.10008.1.2.4.91"
+HTJ2K_LOSSLESS = "1.2.840.10008.1.2.4.201"
+HTJ2K = "1.2.840.10008.1.2.4.203"
+
+
+def encapsulated(codestream, fragments=1):
+    """Encapsulated Pixel Data: an empty basic offset table, then the codestream in `fragments` even-length pieces."""
+    if len(codestream) % 2:
+        codestream += b"\0"
+    step = max(2, -(-len(codestream) // fragments))
+    step += step % 2
+    items = struct.pack("<HHI", 0xFFFE, 0xE000, 0)
+    for i in range(0, len(codestream), step):
+        piece = codestream[i:i + step]
+        items += struct.pack("<HHI", 0xFFFE, 0xE000, len(piece)) + piece
+    return (struct.pack("<HH", 0x7FE0, 0x0010) + b"OB\0\0" + struct.pack("<I", 0xFFFFFFFF) + items +
+            struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
+
+
+def jpeg2000(pixels, bits, tool_args, suffix=".j2k", signed=False):
+    """The codestream of a W x H greyscale image from OpenJPEG (`opj_compress ...`) or OpenJPH (`ojph_compress`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if signed:
+            # Raw big-endian two's complement, the input opj_compress takes for signed samples.
+            src = os.path.join(tmp, "in.raw")
+            write(src, struct.pack(">%dh" % len(pixels), *pixels))
+            tool_args = tool_args + ["-F", "%d,%d,1,%d,s" % (W, H, bits)]
+        else:
+            src = os.path.join(tmp, "in.pgm")
+            fmt = ">%dH" % len(pixels) if bits > 8 else "%dB" % len(pixels)
+            write(src, b"P5\n%d %d\n%d\n" % (W, H, (1 << bits) - 1) + struct.pack(fmt, *pixels))
+        dst = os.path.join(tmp, "out" + suffix)
+        subprocess.run([tool_args[0], "-i", src, "-o", dst] + tool_args[1:], check=True, stdout=subprocess.DEVNULL)
+        return open(dst, "rb").read()
+
+
+def with_pixel_data(dataset, pixel_element, extra=()):
+    """`dataset` with its Pixel Data replaced (e.g. by encapsulated data) and `extra` (tag, bytes) pairs added."""
+    return [(t, pixel_element if t == (0x7FE0, 0x0010) else e) for t, e in dataset] + list(extra)
+
+
+def lossy_marks(ratio):
+    """Lossy Image Compression attributes a JPEG 2000 irreversible encoder's file carries."""
+    return [((0x0028, 0x2110), element(0x0028, 0x2110, "CS", "01")),
+            ((0x0028, 0x2112), element(0x0028, 0x2112, "DS", ratio)),
+            ((0x0028, 0x2114), element(0x0028, 0x2114, "CS", "ISO_15444_1"))]
+
+
 def good():
     os.makedirs(OUT, exist_ok=True)
     s12 = sample(4095)
@@ -148,6 +201,9 @@ def good():
     run("dcmcjpls", "+en", "+un", base, os.path.join(OUT, "cr12_jpegls_near.dcm"))
     run("dcmcrle", base, os.path.join(OUT, "cr12_rle.dcm"))
     run("dcm2pnm", "+on2", "+Wi", "1", base, os.path.join(OUT, "cr12_dcm2pnm.png"))
+    # The second window and a min-max window, for choosing one (`--window 2`, `--window minmax`).
+    run("dcm2pnm", "+on2", "+Wi", "2", base, os.path.join(OUT, "cr12_window2_dcm2pnm.png"))
+    run("dcm2pnm", "+on2", "+Wm", base, os.path.join(OUT, "cr12_minmax_dcm2pnm.png"))
     run("dcml2pnm", "+on2", "+Wi", "1", os.path.join(OUT, "cr12_jpegls_near.dcm"),
         os.path.join(OUT, "cr12_jpegls_near_dcm2pnm.png"))
 
@@ -194,7 +250,34 @@ def good():
     run("dcmcjpeg", "+eb", "+un", os.path.join(OUT, "sc8.dcm"), os.path.join(OUT, "sc8_jpeg_baseline.dcm"))
     for name in ("sc8", "sc8_jpeg_baseline"):
         run("dcmj2pnm", "+on", "+Wm", os.path.join(OUT, name + ".dcm"), os.path.join(OUT, name + "_dcm2pnm.png"))
+    j2k_fixtures(cr, s12, sc, s8)
     return cr, s12
+
+
+def j2k_fixtures(cr, s12, sc, s8):
+    """The 12-bit CR and the 8-bit SC picture as JPEG 2000 (lossless, lossy, JP2-wrapped, in fragments) and HTJ2K."""
+    lossless = jpeg2000(s12, 12, ["opj_compress"])
+    write(os.path.join(OUT, "cr12_j2k_lossless.dcm"),
+          part10(with_pixel_data(cr, encapsulated(lossless)), CR, uid(1), syntax=J2K_LOSSLESS))
+    write(os.path.join(OUT, "cr12_j2k_fragments.dcm"),
+          part10(with_pixel_data(cr, encapsulated(lossless, fragments=3)), CR, uid(1), syntax=J2K_LOSSLESS))
+    # Some archives keep the JP2 file format wrapper inside the fragment (not conformant, but found in the wild).
+    jp2 = jpeg2000(s12, 12, ["opj_compress"], suffix=".jp2")
+    write(os.path.join(OUT, "cr12_j2k_jp2.dcm"),
+          part10(with_pixel_data(cr, encapsulated(jp2)), CR, uid(1), syntax=J2K_LOSSLESS))
+    # Irreversible 9/7 wavelet at 2:1 (this small, noisy crop loses about 4 of 4096 stored values on average).
+    lossy = jpeg2000(s12, 12, ["opj_compress", "-I", "-r", "2"])
+    write(os.path.join(OUT, "cr12_j2k_lossy.dcm"),
+          part10(with_pixel_data(cr, encapsulated(lossy), lossy_marks("2")), CR, uid(1), syntax=J2K))
+    ht = jpeg2000(s12, 12, ["ojph_compress", "-reversible", "true"], suffix=".j2c")
+    write(os.path.join(OUT, "cr12_htj2k_lossless.dcm"),
+          part10(with_pixel_data(cr, encapsulated(ht)), CR, uid(1), syntax=HTJ2K_LOSSLESS))
+    ht_lossy = jpeg2000(s12, 12, ["ojph_compress", "-qstep", "0.002"], suffix=".j2c")
+    write(os.path.join(OUT, "cr12_htj2k_lossy.dcm"),
+          part10(with_pixel_data(cr, encapsulated(ht_lossy), lossy_marks("2.2")), CR, uid(1), syntax=HTJ2K))
+    sc8 = jpeg2000(s8, 8, ["opj_compress"])
+    write(os.path.join(OUT, "sc8_j2k_lossless.dcm"),
+          part10(with_pixel_data(sc, encapsulated(sc8)), SC, uid(5), syntax=J2K_LOSSLESS))
 
 
 def bad(cr, s12):
@@ -224,6 +307,7 @@ def bad(cr, s12):
               struct.pack("<HHI", 0xFFFE, 0xE0DD, 0))
     j2k = [(t, encaps if t == (0x7FE0, 0x0010) else e) for t, e in cr]
     case("jpeg2000.dcm", part10(j2k, CR, uid(9), syntax="1.2.840.10008.1.2.4.90"), "JPEG 2000")
+    j2k_bad(case, cr)
     lying = (struct.pack("<HHI", 0xFFFE, 0xE000, 0) + struct.pack("<HHI", 0xFFFE, 0xE000, 16) +
              b"\xff\xd8\xff\xc3\x00\x0b\x0c\x00\x28\x00\x30\x01\x01\x11\x00\xff")
     lie = (struct.pack("<HH", 0x7FE0, 0x0010) + b"OB\0\0" + struct.pack("<I", 0xFFFFFFFF) + lying +
@@ -265,6 +349,32 @@ def bad(cr, s12):
     with open(os.path.join(BAD, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
         f.write("\n")
+
+
+def j2k_bad(case, cr):
+    """JPEG 2000 files that lie about their codestream, or whose codestream is cut short or corrupt."""
+    lossless = jpeg2000(sample(4095), 12, ["opj_compress"])
+
+    def j2k(dataset, codestream, syntax=J2K_LOSSLESS):
+        return part10(with_pixel_data(dataset, encapsulated(codestream)), CR, uid(9), syntax=syntax)
+
+    def header(tag, vr, value):
+        return [(t, element(t[0], t[1], vr, value) if t == tag else e) for t, e in cr]
+
+    case("j2k_truncated.dcm", j2k(cr, lossless[:len(lossless) * 3 // 5]), "JPEG 2000")
+    case("j2k_rows_lie.dcm", j2k(header((0x0028, 0x0010), "US", us(20)), lossless), "JPEG 2000", "48x40",
+         "48x20")
+    bits10 = [(t, e) for t, e in header((0x0028, 0x0101), "US", us(10)) if t != (0x0028, 0x0102)]
+    bits10.append(((0x0028, 0x0102), element(0x0028, 0x0102, "US", us(9))))
+    case("j2k_precision_lies.dcm", j2k(sorted(bits10), lossless), "JPEG 2000", "12-bit", "10 bits stored")
+    # The SIZ marker (right after SOC) declares a 60000 x 60000 image in one tile: refused from the main header,
+    # before OpenJPEG allocates for a sample.
+    huge = lossless[:8] + struct.pack(">II", 60000, 60000) + lossless[16:24] + struct.pack(">II", 60000, 60000) + \
+        lossless[32:]
+    case("j2k_siz_huge.dcm", j2k(cr, huge), "JPEG 2000", "60000x60000", "48x40")
+    case("j2k_not_a_codestream.dcm", j2k(cr, b"\x00\x01not a codestream at all"), "JPEG 2000")
+    case("j2k_no_fragments.dcm", j2k(cr, b""), "no JPEG 2000 data")
+    case("j2k_multicomponent.dcm", j2k(cr, lossless, syntax="1.2.840.10008.1.2.4.92"), "multi-component")
 
 
 if __name__ == "__main__":

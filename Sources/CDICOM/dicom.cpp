@@ -5,11 +5,15 @@
 // Swift, and the parser runs on a thread with a large stack (DCMTK parses nested sequences recursively; the item
 // count checked beforehand bounds the depth).
 #include "cdicom.h"
+#include "jpeg2000.h"
 
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dctk.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
 #include <dcmtk/dcmdata/dcostrmb.h>
+#include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmimgle/dcmimage.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
@@ -146,10 +150,19 @@ RawInfo scanMeta(const uint8_t *data, size_t size) {
     return info;
 }
 
+/// HTJ2K (lossless, lossless RPCL, lossy): DCMTK 3.6.7 predates these UIDs, OpenJPEG 2.5 decodes them.
+bool isHTJ2K(const std::string &uid) {
+    return uid == "1.2.840.10008.1.2.4.201" || uid == "1.2.840.10008.1.2.4.202" || uid == "1.2.840.10008.1.2.4.203";
+}
+
+/// The JPEG 2000 syntaxes decoded here with OpenJPEG: Part 1 lossless-only and lossy, and HTJ2K.
 bool isJPEG2000(const std::string &uid) {
-    return uid == "1.2.840.10008.1.2.4.90" || uid == "1.2.840.10008.1.2.4.91" || uid == "1.2.840.10008.1.2.4.92" ||
-           uid == "1.2.840.10008.1.2.4.93" || uid == "1.2.840.10008.1.2.4.201" || uid == "1.2.840.10008.1.2.4.202" ||
-           uid == "1.2.840.10008.1.2.4.203";
+    return uid == "1.2.840.10008.1.2.4.90" || uid == "1.2.840.10008.1.2.4.91" || isHTJ2K(uid);
+}
+
+/// JPEG 2000 Part 2 multi-component (colour and volume transforms): not a radiograph's encoding.
+bool isJPEG2000Part2(const std::string &uid) {
+    return uid == "1.2.840.10008.1.2.4.92" || uid == "1.2.840.10008.1.2.4.93";
 }
 
 bool isSupportedSyntax(const std::string &uid) {
@@ -351,11 +364,13 @@ struct Parsed {
 Parsed parse(const uint8_t *data, size_t size, const cxr_dicom_limits &limits) {
     setUp();
     RawInfo raw = scanMeta(data, size);
-    if (isJPEG2000(raw.transferSyntax)) {
-        fail("JPEG 2000 compressed DICOM is not supported (DCMTK's free codecs have no JPEG 2000 decoder); "
+    if (isJPEG2000Part2(raw.transferSyntax)) {
+        fail("JPEG 2000 Part 2 multi-component compression (" + raw.transferSyntax + ") is not supported; "
              "convert it first, e.g. `gdcmconv --raw`");
     }
-    if (!isSupportedSyntax(raw.transferSyntax)) fail("unsupported transfer syntax " + raw.transferSyntax);
+    if (!isSupportedSyntax(raw.transferSyntax) && !isJPEG2000(raw.transferSyntax)) {
+        fail("unsupported transfer syntax " + raw.transferSyntax);
+    }
     const bool bigEndian = raw.transferSyntax == "1.2.840.10008.1.2.2";
     const bool explicitVR = raw.transferSyntax != "1.2.840.10008.1.2";
     if (raw.transferSyntax == "1.2.840.10008.1.2.1.99") {
@@ -372,6 +387,8 @@ Parsed parse(const uint8_t *data, size_t size, const cxr_dicom_limits &limits) {
     stream.setBuffer(data, offile_off_t(size));
     stream.setEos();
     parsed.file->transferInit();
+    // DCMTK 3.6.7 does not know the HTJ2K UIDs: it detects their dataset encoding (explicit VR little endian, as
+    // every JPEG 2000 syntax) and still reads undefined-length pixel data as fragments.
     OFCondition status = parsed.file->read(stream, EXS_Unknown, EGL_noChange);
     parsed.file->transferEnd();
     if (status.bad()) {
@@ -405,6 +422,9 @@ struct Decoded {
     int bitsAllocated = 0, bitsStored = 0;
     bool isSigned = false, monochrome1 = false;
     VOIKind voi = VOIKind::minMax;
+    unsigned long voiLut = 0;       // which VOI LUT, when voi is lut
+    bool fileHasVOI = false;        // the file has a VOI LUT or a window (else derived files get the min-max one)
+    long voiCount = 0;              // VOI LUTs + windows in the file, the range of a chosen window
     double center = 0, width_ = 0;  // the window actually applied (min-max or from the file)
     int displayBits = 16;
     std::vector<uint16_t> display;
@@ -412,24 +432,120 @@ struct Decoded {
     std::string voiDescription;
 };
 
-/// Applies the VOI transformation the reader uses: the first VOI LUT if the file has one, else the first window,
-/// else a min-max window (what `dcm2pnm +Wm` shows; written into derived files so they display the same).
-void applyVOI(DicomImage &image, Decoded &d) {
-    if (image.getVoiLutCount() > 0 && image.setVoiLut(0)) {
+/// "VOI LUT 1 of 3: GAMMA 0.6", "window 2 of 3: center 2000 width 3000 (SOFT TISSUE)": the number is the one
+/// `window` takes (VOI LUTs first, then windows), the rest what it does.
+std::string voiName(const char *kind, unsigned long number, unsigned long count, const std::string &what,
+                    const char *explanation) {
+    std::string name = std::string(kind) + " " + std::to_string(number) + " of " + std::to_string(count);
+    std::string text = explanation ? explanation : "";
+    for (char &ch : text) if (ch < 0x20 || ch > 0x7E) ch = '?';  // provenance and messages are ASCII
+    text = text.substr(0, 48);
+    if (!what.empty()) name += ": " + what + (text.empty() ? "" : " (" + text + ")");
+    else if (!text.empty()) name += ": " + text;
+    return name;
+}
+
+std::string centerWidth(double center, double width) {
+    char text[64];
+    snprintf(text, sizeof text, "center %g width %g", center, width);
+    return text;
+}
+
+/// Applies the VOI transformation `window` asks for (cdicom.h): by default the first VOI LUT if the file has one,
+/// else the first window, else a min-max window (what `dcm2pnm +Wm` shows; written into derived files so they
+/// display the same). A chosen number counts the VOI LUTs first, then the windows, as the default prefers them.
+void applyVOI(DicomImage &image, Decoded &d, int window) {
+    const unsigned long luts = image.getVoiLutCount(), windows = image.getWindowCount();
+    d.voiCount = long(luts + windows);
+    d.fileHasVOI = d.voiCount > 0;
+    if (window > 0 && long(window) > d.voiCount) {
+        fail("window " + std::to_string(window) + " asked for, but the file has " +
+             (d.voiCount == 0 ? std::string("no window or VOI LUT (only minmax is possible)")
+                              : std::to_string(d.voiCount) + " (" + std::to_string(luts) + " VOI LUT" +
+                                    (luts == 1 ? "" : "s") + ", then " + std::to_string(windows) + " window" +
+                                    (windows == 1 ? "" : "s") + "): choose 1-" + std::to_string(d.voiCount) +
+                                    " or minmax"));
+    }
+    OFString explanation;
+    const unsigned long count = luts + windows;
+    if (window > 0 && static_cast<unsigned long>(window) <= luts) {
+        unsigned long index = static_cast<unsigned long>(window - 1);
+        if (!image.setVoiLut(index)) fail("cannot apply VOI LUT " + std::to_string(window) + " (corrupt table)");
         d.voi = VOIKind::lut;
-        d.voiDescription = "first VOI LUT";
-    } else if (image.getWindowCount() > 0 && image.setWindow(0)) {
+        d.voiLut = index;
+    } else if (window > 0) {
+        unsigned long index = static_cast<unsigned long>(window - 1) - luts;
+        if (!image.setWindow(index)) fail("cannot apply window " + std::to_string(window) + " (malformed values)");
         d.voi = VOIKind::window;
-        d.voiDescription = "first window";
+    } else if (window == 0 && luts > 0 && image.setVoiLut(0)) {
+        d.voi = VOIKind::lut;
+    } else if (window == 0 && windows > 0 && image.setWindow(0)) {
+        d.voi = VOIKind::window;
     } else {
         if (!image.setMinMaxWindow(0)) fail("cannot compute a window for this image");
         d.voi = VOIKind::minMax;
-        d.voiDescription = "min-max window";
     }
     image.getWindow(d.center, d.width_);
+    const unsigned long number = window > 0 ? static_cast<unsigned long>(window) : d.voi == VOIKind::lut ? 1 : luts + 1;
+    if (d.voi == VOIKind::lut) {
+        d.voiDescription = voiName("VOI LUT", number, count, "", image.getVoiLutExplanation(d.voiLut, explanation));
+    } else if (d.voi == VOIKind::window) {
+        d.voiDescription = voiName("window", number, count, centerWidth(d.center, d.width_),
+                                   image.getVoiWindowExplanation(number - luts - 1, explanation));
+    } else {
+        d.voiDescription = "min-max window: " + centerWidth(d.center, d.width_);
+    }
 }
 
-Decoded decode(const uint8_t *data, size_t size, const cxr_dicom_limits &limits, bool keepStored) {
+/// Decodes the one frame of JPEG 2000 pixel data with OpenJPEG and puts it back into the dataset as native pixel
+/// data, so that everything after (stored values, Modality/VOI LUTs, MONOCHROME1) is the path every other
+/// transfer syntax takes.
+void decodeJPEG2000Frame(DcmDataset *ds, const Decoded &d) {
+    DcmElement *element = nullptr;
+    if (ds->findAndGetElement(DCM_PixelData, element).bad() || !element) fail("no pixel data (not an image)");
+    DcmPixelData *pixelData = OFdynamic_cast(DcmPixelData *, element);
+    E_TransferSyntax xfer = EXS_Unknown;
+    const DcmRepresentationParameter *parameter = nullptr;
+    if (pixelData) pixelData->getOriginalRepresentationKey(xfer, parameter);
+    DcmPixelSequence *sequence = nullptr;
+    // The representation key is the transfer syntax DCMTK read the dataset in: for HTJ2K, whose UID it does not
+    // know, the explicit VR little endian it detected; the fragments are there all the same.
+    if (!pixelData || pixelData->getEncapsulatedRepresentation(xfer, parameter, sequence).bad() || !sequence) {
+        fail("JPEG 2000 pixel data is not encapsulated (no fragments)");
+    }
+    // Item 0 is the basic offset table; with one frame, every other item is a piece of its codestream.
+    std::vector<uint8_t> codestream;
+    for (unsigned long i = 1; i < sequence->card(); i++) {
+        DcmPixelItem *item = nullptr;
+        Uint8 *bytes = nullptr;
+        if (sequence->getItem(item, i).bad() || !item) fail("corrupt encapsulated pixel data");
+        Uint32 length = item->getLength();
+        if (length == 0) continue;
+        if (item->getUint8Array(bytes).bad() || !bytes) fail("corrupt encapsulated pixel data");
+        codestream.insert(codestream.end(), bytes, bytes + length);
+    }
+    if (codestream.empty()) fail("no JPEG 2000 data in the encapsulated pixel data (only an offset table)");
+    cdicom::JPEG2000Frame frame;
+    frame.width = d.width;
+    frame.height = d.height;
+    frame.bitsStored = d.bitsStored;
+    frame.isSigned = d.isSigned;
+    std::vector<uint16_t> stored;
+    std::string problem = cdicom::decodeJPEG2000(codestream.data(), codestream.size(), frame, stored);
+    if (!problem.empty()) fail(problem);
+    codestream = std::vector<uint8_t>();  // not needed past here; the frame may be large
+    OFCondition status;
+    if (d.bitsAllocated == 16) {
+        status = ds->putAndInsertUint16Array(DCM_PixelData, stored.data(), (unsigned long)stored.size());
+    } else {
+        std::vector<Uint8> bytes(stored.size());
+        for (size_t i = 0; i < stored.size(); i++) bytes[i] = Uint8(stored[i] & 0xFF);
+        status = ds->putAndInsertUint8Array(DCM_PixelData, bytes.data(), (unsigned long)bytes.size());
+    }
+    if (status.bad()) fail(std::string("cannot store the decoded JPEG 2000 frame: ") + status.text());
+}
+
+Decoded decode(const uint8_t *data, size_t size, const cxr_dicom_limits &limits, int window, bool keepStored) {
     Decoded d;
     d.parsed = parse(data, size, limits);
     DcmDataset *ds = d.parsed.dataset;
@@ -479,14 +595,18 @@ Decoded decode(const uint8_t *data, size_t size, const cxr_dicom_limits &limits,
     DcmElement *pixelElement = nullptr;
     if (ds->findAndGetElement(DCM_PixelData, pixelElement).good() && pixelElement) {
         if (pixelElement->getLength() != DCM_UndefinedLength && pixelElement->getLength() < frameBytes &&
-            !DcmXfer(d.parsed.transferSyntax.c_str()).isEncapsulated()) {
+            !DcmXfer(d.parsed.transferSyntax.c_str()).isEncapsulated() && !isJPEG2000(d.parsed.transferSyntax)) {
             fail("pixel data shorter than declared (" + std::to_string(pixelElement->getLength()) + " of " +
                  std::to_string(frameBytes) + " bytes)");
         }
     }
-    OFCondition status = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
-    if (status.bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit)) {
-        fail(std::string("cannot decompress the pixel data: ") + (status.bad() ? status.text() : "codec failed"));
+    if (isJPEG2000(d.parsed.transferSyntax)) {
+        decodeJPEG2000Frame(ds, d);
+    } else {
+        OFCondition status = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
+        if (status.bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit)) {
+            fail(std::string("cannot decompress the pixel data: ") + (status.bad() ? status.text() : "codec failed"));
+        }
     }
     if (keepStored) {
         d.stored.resize(size_t(d.width) * size_t(d.height));
@@ -510,7 +630,7 @@ Decoded decode(const uint8_t *data, size_t size, const cxr_dicom_limits &limits,
     if (image.getStatus() != EIS_Normal) {
         fail(std::string("cannot decode the image: ") + DicomImage::getString(image.getStatus()));
     }
-    applyVOI(image, d);
+    applyVOI(image, d, window);
     d.displayBits = d.bitsStored > 8 ? 16 : 8;
     const void *pixels = image.getOutputData(d.displayBits);
     if (!pixels) fail("cannot render the image (pixel data shorter than declared or corrupt)");
@@ -568,7 +688,7 @@ std::vector<uint16_t> forwardLUT(const Decoded &d) {
     }
     DicomImage image(&ramp, EXS_LittleEndianExplicit, 0UL, 0UL, 1UL);
     if (image.getStatus() != EIS_Normal) fail("cannot compute the display mapping of the source");
-    bool ok = d.voi == VOIKind::lut ? image.setVoiLut(0) != 0 : image.setWindow(d.center, d.width_) != 0;
+    bool ok = d.voi == VOIKind::lut ? image.setVoiLut(d.voiLut) != 0 : image.setWindow(d.center, d.width_) != 0;
     if (!ok) fail("cannot reproduce the source's VOI transformation");
     const void *pixels = image.getOutputData(d.displayBits);
     if (!pixels) fail("cannot compute the display mapping of the source");
@@ -763,8 +883,9 @@ std::vector<uint8_t> encodeDerived(const Decoded &source, const uint16_t *sample
         std::vector<Uint8> bytes(stored.begin(), stored.end());
         ds->putAndInsertUint8Array(DCM_PixelData, bytes.data(), (unsigned long)n);
     }
-    if (source.voi == VOIKind::minMax) {
-        // The source had no VOI; the window it was shown with is written so the output displays the same.
+    if (!source.fileHasVOI) {
+        // The source had no VOI; the window it was shown with is written so the output displays the same. (A
+        // min-max window chosen over the file's own is not written: the file's windows stay as they were.)
         char value[32];
         OFStandard::ftoa(value, sizeof value, source.center, 0, 0, 10);
         put(ds, DCM_WindowCenter, value);
@@ -858,11 +979,11 @@ int cxr_dicom_is_dicom(const uint8_t *data, size_t size) {
     return size >= 132 && memcmp(data + 128, "DICM", 4) == 0;
 }
 
-int cxr_dicom_decode(const uint8_t *data, size_t size, const cxr_dicom_limits *limits, cxr_dicom_image *out,
-                     char *error, size_t errorSize) {
+int cxr_dicom_decode(const uint8_t *data, size_t size, const cxr_dicom_limits *limits, int window,
+                     cxr_dicom_image *out, char *error, size_t errorSize) {
     memset(out, 0, sizeof *out);
     return guarded([&] {
-        Decoded d = decode(data, size, *limits, false);
+        Decoded d = decode(data, size, *limits, window, false);
         out->samples = static_cast<uint16_t *>(malloc(d.display.size() * sizeof(uint16_t)));
         if (!out->samples) throw std::bad_alloc();
         std::copy(d.display.begin(), d.display.end(), out->samples);
@@ -871,11 +992,12 @@ int cxr_dicom_decode(const uint8_t *data, size_t size, const cxr_dicom_limits *l
         out->bits = d.displayBits;
         out->bits_stored = d.bitsStored;
         out->monochrome1 = d.monochrome1 ? 1 : 0;
+        out->voi_count = d.voiCount;
         snprintf(out->voi, sizeof out->voi, "%s", d.voiDescription.c_str());
     }, error, errorSize);
 }
 
-int cxr_dicom_encode(const uint8_t *source, size_t sourceSize, const cxr_dicom_limits *limits,
+int cxr_dicom_encode(const uint8_t *source, size_t sourceSize, const cxr_dicom_limits *limits, int window,
                      const uint16_t *samples, long width, long height, int bits,
                      const cxr_dicom_derivation *derivation, uint8_t **out, size_t *outSize,
                      char *error, size_t errorSize) {
@@ -884,8 +1006,8 @@ int cxr_dicom_encode(const uint8_t *source, size_t sourceSize, const cxr_dicom_l
     return guarded([&] {
         if (bits != 8 && bits != 16) fail("unsupported bit depth " + std::to_string(bits));
         setUp();
-        std::vector<uint8_t> bytes = source ? encodeDerived(decode(source, sourceSize, *limits, true), samples, width,
-                                                            height, bits, *derivation)
+        std::vector<uint8_t> bytes = source ? encodeDerived(decode(source, sourceSize, *limits, window, true), samples,
+                                                            width, height, bits, *derivation)
                                             : encodeNew(samples, width, height, bits, *derivation);
         copyOut(bytes, out, outSize);
     }, error, errorSize);

@@ -36,6 +36,24 @@ public enum ImageIO {
         return try decode(data, name: url.lastPathComponent, limits: limits)
     }
 
+    /// Reads an image as `read(_:limits:)` does, with the DICOM VOI transformation `window` (a file's N-th window
+    /// or VOI LUT, or a min-max window), and says which one was applied. Choosing a window (anything but
+    /// `.automatic`) for a PNG or JPEG file, or one the file does not have, is an error.
+    public static func read(_ url: URL, window: DICOMWindow, limits: ImageLimits = .default) throws -> WindowedImage {
+        let data = try readFile(url, limits: limits)
+        let name = url.lastPathComponent
+        if data.withUnsafeBytes({ DICOMCodec.isDICOM($0) }) {
+            return try data.withUnsafeBytes {
+                try DICOMCodec.decodeWindowed($0, file: name, limits: limits, window: window)
+            }
+        }
+        if window != .automatic {
+            throw ImageError(file: name, "not a DICOM file: only DICOM images have windows to choose from "
+                             + "(window \(window) asked for)")
+        }
+        return WindowedImage(image: try decode(data, name: name, limits: limits), window: nil, windowCount: 0)
+    }
+
     /// Decodes an in-memory PNG, JPEG or DICOM file; `name` is used in error messages.
     public static func decode(_ data: Data, name: String, limits: ImageLimits = .default) throws -> RasterImage {
         guard data.count <= limits.maxFileBytes else {
@@ -89,10 +107,11 @@ public enum ImageIO {
     /// chunks (`writePNG`), or DICOM for a `.dcm` name. A DICOM output derived from a DICOM `source` keeps the
     /// source's patient, study, size and pixel encoding (docs/dicom.md); without one (or with a PNG/JPEG source)
     /// it is a new Secondary Capture image. `anonymize` de-identifies what is copied from a DICOM source (DICOM
-    /// PS3.15 basic profile, subset for radiographs; ignored for PNG).
+    /// PS3.15 basic profile, subset for radiographs; ignored for PNG). `window` must be the one the image was read
+    /// from `source` with (`read(_:window:limits:)`): it maps the edited picture back to stored values.
     public static func write(_ image: RasterImage, to url: URL, text: [(key: String, value: String)] = [],
                              overwrite: Bool = false, source: URL? = nil, anonymize: Bool = false,
-                             limits: ImageLimits = .default) throws {
+                             window: DICOMWindow = .automatic, limits: ImageLimits = .default) throws {
         guard isDICOMName(url) else {
             try writePNG(image, to: url, text: text, overwrite: overwrite)
             return
@@ -103,7 +122,7 @@ public enum ImageIO {
             if data.withUnsafeBytes({ DICOMCodec.isDICOM($0) }) { sourceBytes = data }
         }
         let bytes = try DICOMCodec.encode(image, source: sourceBytes, text: text, file: url.lastPathComponent,
-                                          anonymize: anonymize, limits: limits)
+                                          anonymize: anonymize, window: window, limits: limits)
         try AtomicFile.write(bytes, to: url, overwrite: overwrite)
     }
 

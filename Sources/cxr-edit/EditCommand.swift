@@ -55,6 +55,7 @@ struct Edit: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
     @OptionGroup(title: "Findings and regions") var findings: FindingOptions
+    @OptionGroup(title: "DICOM input") var window: WindowOptions
 
     @Option(name: [.short, .long],
             help: ArgumentHelp("How much of the noise schedule to re-run, in (0, 1]: low keeps the image, high "
@@ -229,7 +230,8 @@ struct Edit: ParsableCommand {
 
     /// Reads one input and places its areas: every check of an input that needs no model.
     func prepareInput(_ inURL: URL, resolved: ResolvedFindings) throws -> PreparedInput {
-        let image = try ImageIO.read(inURL)
+        let windowed = try window.read(inURL)
+        let image = windowed.image
         let inputHash = try SHA256.hex(ofFileAt: inURL)
         let fileMask = try mask.map { try Mask.read(URL(fileURLWithPath: $0), size: (image.width, image.height)) }
         let placed = try resolved.masks(on: image)
@@ -241,7 +243,8 @@ struct Edit: ParsableCommand {
             throw CLIError("--unet inpaint repaints inside a region; give --add/--remove (without --global), "
                            + "--region or --mask")
         }
-        return PreparedInput(url: inURL, image: image, hash: inputHash, placed: placed, editMask: editMask)
+        return PreparedInput(url: inURL, image: image, hash: inputHash, placed: placed, editMask: editMask,
+                             windowProvenance: window.provenance(of: windowed))
     }
 
     /// The library's request for one input and seed, with the provenance only the CLI knows (among it the command
@@ -262,6 +265,7 @@ struct Edit: ParsableCommand {
         request.provenanceExtras = provenanceExtras(input: input.url, resolved: resolved, placed: input.placed,
                                                     inputHash: input.hash, fitWarning: input.fitWarning(resolved),
                                                     command: command.text)
+        request.provenanceExtras.merge(input.windowProvenance) { kept, _ in kept }
         return request
     }
 
@@ -280,7 +284,7 @@ struct Edit: ParsableCommand {
         let provenance = outcome.provenance(of: request, software: stamp.software, model: stamp.modelPath,
                                             modelHash: stamp.modelHash)
         try ImageIO.write(outcome.image, to: url, text: provenance.textChunks(), overwrite: overwrite, source: source,
-                          anonymize: anonymize)
+                          anonymize: anonymize, window: window.choice)
     }
 
     /// Writes a null edit, marked as one in its provenance.
@@ -290,7 +294,7 @@ struct Edit: ParsableCommand {
                                             modelHash: stamp.modelHash)
         provenance.mode = "null-edit"
         try ImageIO.write(outcome.image, to: url, text: provenance.textChunks(), overwrite: overwrite, source: source,
-                          anonymize: anonymize)
+                          anonymize: anonymize, window: window.choice)
     }
 
     func run(_ editor: ImageEditor, _ request: EditRequest, reporter: ProgressReporter) throws -> EditOutcome {

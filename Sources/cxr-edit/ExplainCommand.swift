@@ -21,6 +21,7 @@ struct ExplainCommand: ParsableCommand {
     var input: String?
 
     @OptionGroup var findings: FindingOptions
+    @OptionGroup(title: "DICOM input") var window: WindowOptions
 
     @Option(name: .long, help: "Base prompt (default: \"\(EditSpec.defaultBasePrompt)\").")
     var prompt: String?
@@ -39,8 +40,16 @@ struct ExplainCommand: ParsableCommand {
         let resolved = try findings.resolve(prompt: prompt, negativePrompt: negativePrompt)
         var obj = resolved.jsonObject()
         var lines = resolved.describe()
+        if input == nil, let w = window.window {
+            throw CLIError("--window \(w) chooses how a DICOM input is shown; give the input image")
+        }
         if let input {
-            let image = try ImageIO.read(URL(fileURLWithPath: input))
+            let windowed = try window.read(URL(fileURLWithPath: input))
+            let image = windowed.image
+            if let w = windowed.window {
+                lines.append("window:          \(w)")
+                obj["window"] = w
+            }
             let placed = try resolved.masks(on: image, enforceFit: false)
             if let fit = placed.fit {
                 lines.append("fit:             \(fit.summary)")

@@ -12,6 +12,8 @@ struct PreparedInput {
     let placed: PlacedRegions
     /// The --mask file at the image's size, else the placed regions; nil = the whole image.
     let editMask: Mask?
+    /// Which window/VOI LUT of a DICOM input made the picture (`cxr-edit:x:window`); empty for PNG/JPEG.
+    let windowProvenance: [String: String]
 
     /// The warning a weak atlas fit accepted with --force records (nil for a good fit or no regions).
     func fitWarning(_ resolved: ResolvedFindings) -> String? {

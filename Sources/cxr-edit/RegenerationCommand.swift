@@ -12,6 +12,7 @@ struct RegenerationCommand {
          guidance: Double, strength: Double) {
         func path(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.path }
         var a = ["cxr-edit", "edit", path(input.path), "--model", modelURL.standardizedFileURL.path]
+        if let w = e.window.window { a += ["--window", w.description] }
         let f = e.findings
         for v in f.add { a += ["--add", v] }
         for v in f.remove { a += ["--remove", v] }

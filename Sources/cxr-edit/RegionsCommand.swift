@@ -15,8 +15,10 @@ struct RegionsCommand: ParsableCommand {
         Image left is the patient's right.
         """)
 
-    @Argument(help: ArgumentHelp("The radiograph (PNG or JPEG).", valueName: "IN.png"))
+    @Argument(help: ArgumentHelp("The radiograph (PNG, JPEG or DICOM).", valueName: "IN.png"))
     var input: String
+
+    @OptionGroup(title: "DICOM input") var window: WindowOptions
 
     @Option(name: .long, help: ArgumentHelp("Region to draw (repeatable).", valueName: "NAME"))
     var region: [String] = []
@@ -51,7 +53,7 @@ struct RegionsCommand: ParsableCommand {
     func run() throws {
         guard dilate >= 0 && dilate <= 1024 else { throw CLIError("--dilate must be between 0 and 1024 pixels, got \(dilate)") }
         let inURL = URL(fileURLWithPath: input)
-        let image = try ImageIO.read(inURL)
+        let image = try window.read(inURL).image
         let names = region.isEmpty ? Self.defaultRegions
             : region.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
         let outURL = output.map { URL(fileURLWithPath: $0) }
