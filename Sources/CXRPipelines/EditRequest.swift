@@ -14,10 +14,6 @@ public struct EditRequest: Sendable {
     /// Strength of a regional edit when none is given: a region is repainted in the context of an untouched
     /// image, so it may move further from the input without the rest of the patient drifting.
     public static let defaultRegionalStrength = 0.8
-    /// Strength of a regional edit that only removes findings: the region is drawn from its context alone. At 0.8
-    /// the finding's own pixels survive the noise and the model draws them again (held-out effusions with the
-    /// bundled model: -0.004 of p at 0.8, -0.028 at 1.0; docs/model.md).
-    public static let defaultRegionalRemovalStrength = 1.0
     /// Soft margin around an edit region, in pixels of the 256 px frame (see `ImageEditor`).
     public static let defaultMargin = 8
     /// Pixels of the reference frame that margins and blur radii are given in (the atlas's and cxr-mini's size).
@@ -75,10 +71,9 @@ public struct EditRequest: Sendable {
         self.provenanceExtras = provenanceExtras
     }
 
-    /// The strength used when the caller gives none; `removalOnly`: the edit removes findings and adds none.
-    public static func defaultStrength(regional: Bool, removalOnly: Bool = false) -> Double {
-        guard regional else { return defaultWholeImageStrength }
-        return removalOnly ? defaultRegionalRemovalStrength : defaultRegionalStrength
+    /// The strength used when the caller gives none.
+    public static func defaultStrength(regional: Bool) -> Double {
+        regional ? defaultRegionalStrength : defaultWholeImageStrength
     }
 
     /// Whether the edit repaints a region (else the whole image).

@@ -14,7 +14,7 @@ struct Edit: ParsableCommand {
             + "prompt.",
         discussion: """
         --add/--remove repaint the finding's own region (its extent for the --severity and --side given, fitted to \
-        this image; docs/findings.md) at --strength 0.8 unless given (1.0 when the edit only removes). --global re-draws the whole image from a partly \
+        this image; docs/findings.md) at --strength 0.8 unless given. --global re-draws the whole image from a partly \
         noised version of itself (SDEdit, as RoentMod) at --strength 0.5; --prompt alone does the same. --region or \
         --mask (white = edit) name the area yourself.
 
@@ -59,7 +59,7 @@ struct Edit: ParsableCommand {
 
     @Option(name: [.short, .long],
             help: ArgumentHelp("How much of the noise schedule to re-run, in (0, 1]: low keeps the image, high "
-                                   + "re-imagines it (default 0.8 for a region, 1.0 for a region an edit only removes from, 0.5 for the whole image)."))
+                                   + "re-imagines it (default 0.8 for a region, 0.5 for the whole image)."))
     var strength: Double?
 
     @Option(name: .long, help: ArgumentHelp("Edit only where this grey PNG is white (resized to the image; same aspect ratio).", valueName: "M.png"))
@@ -252,9 +252,7 @@ struct Edit: ParsableCommand {
     func makeRequest(_ input: PreparedInput, seed: UInt64, resolved: ResolvedFindings, prompt: String,
                      modelURL: URL, steps: Int, guidance: Double, noise: Tensor?) throws -> EditRequest {
         var request = EditRequest(image: input.image, prompt: prompt, negativePrompt: resolved.negativePrompt,
-                                  editMask: input.editMask, keepMask: input.placed.keep,
-                                  strength: strength ?? EditRequest.defaultStrength(regional: input.editMask != nil,
-                                                                                    removalOnly: resolved.isRemovalOnly),
+                                  editMask: input.editMask, keepMask: input.placed.keep, strength: strength,
                                   seed: seed, steps: steps, guidance: guidance, scheduler: try sampling.schedulerKind(),
                                   eta: sampling.eta, invert: invert, sourcePrompt: sourcePrompt, detail: detail == .on,
                                   margin: margin, pasteBack: !noPasteBack, rgb: rgb, noise: noise, unet: unet,
@@ -333,7 +331,7 @@ struct Edit: ParsableCommand {
         let defaults = ModelDefaults(recommendations: try ModelRecommendations(modelFolder: try modelOptions.modelURL()),
                                      modelURL: try modelOptions.modelURL())
         let steps = sampling.steps ?? defaults.steps, guidance = sampling.guidance ?? defaults.guidance
-        let strength = self.strength ?? EditRequest.defaultStrength(regional: regional, removalOnly: r.isRemovalOnly)
+        let strength = self.strength ?? EditRequest.defaultStrength(regional: regional)
         let area = mask.map { "the white pixels of \($0)" } ?? r.areaDescription
         let fraction = input.editMask?.coverage ?? 1
         if output.json {
@@ -370,8 +368,7 @@ struct Edit: ParsableCommand {
         let regional = r.areaSource != .wholeImage
         print("input:           \(inputs.joined(separator: " "))")
         print("mask file:       \(mask ?? "(none)")")
-        printSettings(regional: regional,
-                      strength: strength ?? EditRequest.defaultStrength(regional: regional, removalOnly: r.isRemovalOnly),
+        printSettings(regional: regional, strength: strength ?? EditRequest.defaultStrength(regional: regional),
                       steps: sampling.steps.map(String.init) ?? "model default",
                       guidance: sampling.guidance.map { "\($0)" } ?? "model default")
     }

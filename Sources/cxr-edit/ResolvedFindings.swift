@@ -29,8 +29,6 @@ struct ResolvedFindings {
     var keepMasks: [String]
     var adds: [FindingRequest]
     var removes: [FindingRequest]
-    /// The edit removes findings and adds none (its regional default strength is higher: `EditRequest`).
-    var isRemovalOnly: Bool { adds.isEmpty && !removes.isEmpty }
     /// The findings' extents for their side and severity (what `--region auto` and the default use).
     var extents: [ExtentArea]
     var notes: [String]
