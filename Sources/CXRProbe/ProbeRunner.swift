@@ -121,26 +121,15 @@ public final class ProbeRunner {
         let clock = Date()
         var state: ImageState?
         var shaCache: (index: Int, sha: String)?
-        // The content each input had when its rows were made: a file replaced under the same name must not add
-        // a second set of rows beside the first (the report would count one image twice).
-        var recordedSHA: [String: String] = [:]
-        for row in log.rows {
-            if let name = row["image"] as? String, let sha = row["image_sha256"] as? String { recordedSHA[name] = sha }
-        }
+        let recorded = RecordedInputs(rows: log.rows)
         for position in positions {
             if let stop = options.stopAfter, summary.done >= stop { break }
             let job = plan.job(at: position)
             let input = plan.images[job.imageIndex]
             if shaCache?.index != job.imageIndex {
-                do { shaCache = (job.imageIndex, try SHA256.hex(ofFileAt: input.url)) } catch {
-                    throw ProbeError("\(input.url.path): cannot read the input image")
-                }
+                shaCache = (job.imageIndex, try recorded.currentSHA256(of: input))
             }
             guard let sha = shaCache?.sha else { continue }
-            if let old = recordedSHA[input.name], old != sha {
-                throw ProbeError("\(input.url.path): changed since this run made its rows (sha256 \(old.prefix(12))...); "
-                                 + "restore it or use a new run directory")
-            }
             let id = plan.id(for: job, imageSHA256: sha)
             if log.finishedIDs.contains(id) { continue }
             if state?.index != job.imageIndex {
@@ -394,16 +383,21 @@ public final class ProbeRunner {
 public enum RunInfo {
     public static func writeOrCheck(directory: URL, fingerprint: String, settings: [String: Any], extra: [String: Any]) throws {
         let url = directory.appendingPathComponent("run.json")
-        if let existing = try read(directory) {
-            guard existing["fingerprint"] as? String == fingerprint else {
-                throw ProbeError("\(directory.path): this run directory was started with different settings (spec, model or classifiers); use a new --out")
-            }
-            return
-        }
+        if try check(directory, fingerprint: fingerprint) { return }
         var obj = extra
         obj["fingerprint"] = fingerprint
         obj["settings"] = settings
         try AtomicFile.write(StableJSON.pretty(obj), to: url, overwrite: true)
+    }
+
+    /// True when `directory` has a run.json of the same settings, false when it has none; a run.json of other
+    /// settings is an error. Reads only (a dry run checks with it).
+    public static func check(_ directory: URL, fingerprint: String) throws -> Bool {
+        guard let existing = try read(directory) else { return false }
+        guard existing["fingerprint"] as? String == fingerprint else {
+            throw ProbeError("\(directory.path): this run directory was started with different settings (spec, model or classifiers); use a new --out")
+        }
+        return true
     }
 
     public static func read(_ directory: URL) throws -> [String: Any]? {

@@ -1,5 +1,6 @@
 import CXRImaging
 import CXRPipelines
+import CXRSchedulers
 import Foundation
 
 /// What a probe run would do, found without running the model (`probe --dry-run`): the counterfactuals of a shard
@@ -28,19 +29,14 @@ public struct ProbeSurvey {
     public static func survey(plan: ProbePlan, resolver: EditResolving, runDirectory: URL,
                               shard: Shard = .all) throws -> ProbeSurvey {
         var finished = Set<String>()
-        var recordedSHA: [String: String] = [:]
-        if let info = try RunInfo.read(runDirectory) {
-            guard info["fingerprint"] as? String == plan.fingerprint else {
-                throw ProbeError("\(runDirectory.path): this run directory was started with different settings (spec, model or classifiers); use a new --out")
-            }
-            let results = runDirectory.appendingPathComponent("results.jsonl")
-            if FileManager.default.fileExists(atPath: results.path) {
-                for row in try ResultsLog.readRows(results) {
-                    if let id = row["id"] as? String { finished.insert(id) }
-                    if let name = row["image"] as? String, let sha = row["image_sha256"] as? String { recordedSHA[name] = sha }
-                }
-            }
+        var rows: [[String: Any]] = []
+        let results = runDirectory.appendingPathComponent("results.jsonl")
+        if try RunInfo.check(runDirectory, fingerprint: plan.fingerprint),
+           FileManager.default.fileExists(atPath: results.path) {
+            rows = try ResultsLog.readRows(results)
+            finished = Set(rows.compactMap { $0["id"] as? String })
         }
+        let recorded = RecordedInputs(rows: rows)
         var out = ProbeSurvey()
         var current: (index: Int, sha: String, raster: RasterImage?, resolved: [Int: ResolvedEdit], nulls: Set<String>)?
         for position in stride(from: shard.index, to: plan.count, by: shard.count) {
@@ -48,15 +44,7 @@ public struct ProbeSurvey {
             let job = plan.job(at: position)
             let input = plan.images[job.imageIndex]
             if current?.index != job.imageIndex {
-                let sha: String
-                do { sha = try SHA256.hex(ofFileAt: input.url) } catch {
-                    throw ProbeError("\(input.url.path): cannot read the input image")
-                }
-                if let old = recordedSHA[input.name], old != sha {
-                    throw ProbeError("\(input.url.path): changed since this run made its rows (sha256 \(old.prefix(12))...); "
-                                     + "restore it or use a new run directory")
-                }
-                current = (job.imageIndex, sha, nil, [:], [])
+                current = (job.imageIndex, try recorded.currentSHA256(of: input), nil, [:], [])
             }
             guard var c = current else { continue }
             if finished.contains(plan.id(for: job, imageSHA256: c.sha)) {
@@ -94,7 +82,7 @@ public struct ProbeSurvey {
     /// UNet evaluations of one edit: the part of the schedule its strength re-runs (as the schedulers count it),
     /// twice with inversion (the image is first run forward through the same steps).
     static func denoisingSteps(of r: EditRequest) -> Int {
-        let n = min(Int(Double(r.steps) * r.strength), r.steps)
+        let n = img2imgStepCount(steps: r.steps, strength: r.strength)
         return r.invert ? 2 * n : n
     }
 

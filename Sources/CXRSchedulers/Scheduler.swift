@@ -44,10 +44,16 @@ extension Scheduler {
             throw SchedulerError.invalidUse("strength \(strength) must be between 0 and 1")
         }
         try setTimesteps(steps)
-        let initTimestep = Swift.min(Int(Double(steps) * strength), steps)
+        let initTimestep = img2imgStepCount(steps: steps, strength: strength)
         let tStart = Swift.max(steps - initTimestep, 0)
         let start = Swift.min(tStart * order, timesteps.count)
         if hasBeginIndex { setBeginIndex(start) }
         return (Array(timesteps[start...]), start)
     }
+}
+
+/// How many of `steps` an img2img (or inpainting) run at `strength` re-runs: diffusers' `init_timestep`
+/// (`get_timesteps`), the count a planner can use without building a scheduler (`probe --dry-run`).
+public func img2imgStepCount(steps: Int, strength: Double) -> Int {
+    Swift.min(Int(Double(steps) * strength), steps)
 }

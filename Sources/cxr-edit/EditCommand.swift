@@ -159,6 +159,7 @@ struct Edit: ParsableCommand {
         reporter.note("loading model \(modelURL.path)")
         let model = try loadModel(modelURL, prompt: prompt)
         let defaults = ModelDefaults(model: model)
+        // After the model loaded, as before: a model that fails to load gives its one error line alone.
         if let fitWarning = input.fitWarning(resolved) { warn(fitWarning) }
 
         let steps = sampling.steps ?? defaults.steps
@@ -328,8 +329,8 @@ struct Edit: ParsableCommand {
     /// image, or the --mask file), with which settings, into which file; `--json` gives the same as one object.
     func explainRun(_ r: ResolvedFindings, input: PreparedInput, output outURL: URL) throws {
         let regional = input.editMask != nil
-        let defaults = ModelDefaults(recommendations: try ModelRecommendations(modelFolder: try modelOptions.modelURL()),
-                                     modelURL: try modelOptions.modelURL())
+        let modelURL = try modelOptions.modelURL()
+        let defaults = ModelDefaults(recommendations: try ModelRecommendations(modelFolder: modelURL), modelURL: modelURL)
         let steps = sampling.steps ?? defaults.steps, guidance = sampling.guidance ?? defaults.guidance
         let strength = self.strength ?? EditRequest.defaultStrength(regional: regional)
         let area = mask.map { "the white pixels of \($0)" } ?? r.areaDescription
@@ -345,8 +346,7 @@ struct Edit: ParsableCommand {
             ]
             obj["findings"] = r.jsonObject()
             if let fit = input.placed.fit {
-                obj["fit"] = ["score": fit.score, "scale_x": fit.scaleX, "scale_y": fit.scaleY, "offset_x": fit.offsetX,
-                              "offset_y": fit.offsetY, "weak": r.fitPolicy.isWeak(fit)]
+                obj["fit"] = fit.json(weak: r.fitPolicy.isWeak(fit))
             }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -401,8 +401,7 @@ struct Edit: ParsableCommand {
             obj.merge(outcome.report.json) { a, _ in a }
             obj["findings"] = findings.jsonObject()
             if let fit = placed.fit {
-                obj["fit"] = ["score": fit.score, "scale_x": fit.scaleX, "scale_y": fit.scaleY, "offset_x": fit.offsetX,
-                              "offset_y": fit.offsetY, "weak": findings.fitPolicy.isWeak(fit)]
+                obj["fit"] = fit.json(weak: findings.fitPolicy.isWeak(fit))
             }
             if let null {
                 var n: [String: Any] = ["output": null.url.path, "seconds": null.outcome.seconds,

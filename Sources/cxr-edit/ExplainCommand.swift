@@ -57,8 +57,7 @@ struct ExplainCommand: ParsableCommand {
                 if weak {
                     lines.append(String(format: "warning:         weak fit (score %.2f, below %.2f): the edit needs --force", fit.score, FitPolicy.standard.minimumScore))
                 }
-                obj["fit"] = ["scale_x": fit.scaleX, "scale_y": fit.scaleY, "offset_x": fit.offsetX, "offset_y": fit.offsetY,
-                              "match": fit.score, "score": fit.score, "weak": weak]
+                obj["fit"] = fit.json(weak: weak).merging(["match": fit.score]) { kept, _ in kept }
             }
             if let e = placed.edit {
                 lines.append(String(format: "edit area:       %.1f%% of the image", e.coverage * 100))

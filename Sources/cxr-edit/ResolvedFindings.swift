@@ -106,3 +106,10 @@ struct ResolvedFindings {
                 "prompt_tokens_estimate": prompt.map(estimatedCLIPTokens) ?? 0]
     }
 }
+
+extension AtlasFit {
+    /// The fit as `edit --json`, `edit --dry-run --json` and `explain --json` report it.
+    func json(weak: Bool) -> [String: Any] {
+        ["score": score, "scale_x": scaleX, "scale_y": scaleY, "offset_x": offsetX, "offset_y": offsetY, "weak": weak]
+    }
+}
