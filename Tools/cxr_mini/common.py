@@ -119,6 +119,13 @@ def augment(x, gen, shift=0.04, scale=0.05, bright=0.08):
     return (y * c + b).clamp(-1, 1)
 
 
+def grad_l1(x, y):
+    """L1 distance of the horizontal and vertical image gradients (the VAE stages' edge/perceptual proxy)."""
+    dx = lambda t: t[..., :, 1:] - t[..., :, :-1]
+    dy = lambda t: t[..., 1:, :] - t[..., :-1, :]
+    return (dx(x) - dx(y)).abs().mean() + (dy(x) - dy(y)).abs().mean()
+
+
 class RunLog:
     """Small JSON log of a run: settings, steps, wall time, loss curve (subsampled)."""
 

@@ -44,12 +44,6 @@ last_ck = t0
 acc = []
 
 
-def grad_l1(x, y):
-    dx = lambda t: t[..., :, 1:] - t[..., :, :-1]
-    dy = lambda t: t[..., 1:, :] - t[..., :-1, :]
-    return (dx(x) - dx(y)).abs().mean() + (dy(x) - dy(y)).abs().mean()
-
-
 def save():
     torch.save({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step, "wall": wall0 + time.time() - t0}, ck)
     log.save()
@@ -65,7 +59,7 @@ while time.time() < deadline:
     z = post.sample(generator=gen)
     rec = vae.decode(z).sample
     l1 = (rec - x).abs().mean()
-    gl = grad_l1(rec, x)
+    gl = common.grad_l1(rec, x)
     kl = post.kl().mean()
     loss = l1 + 0.5 * gl + a.kl * kl
     for g in opt.param_groups:

@@ -99,12 +99,6 @@ def noisy(i, z):
     return z + torch.randn(z.shape, generator=gen) * (0.5 * logvar[i]).exp()
 
 
-def grad_l1(x, y):
-    dx = lambda t: t[..., :, 1:] - t[..., :, :-1]
-    dy = lambda t: t[..., 1:, :] - t[..., :-1, :]
-    return (dx(x) - dx(y)).abs().mean() + (dy(x) - dy(y)).abs().mean()
-
-
 def save():
     torch.save({"decoder": vae.decoder.state_dict(), "post_quant_conv": vae.post_quant_conv.state_dict(),
                 "opt": opt.state_dict(), "step": step, "wall": wall0 + time.time() - t0}, ck)
@@ -124,7 +118,7 @@ while time.time() < deadline:
     x = common.to_model(imgs[sel])[:, :1, oy * 8:(oy + c) * 8, ox * 8:(ox + c) * 8]
     rec = vae.decode(z).sample.mean(1, keepdim=True)
     l1 = (rec - x).abs().mean()
-    gl = grad_l1(rec, x)
+    gl = common.grad_l1(rec, x)
     fl = (torch.fft.rfft2(rec).abs() - torch.fft.rfft2(x).abs()).abs().mean() / (c * 8)
     loss = l1 + 0.5 * gl + a.fft * fl
     for g in opt.param_groups:
