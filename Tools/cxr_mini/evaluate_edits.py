@@ -35,6 +35,9 @@ p.add_argument("--extra", default="", help="extra CLI flags for every edit (e.g.
 p.add_argument("--json", default=str(common.RUNS / "edit_eval.json"))
 p.add_argument("--sheet", default=str(common.DOC_IMG / "edits.png"))
 p.add_argument("--skip-global", action="store_true")
+p.add_argument("--quick", action="store_true",
+               help="a check during training: the default --add of each finding and the removals, no severities, "
+                    "no sides, no global edits")
 a = p.parse_args()
 OUT = Path(a.out)
 OUT.mkdir(parents=True, exist_ok=True)
@@ -115,6 +118,9 @@ print("gap", res["gap"], flush=True)
 plan = [("cardiomegaly", None, sev) for sev in ["mild", "moderate", "severe", None]] + \
        [("pleural effusion", None, sev) for sev in ["small", "moderate", "large", None]] + \
        [("pleural effusion", "right", None), ("pneumothorax", None, None)]
+if a.quick:
+    plan = [(f, None, None) for f in ["cardiomegaly", "pleural effusion", "pneumothorax"]]
+    a.skip_global = True
 sheet, fidelity, walls = [], {"regional": [], "global": []}, []
 made = {}  # default --add of each finding: (edit paths, null paths), for the Frechet distances
 for finding, side, sev in plan:

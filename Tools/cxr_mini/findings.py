@@ -149,18 +149,26 @@ def describe(row, boxes):
     return [(i, *known.get(i, (None, None, None))[:2]) for i in ids[:3]]
 
 
-def training_prompt(desc, rng, absent_p=0.3):
+def training_prompt(desc, rng, absent_p=0.4, omit_p=0.25, absent=None):
     """A report-style prompt for an image described by `desc`, in the composer's language.
 
-    Positives: base + presence sentences (side and severity where the boxes give them). Images without a
-    target finding get, with probability absent_p, the absence sentence of one target (what `--remove` writes).
+    Positives: base + presence sentences (side and severity where the boxes give them), but each target
+    finding's sentence is left out with probability omit_p. Without that, the bare base prompt only ever
+    described normal images, so a `--remove` edit's null edit (base prompt) already removed the finding and
+    the edit could not differ from it; now the base prompt means "not stated" and the model keeps what the
+    unmasked context shows. Absence sentences (what `--remove` writes): `absent` (a target id the image lacks,
+    drawn with that finding's mask) always gets one; otherwise, with probability absent_p, one or two of the
+    missing targets do, as reports list pertinent negatives.
     """
-    adds = list(desc)
+    adds = [d for d in desc if d[0] not in TARGETS or rng.random() >= omit_p]
     prompt, _ = compose(adds)
     have = {i for i, _, _ in desc}
-    missing = [t for t in TARGETS if t not in have]
+    missing = [t for t in TARGETS if t not in have and t != absent]
+    said = [absent] if absent else []
     if missing and rng.random() < absent_p:
-        prompt += " " + absence(rng.choice(missing))
+        said += rng.sample(missing, min(len(missing), rng.choice([1, 1, 2])))
+    for t in said:
+        prompt += " " + absence(t)
     return prompt
 
 

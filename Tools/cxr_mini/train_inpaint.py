@@ -9,11 +9,12 @@ Input of the UNet: noisy latents (4) + mask at latent size (1) + latents of the 
 StableDiffusionInpaintPipeline feeds it. Warm start: the 4-channel cxr-mini UNet (conv_in's extra 5 input
 channels start at zero, as SD-inpainting was made from SD). The text encoder and VAE are frozen, so the
 4-channel UNet stays valid beside this one. Data: prepare_inpaint.py (six finding-extent masks per image).
-Prompts: findings.py, the composer's language ("Frontal chest radiograph." + presence sentences; absence
-sentences for `--remove`), 10% empty for classifier-free guidance. Findings are balanced: a quarter of each
-batch are cardiomegaly positives, a quarter effusion positives, an eighth pneumothorax positives, each mostly
-with the mask of its own finding (that is where the model must learn to draw it), the rest uniform.
-Loss: epsilon MSE, weighted 3x inside the mask (outside, the masked-image latents give the answer away).
+Prompts: findings.py, the composer's language ("Frontal chest radiograph." + presence sentences, each target's
+left out a quarter of the time; absence sentences for `--remove`), 10% empty for classifier-free guidance.
+Findings are balanced (see pick()): positives mostly with the mask of their own finding (that is where the model
+must learn to draw it), removal examples (a negative with the finding's mask and its absence sentence), the rest
+uniform.
+Loss: epsilon MSE, weighted --inside-weight x inside the mask (outside, the masked-image latents give the answer away).
 Checkpoint: /work/train-state/inpaint.pt every 3 minutes; log: Tools/cxr_mini/runs/inpaint.json.
 """
 import argparse, copy, math, os, random, time
@@ -36,6 +37,9 @@ p.add_argument("--max-steps", type=int, default=0, help="stop after this many st
 p.add_argument("--t-max", type=int, default=1000,
                help="draw most timesteps below this (regional edits start at strength 0.8, i.e. t < 800)")
 p.add_argument("--t-full", type=float, default=0.15, help="share of timesteps still drawn over the full range")
+p.add_argument("--omit", type=float, default=0.25,
+               help="chance that a target finding's presence sentence is left out (the base prompt means 'not stated')")
+p.add_argument("--absent", type=float, default=0.4, help="chance of pertinent-negative sentences on other images")
 p.add_argument("--resume", action="store_true")
 p.add_argument("--anneal", action="store_true",
                help="cosine-decay the learning rate to 10%% over this run's time budget (a session's last run)")
@@ -56,6 +60,7 @@ m32 = D["masks32"].float().to(dev)
 metas, descs = D["meta"], D["desc"]
 N, K = m32.shape[:2]
 groups = {fid: [j for j in range(N) if any(i == fid for i, _, _ in descs[j])] for fid in findings.TARGETS}
+lacking = {fid: [j for j in range(N) if all(i != fid for i, _, _ in descs[j])] for fid in findings.TARGETS}
 slot_of = {("cardiomegaly", None): [0], ("pleural-effusion", "right"): [1], ("pleural-effusion", "left"): [2],
            ("pneumothorax", "right"): [3], ("pneumothorax", "left"): [4]}
 
@@ -109,20 +114,30 @@ def embed(caps):
 
 
 def pick():
-    """(image, mask slot): balanced over the target findings, mostly with the finding's own mask."""
+    """(image, mask slot, absent finding): balanced over the target findings, mostly with the finding's own mask.
+
+    A quarter of each batch are cardiomegaly positives, a quarter effusion positives, an eighth pneumothorax
+    positives; 15% are removal examples (an image without a target finding, with that finding's mask and its
+    absence sentence: what a `--remove` edit asks the model to paint); the rest are uniform.
+    """
     u = rng.random()
+    if 0.625 <= u < 0.775:
+        fid = rng.choice(findings.TARGETS)
+        j = rng.choice(lacking[fid])
+        slot = 0 if fid == "cardiomegaly" else slot_of[(fid, rng.choice(["right", "left"]))][0]
+        return j, slot, fid
     fid = "cardiomegaly" if u < 0.25 else "pleural-effusion" if u < 0.5 else "pneumothorax" if u < 0.625 else None
     if fid is None or not groups[fid]:
-        return rng.randrange(N), rng.randrange(K)
+        return rng.randrange(N), rng.randrange(K), None
     j = rng.choice(groups[fid])
     if rng.random() < 0.25:
-        return j, rng.randrange(K)
+        return j, rng.randrange(K), None
     side = next(s for i, s, _ in descs[j] if i == fid)
     if fid == "cardiomegaly":
-        return j, 0
+        return j, 0, None
     if side in (None, "bilateral"):
         side = rng.choice(["right", "left"])
-    return j, slot_of[(fid, side)][0]
+    return j, slot_of[(fid, side)][0], None
 
 
 def shift(*ts):
@@ -144,9 +159,10 @@ t0 = time.time(); deadline = t0 + a.minutes * 60; last_ck = t0; acc = []
 unet.train()
 while time.time() < deadline and not (a.max_steps and step >= a.max_steps):
     picks = [pick() for _ in range(a.batch)]
-    z0, zm, mk = zip(*(shift(lat[j], mlat[j, k], m32[j, k:k + 1]) for j, k in picks))
+    z0, zm, mk = zip(*(shift(lat[j], mlat[j, k], m32[j, k:k + 1]) for j, k, _ in picks))
     z0, zm, mk = torch.stack(z0), torch.stack(zm), torch.stack(mk)
-    caps = ["" if rng.random() < a.drop else findings.training_prompt(descs[j], rng) for j, _ in picks]
+    caps = ["" if rng.random() < a.drop else findings.training_prompt(
+        descs[j], rng, absent_p=a.absent, omit_p=a.omit, absent=f) for j, _, f in picks]
     h = embed(caps)
     t = torch.randint(0, a.t_max, (a.batch,), device=dev)
     full = torch.rand(a.batch, device=dev) < a.t_full
