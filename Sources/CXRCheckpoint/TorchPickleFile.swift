@@ -1,15 +1,19 @@
 import Foundation
 import CXRTensor
 
-/// A PyTorch checkpoint in the zip format of `torch.save` (since 1.6): `.bin`, `.pt`, `.pth`, `.ckpt`.
+/// A PyTorch checkpoint written by `torch.save`: `.bin`, `.pt`, `.pth`, `.ckpt`, in the zip format (torch 1.6
+/// and later) or the legacy one before it (`TorchLegacyLayout`).
 ///
-/// The archive holds `<archive>/data.pkl` (the pickled object) and `<archive>/data/<key>` (raw storages).
+/// The zip archive holds `<archive>/data.pkl` (the pickled object) and `<archive>/data/<key>` (raw storages).
 /// The pickle is interpreted by a restricted unpickler that never executes code and refuses any global outside
-/// the tensor allow-list, so a hostile checkpoint cannot run anything. Nested dicts are flattened to dotted
-/// names; if the top level has a `state_dict` dict (Lightning `.ckpt`), only that is used. Tensors are read
-/// straight from the memory-mapped archive.
+/// `PickleAllowList`, so a hostile checkpoint cannot run anything. The object may be a dict of tensors (nested
+/// dicts are flattened to dotted names; a top-level `state_dict` dict, as in Lightning `.ckpt`, is used alone)
+/// or a pickled whole torchxrayvision DenseNet, whose state_dict is recovered from its module records
+/// (`TorchModuleTree`). Tensors are read straight from the memory-mapped file.
 public final class TorchPickleFile: TensorSource, @unchecked Sendable {
     public static let maxTensors = 1_000_000
+    /// Most values visited while collecting tensors (shared sub-dicts could otherwise make it exponential).
+    static let maxWalk = 10_000_000
     /// Largest tensor served, as float32 (SD's largest, the SD 2 token embedding, is 200 MB).
     public static let maxTensorBytes = 4 << 30
     /// Largest float32 size of a view with more elements than its storage (stride 0: broadcast).
@@ -24,6 +28,11 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
 
     public let url: URL
     public let names: [String]
+    /// The class of the pickled whole model ("torchxrayvision.models.DenseNet"), nil for a dict of tensors.
+    public let moduleClass: String?
+    /// The pickled whole model's plain attributes that classifiers read (`targets`, `pathologies`, a list
+    /// `op_threshs`); empty for a dict of tensors.
+    public let moduleAttributes: [String: TorchModuleAttribute]
     private let entries: [String: Entry]
     private let file: MappedFile
 
@@ -33,41 +42,42 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
         let file = try MappedFile(url: url)
         self.file = file
         let bytes = file.bytes
-        if bytes.count >= 2, bytes[0] == 0x80 {
-            throw CheckpointError(.unsupported, file: path, "legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with a current torch or convert to safetensors")
+        let root: PickleValue
+        let storageBytes: (String) throws -> UnsafeRawBufferPointer?
+        if TorchLegacyLayout.matches(bytes) {
+            let layout = try TorchLegacyLayout(bytes: bytes, path: path)
+            root = layout.root
+            storageBytes = { layout.storages[$0] }
+        } else {
+            let archive = try TorchPickleFile.archive(bytes, path: path)
+            var unpickler = Unpickler(try archive.zip.data(archive.pickle), source: path)
+            root = try unpickler.load()
+            storageBytes = { key in try archive.zip.entries[archive.prefix + "data/" + key].map(archive.zip.data) }
         }
-        guard bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4B else {
-            throw CheckpointError(.malformed, file: path, "not a PyTorch zip checkpoint (no ZIP signature)")
-        }
-        let archive = try ZipArchive(bytes: bytes, path: path)
-
-        // The pickle lives at "<archive>/data.pkl"; storages beside it.
-        let pklNames = archive.entries.keys.filter { $0 == "data.pkl" || ($0.hasSuffix("/data.pkl") && $0.split(separator: "/", omittingEmptySubsequences: false).count == 2) }
-        guard pklNames.count == 1, let pklName = pklNames.first, let pklEntry = archive.entries[pklName] else {
-            throw CheckpointError(.malformed, file: path, pklNames.isEmpty ? "no data.pkl in the archive" : "several data.pkl entries in the archive")
-        }
-        let prefix = String(pklName.dropLast("data.pkl".count))
-        if let bo = archive.entries[prefix + "byteorder"] {
-            let order = String(decoding: try archive.data(bo), as: UTF8.self)
-            guard order == "little" else {
-                throw CheckpointError(.unsupported, file: path, "byte order \(CheckpointError.quote(order)) is not supported")
-            }
-        }
-        var unpickler = Unpickler(try archive.data(pklEntry), source: path)
-        let root = try unpickler.load()
 
         var found = [(String, PickleTensor)]()
         var work = 0
-        if case .dict(let d) = root,
+        var moduleClass: String? = nil
+        var attributes = [String: TorchModuleAttribute]()
+        if case .object(let module) = root, PickleAllowList.moduleClasses.contains(module.className) {
+            try TorchModuleTree.collect(module, prefix: "", into: &found, work: &work, path: path)
+            let plain = try TorchModuleTree.plainAttributes(of: module, path: path)
+            found += plain.tensors
+            attributes = plain.values
+            moduleClass = module.className
+        } else if case .dict(let d) = root,
            let sd = d.items.last(where: { if case .string("state_dict") = $0.key { return true } else { return false } }),
            case .dict = sd.value {
             try TorchPickleFile.flatten(sd.value, prefix: "", into: &found, work: &work, path: path)
         } else {
             guard case .dict = root else {
-                throw CheckpointError(.unsupported, file: path, "checkpoint holds a \(root.typeName), not a dict of tensors")
+                throw CheckpointError(.unsupported, file: path, "checkpoint holds a \(root.typeName), not a dict of "
+                                      + "tensors or a module")
             }
             try TorchPickleFile.flatten(root, prefix: "", into: &found, work: &work, path: path)
         }
+        self.moduleClass = moduleClass
+        self.moduleAttributes = attributes
 
         var entries = [String: Entry]()
         for (name, t) in found {
@@ -75,14 +85,15 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
             guard entries[name] == nil else {
                 throw CheckpointError(.malformed, file: path, "two tensors flatten to the name \(q)")
             }
-            guard let se = archive.entries[prefix + "data/" + t.storage.key] else {
-                throw CheckpointError(.malformed, file: path, "tensor \(q) refers to storage \(CheckpointError.quote(t.storage.key)), which is not in the archive")
+            guard let stored = try storageBytes(t.storage.key) else {
+                throw CheckpointError(.malformed, file: path, "tensor \(q) refers to storage "
+                                      + "\(CheckpointError.quote(t.storage.key)), which is not in the checkpoint")
             }
-            let storageBytes = try archive.data(se)
             let esz = t.storage.dtype.size
             let (need, o1) = t.storage.numel.multipliedReportingOverflow(by: esz)
-            guard !o1, need <= storageBytes.count else {
-                throw CheckpointError(.malformed, file: path, "storage \(CheckpointError.quote(t.storage.key)) declares \(t.storage.numel) elements but holds \(storageBytes.count) bytes")
+            guard !o1, need <= stored.count else {
+                throw CheckpointError(.malformed, file: path, "storage \(CheckpointError.quote(t.storage.key)) "
+                                      + "declares \(t.storage.numel) elements but holds \(stored.count) bytes")
             }
             // Extent: offset + sum((size-1)*stride) must lie inside the storage.
             guard let count = checkedElementCount(t.shape) else {
@@ -122,7 +133,7 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
                                       + "bytes, more than the \(TorchPickleFile.maxBroadcastBytes >> 20) MiB allowed "
                                       + "for broadcast views")
             }
-            let storageStart = try archive.dataOffset(se)
+            let storageStart = stored.baseAddress.flatMap { p in bytes.baseAddress.map { p - $0 } } ?? 0
             let contiguous = TorchPickleFile.isRowMajor(shape: t.shape, strides: t.strides)
             let range = (storageStart + t.offset * esz)..<(storageStart + (last + 1) * esz)
             entries[name] = Entry(tensor: t,
@@ -133,12 +144,41 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
         self.names = entries.keys.sorted()
     }
 
+    /// The zip archive, its pickle entry, and the folder prefix its storages are under.
+    private static func archive(_ bytes: UnsafeRawBufferPointer, path: String) throws
+        -> (zip: ZipArchive, pickle: ZipArchive.Entry, prefix: String) {
+        guard bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4B else {
+            throw CheckpointError(.malformed, file: path, "not a PyTorch zip checkpoint (no ZIP signature)")
+        }
+        let archive = try ZipArchive(bytes: bytes, path: path)
+
+        // The pickle lives at "<archive>/data.pkl"; storages beside it.
+        let pklNames = archive.entries.keys.filter {
+            $0 == "data.pkl"
+                || ($0.hasSuffix("/data.pkl") && $0.split(separator: "/", omittingEmptySubsequences: false).count == 2)
+        }
+        guard pklNames.count == 1, let pklName = pklNames.first, let pklEntry = archive.entries[pklName] else {
+            throw CheckpointError(.malformed, file: path, pklNames.isEmpty ? "no data.pkl in the archive"
+                                                                          : "several data.pkl entries in the archive")
+        }
+        let prefix = String(pklName.dropLast("data.pkl".count))
+        if let bo = archive.entries[prefix + "byteorder"] {
+            let order = String(decoding: try archive.data(bo), as: UTF8.self)
+            guard order == "little" else {
+                throw CheckpointError(.unsupported, file: path,
+                                      "byte order \(CheckpointError.quote(order)) is not supported")
+            }
+        }
+        return (archive, pklEntry, prefix)
+    }
+
     /// Collects tensors from nested dicts (and lists) with dotted names; other values (ints, strings, None)
-    /// are skipped. `work` bounds the walk: shared sub-dicts could otherwise make it exponential.
+    /// are skipped, and a module record inside (e.g. `{"model": model}`) gives its state_dict under its key.
+    /// `work` bounds the walk: shared sub-dicts could otherwise make it exponential.
     private static func flatten(_ v: PickleValue, prefix: String, into out: inout [(String, PickleTensor)],
                                 work: inout Int, path: String) throws {
         work += 1
-        guard work <= 10_000_000, out.count <= maxTensors else {
+        guard work <= maxWalk, out.count <= maxTensors else {
             throw CheckpointError(.limit, file: path, "checkpoint holds more than \(maxTensors) tensors or too many nested values")
         }
         func keyName(_ k: PickleValue) throws -> String {
@@ -152,10 +192,12 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
         switch v {
         case .tensor(let t):
             out.append((prefix, t))
+        case .object(let module) where PickleAllowList.moduleClasses.contains(module.className):
+            try TorchModuleTree.collect(module, prefix: prefix, into: &out, work: &work, path: path)
         case .dict(let d):
             for (k, value) in d.items {
                 switch value {
-                case .tensor, .dict, .list, .tuple:
+                case .tensor, .dict, .list, .tuple, .object:
                     let name = try keyName(k)
                     try flatten(value, prefix: prefix.isEmpty ? name : prefix + "." + name, into: &out, work: &work, path: path)
                 default:

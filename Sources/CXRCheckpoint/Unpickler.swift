@@ -1,83 +1,8 @@
-/// A restricted unpickler for PyTorch state_dicts. It interprets only the opcodes such pickles use and only
-/// allow-listed globals; nothing is ever called or executed, so a malicious checkpoint can at worst be
-/// rejected. Resource use is bounded (opcodes, stack, marks, memo, nesting) with clear errors.
-
-/// A storage reference produced by torch's persistent id `('storage', torch.XStorage, key, location, numel)`.
-struct PickleStorage: Equatable {
-    let dtype: TensorDType
-    let key: String
-    let numel: Int
-}
-
-/// The arguments of `torch._utils._rebuild_tensor_v2`: a strided view of a storage.
-struct PickleTensor: Equatable {
-    let storage: PickleStorage
-    let offset: Int
-    let shape: [Int]
-    let strides: [Int]
-}
-
-final class PickleTuple {
-    let items: [PickleValue]
-    let depth: Int
-    init(_ items: [PickleValue], depth: Int) { self.items = items; self.depth = depth }
-}
-
-/// Lists and dicts are mutable and shared through the memo, hence reference types. Once embedded in another
-/// container they are frozen (no further mutation), which keeps nesting depth exact and rules out cycles.
-final class PickleList {
-    var items: [PickleValue] = []
-    var depth = 1
-    var frozen = false
-}
-
-final class PickleDict {
-    var items: [(key: PickleValue, value: PickleValue)] = []
-    var depth = 1
-    var frozen = false
-}
-
-enum PickleValue {
-    case none
-    case bool(Bool)
-    case int(Int)
-    case float(Double)
-    case string(String)
-    case bytes([UInt8])
-    case tuple(PickleTuple)
-    case list(PickleList)
-    case dict(PickleDict)
-    /// An allow-listed global, as "module.name".
-    case global(String)
-    case storage(PickleStorage)
-    case tensor(PickleTensor)
-
-    var depth: Int {
-        switch self {
-        case .tuple(let t): return t.depth
-        case .list(let l): return l.depth
-        case .dict(let d): return d.depth
-        default: return 0
-        }
-    }
-
-    var typeName: String {
-        switch self {
-        case .none: return "None"
-        case .bool: return "bool"
-        case .int: return "int"
-        case .float: return "float"
-        case .string: return "str"
-        case .bytes: return "bytes"
-        case .tuple: return "tuple"
-        case .list: return "list"
-        case .dict: return "dict"
-        case .global(let g): return g
-        case .storage: return "storage"
-        case .tensor: return "tensor"
-        }
-    }
-}
+/// A restricted unpickler for PyTorch checkpoints: tensor state_dicts and pickled whole torchxrayvision
+/// DenseNets. It interprets only the opcodes such pickles use and only the globals of `PickleAllowList`;
+/// nothing is ever called or executed (module instances become inert `PickleObject` records), so a malicious
+/// checkpoint can at worst be rejected. Resource use is bounded (opcodes, stack, marks, memo, nesting,
+/// storages) with clear errors.
 
 struct Unpickler {
     struct Limits {
@@ -87,18 +12,8 @@ struct Unpickler {
         var maxMemo = 5_000_000
         var maxDepth = 64
         var maxRank = 32
+        var maxStorages = 1_000_000
     }
-
-    /// Storage classes torch writes in persistent ids, and the dtype each stores.
-    static let storageTypes: [String: TensorDType] = [
-        "torch.FloatStorage": .f32, "torch.HalfStorage": .f16, "torch.BFloat16Storage": .bf16,
-        "torch.DoubleStorage": .f64, "torch.LongStorage": .i64, "torch.IntStorage": .i32,
-        "torch.ShortStorage": .i16, "torch.CharStorage": .i8, "torch.ByteStorage": .u8,
-        "torch.BoolStorage": .bool,
-    ]
-    static let callables: Set<String> = [
-        "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter",
-    ]
 
     private let data: UnsafeRawBufferPointer
     private let source: String
@@ -107,12 +22,19 @@ struct Unpickler {
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
+    /// Every storage named by a persistent id, by key (the legacy layout locates storages through these).
+    private(set) var storages: [String: PickleStorage] = [:]
 
-    init(_ data: UnsafeRawBufferPointer, source: String, limits: Limits = Limits()) {
+    /// Reads the pickle that starts at byte `start` of `data` (legacy checkpoints hold several back to back).
+    init(_ data: UnsafeRawBufferPointer, source: String, limits: Limits = Limits(), start: Int = 0) {
         self.data = data
         self.source = source
         self.limits = limits
+        self.pos = start
     }
+
+    /// Where the next pickle begins once `load` has returned (the byte after STOP).
+    var position: Int { pos }
 
     private func bad(_ m: String) -> CheckpointError {
         CheckpointError(.malformed, file: source, "invalid pickle at byte \(pos): \(m)")
@@ -190,6 +112,7 @@ struct Unpickler {
         switch v {
         case .list(let l): l.frozen = true
         case .dict(let d): d.frozen = true
+        case .object(let o): o.frozen = true
         default: break
         }
         return v.depth
@@ -240,9 +163,9 @@ struct Unpickler {
 
     private func global(_ module: String, _ name: String) throws -> PickleValue {
         let full = module + "." + name
-        if Unpickler.callables.contains(full) || Unpickler.storageTypes[full] != nil { return .global(full) }
-        throw CheckpointError(.refused, file: source,
-                              "refusing pickle global \(CheckpointError.quote(full)): only tensor state_dicts are allowed")
+        if PickleAllowList.allows(full) { return .global(full) }
+        throw CheckpointError(.refused, file: source, "refusing pickle global \(CheckpointError.quote(full)): only "
+                              + "tensor state_dicts and torchxrayvision DenseNet models are allowed")
     }
 
     // MARK: Main loop
@@ -352,11 +275,10 @@ struct Unpickler {
             case 0x62: // BUILD
                 let state = try pop()
                 let target = try top("BUILD")
-                // OrderedDict state (e.g. `_metadata`) carries no tensors: accept and ignore it.
-                guard case .dict = target else {
-                    throw CheckpointError(.unsupported, file: source, "pickle BUILD on a \(target.typeName) is not supported")
-                }
-                _ = embed(state)
+                try build(target, with: state)
+            case 0x81: // NEWOBJ
+                let args = try pop(); let cls = try pop()
+                try push(try instantiate(cls, args))
             case 0x51: // BINPERSID
                 let pid = try pop()
                 try push(try persistentLoad(pid))
@@ -368,16 +290,71 @@ struct Unpickler {
         }
     }
 
-    private func persistentLoad(_ pid: PickleValue) throws -> PickleValue {
-        guard case .tuple(let t) = pid, t.items.count == 5,
-              case .string("storage") = t.items[0], case .global(let type) = t.items[1],
+    /// `cls()` for an allow-listed module class, without running anything: an empty record for BUILD to fill.
+    private func instantiate(_ cls: PickleValue, _ args: PickleValue) throws -> PickleValue {
+        guard case .global(let name) = cls else { throw bad("NEWOBJ on a \(cls.typeName)") }
+        guard PickleAllowList.moduleClasses.contains(name) else {
+            throw CheckpointError(.unsupported, file: source, "pickle instantiates \(CheckpointError.quote(name)), "
+                                  + "which is not a module class")
+        }
+        guard case .tuple(let t) = args, t.items.isEmpty else {
+            throw CheckpointError(.unsupported, file: source, "pickle instantiates \(CheckpointError.quote(name)) "
+                                  + "with constructor arguments, which is not supported")
+        }
+        return .object(PickleObject(className: name))
+    }
+
+    /// BUILD: a module record takes its `__dict__` once; OrderedDict state (e.g. `_metadata`) carries no
+    /// tensors and is accepted and ignored.
+    private func build(_ target: PickleValue, with state: PickleValue) throws {
+        switch target {
+        case .dict:
+            _ = embed(state)
+        case .object(let o):
+            guard o.state == nil else { throw bad("second BUILD on a \(target.typeName)") }
+            guard !o.frozen else { throw bad("\(target.typeName) built after being shared") }
+            let d = embed(state)
+            guard d + 1 <= limits.maxDepth else { throw limit("values nested deeper than \(limits.maxDepth)") }
+            o.depth = d + 1
+            o.state = state
+        default:
+            throw CheckpointError(.unsupported, file: source, "pickle BUILD on a \(target.typeName) is not supported")
+        }
+    }
+
+    /// torch's persistent ids: `('storage', type, key, location, numel)` in zip checkpoints, the same with a
+    /// sixth item (a storage view, None unless the file predates torch 1.0) in legacy ones, and legacy's
+    /// `('module', class, source file, source)` for each module class, which stands for the class itself.
+    private mutating func persistentLoad(_ pid: PickleValue) throws -> PickleValue {
+        guard case .tuple(let t) = pid, let kind = t.items.first else { throw bad("persistent id is not a tuple") }
+        if case .string("module") = kind, t.items.count == 4, case .global(let cls) = t.items[1],
+           PickleAllowList.moduleClasses.contains(cls) {
+            return t.items[1]
+        }
+        guard t.items.count == 5 || t.items.count == 6,
+              case .string("storage") = kind, case .global(let type) = t.items[1],
               case .string(let key) = t.items[2], case .int(let numel) = t.items[4], numel >= 0 else {
             throw bad("unexpected persistent id (expected ('storage', type, key, location, numel))")
         }
-        guard let dtype = Unpickler.storageTypes[type] else {
+        guard let dtype = PickleAllowList.storageTypes[type] else {
             throw bad("persistent id names \(CheckpointError.quote(type)), not a storage type")
         }
-        return .storage(PickleStorage(dtype: dtype, key: key, numel: numel))
+        if t.items.count == 6 {
+            guard case .none = t.items[5] else {
+                throw CheckpointError(.unsupported, file: source, "storage \(CheckpointError.quote(key)) is a view "
+                                      + "of another storage (torch < 1.0), which is not supported")
+            }
+        }
+        let storage = PickleStorage(dtype: dtype, key: key, numel: numel)
+        if let seen = storages[key] {
+            guard seen == storage else {
+                throw bad("storage \(CheckpointError.quote(key)) declared twice, differently")
+            }
+        } else {
+            guard storages.count < limits.maxStorages else { throw limit("more than \(limits.maxStorages) storages") }
+            storages[key] = storage
+        }
+        return .storage(storage)
     }
 
     private func ints(_ v: PickleValue, _ what: String) throws -> [Int] {
@@ -409,6 +386,14 @@ struct Unpickler {
         case "torch._utils._rebuild_parameter":
             guard a.count >= 1, case .tensor = a[0] else { throw bad("unexpected _rebuild_parameter arguments") }
             return a[0]
+        case "__builtin__.set", "builtins.set":
+            // A module's `_non_persistent_buffers_set`: kept as the list of its members.
+            if a.isEmpty { return .list(PickleList()) }
+            guard a.count == 1, case .list = a[0] else { throw bad("unexpected set arguments") }
+            return a[0]
+        case "torch.nn.backends.thnn._get_thnn_function_backend":
+            guard a.isEmpty else { throw bad("unexpected _get_thnn_function_backend arguments") }
+            return .object(PickleObject(className: name))
         default:
             throw CheckpointError(.unsupported, file: source, "pickle calls \(CheckpointError.quote(name)), which is not supported")
         }

@@ -18,8 +18,9 @@ final class FuzzTests: XCTestCase {
         mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
     }
 
-    func fuzz(_ fixture: String, iterations: Int, open: (URL) throws -> any TensorSource) throws {
-        let original = [UInt8](try Data(contentsOf: Fixtures.url(fixture)))
+    func fuzz(_ fixture: String, iterations: Int, at fixtureURL: URL? = nil,
+              open: (URL) throws -> any TensorSource) throws {
+        let original = [UInt8](try Data(contentsOf: fixtureURL ?? Fixtures.url(fixture)))
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("cxr-fuzz-\(getpid())-\(fixture)")
         defer { try? FileManager.default.removeItem(at: url) }
         var rng = SplitMix(state: 42)
@@ -61,5 +62,12 @@ final class FuzzTests: XCTestCase {
     func testFuzzTorchZip() throws {
         try fuzz("tiny.bin", iterations: 600) { try TorchPickleFile(url: $0) }
         try fuzz("zip64.bin", iterations: 300) { try TorchPickleFile(url: $0) }
+    }
+
+    /// Pickled whole models: module records, persistent ids and (legacy) the storage walk after the pickles.
+    func testFuzzPickledModels() throws {
+        for name in ["densenet_tiny_model_2020.pt", "densenet_small_module.pt"] {
+            try fuzz(name, iterations: 450, at: classifierFixture(name)) { try TorchPickleFile(url: $0) }
+        }
     }
 }

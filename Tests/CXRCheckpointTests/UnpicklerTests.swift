@@ -72,10 +72,61 @@ final class UnpicklerTests: XCTestCase {
     func testEveryNonAllowListedGlobalIsRefused() {
         for g in ["os\nsystem", "builtins\neval", "__builtin__\nexec", "posix\nsystem", "subprocess\nPopen",
                   "torch\nload", "torch._utils\n_rebuild_device_tensor_from_numpy", "numpy.core.multiarray\n_reconstruct",
-                  "collections\ndefaultdict", "torch.nn.modules.linear\nLinear"] {
+                  "collections\ndefaultdict", "torch.nn.modules.rnn\nLSTM", "torchxrayvision.models\nResNet",
+                  "copyreg\n_reconstructor", "torch.nn.backends.thnn\nTHNNFunctionBackend"] {
             let b: [UInt8] = [0x80, 0x02, 0x63] + Array((g + "\n").utf8) + [0x2E]
             let name = g.replacingOccurrences(of: "\n", with: ".")
             expectError(b, .refused, "refusing pickle global '\(name)'")
         }
+    }
+
+    /// An allow-listed module class becomes a record of its name and BUILD state; nothing of it runs.
+    func testModuleClassBecomesAnInertRecord() throws {
+        // ReLU() then BUILD {'inplace': True}.
+        let b: [UInt8] = [0x80, 0x02] + PickleTestValue.global("torch.nn.modules.activation.ReLU") + [0x29, 0x81, 0x7D]
+            + PickleTestValue.str("inplace").opcodes + [0x88, 0x73, 0x62, 0x2E]
+        guard case .object(let o) = try run(b), case .dict(let d)? = o.state, d.items.count == 1,
+              case .string("inplace") = d.items[0].key, case .bool(true) = d.items[0].value else {
+            return XCTFail("wrong record")
+        }
+        XCTAssertEqual(o.className, "torch.nn.modules.activation.ReLU")
+        // A set (protocol 2: __builtin__.set) is kept as the list of its members; the old backend marker as an
+        // empty record.
+        let set: [UInt8] = [0x80, 0x02, 0x63] + Array("__builtin__\nset\n".utf8)
+            + [0x5D, 0x8C, 0x01, 0x61, 0x61, 0x85, 0x52, 0x2E]
+        guard case .list(let l) = try run(set), l.items.count == 1, case .string("a") = l.items[0] else {
+            return XCTFail("set not kept as a list")
+        }
+        let backend = PickleTestValue.global("torch.nn.backends.thnn._get_thnn_function_backend") + [0x29, 0x52]
+        guard case .object(let r) = try run([0x80, 0x02] + backend + [0x2E]), r.state == nil else {
+            return XCTFail("backend marker not an empty record")
+        }
+    }
+
+    /// Module classes are only instantiated bare; calling them, passing arguments, rebuilding or reaching a
+    /// shared record is refused.
+    func testModuleRecordsCannotBeCalledOrRebuilt() {
+        let linear = PickleTestValue.global("torch.nn.modules.linear.Linear")
+        expectError([0x80, 0x02] + linear + [0x29, 0x52, 0x2E], .unsupported,
+                    "pickle calls 'torch.nn.modules.linear.Linear'")
+        expectError([0x80, 0x02] + linear + [0x4B, 0x03, 0x85, 0x81, 0x2E], .unsupported, "constructor arguments")
+        let od = PickleTestValue.global("collections.OrderedDict")
+        expectError([0x80, 0x02] + od + [0x29, 0x81, 0x2E], .unsupported, "not a module class")
+        expectError([0x80, 0x02, 0x4E, 0x29, 0x81, 0x2E], .malformed, "NEWOBJ on a None")
+        // BUILD twice.
+        expectError([0x80, 0x02] + linear + [0x29, 0x81, 0x7D, 0x62, 0x7D, 0x62, 0x2E], .malformed, "second BUILD")
+        // Memoized, placed in a list, then built through the memo: the list would see a changed object.
+        expectError([0x80, 0x02] + linear + [0x29, 0x81, 0x71, 0x00, 0x5D, 0x68, 0x00, 0x61, 0x30, 0x68, 0x00, 0x7D, 0x62,
+                                             0x2E], .malformed, "built after being shared")
+        // A record nested past the depth limit through its state.
+        var lim = Unpickler.Limits()
+        lim.maxDepth = 3
+        expectError([0x80, 0x02] + linear + [0x29, 0x81, 0x5D, 0x5D, 0x5D, 0x61, 0x61, 0x62, 0x2E], .limit,
+                    "nested deeper", limits: lim)
+        // Bad arguments to the emulated set and backend marker.
+        expectError([0x80, 0x02, 0x63] + Array("builtins\nset\n".utf8) + [0x4B, 0x01, 0x85, 0x52, 0x2E], .malformed,
+                    "unexpected set arguments")
+        expectError([0x80, 0x02] + PickleTestValue.global("torch.nn.backends.thnn._get_thnn_function_backend")
+                    + [0x4B, 0x01, 0x85, 0x52, 0x2E], .malformed, "_get_thnn_function_backend arguments")
     }
 }

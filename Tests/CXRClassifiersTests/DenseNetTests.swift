@@ -85,10 +85,23 @@ final class DenseNetTests: XCTestCase {
         XCTAssertEqual(plain.labels, DenseNetClassifier.defaultLabels)
     }
 
-    func testPickledWholeModuleIsRefusedWithConversionHint() throws {
-        XCTAssertThrowsError(try DenseNetClassifier(weightsURL: ClassifierFixtures.url("densenet_small_module.pt"))) { e in
+    /// A model saved by torchxrayvision itself (`torch.save(model)`, weights=None) loads directly: its shape from
+    /// the tensors, torchxrayvision's default names, no operating points (its `op_threshs` buffer is None).
+    func testModelSavedByTorchXRayVisionLoadsDirectly() throws {
+        let clf = try DenseNetClassifier(weightsURL: ClassifierFixtures.url("densenet_small_module.pt"))
+        XCTAssertEqual(clf.model.architecture, DenseNetArchitecture(growthRate: 2, blockConfig: [1, 1, 1, 1],
+                                                                    numInitFeatures: 4, bnSize: 1))
+        XCTAssertEqual(clf.labels, DenseNetClassifier.defaultLabels)
+        XCTAssertNil(clf.opThresholds)
+    }
+
+    /// Pickles of anything else stay refused, with the pointer to the converter.
+    func testOtherPicklesAreRefusedWithConversionHint() throws {
+        let evil = ClassifierFixtures.dir.deletingLastPathComponent()
+            .appendingPathComponent("checkpoint/bad/evil_os_system.bin")
+        XCTAssertThrowsError(try DenseNetClassifier(weightsURL: evil)) { e in
             let d = "\(e)"
-            XCTAssertTrue(d.contains("densenet_small_module.pt"), d)
+            XCTAssertTrue(d.contains("evil_os_system.bin: refusing pickle global 'os.system'"), d)
             XCTAssertTrue(d.contains("xrv_to_safetensors.py"), d)
             XCTAssertFalse(d.contains("\n"))
         }
