@@ -6,9 +6,10 @@ import Foundation
 /// and output mapping — sigmoid, then the operating-point normalisation `op_norm` when `op_threshs` are known
 /// (each label's threshold maps to 0.5, so "p > 0.5" means "above the operating point").
 ///
-/// Weights: a `.safetensors` file or a torch zip `.pt` holding the state_dict (torchxrayvision's names).
-/// torchxrayvision's own downloads are pickled whole modules, which the safe reader refuses; convert them with
-/// `Tools/classifiers/xrv_to_safetensors.py`, which also stores the label list and `op_threshs`.
+/// Weights: a `.safetensors` file, a torch `.pt` holding the state_dict (torchxrayvision's names), or one of
+/// torchxrayvision's own downloads — pickled whole models, zip or legacy layout — which the safe unpickler
+/// reads without running them (`TorchPickleFile`), labels and operating points included when the model
+/// carries them.
 public final class DenseNetClassifier: Classifier, @unchecked Sendable {
     /// torchxrayvision's 18 default output names (`xrv.datasets.default_pathologies`).
     public static let defaultLabels = [
@@ -16,9 +17,10 @@ public final class DenseNetClassifier: Classifier, @unchecked Sendable {
         "Effusion", "Pneumonia", "Pleural_Thickening", "Cardiomegaly", "Nodule", "Mass", "Hernia",
         "Lung Lesion", "Fracture", "Lung Opacity", "Enlarged Cardiomediastinum",
     ]
-    /// Appended to refusal errors for pickled whole-model `.pt` files.
-    public static let conversionHint =
-        "torchxrayvision .pt files are pickled whole models; convert with Tools/classifiers/xrv_to_safetensors.py"
+    /// Appended to refusal errors: the pickles read directly are torchxrayvision DenseNets; anything else is
+    /// converted in Python, where the user decides to trust it.
+    public static let conversionHint = "only torchxrayvision DenseNet models and state_dicts are read directly; "
+        + "convert other models with Tools/classifiers/xrv_to_safetensors.py (see docs/classifiers.md)"
 
     public let name: String
     /// The labels reported by `predict`: outputs whose name is non-empty and whose operating point is not NaN.
@@ -32,8 +34,9 @@ public final class DenseNetClassifier: Classifier, @unchecked Sendable {
     public let model: DenseNetModel
 
     /// Loads weights. Labels: `labels` if given, else the safetensors metadata "labels" (a JSON list, written by
-    /// the converter), else torchxrayvision's 18 names when there are 18 outputs. Operating points: the
-    /// "op_threshs" tensor when present, unless `useOperatingPoints` is false.
+    /// the converter), else a pickled model's `targets` or `pathologies`, else torchxrayvision's 18 names when
+    /// there are 18 outputs. Operating points: the "op_threshs" tensor (a state_dict entry or a pickled model's
+    /// buffer), else a pickled model's `op_threshs` list, unless `useOperatingPoints` is false.
     public convenience init(weightsURL url: URL, name: String = "densenet121", labels: [String]? = nil,
                             useOperatingPoints: Bool = true, inputSize: Int = 224) throws {
         let w = try WeightReader(url: url, refusalHint: DenseNetClassifier.conversionHint)
@@ -53,6 +56,8 @@ public final class DenseNetClassifier: Classifier, @unchecked Sendable {
                 throw ClassifierError("\(w.label): metadata 'labels' is not a JSON list of strings")
             }
             names = list
+        } else if case .strings(let list)? = w.moduleAttributes["targets"] ?? w.moduleAttributes["pathologies"] {
+            names = list
         } else if k == DenseNetClassifier.defaultLabels.count {
             names = DenseNetClassifier.defaultLabels
         } else {
@@ -64,6 +69,11 @@ public final class DenseNetClassifier: Classifier, @unchecked Sendable {
         var op: [Float]? = nil
         if useOperatingPoints, w.contains("op_threshs") {
             op = try w.tensor("op_threshs", shape: [k]).data
+        } else if useOperatingPoints, case .numbers(let list)? = w.moduleAttributes["op_threshs"] {
+            guard list.count == k else {
+                throw ClassifierError("\(w.label): \(list.count) op_threshs for \(k) outputs")
+            }
+            op = list.map { Float($0) }
         }
         var reported: [String] = []
         for (i, n) in names.enumerated() where !n.isEmpty && !(op.map { $0[i].isNaN } ?? false) {

@@ -7,11 +7,13 @@ import Foundation
 public final class WeightReader {
     private let source: (any TensorSource)?
     private let memory: [String: Tensor]
+    private let memoryAttributes: [String: TorchModuleAttribute]
     /// Shown in errors (the weights file).
     public let label: String
 
-    /// Tensors in a `.safetensors` file or a torch zip checkpoint holding a state_dict. `refusalHint` is appended
-    /// when the safe reader refuses or cannot read the file (e.g. how to convert a pickled whole model).
+    /// Tensors in a `.safetensors` file or a torch checkpoint (a state_dict or a pickled torchxrayvision model).
+    /// `refusalHint` is appended when the safe reader refuses or cannot read the file (e.g. how to convert
+    /// another pickled model).
     public init(url: URL, refusalHint: String? = nil) throws {
         do {
             source = try WeightStore(url: url)
@@ -20,13 +22,16 @@ public final class WeightReader {
             throw ClassifierError("\(url.path): \(e.message)\(hint)")
         }
         memory = [:]
+        memoryAttributes = [:]
         label = url.path
     }
 
-    /// Tensors already in memory (tests, converted models).
-    public init(tensors: [String: Tensor], label: String = "weights") {
+    /// Tensors already in memory (tests, converted models), with the attributes a pickled model would carry.
+    public init(tensors: [String: Tensor], label: String = "weights",
+                moduleAttributes: [String: TorchModuleAttribute] = [:]) {
         source = nil
         memory = tensors
+        memoryAttributes = moduleAttributes
         self.label = label
     }
 
@@ -60,6 +65,15 @@ public final class WeightReader {
             throw ClassifierError("\(label): tensor '\(name)' holds \(t.data.count) values for shape \(t.shape)")
         }
         return t
+    }
+
+    /// Plain attributes of a pickled whole model (`TorchPickleFile.moduleAttributes`: torchxrayvision's
+    /// `targets`, `pathologies`, a list `op_threshs`); empty for other sources.
+    public var moduleAttributes: [String: TorchModuleAttribute] {
+        if let store = source as? WeightStore {
+            for s in store.sources { if let f = s.source as? TorchPickleFile { return f.moduleAttributes } }
+        }
+        return memoryAttributes
     }
 
     /// Safetensors metadata (empty for other sources).
