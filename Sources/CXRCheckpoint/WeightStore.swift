@@ -27,7 +27,7 @@ public final class WeightStore: TensorSource, @unchecked Sendable {
         self.names = owner.keys.sorted()
     }
 
-    /// Opens one weights file by its name: `.safetensors`, a sharded `*.index.json`, or a torch zip checkpoint
+    /// Opens one weights file by its name: `.safetensors`, a sharded `*.index.json`, or a torch checkpoint
     /// (`.bin`, `.pt`, `.pth`, `.ckpt`).
     public convenience init(url: URL) throws {
         let name = url.lastPathComponent

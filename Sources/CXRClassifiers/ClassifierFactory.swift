@@ -3,7 +3,8 @@ import Foundation
 /// Builds a classifier from the short spec strings used by run specifications and the CLI:
 ///
 /// - `demo` — the bundled demo classifier (`DemoClassifier.locate()`); `demo:DIR` — a demo-format model folder.
-/// - `densenet121:PATH` — native torchxrayvision DenseNet from a `.safetensors` or state_dict `.pt` file
+/// - `densenet121:PATH` — native torchxrayvision DenseNet from a `.safetensors` file, a state_dict `.pt`, or
+///   torchxrayvision's own `.pt` (a pickled whole model, read without running it)
 ///   (`densenet:PATH` is accepted too; the depth is read from the weights).
 /// - `cmd:COMMAND` — an external adapter process, COMMAND split into words like a shell would (quotes,
 ///   backslashes; no variable expansion), e.g. `cmd:python3 Tools/classifiers/xrv_adapter.py --weights all`.

@@ -14,8 +14,9 @@ as DenseNet-121 keeps the fixture small):
   xrv_inputs.safetensors  torchxrayvision preprocessing of each image (normalize to [-1024, 1024], channel
                           mean, XRayCenterCrop, XRayResizer(224)): "<image stem>" -> [1, 224, 224]
   densenet_small.safetensors / densenet_small_state.pt   weights (state_dict names, op_threshs included)
-  densenet_small_module.pt  the same kind of model pickled whole (torch.save(model)), as torchxrayvision's
-                          own .pt files are: the safe reader must refuse it with a pointer to the converter
+  densenet_small_module.pt  a tiny model pickled whole by torchxrayvision itself (torch.save(model)), as its
+                          own .pt files are: the safe reader loads it (and make_xrv_pickle_fixture.py checks
+                          that its stand-in classes unpickle it)
   densenet_small.json     architecture, labels, op_threshs, and expected outputs per image: logits,
                           sigmoid, op_norm
 demo part (needs Models/cxr-demo-classifier, trained by train_demo_classifier.py):

@@ -1,8 +1,10 @@
 """Converts a torchxrayvision DenseNet to a safetensors file that `cxr-edit` loads natively
 (classifier spec "densenet121:FILE.safetensors"), with the label list and operating points included.
 
-Why: torchxrayvision's .pt downloads are pickled whole models; cxr-edit's checkpoint reader refuses
-arbitrary pickles (they can run code), so the weights are moved once, here, into a plain tensor file.
+Optional: cxr-edit reads torchxrayvision's .pt downloads (pickled whole DenseNets) directly with its safe
+unpickler. This script is for what that does not cover: attaching the labels and operating points of a
+torchxrayvision weights name to a raw training file (--labels-from), or other pickled models, which the safe
+reader refuses (they can run code) and which are moved here, once, into a plain tensor file.
 
 Run (torchxrayvision installed: pip install torchxrayvision):
     python Tools/classifiers/xrv_to_safetensors.py --weights densenet121-res224-all --out xrv-all.safetensors
