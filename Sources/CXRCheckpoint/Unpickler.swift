@@ -285,7 +285,8 @@ struct Unpickler {
             default:
                 pos = at
                 throw CheckpointError(.unsupported, file: source,
-                                      "unsupported pickle opcode 0x\(String(op, radix: 16)) at byte \(at): only tensor state_dicts are allowed")
+                                      "unsupported pickle opcode 0x\(String(op, radix: 16)) at byte \(at): only tensor "
+                                      + "state_dicts and torchxrayvision DenseNet models are allowed")
             }
         }
     }
