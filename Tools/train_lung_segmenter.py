@@ -21,7 +21,9 @@ the image. Loss: BCE + soft Dice at 128x128. Weights are saved as fp16 safetenso
 
 Usage (2 shared cores: nice, one thread):
     nice -n 15 /work/venv/bin/python Tools/train_lung_segmenter.py --steps 1500
-    nice -n 15 /work/venv/bin/python Tools/train_lung_segmenter.py --evaluate-only   # held-out Dice of the saved weights
+    nice -n 15 /work/venv/bin/python Tools/train_lung_segmenter.py --evaluate-only   # held-out Dice, saved weights
+    nice -n 15 /work/venv/bin/python Tools/train_lung_segmenter.py --evaluate-only --parity-fixture
+        # also rewrites Tests/Fixtures/segmenter/parity.json (Swift's SegmenterTests compare their masks with it)
 """
 import argparse
 import json
@@ -211,6 +213,37 @@ def load_weights(net, path):
     net.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
 
 
+PARITY_IMAGES = ("nih_00000001_000.png", "covid_0639.png", "covid_0490.png")   # Samples/: permissive licences
+
+
+def parity_fixture(net):
+    """Per Samples/ image: the working size and, per part, the set pixels and their box, computed as Swift's
+    LungSegmenter does (equalised at full size, 128x128 input, logits resized to the image reduced to <= 256 px
+    on the long side, threshold 0)."""
+    out = {"what": "Tools/train_lung_segmenter.py --parity-fixture on Samples/ images, prepared as LungSegmenter "
+                   "does: per part, set pixels (logit >= 0) and their box [x0, y0, x1, y1) at the working size "
+                   "(long side <= 256)", "images": {}}
+    for name in PARITY_IMAGES:
+        g = np.array(Image.open(REPO / "Samples" / name).convert("L"))
+        h, w = g.shape
+        k = max(1.0, max(w, h) / 256)
+        ww, wh = max(8, int(np.floor(w / k + 0.5))), max(8, int(np.floor(h / k + 0.5)))
+        with torch.no_grad():
+            logits = net(prepare(torch.from_numpy(g).float()[None]))
+            logits = F.interpolate(logits, size=(wh, ww), mode="bilinear", align_corners=False)[0]
+        parts = {}
+        for c, p in enumerate(PARTS):
+            m = (logits[c] >= 0).numpy()
+            ys, xs = np.nonzero(m)
+            parts[p] = {"pixels": int(m.sum()),
+                        "box": [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]}
+        out["images"][name] = {"working_size": [ww, wh], "parts": parts}
+    path = REPO / "Tests" / "Fixtures" / "segmenter" / "parity.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1) + "\n")
+    print(f"wrote {path}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=DATA)
@@ -220,6 +253,7 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--evaluate-only", action="store_true")
+    ap.add_argument("--parity-fixture", action="store_true", help="rewrite Tests/Fixtures/segmenter/parity.json")
     a = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
@@ -258,6 +292,8 @@ def main():
     d = dice_scores(predict(net, hi), hm)
     print("held-out JSRT Dice (%d images): " % len(held)
           + ", ".join(f"{k} {float(v.mean()):.3f} (min {float(v.min()):.3f})" for k, v in d.items()))
+    if a.parity_fixture:
+        parity_fixture(net)
 
 
 if __name__ == "__main__":
