@@ -52,8 +52,10 @@ let package = Package(
                 dependencies: ["CXRTensor", "CXRCheckpoint", "CXRTokenizer", "CXRModels", "CXRSchedulers", "CXRImaging",
                                "CXRFiles"],
                 swiftSettings: optimize),
-        // Findings vocabulary, prompt composition from --add/--remove/--severity, named anatomical regions.
-        .target(name: "CXRFindings", dependencies: ["CXRImaging"], resources: [.copy("Resources")], swiftSettings: optimize),
+        // Findings vocabulary, prompt composition from --add/--remove/--severity, named anatomical regions placed
+        // by the atlas fit and the lung/heart segmenter (a small network run by CXRModels' layers).
+        .target(name: "CXRFindings", dependencies: ["CXRImaging", "CXRTensor", "CXRCheckpoint", "CXRModels"],
+                resources: [.copy("Resources")], swiftSettings: optimize),
         // Chest X-ray classifiers: native DenseNet-121 (torchxrayvision layout), the demo classifier, adapters.
         .target(name: "CXRClassifiers", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRImaging"], swiftSettings: optimize),
         // Counterfactual stress tests of classifiers: run specs, resumable sharded runner, metrics, reports.

@@ -14,15 +14,18 @@ plus the fit score (weak below the editor's threshold, 0.6) and, for information
 
 Region placement
 ----------------
-The atlas fit (scale, offset, score) comes from the release binary itself: `cxr-edit explain IMG --add ... --json`
-fits the atlas exactly as `edit` does and prints the transform (full double precision) and the fraction of the
-image the edit would repaint (`edit_coverage`), but no mask. The mask is rebuilt here as
-`RegionFitter.place(RegionRequest, fit:)` does (Sources/CXRFindings/RegionRequest.swift, RegionFitter.swift,
+The atlas fit (scale, offset, score, method and part transforms) comes from the release binary itself: `cxr-edit
+explain IMG --add ... --json` fits the atlas exactly as `edit` does and prints the transforms (full double
+precision) and the fraction of the image the edit would repaint (`edit_coverage`), but no mask. A segmented fit
+(`method: segmenter`, docs/regions.md) has a transform per part (`parts`: right_lung, left_lung, heart): the
+right-*/left-* regions are placed by their lung's, heart by the heart's, the rest by the top-level one. The mask
+is rebuilt here as `RegionFitter.place(RegionRequest, fit:)` does (Sources/CXRFindings/RegionRequest.swift, RegionFitter.swift,
 Sources/CXRImaging/Mask.swift):
 
-  1. union of the extent's atlas PNGs (Masks/, each binarised at 0.5 of its maximum);
-  2. sampled at every image pixel centre, u = ((x + 0.5) - offsetX) / scaleX - 0.5 (same for v), by bilinear
-     interpolation with zeros outside the atlas, in float32 weights as in Swift, set where >= 0.5;
+  1. per transform, the union of the extent's atlas PNGs it places (Masks/, each binarised at 0.5 of its maximum);
+  2. each union sampled through its transform at every image pixel centre, u = ((x + 0.5) - offsetX) / scaleX - 0.5
+     (same for v), by bilinear interpolation with zeros outside the atlas, in float32 weights as in Swift, set
+     where >= 0.5, and the results joined;
   3. grown by round(grow * (scaleX + scaleY) / 2) image pixels (+ --dilate, 0 here): every pixel whose exact
      squared Euclidean distance to a set pixel is <= r^2.
 
@@ -35,6 +38,8 @@ smaller or larger copies of the images work too.
 
 Usage:
     Tools/measure_region_coverage.py                     # default and all levels, writes Tools/runs/region_coverage.json
+    Tools/measure_region_coverage.py --binary .build/release/cxr-edit --fits Tools/runs/fits-new.json --refit
+                                                         # after a change of the fitter: a fresh fit cache
     Tools/measure_region_coverage.py --check             # also verify every rebuilt mask against cxr-edit explain
     Tools/measure_region_coverage.py --extent cardiomegaly=heart+mediastinum:20 --extent "effusion={side}-lower-zone:16"
     Tools/measure_region_coverage.py --sweep             # try region sets x grow per finding, list those meeting targets
@@ -45,6 +50,7 @@ training masks do), AP vs PA, fit failures, and `fixed_extent_bound`: the best m
 the fitted atlas frame (one per side) reaches with mean inside >= 50%, an upper bound for every regions:grow extent.
 """
 import argparse
+import collections
 import csv
 import itertools
 import json
@@ -132,8 +138,37 @@ def atlas_region(name):
     return _atlas[name]
 
 
+PART_OF_PREFIX = (("right-", "right_lung"), ("left-", "left_lung"))
+
+
+def transform_for(fit, name):
+    """The transform that places region `name` (AtlasFit.transform(forRegion:)): with a segmented fit, its lung's
+    for right-*/left-*, the heart's for heart; else (and for a part without its own) the top-level one."""
+    parts = fit.get("parts") or {}
+    key = next((k for p, k in PART_OF_PREFIX if name.startswith(p)), "heart" if name == "heart" else None)
+    t = parts.get(key) if key else None
+    return t if t else {k: fit[k] for k in ("scale_x", "scale_y", "offset_x", "offset_y")}
+
+
 def sample(names, fit, width, height):
-    """Union of `names` sampled at the image's pixel centres through `fit`, ungrown (RegionFitter.place, dilate 0)."""
+    """Union of `names` sampled at the image's pixel centres, ungrown (RegionFitter.place, dilate 0): names that
+    share a transform are joined in the atlas first, each group sampled through its own transform."""
+    groups = []
+    for n in names:
+        t = transform_for(fit, n)
+        g = next((g for g in groups if g[0] == t), None)
+        if g:
+            g[1].append(n)
+        else:
+            groups.append((t, [n]))
+    out = np.zeros((height, width), bool)
+    for t, group in groups:
+        out |= sample_group(group, t, width, height)
+    return out
+
+
+def sample_group(names, fit, width, height):
+    """Union of `names` sampled through one transform (scale_x, scale_y, offset_x, offset_y)."""
     src = np.zeros_like(atlas_region(names[0]))
     for n in names:
         src = np.maximum(src, atlas_region(n))
@@ -182,7 +217,7 @@ def place_exact(names, fit, width, height, grow_atlas, dilate=0):
     every pixel whose exact squared Euclidean distance to the union is <= r^2 (RegionRequest placement,
     Mask.dilated(by:)). Distance maps are cached per (fit, regions) so that sweeps over grow are cheap."""
     r = min(growth_px(grow_atlas, fit, dilate), 1024)
-    key = (fit["offset_x"], fit["offset_y"], fit["scale_x"], fit["scale_y"], width, height, tuple(names))
+    key = (json.dumps(fit, sort_keys=True), width, height, tuple(names))
     if key not in _dist:
         mask = sample(names, fit, width, height)
         if len(_dist) > 4096:
@@ -306,6 +341,7 @@ def get_fits(binary, data, cases, cache_path, refit=False):
         j = explain(binary, data / "images" / fn, "Cardiomegaly", None)
         im = Image.open(data / "images" / fn)
         cache[fn] = {**{k: j["fit"][k] for k in ("scale_x", "scale_y", "offset_x", "offset_y", "score")},
+                     "method": j["fit"].get("method", "template"), "parts": j["fit"].get("parts", {}),
                      "width": im.width, "height": im.height, "cardiomegaly_default_coverage": j["edit_coverage"]}
         changed = True
     if changed:
@@ -409,7 +445,9 @@ def matched_rows(rows, cases, extents):
 def rectangle_bound(cases, fits, step=4):
     """Best any fixed extent could do: over every rectangle in the fitted atlas frame (corners on a `step` px grid,
     one per side for one-sided findings), the highest mean coverage whose mean inside is >= the target. Any extent
-    (regions + grow) has a bbox that is, up to the fit's slight x/y scale difference in growth, such a rectangle."""
+    (regions + grow) has a bbox that is, up to the fit's slight x/y scale difference in growth, such a rectangle.
+    The frame is that of the transform placing the finding's regions: with a segmented fit, the side's lung
+    (effusion) or the heart (cardiomegaly)."""
     out = {}
     g = np.arange(0, 256 + step, step, dtype=np.float64)
     iv = np.array([(a, b) for a in g for b in g if b > a])
@@ -447,7 +485,8 @@ def rectangle_bound(cases, fits, step=4):
             for c in cs:
                 if c["side"] != side:
                     continue
-                f = fits[c["filename"]]
+                # the frame of the transform that places the finding's regions: its side's lung, or the heart
+                f = transform_for(fits[c["filename"]], f"{side}-lung" if side else "heart")
                 x0, y0, x1, y1 = c["box"]
                 A.append([(x0 - f["offset_x"]) / f["scale_x"], (y0 - f["offset_y"]) / f["scale_y"],
                           (x1 - f["offset_x"]) / f["scale_x"], (y1 - f["offset_y"]) / f["scale_y"]])
@@ -577,12 +616,24 @@ def recommend(result):
                          f"{bound['grid_px']} px grid) reaches {pct(bound['coverage_mean_max'])} mean coverage at "
                          f"{pct(TARGET_INSIDE)} inside (per side, at {pct(TARGET_INSIDE)} inside each: "
                          + ", ".join(f"{k} {pct(v['coverage_at_inside_50'])}" for k, v in bound["per_side"].items())
-                         + "): the boxes differ too much in size and in place relative to the fitted atlas. Reaching "
-                         "the target needs the region placed per image (a finer fit of the diaphragm and "
-                         "costophrenic angle, e.g. the learned lung segmenter of issue 13 item 4), not another "
-                         "extent.")
+                         + "): the boxes differ too much in size relative to the fitted lungs (the box "
+                         "height ranges from a strip over the costophrenic angle to most of the hemithorax). "
+                         + ("Placing the atlas on each lung as the segmenter finds it raised this bound (the "
+                            "template fit's frame gives 65%) but not to the target: what is missing is how far "
+                            "the fluid reaches in each image, which neither the lung fit nor the extent knows."
+                            if result.get("fit_methods", {}).get("segmenter") else
+                            "Reaching the target needs the region placed per image, not another extent."))
             out.append(head)
     return out
+
+
+def fit_words(result):
+    """How the measured images were fitted, e.g. 'segmented fit (258 images; template fit: 1)'."""
+    m = result.get("fit_methods", {})
+    if not m.get("segmenter"):
+        return "template fit (the atlas registered to the image)"
+    other = f"; template fit, its fallback: {m['template']}" if m.get("template") else ""
+    return f"segmented fit (lungs and heart found by the segmenter: {m['segmenter']} images{other})"
 
 
 def markdown(result):
@@ -598,7 +649,7 @@ def markdown(result):
         f"area(bbox(region)). Target (issue 13): mean coverage >= {pct(TARGET_COVERAGE)} with mean inside >= "
         f"{pct(TARGET_INSIDE)}. Default levels in bold; \"severity from box size\" gives each box the level its "
         "size tertile names (as the inpainting UNet's training masks do). All images, weak fits included (as "
-        "`--force`). Per-image rows: `Tools/runs/region_coverage.json`.")
+        f"`--force`). Regions placed by the {fit_words(result)}. Per-image rows: `{result['out']}`.")
     lines.append("")
     lines.append("| finding | level (regions:grow) | n | coverage mean / median | coverage >= 75% "
                  "| inside mean / median | PA coverage / inside | AP coverage / inside | target |")
@@ -624,9 +675,8 @@ def markdown(result):
              {tuple(p) for p in result.get("figure_picks", [])[2::3]}]
     note = ""
     if worst:
-        note = (" The score does not catch every misplacement: the worst case of each finding in the picture ("
-                + "; ".join(f"{r['finding']}: {r['view']}, score {r['score']:.2f}" for r in worst)
-                + ") has the atlas placed too high on the chest.")
+        note = (" The score does not catch every misplacement: see the worst case of each finding in the picture ("
+                + "; ".join(f"{r['finding']}: {r['view']}, score {r['score']:.2f}" for r in worst) + ").")
     lines.append(f"Fit failures (score below {THRESHOLD}): {fl}.{note}")
     lines.append("")
     lines.append(
@@ -645,9 +695,16 @@ def markdown(result):
     ungrown = {c["extent"]: c for cs in (result.get("sweep") or {}).values() for c in cs}
     if "heart:0" in ungrown and "{side}-lower-zone:0" in ungrown:
         h, e = ungrown["heart:0"], ungrown["{side}-lower-zone:0"]
-        lines.append(f"Issue 13 quotes 42% of a cardiomegaly box and 49% of an effusion box; that is close to the regions "
-                     f"before any growth (`heart:0` covers {pct(h['coverage_mean'])} here, "
-                     f"`{{side}}-lower-zone:0` {pct(e['coverage_mean'])}), not to the grown default extents above.")
+        if result.get("fit_methods", {}).get("segmenter"):
+            lines.append(f"Issue 13 quotes 42% of a cardiomegaly box and 49% of an effusion box: the regions before "
+                         f"any growth placed by the template fit (`heart:0` 48%, `{{side}}-lower-zone:0` 44%). Placed "
+                         f"by the segmented fit they cover {pct(h['coverage_mean'])} and "
+                         f"{pct(e['coverage_mean'])}.")
+        else:
+            lines.append(f"Issue 13 quotes 42% of a cardiomegaly box and 49% of an effusion box; that is close to the "
+                         f"regions before any growth (`heart:0` covers {pct(h['coverage_mean'])} here, "
+                         f"`{{side}}-lower-zone:0` {pct(e['coverage_mean'])}), not to the grown default extents "
+                         "above.")
         lines.append("")
     lines.append("![Six NIH images: expert box (yellow), default region (cyan outline) and its bounding box (dashed "
                  "cyan); median PA, median AP and worst case per finding](images/regions/coverage.png)")
@@ -841,6 +898,7 @@ def main():
     check_result = check(args.binary, args.data, cases, fits, levels_of) if args.check else None
     result = {
         "what": "bbox of the fitted finding region vs NIH expert boxes (Tools/measure_region_coverage.py)",
+        "out": str(args.out.resolve().relative_to(REPO)) if args.out.resolve().is_relative_to(REPO) else str(args.out),
         "data": str(args.data), "binary": str(args.binary), "threshold": THRESHOLD,
         "targets": {"coverage_mean": TARGET_COVERAGE, "inside_mean": TARGET_INSIDE},
         "extents": {k: v["levels"] for k, v in extents.items()},
@@ -848,6 +906,8 @@ def main():
         "n_boxes": len(cases), "n_images": len({c["filename"] for c in cases}),
         "summary": summary, "fit_failures": fails, "check": check_result,
         "fixed_extent_bound": bound, "view_geometry": view_geometry(rows, fits),
+        "fit_methods": dict(collections.Counter(fits[fn].get("method", "template")
+                                                for fn in {c["filename"] for c in cases})),
         "figure_picks": pick_examples(rows),
         "box_sizes": {nih: {k: np.percentile([c["box"][i + 2] - c["box"][i] for c in cases if c["finding"] == nih],
                                              [10, 50, 90]).tolist() for k, i in (("w", 0), ("h", 1))}

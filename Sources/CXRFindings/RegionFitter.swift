@@ -1,83 +1,105 @@
 import CXRImaging
 import Foundation
 
-/// Where the atlas lies on an image: an axis-aligned scale and translation.
-///
-/// Continuous pixel coordinates (pixel i covers [i, i+1)): `imageX = offsetX + scaleX * atlasX`,
-/// `imageY = offsetY + scaleY * atlasY`, in the image's own pixels.
-public struct AtlasFit: Sendable, Equatable, Codable {
-    public var scaleX: Double
-    public var scaleY: Double
-    public var offsetX: Double
-    public var offsetY: Double
-    /// Normalised cross-correlation of the equalised image with the atlas template at this fit
-    /// (1 = identical; -1 = the image covers too little of the atlas). Below `FitPolicy.defaultMinimumScore` the
-    /// regions are likely misplaced or the image is not a frontal chest radiograph.
-    public var score: Double
-    public var imageWidth: Int
-    public var imageHeight: Int
-
-    public init(scaleX: Double, scaleY: Double, offsetX: Double, offsetY: Double, score: Double, imageWidth: Int, imageHeight: Int) {
-        self.scaleX = scaleX
-        self.scaleY = scaleY
-        self.offsetX = offsetX
-        self.offsetY = offsetY
-        self.score = score
-        self.imageWidth = imageWidth
-        self.imageHeight = imageHeight
-    }
-
-    /// Image point of an atlas point.
-    public func imagePoint(atlasX: Double, atlasY: Double) -> (x: Double, y: Double) {
-        (offsetX + scaleX * atlasX, offsetY + scaleY * atlasY)
-    }
-
-    /// One-line description, e.g. for `cxr-edit regions`.
-    public var summary: String {
-        String(format: "atlas 256x256 -> image %dx%d: scale x %.3f y %.3f, offset x %.1f y %.1f px, match %.3f",
-               imageWidth, imageHeight, scaleX, scaleY, offsetX, offsetY, score)
-    }
-}
-
 /// Places the atlas regions on a user's radiograph.
 ///
-/// The fit is a registration of the atlas template (the mean of 198 rank-equalised JSRT
-/// radiographs, aligned on their lung boxes) to the image: both are rank-equalised, so contrast and
-/// exposure do not matter, and the scale (x and y separately) and translation that maximise their
-/// normalised cross-correlation are found by a coarse grid search on a 32x32 sampling followed by a
-/// pattern search on 64x64. Dark lung fields against the bright mediastinum, diaphragm and chest
-/// wall dominate the correlation, so it is in effect a fit of the lung fields.
+/// Two fits, the first that works is used (`fit(_:)`):
+/// 1. **Segmented** (`segmentedFit`, when a `segmenter` is given, as in `standard()`): the learned lung/heart
+///    segmenter marks both lungs and the heart; the atlas is mapped box to box onto them, as a whole (both lungs),
+///    each lung's regions onto that lung and the heart onto the heart. Masks that do not look like two lungs with
+///    a heart between them fall back to 2.
+/// 2. **Template** (`templateFit`, today's fitter): a registration of the atlas template (the mean of 198
+///    rank-equalised JSRT radiographs, aligned on their lung boxes) to the image: both are rank-equalised, so
+///    contrast and exposure do not matter, and the scale (x and y separately) and translation that maximise
+///    their normalised cross-correlation are found by a coarse grid search on a 32x32 sampling followed by a
+///    pattern search on 64x64. Dark lung fields against the bright mediastinum, diaphragm and chest wall
+///    dominate the correlation, so it is in effect a fit of the lung fields.
+///
+/// Either way the score is the template fit's correlation with the image, so the threshold (`FitPolicy`) and the
+/// images it refuses are those of the template fit.
 public struct RegionFitter: Sendable {
     public let atlas: RegionAtlas
+    /// Segments lungs and heart for the segmented fit; nil = template fit only.
+    public let segmenter: LungSegmenter?
     private let template32: [Float]
     private let template64: [Float]
+    /// Atlas boxes of lungs, right lung, left lung and heart (nil when the atlas lacks one: template fit only).
+    private let partBoxes: SegmentedFitCheck.PartBoxes?
 
-    public init(atlas: RegionAtlas) {
+    public init(atlas: RegionAtlas, segmenter: LungSegmenter? = nil) {
         self.atlas = atlas
+        self.segmenter = segmenter
         template32 = RegionFitter.boxDownsample(atlas.template, width: atlas.width, height: atlas.height, to: 32)
         template64 = RegionFitter.boxDownsample(atlas.template, width: atlas.width, height: atlas.height, to: 64)
+        func box(_ name: String) -> BoundingBox? {
+            guard let m = try? atlas.mask(named: name) else { return nil }
+            return BoundingBox(pixels: m.pixels, width: m.width, height: m.height)
+        }
+        if let l = box("lungs"), let r = box("right-lung"), let le = box("left-lung"), let h = box("heart") {
+            partBoxes = (l, r, le, h)
+        } else {
+            partBoxes = nil
+        }
     }
 
-    /// The fitter on the standard atlas.
-    public static func standard() throws -> RegionFitter { RegionFitter(atlas: try RegionAtlas.standard()) }
+    /// The fitter on the standard atlas with the standard segmenter.
+    public static func standard() throws -> RegionFitter {
+        RegionFitter(atlas: try RegionAtlas.standard(), segmenter: try LungSegmenter.standard())
+    }
 
-    /// Finds the atlas transform for `image` (any size, grey or RGB, 8/16-bit).
+    /// Finds where the atlas lies on `image` (any size, grey or RGB, 8/16-bit): the segmented fit when there is
+    /// a segmenter and its masks are plausible, else the template fit. The score is the template fit's in both
+    /// cases: it judges the image (a frontal chest radiograph that the atlas matches), with the threshold measured
+    /// for it, while the segmenter decides where the regions go.
     public func fit(_ image: RasterImage) -> AtlasFit {
-        let gray = image.toGray()
+        let template = templateFit(image)
+        if let segmenter, let f = segmentedFit(segmenter.segment(image), on: image, score: template.score) { return f }
+        return template
+    }
+
+    /// The atlas fitted to the segmented lungs and heart of `image`, with the given score; nil when the masks are
+    /// implausible (`SegmentedFitCheck`), the template does not correlate with the image at the placement
+    /// (`SegmentedFitCheck.minimumMatch`: the network marks "lungs" even on noise), or the atlas lacks the lung
+    /// and heart regions.
+    public func segmentedFit(_ masks: LungMasks, on image: RasterImage, score: Double) -> AtlasFit? {
+        guard let boxes = partBoxes, let placed = SegmentedFitCheck.transforms(masks, atlasBoxes: boxes) else {
+            return nil
+        }
+        let g = placed.lungs
+        let work = workPlane(image.toGray())
+        let match = self.score(work.plane, [g.scaleX / work.kx, g.scaleY / work.ky, g.offsetX / work.kx,
+                                            g.offsetY / work.ky], grid: 64, template: template64)
+        guard match >= SegmentedFitCheck.minimumMatch else { return nil }
+        return AtlasFit(scaleX: g.scaleX, scaleY: g.scaleY, offsetX: g.offsetX, offsetY: g.offsetY, score: score,
+                        imageWidth: image.width, imageHeight: image.height, method: .segmenter,
+                        rightLung: placed.right, leftLung: placed.left, heart: placed.heart)
+    }
+
+    /// The equalised grey image reduced to at most 256 px on the long side (antialiased resize: the fit needs
+    /// shape, not detail), and the factors from its pixels to the image's.
+    private func workPlane(_ gray: RasterImage) -> (plane: Plane, kx: Double, ky: Double) {
         let eq = RegionFitter.equalise(gray)
-        // Work at most 256 px on the long side (antialiased resize): the fit needs shape, not detail.
         let k = max(1.0, Double(max(gray.width, gray.height)) / 256)
         var work = eq
         var ww = gray.width, wh = gray.height
         if k > 1 {
             ww = max(8, Int((Double(gray.width) / k).rounded()))
             wh = max(8, Int((Double(gray.height) / k).rounded()))
-            if let p = try? FloatPlanes(width: gray.width, height: gray.height, channels: 1, data: eq).resized(width: ww, height: wh, filter: .bilinear) {
+            if let p = try? FloatPlanes(width: gray.width, height: gray.height, channels: 1, data: eq)
+                .resized(width: ww, height: wh, filter: .bilinear) {
                 work = p.data
             } else { ww = gray.width; wh = gray.height }
         }
-        let kx = Double(gray.width) / Double(ww), ky = Double(gray.height) / Double(wh)
-        let img = Plane(width: ww, height: wh, values: work)
+        return (Plane(width: ww, height: wh, values: work), Double(gray.width) / Double(ww),
+                Double(gray.height) / Double(wh))
+    }
+
+    /// Today's fitter: the template registration alone (see the type's description).
+    public func templateFit(_ image: RasterImage) -> AtlasFit {
+        let gray = image.toGray()
+        let work = workPlane(gray)
+        let img = work.plane, kx = work.kx, ky = work.ky
+        let ww = img.width, wh = img.height
         let aw = Double(atlas.width), ah = Double(atlas.height)
         let W = Double(ww), H = Double(wh)
         let base = min(W / aw, H / ah)
@@ -133,15 +155,29 @@ public struct RegionFitter: Sendable {
               fit.scaleX.isFinite, fit.scaleY.isFinite, fit.offsetX.isFinite, fit.offsetY.isFinite else {
             throw FindingsError("invalid atlas fit (\(fit.summary))")
         }
-        let region = try atlas.union(names)
-        let src = Plane(width: atlas.width, height: atlas.height, values: region.values)
+        guard !names.isEmpty else { throw FindingsError("no region named; give at least one --region") }
+        try atlas.validate(names)
         let w = fit.imageWidth, h = fit.imageHeight
         var out = [Float](repeating: 0, count: w * h)
-        for y in 0..<h {
-            let v = ((Double(y) + 0.5) - fit.offsetY) / fit.scaleY - 0.5
-            for x in 0..<w {
-                let u = ((Double(x) + 0.5) - fit.offsetX) / fit.scaleX - 0.5
-                if src.bilinear(u, v) >= 0.5 { out[y * w + x] = 1 }
+        // Regions sharing a transform are joined before sampling (as one region, no seam between neighbours),
+        // each group through its own transform; with the template fit there is one group.
+        var groups: [(transform: AtlasTransform, names: [String])] = []
+        for name in names {
+            let t = fit.transform(forRegion: name)
+            guard t.isValid else { throw FindingsError("invalid atlas fit (\(fit.summary))") }
+            if let i = groups.firstIndex(where: { $0.transform == t }) { groups[i].names.append(name) }
+            else { groups.append((t, [name])) }
+        }
+        for group in groups {
+            let region = try atlas.union(group.names)
+            let src = Plane(width: atlas.width, height: atlas.height, values: region.values)
+            let t = group.transform
+            for y in 0..<h {
+                let v = ((Double(y) + 0.5) - t.offsetY) / t.scaleY - 0.5
+                for x in 0..<w {
+                    let u = ((Double(x) + 0.5) - t.offsetX) / t.scaleX - 0.5
+                    if src.bilinear(u, v) >= 0.5 { out[y * w + x] = 1 }
+                }
             }
         }
         return try Mask(width: w, height: h, values: out).dilated(by: dilate)

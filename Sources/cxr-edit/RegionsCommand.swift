@@ -109,7 +109,8 @@ struct RegionsCommand: ParsableCommand {
             let obj: [String: Any] = ["output": outURL.path, "scale_x": fit.scaleX, "scale_y": fit.scaleY,
                                       "offset_x": fit.offsetX, "offset_y": fit.offsetY, "match": fit.score,
                                       "score": fit.score, "threshold": FitPolicy.standard.minimumScore,
-                                      "weak": FitPolicy.standard.isWeak(fit),
+                                      "weak": FitPolicy.standard.isWeak(fit), "method": fit.method.rawValue,
+                                      "parts": fit.partsJSON,
                                       "width": fit.imageWidth, "height": fit.imageHeight, "dilate": dilate,
                                       "regions": regions, "mask": maskURL.map { $0.path as Any } ?? NSNull()]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
