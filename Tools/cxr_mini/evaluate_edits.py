@@ -35,6 +35,7 @@ p.add_argument("--extra", default="", help="extra CLI flags for every edit (e.g.
 p.add_argument("--json", default=str(common.RUNS / "edit_eval.json"))
 p.add_argument("--sheet", default=str(common.DOC_IMG / "edits.png"))
 p.add_argument("--skip-global", action="store_true")
+p.add_argument("--removals-only", action="store_true", help="only the --remove edits (e.g. with --extra \"--strength 1\")")
 p.add_argument("--quick", action="store_true",
                help="a check during training: the default --add of each finding and the removals, no severities, "
                     "no sides, no global edits")
@@ -121,6 +122,8 @@ plan = [("cardiomegaly", None, sev) for sev in ["mild", "moderate", "severe", No
 if a.quick:
     plan = [(f, None, None) for f in ["cardiomegaly", "pleural effusion", "pneumothorax"]]
     a.skip_global = True
+if a.removals_only:
+    plan, a.skip_global = [], True
 sheet, fidelity, walls = [], {"regional": [], "global": []}, []
 made = {}  # default --add of each finding: (edit paths, null paths), for the Frechet distances
 for finding, side, sev in plan:
