@@ -1,4 +1,5 @@
 import CXRCheckpoint
+import CXRFiles
 import CXRImaging
 import Foundation
 #if canImport(Glibc)
