@@ -11,11 +11,12 @@ extension JSONValue {
         return out
     }
 
-    /// `s` as a JSON string literal: quotes, backslashes and control characters escaped, everything else verbatim.
-    /// The one string quoting of cxr-edit's JSON writers.
-    public static func quoted(_ s: String) -> String {
+    /// `s` as a JSON string literal: quotes, backslashes and control characters escaped, everything else verbatim,
+    /// or, with `asciiOnly`, everything outside printable ASCII as `\uXXXX` (Python's `ensure_ascii=True`, for
+    /// DICOM elements whose character set must not change). The one string quoting of cxr-edit's JSON writers.
+    public static func quoted(_ s: String, asciiOnly: Bool = false) -> String {
         var out = ""
-        writeString(s, into: &out)
+        writeString(s, into: &out, asciiOnly: asciiOnly)
         return out
     }
 
@@ -62,7 +63,7 @@ extension JSONValue {
         return "\(d)"
     }
 
-    private static func writeString(_ s: String, into out: inout String) {
+    private static func writeString(_ s: String, into out: inout String, asciiOnly: Bool = false) {
         out += "\""
         for u in s.unicodeScalars {
             switch u {
@@ -74,9 +75,11 @@ extension JSONValue {
             case "\u{8}": out += "\\b"
             case "\u{C}": out += "\\f"
             default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                if u.value < 0x20 || (asciiOnly && u.value >= 0x7F) {
+                    for unit in String(u).utf16 {
+                        let hex = String(unit, radix: 16)
+                        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    }
                 } else {
                     out.unicodeScalars.append(u)
                 }

@@ -48,6 +48,8 @@ final class JSONConfigPathTests: XCTestCase {
     func testQuotingAndKeyOrderFollowPython() throws {
         // json.dumps("q\"\\\n\t\b\f\u0001é😀", ensure_ascii=False)
         XCTAssertEqual(JSONValue.quoted("q\"\\\n\t\u{8}\u{C}\u{1}é😀"), #""q\"\\\n\t\b\f\u0001é😀""#)
+        // json.dumps("é😀\n\x7f", ensure_ascii=True): UTF-16 units, lower-case hex, short escapes kept.
+        XCTAssertEqual(JSONValue.quoted("é😀\n\u{7F}", asciiOnly: true), #""\u00e9\ud83d\ude00\n\u007f""#)
         // Python sorts by code point: "e" + U+0301 (not NFC) before "f", though Swift's `<` puts it after.
         let value = JSONValue.object(["f": .number(2), "e\u{301}": .number(1)])
         XCTAssertEqual(value.serialized(pretty: false), "{\"e\u{301}\":1,\"f\":2}")
