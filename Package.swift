@@ -32,7 +32,9 @@ let package = Package(
                                  .linkedLibrary("dcmdata"), .linkedLibrary("oflog"), .linkedLibrary("ofstd"),
                                  .linkedLibrary("openjp2"), .linkedLibrary("z")]),
 
-        // Reading whole input files under a size limit (regular files only, size from the opened descriptor).
+        // Reading input files: whole files under a size limit (regular files only, size from the opened
+        // descriptor), the one JSON reader and writer (typed getters whose errors name file and key), and the
+        // input-file error type that the checkpoint layer shares.
         .target(name: "CXRFiles", swiftSettings: optimize),
         // Tensor type and CPU kernels (GEMM via OpenBLAS, conv, norms, attention, activations).
         .target(name: "CXRTensor", dependencies: ["COpenBLAS", "CCPUID"], swiftSettings: optimize),
@@ -41,9 +43,9 @@ let package = Package(
         // CLIP BPE tokenizer, identical to transformers' CLIPTokenizer.
         .target(name: "CXRTokenizer", dependencies: ["CZlib", "CXRFiles"], swiftSettings: optimize),
         // CLIPTextModel, UNet2DConditionModel, AutoencoderKL, driven by config.json.
-        .target(name: "CXRModels", dependencies: ["CXRTensor", "CXRCheckpoint"], swiftSettings: optimize),
+        .target(name: "CXRModels", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRFiles"], swiftSettings: optimize),
         // Schedulers (DDIM, PNDM, Euler, Euler-a, DPM++2M, LMS) and torch-identical random numbers.
-        .target(name: "CXRSchedulers", dependencies: ["CXRTensor", "CXRCheckpoint"], swiftSettings: optimize),
+        .target(name: "CXRSchedulers", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRFiles"], swiftSettings: optimize),
         // PNG/JPEG/DICOM I/O, grey/RGB, resize, masks, provenance chunks, atomic writes.
         .target(name: "CXRImaging", dependencies: ["CPNG", "CJPEG", "CZlib", "CXRFiles", "CDICOM"],
                 swiftSettings: optimize),
@@ -57,7 +59,8 @@ let package = Package(
         .target(name: "CXRFindings", dependencies: ["CXRImaging", "CXRTensor", "CXRCheckpoint", "CXRModels"],
                 resources: [.copy("Resources")], swiftSettings: optimize),
         // Chest X-ray classifiers: native DenseNet-121 (torchxrayvision layout), the demo classifier, adapters.
-        .target(name: "CXRClassifiers", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRImaging"], swiftSettings: optimize),
+        .target(name: "CXRClassifiers", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRImaging", "CXRFiles"],
+                swiftSettings: optimize),
         // Counterfactual stress tests of classifiers: run specs, resumable sharded runner, metrics, reports.
         .target(name: "CXRProbe",
                 dependencies: ["CXRPipelines", "CXRSchedulers", "CXRFindings", "CXRClassifiers", "CXRImaging",
@@ -71,12 +74,16 @@ let package = Package(
                           swiftSettings: optimize),
 
         .testTarget(name: "CXRTensorTests", dependencies: ["CXRTensor"]),
-        .testTarget(name: "CXRCheckpointTests", dependencies: ["CXRCheckpoint", "CXRTensor"]),
+        .testTarget(name: "CXRCheckpointTests", dependencies: ["CXRCheckpoint", "CXRTensor", "CXRFiles"]),
         .testTarget(name: "CXRTokenizerTests", dependencies: ["CXRTokenizer"]),
-        .testTarget(name: "CXRModelsTests", dependencies: ["CXRModels", "CXRCheckpoint", "CXRTensor", "CXRTokenizer"]),
-        .testTarget(name: "CXRSchedulersTests", dependencies: ["CXRSchedulers", "CXRTensor", "CXRCheckpoint"]),
+        .testTarget(name: "CXRModelsTests",
+                    dependencies: ["CXRModels", "CXRCheckpoint", "CXRTensor", "CXRTokenizer", "CXRFiles"]),
+        .testTarget(name: "CXRSchedulersTests",
+                    dependencies: ["CXRSchedulers", "CXRTensor", "CXRCheckpoint", "CXRFiles"]),
         .testTarget(name: "CXRImagingTests", dependencies: ["CXRImaging"]),
-        .testTarget(name: "CXRPipelinesTests", dependencies: ["CXRPipelines", "CXRImaging", "CXRTensor", "CXRCheckpoint", "CXRSchedulers"]),
+        .testTarget(name: "CXRPipelinesTests",
+                    dependencies: ["CXRPipelines", "CXRImaging", "CXRTensor", "CXRCheckpoint", "CXRSchedulers",
+                                   "CXRFiles"]),
         .testTarget(name: "CXRFindingsTests", dependencies: ["CXRFindings", "CXRImaging"]),
         .testTarget(name: "CXRClassifiersTests", dependencies: ["CXRClassifiers", "CXRTensor", "CXRCheckpoint", "CXRImaging"]),
         // End-to-end tests of the cxr-edit binary: exit codes, one-line errors, no partial outputs.

@@ -1,4 +1,5 @@
 import Foundation
+import CXRFiles
 
 /// A diffusers pipeline folder (`model_index.json` plus one sub-folder per component), as saved by
 /// `DiffusionPipeline.save_pretrained` or downloaded from the Hub.

@@ -1,4 +1,5 @@
 import Foundation
+import CXRFiles
 import CXRTensor
 
 /// A `.safetensors` file, memory-mapped and fully validated on open.
@@ -42,8 +43,7 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
         let dataStart = 8 + n
         let dataSize = bytes.count - dataStart
         let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart])
-        var parser = JSONParser(headerBytes, source: path, maxDepth: 8, rejectDuplicates: true)
-        let header = try parser.parseDocument()
+        let header = try JSONValue(parsing: headerBytes, source: path, maxDepth: 8, rejectingDuplicateKeys: true)
         guard case .object(let obj) = header else {
             throw CheckpointError(.malformed, file: path, "header is a JSON \(header.typeName), not an object")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import CXRFiles
 import CXRTensor
 #if canImport(Glibc)
 import Glibc

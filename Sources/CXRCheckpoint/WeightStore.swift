@@ -1,4 +1,5 @@
 import Foundation
+import CXRFiles
 import CXRTensor
 
 /// Several tensor sources seen as one: the shards of a sharded checkpoint, or any set of weight files.

@@ -1,4 +1,5 @@
 import CXRCheckpoint
+import CXRFiles
 import CXRImaging
 import Foundation
 #if canImport(Glibc)
@@ -161,7 +162,8 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
     private func request(_ paths: [String]) throws -> [[String: Double]] {
         let id = nextID
         nextID += 1
-        let line = "{\"id\": \(id), \"images\": [" + paths.map(ExternalCommandClassifier.jsonString).joined(separator: ", ") + "]}\n"
+        let images = paths.map { JSONValue.quoted($0) }.joined(separator: ", ")
+        let line = "{\"id\": \(id), \"images\": [" + images + "]}\n"
         if !writeAll(Array(line.utf8)) {
             _ = stderrChannel.waitForEOF(deadline: Date(timeIntervalSinceNow: 1))
             throw ClassifierError("classifier \(who): \(ExternalCommandClassifier.exitStatus(process)) (could not send request \(id))\(stderrTail.suffix)")
@@ -250,22 +252,6 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
 
     static func seconds(_ t: TimeInterval) -> String {
         t == t.rounded() ? "\(Int(t)) s" : String(format: "%.1f s", t)
-    }
-
-    static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
     }
 
     /// "exited with status N" / "was killed by signal N" / "closed its stdout", waiting up to 2 s for the exit.

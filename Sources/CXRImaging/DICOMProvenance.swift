@@ -1,3 +1,4 @@
+import CXRFiles
 import Foundation
 
 /// How the provenance that PNG outputs carry as text chunks is stored in DICOM: all pairs, in order, as JSON in
@@ -14,24 +15,20 @@ enum DICOMProvenance {
 
     /// The pairs as a JSON array of `[key, value]`, ASCII only.
     static func json(_ pairs: [(key: String, value: String)]) -> String {
-        func quoted(_ s: String) -> String {
-            var out = "\""
-            for unit in s.utf16 {
-                switch unit {
-                case 0x22: out += "\\\""
-                case 0x5C: out += "\\\\"
-                case 0x20..<0x7F: out.unicodeScalars.append(Unicode.Scalar(unit)!)
-                default: out += String(format: "\\u%04x", unit)
-                }
-            }
-            return out + "\""
-        }
+        func quoted(_ s: String) -> String { JSONValue.quoted(s, asciiOnly: true) }
         return "[" + pairs.map { "[\(quoted($0.key)),\(quoted($0.value))]" }.joined(separator: ",") + "]"
     }
 
+    /// The pairs `json` wrote; anything else (another writer's element) gives none rather than an error, because
+    /// provenance is informative and must not stop a DICOM file from being read.
     static func pairs(fromJSON text: String) -> [(key: String, value: String)] {
-        guard let array = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String]] else { return [] }
-        return array.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
+        guard let rows = (try? JSONValue(data: Data(text.utf8), source: "provenance"))?.array else { return [] }
+        var pairs = [(key: String, value: String)]()
+        for row in rows {
+            guard let strings = row.stringArray else { return [] }
+            if strings.count == 2 { pairs.append((strings[0], strings[1])) }
+        }
+        return pairs
     }
 
     /// ASCII with the few non-ASCII characters our texts use spelled out; anything else becomes "?".

@@ -1,4 +1,5 @@
 import CXRCheckpoint
+import CXRFiles
 import CXRTensor
 
 /// The text tower of CLIP as transformers' `CLIPTextModel` (SD 1.x: OpenAI ViT-L/14, quick_gelu; SD 2.x:

@@ -1,4 +1,5 @@
 import CXRCheckpoint
+import CXRFiles
 
 /// Config getters the model builders need on top of `JSONConfig`'s typed access.
 extension JSONConfig {

@@ -1,4 +1,5 @@
 import CXRCheckpoint
+import CXRFiles
 import Foundation
 
 /// The settings of a diffusers `scheduler_config.json`, exactly as the checkpoint wrote them.

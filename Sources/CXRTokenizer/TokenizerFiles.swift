@@ -57,20 +57,16 @@ extension CLIPTokenizer {
 
         let configURL = directory.appendingPathComponent("tokenizer_config.json")
         let mapURL = directory.appendingPathComponent("special_tokens_map.json")
-        let config = try TokenizerFiles.readOptionalObject(configURL) ?? [:]
-        let specialMap = try TokenizerFiles.readOptionalObject(mapURL)
-
-        var decoderTable = [SpecialToken]()
-        if let table = config["added_tokens_decoder"] as? [String: Any] {
-            for (key, value) in table {
-                guard let id = Int(key), let entry = value as? [String: Any], let content = entry["content"] as? String
-                else {
-                    throw TokenizerError.invalidFile(path: configURL.path, reason: "malformed added_tokens_decoder entry '\(key)'")
-                }
-                decoderTable.append(SpecialToken(content: content, id: id,
-                                                 normalized: (entry["normalized"] as? Bool) ?? true))
-            }
+        let config = try TokenizerFiles.readOptionalJSONObject(configURL) { file in
+            (decoder: try TokenizerSettings.addedTokensDecoder(file),
+             specials: try TokenizerSettings.specialTokens(file, defaultNormalized: true),
+             maxLength: TokenizerSettings.modelMaxLength(file))
         }
+        let mapSpecials = try TokenizerFiles.readOptionalJSONObject(mapURL) { file in
+            try TokenizerSettings.specialTokens(file, defaultNormalized: false)
+        }
+
+        var decoderTable = config?.decoder ?? []
         // special_tokens_map.json yields to the config's own table only (transformers' rule), not to tokenizer.json.
         let configHasDecoder = !decoderTable.isEmpty
         for token in addedTokens where !decoderTable.contains(where: { $0.id == token.id }) {
@@ -79,24 +75,18 @@ extension CLIPTokenizer {
         let defaults = ["bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>",
                         "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>"]
         var specials = [(String, String, Bool)]()
-        for key in ["bos_token", "eos_token", "unk_token", "pad_token"] {
-            var resolved: (String, Bool)? = nil
-            if let value = config[key], !(value is NSNull) {
-                resolved = try TokenizerFiles.specialToken(value, defaultNormalized: true, key: key, path: configURL.path)
+        for key in TokenizerSettings.specialTokenKeys {
+            var resolved = config?.specials[key]
+            if !configHasDecoder, let fromMap = mapSpecials?[key] {
+                resolved = fromMap
             }
-            if !configHasDecoder, let map = specialMap, let value = map[key], !(value is NSNull) {
-                resolved = try TokenizerFiles.specialToken(value, defaultNormalized: false, key: key, path: mapURL.path)
-            }
-            if let r = resolved, let entry = decoderTable.first(where: { $0.content == r.0 }) {
+            if let r = resolved, let entry = decoderTable.first(where: { $0.content == r.content }) {
                 resolved = (entry.content, entry.normalized)
             }
             let (content, normalized) = resolved ?? (defaults[key] ?? "", false)
             specials.append((String(key.dropLast(6)), content, normalized))
         }
-        var maxLength = 77
-        if let n = config["model_max_length"] as? NSNumber, n.doubleValue >= 2, n.doubleValue <= 1_000_000 {
-            maxLength = n.intValue
-        }
+        let maxLength = config?.maxLength ?? 77
         try self.init(vocab: vocab, merges: merges, specials: specials, decoderTable: decoderTable,
                       maxLength: maxLength, source: source)
     }
@@ -127,25 +117,25 @@ extension CLIPTokenizer {
         }
         var table = [String: Int](minimumCapacity: vocab.count)
         for (i, t) in vocab.enumerated() where table[t] == nil { table[t] = i }
-        let entries = table.map { ($0.key, JSONText.Value.int($0.value)) }
+        let vocabJSON = JSONValue.object(table.mapValues { .number(Double($0)) })
         var mergesText = "#version: 0.2\n"
         for (a, b) in merges { mergesText += a + " " + b + "\n" }
-        let config: [(String, JSONText.Value)] = [
-            ("add_prefix_space", .bool(false)), ("bos_token", .string("<|startoftext|>")), ("do_lower_case", .bool(true)),
-            ("eos_token", .string("<|endoftext|>")), ("errors", .string("replace")), ("model_max_length", .int(77)),
-            ("pad_token", .string(padToken)), ("tokenizer_class", .string("CLIPTokenizer")),
-            ("unk_token", .string("<|endoftext|>")),
-        ]
-        let map: [(String, JSONText.Value)] = [
-            ("bos_token", .string("<|startoftext|>")), ("eos_token", .string("<|endoftext|>")),
-            ("pad_token", .string(padToken)), ("unk_token", .string("<|endoftext|>")),
-        ]
+        let config: JSONValue = .object([
+            "add_prefix_space": .bool(false), "bos_token": .string("<|startoftext|>"), "do_lower_case": .bool(true),
+            "eos_token": .string("<|endoftext|>"), "errors": .string("replace"), "model_max_length": .number(77),
+            "pad_token": .string(padToken), "tokenizer_class": .string("CLIPTokenizer"),
+            "unk_token": .string("<|endoftext|>"),
+        ])
+        let map: JSONValue = .object([
+            "bos_token": .string("<|startoftext|>"), "eos_token": .string("<|endoftext|>"),
+            "pad_token": .string(padToken), "unk_token": .string("<|endoftext|>"),
+        ])
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try Data(JSONText.object(entries).utf8).write(to: dir.appendingPathComponent("vocab.json"), options: .atomic)
+            try TokenizerFiles.writeJSON(vocabJSON, to: dir.appendingPathComponent("vocab.json"))
             try Data(mergesText.utf8).write(to: dir.appendingPathComponent("merges.txt"), options: .atomic)
-            try Data(JSONText.object(config).utf8).write(to: dir.appendingPathComponent("tokenizer_config.json"), options: .atomic)
-            try Data(JSONText.object(map).utf8).write(to: dir.appendingPathComponent("special_tokens_map.json"), options: .atomic)
+            try TokenizerFiles.writeJSON(config, to: dir.appendingPathComponent("tokenizer_config.json"))
+            try TokenizerFiles.writeJSON(map, to: dir.appendingPathComponent("special_tokens_map.json"))
         } catch let error as TokenizerError {
             throw error
         } catch {
@@ -169,18 +159,17 @@ extension CLIPTokenizer {
             added.append(SpecialToken(content: padToken, id: id, normalized: false))
         }
         let text = TokenizerJSON.text(vocab: vocab, merges: merges, addedTokens: added, bos: bos, eos: eos)
-        let config: [(String, JSONText.Value)] = [
-            ("add_prefix_space", .bool(false)), ("backend", .string("tokenizers")), ("bos_token", .string(bos.0)),
-            ("do_lower_case", .bool(true)), ("eos_token", .string(eos.0)), ("errors", .string("replace")),
-            ("is_local", .bool(true)), ("local_files_only", .bool(false)), ("model_max_length", .int(77)),
-            ("pad_token", .string(padToken)), ("tokenizer_class", .string("CLIPTokenizer")),
-            ("unk_token", .string("<|endoftext|>")),
-        ]
+        let config: JSONValue = .object([
+            "add_prefix_space": .bool(false), "backend": .string("tokenizers"), "bos_token": .string(bos.0),
+            "do_lower_case": .bool(true), "eos_token": .string(eos.0), "errors": .string("replace"),
+            "is_local": .bool(true), "local_files_only": .bool(false), "model_max_length": .number(77),
+            "pad_token": .string(padToken), "tokenizer_class": .string("CLIPTokenizer"),
+            "unk_token": .string("<|endoftext|>"),
+        ])
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try Data(text.utf8).write(to: dir.appendingPathComponent("tokenizer.json"), options: .atomic)
-            try Data(JSONText.object(config).utf8).write(to: dir.appendingPathComponent("tokenizer_config.json"),
-                                                         options: .atomic)
+            try TokenizerFiles.writeJSON(config, to: dir.appendingPathComponent("tokenizer_config.json"))
         } catch {
             throw TokenizerError.invalidFile(path: dir.path,
                                              reason: "cannot write tokenizer folder: \(error.localizedDescription)")
@@ -216,41 +205,49 @@ enum TokenizerFiles {
         return text
     }
 
-    static func readJSON(_ url: URL) throws -> Any {
+    /// Parses the JSON object in `url` with CXRFiles' reader and hands it to `read`; the reader's errors (which name
+    /// the file and the key) become `TokenizerError`s, the tokenizer's one error type.
+    static func readJSONObject<T>(_ url: URL, _ read: (JSONConfig) throws -> T) throws -> T {
         let data = try readData(url)
         do {
-            return try JSONSerialization.jsonObject(with: data, options: [])
-        } catch {
-            throw TokenizerError.invalidFile(path: url.path, reason: "invalid JSON (truncated or corrupt)")
+            let value = try JSONValue(data: data, source: url.path, maxBytes: maximumFileBytes)
+            let file = value.config(file: url.path)
+            guard value.object != nil else { throw file.invalid("expected a JSON object, found \(value.typeName)") }
+            return try read(file)
+        } catch let error as InputFileError {
+            throw TokenizerError.invalidFile(path: error.file, reason: error.message)
         }
     }
 
-    static func readOptionalObject(_ url: URL) throws -> [String: Any]? {
+    /// `readJSONObject` for the optional files of a folder: nil when `url` does not exist.
+    static func readOptionalJSONObject<T>(_ url: URL, _ read: (JSONConfig) throws -> T) throws -> T? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        guard let object = try readJSON(url) as? [String: Any] else {
-            throw TokenizerError.invalidFile(path: url.path, reason: "expected a JSON object")
-        }
-        return object
+        return try readJSONObject(url, read)
     }
 
     static func readVocab(_ url: URL) throws -> [String: Int] {
-        guard let object = try readJSON(url) as? [String: Any] else {
-            throw TokenizerError.invalidFile(path: url.path, reason: "expected a JSON object mapping tokens to ids")
-        }
-        return try vocabulary(object, path: url.path)
+        try readJSONObject(url, vocabulary)
     }
 
     /// A token -> id object (vocab.json, or tokenizer.json's model.vocab) with every id checked.
-    static func vocabulary(_ object: [String: Any], path: String) throws -> [String: Int] {
-        var vocab = [String: Int](minimumCapacity: object.count)
-        for (token, value) in object {
-            guard let number = value as? NSNumber, let id = Int(exactly: number.doubleValue), id >= 0, id < 1 << 31 else {
-                throw TokenizerError.invalidFile(path: path, reason: "token '\(token)' has no valid integer id")
+    static func vocabulary(_ object: JSONConfig) throws -> [String: Int] {
+        let members = object.value.object ?? [:]
+        var vocab = [String: Int](minimumCapacity: members.count)
+        for (token, value) in members {
+            guard let id = value.int, id >= 0, id < 1 << 31 else {
+                let found = value.double != nil ? value.serialized(pretty: false) : value.typeName
+                throw object.invalid("token id should be an integer in 0..<2^31, found \(found)", key: token)
             }
             vocab[token] = id
         }
-        if vocab.isEmpty { throw TokenizerError.invalidFile(path: path, reason: "empty vocabulary") }
+        if vocab.isEmpty { throw object.invalid("empty vocabulary") }
         return vocab
+    }
+
+    /// Writes what Python's `json.dump(value, f, indent=2, sort_keys=True, ensure_ascii=False)` followed by a
+    /// newline writes (transformers' `save_pretrained`), so written folders match its files byte for byte.
+    static func writeJSON(_ value: JSONValue, to url: URL) throws {
+        try Data((value.serialized(pretty: true) + "\n").utf8).write(to: url, options: .atomic)
     }
 
     /// `merges.txt` as the `tokenizers` library reads it: lines starting with `#version` are skipped, every
@@ -270,14 +267,6 @@ enum TokenizerFiles {
             merges.append((String(parts[0]), String(parts[1])))
         }
         return merges
-    }
-
-    static func specialToken(_ value: Any, defaultNormalized: Bool, key: String, path: String) throws -> (String, Bool) {
-        if let s = value as? String { return (s, false) }
-        if let d = value as? [String: Any], let content = d["content"] as? String {
-            return (content, (d["normalized"] as? Bool) ?? defaultNormalized)
-        }
-        throw TokenizerError.invalidFile(path: path, reason: "\(key) must be a string or an object with \"content\"")
     }
 
     /// CLIP's vocabulary (in id order) and merges from the original gzipped merge list.
@@ -310,58 +299,5 @@ enum TokenizerFiles {
         for (a, b) in merges { vocab.append(a + b) }
         vocab += ["<|startoftext|>", "<|endoftext|>"]
         return (vocab, merges)
-    }
-}
-
-/// The JSON text Python's `json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"` produces for a
-/// flat object, so that written folders match transformers' files byte for byte.
-enum JSONText {
-    enum Value {
-        case string(String)
-        case int(Int)
-        case bool(Bool)
-    }
-
-    static func object(_ entries: [(String, Value)]) -> String {
-        let sorted = entries.sorted { lexicographicScalars($0.0, $1.0) }
-        var out = "{\n"
-        for (k, (key, value)) in sorted.enumerated() {
-            out += "  " + quote(key) + ": "
-            switch value {
-            case .string(let s): out += quote(s)
-            case .int(let i): out += String(i)
-            case .bool(let b): out += b ? "true" : "false"
-            }
-            out += k == sorted.count - 1 ? "\n" : ",\n"
-        }
-        return out + "}\n"
-    }
-
-    /// Python compares strings by code point.
-    static func lexicographicScalars(_ a: String, _ b: String) -> Bool {
-        a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) { $0.value < $1.value }
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if c.value < 0x20 {
-                    let hex = String(c.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(c)
-                }
-            }
-        }
-        return out + "\""
     }
 }

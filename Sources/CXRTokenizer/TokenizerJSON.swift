@@ -1,3 +1,4 @@
+import CXRFiles
 import Foundation
 
 /// `tokenizer.json`, the `tokenizers` library's single-file form, which transformers 5 writes instead of
@@ -12,47 +13,47 @@ struct TokenizerJSON {
     var addedTokens: [SpecialToken]
 
     init(contentsOf url: URL) throws {
-        let path = url.path
-        func invalid(_ reason: String) -> TokenizerError { .invalidFile(path: path, reason: reason) }
-        guard let root = try TokenizerFiles.readJSON(url) as? [String: Any] else {
-            throw invalid("expected a JSON object")
+        self = try TokenizerFiles.readJSONObject(url, TokenizerJSON.init)
+    }
+
+    /// Reads the parsed file; every error names the key it is about (`model.merges[12]`).
+    init(_ root: JSONConfig) throws {
+        let model = try root.config("model")
+        let type = try model.optString("type", default: "BPE")  // tokenizers omits the tag in some versions
+        guard type == "BPE" else { throw model.invalid("model type \(type) is not CLIP's BPE", key: "type") }
+        guard try model.optString("end_of_word_suffix") == "</w>" else {
+            throw model.invalid("BPE model without CLIP's \"</w>\" end-of-word suffix", key: "end_of_word_suffix")
         }
-        guard let model = root["model"] as? [String: Any] else { throw invalid("no \"model\" object") }
-        let type = model["type"] as? String ?? "BPE"  // tokenizers omits the tag in some versions; BPE is its default
-        guard type == "BPE" else { throw invalid("model type \(type) is not CLIP's BPE") }
-        guard (model["end_of_word_suffix"] as? String) == "</w>" else {
-            throw invalid("BPE model without CLIP's \"</w>\" end-of-word suffix")
-        }
-        guard let vocabObject = model["vocab"] as? [String: Any] else { throw invalid("model.vocab is not an object") }
-        vocab = try TokenizerFiles.vocabulary(vocabObject, path: path)
+        vocab = try TokenizerFiles.vocabulary(try model.config("vocab"))
 
         // Merges are ["a", "b"] pairs (tokenizers >= 0.20) or "a b" strings (older files).
-        guard let mergeList = model["merges"] as? [Any] else { throw invalid("model.merges is not a list") }
+        let mergeList = try model.array("merges")
         merges = []
         merges.reserveCapacity(mergeList.count)
         for (k, entry) in mergeList.enumerated() {
-            if let pair = entry as? [Any], pair.count == 2, let a = pair[0] as? String, let b = pair[1] as? String,
-               !a.isEmpty, !b.isEmpty {
+            switch entry.value {
+            case .array(let pair) where pair.count == 2:
+                guard case .string(let a) = pair[0], case .string(let b) = pair[1], !a.isEmpty, !b.isEmpty else {
+                    throw entry.invalid("merge \(k) should be a pair of non-empty strings")
+                }
                 merges.append((a, b))
-            } else if let text = entry as? String {
+            case .string(let text):
                 let parts = text.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                    throw invalid("merge \(k) is not 'a b'")
+                    throw entry.invalid("merge \(k) is not 'a b'")
                 }
                 merges.append((String(parts[0]), String(parts[1])))
-            } else {
-                throw invalid("merge \(k) is neither a pair nor 'a b'")
+            default:
+                throw entry.invalid("merge \(k) should be a pair of strings or 'a b', found \(entry.value.typeName)")
             }
         }
 
         addedTokens = []
-        for (k, entry) in (root["added_tokens"] as? [Any] ?? []).enumerated() {
-            guard let token = entry as? [String: Any], let content = token["content"] as? String,
-                  let number = token["id"] as? NSNumber, let id = Int(exactly: number.doubleValue), id >= 0 else {
-                throw invalid("added_tokens entry \(k) needs \"id\" and \"content\"")
-            }
-            let normalized = token["normalized"] as? Bool ?? false
-            addedTokens.append(SpecialToken(content: content, id: id, normalized: normalized))
+        for token in try root.optArray("added_tokens") ?? [] {
+            let id = try token.int("id")
+            guard id >= 0 else { throw token.invalid("token id \(id) is negative", key: "id") }
+            addedTokens.append(SpecialToken(content: try token.string("content"), id: id,
+                                            normalized: try token.optBool("normalized", default: false)))
         }
     }
 }
@@ -63,7 +64,7 @@ extension TokenizerJSON {
     /// CLIP's normaliser, pre-tokeniser, post-processor and decoder.
     static func text(vocab: [String], merges: [(String, String)], addedTokens: [SpecialToken],
                      bos: (String, Int), eos: (String, Int)) -> String {
-        let q = JSONText.quote
+        let q = { JSONValue.quoted($0) }
         var out = "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": ["
         for (k, t) in addedTokens.sorted(by: { $0.id < $1.id }).enumerated() {
             out += (k == 0 ? "\n" : ",\n") + """

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CXRCheckpoint
+import CXRFiles
 import CXRModels
 import CXRTensor
 import CXRTokenizer

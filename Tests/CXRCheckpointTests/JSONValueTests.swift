@@ -1,4 +1,5 @@
 import Foundation
+import CXRFiles
 import XCTest
 @testable import CXRCheckpoint
 

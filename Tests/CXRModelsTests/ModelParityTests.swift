@@ -1,5 +1,6 @@
 import XCTest
 import CXRCheckpoint
+import CXRFiles
 import CXRTensor
 @testable import CXRModels
 

@@ -1,4 +1,5 @@
 import CXRCheckpoint
+import CXRFiles
 import CXRTensor
 import Foundation
 import XCTest

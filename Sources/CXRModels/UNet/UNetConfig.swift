@@ -1,4 +1,5 @@
 import CXRCheckpoint
+import CXRFiles
 /// The parts of diffusers' `UNet2DConditionModel` config.json that the SD 1.x / 2.x family uses.
 /// Everything else is rejected with a clear message rather than silently computed wrong.
 public struct UNetConfig: Sendable, Equatable {

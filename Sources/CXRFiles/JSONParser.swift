@@ -25,8 +25,8 @@ struct JSONParser {
         return v
     }
 
-    private func fail(_ what: String) -> CheckpointError {
-        CheckpointError(.malformed, file: source, "invalid JSON at byte \(pos): \(what)")
+    private func fail(_ what: String) -> InputFileError {
+        InputFileError(.malformed, file: source, "invalid JSON at byte \(pos): \(what)")
     }
 
     private mutating func skipSpace() {
@@ -62,7 +62,7 @@ struct JSONParser {
 
     private mutating func parseObject(depth: Int) throws -> JSONValue {
         guard depth <= maxDepth else {
-            throw CheckpointError(.limit, file: source, "JSON nested deeper than \(maxDepth) levels")
+            throw InputFileError(.limit, file: source, "JSON nested deeper than \(maxDepth) levels")
         }
         pos += 1
         var dict = [String: JSONValue]()
@@ -78,7 +78,7 @@ struct JSONParser {
             skipSpace()
             let value = try parseValue(depth: depth)
             if dict.updateValue(value, forKey: key) != nil, rejectDuplicates {
-                throw CheckpointError(.malformed, file: source, "duplicate key \(CheckpointError.quote(key))")
+                throw InputFileError(.malformed, file: source, "duplicate key \(InputFileError.quote(key))")
             }
             skipSpace()
             guard pos < bytes.count else { throw fail("unterminated object") }
@@ -90,7 +90,7 @@ struct JSONParser {
 
     private mutating func parseArray(depth: Int) throws -> JSONValue {
         guard depth <= maxDepth else {
-            throw CheckpointError(.limit, file: source, "JSON nested deeper than \(maxDepth) levels")
+            throw InputFileError(.limit, file: source, "JSON nested deeper than \(maxDepth) levels")
         }
         pos += 1
         var arr = [JSONValue]()

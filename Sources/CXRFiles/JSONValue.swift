@@ -1,4 +1,3 @@
-import CXRFiles
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -6,8 +5,9 @@ import Glibc
 import Darwin
 #endif
 
-/// A parsed JSON document: what diffusers/transformers configs, `model_index.json`, sharded-checkpoint indexes
-/// and safetensors headers are made of.
+/// A parsed JSON document: what diffusers/transformers configs, `model_index.json`, sharded-checkpoint indexes,
+/// safetensors headers and tokenizer files are made of. The one JSON reader of cxr-edit (typed access with errors
+/// naming file and key: `JSONConfig`).
 ///
 /// Our own parser (not `JSONSerialization`) so that limits are enforced before memory is spent, duplicate keys
 /// can be detected (safetensors headers must reject them), and numbers keep full `Double` precision.
@@ -25,16 +25,24 @@ public enum JSONValue: Sendable, Equatable {
     public static let maxDepth = 64
 
     /// Parses UTF-8 JSON text. Duplicate keys: the last one wins, as in Python's `json` (which wrote the file).
-    /// Throws `CheckpointError` naming `source` (shown in messages; defaults to "JSON").
-    public init(data: Data, source: String = "JSON") throws {
-        guard data.count <= JSONValue.maxBytes else {
-            throw CheckpointError(.limit, file: source,
-                                  "JSON is \(data.count) bytes, more than the \(JSONValue.maxBytes)-byte limit")
+    /// Throws `InputFileError` naming `source` (shown in messages; defaults to "JSON"). `maxBytes` is for readers
+    /// whose files are legitimately larger than configs (a tokenizer.json).
+    public init(data: Data, source: String = "JSON", maxBytes: Int = JSONValue.maxBytes) throws {
+        guard data.count <= maxBytes else {
+            throw InputFileError(.limit, file: source,
+                                 "JSON is \(data.count) bytes, more than the \(maxBytes)-byte limit")
         }
         self = try data.withUnsafeBytes { raw in
-            var p = JSONParser(raw, source: source, maxDepth: JSONValue.maxDepth, rejectDuplicates: false)
-            return try p.parseDocument()
+            try JSONValue(parsing: raw, source: source, maxDepth: JSONValue.maxDepth, rejectingDuplicateKeys: false)
         }
+    }
+
+    /// Parses bytes in place (a memory-mapped safetensors header is not copied). `rejectingDuplicateKeys` is for
+    /// formats that forbid them (safetensors), where last-wins would let two readers see different tensors.
+    public init(parsing bytes: UnsafeRawBufferPointer, source: String, maxDepth: Int,
+                rejectingDuplicateKeys: Bool) throws {
+        var parser = JSONParser(bytes, source: source, maxDepth: maxDepth, rejectDuplicates: rejectingDuplicateKeys)
+        self = try parser.parseDocument()
     }
 
     /// Reads and parses a JSON file; errors name the file. The size limit is checked with `fstat` on the opened
@@ -52,13 +60,14 @@ public enum JSONValue: Sendable, Equatable {
         } catch let failure as BoundedFile.Failure {
             switch failure {
             case .cannotOpen(let e):
-                throw CheckpointError(e == ENOENT ? .missing : .io, file: path, "cannot read: \(String(cString: strerror(e)))")
+                throw InputFileError(e == ENOENT ? .missing : .io, file: path,
+                                     "cannot read: \(String(cString: strerror(e)))")
             case .isDirectory, .notRegularFile:
-                throw CheckpointError(.io, file: path, "not a regular file")
+                throw InputFileError(.io, file: path, "not a regular file")
             case .tooLarge(let size, let limit):
-                throw CheckpointError(.limit, file: path, "JSON is \(size) bytes, more than the \(limit)-byte limit")
+                throw InputFileError(.limit, file: path, "JSON is \(size) bytes, more than the \(limit)-byte limit")
             case .readFailed(let e):
-                throw CheckpointError(.io, file: path, "cannot read: \(String(cString: strerror(e)))")
+                throw InputFileError(.io, file: path, "cannot read: \(String(cString: strerror(e)))")
             }
         }
     }
@@ -120,7 +129,7 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// Short type name for error messages.
-    var typeName: String {
+    public var typeName: String {
         switch self {
         case .null: return "null"
         case .bool: return "bool"
@@ -129,82 +138,5 @@ public enum JSONValue: Sendable, Equatable {
         case .array: return "array"
         case .object: return "object"
         }
-    }
-}
-
-// MARK: Serialization
-
-extension JSONValue {
-    /// JSON text with object keys sorted (stable output, as `json.dumps(sort_keys=True)`), for writing configs.
-    /// `pretty` indents by two spaces like diffusers' `save_config`. Integral numbers are written without a
-    /// fraction; non-finite numbers as `NaN`/`Infinity` (what Python writes and our parser reads back).
-    public func serialized(pretty: Bool = true) -> String {
-        var out = ""
-        write(into: &out, pretty: pretty, indent: 0)
-        return out
-    }
-
-    private func write(into out: inout String, pretty: Bool, indent: Int) {
-        switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let d): out += JSONValue.formatNumber(d)
-        case .string(let s): JSONValue.writeString(s, into: &out)
-        case .array(let a):
-            if a.isEmpty { out += "[]"; return }
-            out += "["
-            for (i, v) in a.enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + String(repeating: " ", count: indent + 2) }
-                v.write(into: &out, pretty: pretty, indent: indent + 2)
-            }
-            if pretty { out += "\n" + String(repeating: " ", count: indent) }
-            out += "]"
-        case .object(let o):
-            if o.isEmpty { out += "{}"; return }
-            out += "{"
-            for (i, k) in o.keys.sorted().enumerated() {
-                if i > 0 { out += "," }
-                if pretty { out += "\n" + String(repeating: " ", count: indent + 2) }
-                JSONValue.writeString(k, into: &out)
-                out += pretty ? ": " : ":"
-                o[k]!.write(into: &out, pretty: pretty, indent: indent + 2)
-            }
-            if pretty { out += "\n" + String(repeating: " ", count: indent) }
-            out += "}"
-        }
-    }
-
-    static func formatNumber(_ d: Double) -> String {
-        if d.isNaN { return "NaN" }
-        if d.isInfinite { return d < 0 ? "-Infinity" : "Infinity" }
-        if d == d.rounded(), abs(d) < 1e15 {
-            if d == 0 && d.sign == .minus { return "-0.0" }
-            return String(Int64(d))
-        }
-        return "\(d)"
-    }
-
-    static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{8}": out += "\\b"
-            case "\u{C}": out += "\\f"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
     }
 }

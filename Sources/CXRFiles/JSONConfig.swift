@@ -4,19 +4,30 @@ import Foundation
 ///
 /// `JSONValue` is a plain enum and cannot remember its origin, so config readers go through this wrapper:
 /// `try cfg.int("in_channels")` fails with "MODEL/unet/config.json: key 'in_channels' is missing" rather than a
-/// context-free message. Nested objects keep the path (`cfg.config("sub").int("x")` reports `sub.x`).
+/// context-free message. Nested values keep the path (`cfg.config("sub").int("x")` reports `sub.x`,
+/// `cfg.array("merges")[12]` reports `merges[12]`; keys that are not plain names are quoted: `vocab["a b"]`).
 public struct JSONConfig: Sendable {
     /// The wrapped value (usually an object).
     public let value: JSONValue
     /// File path used in error messages.
     public let file: String
-    /// Dotted key path of `value` inside the file ("" for the root).
-    public let path: String
+    /// Key path of `value` inside the file ("" for the root).
+    public var path: String { index.map { parentPath + "[\($0)]" } ?? parentPath }
+
+    /// For an array element, the array's path; its index is appended only when a message asks for `path`, so
+    /// wrapping the 48,894 merges of a tokenizer.json builds no strings.
+    private let parentPath: String
+    private let index: Int?
 
     public init(value: JSONValue, file: String, path: String = "") {
+        self.init(value: value, file: file, parentPath: path, index: nil)
+    }
+
+    private init(value: JSONValue, file: String, parentPath: String, index: Int?) {
         self.value = value
         self.file = file
-        self.path = path
+        self.parentPath = parentPath
+        self.index = index
     }
 
     /// Reads and parses a JSON file.
@@ -36,21 +47,29 @@ public struct JSONConfig: Sendable {
         return false
     }
 
-    private func keyPath(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
-
-    private func missing(_ key: String) -> CheckpointError {
-        CheckpointError(.missing, file: file, "key \(CheckpointError.quote(keyPath(key))) is missing")
+    /// `path.key`, or `path["key"]` when the key is not a plain name (tokens such as `a</w>` or `a.b` would make a
+    /// dotted path ambiguous).
+    private func keyPath(_ key: String) -> String {
+        let plain = !key.isEmpty && key.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2D
+        }
+        if !plain { return path + "[" + JSONValue.quoted(key) + "]" }
+        return path.isEmpty ? key : path + "." + key
     }
 
-    private func wrong(_ key: String, _ expected: String, _ got: JSONValue) -> CheckpointError {
-        CheckpointError(.malformed, file: file,
-                        "key \(CheckpointError.quote(keyPath(key))) should be \(expected), found \(got.typeName)")
+    private func missing(_ key: String) -> InputFileError {
+        InputFileError(.missing, file: file, "key \(InputFileError.quote(keyPath(key))) is missing")
+    }
+
+    private func wrong(_ key: String, _ expected: String, _ got: JSONValue) -> InputFileError {
+        InputFileError(.malformed, file: file,
+                        "key \(InputFileError.quote(keyPath(key))) should be \(expected), found \(got.typeName)")
     }
 
     private func require(_ key: String) throws -> JSONValue {
         guard case .object(let o) = value else {
-            throw CheckpointError(.malformed, file: file,
-                                  "\(path.isEmpty ? "document" : CheckpointError.quote(path)) is not an object")
+            throw InputFileError(.malformed, file: file,
+                                  "\(path.isEmpty ? "document" : InputFileError.quote(path)) is not an object")
         }
         guard let v = o[key] else { throw missing(key) }
         return v
@@ -59,8 +78,8 @@ public struct JSONConfig: Sendable {
     /// Present and non-null value for `key`, nil otherwise (for the `opt*` getters).
     private func optional(_ key: String) throws -> JSONValue? {
         guard case .object(let o) = value else {
-            throw CheckpointError(.malformed, file: file,
-                                  "\(path.isEmpty ? "document" : CheckpointError.quote(path)) is not an object")
+            throw InputFileError(.malformed, file: file,
+                                  "\(path.isEmpty ? "document" : InputFileError.quote(path)) is not an object")
         }
         guard let v = o[key], !v.isNull else { return nil }
         return v
@@ -122,6 +141,43 @@ public struct JSONConfig: Sendable {
         return JSONConfig(value: v, file: file, path: keyPath(key))
     }
 
+    /// Elements of the required array at `key`, each keeping file and path (`key[3]`) for its own errors.
+    public func array(_ key: String) throws -> [JSONConfig] {
+        let v = try require(key)
+        guard let a = v.array else { throw wrong(key, "an array", v) }
+        return elements(a, key: key)
+    }
+
+    /// Elements of the array at `key`, nil when the key is missing or null.
+    public func optArray(_ key: String) throws -> [JSONConfig]? {
+        guard let v = try optional(key) else { return nil }
+        guard let a = v.array else { throw wrong(key, "an array", v) }
+        return elements(a, key: key)
+    }
+
+    private func elements(_ a: [JSONValue], key: String) -> [JSONConfig] {
+        let base = keyPath(key)
+        return a.indices.map { JSONConfig(value: a[$0], file: file, parentPath: base, index: $0) }
+    }
+
+    /// The nested object at `key`, nil when the key is missing or null.
+    public func optConfig(_ key: String) throws -> JSONConfig? {
+        guard let v = try optional(key) else { return nil }
+        guard case .object = v else { throw wrong(key, "an object", v) }
+        return JSONConfig(value: v, file: file, path: keyPath(key))
+    }
+
+    /// A malformed-value error the typed getters cannot express (a range, a pairing), naming the file and the key
+    /// path of this value, or of its member `key`: "FILE: model.merges[12]: expected a pair of strings" (at the
+    /// root: "FILE: message").
+    public func invalid(_ what: String, key: String? = nil) -> InputFileError {
+        let location = key.map(keyPath) ?? path
+        if location.isEmpty { return InputFileError(.malformed, file: file, what) }
+        // Keys come from the file: a hostile one may be megabytes long or hold line breaks.
+        let shown = location.count > 120 ? String(location.prefix(120)) + "…" : location
+        return InputFileError(.malformed, file: file, "\(InputFileError.oneLine(shown)): \(what)")
+    }
+
     /// Missing or null keys give `default`; a present value of the wrong type is still an error.
     public func optInt(_ key: String, default d: Int) throws -> Int {
         guard let v = try optional(key) else { return d }
@@ -155,9 +211,9 @@ public struct JSONConfig: Sendable {
         guard let s = try optString(key) else { return nil }
         guard let v = T(rawValue: s) else {
             let accepted = T.allCases.map(\.rawValue).joined(separator: ", ")
-            throw CheckpointError(.unsupported, file: file,
-                                  "key \(CheckpointError.quote(keyPath(key))) has unknown value "
-                                    + "\(CheckpointError.quote(s)) (\(accepted))")
+            throw InputFileError(.unsupported, file: file,
+                                  "key \(InputFileError.quote(keyPath(key))) has unknown value "
+                                    + "\(InputFileError.quote(s)) (\(accepted))")
         }
         return v
     }
