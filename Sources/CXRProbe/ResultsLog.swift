@@ -55,7 +55,7 @@ public final class ResultsLog {
             let stop = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? end
             defer { start = stop + 1 }
             if stop == start { continue }
-            guard let obj = (try? JSONSerialization.jsonObject(with: Data(bytes[start..<stop]))) as? [String: Any],
+            guard let obj = ExactJSON.object(Data(bytes[start..<stop])),
                   let id = obj["id"] as? String else {
                 throw ProbeError("\(name): line \(lineNo) is not a result row (JSON object with an id); the file was edited by hand?")
             }
@@ -95,7 +95,7 @@ public final class ResultsLog {
         if data.last != UInt8(ascii: "\n"), !lines.isEmpty { lines.removeLast() }
         var rows = [[String: Any]]()
         for (i, line) in lines.enumerated() where !line.isEmpty {
-            guard let obj = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any], obj["id"] is String else {
+            guard let obj = ExactJSON.object(Data(line)), obj["id"] is String else {
                 throw ProbeError("\(url.path): line \(i + 1) is not a result row")
             }
             rows.append(obj)
@@ -124,4 +124,53 @@ public enum StableJSON {
 func jsonFinite(_ x: Double?) -> Any {
     guard let x, x.isFinite else { return NSNull() }
     return x
+}
+
+/// Reads a JSON object with every number exactly as written: JSONSerialization's reader rounds about half of all
+/// 17-digit doubles to a neighbour, so rows read back (and merged, and reported) changed in their last digits.
+/// Integers come back as integer NSNumbers and booleans as boolean ones, as JSONSerialization gives them.
+enum ExactJSON: Decodable {
+    case null, bool(Bool), int(Int), double(Double), string(String), array([ExactJSON]), object([String: ExactJSON])
+
+    init(from decoder: Decoder) throws {
+        if let c = try? decoder.container(keyedBy: Key.self) {
+            var o = [String: ExactJSON]()
+            for k in c.allKeys { o[k.stringValue] = try c.decode(ExactJSON.self, forKey: k) }
+            self = .object(o)
+        } else if var c = try? decoder.unkeyedContainer() {
+            var a = [ExactJSON]()
+            while !c.isAtEnd { a.append(try c.decode(ExactJSON.self)) }
+            self = .array(a)
+        } else {
+            let c = try decoder.singleValueContainer()
+            if c.decodeNil() { self = .null }
+            else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+            else if let i = try? c.decode(Int.self) { self = .int(i) }
+            else if let d = try? c.decode(Double.self) { self = .double(d) }
+            else { self = .string(try c.decode(String.self)) }
+        }
+    }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    var foundation: Any {
+        switch self {
+        case .null: return NSNull()
+        case .bool(let b): return NSNumber(value: b)
+        case .int(let i): return NSNumber(value: i)
+        case .double(let d): return NSNumber(value: d)
+        case .string(let s): return s
+        case .array(let a): return a.map(\.foundation)
+        case .object(let o): return o.mapValues(\.foundation)
+        }
+    }
+
+    static func object(_ data: Data) -> [String: Any]? {
+        (try? JSONDecoder().decode(ExactJSON.self, from: data))?.foundation as? [String: Any]
+    }
 }

@@ -136,3 +136,20 @@ final class RunMachineryTests: XCTestCase {
         XCTAssertNil(Bootstrap.clusterMean([]))
     }
 }
+
+final class ExactRowReadingTests: XCTestCase {
+    /// 0.30000000000000004 and 0.1234567890123456 are among the doubles JSONSerialization's reader rounds to a
+    /// neighbour; a row must read back with the value it was written with.
+    func testRowsReadBackWithTheirExactNumbers() throws {
+        let dir = try ProbeFixtures.tempDir("exact")
+        let url = dir.appendingPathComponent("results.jsonl")
+        let log = try ResultsLog(url: url)
+        let values = [0.30000000000000004, 0.1234567890123456, 1e-7 / 3]
+        try log.append(["id": "a", "x": values, "n": 3, "flag": true])
+        let row = try XCTUnwrap(try ResultsLog.readRows(url).first)
+        XCTAssertEqual(row["x"] as? [Double], values)
+        XCTAssertEqual(ProbeReport.csvText(row["n"]), "3")
+        XCTAssertEqual(ProbeReport.csvText(row["flag"]), "true")
+        XCTAssertEqual(try ResultsLog(url: url).rows.first?["x"] as? [Double], values)
+    }
+}
