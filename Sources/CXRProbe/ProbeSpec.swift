@@ -44,21 +44,8 @@ public struct ProbeEdit: Sendable, Equatable {
         self.dilate = dilate
     }
 
-    /// Every parameter that changes the counterfactual, as a JSON object (part of each result's id).
-    public var canonical: [String: Any] {
-        var d: [String: Any] = ["name": name, "action": action.rawValue, "mode": mode.rawValue, "dilate": dilate]
-        if let finding { d["finding"] = finding }
-        if let side { d["side"] = side }
-        if let severity { d["severity"] = severity }
-        if let prompt { d["prompt"] = prompt }
-        if let negativePrompt { d["negative_prompt"] = negativePrompt }
-        if !region.isEmpty { d["region"] = region }
-        if let mask { d["mask"] = mask }
-        if !keepRegion.isEmpty { d["keep_region"] = keepRegion }
-        if let keepMask { d["keep_mask"] = keepMask }
-        if let target { d["target"] = target }
-        return d
-    }
+    /// `record` as a JSON object, for the ids and fingerprints hashed from JSON objects.
+    public var canonical: [String: Any] { StableJSON.object(record) }
 }
 
 /// Where the input images come from.

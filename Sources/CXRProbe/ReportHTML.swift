@@ -3,7 +3,7 @@ import Foundation
 
 /// The HTML of `report.html`: everything inline (CSS, SVG, base64 PNG thumbnails), no scripts, no network.
 enum ReportHTML {
-    static func render(rows: [[String: Any]], runDirectory: URL, classifiers: [String], edits: [String],
+    static func render(rows: [ProbeRow], runDirectory: URL, classifiers: [String], edits: [String],
                        stats: [String: [ProbeReport.EditStats]], matrices: [String: (labels: [String], values: [[Double?]])],
                        summary: [String: Any], galleryCount: Int) -> String {
         var h = """
@@ -157,28 +157,28 @@ enum ReportHTML {
 
     static func quote(_ v: Int) -> String { "\"\(v)\"" }
 
-    static func gallery(_ rows: [[String: Any]], runDirectory: URL, classifier c: String, count: Int) -> String {
-        let scored = rows.compactMap { r -> (Double, [String: Any])? in
-            let e = ProbeReport.classifierEntry(r, c)
-            guard let d = (e?["target_effect"] ?? e?["target_delta"]) as? Double else { return nil }
-            return (d, r)
+    static func gallery(_ rows: [ProbeRow], runDirectory: URL, classifier c: String, count: Int) -> String {
+        let scored = rows.compactMap { r -> (Double, ProbeRow)? in
+            r.classifiers[c]?.targetEffect.map { ($0, r) }
         }
         guard !scored.isEmpty else { return "<p class=\"muted\">No row has a target effect for \(esc(c)).</p>\n" }
-        let byEffect = scored.sorted { abs($0.0) > abs($1.0) || (abs($0.0) == abs($1.0) && ($0.1["id"] as? String ?? "") < ($1.1["id"] as? String ?? "")) }
+        let byEffect = scored.sorted { abs($0.0) > abs($1.0) || (abs($0.0) == abs($1.0) && $0.1.id < $1.1.id) }
         var picks = Array(byEffect.prefix(count))
-        for x in byEffect.reversed().prefix(count) where !picks.contains(where: { $0.1["id"] as? String == x.1["id"] as? String }) { picks.append(x) }
+        for x in byEffect.reversed().prefix(count) where !picks.contains(where: { $0.1.id == x.1.id }) {
+            picks.append(x)
+        }
         var s = "<p class=\"muted\">Classifier \(esc(c)); each card: input, null edit, edit, |edit &minus; null edit| (brighter = larger change: what the finding changed). Top: largest |effect|; then smallest.</p><div class=\"gallery\">\n"
         for (d, r) in picks {
             var orig: RasterImage? = nil, cf: RasterImage? = nil, null: RasterImage? = nil
-            if let p = r["image_path"] as? String { orig = try? ImageIO.read(URL(fileURLWithPath: p)) }
-            if let o = r["output"] as? String { cf = try? ImageIO.read(runDirectory.appendingPathComponent(o)) }
-            if let o = (r["null"] as? [String: Any])?["output"] as? String { null = try? ImageIO.read(runDirectory.appendingPathComponent(o)) }
+            orig = try? ImageIO.read(URL(fileURLWithPath: r.imagePath))
+            if let o = r.output { cf = try? ImageIO.read(runDirectory.appendingPathComponent(o)) }
+            if let o = r.null.output { null = try? ImageIO.read(runDirectory.appendingPathComponent(o)) }
             s += "<div class=\"card\">"
             for img in [orig, null, cf, difference(null ?? orig, cf)] {
                 if let img, let uri = thumbnail(img) { s += "<img alt=\"\" src=\"\(uri)\">" } else { s += "<span class=\"muted\">(missing)</span> " }
             }
-            s += "<br>\(esc(r["edit"] as? String ?? "")) &middot; strength \(r["strength"] ?? "") &middot; seed \(r["seed"] ?? "")<br>"
-            s += "\(esc(r["image"] as? String ?? "")) &middot; effect \(fmt(d))</div>\n"
+            s += "<br>\(esc(r.edit)) &middot; strength \(StableJSON.text(r.strength)) &middot; seed \(r.seed)<br>"
+            s += "\(esc(r.image)) &middot; effect \(fmt(d))</div>\n"
         }
         return s + "</div>\n"
     }

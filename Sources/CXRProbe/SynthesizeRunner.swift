@@ -9,7 +9,8 @@ import Foundation
 /// DIR/results.jsonl (one row per image, fsynced), DIR/images/NNNNNN.png (provenance-marked, atomic, written before
 /// their row), DIR/run.json, DIR/.lock; then `finalize` writes labels.csv, manifest.json and summary.json from the rows.
 public final class SynthesizeRunner {
-    public static let schema = "cxr-edit.synthesize/1"
+    /// Row layout (SynthesisRow.schema), part of every id and fingerprint.
+    public static let schema = SynthesisRow.schema
 
     public let plan: SynthesizePlan
     let model: StableDiffusionModel
@@ -32,7 +33,7 @@ public final class SynthesizeRunner {
                                  extra: ["spec": plan.spec.file.path, "model": options.modelName, "software": options.software,
                                          "dataset": ["requested_labels": plan.requested, "duplicate_threshold": plan.spec.duplicateThreshold,
                                                      "max_pairs_per_prompt": plan.spec.maxPairsPerPrompt]])
-        let log = try ResultsLog(url: dir.appendingPathComponent("results.jsonl"))
+        let log = try ResultsLog<SynthesisRow>(url: dir.appendingPathComponent("results.jsonl"))
         let positions = stride(from: options.shard.index, to: plan.items.count, by: options.shard.count)
         let total = positions.underestimatedCount
         let already = min(log.finishedIDs.count, total)
@@ -89,7 +90,7 @@ public final class SynthesizeRunner {
             if let s = item.source { prov.extra["input"] = s.lastPathComponent; prov.extra["detail"] = "on" }
             try ImageIO.writePNG(image, to: dir.appendingPathComponent(item.file), text: prov.textChunks(), overwrite: true)
 
-            var scores = [String: Any]()
+            var scores = [String: [String: Double]]()
             if !classifiers.isEmpty {
                 let t = Date()
                 for c in classifiers {
@@ -102,14 +103,14 @@ public final class SynthesizeRunner {
                 }
                 summary.classifierSeconds += Date().timeIntervalSince(t)
             }
-            var row: [String: Any] = ["id": id, "schema": Self.schema, "position": item.position, "file": item.file,
-                                      "output": item.file, "prompt": item.prompt, "negative_prompt": item.negativePrompt,
-                                      "findings": item.findings, "labels": item.labels, "seed": Int(item.seed),
-                                      "seconds": Date().timeIntervalSince(start), "seconds_denoising": denoise]
-            for (k, v) in [("side", item.side), ("severity", item.severity), ("sex", item.sex), ("view", item.view)] { if let v { row[k] = v } }
-            if let a = item.age { row["age"] = a }
-            if let s = item.source { row["source"] = s.lastPathComponent; row["source_sha256"] = sourceSHA ?? "" }
-            if !scores.isEmpty { row["scores"] = scores }
+            let row = SynthesisRow(id: id, schema: SynthesisRow.schema, position: item.position, file: item.file,
+                                   output: item.file, prompt: item.prompt, negativePrompt: item.negativePrompt,
+                                   findings: item.findings, labels: item.labels, side: item.side,
+                                   severity: item.severity, sex: item.sex, age: item.age, view: item.view,
+                                   seed: item.seed, source: item.source?.lastPathComponent,
+                                   sourceSHA256: item.source == nil ? nil : sourceSHA ?? "",
+                                   scores: scores.isEmpty ? nil : scores, seconds: Date().timeIntervalSince(start),
+                                   secondsDenoising: denoise)
             try log.append(row)
             summary.done += 1
             progress.tick()
@@ -123,7 +124,8 @@ public final class SynthesizeRunner {
 /// paths of the machine), so a merged sharded run gives the same files as one run.
 public enum DatasetFinalizer {
     public static func finalize(directory dir: URL, software: String, threshold: Double = 0.5) throws -> [String: Any] {
-        let rows = try ResultsLog.readRows(dir.appendingPathComponent("results.jsonl")).sorted(by: RunMerge.rowOrder)
+        let rows = try ResultsLog<SynthesisRow>.readRows(dir.appendingPathComponent("results.jsonl"))
+            .sorted(by: SynthesisRow.planOrder)
         let info = try RunInfo.read(dir) ?? [:]
         let settings = info["settings"] as? [String: Any] ?? [:]
         let expected = settings["count"] as? Int ?? rows.count
@@ -132,11 +134,11 @@ public enum DatasetFinalizer {
         let cols = SynthesizePlan.labelColumns
         var csv = CSV.line(["file", "prompt", "negative_prompt"] + cols + ["findings", "side", "severity", "sex", "age", "view", "seed", "source"])
         for r in rows {
-            let labels = Set(r["labels"] as? [String] ?? [])
-            var f = [r["file"] as? String ?? "", r["prompt"] as? String ?? "", r["negative_prompt"] as? String ?? ""]
+            let labels = Set(r.labels)
+            var f = [r.file, r.prompt, r.negativePrompt]
             f += cols.map { labels.contains($0) ? "1" : "0" }
-            f.append((r["findings"] as? [String] ?? []).joined(separator: "|"))
-            for k in ["side", "severity", "sex", "age", "view", "seed", "source"] { f.append(r[k].map { "\($0)" } ?? "") }
+            f.append(r.findings.joined(separator: "|"))
+            f += [r.side, r.severity, r.sex, r.age.map(String.init), r.view, String(r.seed), r.source].map { $0 ?? "" }
             csv += CSV.line(f)
         }
         try AtomicFile.write(Array(csv.utf8), to: dir.appendingPathComponent("labels.csv"), overwrite: true)
@@ -150,7 +152,7 @@ public enum DatasetFinalizer {
 
         // summary.json: realised vs requested, diversity, classifier agreement.
         var realised = [String: Int]()
-        for r in rows { for l in r["labels"] as? [String] ?? [] { realised[l, default: 0] += 1 } }
+        for r in rows { for l in r.labels { realised[l, default: 0] += 1 } }
         var summary: [String: Any] = ["images": rows.count, "requested_images": expected, "complete": rows.count == expected,
                                       "realised_labels": realised]
         if let requested = dataset["requested_labels"] as? [String: Int] {
@@ -168,7 +170,8 @@ public enum DatasetFinalizer {
     /// max per prompt, pairs above `threshold` flagged as near-duplicates. Demographic prefixes make most prompts
     /// unique, so the same is reported per finding set with side and severity (`per_findings`) and per label set
     /// (`per_label`). Pairs are taken in a fixed order, at most `maxPairs` per group.
-    static func diversity(_ rows: [[String: Any]], directory: URL, threshold: Double, maxPairs: Int) throws -> [String: Any] {
+    static func diversity(_ rows: [SynthesisRow], directory: URL, threshold: Double,
+                          maxPairs: Int) throws -> [String: Any] {
         var cache = [String: GrayPlane]()
         func plane(_ f: String) throws -> GrayPlane {
             if let x = cache[f] { return x }
@@ -177,13 +180,14 @@ public enum DatasetFinalizer {
             cache[f] = x
             return x
         }
-        func grouped(_ key: ([String: Any]) -> String?) throws -> (groups: [[String: Any]], duplicates: [[String: Any]], all: [Double]) {
+        func grouped(_ key: (SynthesisRow) -> String?) throws
+            -> (groups: [[String: Any]], duplicates: [[String: Any]], all: [Double]) {
             var groups = [String: [String]]()
             var order = [String]()
             for r in rows {
-                guard let k = key(r), let f = r["file"] as? String else { continue }
+                guard let k = key(r) else { continue }
                 if groups[k] == nil { order.append(k) }
-                groups[k, default: []].append(f)
+                groups[k, default: []].append(r.file)
             }
             var out = [[String: Any]](), duplicates = [[String: Any]](), all = [Double]()
             for k in order {
@@ -205,16 +209,15 @@ public enum DatasetFinalizer {
             }
             return (out, duplicates, all)
         }
-        let byPrompt = try grouped { $0["prompt"] as? String }
+        let byPrompt = try grouped { $0.prompt }
         let byFindings = try grouped { r in
-            let f = (r["findings"] as? [String] ?? []).joined(separator: "+")
-            let extras = [r["side"] as? String, r["severity"] as? String].compactMap { $0 }
+            let f = r.findings.joined(separator: "+")
+            let extras = [r.side, r.severity].compactMap { $0 }
             return ([f.isEmpty ? "unlabelled" : f] + extras).joined(separator: " ")
         }
         // Per label set (side, severity and demographics pooled): the diversity of each class of a balanced dataset.
         let byLabel = try grouped { r in
-            let l = r["labels"] as? [String] ?? []
-            return l.isEmpty ? nil : l.joined(separator: "+")
+            r.labels.isEmpty ? nil : r.labels.joined(separator: "+")
         }
         func mean(_ v: [Double]) -> Any { v.isEmpty ? NSNull() : v.reduce(0, +) / Double(v.count) }
         return ["per_prompt": byPrompt.groups, "per_findings": byFindings.groups, "per_label": byLabel.groups,
@@ -232,15 +235,13 @@ public enum DatasetFinalizer {
     /// higher; null when a group is empty). The ground truth of a classifier label comes from the row's labels, except
     /// `Abnormal` (any finding vs "No Finding"), `Male` (the demographic sex) and `AP view` (the demographic view);
     /// rows that do not know the answer (no labels, no sex, no view) are left out of that label.
-    static func agreement(_ rows: [[String: Any]], threshold: Double) -> [String: Any] {
+    static func agreement(_ rows: [SynthesisRow], threshold: Double) -> [String: Any] {
         struct Tally { var pos = 0, posHit = 0, neg = 0, negHit = 0, posSum = 0.0, negSum = 0.0 }
         var tallies = [String: [String: Tally]]()
         for r in rows {
-            guard let scores = r["scores"] as? [String: Any] else { continue }
-            for (c, v) in scores {
-                guard let probs = v as? [String: Any] else { continue }
-                for (label, pv) in probs {
-                    guard let p = pv as? Double, let truth = groundTruth(label, row: r) else { continue }
+            for (c, probs) in r.scores ?? [:] {
+                for (label, p) in probs {
+                    guard let truth = groundTruth(label, row: r) else { continue }
                     var t = tallies[c]?[label] ?? Tally()
                     if truth {
                         t.pos += 1; t.posSum += p
@@ -282,12 +283,12 @@ public enum DatasetFinalizer {
     }
 
     /// Whether `label` applies to a row, or nil when the row cannot say.
-    static func groundTruth(_ label: String, row r: [String: Any]) -> Bool? {
+    static func groundTruth(_ label: String, row r: SynthesisRow) -> Bool? {
         switch label {
-        case "Male": return (r["sex"] as? String).map { $0.lowercased() == "male" }
-        case "AP view": return (r["view"] as? String).map { $0.uppercased() == "AP" }
+        case "Male": return r.sex.map { $0.lowercased() == "male" }
+        case "AP view": return r.view.map { $0.uppercased() == "AP" }
         default:
-            let labels = r["labels"] as? [String] ?? []
+            let labels = r.labels
             guard !labels.isEmpty else { return nil }
             if label == "Abnormal" { return labels.contains { $0 != "No Finding" } }
             return labels.contains(label)

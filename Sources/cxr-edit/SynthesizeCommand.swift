@@ -107,7 +107,7 @@ struct SynthesizeMerge: ParsableCommand {
         guard !shards.isEmpty else { throw CLIError("synthesize merge: name at least one shard directory after OUT") }
         let outURL = URL(fileURLWithPath: output)
         let outcome = try removingFailedEmptyRun(at: outURL) {
-            try RunMerge.merge(into: outURL, from: shards.map { URL(fileURLWithPath: $0) })
+            try RunMerge.merge(SynthesisRow.self, into: outURL, from: shards.map { URL(fileURLWithPath: $0) })
         }
         let dataset = try DatasetFinalizer.finalize(directory: outURL, software: "cxr-edit \(CXREdit.version)")
         if json {

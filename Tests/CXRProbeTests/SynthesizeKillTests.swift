@@ -82,7 +82,7 @@ final class SynthesizeKillTests: XCTestCase {
         kill(child.processIdentifier, SIGKILL)
         child.waitUntilExit()
         XCTAssertEqual(child.terminationReason, .uncaughtSignal)
-        let before = try ResultsLog.readRows(results).count
+        let before = try ResultsLog<SynthesisRow>.readRows(results).count
         XCTAssertGreaterThanOrEqual(before, 3)
         XCTAssertLessThan(before, n)
 
@@ -90,10 +90,10 @@ final class SynthesizeKillTests: XCTestCase {
         let summary = try Self.runner(spec, out).run()
         XCTAssertEqual(summary.alreadyDone, before)
         XCTAssertEqual(summary.alreadyDone + summary.done, n)
-        let rows = try ResultsLog.readRows(results)
+        let rows = try ResultsLog<SynthesisRow>.readRows(results)
         XCTAssertEqual(rows.count, n)
-        XCTAssertEqual(Set(rows.compactMap { $0["id"] as? String }).count, n)
-        XCTAssertEqual(rows.compactMap { $0["position"] as? Int }.sorted(), Array(0..<n))
+        XCTAssertEqual(Set(rows.map(\.id)).count, n)
+        XCTAssertEqual(rows.map(\.position).sorted(), Array(0..<n))
         let dataset = try DatasetFinalizer.finalize(directory: out, software: "test")
         XCTAssertEqual(dataset["complete"] as? Bool, true)
         XCTAssertEqual(dataset["labels_match_request"] as? Bool, true)
@@ -110,8 +110,8 @@ final class SynthesizeKillTests: XCTestCase {
         XCTAssertEqual(Set(resumedFiles.keys), Set(images + ["labels.csv", "manifest.json", "summary.json"]))
         XCTAssertEqual(Set(resumedFiles.keys), Set(cleanFiles.keys))
         for (name, data) in resumedFiles { XCTAssertEqual(data, cleanFiles[name], name) }
-        let cleanRows = try ResultsLog.readRows(clean.appendingPathComponent("results.jsonl"))
-        XCTAssertEqual(ProbeFixtures.comparable(rows.sorted(by: RunMerge.rowOrder)), ProbeFixtures.comparable(cleanRows))
+        let cleanRows = try ResultsLog<SynthesisRow>.readRows(clean.appendingPathComponent("results.jsonl"))
+        XCTAssertEqual(ProbeFixtures.comparable(rows.sorted(by: SynthesisRow.planOrder)), ProbeFixtures.comparable(cleanRows))
         let csv = try String(contentsOf: out.appendingPathComponent("labels.csv"), encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(csv.count, n + 1)
         XCTAssertEqual(Set(csv.dropFirst().map { $0.prefix(17) }).count, n, "every image once in labels.csv")

@@ -6,10 +6,10 @@ import XCTest
 /// summary.json's label agreement (does a classifier call a finding more often on images labelled with it?), and the
 /// documented example specs' exact label counts.
 final class SynthesizeSummaryTests: XCTestCase {
-    func row(_ labels: [String], sex: String? = nil, view: String? = nil, _ scores: [String: Double]) -> [String: Any] {
-        var r: [String: Any] = ["labels": labels, "scores": ["demo": scores]]
-        if let sex { r["sex"] = sex }
-        if let view { r["view"] = view }
+    func row(_ labels: [String], sex: String? = nil, view: String? = nil, _ scores: [String: Double]) -> SynthesisRow {
+        var r = SynthesisRow.made(labels: labels, scores: ["demo": scores])
+        r.sex = sex
+        r.view = view
         return r
     }
 

@@ -105,7 +105,7 @@ final class SynthesizeTests: XCTestCase {
             shards.append(d)
         }
         let merged = dir.appendingPathComponent("merged")
-        _ = try RunMerge.merge(into: merged, from: shards)
+        _ = try RunMerge.merge(SynthesisRow.self, into: merged, from: shards)
         _ = try DatasetFinalizer.finalize(directory: merged, software: "test")
         for f in ["labels.csv", "manifest.json", "summary.json"] + images.map({ "images/\($0)" }) {
             XCTAssertEqual(try Data(contentsOf: merged.appendingPathComponent(f)), try Data(contentsOf: out.appendingPathComponent(f)), f)
@@ -132,8 +132,8 @@ final class SynthesizeTests: XCTestCase {
         let summary = try DatasetFinalizer.finalize(directory: out, software: "test")
         XCTAssertEqual(summary["realised_labels"] as? [String: Int], ["Effusion": 2, "Cardiomegaly": 1])
         XCTAssertEqual(summary["labels_match_request"] as? Bool, true)
-        let rows = try ResultsLog.readRows(out.appendingPathComponent("results.jsonl"))
-        XCTAssertEqual(rows.map { $0["source"] as? String }, ["img00.png", "img01.png", "img00.png"])
+        let rows = try ResultsLog<SynthesisRow>.readRows(out.appendingPathComponent("results.jsonl"))
+        XCTAssertEqual(rows.map(\.source), ["img00.png", "img01.png", "img00.png"])
         // Edited images keep the source's size.
         let img = try ImageIO.read(out.appendingPathComponent("images/000001.png"))
         XCTAssertEqual([img.width, img.height], [80, 80])
@@ -145,8 +145,9 @@ final class SynthesizeTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("images"), withIntermediateDirectories: true)
         try ProbeFixtures.writeImages(in: dir.appendingPathComponent("images"), count: 2, size: 96)
         try FileManager.default.copyItem(at: dir.appendingPathComponent("images/img00.png"), to: dir.appendingPathComponent("images/copy.png"))
-        let rows: [[String: Any]] = [["prompt": "p", "file": "images/img00.png"], ["prompt": "p", "file": "images/copy.png"],
-                                     ["prompt": "p", "file": "images/img01.png"]]
+        let rows = ["images/img00.png", "images/copy.png", "images/img01.png"].map {
+            SynthesisRow.made(prompt: "p", file: $0)
+        }
         let d = try DatasetFinalizer.diversity(rows, directory: dir, threshold: 0.95, maxPairs: 10)
         let dups = try XCTUnwrap(d["near_duplicates"] as? [[String: Any]])
         XCTAssertLessThan((d["per_prompt"] as? [[String: Any]])?.first?["ms_ssim_min"] as? Double ?? 1, 0.95)
