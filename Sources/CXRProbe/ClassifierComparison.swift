@@ -1,3 +1,5 @@
+import CXRRuns
+
 /// What one classifier said about one counterfactual: its probabilities before (the input), after (the edit) and
 /// for the matched null edit, and what follows from them. The effect of the finding is effect = p(edit) - p(null);
 /// the null edit's own shift, p(null) - p(input), is the classifier's sensitivity to re-synthesis.

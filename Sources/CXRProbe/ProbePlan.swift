@@ -1,5 +1,6 @@
 import CXRImaging
 import CXRPipelines
+import CXRRuns
 import CXRSchedulers
 import Foundation
 

@@ -1,4 +1,5 @@
 import CXRImaging
+import CXRRuns
 import Foundation
 
 /// `probe report RUN_DIR`: summary.json (per classifier and edit: the effect of the finding against its matched null
@@ -183,4 +184,10 @@ public enum ProbeReport {
         }
         return out
     }
+}
+
+/// Finite numbers only: NaN/infinity become nil (JSON null).
+func jsonFinite(_ x: Double?) -> Any {
+    guard let x, x.isFinite else { return NSNull() }
+    return x
 }

@@ -1,3 +1,5 @@
+import CXRRuns
+
 /// One counterfactual of a probe run, a line of its results.jsonl: the edit and its settings, image metrics, the
 /// matched null edit, and per classifier what it said before, after and for the null edit.
 public struct ProbeRow: ResultRow, Equatable {

@@ -1,6 +1,7 @@
 import CXRClassifiers
 import CXRImaging
 import CXRPipelines
+import CXRRuns
 import CXRSchedulers
 import CXRTensor
 import Foundation
@@ -326,37 +327,5 @@ public final class ProbeRunner {
         bytes.reserveCapacity(bytes.count + m.values.count)
         for flag in m.pixels { bytes.append(flag ? 1 : 0) }
         return SHA256.hex(of: bytes)
-    }
-}
-
-/// RUN_DIR/run.json: the settings a run directory was started with. Resuming or merging with different settings
-/// would mix incomparable rows, so it is refused.
-public enum RunInfo {
-    public static func writeOrCheck(directory: URL, fingerprint: String, settings: [String: Any], extra: [String: Any]) throws {
-        let url = directory.appendingPathComponent("run.json")
-        if try check(directory, fingerprint: fingerprint) { return }
-        var obj = extra
-        obj["fingerprint"] = fingerprint
-        obj["settings"] = settings
-        try AtomicFile.write(StableJSON.pretty(obj), to: url, overwrite: true)
-    }
-
-    /// True when `directory` has a run.json of the same settings, false when it has none; a run.json of other
-    /// settings is an error. Reads only (a dry run checks with it).
-    public static func check(_ directory: URL, fingerprint: String) throws -> Bool {
-        guard let existing = try read(directory) else { return false }
-        guard existing["fingerprint"] as? String == fingerprint else {
-            throw ProbeError("\(directory.path): this run directory was started with different settings (spec, model or classifiers); use a new --out")
-        }
-        return true
-    }
-
-    public static func read(_ directory: URL) throws -> [String: Any]? {
-        let url = directory.appendingPathComponent("run.json")
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        guard let data = try? Data(contentsOf: url), let obj = ExactJSON.object(data) else {
-            throw ProbeError("\(url.path): unreadable run information (not JSON)")
-        }
-        return obj
     }
 }

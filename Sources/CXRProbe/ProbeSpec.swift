@@ -1,3 +1,4 @@
+import CXRRuns
 import Foundation
 
 /// One edit of a probe study, as written in the spec (before it is resolved against an image).
@@ -46,16 +47,6 @@ public struct ProbeEdit: Sendable, Equatable {
 
     /// `record` as a JSON object, for the ids and fingerprints hashed from JSON objects.
     public var canonical: [String: Any] { StableJSON.object(record) }
-}
-
-/// Where the input images come from.
-public struct ProbeInputs: Sendable, Equatable {
-    /// A folder of PNG/JPEG files (not recursive), or nil.
-    public var folder: URL?
-    /// A CSV with a `path` column (relative to the CSV's folder) and optional label columns, or nil.
-    public var csv: URL?
-    /// Use at most this many images (after sorting), for quick trials.
-    public var limit: Int?
 }
 
 /// A probe study: images x edits x strengths x seeds, scored by every classifier.

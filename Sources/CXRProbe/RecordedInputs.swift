@@ -1,4 +1,5 @@
 import CXRImaging
+import CXRRuns
 import Foundation
 
 /// The content each input had when a run directory's rows were made. A file replaced under the same name must not

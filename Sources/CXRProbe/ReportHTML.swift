@@ -1,4 +1,5 @@
 import CXRImaging
+import CXRRuns
 import Foundation
 
 /// The HTML of `report.html`: everything inline (CSS, SVG, base64 PNG thumbnails), no scripts, no network.

@@ -1,3 +1,5 @@
+import CXRRuns
+
 /// The fixed columns of results.csv, in file order (the per-label probability columns follow them). Scripts read the
 /// file by column name and position, so the order is part of the format: new columns go at the end.
 enum ResultsCSVColumn: String, CaseIterable {

@@ -1,3 +1,5 @@
+import CXRRuns
+
 /// One generated image of a synthetic dataset, a line of its results.jsonl: what was asked for (prompt, findings,
 /// labels, demographics, seed, source image) and, when classifiers ran, what they said.
 public struct SynthesisRow: ResultRow, Equatable {

@@ -1,5 +1,6 @@
 import CXRFindings
 import CXRImaging
+import CXRRuns
 import Foundation
 
 /// One image of a synthetic dataset, fully determined by the spec and its position.

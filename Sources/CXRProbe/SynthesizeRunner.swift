@@ -1,6 +1,7 @@
 import CXRClassifiers
 import CXRImaging
 import CXRPipelines
+import CXRRuns
 import CXRSchedulers
 import CXRTensor
 import Foundation

@@ -4,6 +4,7 @@ import CXRFindings
 import CXRImaging
 import CXRPipelines
 import CXRProbe
+import CXRRuns
 import CXRTensor
 import Foundation
 

@@ -3,6 +3,7 @@ import CXRClassifiers
 import CXRFindings
 import CXRPipelines
 import CXRProbe
+import CXRRuns
 import Foundation
 
 /// `cxr-edit synthesize`: labelled synthetic datasets (augmentation, class balancing), resumable and shardable.

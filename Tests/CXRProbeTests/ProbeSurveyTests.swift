@@ -1,5 +1,6 @@
 import CXRImaging
 import CXRProbe
+import CXRRuns
 import Foundation
 import XCTest
 

@@ -2,6 +2,7 @@ import CXRClassifiers
 import CXRImaging
 import CXRPipelines
 @testable import CXRProbe
+@testable import CXRRuns
 import Foundation
 import XCTest
 

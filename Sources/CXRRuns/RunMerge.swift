@@ -3,8 +3,7 @@ import Foundation
 
 /// Combines the run directories of shards (or of separate runs of the same plan) into one: rows deduplicated by
 /// id and sorted by their position in the plan (then id), so that merging N shards gives the same results file,
-/// row for row, as one unsharded run. Output files named by rows (`output`, and `null.output` of their null edits) are
-/// copied along.
+/// row for row, as one unsharded run. The files each row names (`ResultRow.outputFiles`) are copied along.
 public enum RunMerge {
     public struct Outcome {
         public var rows: Int

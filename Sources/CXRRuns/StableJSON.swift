@@ -47,9 +47,3 @@ public enum StableJSON {
         return s == "-0.0" ? "0" : String(s.dropLast(2))
     }
 }
-
-/// Finite numbers only: NaN/infinity become nil (JSON null).
-func jsonFinite(_ x: Double?) -> Any {
-    guard let x, x.isFinite else { return NSNull() }
-    return x
-}
