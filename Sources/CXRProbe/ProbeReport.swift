@@ -14,29 +14,6 @@ public enum ProbeReport {
         public var html: URL
     }
 
-    /// Per edit statistics for one classifier.
-    struct EditStats {
-        var edit: String
-        var target: String?
-        var action: String
-        var mode: String
-        var prompt: String
-        var nullPrompt: String?
-        var regions: String?
-        var n: Int
-        var images: Int
-        /// p(edit) - p(null edit) on the target: what the finding itself did.
-        var effect: Estimate?
-        /// p(null edit) - p(input) on the target: what re-synthesis alone did.
-        var sensitivity: Estimate?
-        /// Share of rows whose effect has the sign the edit asks for (up for add/prompt, down for remove).
-        var rightDirection: Double?
-        var flipRate: Estimate?
-        var targetDelta: Estimate?
-        var offTarget: Estimate?
-        var byStrength: [(strength: Double, mean: Double, n: Int)]
-    }
-
     public static let resamples = 1000
     public static let seed: UInt64 = 20_240_917
 
@@ -50,49 +27,25 @@ public enum ProbeReport {
         for r in rows where !editOrder.contains(r.edit) { editOrder.append(r.edit) }
         let expected = info["jobs"] as? Int
         let complete = expected.map { rows.count >= $0 } ?? true
-        let images = Set(rows.map(\.cluster)).count
-
-        var summary: [String: Any] = ["rows": rows.count, "run_directory": dir.path, "edits": editOrder,
-                                      "images": images, "complete": complete, "partial": !complete,
-                                      "expected_rows": expected.map { $0 as Any } ?? NSNull(),
-                                      "bootstrap": ["resamples": resamples, "seed": Int(seed), "level": 0.95,
-                                                    "unit": "image"],
-                                      "fingerprint": (info["fingerprint"] as? String).map { $0 as Any } ?? NSNull(),
-                                      "model": rows.first?.model ?? NSNull(),
-                                      "model_sha256": rows.first?.modelSHA256 ?? NSNull()]
-        var perClassifier = [String: Any]()
-        var statsByClassifier = [String: [EditStats]]()
-        var matrices = [String: (labels: [String], values: [[Double?]])]()
+        var perClassifier = [String: ProbeSummary.ClassifierSummary]()
         for c in classifiers {
             let stats = editOrder.map { editStats(rows, edit: $0, classifier: c) }
-            statsByClassifier[c] = stats
-            let matrix = shortcutMatrix(rows, edits: editOrder, classifier: c)
-            matrices[c] = matrix
-            var edits = [String: Any]()
-            for s in stats {
-                edits[s.edit] = ["n": s.n, "images": s.images, "target": s.target.map { $0 as Any } ?? NSNull(),
-                                 "action": s.action, "mode": s.mode, "prompt": s.prompt,
-                                 "null_prompt": s.nullPrompt.map { $0 as Any } ?? NSNull(),
-                                 "effect": s.effect?.json ?? NSNull(),
-                                 "sensitivity_to_resynthesis": s.sensitivity?.json ?? NSNull(),
-                                 "right_direction": s.rightDirection.map { $0 as Any } ?? NSNull(),
-                                 "flip_rate": s.flipRate?.json ?? NSNull(), "target_delta": s.targetDelta?.json ?? NSNull(),
-                                 "off_target_mean_abs_delta": s.offTarget?.json ?? NSNull(),
-                                 "effect_by_strength": s.byStrength.map { ["strength": $0.strength, "mean": $0.mean, "n": $0.n] }]
-            }
-            perClassifier[c] = ["edits": edits,
-                                "shortcut_matrix": ["edits": editOrder, "labels": matrix.labels,
-                                                    "mean_effect": matrix.values.map { $0.map { jsonFinite($0) } }]]
+            perClassifier[c] = ProbeSummary.ClassifierSummary(
+                edits: Dictionary(uniqueKeysWithValues: stats.map { ($0.edit, $0) }),
+                shortcutMatrix: ShortcutMatrix(rows, edits: editOrder, classifier: c))
         }
-        summary["classifiers"] = perClassifier
-        summary["image_metrics"] = imageMetricSummary(rows)
+        let summary = ProbeSummary(
+            rows: rows.count, runDirectory: dir.path, edits: editOrder, images: Set(rows.map(\.cluster)).count,
+            complete: complete, partial: !complete, expectedRows: expected,
+            bootstrap: .init(resamples: resamples, seed: seed, level: 0.95, unit: "image"),
+            fingerprint: info["fingerprint"] as? String, model: rows.first?.model,
+            modelSHA256: rows.first?.modelSHA256, classifiers: perClassifier, imageMetrics: .init(rows))
 
         let files = Files(summary: dir.appendingPathComponent("summary.json"), csv: dir.appendingPathComponent("results.csv"),
                           html: dir.appendingPathComponent("report.html"))
         try AtomicFile.write(StableJSON.pretty(summary), to: files.summary, overwrite: true)
         try AtomicFile.write(Array(csv(rows, classifiers: classifiers).utf8), to: files.csv, overwrite: true)
-        let html = ReportHTML.render(rows: rows, runDirectory: dir, classifiers: classifiers, edits: editOrder,
-                                     stats: statsByClassifier, matrices: matrices, summary: summary, galleryCount: galleryCount)
+        let html = ReportHTML.render(rows: rows, runDirectory: dir, summary: summary, galleryCount: galleryCount)
         try AtomicFile.write(Array(html.utf8), to: files.html, overwrite: true)
         return files
     }
@@ -130,35 +83,9 @@ public enum ProbeReport {
                          flipRate: estimate(flips), targetDelta: estimate(deltas), offTarget: estimate(off),
                          byStrength: byStrength.keys.sorted().map { s in
                              let v = byStrength[s] ?? []
-                             return (s, v.reduce(0, +) / Double(max(v.count, 1)), v.count)
+                             return EditStats.StrengthMean(strength: s, mean: v.reduce(0, +) / Double(max(v.count, 1)),
+                                                           n: v.count)
                          })
-    }
-
-    /// Mean effect (against the null edit; the raw delta for rows without one) of every label under every edit: the
-    /// off-target "shortcut matrix".
-    static func shortcutMatrix(_ rows: [ProbeRow], edits: [String],
-                               classifier c: String) -> (labels: [String], values: [[Double?]]) {
-        var labels = Set<String>()
-        var sums = [String: [String: (Double, Int)]]()
-        for r in rows {
-            guard let e = r.classifiers[c] else { continue }
-            for (label, d) in e.effect {
-                labels.insert(label)
-                let old = sums[r.edit]?[label] ?? (0, 0)
-                sums[r.edit, default: [:]][label] = (old.0 + d, old.1 + 1)
-            }
-        }
-        let sorted = labels.sorted()
-        return (sorted, edits.map { e in sorted.map { l in sums[e]?[l].map { $0.0 / Double($0.1) } } })
-    }
-
-    static func imageMetricSummary(_ rows: [ProbeRow]) -> [String: Any] {
-        let ssim = rows.compactMap(\.ssimOutside)
-        let psnr = rows.compactMap(\.psnrOutside)
-        let identical = rows.filter(\.identicalOutside).count
-        return ["ssim_outside_mean": jsonFinite(ssim.isEmpty ? nil : ssim.reduce(0, +) / Double(ssim.count)),
-                "psnr_outside_mean_finite": jsonFinite(psnr.isEmpty ? nil : psnr.reduce(0, +) / Double(psnr.count)),
-                "identical_outside": identical, "rows": rows.count]
     }
 
     /// One line per result and classifier; probabilities as before_<label>, after_<label>, delta_<label>, and the
@@ -184,10 +111,4 @@ public enum ProbeReport {
         }
         return out
     }
-}
-
-/// Finite numbers only: NaN/infinity become nil (JSON null).
-func jsonFinite(_ x: Double?) -> Any {
-    guard let x, x.isFinite else { return NSNull() }
-    return x
 }

@@ -39,6 +39,15 @@ public enum StableJSON {
         return [UInt8](try JSONSerialization.data(withJSONObject: obj, options: options)) + [10]
     }
 
+    /// A typed summary in the same pretty layout.
+    public static func pretty<Value: Encodable>(_ value: Value) throws -> [UInt8] {
+        guard let data = try? JSONEncoder().encode(value),
+              let tree = try? JSONDecoder().decode(ExactJSON.self, from: data) else {
+            throw ProbeError("internal error: a summary is not valid JSON")
+        }
+        return try pretty(tree.foundation)
+    }
+
     /// A number as results.jsonl writes it: integral values without a decimal point ("3", not "3.0"). CSV and HTML
     /// reports show numbers this way, as they did when they were made from the JSON text.
     public static func text(_ x: Double) -> String {

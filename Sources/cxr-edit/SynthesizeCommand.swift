@@ -79,7 +79,7 @@ struct SynthesizeRun: ParsableCommand {
         if json {
             var obj = summary.json
             obj["images_per_minute"] = summary.perMinute
-            obj["dataset"] = dataset
+            obj["dataset"] = StableJSON.object(dataset)
             print(try StableJSON.string(obj))
         } else {
             print(URL(fileURLWithPath: out).path)
@@ -113,7 +113,7 @@ struct SynthesizeMerge: ParsableCommand {
         let dataset = try DatasetFinalizer.finalize(directory: outURL, software: "cxr-edit \(CXREdit.version)")
         if json {
             var obj = outcome.json
-            obj["dataset"] = dataset
+            obj["dataset"] = StableJSON.object(dataset)
             print(try StableJSON.string(obj))
         } else {
             print(outURL.path)

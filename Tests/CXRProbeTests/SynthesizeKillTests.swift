@@ -96,11 +96,11 @@ final class SynthesizeKillTests: XCTestCase {
         XCTAssertEqual(Set(rows.map(\.id)).count, n)
         XCTAssertEqual(rows.map(\.position).sorted(), Array(0..<n))
         let dataset = try DatasetFinalizer.finalize(directory: out, software: "test")
-        XCTAssertEqual(dataset["complete"] as? Bool, true)
-        XCTAssertEqual(dataset["labels_match_request"] as? Bool, true)
-        XCTAssertEqual(dataset["realised_labels"] as? [String: Int], ["Pneumothorax": 3, "Effusion": 3, "No Finding": 6])
+        XCTAssertEqual(dataset.complete, true)
+        XCTAssertEqual(dataset.labelsMatchRequest?.wrappedValue, true)
+        XCTAssertEqual(dataset.realisedLabels, ["Pneumothorax": 3, "Effusion": 3, "No Finding": 6])
         // Diversity per label set: 3 classes x at most max_pairs_per_prompt (2) pairs.
-        XCTAssertEqual((dataset["diversity"] as? [String: Any])?["pairs_per_label"] as? Int, 6)
+        XCTAssertEqual(dataset.diversity.pairsPerLabel, 6)
 
         // The same files as an uninterrupted run, byte for byte, and nothing else (no torn temporaries).
         let clean = dir.appendingPathComponent("clean")

@@ -85,11 +85,11 @@ final class SynthesizeTests: XCTestCase {
         XCTAssertEqual(resumed.alreadyDone, 2)
         XCTAssertEqual(resumed.done, 4)
         let summary = try DatasetFinalizer.finalize(directory: out, software: "test")
-        XCTAssertEqual(summary["complete"] as? Bool, true)
-        XCTAssertEqual(summary["labels_match_request"] as? Bool, true)
-        XCTAssertEqual(summary["realised_labels"] as? [String: Int], ["Pneumothorax": 3, "No Finding": 3])
-        XCTAssertNotNil((summary["diversity"] as? [String: Any])?["per_prompt"])
-        XCTAssertNotNil((summary["classifier_agreement"] as? [String: Any])?["stub"])
+        XCTAssertEqual(summary.complete, true)
+        XCTAssertEqual(summary.labelsMatchRequest?.wrappedValue, true)
+        XCTAssertEqual(summary.realisedLabels, ["Pneumothorax": 3, "No Finding": 3])
+        XCTAssertFalse(summary.diversity.perPrompt.isEmpty && summary.diversity.perLabel.isEmpty)
+        XCTAssertNotNil(summary.classifierAgreement["stub"])
         let csv = try String(contentsOf: out.appendingPathComponent("labels.csv"), encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(csv.count, 7)
         XCTAssertTrue(csv[0].hasPrefix("file,prompt,negative_prompt,Atelectasis"))
@@ -131,8 +131,8 @@ final class SynthesizeTests: XCTestCase {
         let out = dir.appendingPathComponent("ds")
         XCTAssertEqual(try runner(spec, out).run().done, 3)
         let summary = try DatasetFinalizer.finalize(directory: out, software: "test")
-        XCTAssertEqual(summary["realised_labels"] as? [String: Int], ["Effusion": 2, "Cardiomegaly": 1])
-        XCTAssertEqual(summary["labels_match_request"] as? Bool, true)
+        XCTAssertEqual(summary.realisedLabels, ["Effusion": 2, "Cardiomegaly": 1])
+        XCTAssertEqual(summary.labelsMatchRequest?.wrappedValue, true)
         let rows = try ResultsLog<SynthesisRow>.readRows(out.appendingPathComponent("results.jsonl"))
         XCTAssertEqual(rows.map(\.source), ["img00.png", "img01.png", "img00.png"])
         // Edited images keep the source's size.
@@ -150,10 +150,10 @@ final class SynthesizeTests: XCTestCase {
             SynthesisRow.made(prompt: "p", file: $0)
         }
         let d = try DatasetFinalizer.diversity(rows, directory: dir, threshold: 0.95, maxPairs: 10)
-        let dups = try XCTUnwrap(d["near_duplicates"] as? [[String: Any]])
-        XCTAssertLessThan((d["per_prompt"] as? [[String: Any]])?.first?["ms_ssim_min"] as? Double ?? 1, 0.95)
+        let dups = d.nearDuplicates
+        XCTAssertLessThan(d.perPrompt.first?.msSSIMMin ?? 1, 0.95)
         XCTAssertEqual(dups.count, 1)
-        XCTAssertEqual(dups[0]["ms_ssim"] as? Double ?? 0, 1, accuracy: 1e-9)
-        XCTAssertEqual(d["pairs"] as? Int, 3)
+        XCTAssertEqual(dups[0].msSSIM, 1, accuracy: 1e-9)
+        XCTAssertEqual(d.pairs, 3)
     }
 }
