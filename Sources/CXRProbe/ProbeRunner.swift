@@ -109,7 +109,7 @@ public final class ProbeRunner {
         }
         let lock = try RunLock(directory: dir)
         defer { withExtendedLifetime(lock) {} }
-        try RunInfo.writeOrCheck(directory: dir, fingerprint: plan.fingerprint, settings: plan.fingerprintObject,
+        try RunInfo.writeOrCheck(directory: dir, fingerprint: plan.fingerprint, settings: plan.fingerprintSettings,
                                  extra: ["spec": plan.spec.file.path, "model": options.modelName, "software": options.software,
                                          "images": plan.images.count, "jobs": plan.count])
         let log = try ResultsLog<ProbeRow>(url: dir.appendingPathComponent("results.jsonl"))

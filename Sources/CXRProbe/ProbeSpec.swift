@@ -44,9 +44,6 @@ public struct ProbeEdit: Sendable, Equatable {
         self.mode = mode ?? ((region.isEmpty && mask == nil && action == .prompt) ? .sdedit : .inpaint)
         self.dilate = dilate
     }
-
-    /// `record` as a JSON object, for the ids and fingerprints hashed from JSON objects.
-    public var canonical: [String: Any] { StableJSON.object(record) }
 }
 
 /// A probe study: images x edits x strengths x seeds, scored by every classifier.

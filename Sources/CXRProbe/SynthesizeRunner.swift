@@ -30,7 +30,7 @@ public final class SynthesizeRunner {
         }
         let lock = try RunLock(directory: dir)
         defer { withExtendedLifetime(lock) {} }
-        try RunInfo.writeOrCheck(directory: dir, fingerprint: plan.fingerprint, settings: plan.fingerprintObject,
+        try RunInfo.writeOrCheck(directory: dir, fingerprint: plan.fingerprint, settings: plan.fingerprintSettings,
                                  extra: ["spec": plan.spec.file.path, "model": options.modelName, "software": options.software,
                                          "dataset": ["requested_labels": plan.requested, "duplicate_threshold": plan.spec.duplicateThreshold,
                                                      "max_pairs_per_prompt": plan.spec.maxPairsPerPrompt]])

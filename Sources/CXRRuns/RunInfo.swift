@@ -4,12 +4,13 @@ import Foundation
 /// RUN_DIR/run.json: the settings a run directory was started with. Resuming or merging with different settings
 /// would mix incomparable rows, so it is refused.
 public enum RunInfo {
-    public static func writeOrCheck(directory: URL, fingerprint: String, settings: [String: Any], extra: [String: Any]) throws {
+    public static func writeOrCheck<Settings: Encodable>(directory: URL, fingerprint: String, settings: Settings,
+                                                         extra: [String: Any]) throws {
         let url = directory.appendingPathComponent("run.json")
         if try check(directory, fingerprint: fingerprint) { return }
         var obj = extra
         obj["fingerprint"] = fingerprint
-        obj["settings"] = settings
+        obj["settings"] = StableJSON.object(settings)
         try AtomicFile.write(StableJSON.pretty(obj), to: url, overwrite: true)
     }
 

@@ -1,3 +1,4 @@
+import CXRFindings
 @testable import CXRProbe
 @testable import CXRRuns
 import Foundation
@@ -106,6 +107,21 @@ final class OlderRunDirectoryTests: XCTestCase {
         for row in rows {
             XCTAssertEqual(plan.id(for: plan.job(at: row.position), imageSHA256: row.imageSHA256), row.id)
             XCTAssertEqual(row.editSpec, plan.spec.edits[row.editIndex].record)
+        }
+    }
+
+    /// The same for a dataset: its spec is SynthesizeTests' with four images.
+    func testIdsAndFingerprintOfAnOlderDatasetAreUnchanged() throws {
+        let info = try XCTUnwrap(try RunInfo.read(dataset))
+        let spec = try SynthesizeSpec.load(try SynthesizeTests.writeSpec(try ProbeFixtures.tempDir("older-synth"),
+                                                                         count: 4))
+        let plan = try SynthesizePlan(spec: spec, vocabulary: Vocabulary.standard(), steps: 2, guidance: 3,
+                                      schedulerName: "PNDMScheduler", modelHash: "tiny", nativeSize: 64)
+        XCTAssertEqual(plan.fingerprint, info["fingerprint"] as? String)
+        let rows = try ResultsLog<SynthesisRow>.readRows(dataset.appendingPathComponent("results.jsonl"))
+        XCTAssertEqual(rows.count, 4)
+        for row in rows {
+            XCTAssertEqual(plan.id(for: plan.items[row.position], sourceSHA256: row.sourceSHA256), row.id)
         }
     }
 

@@ -6,7 +6,7 @@ import Foundation
 import XCTest
 
 final class SynthesizeTests: XCTestCase {
-    func writeSpec(_ dir: URL, count: Int = 6) throws -> URL {
+    static func writeSpec(_ dir: URL, count: Int = 6) throws -> URL {
         let url = dir.appendingPathComponent("synth.yaml")
         try """
         count: \(count)
@@ -45,7 +45,7 @@ final class SynthesizeTests: XCTestCase {
 
     func testPlanIsDeterministicAndComposesPrompts() throws {
         let dir = try ProbeFixtures.tempDir("synth-plan")
-        let spec = try SynthesizeSpec.load(try writeSpec(dir, count: 40))
+        let spec = try SynthesizeSpec.load(try Self.writeSpec(dir, count: 40))
         let a = try SynthesizePlan(spec: spec, vocabulary: Vocabulary.standard(), steps: 2, guidance: 3, schedulerName: "x", modelHash: "h", nativeSize: 64)
         let b = try SynthesizePlan(spec: spec, vocabulary: Vocabulary.standard(), steps: 2, guidance: 3, schedulerName: "x", modelHash: "h", nativeSize: 64)
         XCTAssertEqual(a.items, b.items)
@@ -73,7 +73,7 @@ final class SynthesizeTests: XCTestCase {
 
     func testDatasetResumeAndShardsMergeFileForFile() throws {
         let dir = try ProbeFixtures.tempDir("synth")
-        let spec = try writeSpec(dir)
+        let spec = try Self.writeSpec(dir)
         // Interrupted run (3 rows, last one torn), then resumed.
         let out = dir.appendingPathComponent("ds")
         XCTAssertEqual(try runner(spec, out, ProbeRunOptions(stopAfter: 3)).run().done, 3)
