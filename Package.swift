@@ -10,7 +10,7 @@ let package = Package(
         .executable(name: "cxr-edit", targets: ["cxr-edit"]),
         .library(name: "CXREdit", targets: ["CXRTensor", "CXRCheckpoint", "CXRTokenizer", "CXRModels",
                                              "CXRSchedulers", "CXRPipelines", "CXRImaging",
-                                             "CXRFindings", "CXRClassifiers", "CXRProbe", "CXRFiles"]),
+                                             "CXRFindings", "CXRClassifiers", "CXRRuns", "CXRProbe", "CXRFiles"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -61,15 +61,20 @@ let package = Package(
         // Chest X-ray classifiers: native DenseNet-121 (torchxrayvision layout), the demo classifier, adapters.
         .target(name: "CXRClassifiers", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRImaging", "CXRFiles"],
                 swiftSettings: optimize),
-        // Counterfactual stress tests of classifiers: run specs, resumable sharded runner, metrics, reports.
+        // Resumable, shardable runs: run directory lock, fsynced results log of typed rows, merge of shards,
+        // run.json, progress, input image lists; knows nothing of what a row measures.
+        .target(name: "CXRRuns", dependencies: ["CXRImaging", "CXRFiles"], swiftSettings: optimize),
+        // Counterfactual stress tests of classifiers and synthetic datasets on the run machinery: specs, plans,
+        // runners, rows, metrics, reports.
         .target(name: "CXRProbe",
-                dependencies: ["CXRPipelines", "CXRSchedulers", "CXRFindings", "CXRClassifiers", "CXRImaging",
-                               "CXRCheckpoint", "CXRTensor", "CXRFiles",
+                dependencies: ["CXRRuns", "CXRPipelines", "CXRSchedulers", "CXRFindings", "CXRClassifiers",
+                               "CXRImaging", "CXRCheckpoint", "CXRTensor", "CXRFiles",
                                .product(name: "Yams", package: "Yams")],
                 swiftSettings: optimize),
         .executableTarget(name: "cxr-edit",
                           dependencies: ["CXRPipelines", "CXRImaging", "CXRModels", "CXRCheckpoint", "CXRTokenizer",
-                                         "CXRSchedulers", "CXRTensor", "CXRFindings", "CXRClassifiers", "CXRProbe", "CXRFiles",
+                                         "CXRSchedulers", "CXRTensor", "CXRFindings", "CXRClassifiers", "CXRRuns",
+                                         "CXRProbe", "CXRFiles",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize),
 
@@ -88,8 +93,8 @@ let package = Package(
         .testTarget(name: "CXRClassifiersTests", dependencies: ["CXRClassifiers", "CXRTensor", "CXRCheckpoint", "CXRImaging"]),
         // End-to-end tests of the cxr-edit binary: exit codes, one-line errors, no partial outputs.
         .testTarget(name: "CLITests", dependencies: ["cxr-edit", "CXRImaging", "CXRTensor"]),
-        .testTarget(name: "CXRProbeTests", dependencies: ["CXRProbe", "CXRClassifiers", "CXRFindings", "CXRPipelines",
-                                                    "CXRImaging", "CXRSchedulers"]),
+        .testTarget(name: "CXRProbeTests", dependencies: ["CXRRuns", "CXRProbe", "CXRClassifiers", "CXRFindings",
+                                                          "CXRPipelines", "CXRImaging", "CXRSchedulers"]),
     ],
     swiftLanguageModes: [.v5]
 )

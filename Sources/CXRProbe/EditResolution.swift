@@ -1,5 +1,6 @@
 import CXRFindings
 import CXRImaging
+import CXRRuns
 import Foundation
 
 /// An edit made concrete for one image: the text the model sees (and its null edit sees), and the masks, at the

@@ -1,5 +1,6 @@
 import CXRImaging
 import CXRPipelines
+import CXRRuns
 import CXRSchedulers
 import Foundation
 
@@ -67,33 +68,29 @@ public struct ProbePlan: Sendable {
 
     /// Every setting that changes results, except the inputs and the per-job values: two run directories can be
     /// merged only when these agree.
-    public var fingerprintObject: [String: Any] {
-        [
-            "schema": ProbeRunner.schema,
-            "edits": spec.edits.map(\.canonical),
-            "strengths": spec.strengths, "seeds": spec.seeds.map { Int($0) },
-            "steps": steps, "guidance": guidance, "scheduler": schedulerName, "eta": spec.eta,
-            "invert": spec.invert, "margin": spec.margin, "detail": spec.detail, "unet": spec.unet ?? "auto",
-            "force": spec.force, "classifiers": spec.classifiers, "threshold": spec.threshold, "model_sha256": modelHash,
-        ]
+    var settings: ProbeSettings {
+        ProbeSettings(schema: ProbeRunner.schema, steps: steps, guidance: guidance, scheduler: schedulerName,
+                      eta: spec.eta, invert: spec.invert, margin: spec.margin, detail: spec.detail,
+                      unet: spec.unet ?? "auto", force: spec.force, classifiers: spec.classifiers,
+                      threshold: spec.threshold, modelSHA256: modelHash)
+    }
+
+    /// run.json's `settings`: the shared settings, the edits, strengths and seeds.
+    var fingerprintSettings: MergedObject<ProbeSettings, ProbeSettings.Lists> {
+        MergedObject(settings, .init(edits: spec.edits.map(\.record), strengths: spec.strengths, seeds: spec.seeds))
     }
 
     public var fingerprint: String {
-        SHA256.hex(of: Array(((try? StableJSON.string(fingerprintObject)) ?? "").utf8))
+        SHA256.hex(of: (try? StableJSON.encode(fingerprintSettings)) ?? [])
     }
 
     /// The stable id of a job: SHA-256 (first 32 hex digits) of the image's content hash and name, the edit,
     /// strength, seed, sampler settings, model hash and classifiers. Reruns, shards and merges agree on it.
     public func id(for job: ProbeJob, imageSHA256: String) -> String {
-        let obj: [String: Any] = [
-            "schema": ProbeRunner.schema, "image_sha256": imageSHA256, "image": images[job.imageIndex].name,
-            "edit": spec.edits[job.editIndex].canonical, "strength": job.strength, "seed": Int(job.seed),
-            "steps": steps, "guidance": guidance, "scheduler": schedulerName, "eta": spec.eta, "invert": spec.invert,
-            "margin": spec.margin, "detail": spec.detail, "unet": spec.unet ?? "auto", "force": spec.force,
-            "classifiers": spec.classifiers, "threshold": spec.threshold, "model_sha256": modelHash,
-        ]
-        let text = (try? StableJSON.string(obj)) ?? ""
-        return String(SHA256.hex(of: Array(text.utf8)).prefix(32))
+        let key = MergedObject(settings, ProbeSettings.Job(imageSHA256: imageSHA256, image: images[job.imageIndex].name,
+                                                           edit: spec.edits[job.editIndex].record,
+                                                           strength: job.strength, seed: job.seed))
+        return String(SHA256.hex(of: (try? StableJSON.encode(key)) ?? []).prefix(32))
     }
 
     /// The library request of a job: what `cxr-edit edit` would make of the same settings. The run and its dry run

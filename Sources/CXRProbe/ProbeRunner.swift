@@ -1,6 +1,7 @@
 import CXRClassifiers
 import CXRImaging
 import CXRPipelines
+import CXRRuns
 import CXRSchedulers
 import CXRTensor
 import Foundation
@@ -60,8 +61,8 @@ public struct ProbeRunSummary {
 /// A row is appended only after its image is in place, so every row's image exists; an image without a row (a
 /// crash in between) is simply rewritten on the rerun.
 public final class ProbeRunner {
-    /// Row layout; 2 adds the matched null edit and the effect against it.
-    public static let schema = "cxr-edit.probe/2"
+    /// Row layout (ProbeRow.schema), part of every id and fingerprint.
+    public static let schema = ProbeRow.schema
 
     public let plan: ProbePlan
     let model: StableDiffusionModel
@@ -108,10 +109,10 @@ public final class ProbeRunner {
         }
         let lock = try RunLock(directory: dir)
         defer { withExtendedLifetime(lock) {} }
-        try RunInfo.writeOrCheck(directory: dir, fingerprint: plan.fingerprint, settings: plan.fingerprintObject,
+        try RunInfo.writeOrCheck(directory: dir, fingerprint: plan.fingerprint, settings: plan.fingerprintSettings,
                                  extra: ["spec": plan.spec.file.path, "model": options.modelName, "software": options.software,
                                          "images": plan.images.count, "jobs": plan.count])
-        let log = try ResultsLog(url: dir.appendingPathComponent("results.jsonl"))
+        let log = try ResultsLog<ProbeRow>(url: dir.appendingPathComponent("results.jsonl"))
         let positions = stride(from: options.shard.index, to: plan.count, by: options.shard.count)
         let total = positions.underestimatedCount
         let already = min(log.finishedIDs.count, total)
@@ -243,7 +244,7 @@ public final class ProbeRunner {
     }
 
     private func counterfactual(_ job: ProbeJob, id: String, state s: inout ImageState,
-                                summary: inout ProbeRunSummary) throws -> [String: Any] {
+                                summary: inout ProbeRunSummary) throws -> ProbeRow {
         let start = Date()
         let spec = plan.spec
         let edit = spec.edits[job.editIndex]
@@ -282,92 +283,43 @@ public final class ProbeRunner {
         let mse = try ImageQuality.mse(a, b, outside: repainted)
         let report = outcome.report
         let metricSeconds = Date().timeIntervalSince(tm)
-        var perClassifier = [String: Any]()
+        var perClassifier = [String: ClassifierComparison]()
         for (k, c) in classifiers.enumerated() {
-            perClassifier[c.name] = Self.compare(before: s.originalScores[k], after: after[k], null: nullResult.scores[k],
-                                                 target: resolved.target, threshold: spec.threshold)
+            perClassifier[c.name] = ClassifierComparison(before: s.originalScores[k], after: after[k],
+                                                         null: nullResult.scores[k], target: resolved.target,
+                                                         threshold: spec.threshold)
         }
         let n = nullResult.report
-        let nullRow: [String: Any] = [
-            "id": nullResult.id, "prompt": nullResult.prompt, "negative_prompt": nullResult.negativePrompt,
-            "output": nullResult.output.map { $0 as Any } ?? NSNull(), "psnr_db": jsonFinite(n.psnr),
-            "sharpness_ratio": jsonFinite(n.sharpnessRatio), "changed_fraction": n.changedFraction,
-        ]
-        var row: [String: Any] = [
-            "id": id, "schema": Self.schema, "position": job.position,
-            "image": input.name, "image_path": input.url.path, "image_sha256": s.sha,
-            "width": s.raster.width, "height": s.raster.height,
-            "edit": edit.name, "edit_spec": edit.canonical, "edit_index": job.editIndex,
-            "action": edit.action.rawValue, "mode": outcome.mode == "inpaint" ? "inpaint" : "sdedit",
-            "area": resolved.area, "regions": resolved.regions.map { $0 as Any } ?? NSNull(),
-            "fit_score": jsonFinite(resolved.fit?.score), "fit_warning": resolved.fitWarning.map { $0 as Any } ?? NSNull(),
-            "prompt": resolved.prompt, "negative_prompt": resolved.negativePrompt,
-            "target": resolved.target.map { $0 as Any } ?? NSNull(),
-            "strength": job.strength, "seed": Int(job.seed), "steps": plan.steps, "guidance": plan.guidance,
-            "scheduler": plan.schedulerName, "eta": spec.eta, "invert": spec.invert, "margin": spec.margin,
-            "detail": spec.detail, "unet": outcome.unet.rawValue,
-            "model": options.modelName, "model_sha256": plan.modelHash,
-            "mask_sha256": repainted.map { Self.maskHash($0) as Any } ?? NSNull(),
-            "keep_mask_sha256": resolved.keepMask.map { Self.maskHash($0) as Any } ?? NSNull(),
-            "outside_fraction": 1 - report.repaintedFraction,
-            "mse_outside": jsonFinite(mse), "psnr_outside": jsonFinite(report.psnrOutside), "identical_outside": mse == 0,
-            "ssim_outside": jsonFinite(report.ssimOutside), "psnr_db": jsonFinite(report.psnr),
-            "sharpness_ratio": jsonFinite(report.sharpnessRatio), "changed_fraction": report.changedFraction,
-            "changed_fraction_inside": report.changedFractionInside,
-            "changed_fraction_outside": jsonFinite(report.changedFractionOutside), "repainted_fraction": report.repaintedFraction,
-            "null": nullRow,
-            "classifiers": perClassifier, "threshold": spec.threshold,
-            "output": outputName.map { $0 as Any } ?? NSNull(), "denoising_steps": outcome.denoisingSteps,
-            "seconds": Date().timeIntervalSince(start), "seconds_denoising": denoise,
-            "seconds_classifiers": classifierSeconds, "seconds_metrics": metricSeconds,
-        ]
-        if !input.labels.isEmpty { row["labels"] = input.labels }
-        if !resolved.notes.isEmpty { row["notes"] = resolved.notes }
-        return row
+        let nullEdit = ProbeRow.NullEdit(id: nullResult.id, prompt: nullResult.prompt,
+                                         negativePrompt: nullResult.negativePrompt, output: nullResult.output,
+                                         psnrDB: finite(n.psnr), sharpnessRatio: finite(n.sharpnessRatio),
+                                         changedFraction: n.changedFraction)
+        return ProbeRow(
+            id: id, schema: ProbeRow.schema, position: job.position,
+            image: input.name, imagePath: input.url.path, imageSHA256: s.sha, width: s.raster.width,
+            height: s.raster.height, labels: input.labels.isEmpty ? nil : input.labels,
+            edit: edit.name, editSpec: edit.record, editIndex: job.editIndex, action: edit.action.rawValue,
+            mode: outcome.mode == "inpaint" ? "inpaint" : "sdedit", area: resolved.area, regions: resolved.regions,
+            fitScore: finite(resolved.fit?.score), fitWarning: resolved.fitWarning,
+            notes: resolved.notes.isEmpty ? nil : resolved.notes,
+            prompt: resolved.prompt, negativePrompt: resolved.negativePrompt, target: resolved.target,
+            strength: job.strength, seed: job.seed, steps: plan.steps, guidance: plan.guidance,
+            scheduler: plan.schedulerName, eta: spec.eta, invert: spec.invert, margin: spec.margin, detail: spec.detail,
+            unet: outcome.unet.rawValue, model: options.modelName, modelSHA256: plan.modelHash,
+            maskSHA256: repainted.map(Self.maskHash), keepMaskSHA256: resolved.keepMask.map(Self.maskHash),
+            outsideFraction: 1 - report.repaintedFraction, mseOutside: finite(mse),
+            psnrOutside: finite(report.psnrOutside), identicalOutside: mse == 0,
+            ssimOutside: finite(report.ssimOutside), psnrDB: finite(report.psnr),
+            sharpnessRatio: finite(report.sharpnessRatio), changedFraction: report.changedFraction,
+            changedFractionInside: report.changedFractionInside,
+            changedFractionOutside: finite(report.changedFractionOutside), repaintedFraction: report.repaintedFraction,
+            null: nullEdit, classifiers: perClassifier, threshold: spec.threshold, output: outputName,
+            denoisingSteps: outcome.denoisingSteps, seconds: Date().timeIntervalSince(start),
+            secondsDenoising: denoise, secondsClassifiers: classifierSeconds, secondsMetrics: metricSeconds)
     }
 
-    /// Before/after probabilities of one classifier, their differences, the target's delta and flip, the off-target
-    /// movement (every other label), and, against the matched null edit, the effect of the finding itself:
-    /// effect = delta(edit) - delta(null) = p(edit) - p(null), and the null's own shift (sensitivity to re-synthesis).
-    static func compare(before: [String: Double], after: [String: Double], null: [String: Double]? = nil,
-                        target: String?, threshold: Double) -> [String: Any] {
-        var delta = [String: Double]()
-        var flipped = [String]()
-        for (label, p) in before {
-            guard let q = after[label] else { continue }
-            delta[label] = q - p
-            if (p >= threshold) != (q >= threshold) { flipped.append(label) }
-        }
-        var out: [String: Any] = ["before": before, "after": after, "delta": delta, "flipped": flipped.sorted()]
-        let off = delta.filter { $0.key != target }
-        let offAbs = off.values.map(abs)
-        out["off_target_mean_abs_delta"] = offAbs.isEmpty ? NSNull() : offAbs.reduce(0, +) / Double(offAbs.count)
-        if let maxOff = off.max(by: { abs($0.value) < abs($1.value) || (abs($0.value) == abs($1.value) && $0.key > $1.key) }) {
-            out["off_target_max_abs_delta"] = abs(maxOff.value)
-            out["off_target_max_label"] = maxOff.key
-        }
-        if let target, let p = before[target], let q = after[target] {
-            out["target_before"] = p; out["target_after"] = q; out["target_delta"] = q - p
-            out["target_flip"] = (p >= threshold) != (q >= threshold)
-        } else {
-            out["target_delta"] = NSNull(); out["target_flip"] = NSNull()
-        }
-        if let null {
-            var nullDelta = [String: Double](), effect = [String: Double]()
-            for (label, p) in before {
-                guard let z = null[label] else { continue }
-                nullDelta[label] = z - p
-                if let q = after[label] { effect[label] = q - z }
-            }
-            out["null_after"] = null; out["null_delta"] = nullDelta; out["effect"] = effect
-            if let target, let e = effect[target], let z = nullDelta[target] {
-                out["target_effect"] = e; out["target_null_delta"] = z
-            } else {
-                out["target_effect"] = NSNull(); out["target_null_delta"] = NSNull()
-            }
-        }
-        return out
-    }
+    /// NaN and infinity are no value in a row (JSON has no such numbers; PSNR of identical pixels is infinite).
+    private func finite(_ x: Double?) -> Double? { x.flatMap { $0.isFinite ? $0 : nil } }
 
     /// SHA-256 of a binarised mask (width, height, then one byte per pixel).
     public static func maskHash(_ m: Mask) -> String {
@@ -375,38 +327,5 @@ public final class ProbeRunner {
         bytes.reserveCapacity(bytes.count + m.values.count)
         for flag in m.pixels { bytes.append(flag ? 1 : 0) }
         return SHA256.hex(of: bytes)
-    }
-}
-
-/// RUN_DIR/run.json: the settings a run directory was started with. Resuming or merging with different settings
-/// would mix incomparable rows, so it is refused.
-public enum RunInfo {
-    public static func writeOrCheck(directory: URL, fingerprint: String, settings: [String: Any], extra: [String: Any]) throws {
-        let url = directory.appendingPathComponent("run.json")
-        if try check(directory, fingerprint: fingerprint) { return }
-        var obj = extra
-        obj["fingerprint"] = fingerprint
-        obj["settings"] = settings
-        try AtomicFile.write(StableJSON.pretty(obj), to: url, overwrite: true)
-    }
-
-    /// True when `directory` has a run.json of the same settings, false when it has none; a run.json of other
-    /// settings is an error. Reads only (a dry run checks with it).
-    public static func check(_ directory: URL, fingerprint: String) throws -> Bool {
-        guard let existing = try read(directory) else { return false }
-        guard existing["fingerprint"] as? String == fingerprint else {
-            throw ProbeError("\(directory.path): this run directory was started with different settings (spec, model or classifiers); use a new --out")
-        }
-        return true
-    }
-
-    public static func read(_ directory: URL) throws -> [String: Any]? {
-        let url = directory.appendingPathComponent("run.json")
-        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        guard let data = try? Data(contentsOf: url),
-              let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw ProbeError("\(url.path): unreadable run information (not JSON)")
-        }
-        return obj
     }
 }

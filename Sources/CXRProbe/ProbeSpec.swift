@@ -1,3 +1,4 @@
+import CXRRuns
 import Foundation
 
 /// One edit of a probe study, as written in the spec (before it is resolved against an image).
@@ -43,32 +44,6 @@ public struct ProbeEdit: Sendable, Equatable {
         self.mode = mode ?? ((region.isEmpty && mask == nil && action == .prompt) ? .sdedit : .inpaint)
         self.dilate = dilate
     }
-
-    /// Every parameter that changes the counterfactual, as a JSON object (part of each result's id).
-    public var canonical: [String: Any] {
-        var d: [String: Any] = ["name": name, "action": action.rawValue, "mode": mode.rawValue, "dilate": dilate]
-        if let finding { d["finding"] = finding }
-        if let side { d["side"] = side }
-        if let severity { d["severity"] = severity }
-        if let prompt { d["prompt"] = prompt }
-        if let negativePrompt { d["negative_prompt"] = negativePrompt }
-        if !region.isEmpty { d["region"] = region }
-        if let mask { d["mask"] = mask }
-        if !keepRegion.isEmpty { d["keep_region"] = keepRegion }
-        if let keepMask { d["keep_mask"] = keepMask }
-        if let target { d["target"] = target }
-        return d
-    }
-}
-
-/// Where the input images come from.
-public struct ProbeInputs: Sendable, Equatable {
-    /// A folder of PNG/JPEG files (not recursive), or nil.
-    public var folder: URL?
-    /// A CSV with a `path` column (relative to the CSV's folder) and optional label columns, or nil.
-    public var csv: URL?
-    /// Use at most this many images (after sorting), for quick trials.
-    public var limit: Int?
 }
 
 /// A probe study: images x edits x strengths x seeds, scored by every classifier.

@@ -1,5 +1,6 @@
 import CXRImaging
 import CXRPipelines
+import CXRRuns
 import CXRSchedulers
 import Foundation
 
@@ -29,12 +30,12 @@ public struct ProbeSurvey {
     public static func survey(plan: ProbePlan, resolver: EditResolving, runDirectory: URL,
                               shard: Shard = .all) throws -> ProbeSurvey {
         var finished = Set<String>()
-        var rows: [[String: Any]] = []
+        var rows: [ProbeRow] = []
         let results = runDirectory.appendingPathComponent("results.jsonl")
         if try RunInfo.check(runDirectory, fingerprint: plan.fingerprint),
            FileManager.default.fileExists(atPath: results.path) {
-            rows = try ResultsLog.readRows(results)
-            finished = Set(rows.compactMap { $0["id"] as? String })
+            rows = try ResultsLog<ProbeRow>.readRows(results)
+            finished = Set(rows.map(\.id))
         }
         let recorded = RecordedInputs(rows: rows)
         var out = ProbeSurvey()

@@ -1,4 +1,5 @@
 import CXRImaging
+import CXRRuns
 import Foundation
 
 /// The content each input had when a run directory's rows were made. A file replaced under the same name must not
@@ -7,10 +8,8 @@ import Foundation
 struct RecordedInputs {
     private var sha256: [String: String] = [:]
 
-    init(rows: [[String: Any]]) {
-        for row in rows {
-            if let name = row["image"] as? String, let sha = row["image_sha256"] as? String { sha256[name] = sha }
-        }
+    init(rows: [ProbeRow]) {
+        for row in rows { sha256[row.image] = row.imageSHA256 }
     }
 
     /// SHA-256 of `input`'s file, refused when it differs from the one its rows recorded.

@@ -1,4 +1,5 @@
 import CXRFiles
+import CXRRuns
 import Foundation
 import Yams
 

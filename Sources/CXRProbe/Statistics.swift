@@ -14,7 +14,7 @@ public struct SplitMix64: RandomNumberGenerator {
 }
 
 /// A mean with a percentile bootstrap confidence interval.
-public struct Estimate: Equatable {
+public struct Estimate: Equatable, Codable, Sendable {
     public var mean: Double
     public var low: Double
     public var high: Double
@@ -26,10 +26,8 @@ public struct Estimate: Equatable {
         self.mean = mean; self.low = low; self.high = high; self.n = n; self.clusters = clusters
     }
 
-    public var json: [String: Any] {
-        var o: [String: Any] = ["mean": mean, "ci_low": low, "ci_high": high, "n": n]
-        if let clusters { o["images"] = clusters }
-        return o
+    enum CodingKeys: String, CodingKey {
+        case mean, n, low = "ci_low", high = "ci_high", clusters = "images"
     }
 }
 

@@ -1,5 +1,6 @@
 import CXRFindings
 import CXRImaging
+import CXRRuns
 import Foundation
 
 /// One image of a synthetic dataset, fully determined by the spec and its position.
@@ -143,22 +144,31 @@ public struct SynthesizePlan: Sendable {
         return w.values.last ?? ""
     }
 
-    public var fingerprintObject: [String: Any] {
-        ["schema": SynthesizeRunner.schema, "count": items.count, "steps": steps, "guidance": guidance,
-         "scheduler": schedulerName, "model_sha256": modelHash, "width": width, "height": height, "seed": Int(spec.seed),
-         "strength": spec.from == nil ? NSNull() : spec.strength as Any, "classifiers": spec.classifiers,
-         "items_sha256": SHA256.hex(of: Array(items.map { "\($0.prompt)\u{1}\($0.negativePrompt)\u{1}\($0.seed)\u{1}\($0.source?.lastPathComponent ?? "")" }.joined(separator: "\n").utf8))]
+    var settings: SynthesisSettings {
+        SynthesisSettings(schema: SynthesizeRunner.schema, steps: steps, guidance: guidance, scheduler: schedulerName,
+                          modelSHA256: modelHash, width: width, height: height)
     }
 
-    public var fingerprint: String { SHA256.hex(of: Array(((try? StableJSON.string(fingerprintObject)) ?? "").utf8)) }
+    /// run.json's `settings`: the shared settings, the spec's seed, strength and classifiers, and a hash of every
+    /// item's prompts, seed and source.
+    var fingerprintSettings: MergedObject<SynthesisSettings, SynthesisSettings.Dataset> {
+        let items = self.items.map {
+            "\($0.prompt)\u{1}\($0.negativePrompt)\u{1}\($0.seed)\u{1}\($0.source?.lastPathComponent ?? "")"
+        }
+        return MergedObject(settings, .init(count: self.items.count, seed: spec.seed,
+                                            strength: spec.from == nil ? nil : spec.strength,
+                                            classifiers: spec.classifiers,
+                                            itemsSHA256: SHA256.hex(of: Array(items.joined(separator: "\n").utf8))))
+    }
+
+    public var fingerprint: String { SHA256.hex(of: (try? StableJSON.encode(fingerprintSettings)) ?? []) }
 
     public func id(for item: SynthItem, sourceSHA256: String?) -> String {
-        let obj: [String: Any] = ["schema": SynthesizeRunner.schema, "position": item.position, "prompt": item.prompt,
-                                  "negative_prompt": item.negativePrompt, "seed": Int(item.seed), "steps": steps,
-                                  "guidance": guidance, "scheduler": schedulerName, "model_sha256": modelHash,
-                                  "width": width, "height": height, "source_sha256": sourceSHA256 ?? "",
-                                  "strength": spec.from == nil ? 0 : spec.strength]
-        return String(SHA256.hex(of: Array(((try? StableJSON.string(obj)) ?? "").utf8)).prefix(32))
+        let key = MergedObject(settings, SynthesisSettings.Item(position: item.position, prompt: item.prompt,
+                                                                negativePrompt: item.negativePrompt, seed: item.seed,
+                                                                sourceSHA256: sourceSHA256 ?? "",
+                                                                strength: spec.from == nil ? 0 : spec.strength))
+        return String(SHA256.hex(of: (try? StableJSON.encode(key)) ?? []).prefix(32))
     }
 }
 

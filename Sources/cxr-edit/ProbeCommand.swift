@@ -4,6 +4,7 @@ import CXRFindings
 import CXRImaging
 import CXRPipelines
 import CXRProbe
+import CXRRuns
 import CXRTensor
 import Foundation
 
@@ -187,7 +188,7 @@ struct ProbeMerge: ParsableCommand {
         guard !shards.isEmpty else { throw CLIError("probe merge: name at least one shard directory after OUT") }
         let outURL = URL(fileURLWithPath: output)
         let outcome = try removingFailedEmptyRun(at: outURL) {
-            try RunMerge.merge(into: outURL, from: shards.map { URL(fileURLWithPath: $0) })
+            try RunMerge.merge(ProbeRow.self, into: outURL, from: shards.map { URL(fileURLWithPath: $0) })
         }
         if json { print(try StableJSON.string(outcome.json)) } else {
             print(URL(fileURLWithPath: output).path)

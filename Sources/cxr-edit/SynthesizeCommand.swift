@@ -3,6 +3,7 @@ import CXRClassifiers
 import CXRFindings
 import CXRPipelines
 import CXRProbe
+import CXRRuns
 import Foundation
 
 /// `cxr-edit synthesize`: labelled synthetic datasets (augmentation, class balancing), resumable and shardable.
@@ -78,7 +79,7 @@ struct SynthesizeRun: ParsableCommand {
         if json {
             var obj = summary.json
             obj["images_per_minute"] = summary.perMinute
-            obj["dataset"] = dataset
+            obj["dataset"] = StableJSON.object(dataset)
             print(try StableJSON.string(obj))
         } else {
             print(URL(fileURLWithPath: out).path)
@@ -107,12 +108,12 @@ struct SynthesizeMerge: ParsableCommand {
         guard !shards.isEmpty else { throw CLIError("synthesize merge: name at least one shard directory after OUT") }
         let outURL = URL(fileURLWithPath: output)
         let outcome = try removingFailedEmptyRun(at: outURL) {
-            try RunMerge.merge(into: outURL, from: shards.map { URL(fileURLWithPath: $0) })
+            try RunMerge.merge(SynthesisRow.self, into: outURL, from: shards.map { URL(fileURLWithPath: $0) })
         }
         let dataset = try DatasetFinalizer.finalize(directory: outURL, software: "cxr-edit \(CXREdit.version)")
         if json {
             var obj = outcome.json
-            obj["dataset"] = dataset
+            obj["dataset"] = StableJSON.object(dataset)
             print(try StableJSON.string(obj))
         } else {
             print(outURL.path)

@@ -1,4 +1,5 @@
 @testable import CXRProbe
+@testable import CXRRuns
 import Foundation
 import XCTest
 #if canImport(Glibc)
@@ -36,20 +37,20 @@ final class ProbeKillTests: XCTestCase {
         kill(child.processIdentifier, SIGKILL)
         child.waitUntilExit()
         XCTAssertEqual(child.terminationReason, .uncaughtSignal)
-        let before = try ResultsLog.readRows(results).count
+        let before = try ResultsLog<ProbeRow>.readRows(results).count
         XCTAssertGreaterThanOrEqual(before, 4)
         XCTAssertLessThan(before, 16)
 
         let summary = try ProbeFixtures.runner(spec: spec, out: out).run()
         XCTAssertEqual(summary.alreadyDone + summary.done, 16)
-        let rows = try ResultsLog.readRows(results)
-        let ids = rows.compactMap { $0["id"] as? String }
+        let rows = try ResultsLog<ProbeRow>.readRows(results)
+        let ids = rows.map(\.id)
         XCTAssertEqual(ids.count, 16)
         XCTAssertEqual(Set(ids).count, 16)
         // And the same rows as an uninterrupted run.
         let clean = dir.appendingPathComponent("clean")
         _ = try ProbeFixtures.runner(spec: spec, out: clean).run()
-        let cleanRows = try ResultsLog.readRows(clean.appendingPathComponent("results.jsonl"))
-        XCTAssertEqual(ProbeFixtures.comparable(rows.sorted(by: RunMerge.rowOrder)), ProbeFixtures.comparable(cleanRows))
+        let cleanRows = try ResultsLog<ProbeRow>.readRows(clean.appendingPathComponent("results.jsonl"))
+        XCTAssertEqual(ProbeFixtures.comparable(rows.sorted(by: ProbeRow.planOrder)), ProbeFixtures.comparable(cleanRows))
     }
 }

@@ -1,4 +1,5 @@
 @testable import CXRProbe
+@testable import CXRRuns
 import CXRClassifiers
 import CXRFindings
 import CXRImaging
@@ -17,41 +18,40 @@ final class ProbeRunnerTests: XCTestCase {
         XCTAssertEqual(summary.done, 8)
         XCTAssertEqual(stub.calls, 2 + 8 + 8,
                        "originals scored once per image, every counterfactual, and each null edit once (8 distinct)")
-        let rows = try ResultsLog.readRows(out.appendingPathComponent("results.jsonl"))
+        let rows = try ResultsLog<ProbeRow>.readRows(out.appendingPathComponent("results.jsonl"))
         XCTAssertEqual(rows.count, 8)
-        XCTAssertEqual(Set(rows.compactMap { $0["id"] as? String }).count, 8)
+        XCTAssertEqual(Set(rows.map(\.id)).count, 8)
         for r in rows {
-            let c = try XCTUnwrap((r["classifiers"] as? [String: Any])?["stub"] as? [String: Any])
-            let before = try XCTUnwrap(c["before"] as? [String: Double]), after = try XCTUnwrap(c["after"] as? [String: Double])
+            let c = try XCTUnwrap(r.classifiers["stub"])
+            let before = c.before, after = c.after
             XCTAssertEqual(Set(before.keys), ["Cardiomegaly", "Effusion", "Pneumothorax"])
-            let target = try XCTUnwrap(r["target"] as? String)
-            XCTAssertEqual(c["target_delta"] as? Double ?? .nan, after[target]! - before[target]!, accuracy: 1e-12)
-            XCTAssertNotNil(c["target_flip"] as? Bool)
+            let target = try XCTUnwrap(r.target)
+            XCTAssertEqual(c.targetDelta ?? .nan, after[target]! - before[target]!, accuracy: 1e-12)
+            XCTAssertNotNil(c.targetFlip)
             // The effect is measured against the matched null edit, whose shift is reported on its own.
-            let null = try XCTUnwrap(c["null_after"] as? [String: Double])
-            XCTAssertEqual(c["target_effect"] as? Double ?? .nan, after[target]! - null[target]!, accuracy: 1e-12)
-            XCTAssertEqual(c["target_null_delta"] as? Double ?? .nan, null[target]! - before[target]!, accuracy: 1e-12)
-            let nullRow = try XCTUnwrap(r["null"] as? [String: Any])
-            XCTAssertEqual(nullRow["prompt"] as? String, "Frontal chest radiograph.")
-            let nullPNG = out.appendingPathComponent(try XCTUnwrap(nullRow["output"] as? String))
+            let null = c.nullAfter
+            XCTAssertEqual(c.targetEffect ?? .nan, after[target]! - null[target]!, accuracy: 1e-12)
+            XCTAssertEqual(c.targetNullDelta ?? .nan, null[target]! - before[target]!, accuracy: 1e-12)
+            XCTAssertEqual(r.null.prompt, "Frontal chest radiograph.")
+            let nullPNG = out.appendingPathComponent(try XCTUnwrap(r.null.output))
             XCTAssertEqual(try Provenance.read(from: nullPNG)?.mode, "probe-null-edit")
-            XCTAssertEqual(r["schema"] as? String, "cxr-edit.probe/2")
-            XCTAssertEqual(r["model_sha256"] as? String, "tiny-model-hash")
-            let output = try XCTUnwrap(r["output"] as? String)
+            XCTAssertEqual(r.schema, "cxr-edit.probe/2")
+            XCTAssertEqual(r.modelSHA256, "tiny-model-hash")
+            let output = try XCTUnwrap(r.output)
             let png = out.appendingPathComponent(output)
             let prov = try XCTUnwrap(try Provenance.read(from: png))
             XCTAssertEqual(prov.source, Provenance.syntheticNotice)
-            XCTAssertEqual(prov.extra["probe-id"], r["id"] as? String)
-            if r["mode"] as? String == "inpaint" {
+            XCTAssertEqual(prov.extra["probe-id"], r.id)
+            if r.mode == "inpaint" {
                 // Pasted back outside the mask: identical there, and the mask is hashed.
-                XCTAssertEqual(r["identical_outside"] as? Bool, true)
-                XCTAssertTrue(r["psnr_outside"] is NSNull)
-                XCTAssertEqual(r["ssim_outside"] as? Double ?? 0, 1, accuracy: 1e-9)
-                XCTAssertEqual((r["mask_sha256"] as? String)?.count, 64)
+                XCTAssertEqual(r.identicalOutside, true)
+                XCTAssertNil(r.psnrOutside)
+                XCTAssertEqual(r.ssimOutside ?? 0, 1, accuracy: 1e-9)
+                XCTAssertEqual(r.maskSHA256?.count, 64)
             } else {
-                XCTAssertEqual(r["identical_outside"] as? Bool, false)
-                XCTAssertNotNil(r["psnr_outside"] as? Double)
-                XCTAssertTrue(r["mask_sha256"] is NSNull)
+                XCTAssertEqual(r.identicalOutside, false)
+                XCTAssertNotNil(r.psnrOutside)
+                XCTAssertNil(r.maskSHA256)
             }
         }
     }
@@ -70,9 +70,9 @@ final class ProbeRunnerTests: XCTestCase {
         let second = try ProbeFixtures.runner(spec: spec, out: out).run()
         XCTAssertEqual(second.alreadyDone, 2)
         XCTAssertEqual(second.done, 6)
-        let rows = try ResultsLog.readRows(results)
+        let rows = try ResultsLog<ProbeRow>.readRows(results)
         XCTAssertEqual(rows.count, 8)
-        XCTAssertEqual(Set(rows.compactMap { $0["id"] as? String }).count, 8)
+        XCTAssertEqual(Set(rows.map(\.id)).count, 8)
         let third = try ProbeFixtures.runner(spec: spec, out: out).run()
         XCTAssertEqual(third.done, 0)
         // Same directory, different settings: refused.
@@ -91,7 +91,7 @@ final class ProbeRunnerTests: XCTestCase {
         let first = try ProbeFixtures.runner(spec: spec, out: out, options: ProbeRunOptions(stopAfter: 2)).run()
         XCTAssertEqual(first.done, 2)
         let results = out.appendingPathComponent("results.jsonl")
-        let before = try ResultsLog.readRows(results).count
+        let before = try ResultsLog<ProbeRow>.readRows(results).count
         // Replace img00.png (whose rows exist) with other content under the same name.
         let imgDir = dir.appendingPathComponent("images-in")
         try FileManager.default.removeItem(at: imgDir.appendingPathComponent("img00.png"))
@@ -100,7 +100,7 @@ final class ProbeRunnerTests: XCTestCase {
         XCTAssertThrowsError(try ProbeFixtures.runner(spec: spec, out: out).run()) {
             XCTAssertTrue("\($0)".contains("changed since this run made its rows"), "\($0)")
         }
-        XCTAssertEqual(try ResultsLog.readRows(results).count, before, "no second set of rows for the replaced image")
+        XCTAssertEqual(try ResultsLog<ProbeRow>.readRows(results).count, before, "no second set of rows for the replaced image")
     }
 
     func testTwoShardsMergeToTheSingleRun() throws {
@@ -115,23 +115,23 @@ final class ProbeRunnerTests: XCTestCase {
             XCTAssertEqual(s.done, 4)
             shardDirs.append(d)
         }
-        let a = Set(try ResultsLog.readRows(shardDirs[0].appendingPathComponent("results.jsonl")).compactMap { $0["id"] as? String })
-        let b = Set(try ResultsLog.readRows(shardDirs[1].appendingPathComponent("results.jsonl")).compactMap { $0["id"] as? String })
+        let a = Set(try ResultsLog<ProbeRow>.readRows(shardDirs[0].appendingPathComponent("results.jsonl")).map(\.id))
+        let b = Set(try ResultsLog<ProbeRow>.readRows(shardDirs[1].appendingPathComponent("results.jsonl")).map(\.id))
         XCTAssertTrue(a.isDisjoint(with: b))
         let merged = dir.appendingPathComponent("merged")
-        let outcome = try RunMerge.merge(into: merged, from: shardDirs)
+        let outcome = try RunMerge.merge(ProbeRow.self, into: merged, from: shardDirs)
         XCTAssertEqual(outcome.rows, 8)
         XCTAssertEqual(outcome.copiedFiles, 8 + 8, "counterfactuals and their null edits")
-        let m = try ResultsLog.readRows(merged.appendingPathComponent("results.jsonl"))
-        let s = try ResultsLog.readRows(single.appendingPathComponent("results.jsonl"))
+        let m = try ResultsLog<ProbeRow>.readRows(merged.appendingPathComponent("results.jsonl"))
+        let s = try ResultsLog<ProbeRow>.readRows(single.appendingPathComponent("results.jsonl"))
         XCTAssertEqual(ProbeFixtures.comparable(m), ProbeFixtures.comparable(s))
         for r in m {
-            let o = try XCTUnwrap(r["output"] as? String)
+            let o = try XCTUnwrap(r.output)
             XCTAssertEqual(try Data(contentsOf: merged.appendingPathComponent(o)), try Data(contentsOf: single.appendingPathComponent(o)))
         }
         // Merging again (shards already in) changes nothing.
-        XCTAssertEqual(try RunMerge.merge(into: merged, from: shardDirs).duplicates, 8)
-        XCTAssertEqual(ProbeFixtures.comparable(try ResultsLog.readRows(merged.appendingPathComponent("results.jsonl"))), ProbeFixtures.comparable(s))
+        XCTAssertEqual(try RunMerge.merge(ProbeRow.self, into: merged, from: shardDirs).duplicates, 8)
+        XCTAssertEqual(ProbeFixtures.comparable(try ResultsLog<ProbeRow>.readRows(merged.appendingPathComponent("results.jsonl"))), ProbeFixtures.comparable(s))
     }
 
     func testReportFiles() throws {
@@ -212,13 +212,13 @@ final class ProbeRunnerTests: XCTestCase {
                 XCTAssertTrue(msg.contains("flaky_adapter"), msg)
                 XCTAssertFalse(msg.contains("\n"))
             }
-            let partial = try ResultsLog.readRows(out.appendingPathComponent("results.jsonl")).count
+            let partial = try ResultsLog<ProbeRow>.readRows(out.appendingPathComponent("results.jsonl")).count
             // Requests: the original, then per row its null edit and its counterfactual; the 5th request failed.
             XCTAssertEqual(partial, 1, mode)
             let good = try ClassifierFactory.make(spec: "cmd:python3 \(adapter)")
             let s = try ProbeFixtures.runner(spec: spec, out: out, classifier: good).run()
             XCTAssertEqual(s.alreadyDone + s.done, 8)
-            XCTAssertEqual(Set(try ResultsLog.readRows(out.appendingPathComponent("results.jsonl")).compactMap { $0["id"] as? String }).count, 8)
+            XCTAssertEqual(Set(try ResultsLog<ProbeRow>.readRows(out.appendingPathComponent("results.jsonl")).map(\.id)).count, 8)
         }
     }
 

@@ -1,4 +1,5 @@
 @testable import CXRProbe
+@testable import CXRRuns
 import Foundation
 import XCTest
 

@@ -1,5 +1,6 @@
 import CXRImaging
 import CXRProbe
+import CXRRuns
 import Foundation
 import XCTest
 
@@ -15,8 +16,8 @@ final class ProbeSurveyTests: XCTestCase {
 
     /// Distinct null edits the run's rows point at.
     private func nullIDs(_ run: URL) throws -> Set<String> {
-        Set(try ResultsLog.readRows(run.appendingPathComponent("results.jsonl")).compactMap {
-            ($0["null"] as? [String: Any])?["id"] as? String
+        Set(try ResultsLog<ProbeRow>.readRows(run.appendingPathComponent("results.jsonl")).map {
+            $0.null.id
         })
     }
 

@@ -2,6 +2,7 @@ import CXRClassifiers
 import CXRImaging
 import CXRPipelines
 @testable import CXRProbe
+@testable import CXRRuns
 import Foundation
 import XCTest
 
@@ -91,12 +92,22 @@ enum ProbeFixtures {
     }
 
     /// Rows without the fields that legitimately differ between runs (timings, paths of the run directory).
-    static func comparable(_ rows: [[String: Any]]) -> [String] {
+    static func comparable<Row: ResultRow>(_ rows: [Row]) -> [String] {
         rows.map { r in
-            var c = r
+            var c = StableJSON.object(r)
             for k in c.keys where k.hasPrefix("seconds") { c.removeValue(forKey: k) }
             return (try? StableJSON.string(c)) ?? ""
         }
+    }
+}
+
+extension SynthesisRow {
+    /// A row with the given fields and placeholders for the rest (for the dataset statistics).
+    static func made(prompt: String = "p", file: String = "images/000000.png", labels: [String] = [],
+                     scores: [String: [String: Double]]? = nil) -> SynthesisRow {
+        SynthesisRow(id: file, schema: schema, position: 0, file: file, output: file, prompt: prompt,
+                     negativePrompt: "", findings: [], labels: labels, seed: 0, scores: scores, seconds: 0,
+                     secondsDenoising: 0)
     }
 }
 

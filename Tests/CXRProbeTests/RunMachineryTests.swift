@@ -1,4 +1,5 @@
 @testable import CXRProbe
+@testable import CXRRuns
 import CXRImaging
 import Foundation
 import XCTest
@@ -9,26 +10,28 @@ final class RunMachineryTests: XCTestCase {
         let dir = try ProbeFixtures.tempDir("log")
         let url = dir.appendingPathComponent("results.jsonl")
         do {
-            let log = try ResultsLog(url: url)
-            try log.append(["id": "a", "x": 1])
-            try log.append(["id": "b", "x": 2])
+            let log = try ResultsLog<LoggedRow>(url: url)
+            try log.append(LoggedRow(id: "a", x: 1))
+            try log.append(LoggedRow(id: "b", x: 2))
         }
         // A crash mid-write leaves an unterminated line.
         let h = try FileHandle(forWritingTo: url)
         h.seekToEndOfFile(); h.write(Data(#"{"id": "c", "x"#.utf8)); h.closeFile()
-        let log = try ResultsLog(url: url)
+        let log = try ResultsLog<LoggedRow>(url: url)
         XCTAssertEqual(log.finishedIDs, ["a", "b"])
         XCTAssertEqual(log.truncatedBytes, 14)
-        try log.append(["id": "c", "x": 3])
+        try log.append(LoggedRow(id: "c", x: 3))
         let text = try String(contentsOf: url, encoding: .utf8)
-        XCTAssertEqual(text, "{\"id\":\"a\",\"x\":1}\n{\"id\":\"b\",\"x\":2}\n{\"id\":\"c\",\"x\":3}\n")
-        XCTAssertEqual(try ResultsLog.readRows(url).count, 3)
+        let lines = ["a", "b", "c"].enumerated().map { #"{"id":"\#($1)","schema":"cxr-edit.test/1","x":\#($0 + 1)}"# }
+        XCTAssertEqual(text, lines.map { $0 + "\n" }.joined())
+        XCTAssertEqual(try ResultsLog<LoggedRow>.readRows(url).count, 3)
     }
 
     func testCorruptCompleteLineIsAnError() throws {
         let url = try ProbeFixtures.tempDir("log").appendingPathComponent("results.jsonl")
-        try "{\"id\":\"a\"}\nnot json\n{\"id\":\"b\"}\n".write(to: url, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try ResultsLog(url: url)) { XCTAssertTrue("\($0)".contains("line 2")) }
+        try "{\"id\":\"a\",\"schema\":\"cxr-edit.test/1\",\"x\":1}\nnot json\n{\"id\":\"b\"}\n"
+            .write(to: url, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ResultsLog<LoggedRow>(url: url)) { XCTAssertTrue("\($0)".contains("line 2")) }
     }
 
     func testLockIsExclusive() throws {
@@ -134,5 +137,49 @@ final class RunMachineryTests: XCTestCase {
         let one = try XCTUnwrap(Bootstrap.clusterMean(Array(rows.prefix(40))))
         XCTAssertEqual(one.low, one.high)
         XCTAssertNil(Bootstrap.clusterMean([]))
+    }
+}
+
+/// A row with nothing but what the run machinery needs, and one number.
+struct LoggedRow: ResultRow, Equatable {
+    static let schema = "cxr-edit.test/1"
+    var id: String
+    var schema = LoggedRow.schema
+    var x: Double
+    var position: Int { 0 }
+    var outputFiles: [String] { [] }
+
+    enum CodingKeys: String, CodingKey { case id, schema, x }
+}
+
+final class ExactRowReadingTests: XCTestCase {
+    /// 0.30000000000000004 and 0.1234567890123456 are among the doubles JSONSerialization's reader rounds to a
+    /// neighbour; a row must read back with the value it was written with.
+    func testRowsReadBackWithTheirExactNumbers() throws {
+        let dir = try ProbeFixtures.tempDir("exact")
+        let url = dir.appendingPathComponent("results.jsonl")
+        let log = try ResultsLog<LoggedRow>(url: url)
+        let values = [0.30000000000000004, 0.1234567890123456, 1e-7 / 3]
+        for (i, x) in values.enumerated() { try log.append(LoggedRow(id: "\(i)", x: x)) }
+        XCTAssertEqual(try ResultsLog<LoggedRow>.readRows(url).map(\.x), values)
+        XCTAssertEqual(try ResultsLog<LoggedRow>(url: url).rows.map(\.x), values)
+    }
+
+    /// Rows of another layout (written by another version) are refused with the file, the line and both schemas
+    /// named; so is a row missing a key of its schema.
+    func testRowsOfAnotherSchemaOrShapeAreOneClearError() throws {
+        let url = try ProbeFixtures.tempDir("schema").appendingPathComponent("results.jsonl")
+        try "{\"id\":\"a\",\"schema\":\"cxr-edit.test/1\",\"x\":1}\n{\"id\":\"b\",\"schema\":\"cxr-edit.test/0\"}\n"
+            .write(to: url, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ResultsLog<LoggedRow>.readRows(url)) {
+            let message = "\($0)"
+            for part in [url.path, "line 2", "cxr-edit.test/0", "reads cxr-edit.test/1"] {
+                XCTAssertTrue(message.contains(part), message)
+            }
+        }
+        try "{\"id\":\"a\",\"schema\":\"cxr-edit.test/1\",\"y\":1}\n".write(to: url, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ResultsLog<LoggedRow>(url: url)) {
+            XCTAssertTrue("\($0)".contains("line 1") && "\($0)".contains("no 'x'"), "\($0)")
+        }
     }
 }

@@ -1,4 +1,5 @@
 @testable import CXRProbe
+@testable import CXRRuns
 import CXRFindings
 import Foundation
 import XCTest
@@ -82,7 +83,7 @@ final class SynthesizeKillTests: XCTestCase {
         kill(child.processIdentifier, SIGKILL)
         child.waitUntilExit()
         XCTAssertEqual(child.terminationReason, .uncaughtSignal)
-        let before = try ResultsLog.readRows(results).count
+        let before = try ResultsLog<SynthesisRow>.readRows(results).count
         XCTAssertGreaterThanOrEqual(before, 3)
         XCTAssertLessThan(before, n)
 
@@ -90,16 +91,16 @@ final class SynthesizeKillTests: XCTestCase {
         let summary = try Self.runner(spec, out).run()
         XCTAssertEqual(summary.alreadyDone, before)
         XCTAssertEqual(summary.alreadyDone + summary.done, n)
-        let rows = try ResultsLog.readRows(results)
+        let rows = try ResultsLog<SynthesisRow>.readRows(results)
         XCTAssertEqual(rows.count, n)
-        XCTAssertEqual(Set(rows.compactMap { $0["id"] as? String }).count, n)
-        XCTAssertEqual(rows.compactMap { $0["position"] as? Int }.sorted(), Array(0..<n))
+        XCTAssertEqual(Set(rows.map(\.id)).count, n)
+        XCTAssertEqual(rows.map(\.position).sorted(), Array(0..<n))
         let dataset = try DatasetFinalizer.finalize(directory: out, software: "test")
-        XCTAssertEqual(dataset["complete"] as? Bool, true)
-        XCTAssertEqual(dataset["labels_match_request"] as? Bool, true)
-        XCTAssertEqual(dataset["realised_labels"] as? [String: Int], ["Pneumothorax": 3, "Effusion": 3, "No Finding": 6])
+        XCTAssertEqual(dataset.complete, true)
+        XCTAssertEqual(dataset.labelsMatchRequest?.wrappedValue, true)
+        XCTAssertEqual(dataset.realisedLabels, ["Pneumothorax": 3, "Effusion": 3, "No Finding": 6])
         // Diversity per label set: 3 classes x at most max_pairs_per_prompt (2) pairs.
-        XCTAssertEqual((dataset["diversity"] as? [String: Any])?["pairs_per_label"] as? Int, 6)
+        XCTAssertEqual(dataset.diversity.pairsPerLabel, 6)
 
         // The same files as an uninterrupted run, byte for byte, and nothing else (no torn temporaries).
         let clean = dir.appendingPathComponent("clean")
@@ -110,8 +111,8 @@ final class SynthesizeKillTests: XCTestCase {
         XCTAssertEqual(Set(resumedFiles.keys), Set(images + ["labels.csv", "manifest.json", "summary.json"]))
         XCTAssertEqual(Set(resumedFiles.keys), Set(cleanFiles.keys))
         for (name, data) in resumedFiles { XCTAssertEqual(data, cleanFiles[name], name) }
-        let cleanRows = try ResultsLog.readRows(clean.appendingPathComponent("results.jsonl"))
-        XCTAssertEqual(ProbeFixtures.comparable(rows.sorted(by: RunMerge.rowOrder)), ProbeFixtures.comparable(cleanRows))
+        let cleanRows = try ResultsLog<SynthesisRow>.readRows(clean.appendingPathComponent("results.jsonl"))
+        XCTAssertEqual(ProbeFixtures.comparable(rows.sorted(by: SynthesisRow.planOrder)), ProbeFixtures.comparable(cleanRows))
         let csv = try String(contentsOf: out.appendingPathComponent("labels.csv"), encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(csv.count, n + 1)
         XCTAssertEqual(Set(csv.dropFirst().map { $0.prefix(17) }).count, n, "every image once in labels.csv")

@@ -6,16 +6,15 @@ import XCTest
 /// summary.json's label agreement (does a classifier call a finding more often on images labelled with it?), and the
 /// documented example specs' exact label counts.
 final class SynthesizeSummaryTests: XCTestCase {
-    func row(_ labels: [String], sex: String? = nil, view: String? = nil, _ scores: [String: Double]) -> [String: Any] {
-        var r: [String: Any] = ["labels": labels, "scores": ["demo": scores]]
-        if let sex { r["sex"] = sex }
-        if let view { r["view"] = view }
+    func row(_ labels: [String], sex: String? = nil, view: String? = nil, _ scores: [String: Double]) -> SynthesisRow {
+        var r = SynthesisRow.made(labels: labels, scores: ["demo": scores])
+        r.sex = sex
+        r.view = view
         return r
     }
 
-    func entry(_ a: [String: Any], _ label: String) throws -> [String: Any] {
-        let c = try XCTUnwrap(a["demo"] as? [String: Any])
-        return try XCTUnwrap((c["labels"] as? [String: Any])?[label] as? [String: Any], label)
+    func entry(_ a: [String: ClassifierAgreement], _ label: String) throws -> LabelAgreement {
+        try XCTUnwrap(a["demo"]?.labels[label], label)
     }
 
     func testAgreementPerLabelAndDemographics() throws {
@@ -29,44 +28,44 @@ final class SynthesizeSummaryTests: XCTestCase {
         let a = DatasetFinalizer.agreement(rows, threshold: 0.5)
         // Pneumothorax: called on 1 of 2 labelled images, 1 of 2 others -> no better than chance.
         let ptx = try entry(a, "Pneumothorax")
-        XCTAssertEqual(ptx["labelled"] as? Int, 2)
-        XCTAssertEqual(ptx["unlabelled"] as? Int, 2)
-        XCTAssertEqual(ptx["positive_rate_labelled"] as? Double, 0.5)
-        XCTAssertEqual(ptx["positive_rate_unlabelled"] as? Double, 0.5)
-        XCTAssertEqual(ptx["sensitivity"] as? Double, 0.5)
-        XCTAssertEqual(ptx["specificity"] as? Double, 0.5)
-        XCTAssertEqual(ptx["agrees"] as? Bool, false)
-        XCTAssertEqual(ptx["mean_score_labelled"] as? Double ?? 0, 0.65, accuracy: 1e-12)
+        XCTAssertEqual(ptx.labelled, 2)
+        XCTAssertEqual(ptx.unlabelled, 2)
+        XCTAssertEqual(ptx.positiveRateLabelled, 0.5)
+        XCTAssertEqual(ptx.positiveRateUnlabelled, 0.5)
+        XCTAssertEqual(ptx.sensitivity, 0.5)
+        XCTAssertEqual(ptx.specificity, 0.5)
+        XCTAssertEqual(ptx.agrees, false)
+        XCTAssertEqual(ptx.meanScoreLabelled ?? 0, 0.65, accuracy: 1e-12)
         // Effusion: never called on the labelled image, called on 2 of 3 others -> disagrees.
         let eff = try entry(a, "Effusion")
-        XCTAssertEqual(eff["positive_rate_labelled"] as? Double, 0)
-        XCTAssertEqual(eff["positive_rate_unlabelled"] as? Double ?? 0, 2.0 / 3, accuracy: 1e-12)
-        XCTAssertEqual(eff["agrees"] as? Bool, false)
+        XCTAssertEqual(eff.positiveRateLabelled, 0)
+        XCTAssertEqual(eff.positiveRateUnlabelled ?? 0, 2.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(eff.agrees, false)
         // Abnormal: any finding vs No Finding -> 3 of 3 vs 0 of 1.
         let abn = try entry(a, "Abnormal")
-        XCTAssertEqual([abn["labelled"] as? Int, abn["unlabelled"] as? Int], [3, 1])
-        XCTAssertEqual(abn["agrees"] as? Bool, true)
-        XCTAssertEqual(abn["truth_from"] as? String, "labels (any finding)")
+        XCTAssertEqual([abn.labelled, abn.unlabelled], [3, 1])
+        XCTAssertEqual(abn.agrees, true)
+        XCTAssertEqual(abn.truthFrom, "labels (any finding)")
         // Male and AP view come from the demographics.
         let male = try entry(a, "Male")
-        XCTAssertEqual([male["labelled"] as? Int, male["unlabelled"] as? Int], [2, 2])
-        XCTAssertEqual(male["positive_rate_labelled"] as? Double, 1)
-        XCTAssertEqual(male["positive_rate_unlabelled"] as? Double, 0.5)
-        XCTAssertEqual(male["agrees"] as? Bool, true)
+        XCTAssertEqual([male.labelled, male.unlabelled], [2, 2])
+        XCTAssertEqual(male.positiveRateLabelled, 1)
+        XCTAssertEqual(male.positiveRateUnlabelled, 0.5)
+        XCTAssertEqual(male.agrees, true)
         let ap = try entry(a, "AP view")
-        XCTAssertEqual([ap["labelled"] as? Int, ap["unlabelled"] as? Int], [1, 3])
-        XCTAssertEqual(ap["agrees"] as? Bool, true)
-        let c = try XCTUnwrap(a["demo"] as? [String: Any])
-        XCTAssertEqual(c["labels_checked"] as? Int, 5)
-        XCTAssertEqual(c["labels_agreeing"] as? Int, 3)
+        XCTAssertEqual([ap.labelled, ap.unlabelled], [1, 3])
+        XCTAssertEqual(ap.agrees, true)
+        let c = try XCTUnwrap(a["demo"])
+        XCTAssertEqual(c.labelsChecked, 5)
+        XCTAssertEqual(c.labelsAgreeing, 3)
     }
 
     func testAgreementIsUndecidedWithoutBothGroups() throws {
         let a = DatasetFinalizer.agreement([row(["Pneumothorax"], ["Pneumothorax": 0.9, "Mass": 0.9])], threshold: 0.5)
-        XCTAssertTrue(try entry(a, "Pneumothorax")["agrees"] is NSNull)
-        XCTAssertTrue(try entry(a, "Mass")["agrees"] is NSNull)
-        XCTAssertEqual(try entry(a, "Mass")["unlabelled"] as? Int, 1)
-        XCTAssertTrue(try entry(a, "Mass")["sensitivity"] is NSNull)
+        XCTAssertNil(try entry(a, "Pneumothorax").agrees)
+        XCTAssertNil(try entry(a, "Mass").agrees)
+        XCTAssertEqual(try entry(a, "Mass").unlabelled, 1)
+        XCTAssertNil(try entry(a, "Mass").sensitivity)
     }
 
     /// docs/examples/synthesize*.yaml parse and plan to the counts docs/synthesize.md states.

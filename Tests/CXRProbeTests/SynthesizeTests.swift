@@ -1,11 +1,12 @@
 @testable import CXRProbe
+@testable import CXRRuns
 import CXRFindings
 import CXRImaging
 import Foundation
 import XCTest
 
 final class SynthesizeTests: XCTestCase {
-    func writeSpec(_ dir: URL, count: Int = 6) throws -> URL {
+    static func writeSpec(_ dir: URL, count: Int = 6) throws -> URL {
         let url = dir.appendingPathComponent("synth.yaml")
         try """
         count: \(count)
@@ -44,7 +45,7 @@ final class SynthesizeTests: XCTestCase {
 
     func testPlanIsDeterministicAndComposesPrompts() throws {
         let dir = try ProbeFixtures.tempDir("synth-plan")
-        let spec = try SynthesizeSpec.load(try writeSpec(dir, count: 40))
+        let spec = try SynthesizeSpec.load(try Self.writeSpec(dir, count: 40))
         let a = try SynthesizePlan(spec: spec, vocabulary: Vocabulary.standard(), steps: 2, guidance: 3, schedulerName: "x", modelHash: "h", nativeSize: 64)
         let b = try SynthesizePlan(spec: spec, vocabulary: Vocabulary.standard(), steps: 2, guidance: 3, schedulerName: "x", modelHash: "h", nativeSize: 64)
         XCTAssertEqual(a.items, b.items)
@@ -72,7 +73,7 @@ final class SynthesizeTests: XCTestCase {
 
     func testDatasetResumeAndShardsMergeFileForFile() throws {
         let dir = try ProbeFixtures.tempDir("synth")
-        let spec = try writeSpec(dir)
+        let spec = try Self.writeSpec(dir)
         // Interrupted run (3 rows, last one torn), then resumed.
         let out = dir.appendingPathComponent("ds")
         XCTAssertEqual(try runner(spec, out, ProbeRunOptions(stopAfter: 3)).run().done, 3)
@@ -84,11 +85,11 @@ final class SynthesizeTests: XCTestCase {
         XCTAssertEqual(resumed.alreadyDone, 2)
         XCTAssertEqual(resumed.done, 4)
         let summary = try DatasetFinalizer.finalize(directory: out, software: "test")
-        XCTAssertEqual(summary["complete"] as? Bool, true)
-        XCTAssertEqual(summary["labels_match_request"] as? Bool, true)
-        XCTAssertEqual(summary["realised_labels"] as? [String: Int], ["Pneumothorax": 3, "No Finding": 3])
-        XCTAssertNotNil((summary["diversity"] as? [String: Any])?["per_prompt"])
-        XCTAssertNotNil((summary["classifier_agreement"] as? [String: Any])?["stub"])
+        XCTAssertEqual(summary.complete, true)
+        XCTAssertEqual(summary.labelsMatchRequest?.wrappedValue, true)
+        XCTAssertEqual(summary.realisedLabels, ["Pneumothorax": 3, "No Finding": 3])
+        XCTAssertFalse(summary.diversity.perPrompt.isEmpty && summary.diversity.perLabel.isEmpty)
+        XCTAssertNotNil(summary.classifierAgreement["stub"])
         let csv = try String(contentsOf: out.appendingPathComponent("labels.csv"), encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(csv.count, 7)
         XCTAssertTrue(csv[0].hasPrefix("file,prompt,negative_prompt,Atelectasis"))
@@ -105,7 +106,7 @@ final class SynthesizeTests: XCTestCase {
             shards.append(d)
         }
         let merged = dir.appendingPathComponent("merged")
-        _ = try RunMerge.merge(into: merged, from: shards)
+        _ = try RunMerge.merge(SynthesisRow.self, into: merged, from: shards)
         _ = try DatasetFinalizer.finalize(directory: merged, software: "test")
         for f in ["labels.csv", "manifest.json", "summary.json"] + images.map({ "images/\($0)" }) {
             XCTAssertEqual(try Data(contentsOf: merged.appendingPathComponent(f)), try Data(contentsOf: out.appendingPathComponent(f)), f)
@@ -130,10 +131,10 @@ final class SynthesizeTests: XCTestCase {
         let out = dir.appendingPathComponent("ds")
         XCTAssertEqual(try runner(spec, out).run().done, 3)
         let summary = try DatasetFinalizer.finalize(directory: out, software: "test")
-        XCTAssertEqual(summary["realised_labels"] as? [String: Int], ["Effusion": 2, "Cardiomegaly": 1])
-        XCTAssertEqual(summary["labels_match_request"] as? Bool, true)
-        let rows = try ResultsLog.readRows(out.appendingPathComponent("results.jsonl"))
-        XCTAssertEqual(rows.map { $0["source"] as? String }, ["img00.png", "img01.png", "img00.png"])
+        XCTAssertEqual(summary.realisedLabels, ["Effusion": 2, "Cardiomegaly": 1])
+        XCTAssertEqual(summary.labelsMatchRequest?.wrappedValue, true)
+        let rows = try ResultsLog<SynthesisRow>.readRows(out.appendingPathComponent("results.jsonl"))
+        XCTAssertEqual(rows.map(\.source), ["img00.png", "img01.png", "img00.png"])
         // Edited images keep the source's size.
         let img = try ImageIO.read(out.appendingPathComponent("images/000001.png"))
         XCTAssertEqual([img.width, img.height], [80, 80])
@@ -145,13 +146,14 @@ final class SynthesizeTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("images"), withIntermediateDirectories: true)
         try ProbeFixtures.writeImages(in: dir.appendingPathComponent("images"), count: 2, size: 96)
         try FileManager.default.copyItem(at: dir.appendingPathComponent("images/img00.png"), to: dir.appendingPathComponent("images/copy.png"))
-        let rows: [[String: Any]] = [["prompt": "p", "file": "images/img00.png"], ["prompt": "p", "file": "images/copy.png"],
-                                     ["prompt": "p", "file": "images/img01.png"]]
+        let rows = ["images/img00.png", "images/copy.png", "images/img01.png"].map {
+            SynthesisRow.made(prompt: "p", file: $0)
+        }
         let d = try DatasetFinalizer.diversity(rows, directory: dir, threshold: 0.95, maxPairs: 10)
-        let dups = try XCTUnwrap(d["near_duplicates"] as? [[String: Any]])
-        XCTAssertLessThan((d["per_prompt"] as? [[String: Any]])?.first?["ms_ssim_min"] as? Double ?? 1, 0.95)
+        let dups = d.nearDuplicates
+        XCTAssertLessThan(d.perPrompt.first?.msSSIMMin ?? 1, 0.95)
         XCTAssertEqual(dups.count, 1)
-        XCTAssertEqual(dups[0]["ms_ssim"] as? Double ?? 0, 1, accuracy: 1e-9)
-        XCTAssertEqual(d["pairs"] as? Int, 3)
+        XCTAssertEqual(dups[0].msSSIM, 1, accuracy: 1e-9)
+        XCTAssertEqual(d.pairs, 3)
     }
 }

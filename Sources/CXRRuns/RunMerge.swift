@@ -3,8 +3,7 @@ import Foundation
 
 /// Combines the run directories of shards (or of separate runs of the same plan) into one: rows deduplicated by
 /// id and sorted by their position in the plan (then id), so that merging N shards gives the same results file,
-/// row for row, as one unsharded run. Output files named by rows (`output`, and `null.output` of their null edits) are
-/// copied along.
+/// row for row, as one unsharded run. The files each row names (`ResultRow.outputFiles`) are copied along.
 public enum RunMerge {
     public struct Outcome {
         public var rows: Int
@@ -13,8 +12,9 @@ public enum RunMerge {
         public var json: [String: Any] { ["rows": rows, "duplicates": duplicates, "copied_files": copiedFiles] }
     }
 
-    /// Merges `sources` (and anything already in `destination`) into `destination`.
-    public static func merge(into destination: URL, from sources: [URL], resultsName: String = "results.jsonl") throws -> Outcome {
+    /// Merges `sources` (and anything already in `destination`) into `destination`; their rows are `Row`s.
+    public static func merge<Row: ResultRow>(_ rowType: Row.Type, into destination: URL, from sources: [URL],
+                                             resultsName: String = "results.jsonl") throws -> Outcome {
         guard !sources.isEmpty else { throw ProbeError("merge: name at least one run directory to merge") }
         let fm = FileManager.default
         do { try fm.createDirectory(at: destination, withIntermediateDirectories: true) } catch {
@@ -38,20 +38,21 @@ public enum RunMerge {
             fingerprint = f
             if info == nil { info = i }
         }
-        var byID = [String: [String: Any]]()
+        var byID = [String: Row]()
         var duplicates = 0, copied = 0
         for dir in dirs {
             let url = dir.appendingPathComponent(resultsName)
             guard fm.fileExists(atPath: url.path) else { throw ProbeError("\(dir.path): has no \(resultsName)") }
-            for row in try ResultsLog.readRows(url) {
-                guard let id = row["id"] as? String else { continue }
+            for row in try ResultsLog<Row>.readRows(url) {
+                let id = row.id
                 if byID[id] != nil { duplicates += 1; continue }
                 byID[id] = row
                 guard dir.standardizedFileURL != destination.standardizedFileURL else { continue }
-                // The row's own image and its null edit's (shared by several rows: copied once).
-                let outputs = [row["output"] as? String, (row["null"] as? [String: Any])?["output"] as? String]
-                for out in outputs.compactMap({ $0 }) {
-                    guard !out.contains(".."), !out.hasPrefix("/") else { throw ProbeError("\(url.path): row \(id) names an output outside its run directory") }
+                // The row's own image and, for probe rows, its null edit's (shared by several rows: copied once).
+                for out in row.outputFiles {
+                    guard !out.contains(".."), !out.hasPrefix("/") else {
+                        throw ProbeError("\(url.path): row \(id) names an output outside its run directory")
+                    }
                     let src = dir.appendingPathComponent(out), dst = destination.appendingPathComponent(out)
                     if !fm.fileExists(atPath: dst.path) && fm.fileExists(atPath: src.path) {
                         try? fm.createDirectory(at: dst.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -62,7 +63,7 @@ public enum RunMerge {
                 }
             }
         }
-        let rows = byID.values.sorted(by: rowOrder)
+        let rows = byID.values.sorted(by: Row.planOrder)
         var bytes = [UInt8]()
         for r in rows { bytes += try StableJSON.encode(r); bytes.append(10) }
         try AtomicFile.write(bytes, to: destination.appendingPathComponent(resultsName), overwrite: true)
@@ -71,12 +72,5 @@ public enum RunMerge {
             try AtomicFile.write(StableJSON.pretty(info), to: destination.appendingPathComponent("run.json"), overwrite: true)
         }
         return Outcome(rows: rows.count, duplicates: duplicates, copiedFiles: copied)
-    }
-
-    /// Plan order: `position`, then `id`.
-    public static func rowOrder(_ a: [String: Any], _ b: [String: Any]) -> Bool {
-        let pa = a["position"] as? Int ?? Int.max, pb = b["position"] as? Int ?? Int.max
-        if pa != pb { return pa < pb }
-        return (a["id"] as? String ?? "") < (b["id"] as? String ?? "")
     }
 }

@@ -9,10 +9,28 @@ public struct InputImage: Sendable, Equatable {
     public var name: String
     /// Label columns of the CSV row (empty for folder inputs).
     public var labels: [String: String]
+
+    public init(url: URL, name: String, labels: [String: String]) {
+        self.url = url; self.name = name; self.labels = labels
+    }
+}
+
+/// Where the input images come from.
+public struct ProbeInputs: Sendable, Equatable {
+    /// A folder of PNG/JPEG files (not recursive), or nil.
+    public var folder: URL?
+    /// A CSV with a `path` column (relative to the CSV's folder) and optional label columns, or nil.
+    public var csv: URL?
+    /// Use at most this many images (after sorting), for quick trials.
+    public var limit: Int?
+
+    public init(folder: URL? = nil, csv: URL? = nil, limit: Int? = nil) {
+        self.folder = folder; self.csv = csv; self.limit = limit
+    }
 }
 
 extension ProbeInputs {
-    static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "dcm"]
+    public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "dcm"]
     public static let maxImages = 10_000_000
     /// Largest inputs CSV read (about 25 bytes per row at the row limit; checked before reading).
     public static let maxCSVBytes = 256 << 20
@@ -75,42 +93,4 @@ extension ProbeInputs {
         guard !out.isEmpty else { throw ProbeError("\(url.path): the CSV lists no images") }
         return out
     }
-}
-
-/// RFC 4180-style CSV reading and writing.
-public enum CSV {
-    public static func parse(_ text: String, file: String) throws -> [[String]] {
-        var rows = [[String]](), row = [String](), field = "", quoted = false, afterQuote = false
-        var chars = Array(text.unicodeScalars).makeIterator()
-        var line = 1
-        while let c = chars.next() {
-            if quoted {
-                if c == "\"" { quoted = false; afterQuote = true } else { if c == "\n" { line += 1 }; field.unicodeScalars.append(c) }
-                continue
-            }
-            switch c {
-            case "\"":
-                if afterQuote { field.append("\""); quoted = true; afterQuote = false }
-                else if field.isEmpty { quoted = true }
-                else { throw ProbeError("\(file): line \(line): a quote inside an unquoted field") }
-            case ",": row.append(field); field = ""; afterQuote = false
-            case "\r": continue
-            case "\n": row.append(field); rows.append(row); row = []; field = ""; afterQuote = false; line += 1
-            default: field.unicodeScalars.append(c); afterQuote = false
-            }
-        }
-        if quoted { throw ProbeError("\(file): an unterminated quoted field") }
-        if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
-        return rows
-    }
-
-    /// One field, quoted when needed.
-    public static func field(_ s: String) -> String {
-        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-            return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
-        return s
-    }
-
-    public static func line(_ fields: [String]) -> String { fields.map(field).joined(separator: ",") + "\n" }
 }
