@@ -61,7 +61,7 @@ public struct ComposedEdit: Sendable, Equatable {
 public func compose(_ spec: EditSpec, vocabulary: Vocabulary) throws -> ComposedEdit {
     var seen: [String: String] = [:]
     for r in spec.adds {
-        if seen[r.finding.id] != nil { throw FindingsError("\(r.finding.name.lowercased()) is added twice; give it once (with --side bilateral for both sides)") }
+        if seen[r.finding.id] != nil { throw FindingsError(.addedTwice(finding: r.finding.name.lowercased())) }
         seen[r.finding.id] = "add"
     }
     for r in spec.removes {

@@ -93,11 +93,10 @@ extension Vocabulary {
             if distinct.count == 1 {
                 finding = distinct[0]
             } else if distinct.count > 1 {
-                throw FindingsError("'\(text)' names several findings (\(distinct.map { $0.name.lowercased() }.joined(separator: ", "))); give one per --add/--remove")
+                throw FindingsError(.severalFindingsNamed(text: text, findings: distinct.map { $0.name.lowercased() }))
             } else {
                 let close = suggestions(for: coreText.isEmpty ? whole : coreText)
-                let hint = close.isEmpty ? "" : "; did you mean \(close.map { "'\($0)'" }.joined(separator: ", "))?"
-                throw FindingsError("unknown finding '\(text)'\(hint) (see `cxr-edit explain --list`, or use --prompt for free text)")
+                throw FindingsError(.unknownFinding(text: text, suggestions: close))
             }
         }
         var request = FindingRequest(finding: finding)
@@ -111,7 +110,8 @@ extension Vocabulary {
         let f = request.finding
         if let side {
             guard f.sided else {
-                throw FindingsError("\(f.name.lowercased()) has no side; drop '\(side.rawValue)' (--side applies to: \(findings.filter(\.sided).map(\.id).joined(separator: ", ")))")
+                throw FindingsError(.sideNotApplicable(finding: f.name.lowercased(), side: side.rawValue,
+                                                       sidedFindings: findings.filter(\.sided).map(\.id)))
             }
             if let old = request.side, old != side {
                 throw FindingsError("\(f.name.lowercased()): side given twice ('\(old.rawValue)' and '\(side.rawValue)')")

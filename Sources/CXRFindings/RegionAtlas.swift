@@ -100,7 +100,7 @@ public struct RegionAtlas: Sendable {
 
     /// Union of regions in the atlas frame (binary); an empty list is an error.
     public func union(_ names: [String]) throws -> Mask {
-        guard !names.isEmpty else { throw FindingsError("no region named; give at least one --region") }
+        guard !names.isEmpty else { throw FindingsError(.noRegionNamed) }
         var values = [Float](repeating: 0, count: width * height)
         for name in names {
             let m = try mask(named: name)

@@ -148,14 +148,18 @@ public struct RegionFitter: Sendable {
         try place(names, fit: fit(image), dilate: dilate)
     }
 
-    /// Union of `names` placed with a known fit, grown by `dilate` pixels (0...1024).
+    /// The largest extra growth of an edit area, in the image's pixels: a quarter of the largest side an image
+    /// may have, beyond which an area stops being a region.
+    public static let maxDilation = 1024
+
+    /// Union of `names` placed with a known fit, grown by `dilate` pixels (0...`maxDilation`).
     public func place(_ names: [String], fit: AtlasFit, dilate: Int = 0) throws -> Mask {
-        guard dilate >= 0 && dilate <= 1024 else { throw FindingsError("--dilate must be between 0 and 1024 pixels, got \(dilate)") }
+        guard (0...Self.maxDilation).contains(dilate) else { throw FindingsError(.dilationOutOfRange(pixels: dilate)) }
         guard fit.imageWidth > 0, fit.imageHeight > 0, fit.scaleX > 0, fit.scaleY > 0,
               fit.scaleX.isFinite, fit.scaleY.isFinite, fit.offsetX.isFinite, fit.offsetY.isFinite else {
             throw FindingsError("invalid atlas fit (\(fit.summary))")
         }
-        guard !names.isEmpty else { throw FindingsError("no region named; give at least one --region") }
+        guard !names.isEmpty else { throw FindingsError(.noRegionNamed) }
         try atlas.validate(names)
         let w = fit.imageWidth, h = fit.imageHeight
         var out = [Float](repeating: 0, count: w * h)

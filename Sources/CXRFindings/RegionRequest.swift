@@ -66,8 +66,8 @@ public struct PlacedRegions: Sendable {
 extension RegionFitter {
     /// Places `request` on an image with a known fit (the fit's image size is the mask size).
     public func place(_ request: RegionRequest, fit: AtlasFit) throws -> PlacedRegions {
-        guard request.dilate >= 0 && request.dilate <= 1024 else {
-            throw FindingsError("dilation must be between 0 and 1024 pixels, got \(request.dilate)")
+        guard (0...Self.maxDilation).contains(request.dilate) else {
+            throw FindingsError(.dilationOutOfRange(pixels: request.dilate))
         }
         var edit: Mask?
         var growth: [Int] = []
@@ -75,7 +75,7 @@ extension RegionFitter {
             // Atlas pixels to image pixels: the mean of the fit's two scales (they differ by the aspect only).
             let grow = Int((Double(area.grow) * (fit.scaleX + fit.scaleY) / 2).rounded()) + request.dilate
             growth.append(grow)
-            let placed = try place(area.regions, fit: fit, dilate: min(grow, 1024))
+            let placed = try place(area.regions, fit: fit, dilate: min(grow, Self.maxDilation))
             edit = try edit.map { try $0.union(placed) } ?? placed
         }
         if let e = edit, e.coverage == 0 {

@@ -19,7 +19,7 @@ public enum AtomicFile {
             throw ImageError(file: name, "output directory \(dir.path) does not exist")
         }
         if !overwrite && FileManager.default.fileExists(atPath: url.path) {
-            throw ImageError(file: name, "file exists (use --overwrite to replace it)")
+            throw ImageError(file: name, .fileExists)
         }
         removeStaleTemporaries(of: name, in: dir)
         let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
@@ -54,7 +54,7 @@ public enum AtomicFile {
                 unlink(tmp)
             } else {
                 let e = errno
-                if e == EEXIST { throw ImageError(file: name, "file exists (use --overwrite to replace it)") }
+                if e == EEXIST { throw ImageError(file: name, .fileExists) }
                 // File systems without hard links: fall back to a checked rename.
                 guard e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == EXDEV,
                       !FileManager.default.fileExists(atPath: url.path),

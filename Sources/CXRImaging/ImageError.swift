@@ -4,16 +4,36 @@ import Foundation
 ///
 /// `description` is always one line that starts with the file name (when there is one) so the CLI
 /// can print it verbatim and exit 1, e.g. `in.png: bad CRC in chunk IDAT`.
+///
+/// Problems whose remedy is a setting of the caller (replace the file, allow more pixels) carry their values in
+/// `problem`, so the command line can name its flags (`--overwrite`, `--max-pixels`) while `reason` names none.
 public struct ImageError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// A problem a caller can remedy with one of its settings, with the offending values.
+    public enum Problem: Equatable, Sendable {
+        /// The output file exists and replacing it was not asked for.
+        case fileExists
+        /// The image has more pixels than `ImageLimits.maxPixels` (`limit`) allows.
+        case tooManyPixels(width: Int, height: Int, limit: Int)
+    }
+
     /// The file the problem concerns (last path component only, so messages stay short); may be empty.
     public let file: String
     /// What went wrong, without the file name.
     public let reason: String
+    /// The typed problem, when the error is one a caller may phrase itself; nil for all others.
+    public let problem: Problem?
 
     public init(file: String, _ reason: String) {
         self.file = file
         // Keep the message on one line whatever a C library handed us.
         self.reason = reason.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+        problem = nil
+    }
+
+    public init(file: String, _ problem: Problem) {
+        self.file = file
+        reason = problem.description
+        self.problem = problem
     }
 
     public init(url: URL?, _ reason: String) {
@@ -63,8 +83,20 @@ public struct ImageLimits: Sendable, Equatable {
             throw ImageError(file: file, "image \(width)x\(height) exceeds the limit of \(maxSide) px per side")
         }
         if width * height > maxPixels {
-            throw ImageError(file: file, "image \(width)x\(height) exceeds the limit of \(maxPixels) pixels "
-                             + "(about 110 bytes of memory per pixel to edit; --max-pixels raises it)")
+            throw ImageError(file: file, .tooManyPixels(width: width, height: height, limit: maxPixels))
+        }
+    }
+}
+
+extension ImageError.Problem: CustomStringConvertible {
+    /// The problem in the imaging layer's own words (no command-line flags).
+    public var description: String {
+        switch self {
+        case .fileExists:
+            return "file exists"
+        case .tooManyPixels(let width, let height, let limit):
+            return "image \(width)x\(height) exceeds the limit of \(limit) pixels (about 110 bytes of memory per pixel "
+                + "to edit)"
         }
     }
 }

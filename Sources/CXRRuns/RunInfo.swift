@@ -19,7 +19,7 @@ public enum RunInfo {
     public static func check(_ directory: URL, fingerprint: String) throws -> Bool {
         guard let existing = try read(directory) else { return false }
         guard existing["fingerprint"] as? String == fingerprint else {
-            throw ProbeError("\(directory.path): this run directory was started with different settings (spec, model or classifiers); use a new --out")
+            throw ProbeError(.runSettingsDiffer(path: directory.path))
         }
         return true
     }

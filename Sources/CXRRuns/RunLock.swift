@@ -18,8 +18,8 @@ public final class RunLock {
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let busy = errno == EWOULDBLOCK
             close(fd); fd = -1
-            throw ProbeError(busy ? "\(directory.path): another cxr-edit process is writing this run directory (use a different --out, or --shard I/N with one directory per shard)"
-                                  : "\(directory.path): cannot lock the run directory: \(String(cString: strerror(errno)))")
+            throw busy ? ProbeError(.runDirectoryBusy(path: directory.path))
+                       : ProbeError("\(directory.path): cannot lock the run directory: \(String(cString: strerror(errno)))")
         }
         // Who holds it, for people looking at the folder.
         let note = "pid \(getpid())\n"

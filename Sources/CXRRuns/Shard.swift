@@ -10,11 +10,15 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
 
     init(uncheckedIndex: Int, count: Int) { index = uncheckedIndex; self.count = count }
 
-    /// Parses "I/N" (0 <= I < N <= 100000).
+    /// The most shards a run may be split into.
+    public static let maxCount = 100_000
+
+    /// Parses "I/N" (0 <= I < N <= `maxCount`).
     public init(parsing text: String) throws {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, n <= 100_000, i >= 0, i < n else {
-            throw ProbeError("--shard must be I/N with 0 <= I < N <= 100000 (shards count from 0, like SLURM_ARRAY_TASK_ID), got '\(text)'")
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, n <= Self.maxCount, i >= 0, i < n
+        else {
+            throw ProbeError(.invalidShard(text: text))
         }
         index = i; count = n
     }

@@ -78,7 +78,7 @@ struct ExplainCommand: ParsableCommand {
 
     private func printList() throws {
         let vocab: Vocabulary
-        do { vocab = try Vocabulary.standard() } catch let e as FindingsError { throw CLIError(e.description) }
+        do { vocab = try Vocabulary.standard() } catch let e as FindingsError { throw CLIError(commandLineMessage(for: e)) }
         let regions = (try? RegionAtlas.standard().availableNames) ?? RegionAtlas.standardNames
         if json {
             let items: [[String: Any]] = vocab.findings.map { f in

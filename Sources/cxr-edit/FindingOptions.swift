@@ -68,7 +68,7 @@ struct FindingOptions: ParsableArguments {
             return try resolveUnchecked(prompt: prompt, negativePrompt: negativePrompt, maskGiven: maskGiven,
                                         vocabulary: vocabulary)
         } catch let e as FindingsError {
-            throw CLIError(e.description)
+            throw CLIError(commandLineMessage(for: e))
         }
     }
 

@@ -95,7 +95,7 @@ struct RegionsCommand: ParsableCommand {
             }
             try report(fit: fit, names: names, masks: masks.map(\.1), outURL: outURL, maskURL: maskURL)
         } catch let e as FindingsError {
-            throw CLIError(e.description)
+            throw CLIError(commandLineMessage(for: e))
         }
     }
 

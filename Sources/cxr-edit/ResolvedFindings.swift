@@ -44,7 +44,7 @@ struct ResolvedFindings {
         do {
             if !regions.isEmpty { placed = try RegionFitter.standard().place(regions, on: image, policy: policy) }
         } catch let e as FindingsError {
-            throw CLIError(e.description)
+            throw CLIError(commandLineMessage(for: e))
         } catch let e as WeakFitError {
             throw CLIError("\(e) (`cxr-edit regions IN.png`); pass --force to edit anyway, or --global / --mask")
         }

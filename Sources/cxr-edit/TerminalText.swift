@@ -9,7 +9,7 @@ import Foundation
 func errorLine(_ error: Error, limit: Int = 2000) -> String {
     var out = String.UnicodeScalarView()
     var count = 0
-    for u in "\(error)".unicodeScalars {
+    for u in commandLineMessage(for: error).unicodeScalars {
         if count == limit {
             out.append(contentsOf: "… (truncated)".unicodeScalars)
             break
