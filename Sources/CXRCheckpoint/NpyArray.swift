@@ -1,3 +1,4 @@
+import CXRFiles
 import CXRTensor
 import Foundation
 
@@ -5,6 +6,20 @@ import Foundation
 /// them. Every header field is checked before the data is touched: dimensions non-negative, their product
 /// overflow-checked and at most 2^28 elements, the data size exact.
 public enum NpyArray {
+    /// The array in the regular file at `url`, of at most `limit` bytes (checked on the opened file, so a link to
+    /// a huge file is refused unread); errors name the file and are one line.
+    public static func read(contentsOf url: URL, limit: Int) throws -> Tensor {
+        let data: Data
+        do {
+            data = try BoundedFile.read(url, limit: limit)
+        } catch let failure as BoundedFile.Failure {
+            if failure.isMissing { throw CheckpointError(.missing, file: url.path, "cannot be read") }
+            if case .tooLarge = failure { throw CheckpointError(.limit, file: url.path, "\(failure)") }
+            throw CheckpointError(.io, file: url.path, "\(failure)")
+        }
+        return try parse([UInt8](data), name: url.lastPathComponent)
+    }
+
     /// The array in `bytes` as a float32 tensor; errors name `name` and are one line.
     public static func parse(_ bytes: [UInt8], name: String) throws -> Tensor {
         guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {

@@ -42,10 +42,10 @@ struct BatchEdit {
         let modelURL = try edit.modelOptions.modelURL()
         let recommendations = try ModelRecommendations(modelFolder: modelURL)
         let folder = try DiffusersFolder(url: modelURL)
-        let defaults = ModelDefaults(recommendations: recommendations, modelURL: modelURL)
+        let defaults = samplingDefaults(recommendations, modelURL: modelURL)
+        let noise = try edit.sampling.noise.map { try InitialNoise.read(contentsOf: URL(fileURLWithPath: $0)) }
         let settings = Settings(modelURL: modelURL, steps: edit.sampling.steps ?? defaults.steps,
-                                guidance: edit.sampling.guidance ?? defaults.guidance,
-                                noise: try edit.sampling.noise.map { try readNpy(URL(fileURLWithPath: $0)) },
+                                guidance: edit.sampling.guidance ?? defaults.guidance, noise: noise,
                                 stamp: OutputStamp(modelPath: modelURL.path,
                                                    modelHash: modelHash(folder: folder,
                                                                         recommendations: recommendations)))

@@ -143,7 +143,7 @@ struct Edit: ParsableCommand {
                 throw CLIError("--null-edit must name another file than the output")
             }
         }
-        let noise = try sampling.noise.map { try readNpy(URL(fileURLWithPath: $0)) }
+        let noise = try sampling.noise.map { try InitialNoise.read(contentsOf: URL(fileURLWithPath: $0)) }
         if findings.dryRun {
             // Everything above is the real run's own checking (input, mask, region fit, output paths, noise):
             // a dry run refuses what the run refuses, and describes the area the run would repaint.
@@ -158,7 +158,7 @@ struct Edit: ParsableCommand {
         let modelURL = try modelOptions.modelURL()
         reporter.note("loading model \(modelURL.path)")
         let model = try loadModel(modelURL, prompt: prompt)
-        let defaults = ModelDefaults(model: model)
+        let defaults = samplingDefaults(model)
         // After the model loaded, as before: a model that fails to load gives its one error line alone.
         if let fitWarning = input.fitWarning(resolved) { warn(fitWarning) }
 
@@ -330,7 +330,7 @@ struct Edit: ParsableCommand {
     func explainRun(_ r: ResolvedFindings, input: PreparedInput, output outURL: URL) throws {
         let regional = input.editMask != nil
         let modelURL = try modelOptions.modelURL()
-        let defaults = ModelDefaults(recommendations: try ModelRecommendations(modelFolder: modelURL), modelURL: modelURL)
+        let defaults = samplingDefaults(try ModelRecommendations(modelFolder: modelURL), modelURL: modelURL)
         let steps = sampling.steps ?? defaults.steps, guidance = sampling.guidance ?? defaults.guidance
         let strength = self.strength ?? EditRequest.defaultStrength(regional: regional)
         let area = mask.map { "the white pixels of \($0)" } ?? r.areaDescription

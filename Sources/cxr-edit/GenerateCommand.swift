@@ -42,13 +42,13 @@ struct Generate: ParsableCommand {
             base.deletingLastPathComponent().appendingPathComponent("\(base.deletingPathExtension().lastPathComponent)-\($0).\(base.pathExtension)")
         }
         for url in outputs { try checkOutputPath(url, overwrite: output.overwrite, allowDICOM: true) }
-        let noise = try sampling.noise.map { try readNpy(URL(fileURLWithPath: $0)) }
+        let noise = try sampling.noise.map { try InitialNoise.read(contentsOf: URL(fileURLWithPath: $0)) }
 
         let reporter = ProgressReporter(output, label: "generate")
         let modelURL = try modelOptions.modelURL()
         reporter.note("loading model \(modelURL.path)")
         let model = try StableDiffusionModel.load(from: modelURL)
-        let defaults = ModelDefaults(model: model)
+        let defaults = samplingDefaults(model)
         let w = width ?? model.nativeImageSize, h = height ?? model.nativeImageSize
         let hash = modelHash(model)
         let pipeline = StableDiffusionPipeline(model: model)

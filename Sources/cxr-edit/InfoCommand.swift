@@ -70,7 +70,7 @@ struct Info: ParsableCommand {
 
         // What generate/edit run with when --steps/--guidance are not given.
         let recommendations = try ModelRecommendations(modelFolder: url)
-        let defaults = ModelDefaults(recommendations: recommendations, modelURL: url)
+        let defaults = samplingDefaults(recommendations, modelURL: url)
         let fromFile = recommendations.steps != nil || recommendations.guidance != nil
         let origin = fromFile ? ModelRecommendations.fileName
             : "cxr-edit's fallback; the folder has no \(ModelRecommendations.fileName)"

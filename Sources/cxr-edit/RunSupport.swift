@@ -43,26 +43,19 @@ func warn(_ message: String) {
     FileHandle.standardError.write(Data("cxr-edit: warning: \(message)\n".utf8))
 }
 
-/// Settings a model folder may recommend in `cxr-edit.json` (e.g. RoentGen: 75 steps, guidance 4), with the
-/// fallbacks used when it recommends none.
-struct ModelDefaults {
-    static let fallbackSteps = 50
-    static let fallbackGuidance = 7.5
-    var steps = ModelDefaults.fallbackSteps
-    var guidance = ModelDefaults.fallbackGuidance
+/// The sampler settings of runs on `model` where none are given; a `cxr-edit.json` the model ignored unread is
+/// reported here, as a warning.
+func samplingDefaults(_ model: StableDiffusionModel) -> SamplingDefaults {
+    samplingDefaults(model.recommendations, modelURL: model.url)
+}
 
-    /// From what the loaded model read of its `cxr-edit.json` (read once, at load); a file that was ignored unread
-    /// (a link to a huge file, a FIFO) is reported here, once, as a warning.
-    init(model: StableDiffusionModel) {
-        self.init(recommendations: model.recommendations, modelURL: model.url)
+/// The same from `cxr-edit.json` read without loading the model (a batch decides what is done before it loads
+/// one); a file that was ignored unread (a link to a huge file, a FIFO) is reported as a warning.
+func samplingDefaults(_ recommendations: ModelRecommendations, modelURL: URL) -> SamplingDefaults {
+    if let why = recommendations.ignored {
+        warn("\(modelURL.appendingPathComponent(ModelRecommendations.fileName).path): ignored: \(why)")
     }
-
-    /// From `cxr-edit.json` read without loading the model (a batch decides what is done before it loads one).
-    init(recommendations r: ModelRecommendations, modelURL: URL) {
-        if let why = r.ignored { warn("\(modelURL.appendingPathComponent(ModelRecommendations.fileName).path): ignored: \(why)") }
-        steps = r.steps ?? steps
-        guidance = r.guidance ?? guidance
-    }
+    return SamplingDefaults(recommendations: recommendations)
 }
 
 /// SHA-256 over the SHA-256s of a model's weight files. Each file's hash is cached: the cache key is (path, size, mtime) and lives in
@@ -150,21 +143,4 @@ func checkWritableFolder(_ dir: URL) throws {
     }
     close(fd)
     unlink(probe)
-}
-
-/// Reads a `--noise` array: a float32/float64 .npy (`NpyArray`) of finite values, at most 64 MiB.
-func readNpy(_ url: URL) throws -> Tensor {
-    let data: Data
-    do {
-        // Noise for the largest run (4096 px, 4 latent channels at 1/8 size, float64) is 8 MiB.
-        data = try BoundedFile.read(url, limit: 64 << 20)
-    } catch let failure as BoundedFile.Failure {
-        throw CLIError(failure.isMissing ? "\(url.path): cannot be read" : "\(url.path): \(failure)")
-    }
-    let tensor = try NpyArray.parse([UInt8](data), name: url.lastPathComponent)
-    // NaN noise gives a NaN image; said here, before the model is loaded.
-    guard tensor.data.allSatisfy({ $0.isFinite }) else {
-        throw CLIError("\(url.lastPathComponent): the noise array contains NaN or infinite values")
-    }
-    return tensor
 }
