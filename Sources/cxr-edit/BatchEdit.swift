@@ -44,11 +44,10 @@ struct BatchEdit {
         let folder = try DiffusersFolder(url: modelURL)
         let defaults = samplingDefaults(recommendations, modelURL: modelURL)
         let noise = try edit.sampling.noise.map { try InitialNoise.read(contentsOf: URL(fileURLWithPath: $0)) }
+        let hash = WeightsHash.hex(of: folder, recommendations: recommendations)
         let settings = Settings(modelURL: modelURL, steps: edit.sampling.steps ?? defaults.steps,
                                 guidance: edit.sampling.guidance ?? defaults.guidance, noise: noise,
-                                stamp: OutputStamp(modelPath: modelURL.path,
-                                                   modelHash: modelHash(folder: folder,
-                                                                        recommendations: recommendations)))
+                                stamp: OutputStamp(modelPath: modelURL.path, modelHash: hash))
 
         // Every input read and placed, and every existing output compared, before any edit.
         var hashes: [String: String] = [:]

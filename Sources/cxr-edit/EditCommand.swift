@@ -167,7 +167,7 @@ struct Edit: ParsableCommand {
         let request = try makeRequest(input, seed: seed, resolved: resolved, prompt: prompt, modelURL: modelURL,
                                   steps: steps, guidance: guidance, noise: noise)
         let editor = ImageEditor(model: model)
-        let stamp = OutputStamp(modelPath: modelURL.path, modelHash: modelHash(model))
+        let stamp = OutputStamp(modelPath: modelURL.path, modelHash: WeightsHash.hex(of: model))
         let outcome = try run(editor, request, reporter: reporter)
         try write(outcome, of: request, to: outURL, stamp: stamp, source: inURL, overwrite: output.overwrite)
         var null: (url: URL, outcome: EditOutcome)?

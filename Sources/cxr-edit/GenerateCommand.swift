@@ -50,7 +50,7 @@ struct Generate: ParsableCommand {
         let model = try StableDiffusionModel.load(from: modelURL)
         let defaults = samplingDefaults(model)
         let w = width ?? model.nativeImageSize, h = height ?? model.nativeImageSize
-        let hash = modelHash(model)
+        let hash = WeightsHash.hex(of: model)
         let pipeline = StableDiffusionPipeline(model: model)
         let seed = sampling.drawSeed()
         if sampling.seed == .random && !output.quiet { note("--seed -1: drew seed \(seed)") }

@@ -94,7 +94,7 @@ struct ProbeRun: ParsableCommand {
         let plan = try ProbePlan(spec: probeSpec, images: images, steps: probeSpec.steps ?? defaults.steps,
                                  guidance: probeSpec.guidance ?? defaults.guidance,
                                  schedulerName: probeSpec.scheduler ?? model.schedulerConfig.className ?? "default",
-                                 modelHash: modelHash(model))
+                                 modelHash: WeightsHash.hex(of: model))
         note("probe: \(images.count) images x \(probeSpec.edits.count) edits x \(probeSpec.strengths.count) strengths x \(probeSpec.seeds.count) seeds = \(plan.count) counterfactuals\(shard.count > 1 ? " (shard \(shard))" : "")")
         if dryRun {
             try printDryRun(plan: plan, model: model, resolver: resolver, shard: shard)

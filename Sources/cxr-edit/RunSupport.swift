@@ -1,9 +1,5 @@
-import CXRCheckpoint
-import CXRFiles
 import CXRImaging
 import CXRPipelines
-import CXRSchedulers
-import CXRTensor
 import Foundation
 
 /// Progress on stderr: "step 12/25 | 1.9 s/step | ETA 24 s", redrawn in place on a terminal.
@@ -56,47 +52,6 @@ func samplingDefaults(_ recommendations: ModelRecommendations, modelURL: URL) ->
         warn("\(modelURL.appendingPathComponent(ModelRecommendations.fileName).path): ignored: \(why)")
     }
     return SamplingDefaults(recommendations: recommendations)
-}
-
-/// SHA-256 over the SHA-256s of a model's weight files. Each file's hash is cached: the cache key is (path, size, mtime) and lives in
-/// ~/.cache/cxr-edit, so that a 2 GB checkpoint is hashed once, not on every run.
-func modelHash(_ model: StableDiffusionModel) -> String {
-    modelHash(folder: model.folder, recommendations: model.recommendations)
-}
-
-/// The same hash from the folder alone, before (or without) loading the weights.
-func modelHash(folder: DiffusersFolder, recommendations: ModelRecommendations) -> String {
-    var files = [URL]()
-    for component in ["text_encoder", "unet", "vae"] + (recommendations.inpaintUNet.map { [$0] } ?? []) {
-        if let store = try? folder.weights(component) { files += store.sources.map(\.url) }
-    }
-    var combined = SHA256()
-    for file in files {
-        combined.update(Array(fileHash(file).utf8))
-    }
-    return combined.finalize().map { String(format: "%02x", $0) }.joined()
-}
-
-/// The cache key describes the file the weights are read from: the path with every link resolved and `stat` of
-/// that file (device, inode, size, modification and change times in nanoseconds). Before, size and time came from
-/// the link itself, so weights behind a link changed in place kept their old hash in provenance and fingerprints.
-func fileHashKey(_ url: URL) -> String {
-    let resolved = url.resolvingSymlinksInPath().path
-    var st = stat()
-    guard stat(resolved, &st) == 0 else { return SHA256.hex(of: Array("unstattable|\(resolved)".utf8)) }
-    let times = "\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)|\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec)"
-    return SHA256.hex(of: Array("\(resolved)|\(st.st_dev)|\(st.st_ino)|\(st.st_size)|\(times)".utf8))
-}
-
-private func fileHash(_ url: URL) -> String {
-    let key = fileHashKey(url)
-    let cacheDir = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/cxr-edit/hashes")
-    let cacheFile = cacheDir.appendingPathComponent(key)
-    if let cached = try? String(contentsOf: cacheFile, encoding: .utf8), cached.count == 64 { return cached }
-    guard let h = try? SHA256.hex(ofFileAt: url) else { return "unreadable" }
-    try? FileManager.default.createDirectory(at: cacheDir, withIntermediateDirectories: true)
-    try? h.write(to: cacheFile, atomically: true, encoding: .utf8)
-    return h
 }
 
 /// An output path that does not exist yet: `<stem>.<suffix>.png`, then `<stem>.<suffix>-2.png`, ...

@@ -69,7 +69,7 @@ struct SynthesizeRun: ParsableCommand {
         let plan = try SynthesizePlan(spec: s, vocabulary: Vocabulary.standard(), steps: s.steps ?? defaults.steps,
                                       guidance: s.guidance ?? defaults.guidance,
                                       schedulerName: s.scheduler ?? model.schedulerConfig.className ?? "default",
-                                      modelHash: modelHash(model), nativeSize: model.nativeImageSize)
+                                      modelHash: WeightsHash.hex(of: model), nativeSize: model.nativeImageSize)
         let software = "cxr-edit \(CXREdit.version)"
         let runner = SynthesizeRunner(plan: plan, model: model, classifiers: classifiers, directory: URL(fileURLWithPath: out),
                                       options: ProbeRunOptions(shard: shard, progress: showProgress, software: software,
