@@ -44,12 +44,6 @@ struct RegionsCommand: ParsableCommand {
     /// Default drawing: a partition of the thorax that shows every boundary the regions use.
     static let defaultRegions = ["right-upper-zone", "right-middle-zone", "right-lower-zone",
                                  "left-upper-zone", "left-middle-zone", "left-lower-zone", "heart", "mediastinum"]
-    static let palette: [(name: String, rgb: (Double, Double, Double))] = [
-        ("red", (230, 70, 70)), ("orange", (240, 160, 50)), ("yellow", (230, 220, 60)), ("blue", (70, 110, 235)),
-        ("cyan", (60, 200, 220)), ("green", (100, 220, 100)), ("magenta", (220, 70, 210)), ("brown", (170, 110, 60)),
-        ("white", (245, 245, 245)), ("violet", (150, 90, 230)),
-    ]
-
     func run() throws {
         guard dilate >= 0 && dilate <= 1024 else { throw CLIError("--dilate must be between 0 and 1024 pixels, got \(dilate)") }
         let inURL = URL(fileURLWithPath: input)
@@ -80,7 +74,7 @@ struct RegionsCommand: ParsableCommand {
             let fit = fitter.fit(image)
             var masks: [(String, Mask)] = []
             for n in names { masks.append((n, try fitter.place([n], fit: fit, dilate: dilate))) }
-            let overlay = try Self.overlay(image, masks: masks.map(\.1))
+            let overlay = try MaskOverlay.draw(masks.map(\.1), over: image)
             try ImageIO.writePNG(overlay, to: outURL, text: [("Software", "cxr-edit regions"), ("Comment", "region overlay: \(fit.summary)")],
                                  overwrite: overwrite)
             if let maskURL {
@@ -100,7 +94,7 @@ struct RegionsCommand: ParsableCommand {
     }
 
     private func report(fit: AtlasFit, names: [String], masks: [Mask], outURL: URL, maskURL: URL?) throws {
-        let colours = names.indices.map { Self.palette[$0 % Self.palette.count].name }
+        let colours = names.indices.map { MaskOverlay.colourName(ofMaskAt: $0) }
         if json {
             var regions: [[String: Any]] = []
             for (i, n) in names.enumerated() {
@@ -128,36 +122,5 @@ struct RegionsCommand: ParsableCommand {
         if FitPolicy.standard.isWeak(fit) {
             print("warning: weak fit (score \(String(format: "%.2f", fit.score))): the regions are likely misplaced or the image is not a frontal chest radiograph; check the overlay. Region edits of this image need --force.")
         }
-    }
-
-    /// 8-bit RGB copy of `image` with each mask tinted (45% colour) and outlined.
-    static func overlay(_ image: RasterImage, masks: [Mask]) throws -> RasterImage {
-        let base = image.to8Bit().toGray()
-        let w = base.width, h = base.height
-        var rgb = [Double](repeating: 0, count: w * h * 3)
-        for i in 0..<(w * h) { for c in 0..<3 { rgb[3 * i + c] = Double(base.samples[i]) } }
-        let thickness = max(1, min(w, h) / 256)
-        var edges: [(Int, (Double, Double, Double))] = []
-        for (k, m) in masks.enumerated() {
-            let col = palette[k % palette.count].rgb
-            for i in 0..<(w * h) where m.values[i] >= 0.5 {
-                let g = Double(base.samples[i])
-                rgb[3 * i] = 0.55 * g + 0.45 * col.0
-                rgb[3 * i + 1] = 0.55 * g + 0.45 * col.1
-                rgb[3 * i + 2] = 0.55 * g + 0.45 * col.2
-                let x = i % w, y = i / w
-                var edge = false
-                outer: for dy in -thickness...thickness {
-                    for dx in -thickness...thickness {
-                        let xx = x + dx, yy = y + dy
-                        if xx < 0 || yy < 0 || xx >= w || yy >= h || m.values[yy * w + xx] < 0.5 { edge = true; break outer }
-                    }
-                }
-                if edge { edges.append((i, col)) }
-            }
-        }
-        for (i, col) in edges { rgb[3 * i] = col.0; rgb[3 * i + 1] = col.1; rgb[3 * i + 2] = col.2 }
-        return try RasterImage(width: w, height: h, channels: 3, bitDepth: 8,
-                               samples: rgb.map { UInt16(min(max($0.rounded(), 0), 255)) })
     }
 }
