@@ -40,30 +40,24 @@ public struct RandomModelWriter {
                                       padToken: architecture.padToken)
         progress(.configsAndTokenizerWritten)
 
+        // One network at a time, so that only its weights are held.
         let meta = ["format": "pt", "cxr-edit": note]
-        func config(_ component: String) throws -> JSONConfig {
-            try JSONConfig(contentsOf: url.appendingPathComponent("\(component)/config.json"))
+        func writeWeights(_ component: String, seedOffset: UInt64, file: String, keyPrefix: String = "",
+                          build: (JSONConfig, RandomWeights) throws -> Void) throws {
+            let weights = RandomWeights(seed: seed &+ seedOffset)
+            try build(JSONConfig(contentsOf: url.appendingPathComponent("\(component)/config.json")), weights)
+            try SafeTensorsWriter.write(weights.entries.map { (keyPrefix + $0.name, $0.tensor, .f16) }, metadata: meta,
+                                        to: url.appendingPathComponent("\(component)/\(file)"))
+            progress(.weightsWritten(component: component, parameterCount: weights.parameterCount))
         }
-        do {
-            let te = RandomWeights(seed: seed &+ 1)
-            _ = try CLIPTextModel(config: CLIPTextConfig(config("text_encoder")), weights: te)
-            try SafeTensorsWriter.write(te.entries.map { ("text_model." + $0.name, $0.tensor, .f16) }, metadata: meta,
-                                        to: url.appendingPathComponent("text_encoder/model.safetensors"))
-            progress(.weightsWritten(component: "text_encoder", parameterCount: te.parameterCount))
+        try writeWeights("text_encoder", seedOffset: 1, file: "model.safetensors", keyPrefix: "text_model.") {
+            _ = try CLIPTextModel(config: CLIPTextConfig($0), weights: $1)
         }
-        do {
-            let vae = RandomWeights(seed: seed &+ 2)
-            _ = try AutoencoderKL(config: VAEConfig(config("vae")), weights: vae)
-            try SafeTensorsWriter.write(vae.entries.map { ($0.name, $0.tensor, .f16) }, metadata: meta,
-                                        to: url.appendingPathComponent("vae/diffusion_pytorch_model.safetensors"))
-            progress(.weightsWritten(component: "vae", parameterCount: vae.parameterCount))
+        try writeWeights("vae", seedOffset: 2, file: "diffusion_pytorch_model.safetensors") {
+            _ = try AutoencoderKL(config: VAEConfig($0), weights: $1)
         }
-        do {
-            let unet = RandomWeights(seed: seed &+ 3)
-            _ = try UNet2DConditionModel(config: UNetConfig(config("unet")), weights: unet)
-            try SafeTensorsWriter.write(unet.entries.map { ($0.name, $0.tensor, .f16) }, metadata: meta,
-                                        to: url.appendingPathComponent("unet/diffusion_pytorch_model.safetensors"))
-            progress(.weightsWritten(component: "unet", parameterCount: unet.parameterCount))
+        try writeWeights("unet", seedOffset: 3, file: "diffusion_pytorch_model.safetensors") {
+            _ = try UNet2DConditionModel(config: UNetConfig($0), weights: $1)
         }
     }
 }
