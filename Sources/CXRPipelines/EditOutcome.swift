@@ -20,6 +20,12 @@ public struct EditOutcome: Sendable {
     public var mode: String { repaintedByMask ? "inpaint" : "edit" }
     let repaintedByMask: Bool
 
+    /// The fraction of pixels in which this output differs visibly from `other` (an edit from its matched null
+    /// edit), by the threshold of `EditReport`.
+    public func changedFraction(from other: EditOutcome) throws -> Double {
+        try ImageQuality.changedFraction(GrayPlane(image), GrayPlane(other.image), threshold: EditReport.changeThreshold)
+    }
+
     /// Provenance of the output: every setting of `request` that changes a pixel, plus the caller's extras
     /// (`cxr-edit:x:` entries). `mask-sha256` hashes the repainted area (binary, one byte per pixel).
     public func provenance(of request: EditRequest, software: String, model: String, modelHash: String) -> Provenance {

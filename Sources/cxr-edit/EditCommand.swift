@@ -407,8 +407,7 @@ struct Edit: ParsableCommand {
                 var n: [String: Any] = ["output": null.url.path, "seconds": null.outcome.seconds,
                                         "prompt": findings.nullPrompt, "negative_prompt": findings.nullNegativePrompt]
                 n.merge(null.outcome.report.json) { a, _ in a }
-                n["difference_from_edit"] = try ImageQuality.changedFraction(
-                    GrayPlane(image), GrayPlane(null.outcome.image), threshold: EditReport.changeThreshold)
+                n["difference_from_edit"] = try outcome.changedFraction(from: null.outcome)
                 obj["null_edit"] = n
             }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
