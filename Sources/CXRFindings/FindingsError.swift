@@ -20,6 +20,8 @@ public struct FindingsError: Error, CustomStringConvertible, Equatable, Sendable
         case sideNotApplicable(finding: String, side: String, sidedFindings: [String])
         /// The same finding is added twice (two sides are one bilateral finding).
         case addedTwice(finding: String)
+        /// The edit regions, placed by the atlas fit, cover no pixel of the image.
+        case regionOutsideImage(regions: [String])
     }
 
     public let description: String
@@ -53,6 +55,8 @@ extension FindingsError.Problem: CustomStringConvertible {
             return "\(finding) has no side; drop '\(side)' (sided findings: \(sidedFindings.joined(separator: ", ")))"
         case .addedTwice(let finding):
             return "\(finding) is added twice; give it once (bilateral for both sides)"
+        case .regionOutsideImage(let regions):
+            return "the fitted region \(regions.joined(separator: "+")) lies outside the image; check the atlas fit"
         }
     }
 

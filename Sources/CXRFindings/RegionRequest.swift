@@ -79,8 +79,7 @@ extension RegionFitter {
             edit = try edit.map { try $0.union(placed) } ?? placed
         }
         if let e = edit, e.coverage == 0 {
-            let names = request.editRegionNames.joined(separator: "+")
-            throw FindingsError("the fitted region \(names) lies outside the image; check it with `cxr-edit regions`")
+            throw FindingsError(.regionOutsideImage(regions: request.editRegionNames))
         }
         let keep = request.keep.isEmpty ? nil : try place(request.keep, fit: fit, dilate: 0)
         return PlacedRegions(fit: fit, edit: edit, keep: keep, growth: growth)

@@ -36,6 +36,9 @@ private func commandLineMessage(for problem: FindingsError.Problem) -> String {
         return "\(finding) has no side; drop '\(side)' (--side applies to: \(sidedFindings.joined(separator: ", ")))"
     case .addedTwice(let finding):
         return "\(finding) is added twice; give it once (with --side bilateral for both sides)"
+    case .regionOutsideImage(let regions):
+        return "the fitted region \(regions.joined(separator: "+")) lies outside the image; check it with "
+            + "`cxr-edit regions`"
     }
 }
 
