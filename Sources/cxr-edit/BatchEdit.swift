@@ -58,16 +58,16 @@ struct BatchEdit {
                 let (request, nullRequest) = try requests(for: jobs[i], prepared, settings)
                 let anonymized = ImageIO.isDICOMName(jobs[i].output) ? edit.anonymize : nil
                 jobs[i].edit = ExistingOutput.check(jobs[i].output, expected: expected(request, settings, null: false),
-                                                    anonymized: anonymized)
+                                                    deidentified: anonymized)
                 if let nullURL = jobs[i].null, let nullRequest {
                     jobs[i].nullState = ExistingOutput.check(nullURL, expected: expected(nullRequest, settings,
                                                                                          null: true),
-                                                             anonymized: anonymized)
+                                                             deidentified: anonymized)
                 }
                 for (url, state) in [(jobs[i].output, jobs[i].edit), (jobs[i].null, jobs[i].nullState)] {
                     if let url, case .differing(let why) = state, !edit.output.overwrite {
-                        throw CLIError("\(url.path): exists from another request: \(why); pass --overwrite to "
-                                       + "replace it, or choose another --out-dir")
+                        throw CLIError("\(url.path): exists from another request: \(why.commandLineDescription); "
+                                       + "pass --overwrite to replace it, or choose another --out-dir")
                     }
                 }
             }
