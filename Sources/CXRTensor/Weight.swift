@@ -17,6 +17,8 @@ public struct Weight: @unchecked Sendable {
     let floats: [Float]
     /// 16-bit values (f16 / bf16): a buffer we own or a read-only view into a memory-mapped checkpoint.
     let halves: HalfStorage?
+    /// Copies made from the values for faster arithmetic (bf16 packed operands), shared by copies of this value.
+    let derived = DerivedValues()
 
     /// Number of elements.
     public var count: Int { shape.reduce(1, *) }
