@@ -11,11 +11,13 @@ extension Weight {
         case .fp32:
             return try withFloats { try body(.floats($0, ld: columns, transposed: transposed)) }
         case .bf16:
-            let packed = derived.value("bf16 \(side) \(transposed ? "T" : "N")") {
-                withFloats {
+            let packed = derived.value("bf16 \(side) \(transposed ? "T" : "N")") { () -> BFloat16Matrix in
+                let m = withFloats {
                     BFloat16Matrix(side: side, rows: transposed ? columns : rows, columns: transposed ? rows : columns,
                                    values: $0, ld: columns, transposed: transposed)
                 }
+                releaseStoredPages()
+                return m
             }
             return try body(.packed(packed))
         }

@@ -41,6 +41,7 @@ func winogradConv3x3(_ x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, 
             let buf = ScratchPool.shared.take(16 * oc16)
             defer { ScratchPool.shared.give(buf) }
             winogradWeights(weight, into: buf.base)
+            weight.releaseStoredPages()
             return WinogradPackedWeights((0..<16).map {
                 BFloat16Matrix(side: .a, rows: o, columns: c, values: buf.base + $0 * oc16, ld: c, transposed: false)
             })
