@@ -215,7 +215,9 @@ struct Edit: ParsableCommand {
     func loadModel(_ modelURL: URL, prompt: String) throws -> StableDiffusionModel {
         let model: StableDiffusionModel
         let precision = try modelOptions.unetPrecision()
-        do { model = try StableDiffusionModel.load(from: modelURL, unetPrecision: precision) } catch let e as PipelineError {
+        do {
+            model = try StableDiffusionModel.load(from: modelURL, unetPrecision: precision)
+        } catch let e as PipelineError {
             throw CLIError(e.description)
         }
         if unet == .inpaint && !model.hasInpaintingUNet {

@@ -36,8 +36,9 @@ final class RegenerationTests: XCTestCase {
         guard BFloat16GEMM.isSupported else { throw XCTSkip("this CPU has no AVX512-BF16") }
         let out = try CLI.tempDir(self)
         let first = out.appendingPathComponent("first.png")
-        let r = try CLI.run(["edit", RegionalEditTests.sample.path, "--model", CLI.sd1.path, "--add", "large right effusion",
-                             "--steps", "3", "--seed", "5", "--precision", "auto", "-o", first.path, "--quiet"])
+        let r = try CLI.run(["edit", RegionalEditTests.sample.path, "--model", CLI.sd1.path,
+                             "--add", "large right effusion", "--steps", "3", "--seed", "5", "--precision", "auto",
+                             "-o", first.path, "--quiet"])
         XCTAssertEqual(r.status, 0, r.stderr)
         try regenerate(first, to: out.appendingPathComponent("again.png"))
     }
