@@ -26,7 +26,7 @@ struct ModelOptions: ParsableArguments {
                                             + "the parity tests check), bf16 (bf16 operands with fp32 sums, needs "
                                             + "AVX512-BF16), auto (bf16 where the CPU has it, else fp32).",
                                             valueName: "fp32|bf16|auto"))
-    var precision: GEMMPrecision.Request = .fp32
+    var precision = GEMMPrecision.Request.fp32.rawValue
 
     /// The most threads `--threads` may ask for: 4 per core, at most 256. More only adds thread stacks and BLAS
     /// buffers; 1000 threads under an address-space limit made OpenBLAS hang at exit.
@@ -68,7 +68,11 @@ struct ModelOptions: ParsableArguments {
     /// The UNet precision --precision gives on this CPU; bf16 on a CPU without bf16 instructions is refused
     /// rather than emulated (emulation would only be slower than fp32).
     func unetPrecision() throws -> GEMMPrecision {
-        guard let p = GEMMPrecision.resolve(precision) else {
+        // Parsed here rather than by ArgumentParser, whose value errors are several lines (cxr-edit's are one).
+        guard let request = GEMMPrecision.Request(rawValue: precision) else {
+            throw CLIError("--precision must be fp32, bf16 or auto, got \(precision)")
+        }
+        guard let p = GEMMPrecision.resolve(request) else {
             throw CLIError("--precision bf16 needs a CPU with AVX512-BF16 (this one has: "
                            + "\(CPUFeatures.current.featureList)); use fp32 or auto")
         }
@@ -188,4 +192,3 @@ enum Switch: String, ExpressibleByArgument, CaseIterable {
 }
 
 extension UNetChoice: ExpressibleByArgument {}
-extension GEMMPrecision.Request: ExpressibleByArgument {}
