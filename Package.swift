@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // CPUID and XGETBV, which Swift cannot execute itself (kernel selection needs the CPU's features).
         .target(name: "CCPUID"),
+        // bf16 GEMM with float32 accumulation on AVX512-BF16 (Debian's OpenBLAS is built without sbgemm).
+        .target(name: "CBFloat16", dependencies: ["CCPUID"]),
         // DICOM through DCMTK (apt: libdcmtk-dev), behind a C interface: parsing, JPEG/JPEG-LS/RLE/deflate
         // decoding, Modality/VOI LUT rendering, derived-image writing; JPEG 2000 and HTJ2K decoding through
         // OpenJPEG (apt: libopenjp2-7-dev), which DCMTK's free codecs lack.
@@ -37,7 +39,7 @@ let package = Package(
         // input-file error type that the checkpoint layer shares.
         .target(name: "CXRFiles", swiftSettings: optimize),
         // Tensor type and CPU kernels (GEMM via OpenBLAS, conv, norms, attention, activations).
-        .target(name: "CXRTensor", dependencies: ["COpenBLAS", "CCPUID"], swiftSettings: optimize),
+        .target(name: "CXRTensor", dependencies: ["COpenBLAS", "CCPUID", "CBFloat16"], swiftSettings: optimize),
         // safetensors (validated, mmapped), PyTorch .bin through an allow-listed unpickler, diffusers folders.
         .target(name: "CXRCheckpoint", dependencies: ["CXRTensor", "CXRFiles"], swiftSettings: optimize),
         // CLIP BPE tokenizer, identical to transformers' CLIPTokenizer.

@@ -157,3 +157,7 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
         return try body(UnsafeRawBufferPointer(rebasing: all[e.byteRange]))
     }
 }
+
+/// Its tensors view a PROT_READ, MAP_PRIVATE mapping that nothing writes (MappedFile), so weights may release
+/// their pages once they hold a copy of their own.
+extension SafeTensorsFile: ReadOnlyFileMapping {}

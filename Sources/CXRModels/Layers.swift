@@ -4,13 +4,16 @@ import CXRTensor
 public struct Linear {
     public let weight: Weight
     public let bias: Tensor?
+    /// The precision of its GEMM, from the scope it was built in.
+    public let precision: GEMMPrecision
 
     public init(_ p: ParameterScope, in inF: Int, out outF: Int, bias: Bool = true) throws {
         weight = try p.weight("weight", shape: [outF, inF])
         self.bias = bias ? try p.tensor("bias", shape: [outF]) : nil
+        precision = p.precision
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias) }
+    public func callAsFunction(_ x: Tensor) -> Tensor { linear(x, weight: weight, bias: bias, precision: precision) }
 }
 
 /// torch.nn.Conv2d with a square kernel, stride and padding.
@@ -19,6 +22,8 @@ public struct Conv2d {
     public let bias: Tensor?
     public let stride: Int
     public let padding: Padding2D
+    /// The precision of its GEMMs, from the scope it was built in.
+    public let precision: GEMMPrecision
 
     public init(_ p: ParameterScope, in inC: Int, out outC: Int, kernel: Int, stride: Int = 1,
                 padding: Padding2D? = nil, bias: Bool = true) throws {
@@ -26,10 +31,11 @@ public struct Conv2d {
         self.bias = bias ? try p.tensor("bias", shape: [outC]) : nil
         self.stride = stride
         self.padding = padding ?? .same(kernel / 2)
+        precision = p.precision
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
+        conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, precision: precision)
     }
 }
 

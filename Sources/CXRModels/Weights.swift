@@ -60,15 +60,18 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
 public struct ParameterScope {
     public let provider: any WeightProvider
     public let prefix: String
+    /// The GEMM precision of the linear and convolution layers built in this scope (and its children).
+    public let precision: GEMMPrecision
 
-    public init(_ provider: any WeightProvider, prefix: String = "") {
+    public init(_ provider: any WeightProvider, prefix: String = "", precision: GEMMPrecision = .fp32) {
         self.provider = provider
         self.prefix = prefix
+        self.precision = precision
     }
 
     /// The scope of a child module.
     public func callAsFunction(_ child: String) -> ParameterScope {
-        ParameterScope(provider, prefix: prefix.isEmpty ? child : "\(prefix).\(child)")
+        ParameterScope(provider, prefix: prefix.isEmpty ? child : "\(prefix).\(child)", precision: precision)
     }
 
     public func key(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }

@@ -1,6 +1,7 @@
 import CXRCheckpoint
 import CXRModels
 import CXRSchedulers
+import CXRTensor
 import CXRTokenizer
 import Foundation
 
@@ -19,8 +20,9 @@ public struct StableDiffusionModel {
     /// What `cxr-edit.json` recommends (steps, guidance, the inpainting UNet's folder).
     public let recommendations: ModelRecommendations
 
-    /// Loads every component. Errors name the file and the problem in one line.
-    public static func load(from url: URL) throws -> StableDiffusionModel {
+    /// Loads every component. Errors name the file and the problem in one line. `unetPrecision` is the GEMM
+    /// precision of the UNets (the text encoder and the VAE stay fp32: they run once per edit, the UNet per step).
+    public static func load(from url: URL, unetPrecision: GEMMPrecision = .fp32) throws -> StableDiffusionModel {
         let folder = try DiffusersFolder(url: url)
         for name in ["unet", "vae", "text_encoder", "tokenizer", "scheduler"] {
             var isDir: ObjCBool = false
@@ -33,7 +35,8 @@ public struct StableDiffusionModel {
         let textEncoder = try CLIPTextModel(config: CLIPTextConfig(folder.config("text_encoder")),
                                             weights: CheckpointWeights(folder.weights("text_encoder")))
         let unet = try UNet2DConditionModel(config: UNetConfig(folder.config("unet")),
-                                            weights: CheckpointWeights(folder.weights("unet")))
+                                            weights: CheckpointWeights(folder.weights("unet")),
+                                            precision: unetPrecision)
         let vae = try AutoencoderKL(config: VAEConfig(folder.config("vae")),
                                     weights: CheckpointWeights(folder.weights("vae")))
         let schedulerConfig = try SchedulerConfig(contentsOf: url.appendingPathComponent("scheduler/scheduler_config.json"))
@@ -54,7 +57,8 @@ public struct StableDiffusionModel {
                                            message: "inpaint_unet names '\(name)', which is not a folder of the model")
             }
             let net = try UNet2DConditionModel(config: UNetConfig(folder.config(name)),
-                                               weights: CheckpointWeights(folder.weights(name)))
+                                               weights: CheckpointWeights(folder.weights(name)),
+                                               precision: unetPrecision)
             try check(net, folder: dir, textEncoder: textEncoder, inChannels: [2 * l + 1], latentChannels: l)
             inpaintUNet = net
         }

@@ -4,11 +4,16 @@ import Foundation
 /// Multi-head scaled-dot-product attention, softmax(Q K^T / sqrt(d)) V, on projections laid out as linear
 /// layers produce them: q [B, Lq, H*D], k and v [B, Lk, H*D] -> [B, Lq, H*D].
 ///
-/// Never materialises more than `queryChunk x Lk` scores per worker: at 512x512 a full 4096x4096 score matrix
-/// would be 64 MB per head. Heads and query chunks run in parallel on our threads with BLAS single-threaded,
-/// since the per-head GEMMs are too small for BLAS threading to pay off.
+/// Streaming (as flash attention): each worker takes `queryChunk` query rows of one head and walks the keys in
+/// blocks of `keyBlock`, keeping only a queryChunk x keyBlock score tile (256 KB at 256 x 256, inside L2) instead
+/// of queryChunk x Lk (4 MB at Lk = 4096, which spilled to L3 and made the K = 40 score GEMM bound by memory
+/// writes). Per row it keeps the running maximum m and sum l of exp(s - m); when a block raises m, the row's
+/// partial output and l are rescaled by exp(m_old - m_new), and the output is divided by l at the end. Heads and
+/// query chunks run in parallel on our threads with BLAS single-threaded (the per-tile GEMMs are too small for
+/// BLAS threading to pay off).
 public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
-                      queryChunk: Int = AttentionSettings.queryChunk) -> Tensor {
+                      queryChunk: Int = AttentionSettings.queryChunk,
+                      keyBlock: Int = AttentionSettings.keyBlock) -> Tensor {
     Profiler.measure("attention") {
     let b = q.shape[0], lq = q.shape[1], hd = q.shape[2]
     let lk = k.shape[1]
@@ -16,11 +21,14 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool 
     let d = hd / heads
     let scale = 1 / Float(d).squareRoot()
     let chunk = min(queryChunk, lq)
+    let block = max(1, min(keyBlock, lk))
     let chunksPerHead = (lq + chunk - 1) / chunk
     let items = b * heads * chunksPerHead
     var out = Tensor(zeros: [b, lq, hd])
     let workers = min(ComputeThreads.count, items)
-    var scratch = [Float](repeating: 0, count: workers * chunk * lk)
+    // Per worker: the score tile, then the running maximum and sum of each query row.
+    let perWorker = chunk * block + 2 * chunk
+    var scratch = [Float](repeating: 0, count: workers * perWorker)
     openblas_set_num_threads(1)
     defer { ComputeThreads.applyToBLAS() }
     out.data.withUnsafeMutableBufferPointer { op in
@@ -30,7 +38,8 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool 
                     scratch.withUnsafeMutableBufferPointer { sp in
                         nonisolated(unsafe) let op = op, qp = qp, kp = kp, vp = vp, sp = sp
                         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                            let scores = sp.baseAddress! + worker * chunk * lk
+                            let scores = sp.baseAddress! + worker * perWorker
+                            let rowMax = scores + chunk * block, rowSum = rowMax + chunk
                             var item = worker
                             while item < items {
                                 let ci = item % chunksPerHead
@@ -38,17 +47,36 @@ public func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool 
                                 let bi = item / (chunksPerHead * heads)
                                 let q0 = ci * chunk, rows = min(chunk, lq - q0)
                                 let qBase = qp.baseAddress! + (bi * lq + q0) * hd + h * d
-                                let kBase = kp.baseAddress! + bi * lk * hd + h * d
-                                let vBase = vp.baseAddress! + bi * lk * hd + h * d
-                                sgemm(transB: true, m: rows, n: lk, k: d, alpha: scale, a: qBase, lda: hd,
-                                      b: kBase, ldb: hd, c: scores, ldc: lk)
-                                for r in 0..<rows {
-                                    let row = scores + r * lk
-                                    let valid = causal ? min(lk, q0 + r + 1) : lk
-                                    FastMath.softmaxRow(row, valid: valid, count: lk)
+                                let oBase = op.baseAddress! + (bi * lq + q0) * hd + h * d
+                                // Causal rows see keys 0...q0+r: blocks past the chunk's last row are skipped.
+                                let keys = causal ? min(lk, q0 + rows) : lk
+                                rowMax.update(repeating: -.infinity, count: rows)
+                                rowSum.update(repeating: 0, count: rows)
+                                var k0 = 0
+                                while k0 < keys {
+                                    let n = min(block, keys - k0)
+                                    let kBase = kp.baseAddress! + (bi * lk + k0) * hd + h * d
+                                    let vBase = vp.baseAddress! + (bi * lk + k0) * hd + h * d
+                                    sgemm(transB: true, m: rows, n: n, k: d, alpha: scale, a: qBase, lda: hd,
+                                          b: kBase, ldb: hd, c: scores, ldc: n)
+                                    for r in 0..<rows {
+                                        let valid = causal ? max(0, min(n, q0 + r + 1 - k0)) : n
+                                        let correction = FastMath.softmaxBlock(scores + r * n, valid: valid,
+                                                                               count: n, runningMax: &rowMax[r],
+                                                                               runningSum: &rowSum[r])
+                                        if k0 > 0 && correction != 1 {
+                                            let o = oBase + r * hd
+                                            for e in 0..<d { o[e] *= correction }
+                                        }
+                                    }
+                                    sgemm(m: rows, n: d, k: n, a: scores, lda: n, b: vBase, ldb: hd,
+                                          beta: k0 == 0 ? 0 : 1, c: oBase, ldc: hd)
+                                    k0 += n
                                 }
-                                sgemm(m: rows, n: d, k: lk, a: scores, lda: lk, b: vBase, ldb: hd,
-                                      c: op.baseAddress! + (bi * lq + q0) * hd + h * d, ldc: hd)
+                                for r in 0..<rows {
+                                    let inv = 1 / rowSum[r], o = oBase + r * hd
+                                    for e in 0..<d { o[e] *= inv }
+                                }
                                 item += workers
                             }
                         }
@@ -87,10 +115,16 @@ public func softmax(_ x: Tensor) -> Tensor {
     return y
 }
 
-/// Tuning of the attention kernel (`CXR_EDIT_ATTN_CHUNK` overrides the query-chunk size for experiments).
+/// Tuning of the attention kernel (`CXR_EDIT_ATTN_CHUNK` and `CXR_EDIT_ATTN_KEY_BLOCK` override the query-chunk
+/// and key-block sizes for experiments).
 public enum AttentionSettings {
     public static let queryChunk: Int = {
         if let s = ProcessInfo.processInfo.environment["CXR_EDIT_ATTN_CHUNK"], let v = Int(s), v > 0 { return v }
+        return 256
+    }()
+    /// 256 keys: a 256 x 256 float score tile is 256 KB, which stays in a 1 MB L2 with the Q and K/V tiles.
+    public static let keyBlock: Int = {
+        if let s = ProcessInfo.processInfo.environment["CXR_EDIT_ATTN_KEY_BLOCK"], let v = Int(s), v > 0 { return v }
         return 256
     }()
 }

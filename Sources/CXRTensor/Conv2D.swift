@@ -17,9 +17,10 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, 
     conv2d(x, weight: Weight(weight), bias: bias, stride: stride, padding: padding, maxColumnBytes: maxColumnBytes)
 }
 
-/// `conv2d` with a weight that may be stored as fp16/bf16 (widened into scratch once per call).
+/// `conv2d` with a weight that may be stored as fp16/bf16 (widened into scratch once per call for fp32 GEMMs,
+/// packed once as bf16 for `precision` bf16).
 public func conv2d(_ x: Tensor, weight: Weight, bias: Tensor?, stride: Int = 1, padding: Padding2D = .same(0),
-                   maxColumnBytes: Int = 24 << 20) -> Tensor {
+                   maxColumnBytes: Int = 24 << 20, precision: GEMMPrecision = .fp32) -> Tensor {
     Profiler.measure("conv2d") {
     let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
     let o = weight.shape[0], kh = weight.shape[2], kw = weight.shape[3]
@@ -34,7 +35,8 @@ public func conv2d(_ x: Tensor, weight: Weight, bias: Tensor?, stride: Int = 1, 
         out.data.withUnsafeMutableBufferPointer { op in
             x.data.withUnsafeBufferPointer { xp in
                 winogradConv3x3(xp.baseAddress!, n: n, c: c, h: h, w: w, weight: weight, bias: bias,
-                                padTop: padding.top, padLeft: padding.left, ho: ho, wo: wo, out: op.baseAddress!)
+                                padTop: padding.top, padLeft: padding.left, ho: ho, wo: wo, out: op.baseAddress!,
+                                precision: precision)
             }
         }
         return out
@@ -44,7 +46,7 @@ public func conv2d(_ x: Tensor, weight: Weight, bias: Tensor?, stride: Int = 1, 
     var cols = direct ? [] : [Float](repeating: 0, count: k * bandRows * wo)
     out.data.withUnsafeMutableBufferPointer { op in
         x.data.withUnsafeBufferPointer { xp in
-            weight.withFloats { wp in
+            weight.withOperand(precision, side: .a, transposed: false) { wp in
                 cols.withUnsafeMutableBufferPointer { cp in
                     for b in 0..<n {
                         let xb = xp.baseAddress! + b * c * h * w
@@ -57,8 +59,8 @@ public func conv2d(_ x: Tensor, weight: Weight, bias: Tensor?, stride: Int = 1, 
                         }
                         let beta: Float = bias == nil ? 0 : 1
                         if direct {
-                            sgemm(m: o, n: plane, k: c, a: wp, lda: c, b: xb, ldb: plane,
-                                  beta: beta, c: ob, ldc: plane)
+                            gemm(precision, m: o, n: plane, k: c, a: wp,
+                                 b: .floats(xb, ld: plane, transposed: false), beta: beta, c: ob, ldc: plane)
                             continue
                         }
                         var oy0 = 0
@@ -67,8 +69,9 @@ public func conv2d(_ x: Tensor, weight: Weight, bias: Tensor?, stride: Int = 1, 
                             let p = rows * wo
                             im2colBand(xb, c: c, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding,
                                        oy0: oy0, rows: rows, wo: wo, cols: cp.baseAddress!)
-                            sgemm(m: o, n: p, k: k, a: wp, lda: k, b: cp.baseAddress!, ldb: p,
-                                  beta: beta, c: ob + oy0 * wo, ldc: plane)
+                            gemm(precision, m: o, n: p, k: k, a: wp,
+                                 b: .floats(cp.baseAddress!, ld: p, transposed: false), beta: beta,
+                                 c: ob + oy0 * wo, ldc: plane)
                             oy0 += rows
                         }
                     }

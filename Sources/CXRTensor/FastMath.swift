@@ -95,4 +95,49 @@ public enum FastMath {
         while i < valid { row[i] *= inv; i += 1 }
         if valid < count { (row + valid).update(repeating: 0, count: count - valid) }
     }
+
+    /// One key block of a streaming softmax row: with `runningMax` m and `runningSum` l over the blocks so far,
+    /// sets m' = max(m, max(row[0..<valid])), writes row[j] = e^(row[j] - m') (row[valid..<count] = 0), updates
+    /// l = l * e^(m - m') + Σ row[j], and returns e^(m - m'), the factor the row's partial output must be scaled
+    /// by (1 when the maximum did not change, 0 before the first valid key).
+    @inlinable
+    public static func softmaxBlock(_ row: UnsafeMutablePointer<Float>, valid: Int, count: Int,
+                                    runningMax: inout Float, runningSum: inout Float) -> Float {
+        let raw = UnsafeMutableRawPointer(row)
+        var i = 0
+        var m8 = SIMD8<Float>(repeating: -.infinity)
+        while i + 8 <= valid {
+            m8 = pointwiseMax(m8, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+            i += 8
+        }
+        var blockMax = m8.max()
+        while i < valid { blockMax = Swift.max(blockMax, row[i]); i += 1 }
+        let newMax = Swift.max(runningMax, blockMax)
+        // No valid key yet (a causal row's later block): nothing to add, nothing to rescale.
+        if newMax == -.infinity {
+            row.update(repeating: 0, count: count)
+            return 1
+        }
+        let correction: Float = runningMax == newMax ? 1 : runningMax == -.infinity ? 0 : exp(runningMax - newMax)
+        let mv = SIMD8<Float>(repeating: newMax)
+        var s8 = SIMD8<Float>()
+        i = 0
+        while i + 8 <= valid {
+            let e = exp(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - mv)
+            raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            s8 += e
+            i += 8
+        }
+        var sum = s8.sum()
+        while i < valid {
+            let e = exp(row[i] - newMax)
+            row[i] = e
+            sum += e
+            i += 1
+        }
+        if valid < count { (row + valid).update(repeating: 0, count: count - valid) }
+        runningSum = runningSum * correction + sum
+        runningMax = newMax
+        return correction
+    }
 }

@@ -34,7 +34,11 @@ public enum GEMMCheck {
     }
 
     /// Descriptions of the cases whose result is off by more than fp32 rounding allows; empty when all pass.
-    public static func run(_ cases: [Case] = cases, multiply: Multiply = openBLAS) -> [String] {
+    /// `operandRounding` is the unit roundoff of a GEMM that rounds its operands first (2⁻⁸ for bf16, whose
+    /// significand has 8 bits): each product may then be off by 2u + u² of its magnitude on top of the fp32
+    /// summation error, and no more.
+    public static func run(_ cases: [Case] = cases, operandRounding: Double = 0,
+                           multiply: Multiply = openBLAS) -> [String] {
         var failures = [String]()
         var seed: UInt64 = 0x5EED
         func next() -> Float {
@@ -78,13 +82,15 @@ public enum GEMMCheck {
                     let old = c.beta == 0 ? 0 : Double(c.beta) * Double(start[i * ldc + j])
                     let want = Double(c.alpha) * sum + old
                     // fp32's worst case for any summation order: (k + 2) units of rounding times the magnitudes.
-                    let allowed = Double(c.k + 2) * 0x1p-24 * (Double(abs(c.alpha)) * magnitude + abs(old)) + 1e-30
+                    let u = operandRounding
+                    let allowed = Double(c.k + 2) * 0x1p-24 * (Double(abs(c.alpha)) * magnitude + abs(old))
+                        + (2 * u + u * u) * Double(abs(c.alpha)) * magnitude + 1e-30
                     worst = max(worst, abs(got - want) / allowed)
                 }
             }
             if !(worst <= 1) {
-                failures.append("sgemm m=\(c.m) n=\(c.n) k=\(c.k) \(c.transA ? "T" : "N")\(c.transB ? "T" : "N") "
-                                + "alpha=\(c.alpha) beta=\(c.beta): error \(worst) times the fp32 allowance")
+                failures.append("gemm m=\(c.m) n=\(c.n) k=\(c.k) \(c.transA ? "T" : "N")\(c.transB ? "T" : "N") "
+                                + "alpha=\(c.alpha) beta=\(c.beta): error \(worst) times the rounding allowance")
             }
         }
         return failures

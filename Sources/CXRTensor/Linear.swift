@@ -3,8 +3,9 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     linear(x, weight: Weight(weight), bias: bias)
 }
 
-/// `linear` with a weight that may be stored as fp16/bf16 (widened into scratch for the GEMM).
-public func linear(_ x: Tensor, weight: Weight, bias: Tensor?) -> Tensor {
+/// `linear` with a weight that may be stored as fp16/bf16 (widened into scratch for an fp32 GEMM, or packed
+/// once as bf16 for a bf16 GEMM).
+public func linear(_ x: Tensor, weight: Weight, bias: Tensor?, precision: GEMMPrecision = .fp32) -> Tensor {
     Profiler.measure("linear") {
     let inF = weight.shape[1], outF = weight.shape[0]
     precondition(x.shape.last == inF, "linear: input \(x.shape) vs weight \(weight.shape)")
@@ -17,9 +18,9 @@ public func linear(_ x: Tensor, weight: Weight, bias: Tensor?) -> Tensor {
             }
         }
         x.data.withUnsafeBufferPointer { xp in
-            weight.withFloats { w in
-                sgemm(transB: true, m: rows, n: outF, k: inF, a: xp.baseAddress!, lda: inF,
-                      b: w, ldb: inF, beta: bias == nil ? 0 : 1, c: o.baseAddress!, ldc: outF)
+            weight.withOperand(precision, side: .b, transposed: true) { w in
+                gemm(precision, m: rows, n: outF, k: inF, a: .floats(xp.baseAddress!, ld: inF, transposed: false),
+                     b: w, beta: bias == nil ? 0 : 1, c: o.baseAddress!, ldc: outF)
             }
         }
     }

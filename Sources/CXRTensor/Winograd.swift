@@ -17,37 +17,36 @@ public enum ConvolutionSettings {
 /// in bands so the transformed inputs stay near 32 MB. Rounding differs from direct convolution by a few ulp
 /// of the layer's scale (checked against it in KernelTests and by the model parity tests).
 func winogradConv3x3(_ x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: Weight, bias: Tensor?,
-                     padTop: Int, padLeft: Int, ho: Int, wo: Int, out: UnsafeMutablePointer<Float>) {
+                     padTop: Int, padLeft: Int, ho: Int, wo: Int, out: UnsafeMutablePointer<Float>,
+                     precision: GEMMPrecision = .fp32) {
     let o = weight.shape[0]
     let th = (ho + 1) / 2, tw = (wo + 1) / 2
     let tilesPerImage = th * tw, tiles = n * tilesPerImage
     let chunk = max(64, min(tiles, (32 << 20) / (64 * max(c, o))))
 
-    // U[ξ][oc][ic]
-    let uBuf = ScratchPool.shared.take(16 * o * c)
-    defer { ScratchPool.shared.give(uBuf) }
-    nonisolated(unsafe) let u = uBuf.base
+    // U[ξ] (o x c): in fp32 recomputed per call from the stored weight (cheap next to the GEMMs, no memory
+    // kept); in bf16 rounded, packed and kept with the weight, since the packed copy is the point of caching.
     let oc16 = o * c
-    Parallel.for(o, minChunk: 4) { oi in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9) { gp in
-            for ci in 0..<c {
-                weight.widen(into: gp.baseAddress!, from: (oi * c + ci) * 9, count: 9)
-                // G g: rows of 3 (as SIMD4 with a zero lane).
-                let g0 = SIMD4<Float>(gp[0], gp[1], gp[2], 0)
-                let g1 = SIMD4<Float>(gp[3], gp[4], gp[5], 0)
-                let g2 = SIMD4<Float>(gp[6], gp[7], gp[8], 0)
-                let t0 = g0, t1 = 0.5 * (g0 + g1 + g2), t2 = 0.5 * (g0 - g1 + g2), t3 = g2
-                let base = oi * c + ci
-                @inline(__always) func put(_ r: Int, _ t: SIMD4<Float>) {
-                    let a = t[0], b = t[1], d = t[2]
-                    u[(r * 4 + 0) * oc16 + base] = a
-                    u[(r * 4 + 1) * oc16 + base] = 0.5 * (a + b + d)
-                    u[(r * 4 + 2) * oc16 + base] = 0.5 * (a - b + d)
-                    u[(r * 4 + 3) * oc16 + base] = d
-                }
-                put(0, t0); put(1, t1); put(2, t2); put(3, t3)
-            }
+    var uBuf: ScratchPool.Buffer?
+    defer { if let uBuf { ScratchPool.shared.give(uBuf) } }
+    let operands: [GEMMOperand]
+    switch precision {
+    case .fp32:
+        let buf = ScratchPool.shared.take(16 * oc16)
+        uBuf = buf
+        winogradWeights(weight, into: buf.base)
+        operands = (0..<16).map { .floats(buf.base + $0 * oc16, ld: c, transposed: false) }
+    case .bf16:
+        let packed = weight.cached("winograd F(2x2,3x3) bf16") { () -> WinogradPackedWeights in
+            let buf = ScratchPool.shared.take(16 * oc16)
+            defer { ScratchPool.shared.give(buf) }
+            winogradWeights(weight, into: buf.base)
+            weight.releaseStoredPages()
+            return WinogradPackedWeights((0..<16).map {
+                BFloat16Matrix(side: .a, rows: o, columns: c, values: buf.base + $0 * oc16, ld: c, transposed: false)
+            })
         }
+        operands = packed.matrices.map { .packed($0) }
     }
 
     let vBuf = ScratchPool.shared.take(16 * c * chunk)
@@ -92,8 +91,8 @@ func winogradConv3x3(_ x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, 
         }
         // 16 GEMMs: M[ξ] (o x pc) = U[ξ] (o x c) · V[ξ] (c x pc).
         for xi in 0..<16 {
-            sgemm(m: o, n: pc, k: c, a: u + xi * oc16, lda: c, b: v + xi * vStride, ldb: pc,
-                  c: m + xi * o * pc, ldc: pc)
+            gemm(precision, m: o, n: pc, k: c, a: operands[xi], b: .floats(v + xi * vStride, ld: pc, transposed: false),
+                 c: m + xi * o * pc, ldc: pc)
         }
         // Output transform, parallel over output channels.
         let mStride = o * pc
@@ -126,4 +125,38 @@ func winogradConv3x3(_ x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, 
         }
         p0 += pc
     }
+}
+
+/// The 16 transformed weight matrices U[ξ][oc][ic] = (G g Gᵀ)[ξ] of a [O, C, 3, 3] weight, into `u` (16·O·C).
+private func winogradWeights(_ weight: Weight, into uBase: UnsafeMutablePointer<Float>) {
+    let o = weight.shape[0], c = weight.shape[1]
+    nonisolated(unsafe) let u = uBase
+    let oc16 = o * c
+    Parallel.for(o, minChunk: 4) { oi in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9) { gp in
+            for ci in 0..<c {
+                weight.widen(into: gp.baseAddress!, from: (oi * c + ci) * 9, count: 9)
+                // G g: rows of 3 (as SIMD4 with a zero lane).
+                let g0 = SIMD4<Float>(gp[0], gp[1], gp[2], 0)
+                let g1 = SIMD4<Float>(gp[3], gp[4], gp[5], 0)
+                let g2 = SIMD4<Float>(gp[6], gp[7], gp[8], 0)
+                let t0 = g0, t1 = 0.5 * (g0 + g1 + g2), t2 = 0.5 * (g0 - g1 + g2), t3 = g2
+                let base = oi * c + ci
+                @inline(__always) func put(_ r: Int, _ t: SIMD4<Float>) {
+                    let a = t[0], b = t[1], d = t[2]
+                    u[(r * 4 + 0) * oc16 + base] = a
+                    u[(r * 4 + 1) * oc16 + base] = 0.5 * (a + b + d)
+                    u[(r * 4 + 2) * oc16 + base] = 0.5 * (a - b + d)
+                    u[(r * 4 + 3) * oc16 + base] = d
+                }
+                put(0, t0); put(1, t1); put(2, t2); put(3, t3)
+            }
+        }
+    }
+}
+
+/// A weight's 16 Winograd matrices packed as bf16 (a class, to be cached with the weight).
+final class WinogradPackedWeights: @unchecked Sendable {
+    let matrices: [BFloat16Matrix]
+    init(_ matrices: [BFloat16Matrix]) { self.matrices = matrices }
 }

@@ -49,14 +49,16 @@ struct Bench: ParsableCommand {
         modelOptions.applyThreads()
         let want = Set(parts)
         let url = try modelOptions.modelURL()
-        var report: [String: Any] = ["model": url.path, "size": size, "steps": steps, "threads": ComputeThreads.count]
+        let precision = try modelOptions.unetPrecision()
+        var report: [String: Any] = ["model": url.path, "size": size, "steps": steps, "threads": ComputeThreads.count,
+                                     "precision": precision.rawValue]
         func note(_ s: String) { if !json { FileHandle.standardError.write(Data("\(s)\n".utf8)) } }
         // Figures from different kernels are not comparable: say which CPU and which OpenBLAS core ran.
         report["machine"] = MachineReport.json
         MachineReport.lines.forEach(note)
 
         let t0 = Date()
-        let model = try StableDiffusionModel.load(from: url)
+        let model = try StableDiffusionModel.load(from: url, unetPrecision: precision)
         report["load_s"] = Date().timeIntervalSince(t0)
         note(String(format: "loaded in %.2f s", Date().timeIntervalSince(t0)))
 

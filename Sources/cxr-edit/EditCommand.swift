@@ -214,7 +214,10 @@ struct Edit: ParsableCommand {
     /// Loads the model once and checks it against the options that need it (the inpainting UNet, prompt length).
     func loadModel(_ modelURL: URL, prompt: String) throws -> StableDiffusionModel {
         let model: StableDiffusionModel
-        do { model = try StableDiffusionModel.load(from: modelURL) } catch let e as PipelineError {
+        let precision = try modelOptions.unetPrecision()
+        do {
+            model = try StableDiffusionModel.load(from: modelURL, unetPrecision: precision)
+        } catch let e as PipelineError {
             throw CLIError(e.description)
         }
         if unet == .inpaint && !model.hasInpaintingUNet {
@@ -265,6 +268,8 @@ struct Edit: ParsableCommand {
                                                     inputHash: input.hash, fitWarning: input.fitWarning(resolved),
                                                     command: command.text)
         request.provenanceExtras.merge(input.windowProvenance) { kept, _ in kept }
+        // Recorded only when not the default, so fp32 outputs stay byte-identical to those made before the option.
+        if try modelOptions.unetPrecision() == .bf16 { request.provenanceExtras["precision"] = "bf16" }
         return request
     }
 

@@ -47,7 +47,7 @@ struct Generate: ParsableCommand {
         let reporter = ProgressReporter(output, label: "generate")
         let modelURL = try modelOptions.modelURL()
         reporter.note("loading model \(modelURL.path)")
-        let model = try StableDiffusionModel.load(from: modelURL)
+        let model = try StableDiffusionModel.load(from: modelURL, unetPrecision: modelOptions.unetPrecision())
         let defaults = samplingDefaults(model)
         let w = width ?? model.nativeImageSize, h = height ?? model.nativeImageSize
         let hash = WeightsHash.hex(of: model)
@@ -64,10 +64,11 @@ struct Generate: ParsableCommand {
             let result = try pipeline.run(.generate(width: w, height: h), settings: settings, progress: reporter.callAsFunction)
             let rgbImage = try RasterImage(floatsCHW: result.image.data, width: w, height: h, channels: 3, bitDepth: sixteenBit ? 16 : 8)
             let image = rgb ? rgbImage : rgbImage.toGray()
-            let provenance = Provenance(software: "cxr-edit \(CXREdit.version)", mode: "generate", model: modelURL.path,
+            var provenance = Provenance(software: "cxr-edit \(CXREdit.version)", mode: "generate", model: modelURL.path,
                                         modelHash: hash, prompt: prompt, negativePrompt: settings.negativePrompt,
                                         seed: settings.seed, steps: settings.steps, guidance: settings.guidance,
                                         scheduler: settings.scheduler?.rawValue ?? model.schedulerConfig.className ?? "default")
+            if try modelOptions.unetPrecision() == .bf16 { provenance.extra["precision"] = "bf16" }
             try ImageIO.write(image, to: url, text: provenance.textChunks(), overwrite: output.overwrite)
             let seconds = Date().timeIntervalSince(start)
             summaries.append(["output": url.path, "seed": settings.seed, "seconds": seconds])

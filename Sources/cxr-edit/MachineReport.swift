@@ -22,7 +22,13 @@ enum MachineReport {
             : "gemm check: FAILED \(failures.count) of \(GEMMCheck.cases.count): \(failures.joined(separator: "; "))"
     }
 
-    static var lines: [String] { [cpuLine, blasLine] }
+    /// Whether `--precision bf16` can run here, and with which kernel.
+    static var bf16Line: String {
+        BFloat16GEMM.isSupported ? "bf16 gemm: available (AVX512-BF16 kernel, fp32 sums; --precision bf16 or auto)"
+            : "bf16 gemm: not available (no AVX512-BF16); --precision auto runs fp32"
+    }
+
+    static var lines: [String] { [cpuLine, blasLine, bf16Line] }
 
     static var json: [String: Any] {
         let cpu = CPUFeatures.current
@@ -35,6 +41,7 @@ enum MachineReport {
             blas["detected"] = detected
         }
         return ["cpu": cpu.brand, "cpu_vendor": cpu.vendor, "cpu_family": cpu.family, "cpu_model": cpu.model,
-                "cpu_features": cpu.featureList, "cpu_best_tier": "\(cpu.bestTier)", "blas": blas]
+                "cpu_features": cpu.featureList, "cpu_best_tier": "\(cpu.bestTier)", "blas": blas,
+                "bf16_gemm": BFloat16GEMM.isSupported]
     }
 }

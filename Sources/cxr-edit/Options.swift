@@ -22,6 +22,12 @@ struct ModelOptions: ParsableArguments {
     @Flag(name: .long, help: "Decode JPEGs with corrupt data anyway (a warning instead of an error).")
     var lenient = false
 
+    @Option(name: .long, help: ArgumentHelp("Arithmetic of the UNet's GEMMs and convolutions: fp32 (default, what "
+                                            + "the parity tests check), bf16 (bf16 operands with fp32 sums, needs "
+                                            + "AVX512-BF16), auto (bf16 where the CPU has it, else fp32).",
+                                            valueName: "fp32|bf16|auto"))
+    var precision = GEMMPrecision.Request.fp32.rawValue
+
     /// The most threads `--threads` may ask for: 4 per core, at most 256. More only adds thread stacks and BLAS
     /// buffers; 1000 threads under an address-space limit made OpenBLAS hang at exit.
     static var maxThreads: Int { min(256, 4 * max(1, ProcessInfo.processInfo.activeProcessorCount)) }
@@ -41,6 +47,7 @@ struct ModelOptions: ParsableArguments {
             }
             ImageLimits.default.maxPixels = maxPixels
         }
+        _ = try unetPrecision()
         if lenient {
             ImageLimits.default.lenient = true
             ImageLimits.warningHandler = { warn($0) }
@@ -56,6 +63,20 @@ struct ModelOptions: ParsableArguments {
             warn("--threads \(wanted) lowered to \(fitted) to fit the address-space limit (ulimit -v)")
         }
         ComputeThreads.set(fitted)
+    }
+
+    /// The UNet precision --precision gives on this CPU; bf16 on a CPU without bf16 instructions is refused
+    /// rather than emulated (emulation would only be slower than fp32).
+    func unetPrecision() throws -> GEMMPrecision {
+        // Parsed here rather than by ArgumentParser, whose value errors are several lines (cxr-edit's are one).
+        guard let request = GEMMPrecision.Request(rawValue: precision) else {
+            throw CLIError("--precision must be fp32, bf16 or auto, got \(precision)")
+        }
+        guard let p = GEMMPrecision.resolve(request) else {
+            throw CLIError("--precision bf16 needs a CPU with AVX512-BF16 (this one has: "
+                           + "\(CPUFeatures.current.featureList)); use fp32 or auto")
+        }
+        return p
     }
 
     func modelURL() throws -> URL {

@@ -38,6 +38,8 @@ struct RegenerationCommand {
         }
         a += ["--detail", e.detail.rawValue, "--margin", String(e.margin)]
         if let u = e.unet { a += ["--unet", u.rawValue] }
+        // The precision that ran (auto resolved): bf16 changes pixels, and auto may resolve otherwise elsewhere.
+        if (try? e.modelOptions.unetPrecision()) == .bf16 { a += ["--precision", "bf16"] }
         if e.noPasteBack { a.append("--no-paste-back") }
         if e.rgb { a.append("--rgb") }
         arguments = a

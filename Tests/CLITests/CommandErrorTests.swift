@@ -24,6 +24,7 @@ final class CommandErrorTests: XCTestCase {
             (["--global", "--region", "heart"], ["--global", "--region"]),
             (["--dilate", "4"], ["--dilate"]),
             (["--threads", "0"], ["--threads"]),
+            (["--precision", "fp16"], ["--precision", "fp16"]),
             (["--scheduler", "nonsense"], ["unknown scheduler", "nonsense"]),
             (["--prompt", "   "], ["--prompt"]),
             (["--prompt", "\n\t\r\n"], ["--prompt", "blank"]),

@@ -1,4 +1,5 @@
 import CXRImaging
+import CXRTensor
 import Foundation
 import XCTest
 
@@ -28,6 +29,18 @@ final class RegenerationTests: XCTestCase {
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
         XCTAssertEqual(try Data(contentsOf: output), try Data(contentsOf: file), "\(recorded) does not regenerate \(file.lastPathComponent)")
+    }
+
+    /// A bf16 edit's command names --precision bf16 (resolved from auto) and makes the same file.
+    func testBF16EditRegenerates() throws {
+        guard BFloat16GEMM.isSupported else { throw XCTSkip("this CPU has no AVX512-BF16") }
+        let out = try CLI.tempDir(self)
+        let first = out.appendingPathComponent("first.png")
+        let r = try CLI.run(["edit", RegionalEditTests.sample.path, "--model", CLI.sd1.path,
+                             "--add", "large right effusion", "--steps", "3", "--seed", "5", "--precision", "auto",
+                             "-o", first.path, "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try regenerate(first, to: out.appendingPathComponent("again.png"))
     }
 
     func testRegionEditWithDilateAndKeepRegionRegenerates() throws {

@@ -46,6 +46,39 @@ final class KernelSelectionTests: XCTestCase {
         XCTAssertEqual(cpu.bestTier, .avx512)
     }
 
+    /// Registers of a Zen 5 EPYC (family 26 model 2, no AMX) as CPUID returned them on the machine of the bf16
+    /// measurements; XCR0 0xE7 (x87, SSE, AVX, opmask, ZMM state).
+    func zen5Registers(_ leaf: UInt32, _ sub: UInt32) -> [UInt32]? {
+        switch (leaf, sub) {
+        case (0, 0): return [0x1C, 0x6874_7541, 0x444D_4163, 0x6974_6E65]
+        case (1, 0): return [0x00B0_0F21, 0x0102_0800, 0xFFFA_3203, 0x178B_FBFF]
+        case (7, 0): return [1, 0xF1BF_07AB, 0x0040_5FC6, 0x0000_0110]
+        case (7, 1): return [0x0000_0030, 0, 0, 0]
+        case (0x8000_0000, 0): return [0x8000_0021, 0, 0, 0]
+        case (0x8000_0002, 0): return [0x2044_4D41, 0x43595045, 0, 0]
+        case (0x8000_0003, 0), (0x8000_0004, 0): return [0, 0, 0, 0]
+        default: return nil
+        }
+    }
+
+    /// Zen 5 (family 26 = 0xF + extended 0xB): Debian's OpenBLAS 0.3.21 detects it as Cooperlake by itself (checked
+    /// on the machine with OPENBLAS_CORETYPE unset), which is its best tier, so nothing is re-executed; a
+    /// mis-detection would be corrected to Cooperlake, and the Haswell that this workplace sets is respected.
+    func testZen5() {
+        let cpu = CPUFeatures(cpuid: zen5Registers, xcr0: 0xE7)
+        XCTAssertEqual([cpu.family, cpu.model], [26, 2])
+        XCTAssertEqual(cpu.features, avx512.union([.avx512_bf16]))
+        XCTAssertEqual(cpu.bestTier, .avx512)
+        XCTAssertEqual(decide(cpu, "Cooperlake"), BLASKernelChoice(action: .keep, source: .openBLAS))
+        XCTAssertNil(BLASKernelChoice.mismatch(cpu: cpu, core: "Cooperlake", environment: [:]))
+        XCTAssertEqual(decide(cpu, "Prescott").action, .reexecute(core: "Cooperlake"))
+        XCTAssertEqual(decide(cpu, "Zen").action, .reexecute(core: "Cooperlake"), "Zen's AVX2 kernels on AVX-512")
+        let pinned = ["OPENBLAS_CORETYPE": "Haswell"]
+        XCTAssertEqual(decide(cpu, "Haswell", pinned), BLASKernelChoice(action: .keep, source: .environment("Haswell")))
+        XCTAssertNil(BLASKernelChoice.mismatch(cpu: cpu, core: "Haswell", environment: pinned))
+        XCTAssertNotNil(BLASKernelChoice.mismatch(cpu: cpu, core: "Haswell", environment: [:]))
+    }
+
     func testRegisterStateTheOSDoesNotSaveIsNotUsable() {
         // YMM saved, ZMM not (an OS or hypervisor without AVX-512 state): the AVX-512 bits do not count.
         let noZMM = CPUFeatures(cpuid: zen4Registers, xcr0: 0x7)

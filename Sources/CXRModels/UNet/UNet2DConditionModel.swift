@@ -12,9 +12,10 @@ public struct UNet2DConditionModel {
     let normOut: GroupNorm
     let convOut: Conv2d
 
-    public init(config c: UNetConfig, weights: any WeightProvider) throws {
+    /// `precision` is that of every linear and convolution layer (bf16 only where `BFloat16GEMM.isSupported`).
+    public init(config c: UNetConfig, weights: any WeightProvider, precision: GEMMPrecision = .fp32) throws {
         config = c
-        let p = ParameterScope(weights)
+        let p = ParameterScope(weights, precision: precision)
         let ch0 = c.blockOutChannels[0], temb = c.timeEmbedDim
         timeLinear1 = try Linear(p("time_embedding.linear_1"), in: ch0, out: temb)
         timeLinear2 = try Linear(p("time_embedding.linear_2"), in: temb, out: temb)

@@ -1,0 +1,122 @@
+import XCTest
+@testable import CXRTensor
+
+/// The bf16 GEMM (bf16 operands, float32 sums) against float64 references, and the layers that use it against
+/// their fp32 selves. Skipped where the CPU has no AVX512-BF16: the kernel cannot run there and `--precision`
+/// refuses bf16 (tested in GEMMPrecisionTests).
+final class BFloat16GEMMTests: XCTestCase {
+    override func setUpWithError() throws {
+        guard BFloat16GEMM.isSupported else { throw XCTSkip("this CPU has no AVX512-BF16") }
+    }
+
+    /// Values in [-1, 1) from a fixed generator (the one PerformanceKernelTests uses).
+    func random(_ shape: [Int], seed: UInt64) -> Tensor {
+        var s = seed &* 6364136223846793005 &+ 1442695040888963407
+        let data = (0..<shape.reduce(1, *)).map { _ -> Float in
+            s = s &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: s >> 11) % 2_000_000) / 1_000_000 - 1
+        }
+        return Tensor(shape: shape, data: data)
+    }
+
+    /// Through `gemm(.bf16, ...)` with both operands packed per call.
+    let bf16: GEMMCheck.Multiply = { c, a, lda, b, ldb, out, ldc in
+        gemm(.bf16, m: c.m, n: c.n, k: c.k, alpha: c.alpha, a: .floats(a, ld: lda, transposed: c.transA),
+             b: .floats(b, ld: ldb, transposed: c.transB), beta: c.beta, c: out, ldc: ldc)
+    }
+
+    /// Odd shapes around the 8-row and 32-column panel edges, all four transposes, padded strides, alpha/beta and
+    /// k = 0, within what rounding the operands to bf16 allows (and the fp32 summation error on top).
+    func testMatchesReferenceWithinBF16Rounding() {
+        XCTAssertEqual(GEMMCheck.run(operandRounding: 0x1p-8, multiply: bf16), [])
+        // Shapes that cross the kernel's 256-pair k blocks, 8-row panels and 32-column panels, threaded.
+        let big = [(9, 33, 513), (65, 97, 1030), (200, 31, 3), (17, 300, 600)].flatMap { m, n, k in
+            [(false, false), (false, true), (true, false), (true, true)].map {
+                GEMMCheck.Case(m: m, n: n, k: k, transA: $0.0, transB: $0.1, alpha: 0.75, beta: -0.5)
+            }
+        }
+        XCTAssertEqual(GEMMCheck.run(big, operandRounding: 0x1p-8, multiply: bf16), [])
+    }
+
+    /// The products really are of bf16 operands (fp32's allowance fails), so the test above measures bf16.
+    func testOperandsAreRoundedToBF16() {
+        let cases = GEMMCheck.cases.filter { $0.k >= 33 }
+        XCTAssertEqual(GEMMCheck.run(cases, multiply: bf16).count, cases.count)
+    }
+
+    /// Rounding is to nearest, ties to even, as PyTorch's float -> bfloat16, and NaN stays NaN (1x1 products).
+    func testRoundingIsToNearestEvenAndKeepsNaN() {
+        func product(_ x: Float) -> Float {
+            let a = [x], b: [Float] = [1]
+            var c: [Float] = [0]
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    gemm(.bf16, m: 1, n: 1, k: 1, a: .floats(ap.baseAddress!, ld: 1, transposed: false),
+                         b: .floats(bp.baseAddress!, ld: 1, transposed: false), c: &c, ldc: 1)
+                }
+            }
+            return c[0]
+        }
+        XCTAssertEqual(product(1 + 0x1p-8), 1, "tie between 1 and 1 + 2^-7 goes to the even 1")
+        XCTAssertEqual(product(1 + 3 * 0x1p-8), 1 + 0x1p-6, "tie goes to the even 1 + 2^-6")
+        XCTAssertEqual(product(1 + 0x1p-8 + 0x1p-20), 1 + 0x1p-7, "above the tie rounds up")
+        XCTAssertEqual(product(-3.0), -3.0)
+        XCTAssertTrue(product(.nan).isNaN)
+        XCTAssertEqual(product(.infinity), .infinity)
+        XCTAssertEqual(product(Float.greatestFiniteMagnitude), .infinity, "rounds past the largest bf16")
+    }
+
+    func roundedToBF16(_ t: Tensor) -> Tensor {
+        Tensor(shape: t.shape, data: t.data.map { f in
+            let u = f.bitPattern
+            return Float(bitPattern: (u &+ 0x7FFF &+ (u >> 16 & 1)) & 0xFFFF_0000)
+        })
+    }
+
+    /// A linear layer and an im2col / 1x1 convolution in bf16 are the fp32 layer applied to bf16-rounded
+    /// operands, up to fp32 summation order; and the packed weight is cached (a second call is bit-identical).
+    func testLayersEqualFP32OnRoundedOperands() {
+        let x = random([3, 37, 70], seed: 1)
+        let w = random([45, 70], seed: 2), b = random([45], seed: 3)
+        let weight = Weight(w)
+        let got = linear(x, weight: weight, bias: b, precision: .bf16)
+        let want = linear(roundedToBF16(x), weight: roundedToBF16(w), bias: b)
+        XCTAssertLessThan(got.maxAbsDifference(want), 1e-5 * max(1, want.maxAbs))
+        XCTAssertGreaterThan(got.maxAbsDifference(linear(x, weight: w, bias: b)), 0, "bf16 is not fp32")
+        XCTAssertEqual(linear(x, weight: weight, bias: b, precision: .bf16), got, "cached packing")
+
+        let saved = ConvolutionSettings.winograd
+        defer { ConvolutionSettings.winograd = saved }
+        ConvolutionSettings.winograd = false
+        for (kernel, stride, c, o) in [(3, 1, 13, 9), (3, 2, 20, 40), (1, 1, 33, 17)] {
+            let xi = random([2, c, 11, 9], seed: 4)
+            let wi = random([o, c, kernel, kernel], seed: 5)
+            let bi = random([o], seed: 6)
+            let pad = Padding2D.same(kernel / 2)
+            let got = conv2d(xi, weight: Weight(wi), bias: bi, stride: stride, padding: pad, precision: .bf16)
+            let want = conv2d(roundedToBF16(xi), weight: roundedToBF16(wi), bias: bi, stride: stride, padding: pad)
+            XCTAssertEqual(got.shape, want.shape)
+            XCTAssertLessThan(got.maxAbsDifference(want), 1e-5 * max(1, want.maxAbs), "\(kernel)x\(kernel)/\(stride)")
+        }
+    }
+
+    /// Winograd in bf16 rounds the transformed operands, so it is compared with fp32 Winograd: a few bf16 ulp of
+    /// the output scale, on odd and even planes with partial tiles and batch.
+    func testWinogradWithinBF16OfFP32() {
+        let saved = (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels)
+        defer { (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels) = saved }
+        ConvolutionSettings.winograd = true
+        ConvolutionSettings.winogradMinPixels = 1
+        for (n, c, o, h, w) in [(2, 5, 7, 9, 7), (1, 64, 40, 16, 16), (2, 33, 17, 6, 11)] {
+            let x = random([n, c, h, w], seed: UInt64(h * 31 + w))
+            let wt = Weight(random([o, c, 3, 3], seed: 7))
+            let b = random([o], seed: 9)
+            let ref = conv2d(x, weight: wt, bias: b, padding: .same(1))
+            let got = conv2d(x, weight: wt, bias: b, padding: .same(1), precision: .bf16)
+            let error = got.maxAbsDifference(ref) / max(1, ref.maxAbs)
+            XCTAssertLessThan(error, 0x1p-6, "\(n)x\(c)x\(h)x\(w) -> \(o)")
+            XCTAssertGreaterThan(error, 0, "bf16 is not fp32")
+            XCTAssertEqual(conv2d(x, weight: wt, bias: b, padding: .same(1), precision: .bf16), got, "cached packing")
+        }
+    }
+}
