@@ -70,12 +70,10 @@ final class OlderRunDirectoryTests: XCTestCase {
     /// Resuming skips the rows whose id the plan computes, so the ids and the settings fingerprint of the older run
     /// must come out of the current code unchanged; the spec is the fixture's, with its mask where it was.
     func testIdsAndFingerprintOfAnOlderRunAreUnchanged() throws {
-        let info = try XCTUnwrap(try RunInfo.read(probeRun))
-        let settings = try XCTUnwrap(info["settings"] as? [String: Any])
-        let edits = try XCTUnwrap(settings["edits"] as? [[String: Any]])
-        let mask = try XCTUnwrap(edits[1]["mask"] as? String)
+        let info = try XCTUnwrap(try RunInfo<ProbeRunDetails>.read(probeRun))
+        let mask = try XCTUnwrap(info.settings["edits"]?[1]?["mask"]?.string)
         let plan = try Self.olderProbePlan(mask: mask)
-        XCTAssertEqual(plan.fingerprint, info["fingerprint"] as? String)
+        XCTAssertEqual(plan.fingerprint, info.fingerprint)
         let rows = try ResultsLog<ProbeRow>.readRows(probeRun.appendingPathComponent("results.jsonl"))
         for row in rows {
             XCTAssertEqual(plan.id(for: plan.job(at: row.position), imageSHA256: row.imageSHA256), row.id)
@@ -117,9 +115,9 @@ final class OlderRunDirectoryTests: XCTestCase {
 
     /// The same for a dataset: its spec is SynthesizeTests' with four images.
     func testIdsAndFingerprintOfAnOlderDatasetAreUnchanged() throws {
-        let info = try XCTUnwrap(try RunInfo.read(dataset))
+        let info = try XCTUnwrap(try RunInfo<DatasetRunDetails>.read(dataset))
         let plan = try Self.olderDatasetPlan()
-        XCTAssertEqual(plan.fingerprint, info["fingerprint"] as? String)
+        XCTAssertEqual(plan.fingerprint, info.fingerprint)
         let rows = try ResultsLog<SynthesisRow>.readRows(dataset.appendingPathComponent("results.jsonl"))
         XCTAssertEqual(rows.count, 4)
         for row in rows {

@@ -36,9 +36,7 @@ final class RunFileBytesTests: XCTestCase {
         let old = try paths(probeRun)
         let plan = try OlderRunDirectoryTests.olderProbePlan(mask: try XCTUnwrap(old.settings.edits?[1].mask))
         let dir = try ProbeFixtures.tempDir("run-info")
-        try RunInfo.writeOrCheck(directory: dir, fingerprint: plan.fingerprint, settings: plan.fingerprintSettings,
-                                 extra: ["spec": plan.spec.file.path, "model": "", "software": "cxr-edit",
-                                         "images": plan.images.count, "jobs": plan.count])
+        try plan.runInfo(software: "cxr-edit", modelName: "").writeOrCheck(directory: dir)
         let written = try text(dir.appendingPathComponent("run.json"))
         XCTAssertEqual(written.replacingOccurrences(of: plan.spec.file.path, with: old.spec),
                        try text(probeRun.appendingPathComponent("run.json")))
@@ -48,11 +46,7 @@ final class RunFileBytesTests: XCTestCase {
         let old = try paths(dataset)
         let plan = try OlderRunDirectoryTests.olderDatasetPlan()
         let dir = try ProbeFixtures.tempDir("run-info")
-        try RunInfo.writeOrCheck(directory: dir, fingerprint: plan.fingerprint, settings: plan.fingerprintSettings,
-                                 extra: ["spec": plan.spec.file.path, "model": "", "software": "cxr-edit",
-                                         "dataset": ["requested_labels": plan.requested,
-                                                     "duplicate_threshold": plan.spec.duplicateThreshold,
-                                                     "max_pairs_per_prompt": plan.spec.maxPairsPerPrompt]])
+        try plan.runInfo(software: "cxr-edit", modelName: "").writeOrCheck(directory: dir)
         let written = try text(dir.appendingPathComponent("run.json"))
         XCTAssertEqual(written.replacingOccurrences(of: plan.spec.file.path, with: old.spec),
                        try text(dataset.appendingPathComponent("run.json")))
@@ -91,27 +85,24 @@ final class RunFileBytesTests: XCTestCase {
                                      seconds: 61.5, denoisingSeconds: 40.25, classifierSeconds: 3.125)
 
     func testProbeRunJSON() throws {
-        try assertOutput(try StableJSON.string(runSummary.json) + "\n", "probe-run.json")
+        try assertOutput(try StableJSON.string(runSummary) + "\n", "probe-run.json")
     }
 
     func testProbeDryRunJSON() throws {
         let survey = ProbeSurvey(total: 12, alreadyDone: 2, counterfactuals: 10, nullEdits: 4, denoisingSteps: 37,
                                  images: 2, fitWarnings: ["img01.png: effusion-add: weak fit 0.41 (forced)"])
-        var obj = survey.json
-        obj["estimated_seconds"] = 123.456
-        obj["seconds_per_denoising_step"] = 0.75
-        obj["shard"] = "0/1"
-        try assertOutput(try StableJSON.string(obj) + "\n", "probe-dry-run.json")
+        let estimate = ProbeSurvey.Estimate(survey: survey, estimatedSeconds: 123.456, secondsPerDenoisingStep: 0.75,
+                                            shard: .all)
+        try assertOutput(try StableJSON.string(estimate) + "\n", "probe-dry-run.json")
     }
 
     func testMergeAndReportJSON() throws {
         let outcome = RunMerge.Outcome(rows: 12, duplicates: 3, copiedFiles: 7)
-        try assertOutput(try StableJSON.string(outcome.json) + "\n", "probe-merge.json")
+        try assertOutput(try StableJSON.string(outcome) + "\n", "probe-merge.json")
         let files = ProbeReport.Files(summary: URL(fileURLWithPath: "/runs/study/summary.json"),
                                       csv: URL(fileURLWithPath: "/runs/study/results.csv"),
                                       html: URL(fileURLWithPath: "/runs/study/report.html"))
-        try assertOutput(try StableJSON.string(["summary": files.summary.path, "csv": files.csv.path,
-                                              "html": files.html.path]) + "\n", "probe-report.json")
+        try assertOutput(try StableJSON.string(files) + "\n", "probe-report.json")
     }
 
     /// `synthesize --json` and `synthesize merge --json` add the dataset's summary.
@@ -119,12 +110,9 @@ final class RunFileBytesTests: XCTestCase {
         let dir = try ProbeFixtures.tempDir("synth-json").appendingPathComponent("synthesize-v1")
         try FileManager.default.copyItem(at: dataset, to: dir)
         let summary = try DatasetFinalizer.finalize(directory: dir, software: "cxr-edit test")
-        var run = runSummary.json
-        run["images_per_minute"] = runSummary.perMinute
-        run["dataset"] = StableJSON.object(summary)
+        let run = DatasetOutput(runSummary, imagesPerMinute: runSummary.perMinute, dataset: summary)
         try assertOutput(try StableJSON.string(run) + "\n", "synthesize-run.json")
-        var merge = RunMerge.Outcome(rows: 4, duplicates: 0, copiedFiles: 4).json
-        merge["dataset"] = StableJSON.object(summary)
+        let merge = DatasetOutput(RunMerge.Outcome(rows: 4, duplicates: 0, copiedFiles: 4), dataset: summary)
         try assertOutput(try StableJSON.string(merge) + "\n", "synthesize-merge.json")
     }
 
