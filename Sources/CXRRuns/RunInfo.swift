@@ -79,7 +79,8 @@ public struct RunInfo<Details: Codable>: Codable {
     public static func read(_ directory: URL) throws -> RunInfo? {
         let url = url(directory)
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        guard let data = try? Data(contentsOf: url), (try? JSONDecoder().decode(ExactJSON.self, from: data)) != nil else {
+        guard let data = try? Data(contentsOf: url),
+              (try? JSONDecoder().decode(ExactJSON.self, from: data)) != nil else {
             throw ProbeError("\(url.path): unreadable run information (not JSON)")
         }
         guard let info = try? JSONDecoder().decode(RunInfo.self, from: data) else {
