@@ -2,12 +2,14 @@ import Foundation
 
 /// A JSON value with every number exactly as written: JSONSerialization's reader rounds about half of all 17-digit
 /// doubles to a neighbour, so rows read back (and merged, and reported) changed in their last digits. Integers are
-/// kept apart from doubles because seeds above 2^53 must survive a merge, which a `Double` tree would round.
+/// kept apart from doubles because seeds above 2^53 must survive a merge, which a `Double` tree would round; those
+/// above Int64's range (a `UInt64` seed) are `unsigned`, as JSONSerialization writes them exactly.
 ///
 /// What run files hold that only the plan types know the layout of (run.json's `settings`), and the tree
 /// `StableJSON` hands to its writer.
 public enum ExactJSON: Codable, Sendable, Equatable {
-    case null, bool(Bool), int(Int), double(Double), string(String), array([ExactJSON]), object([String: ExactJSON])
+    case null, bool(Bool), int(Int), unsigned(UInt64), double(Double), string(String), array([ExactJSON])
+    case object([String: ExactJSON])
 
     public init(from decoder: Decoder) throws {
         if let c = try? decoder.container(keyedBy: Key.self) {
@@ -23,6 +25,7 @@ public enum ExactJSON: Codable, Sendable, Equatable {
             if c.decodeNil() { self = .null }
             else if let b = try? c.decode(Bool.self) { self = .bool(b) }
             else if let i = try? c.decode(Int.self) { self = .int(i) }
+            else if let u = try? c.decode(UInt64.self) { self = .unsigned(u) }
             else if let d = try? c.decode(Double.self) { self = .double(d) }
             else { self = .string(try c.decode(String.self)) }
         }
@@ -47,6 +50,7 @@ public enum ExactJSON: Codable, Sendable, Equatable {
             case .null: try c.encodeNil()
             case .bool(let b): try c.encode(b)
             case .int(let i): try c.encode(i)
+            case .unsigned(let u): try c.encode(u)
             case .double(let d): try c.encode(d)
             case .string(let s): try c.encode(s)
             case .array, .object: break
@@ -84,6 +88,7 @@ public enum ExactJSON: Codable, Sendable, Equatable {
         case .null: return NSNull()
         case .bool(let b): return NSNumber(value: b)
         case .int(let i): return NSNumber(value: i)
+        case .unsigned(let u): return NSNumber(value: u)
         case .double(let d): return NSNumber(value: d)
         case .string(let s): return s
         case .array(let a): return a.map(\.foundation)

@@ -116,6 +116,16 @@ final class RunFileBytesTests: XCTestCase {
         try assertOutput(try StableJSON.string(merge) + "\n", "synthesize-merge.json")
     }
 
+    /// Seeds take the whole `UInt64` range: one above Int64's is written and read back exactly, not as a double.
+    func testSeedsAboveInt64AreExact() throws {
+        struct Seeded: Codable, Equatable { var seed: UInt64 }
+        let line = try StableJSON.string(Seeded(seed: .max))
+        XCTAssertEqual(line, #"{"seed":18446744073709551615}"#)
+        let tree = try JSONDecoder().decode(ExactJSON.self, from: Data(line.utf8))
+        XCTAssertEqual(tree, .object(["seed": .unsigned(.max)]))
+        XCTAssertEqual(try StableJSON.string(tree), line)
+    }
+
     // MARK: Hash input
 
     /// Null edits are named by this hash (`images/null-<id>.png`, rows' `null.id`): a resumed run must find them.
