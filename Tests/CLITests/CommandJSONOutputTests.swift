@@ -27,4 +27,26 @@ final class CommandJSONOutputTests: XCTestCase {
         XCTAssertEqual(stdout, try String(contentsOf: CLI.fixtures.appendingPathComponent("cli/generate.json"),
                                           encoding: .utf8))
     }
+
+    /// A batch edit: written rows (with null edits and seconds), then skipped ones with and without null edits.
+    /// Inputs, outputs and seconds are replaced by `IN`, `OUT` and `SECONDS` on both sides.
+    func testBatchEditJSON() throws {
+        let out = try CLI.tempDir(self).appendingPathComponent("out")
+        let inputs = ["grey8.png", "grey16.png"].map { CLI.bad.appendingPathComponent("ok/\($0)").path }
+        let args = ["edit"] + inputs + ["--model", CLI.sd1.path, "--prompt", "Cardiomegaly.", "--steps", "2",
+                                        "--out-dir", out.path, "--seeds", "0,18446744073709551615", "--json", "--quiet"]
+        var printed = ""
+        for more in [["--null-edits"], ["--null-edits"], []] {
+            let r = try CLI.run(args + more)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            printed += r.stdout
+        }
+        func escaped(_ url: URL) -> String { url.path.replacingOccurrences(of: "/", with: #"\/"#) }
+        printed = printed.replacingOccurrences(of: escaped(out), with: "OUT")
+            .replacingOccurrences(of: escaped(CLI.bad.appendingPathComponent("ok")), with: "IN")
+            .replacingOccurrences(of: #""seconds":[0-9.eE+-]+"#, with: #""seconds":SECONDS"#,
+                                  options: .regularExpression)
+        XCTAssertEqual(printed, try String(contentsOf: CLI.fixtures.appendingPathComponent("cli/edit-batch.json"),
+                                           encoding: .utf8))
+    }
 }
