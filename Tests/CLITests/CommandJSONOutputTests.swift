@@ -1,3 +1,4 @@
+import CXRImaging
 import Foundation
 import XCTest
 
@@ -48,5 +49,21 @@ final class CommandJSONOutputTests: XCTestCase {
                                   options: .regularExpression)
         XCTAssertEqual(printed, try String(contentsOf: CLI.fixtures.appendingPathComponent("cli/edit-batch.json"),
                                            encoding: .utf8))
+    }
+
+    /// Every text chunk, the last of a repeated key, exact (control characters escaped by JSON, not the terminal).
+    func testProvenanceJSON() throws {
+        let url = try CLI.tempDir(self).appendingPathComponent("p.png")
+        let image = try RasterImage(width: 2, height: 2, channels: 1, bitDepth: 8, samples: [0, 64, 128, 255])
+        let text: [(key: String, value: String)] = [
+            ("Software", "cxr-edit test"), ("cxr-edit:mode", "edit"), ("cxr-edit:model", "/models/sd1 (tiny)"),
+            ("cxr-edit:prompt", "first"), ("cxr-edit:prompt", "a / \"b\"\r\n\u{1B}[31m"), ("Source", "synthétique"),
+            ("cxr-edit:x:Zeta", "1"), ("cxr-edit:x:alpha", "2"), ("Comment", "\u{7}tab\tend"),
+        ]
+        try ImageIO.writePNG(image, to: url, text: text, overwrite: true)
+        let r = try CLI.run(["provenance", "--json", url.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, try String(contentsOf: CLI.fixtures.appendingPathComponent("cli/provenance.json"),
+                                            encoding: .utf8))
     }
 }
