@@ -17,12 +17,16 @@ public enum StableJSON {
         String(decoding: try encode(value), as: UTF8.self)
     }
 
-    /// One line in the layout of the commands' `--json` outputs that predate this type (`explain --list`): sorted
-    /// the same, with slashes escaped ("\/") as JSONSerialization does by default, so that they print what they did.
-    public static func string<Value: Encodable>(_ value: Value, escapingSlashes: Bool) throws -> String {
-        guard escapingSlashes else { return try string(value) }
+    /// Text in the layout of the commands' `--json` outputs that predate this type (`explain --list`, `generate`,
+    /// `provenance`): sorted the same, with slashes escaped ("\/") as JSONSerialization does by default, so that they
+    /// print what they did; `pretty` indents (no final newline).
+    public static func string<Value: Encodable>(_ value: Value, escapingSlashes: Bool,
+                                                pretty: Bool = false) throws -> String {
         let error = ProbeError("internal error: a --json output is not valid JSON (NaN or infinity?)")
-        return String(decoding: try write(try tree(value, error), options: [.sortedKeys], error), as: UTF8.self)
+        var options: JSONSerialization.WritingOptions = [.sortedKeys]
+        if !escapingSlashes { options.insert(.withoutEscapingSlashes) }
+        if pretty { options.insert(.prettyPrinted) }
+        return String(decoding: try write(try tree(value, error), options: options, error), as: UTF8.self)
     }
 
     /// Pretty, sorted, with a final newline, for summary, manifest and run.json files.
