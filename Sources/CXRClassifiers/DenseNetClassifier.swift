@@ -1,3 +1,4 @@
+import CXRFiles
 import CXRImaging
 import CXRTensor
 import Foundation
@@ -51,8 +52,7 @@ public final class DenseNetClassifier: Classifier, @unchecked Sendable {
         if let labels {
             names = labels
         } else if let meta = w.metadata["labels"] {
-            guard let data = meta.data(using: .utf8),
-                  let list = try? JSONSerialization.jsonObject(with: data) as? [String] else {
+            guard let list = (try? JSONValue(data: Data(meta.utf8), source: w.label))?.stringArray else {
                 throw ClassifierError("\(w.label): metadata 'labels' is not a JSON list of strings")
             }
             names = list

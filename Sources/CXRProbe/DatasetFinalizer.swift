@@ -9,10 +9,10 @@ public enum DatasetFinalizer {
                                 threshold: Double = 0.5) throws -> DatasetSummary {
         let rows = try ResultsLog<SynthesisRow>.readRows(dir.appendingPathComponent("results.jsonl"))
             .sorted(by: SynthesisRow.planOrder)
-        let info = try RunInfo.read(dir) ?? [:]
-        let settings = info["settings"] as? [String: Any] ?? [:]
-        let expected = settings["count"] as? Int ?? rows.count
-        let dataset = info["dataset"] as? [String: Any] ?? [:]
+        let info = try RunInfo<DatasetRunDetails>.read(dir)
+        let settings = info?.settings ?? .object([:])
+        let expected = settings["count"]?.int ?? rows.count
+        let dataset = info?.details.dataset
         // labels.csv
         let cols = SynthesizePlan.labelColumns
         var csv = CSV.line(["file", "prompt", "negative_prompt"] + cols
@@ -28,23 +28,22 @@ public enum DatasetFinalizer {
         try AtomicFile.write(Array(csv.utf8), to: dir.appendingPathComponent("labels.csv"), overwrite: true)
 
         // manifest.json
-        var manifest: [String: Any] = ["software": software, "schema": SynthesizeRunner.schema, "settings": settings,
-                                       "fingerprint": info["fingerprint"] ?? "", "images": rows.count, "requested_images": expected,
-                                       "label_columns": cols, "notice": Provenance.syntheticNotice]
-        if let model = info["model"] as? String { manifest["model"] = URL(fileURLWithPath: model).lastPathComponent }
+        let manifest = DatasetManifest(software: software, settings: settings, fingerprint: info?.fingerprint ?? "",
+                                       images: rows.count, requestedImages: expected, labelColumns: cols,
+                                       model: info?.model.map { URL(fileURLWithPath: $0).lastPathComponent })
         try AtomicFile.write(StableJSON.pretty(manifest), to: dir.appendingPathComponent("manifest.json"), overwrite: true)
 
         // summary.json: realised vs requested, diversity, classifier agreement.
         var realised = [String: Int]()
         for r in rows { for l in r.labels { realised[l, default: 0] += 1 } }
-        let requested = dataset["requested_labels"] as? [String: Int]
+        let requested = dataset?.requestedLabels
         let complete = rows.count == expected
         let summary = DatasetSummary(
             images: rows.count, requestedImages: expected, complete: complete, realisedLabels: realised,
             requestedLabels: requested,
             labelsMatchRequest: requested.map { ExplicitNull(wrappedValue: complete ? realised == $0 : nil) },
-            diversity: try diversity(rows, directory: dir, threshold: dataset["duplicate_threshold"] as? Double ?? 0.95,
-                                     maxPairs: dataset["max_pairs_per_prompt"] as? Int ?? 200),
+            diversity: try diversity(rows, directory: dir, threshold: dataset?.duplicateThreshold ?? 0.95,
+                                     maxPairs: dataset?.maxPairsPerPrompt ?? 200),
             classifierAgreement: agreement(rows, threshold: threshold))
         let summaryURL = dir.appendingPathComponent("summary.json")
         try AtomicFile.write(StableJSON.pretty(summary), to: summaryURL, overwrite: true)

@@ -8,10 +8,20 @@ import Foundation
 /// classifier), and report.html: one self-contained file (inline CSS, inline SVG charts, base64 PNG thumbnails)
 /// that opens without a network. A run with fewer rows than its plan is reported as partial.
 public enum ProbeReport {
-    public struct Files {
+    public struct Files: Encodable {
         public var summary: URL
         public var csv: URL
         public var html: URL
+
+        enum CodingKeys: String, CodingKey { case summary, csv, html }
+
+        /// `probe report --json`: the paths.
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(summary.path, forKey: .summary)
+            try c.encode(csv.path, forKey: .csv)
+            try c.encode(html.path, forKey: .html)
+        }
     }
 
     public static let resamples = 1000
@@ -21,11 +31,11 @@ public enum ProbeReport {
         let rows = try ResultsLog<ProbeRow>.readRows(dir.appendingPathComponent("results.jsonl"))
             .sorted(by: ProbeRow.planOrder)
         guard !rows.isEmpty else { throw ProbeError("\(dir.path): results.jsonl has no rows yet; run the probe first") }
-        let info = try RunInfo.read(dir) ?? [:]
+        let info = try RunInfo<ProbeRunDetails>.read(dir)
         let classifiers = Set(rows.flatMap(\.classifiers.keys)).sorted()
         var editOrder = [String]()
         for r in rows where !editOrder.contains(r.edit) { editOrder.append(r.edit) }
-        let expected = info["jobs"] as? Int
+        let expected = info?.details.jobs
         let complete = expected.map { rows.count >= $0 } ?? true
         var perClassifier = [String: ProbeSummary.ClassifierSummary]()
         for c in classifiers {
@@ -38,7 +48,7 @@ public enum ProbeReport {
             rows: rows.count, runDirectory: dir.path, edits: editOrder, images: Set(rows.map(\.cluster)).count,
             complete: complete, partial: !complete, expectedRows: expected,
             bootstrap: .init(resamples: resamples, seed: seed, level: 0.95, unit: "image"),
-            fingerprint: info["fingerprint"] as? String, model: rows.first?.model,
+            fingerprint: info?.fingerprint, model: rows.first?.model,
             modelSHA256: rows.first?.modelSHA256, classifiers: perClassifier, imageMetrics: .init(rows))
 
         let files = Files(summary: dir.appendingPathComponent("summary.json"), csv: dir.appendingPathComponent("results.csv"),

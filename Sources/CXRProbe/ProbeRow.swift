@@ -5,6 +5,7 @@ import CXRRuns
 public struct ProbeRow: ResultRow, Equatable {
     /// 2 added the matched null edit and the effect against it.
     public static let schema = "cxr-edit.probe/2"
+    public typealias RunDetails = ProbeRunDetails
 
     public var id: String
     public var schema: String

@@ -43,11 +43,29 @@ public struct ProbeRunSummary {
     public var perMinute: Double { done == 0 ? 0 : Double(done) / max(seconds, 1e-9) * 60 }
     public var shareOutsideDenoising: Double { seconds > 0 ? max(0, 1 - denoisingSeconds / seconds) : 0 }
 
-    public var json: [String: Any] {
-        ["run_directory": runDirectory.path, "shard": shard.description, "total": total, "already_done": alreadyDone,
-         "done": done, "complete": alreadyDone + done >= total, "seconds": seconds,
-         "counterfactuals_per_minute": perMinute, "denoising_seconds": denoisingSeconds,
-         "classifier_seconds": classifierSeconds, "share_outside_denoising": shareOutsideDenoising]
+}
+
+/// `--json`: the counts and times, and the rates made of them.
+extension ProbeRunSummary: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case runDirectory = "run_directory", shard, total, alreadyDone = "already_done", done, complete, seconds
+        case perMinute = "counterfactuals_per_minute", denoisingSeconds = "denoising_seconds"
+        case classifierSeconds = "classifier_seconds", shareOutsideDenoising = "share_outside_denoising"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(runDirectory.path, forKey: .runDirectory)
+        try c.encode(shard.description, forKey: .shard)
+        try c.encode(total, forKey: .total)
+        try c.encode(alreadyDone, forKey: .alreadyDone)
+        try c.encode(done, forKey: .done)
+        try c.encode(alreadyDone + done >= total, forKey: .complete)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(perMinute, forKey: .perMinute)
+        try c.encode(denoisingSeconds, forKey: .denoisingSeconds)
+        try c.encode(classifierSeconds, forKey: .classifierSeconds)
+        try c.encode(shareOutsideDenoising, forKey: .shareOutsideDenoising)
     }
 }
 
@@ -109,9 +127,7 @@ public final class ProbeRunner {
         }
         let lock = try RunLock(directory: dir)
         defer { withExtendedLifetime(lock) {} }
-        try RunInfo.writeOrCheck(directory: dir, fingerprint: plan.fingerprint, settings: plan.fingerprintSettings,
-                                 extra: ["spec": plan.spec.file.path, "model": options.modelName, "software": options.software,
-                                         "images": plan.images.count, "jobs": plan.count])
+        try plan.runInfo(software: options.software, modelName: options.modelName).writeOrCheck(directory: dir)
         let log = try ResultsLog<ProbeRow>(url: dir.appendingPathComponent("results.jsonl"))
         let positions = stride(from: options.shard.index, to: plan.count, by: options.shard.count)
         let total = positions.underestimatedCount
@@ -233,14 +249,7 @@ public final class ProbeRunner {
 
     /// SHA-256 of everything in a request that changes its pixels (the image by its key).
     static func nullKey(_ r: EditRequest) -> String {
-        let obj: [String: Any] = [
-            "image": r.imageKey ?? "", "prompt": r.prompt, "negative_prompt": r.negativePrompt,
-            "edit_mask": r.editMask.map(maskHash) ?? "", "keep_mask": r.keepMask.map(maskHash) ?? "",
-            "strength": r.strength, "seed": Int(r.seed), "steps": r.steps, "guidance": r.guidance,
-            "scheduler": r.scheduler?.rawValue ?? "", "eta": r.eta, "invert": r.invert, "source_prompt": r.sourcePrompt,
-            "detail": r.detail, "margin": r.margin, "unet": r.unet?.rawValue ?? "auto",
-        ]
-        return SHA256.hex(of: Array(((try? StableJSON.string(obj)) ?? "").utf8))
+        SHA256.hex(of: (try? StableJSON.encode(NullEditKey(r))) ?? [])
     }
 
     private func counterfactual(_ job: ProbeJob, id: String, state s: inout ImageState,

@@ -32,7 +32,7 @@ public struct ProbeSurvey {
         var finished = Set<String>()
         var rows: [ProbeRow] = []
         let results = runDirectory.appendingPathComponent("results.jsonl")
-        if try RunInfo.check(runDirectory, fingerprint: plan.fingerprint),
+        if try RunInfo<ProbeRunDetails>.check(runDirectory, fingerprint: plan.fingerprint),
            FileManager.default.fileExists(atPath: results.path) {
             rows = try ResultsLog<ProbeRow>.readRows(results)
             finished = Set(rows.map(\.id))
@@ -92,9 +92,39 @@ public struct ProbeSurvey {
     public func estimatedSeconds(perStep: Double, perEdit: Double, perImage: Double) -> Double {
         Double(denoisingSteps) * perStep + Double(counterfactuals + nullEdits) * perEdit + Double(images) * perImage
     }
+}
 
-    public var json: [String: Any] {
-        ["total": total, "already_done": alreadyDone, "counterfactuals": counterfactuals, "null_edits": nullEdits,
-         "denoising_steps": denoisingSteps, "images": images, "fit_warnings": fitWarnings]
+/// `probe --dry-run --json`: the counts.
+extension ProbeSurvey: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case total, alreadyDone = "already_done", counterfactuals, nullEdits = "null_edits"
+        case denoisingSteps = "denoising_steps", images, fitWarnings = "fit_warnings"
+    }
+
+    /// `probe --dry-run --json`: the survey of a shard and the estimate of its time.
+    public struct Estimate: Encodable {
+        public var survey: ProbeSurvey
+        public var estimatedSeconds: Double
+        /// The timed denoising step the estimate is made of.
+        public var secondsPerDenoisingStep: Double
+        public var shard: Shard
+
+        public init(survey: ProbeSurvey, estimatedSeconds: Double, secondsPerDenoisingStep: Double, shard: Shard) {
+            self.survey = survey; self.estimatedSeconds = estimatedSeconds
+            self.secondsPerDenoisingStep = secondsPerDenoisingStep; self.shard = shard
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case estimatedSeconds = "estimated_seconds", secondsPerDenoisingStep = "seconds_per_denoising_step", shard
+        }
+
+        /// One object: the survey's keys beside the estimate's.
+        public func encode(to encoder: Encoder) throws {
+            try survey.encode(to: encoder)
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(estimatedSeconds, forKey: .estimatedSeconds)
+            try c.encode(secondsPerDenoisingStep, forKey: .secondsPerDenoisingStep)
+            try c.encode(shard.description, forKey: .shard)
+        }
     }
 }

@@ -152,19 +152,6 @@ public indirect enum SpecValue: Equatable, Sendable {
         return pairs.map(\.key)
     }
 
-    /// The value as JSON-compatible Foundation objects (for hashing and for the results file).
-    public var foundation: Any {
-        switch self {
-        case .string(let s): return s
-        case .int(let i): return i
-        case .double(let d): return d
-        case .bool(let b): return b
-        case .null: return NSNull()
-        case .list(let l): return l.map(\.foundation)
-        case .map(let m): return Dictionary(m.map { ($0.key, $0.value.foundation) }, uniquingKeysWith: { a, _ in a })
-        }
-    }
-
     /// A short rendering for error messages.
     var kindName: String {
         switch self {

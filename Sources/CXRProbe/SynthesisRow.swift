@@ -4,6 +4,7 @@ import CXRRuns
 /// labels, demographics, seed, source image) and, when classifiers ran, what they said.
 public struct SynthesisRow: ResultRow, Equatable {
     public static let schema = "cxr-edit.synthesize/1"
+    public typealias RunDetails = DatasetRunDetails
 
     public var id: String
     public var schema: String

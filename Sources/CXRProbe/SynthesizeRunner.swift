@@ -30,10 +30,7 @@ public final class SynthesizeRunner {
         }
         let lock = try RunLock(directory: dir)
         defer { withExtendedLifetime(lock) {} }
-        try RunInfo.writeOrCheck(directory: dir, fingerprint: plan.fingerprint, settings: plan.fingerprintSettings,
-                                 extra: ["spec": plan.spec.file.path, "model": options.modelName, "software": options.software,
-                                         "dataset": ["requested_labels": plan.requested, "duplicate_threshold": plan.spec.duplicateThreshold,
-                                                     "max_pairs_per_prompt": plan.spec.maxPairsPerPrompt]])
+        try plan.runInfo(software: options.software, modelName: options.modelName).writeOrCheck(directory: dir)
         let log = try ResultsLog<SynthesisRow>(url: dir.appendingPathComponent("results.jsonl"))
         let positions = stride(from: options.shard.index, to: plan.items.count, by: options.shard.count)
         let total = positions.underestimatedCount

@@ -1,6 +1,8 @@
 /// A row of a results file (results.jsonl): one finished job of a run. The run machinery (log, resume, merge) needs
 /// only what this protocol names; the probe and synthesize rows carry the rest.
 public protocol ResultRow: Codable, Sendable {
+    /// What run.json records for a run of these rows beside the common keys (`RunInfo.details`); a merge keeps it.
+    associatedtype RunDetails: Codable = NoRunDetails
     /// The row layout this type reads and writes, as rows record it in `schema` ("cxr-edit.probe/2"). A results
     /// file of another layout is refused with its file, line and schema named.
     static var schema: String { get }

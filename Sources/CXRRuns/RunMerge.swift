@@ -5,11 +5,13 @@ import Foundation
 /// id and sorted by their position in the plan (then id), so that merging N shards gives the same results file,
 /// row for row, as one unsharded run. The files each row names (`ResultRow.outputFiles`) are copied along.
 public enum RunMerge {
-    public struct Outcome {
+    /// What a merge did; `--json` prints it.
+    public struct Outcome: Encodable {
         public var rows: Int
         public var duplicates: Int
         public var copiedFiles: Int
-        public var json: [String: Any] { ["rows": rows, "duplicates": duplicates, "copied_files": copiedFiles] }
+
+        enum CodingKeys: String, CodingKey { case rows, duplicates, copiedFiles = "copied_files" }
     }
 
     /// Merges `sources` (and anything already in `destination`) into `destination`; their rows are `Row`s.
@@ -23,15 +25,15 @@ public enum RunMerge {
         let lock = try RunLock(directory: destination)
         defer { withExtendedLifetime(lock) {} }
         var fingerprint: String?
-        var info: [String: Any]?
+        var info: RunInfo<Row.RunDetails>?
         var dirs = [URL]()
         if fm.fileExists(atPath: destination.appendingPathComponent(resultsName).path) { dirs.append(destination) }
         dirs += sources
         for dir in dirs {
-            guard let i = try RunInfo.read(dir) else {
+            guard let i = try RunInfo<Row.RunDetails>.read(dir) else {
                 throw ProbeError("\(dir.path): not a run directory (no run.json)")
             }
-            let f = i["fingerprint"] as? String
+            let f = i.fingerprint
             if let fingerprint, f != fingerprint {
                 throw ProbeError("\(dir.path): was run with different settings from \(dirs[0].path) (spec, model or classifiers); only shards of one plan can be merged")
             }
@@ -68,8 +70,8 @@ public enum RunMerge {
         for r in rows { bytes += try StableJSON.encode(r); bytes.append(10) }
         try AtomicFile.write(bytes, to: destination.appendingPathComponent(resultsName), overwrite: true)
         if var info {
-            info["merged_from"] = sources.map(\.path)
-            try AtomicFile.write(StableJSON.pretty(info), to: destination.appendingPathComponent("run.json"), overwrite: true)
+            info.mergedFrom = sources.map(\.path)
+            try info.write(to: destination)
         }
         return Outcome(rows: rows.count, duplicates: duplicates, copiedFiles: copied)
     }

@@ -1,6 +1,7 @@
 import CXRCheckpoint
 import CXRImaging
 import CXRPipelines
+import CXRRuns
 import CXRTensor
 import Foundation
 
@@ -227,18 +228,14 @@ struct BatchEdit {
         let new = seconds.count, done = jobs.count - new
         let shape = "\(images) image\(images == 1 ? "" : "s") x \(seeds.count) seed\(seeds.count == 1 ? "" : "s")"
         if options.json {
-            let rows: [[String: Any]] = jobs.enumerated().map { i, job in
-                var row: [String: Any] = ["input": job.input.path, "seed": job.seed, "output": job.output.path,
-                                          "status": seconds[i] == nil ? "skipped" : "written"]
-                if let null = job.null { row["null_edit"] = null.path }
-                if let s = seconds[i] { row["seconds"] = s }
-                return row
+            let outputs = jobs.enumerated().map { i, job in
+                BatchEditReport.Output(input: job.input.path, seed: job.seed, output: job.output.path,
+                                       status: seconds[i] == nil ? "skipped" : "written", nullEdit: job.null?.path,
+                                       seconds: seconds[i])
             }
-            let obj: [String: Any] = ["outputs": rows, "written": new, "skipped": done, "total": jobs.count,
-                                      "images": images, "seeds": seeds, "out_dir": outDir.path, "seconds": elapsed]
-            if let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) {
-                print(String(decoding: data, as: UTF8.self))
-            }
+            let batch = BatchEditReport(outputs: outputs, written: new, skipped: done, total: jobs.count,
+                                        images: images, seeds: seeds, outDir: outDir.path, seconds: elapsed)
+            if let line = try? StableJSON.string(batch, escapingSlashes: true) { print(line) }
         } else {
             for job in jobs {
                 print(job.output.path)

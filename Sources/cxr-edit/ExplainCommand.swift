@@ -1,6 +1,7 @@
 import ArgumentParser
 import CXRFindings
 import CXRImaging
+import CXRRuns
 import Foundation
 
 /// `cxr-edit explain`: shows what an `edit` with the same finding options would do (prompt, negative
@@ -81,13 +82,7 @@ struct ExplainCommand: ParsableCommand {
         do { vocab = try Vocabulary.standard() } catch let e as FindingsError { throw CLIError(commandLineMessage(for: e)) }
         let regions = (try? RegionAtlas.standard().availableNames) ?? RegionAtlas.standardNames
         if json {
-            let items: [[String: Any]] = vocab.findings.map { f in
-                ["id": f.id, "name": f.name, "synonyms": f.synonyms, "sided": f.sided, "severities": f.severities,
-                 "labels": f.labels, "presence": f.presencePhrase(side: nil, severity: nil),
-                 "absence": f.absencePhrase() as Any? ?? NSNull(), "default_regions": f.defaultRegions(side: nil)]
-            }
-            let data = try JSONSerialization.data(withJSONObject: ["findings": items, "regions": regions], options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(try StableJSON.string(VocabularyListing(vocab, regions: regions), escapingSlashes: true))
             return
         }
         for f in vocab.findings {

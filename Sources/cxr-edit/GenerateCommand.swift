@@ -1,6 +1,7 @@
 import ArgumentParser
 import CXRImaging
 import CXRPipelines
+import CXRRuns
 import CXRTensor
 import Foundation
 
@@ -54,7 +55,7 @@ struct Generate: ParsableCommand {
         let pipeline = StableDiffusionPipeline(model: model)
         let seed = sampling.drawSeed()
         if sampling.seed == .random && !output.quiet { note("--seed -1: drew seed \(seed)") }
-        var summaries = [[String: Any]]()
+        var images = [GeneratedImages.Image]()
         for (i, url) in outputs.enumerated() {
             let settings = DiffusionSettings(prompt: prompt, negativePrompt: sampling.negativePrompt,
                                              steps: sampling.steps ?? defaults.steps, guidance: sampling.guidance ?? defaults.guidance,
@@ -71,13 +72,12 @@ struct Generate: ParsableCommand {
             if try modelOptions.unetPrecision() == .bf16 { provenance.extra["precision"] = "bf16" }
             try ImageIO.write(image, to: url, text: provenance.textChunks(), overwrite: output.overwrite)
             let seconds = Date().timeIntervalSince(start)
-            summaries.append(["output": url.path, "seed": settings.seed, "seconds": seconds])
+            images.append(.init(output: url.path, seed: settings.seed, seconds: seconds))
             if !output.json { print(url.path) }
             if !output.quiet { FileHandle.standardError.write(Data(String(format: "wrote %@ (%dx%d, synthetic) in %.1f s\n", url.path, w, h, seconds).utf8)) }
         }
         if output.json {
-            let data = try JSONSerialization.data(withJSONObject: ["images": summaries, "prompt": prompt], options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(try StableJSON.string(GeneratedImages(images: images, prompt: prompt), escapingSlashes: true))
         }
     }
 }

@@ -106,7 +106,7 @@ struct ProbeRun: ParsableCommand {
                                                               software: "cxr-edit \(CXREdit.version)", modelName: modelURL.path))
         let summary = try removingFailedEmptyRun(at: URL(fileURLWithPath: out)) { try runner.run() }
         if json {
-            print(try StableJSON.string(summary.json))
+            print(try StableJSON.string(summary))
         } else {
             print(URL(fileURLWithPath: out).path)
             if !quiet {
@@ -147,11 +147,9 @@ extension ProbeRun {
         let perEdit = fastest { _ = model.vae.decode(latents) }
         let eta = survey.estimatedSeconds(perStep: perStep, perEdit: perEdit, perImage: perImage)
         if json {
-            var obj = survey.json
-            obj["estimated_seconds"] = eta
-            obj["seconds_per_denoising_step"] = perStep
-            obj["shard"] = shard.description
-            print(try StableJSON.string(obj))
+            let estimate = ProbeSurvey.Estimate(survey: survey, estimatedSeconds: eta, secondsPerDenoisingStep: perStep,
+                                                shard: shard)
+            print(try StableJSON.string(estimate))
             return
         }
         let scope = shard.count > 1 ? "shard \(shard)" : "the study"
@@ -190,7 +188,7 @@ struct ProbeMerge: ParsableCommand {
         let outcome = try removingFailedEmptyRun(at: outURL) {
             try RunMerge.merge(ProbeRow.self, into: outURL, from: shards.map { URL(fileURLWithPath: $0) })
         }
-        if json { print(try StableJSON.string(outcome.json)) } else {
+        if json { print(try StableJSON.string(outcome)) } else {
             print(URL(fileURLWithPath: output).path)
             FileHandle.standardError.write(Data("merged \(outcome.rows) rows (\(outcome.duplicates) duplicates dropped, \(outcome.copiedFiles) images copied)\n".utf8))
         }
@@ -221,7 +219,7 @@ struct ProbeReportCommand: ParsableCommand {
         }
         let files = try ProbeReport.write(runDirectory: URL(fileURLWithPath: runDirectory), galleryCount: gallery)
         if json {
-            print(try StableJSON.string(["summary": files.summary.path, "csv": files.csv.path, "html": files.html.path]))
+            print(try StableJSON.string(files))
         } else {
             for f in [files.summary, files.csv, files.html] { print(f.path) }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CXRImaging
+import CXRRuns
 import Foundation
 
 /// `cxr-edit provenance FILE`: the parameters an output was made with; `--command` the command that makes it again.
@@ -39,8 +40,7 @@ struct ProvenanceCommand: ParsableCommand {
         } else if json {
             var obj = [String: String]()
             for (k, v) in chunks { obj[k] = v }
-            let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(try StableJSON.string(obj, escapingSlashes: true, pretty: true))
         } else {
             for (k, v) in chunks { print("\(escapedForTerminal(k)): \(escapedForTerminal(v))") }
         }

@@ -77,10 +77,7 @@ struct SynthesizeRun: ParsableCommand {
         let summary = try removingFailedEmptyRun(at: URL(fileURLWithPath: out)) { try runner.run() }
         let dataset = try DatasetFinalizer.finalize(directory: URL(fileURLWithPath: out), software: software)
         if json {
-            var obj = summary.json
-            obj["images_per_minute"] = summary.perMinute
-            obj["dataset"] = StableJSON.object(dataset)
-            print(try StableJSON.string(obj))
+            print(try StableJSON.string(DatasetOutput(summary, imagesPerMinute: summary.perMinute, dataset: dataset)))
         } else {
             print(URL(fileURLWithPath: out).path)
             if !quiet {
@@ -112,9 +109,7 @@ struct SynthesizeMerge: ParsableCommand {
         }
         let dataset = try DatasetFinalizer.finalize(directory: outURL, software: "cxr-edit \(CXREdit.version)")
         if json {
-            var obj = outcome.json
-            obj["dataset"] = StableJSON.object(dataset)
-            print(try StableJSON.string(obj))
+            print(try StableJSON.string(DatasetOutput(outcome, dataset: dataset)))
         } else {
             print(outURL.path)
             FileHandle.standardError.write(Data("merged \(outcome.rows) images (\(outcome.duplicates) duplicates dropped)\n".utf8))

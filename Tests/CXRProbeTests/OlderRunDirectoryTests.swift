@@ -70,10 +70,19 @@ final class OlderRunDirectoryTests: XCTestCase {
     /// Resuming skips the rows whose id the plan computes, so the ids and the settings fingerprint of the older run
     /// must come out of the current code unchanged; the spec is the fixture's, with its mask where it was.
     func testIdsAndFingerprintOfAnOlderRunAreUnchanged() throws {
-        let info = try XCTUnwrap(try RunInfo.read(probeRun))
-        let settings = try XCTUnwrap(info["settings"] as? [String: Any])
-        let edits = try XCTUnwrap(settings["edits"] as? [[String: Any]])
-        let mask = try XCTUnwrap(edits[1]["mask"] as? String)
+        let info = try XCTUnwrap(try RunInfo<ProbeRunDetails>.read(probeRun))
+        let mask = try XCTUnwrap(info.settings["edits"]?[1]?["mask"]?.string)
+        let plan = try Self.olderProbePlan(mask: mask)
+        XCTAssertEqual(plan.fingerprint, info.fingerprint)
+        let rows = try ResultsLog<ProbeRow>.readRows(probeRun.appendingPathComponent("results.jsonl"))
+        for row in rows {
+            XCTAssertEqual(plan.id(for: plan.job(at: row.position), imageSHA256: row.imageSHA256), row.id)
+            XCTAssertEqual(row.editSpec, plan.spec.edits[row.editIndex].record)
+        }
+    }
+
+    /// The plan of the older probe run, from the fixture's spec (its mask where it was when the run was made).
+    static func olderProbePlan(mask: String) throws -> ProbePlan {
         let dir = try ProbeFixtures.tempDir("older-ids")
         let specURL = dir.appendingPathComponent("study.yaml")
         try """
@@ -100,29 +109,28 @@ final class OlderRunDirectoryTests: XCTestCase {
         let images = ["images-in/img00.png", "images-in/img01.png"].map {
             InputImage(url: dir.appendingPathComponent($0), name: $0, labels: [:])
         }
-        let plan = try ProbePlan(spec: try ProbeSpec.load(specURL), images: images, steps: 2, guidance: 3,
-                                 schedulerName: "PNDMScheduler", modelHash: "tiny-model-hash")
-        XCTAssertEqual(plan.fingerprint, info["fingerprint"] as? String)
-        let rows = try ResultsLog<ProbeRow>.readRows(probeRun.appendingPathComponent("results.jsonl"))
-        for row in rows {
-            XCTAssertEqual(plan.id(for: plan.job(at: row.position), imageSHA256: row.imageSHA256), row.id)
-            XCTAssertEqual(row.editSpec, plan.spec.edits[row.editIndex].record)
-        }
+        return try ProbePlan(spec: try ProbeSpec.load(specURL), images: images, steps: 2, guidance: 3,
+                             schedulerName: "PNDMScheduler", modelHash: "tiny-model-hash")
     }
 
     /// The same for a dataset: its spec is SynthesizeTests' with four images.
     func testIdsAndFingerprintOfAnOlderDatasetAreUnchanged() throws {
-        let info = try XCTUnwrap(try RunInfo.read(dataset))
-        let spec = try SynthesizeSpec.load(try SynthesizeTests.writeSpec(try ProbeFixtures.tempDir("older-synth"),
-                                                                         count: 4))
-        let plan = try SynthesizePlan(spec: spec, vocabulary: Vocabulary.standard(), steps: 2, guidance: 3,
-                                      schedulerName: "PNDMScheduler", modelHash: "tiny", nativeSize: 64)
-        XCTAssertEqual(plan.fingerprint, info["fingerprint"] as? String)
+        let info = try XCTUnwrap(try RunInfo<DatasetRunDetails>.read(dataset))
+        let plan = try Self.olderDatasetPlan()
+        XCTAssertEqual(plan.fingerprint, info.fingerprint)
         let rows = try ResultsLog<SynthesisRow>.readRows(dataset.appendingPathComponent("results.jsonl"))
         XCTAssertEqual(rows.count, 4)
         for row in rows {
             XCTAssertEqual(plan.id(for: plan.items[row.position], sourceSHA256: row.sourceSHA256), row.id)
         }
+    }
+
+    /// The plan of the older dataset.
+    static func olderDatasetPlan() throws -> SynthesizePlan {
+        let spec = try SynthesizeSpec.load(try SynthesizeTests.writeSpec(try ProbeFixtures.tempDir("older-synth"),
+                                                                         count: 4))
+        return try SynthesizePlan(spec: spec, vocabulary: Vocabulary.standard(), steps: 2, guidance: 3,
+                                  schedulerName: "PNDMScheduler", modelHash: "tiny", nativeSize: 64)
     }
 
     func testDatasetFilesOfAnOlderDatasetAreByteIdentical() throws {
