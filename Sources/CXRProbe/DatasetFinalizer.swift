@@ -27,10 +27,11 @@ public enum DatasetFinalizer {
         }
         try AtomicFile.write(Array(csv.utf8), to: dir.appendingPathComponent("labels.csv"), overwrite: true)
 
-        // manifest.json
+        // manifest.json. The model is named by its folder; an empty path (the bundled default) stays empty, since
+        // URL(fileURLWithPath: "") is the current directory and would name whatever folder the run started in.
         let manifest = DatasetManifest(software: software, settings: settings, fingerprint: info?.fingerprint ?? "",
                                        images: rows.count, requestedImages: expected, labelColumns: cols,
-                                       model: info?.model.map { URL(fileURLWithPath: $0).lastPathComponent })
+                                       model: info?.model.map { $0.isEmpty ? "" : URL(fileURLWithPath: $0).lastPathComponent })
         try AtomicFile.write(StableJSON.pretty(manifest), to: dir.appendingPathComponent("manifest.json"), overwrite: true)
 
         // summary.json: realised vs requested, diversity, classifier agreement.
