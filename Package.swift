@@ -8,9 +8,13 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "cxr-edit", targets: ["cxr-edit"]),
-        .library(name: "CXREdit", targets: ["CXRTensor", "CXRCheckpoint", "CXRTokenizer", "CXRModels",
-                                             "CXRSchedulers", "CXRPipelines", "CXRImaging",
-                                             "CXRFindings", "CXRClassifiers", "CXRRuns", "CXRProbe", "CXRFiles"]),
+        .library(
+            name: "CXREdit",
+            targets: [
+                "CXRTensor", "CXRCheckpoint", "CXRTokenizer", "CXRModels",
+                "CXRSchedulers", "CXRPipelines", "CXRImaging",
+                "CXRFindings", "CXRClassifiers", "CXRRuns", "CXRProbe", "CXRFiles",
+            ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,10 +33,13 @@ let package = Package(
         // DICOM through DCMTK (apt: libdcmtk-dev), behind a C interface: parsing, JPEG/JPEG-LS/RLE/deflate
         // decoding, Modality/VOI LUT rendering, derived-image writing; JPEG 2000 and HTJ2K decoding through
         // OpenJPEG (apt: libopenjp2-7-dev), which DCMTK's free codecs lack.
-        .target(name: "CDICOM",
-                linkerSettings: [.linkedLibrary("dcmjpls"), .linkedLibrary("dcmjpeg"), .linkedLibrary("dcmimgle"),
-                                 .linkedLibrary("dcmdata"), .linkedLibrary("oflog"), .linkedLibrary("ofstd"),
-                                 .linkedLibrary("openjp2"), .linkedLibrary("z")]),
+        .target(
+            name: "CDICOM",
+            linkerSettings: [
+                .linkedLibrary("dcmjpls"), .linkedLibrary("dcmjpeg"), .linkedLibrary("dcmimgle"),
+                .linkedLibrary("dcmdata"), .linkedLibrary("oflog"), .linkedLibrary("ofstd"),
+                .linkedLibrary("openjp2"), .linkedLibrary("z"),
+            ]),
 
         // Reading input files: whole files under a size limit (regular files only, size from the opened
         // descriptor), the one JSON reader and writer (typed getters whose errors name file and key), and the
@@ -47,56 +54,79 @@ let package = Package(
         // CLIPTextModel, UNet2DConditionModel, AutoencoderKL, driven by config.json.
         .target(name: "CXRModels", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRFiles"], swiftSettings: optimize),
         // Schedulers (DDIM, PNDM, Euler, Euler-a, DPM++2M, LMS) and torch-identical random numbers.
-        .target(name: "CXRSchedulers", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRFiles"], swiftSettings: optimize),
+        .target(
+            name: "CXRSchedulers", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRFiles"], swiftSettings: optimize),
         // PNG/JPEG/DICOM I/O, grey/RGB, resize, masks, provenance chunks, atomic writes.
-        .target(name: "CXRImaging", dependencies: ["CPNG", "CJPEG", "CZlib", "CXRFiles", "CDICOM"],
-                swiftSettings: optimize),
+        .target(
+            name: "CXRImaging", dependencies: ["CPNG", "CJPEG", "CZlib", "CXRFiles", "CDICOM"],
+            swiftSettings: optimize),
         // Text-to-image, SDEdit and inpainting pipelines.
-        .target(name: "CXRPipelines",
-                dependencies: ["CXRTensor", "CXRCheckpoint", "CXRTokenizer", "CXRModels", "CXRSchedulers", "CXRImaging",
-                               "CXRFiles"],
-                swiftSettings: optimize),
+        .target(
+            name: "CXRPipelines",
+            dependencies: [
+                "CXRTensor", "CXRCheckpoint", "CXRTokenizer", "CXRModels", "CXRSchedulers", "CXRImaging",
+                "CXRFiles",
+            ],
+            swiftSettings: optimize),
         // Findings vocabulary, prompt composition from --add/--remove/--severity, named anatomical regions placed
         // by the atlas fit and the lung/heart segmenter (a small network run by CXRModels' layers).
-        .target(name: "CXRFindings", dependencies: ["CXRImaging", "CXRTensor", "CXRCheckpoint", "CXRModels"],
-                resources: [.copy("Resources")], swiftSettings: optimize),
+        .target(
+            name: "CXRFindings", dependencies: ["CXRImaging", "CXRTensor", "CXRCheckpoint", "CXRModels"],
+            resources: [.copy("Resources")], swiftSettings: optimize),
         // Chest X-ray classifiers: native DenseNet-121 (torchxrayvision layout), the demo classifier, adapters.
-        .target(name: "CXRClassifiers", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRImaging", "CXRFiles"],
-                swiftSettings: optimize),
+        .target(
+            name: "CXRClassifiers", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRImaging", "CXRFiles"],
+            swiftSettings: optimize),
         // Resumable, shardable runs: run directory lock, fsynced results log of typed rows, merge of shards,
         // run.json, progress, input image lists; knows nothing of what a row measures.
         .target(name: "CXRRuns", dependencies: ["CXRImaging", "CXRFiles"], swiftSettings: optimize),
         // Counterfactual stress tests of classifiers and synthetic datasets on the run machinery: specs, plans,
         // runners, rows, metrics, reports.
-        .target(name: "CXRProbe",
-                dependencies: ["CXRRuns", "CXRPipelines", "CXRSchedulers", "CXRFindings", "CXRClassifiers",
-                               "CXRImaging", "CXRCheckpoint", "CXRTensor", "CXRFiles",
-                               .product(name: "Yams", package: "Yams")],
-                swiftSettings: optimize),
-        .executableTarget(name: "cxr-edit",
-                          dependencies: ["CXRPipelines", "CXRImaging", "CXRModels", "CXRCheckpoint", "CXRTokenizer",
-                                         "CXRSchedulers", "CXRTensor", "CXRFindings", "CXRClassifiers", "CXRRuns",
-                                         "CXRProbe", "CXRFiles",
-                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
-                          swiftSettings: optimize),
+        .target(
+            name: "CXRProbe",
+            dependencies: [
+                "CXRRuns", "CXRPipelines", "CXRSchedulers", "CXRFindings", "CXRClassifiers",
+                "CXRImaging", "CXRCheckpoint", "CXRTensor", "CXRFiles",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: optimize),
+        .executableTarget(
+            name: "cxr-edit",
+            dependencies: [
+                "CXRPipelines", "CXRImaging", "CXRModels", "CXRCheckpoint", "CXRTokenizer",
+                "CXRSchedulers", "CXRTensor", "CXRFindings", "CXRClassifiers", "CXRRuns",
+                "CXRProbe", "CXRFiles",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: optimize),
 
         .testTarget(name: "CXRTensorTests", dependencies: ["CXRTensor"]),
         .testTarget(name: "CXRCheckpointTests", dependencies: ["CXRCheckpoint", "CXRTensor", "CXRFiles"]),
         .testTarget(name: "CXRTokenizerTests", dependencies: ["CXRTokenizer"]),
-        .testTarget(name: "CXRModelsTests",
-                    dependencies: ["CXRModels", "CXRCheckpoint", "CXRTensor", "CXRTokenizer", "CXRFiles"]),
-        .testTarget(name: "CXRSchedulersTests",
-                    dependencies: ["CXRSchedulers", "CXRTensor", "CXRCheckpoint", "CXRFiles"]),
+        .testTarget(
+            name: "CXRModelsTests",
+            dependencies: ["CXRModels", "CXRCheckpoint", "CXRTensor", "CXRTokenizer", "CXRFiles"]),
+        .testTarget(
+            name: "CXRSchedulersTests",
+            dependencies: ["CXRSchedulers", "CXRTensor", "CXRCheckpoint", "CXRFiles"]),
         .testTarget(name: "CXRImagingTests", dependencies: ["CXRImaging"]),
-        .testTarget(name: "CXRPipelinesTests",
-                    dependencies: ["CXRPipelines", "CXRImaging", "CXRTensor", "CXRCheckpoint", "CXRSchedulers",
-                                   "CXRFiles"]),
+        .testTarget(
+            name: "CXRPipelinesTests",
+            dependencies: [
+                "CXRPipelines", "CXRImaging", "CXRTensor", "CXRCheckpoint", "CXRSchedulers",
+                "CXRFiles",
+            ]),
         .testTarget(name: "CXRFindingsTests", dependencies: ["CXRFindings", "CXRImaging"]),
-        .testTarget(name: "CXRClassifiersTests", dependencies: ["CXRClassifiers", "CXRTensor", "CXRCheckpoint", "CXRImaging"]),
+        .testTarget(
+            name: "CXRClassifiersTests", dependencies: ["CXRClassifiers", "CXRTensor", "CXRCheckpoint", "CXRImaging"]),
         // End-to-end tests of the cxr-edit binary: exit codes, one-line errors, no partial outputs.
         .testTarget(name: "CLITests", dependencies: ["cxr-edit", "CXRImaging", "CXRTensor"]),
-        .testTarget(name: "CXRProbeTests", dependencies: ["CXRRuns", "CXRProbe", "CXRClassifiers", "CXRFindings",
-                                                          "CXRPipelines", "CXRImaging", "CXRSchedulers"]),
+        .testTarget(
+            name: "CXRProbeTests",
+            dependencies: [
+                "CXRRuns", "CXRProbe", "CXRClassifiers", "CXRFindings",
+                "CXRPipelines", "CXRImaging", "CXRSchedulers",
+            ]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -37,7 +37,8 @@ public struct DiffusersFolder: Sendable {
         }
         let index = try JSONValue(contentsOf: indexURL)
         guard case .object(let obj) = index else {
-            throw CheckpointError(.malformed, file: indexURL.path, "model_index.json is a \(index.typeName), not an object")
+            throw CheckpointError(
+                .malformed, file: indexURL.path, "model_index.json is a \(index.typeName), not an object")
         }
         modelIndex = index
         className = obj["_class_name"]?.string
@@ -56,7 +57,8 @@ public struct DiffusersFolder: Sendable {
 
     private func componentDir(_ component: String) throws -> URL {
         guard !component.isEmpty, !component.contains("/"), component != ".", component != ".." else {
-            throw CheckpointError(.missing, file: url.path, "invalid component name \(CheckpointError.quote(component))")
+            throw CheckpointError(
+                .missing, file: url.path, "invalid component name \(CheckpointError.quote(component))")
         }
         let dir = url.appendingPathComponent(component)
         var isDir: ObjCBool = false
@@ -70,7 +72,8 @@ public struct DiffusersFolder: Sendable {
     /// `tokenizer_config.json` (tokenizers). Typed getters on the result name the file in their errors.
     public func config(_ component: String) throws -> JSONConfig {
         let dir = try componentDir(component)
-        let names = component == "scheduler"
+        let names =
+            component == "scheduler"
             ? ["scheduler_config.json", "config.json"]
             : ["config.json", "scheduler_config.json", "tokenizer_config.json"]
         for n in names {
@@ -83,7 +86,8 @@ public struct DiffusersFolder: Sendable {
                 return cfg
             }
         }
-        throw CheckpointError(.missing, file: "\(url.path)/\(component)", "no config file (looked for \(names.joined(separator: ", ")))")
+        throw CheckpointError(
+            .missing, file: "\(url.path)/\(component)", "no config file (looked for \(names.joined(separator: ", ")))")
     }
 
     /// Weight file names looked for, in order, for a variant ("fp16") or none.
@@ -115,13 +119,15 @@ public struct DiffusersFolder: Sendable {
                 return try WeightStore(url: f)
             }
         }
-        throw CheckpointError(.missing, file: "\(url.path)/\(component)", "no weights file (looked for \(order.joined(separator: ", ")))")
+        throw CheckpointError(
+            .missing, file: "\(url.path)/\(component)", "no weights file (looked for \(order.joined(separator: ", ")))")
     }
 
     /// The file `weights(_:variant:)` would open, without opening it (nil if none).
     public func weightsFile(_ component: String, variant: String? = nil) -> URL? {
         guard let dir = try? componentDir(component) else { return nil }
-        let order = DiffusersFolder.weightCandidates(variant: variant)
+        let order =
+            DiffusersFolder.weightCandidates(variant: variant)
             + DiffusersFolder.weightCandidates(variant: variant == nil ? "fp16" : nil)
         return order.map { dir.appendingPathComponent($0) }.first { FileManager.default.fileExists(atPath: $0.path) }
     }

@@ -27,12 +27,15 @@ public enum NpyArray {
         }
         let major = bytes[6]
         let headerLen: Int, start: Int
-        if major == 1 { headerLen = Int(bytes[8]) | Int(bytes[9]) << 8; start = 10 } else {
+        if major == 1 {
+            headerLen = Int(bytes[8]) | Int(bytes[9]) << 8; start = 10
+        } else {
             guard bytes.count >= 12 else { throw CheckpointError(.malformed, file: name, "truncated .npy header") }
             headerLen = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24; start = 12
         }
         guard headerLen < 65536, start + headerLen <= bytes.count,
-              let header = String(bytes: bytes[start..<(start + headerLen)], encoding: .utf8) else {
+            let header = String(bytes: bytes[start..<(start + headerLen)], encoding: .utf8)
+        else {
             throw CheckpointError(.malformed, file: name, "bad .npy header")
         }
         guard !header.contains("'fortran_order': True") else {
@@ -43,7 +46,8 @@ public enum NpyArray {
             throw CheckpointError(.unsupported, file: name, "only little-endian float32/float64 arrays are supported")
         }
         guard let open = header.range(of: "'shape': ("),
-              let close = header[open.upperBound...].firstIndex(of: ")") else {
+            let close = header[open.upperBound...].firstIndex(of: ")")
+        else {
             throw CheckpointError(.malformed, file: name, ".npy header has no shape")
         }
         var shape = [Int]()
@@ -51,8 +55,9 @@ public enum NpyArray {
             let text = part.trimmingCharacters(in: .whitespaces)
             if text.isEmpty { continue }
             guard let d = Int(text), d >= 0 else {
-                throw CheckpointError(.malformed, file: name,
-                                      "invalid shape dimension '\(CheckpointError.oneLine(text))'")
+                throw CheckpointError(
+                    .malformed, file: name,
+                    "invalid shape dimension '\(CheckpointError.oneLine(text))'")
             }
             shape.append(d)
         }
@@ -72,7 +77,9 @@ public enum NpyArray {
         var values = [Float](repeating: 0, count: count)
         bytes.withUnsafeBytes { raw in
             for i in 0..<count {
-                values[i] = isF4 ? Float(bitPattern: raw.loadUnaligned(fromByteOffset: body + 4 * i, as: UInt32.self))
+                values[i] =
+                    isF4
+                    ? Float(bitPattern: raw.loadUnaligned(fromByteOffset: body + 4 * i, as: UInt32.self))
                     : Float(Double(bitPattern: raw.loadUnaligned(fromByteOffset: body + 8 * i, as: UInt64.self)))
             }
         }

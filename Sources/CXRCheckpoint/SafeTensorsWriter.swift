@@ -2,9 +2,9 @@ import Foundation
 import CXRFiles
 import CXRTensor
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Writes `.safetensors` files readable by the reference `safetensors` library.
@@ -27,8 +27,10 @@ public enum SafeTensorsWriter {
 
     /// Writes the tensors (in name order, contiguous, header padded with spaces to a multiple of 8 bytes like
     /// the reference writer). Names must be unique, non-empty and not `__metadata__`.
-    public static func write(_ tensors: [(name: String, tensor: Tensor, dtype: StoredDType)],
-                             metadata: [String: String], to url: URL) throws {
+    public static func write(
+        _ tensors: [(name: String, tensor: Tensor, dtype: StoredDType)],
+        metadata: [String: String], to url: URL
+    ) throws {
         let path = url.path
         var seen = Set<String>()
         for t in tensors {
@@ -39,7 +41,10 @@ public enum SafeTensorsWriter {
                 throw CheckpointError(.malformed, file: path, "duplicate tensor name \(CheckpointError.quote(t.name))")
             }
             guard let n = checkedElementCount(t.tensor.shape), n == t.tensor.data.count else {
-                throw CheckpointError(.malformed, file: path, "tensor \(CheckpointError.quote(t.name)) shape \(t.tensor.shape) does not match its \(t.tensor.data.count) values")
+                throw CheckpointError(
+                    .malformed, file: path,
+                    "tensor \(CheckpointError.quote(t.name)) shape \(t.tensor.shape) does not match its \(t.tensor.data.count) values"
+                )
             }
         }
         let ordered = tensors.sorted { $0.name < $1.name }
@@ -64,10 +69,12 @@ public enum SafeTensorsWriter {
 
         // Temporary file beside the target.
         let dir = url.deletingLastPathComponent()
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let tmp = dir.appendingPathComponent(
+            ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let fd = open(tmp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw CheckpointError(.io, file: path, "cannot create temporary file in \(dir.path): \(String(cString: strerror(errno)))")
+            throw CheckpointError(
+                .io, file: path, "cannot create temporary file in \(dir.path): \(String(cString: strerror(errno)))")
         }
         var ok = false
         defer {
@@ -86,7 +93,8 @@ public enum SafeTensorsWriter {
             }
         }
         guard rename(tmp.path, path) == 0 else {
-            throw CheckpointError(.io, file: path, "cannot rename temporary file into place: \(String(cString: strerror(errno)))")
+            throw CheckpointError(
+                .io, file: path, "cannot rename temporary file into place: \(String(cString: strerror(errno)))")
         }
         ok = true
     }
@@ -105,9 +113,9 @@ public enum SafeTensorsWriter {
 
     private static func sysWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
         #if canImport(Glibc)
-        return Glibc.write(fd, p, n)
+            return Glibc.write(fd, p, n)
         #else
-        return Darwin.write(fd, p, n)
+            return Darwin.write(fd, p, n)
         #endif
     }
 

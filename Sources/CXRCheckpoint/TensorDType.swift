@@ -36,7 +36,8 @@ enum FloatConversion {
     static let halfTable: [Float] = (0...0xFFFF).map { HalfConversion.float(fromHalf: UInt16($0)) }
 
     /// Converts `count` contiguous elements of `dtype` at `src` into `dst` (which holds `count` floats).
-    static func convert(_ src: UnsafeRawPointer, dtype: TensorDType, count: Int, into dst: UnsafeMutablePointer<Float>) {
+    static func convert(_ src: UnsafeRawPointer, dtype: TensorDType, count: Int, into dst: UnsafeMutablePointer<Float>)
+    {
         switch dtype {
         case .f32:
             UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: count * 4)

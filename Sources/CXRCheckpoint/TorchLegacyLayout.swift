@@ -23,14 +23,18 @@ struct TorchLegacyLayout {
 
         var header = Unpickler(bytes, source: path, start: pos)
         guard case .int(let version) = try header.load(), version == TorchLegacyLayout.formatVersion else {
-            throw CheckpointError(.unsupported, file: path, "legacy torch.save format version is not "
-                                  + "\(TorchLegacyLayout.formatVersion), the only one supported")
+            throw CheckpointError(
+                .unsupported, file: path,
+                "legacy torch.save format version is not "
+                    + "\(TorchLegacyLayout.formatVersion), the only one supported")
         }
         var info = Unpickler(bytes, source: path, start: header.position)
-        if case .dict(let d) = try info.load(), d.items.contains(where: { item in
-            guard case .string("little_endian") = item.key, case .bool(false) = item.value else { return false }
-            return true
-        }) {
+        if case .dict(let d) = try info.load(),
+            d.items.contains(where: { item in
+                guard case .string("little_endian") = item.key, case .bool(false) = item.value else { return false }
+                return true
+            })
+        {
             throw CheckpointError(.unsupported, file: path, "big-endian checkpoints are not supported")
         }
         var object = Unpickler(bytes, source: path, start: info.position)
@@ -48,8 +52,10 @@ struct TorchLegacyLayout {
             }
             let q = CheckpointError.quote(key)
             guard let storage = object.storages[key] else {
-                throw CheckpointError(.malformed, file: path, "storage key list names \(q), which the pickle "
-                                      + "never uses")
+                throw CheckpointError(
+                    .malformed, file: path,
+                    "storage key list names \(q), which the pickle "
+                        + "never uses")
             }
             guard storages[key] == nil else {
                 throw CheckpointError(.malformed, file: path, "storage \(q) listed twice")
@@ -59,14 +65,18 @@ struct TorchLegacyLayout {
             }
             let count = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: pos, as: Int64.self))
             guard count == Int64(storage.numel) else {
-                throw CheckpointError(.malformed, file: path, "storage \(q) holds \(count) elements; the pickle "
-                                      + "declares \(storage.numel)")
+                throw CheckpointError(
+                    .malformed, file: path,
+                    "storage \(q) holds \(count) elements; the pickle "
+                        + "declares \(storage.numel)")
             }
             pos += 8
             let (size, overflow) = storage.numel.multipliedReportingOverflow(by: storage.dtype.size)
             guard !overflow, size <= bytes.count - pos else {
-                throw CheckpointError(.malformed, file: path, "truncated: storage \(q) needs \(storage.numel) "
-                                      + "elements, more than the file has left")
+                throw CheckpointError(
+                    .malformed, file: path,
+                    "truncated: storage \(q) needs \(storage.numel) "
+                        + "elements, more than the file has left")
             }
             storages[key] = UnsafeRawBufferPointer(rebasing: bytes[pos..<(pos + size)])
             pos += size
@@ -77,8 +87,10 @@ struct TorchLegacyLayout {
     /// Checks the magic-number pickle (PROTO, an optional FRAME, the LONG1, STOP) and returns where the next
     /// pickle starts. Matched byte for byte: the number is wider than the unpickler's 64-bit integers.
     private static func skipMagic(_ bytes: UnsafeRawBufferPointer, path: String) throws -> Int {
-        let notTorch = CheckpointError(.malformed, file: path, "not a PyTorch checkpoint (no ZIP signature, and "
-                                       + "not torch's legacy layout: magic number missing)")
+        let notTorch = CheckpointError(
+            .malformed, file: path,
+            "not a PyTorch checkpoint (no ZIP signature, and "
+                + "not torch's legacy layout: magic number missing)")
         guard matches(bytes), bytes[1] >= 2, bytes[1] <= 5 else { throw notTorch }
         var pos = 2
         if pos < bytes.count, bytes[pos] == 0x95 { pos += 9 }  // FRAME and its 8-byte length

@@ -6,8 +6,10 @@
 enum TorchModuleTree {
     /// Collects the tensors of `module` (and its submodules) as `prefix.name`. `work` bounds the walk (the
     /// unpickler already rules out cycles: a record cannot be built after it is shared).
-    static func collect(_ module: PickleObject, prefix: String, into out: inout [(String, PickleTensor)],
-                        work: inout Int, path: String) throws {
+    static func collect(
+        _ module: PickleObject, prefix: String, into out: inout [(String, PickleTensor)],
+        work: inout Int, path: String
+    ) throws {
         let fields = try attributes(of: module, path: path)
         let skipped = Set(stringList(fields["_non_persistent_buffers_set"]) ?? [])
         for group in ["_parameters", "_buffers"] {
@@ -18,9 +20,11 @@ enum TorchModuleTree {
                 case .tensor(let t): out.append((join(prefix, name), t))
                 case .none: break  // a registered buffer or parameter set to None is not in the state_dict
                 default:
-                    throw CheckpointError(.unsupported, file: path, "\(String(group.dropFirst().dropLast())) "
-                                          + "\(CheckpointError.quote(join(prefix, name))) is a \(value.typeName), "
-                                          + "not a tensor")
+                    throw CheckpointError(
+                        .unsupported, file: path,
+                        "\(String(group.dropFirst().dropLast())) "
+                            + "\(CheckpointError.quote(join(prefix, name))) is a \(value.typeName), "
+                            + "not a tensor")
                 }
             }
         }
@@ -41,7 +45,8 @@ enum TorchModuleTree {
     /// (not in the state_dict; torchxrayvision's 2020 releases kept `op_threshs` so). Private and hook fields
     /// (a leading underscore) and `training` are skipped.
     static func plainAttributes(of module: PickleObject, path: String) throws
-        -> (values: [String: TorchModuleAttribute], tensors: [(String, PickleTensor)]) {
+        -> (values: [String: TorchModuleAttribute], tensors: [(String, PickleTensor)])
+    {
         var values = [String: TorchModuleAttribute]()
         var tensors = [(String, PickleTensor)]()
         for (name, value) in try attributes(of: module, path: path) where !name.hasPrefix("_") && name != "training" {
@@ -60,14 +65,18 @@ enum TorchModuleTree {
     private static func attributes(of module: PickleObject, path: String) throws -> [String: PickleValue] {
         guard case .dict(let d)? = module.state else {
             let got = module.state.map { "a \($0.typeName)" } ?? "nothing"
-            throw CheckpointError(.unsupported, file: path, "pickled \(CheckpointError.quote(module.className)) "
-                                  + "has \(got) as its state, not an attribute dict")
+            throw CheckpointError(
+                .unsupported, file: path,
+                "pickled \(CheckpointError.quote(module.className)) "
+                    + "has \(got) as its state, not an attribute dict")
         }
         var out = [String: PickleValue]()
         for (k, v) in d.items {
             guard case .string(let name) = k else {
-                throw CheckpointError(.malformed, file: path, "pickled \(CheckpointError.quote(module.className)) "
-                                      + "has a \(k.typeName) attribute name")
+                throw CheckpointError(
+                    .malformed, file: path,
+                    "pickled \(CheckpointError.quote(module.className)) "
+                        + "has a \(k.typeName) attribute name")
             }
             out[name] = v
         }
@@ -75,17 +84,23 @@ enum TorchModuleTree {
     }
 
     /// The string-keyed entries of `_parameters`, `_buffers` or `_modules` (a dict or OrderedDict).
-    private static func entries(_ fields: [String: PickleValue], _ group: String, of module: PickleObject,
-                                prefix: String, path: String) throws -> [(String, PickleValue)] {
+    private static func entries(
+        _ fields: [String: PickleValue], _ group: String, of module: PickleObject,
+        prefix: String, path: String
+    ) throws -> [(String, PickleValue)] {
         let owner = prefix.isEmpty ? module.className : prefix
         guard case .dict(let d)? = fields[group] else {
-            throw CheckpointError(.malformed, file: path, "pickled module \(CheckpointError.quote(owner)) has no "
-                                  + "\(group) dict")
+            throw CheckpointError(
+                .malformed, file: path,
+                "pickled module \(CheckpointError.quote(owner)) has no "
+                    + "\(group) dict")
         }
         return try d.items.map { k, v in
             guard case .string(let name) = k, !name.isEmpty, !name.contains(".") else {
-                throw CheckpointError(.malformed, file: path, "pickled module \(CheckpointError.quote(owner)) has "
-                                      + "an invalid \(group) key")
+                throw CheckpointError(
+                    .malformed, file: path,
+                    "pickled module \(CheckpointError.quote(owner)) has "
+                        + "an invalid \(group) key")
             }
             return (name, v)
         }

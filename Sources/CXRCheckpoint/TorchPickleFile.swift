@@ -66,13 +66,18 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
             attributes = plain.values
             moduleClass = module.className
         } else if case .dict(let d) = root,
-           let sd = d.items.last(where: { if case .string("state_dict") = $0.key { return true } else { return false } }),
-           case .dict = sd.value {
+            let sd = d.items.last(where: {
+                if case .string("state_dict") = $0.key { return true } else { return false }
+            }),
+            case .dict = sd.value
+        {
             try TorchPickleFile.flatten(sd.value, prefix: "", into: &found, work: &work, path: path)
         } else {
             guard case .dict = root else {
-                throw CheckpointError(.unsupported, file: path, "checkpoint holds a \(root.typeName), not a dict of "
-                                      + "tensors or a module")
+                throw CheckpointError(
+                    .unsupported, file: path,
+                    "checkpoint holds a \(root.typeName), not a dict of "
+                        + "tensors or a module")
             }
             try TorchPickleFile.flatten(root, prefix: "", into: &found, work: &work, path: path)
         }
@@ -86,14 +91,18 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
                 throw CheckpointError(.malformed, file: path, "two tensors flatten to the name \(q)")
             }
             guard let stored = try storageBytes(t.storage.key) else {
-                throw CheckpointError(.malformed, file: path, "tensor \(q) refers to storage "
-                                      + "\(CheckpointError.quote(t.storage.key)), which is not in the checkpoint")
+                throw CheckpointError(
+                    .malformed, file: path,
+                    "tensor \(q) refers to storage "
+                        + "\(CheckpointError.quote(t.storage.key)), which is not in the checkpoint")
             }
             let esz = t.storage.dtype.size
             let (need, o1) = t.storage.numel.multipliedReportingOverflow(by: esz)
             guard !o1, need <= stored.count else {
-                throw CheckpointError(.malformed, file: path, "storage \(CheckpointError.quote(t.storage.key)) "
-                                      + "declares \(t.storage.numel) elements but holds \(stored.count) bytes")
+                throw CheckpointError(
+                    .malformed, file: path,
+                    "storage \(CheckpointError.quote(t.storage.key)) "
+                        + "declares \(t.storage.numel) elements but holds \(stored.count) bytes")
             }
             // Extent: offset + sum((size-1)*stride) must lie inside the storage.
             guard let count = checkedElementCount(t.shape) else {
@@ -110,7 +119,10 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
                     last = a
                 }
                 guard last < t.storage.numel else {
-                    throw CheckpointError(.malformed, file: path, "tensor \(q) (offset \(t.offset), shape \(t.shape), stride \(t.strides)) reaches past its \(t.storage.numel)-element storage")
+                    throw CheckpointError(
+                        .malformed, file: path,
+                        "tensor \(q) (offset \(t.offset), shape \(t.shape), stride \(t.strides)) reaches past its \(t.storage.numel)-element storage"
+                    )
                 }
             } else {
                 guard t.offset <= t.storage.numel else {
@@ -124,21 +136,26 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
             let (floatBytes, o3) = count.multipliedReportingOverflow(by: 4)
             guard !o3, floatBytes <= TorchPickleFile.maxTensorBytes else {
                 let shape = CheckpointError.shortList(t.shape)
-                throw CheckpointError(.limit, file: path, "tensor \(q) shape \(shape) needs more than the "
-                                      + "\(TorchPickleFile.maxTensorBytes >> 30) GiB limit per tensor")
+                throw CheckpointError(
+                    .limit, file: path,
+                    "tensor \(q) shape \(shape) needs more than the "
+                        + "\(TorchPickleFile.maxTensorBytes >> 30) GiB limit per tensor")
             }
             guard count <= t.storage.numel || floatBytes <= TorchPickleFile.maxBroadcastBytes else {
-                throw CheckpointError(.limit, file: path, "tensor \(q) is a \(count)-element view of a "
-                                      + "\(t.storage.numel)-element storage (stride 0); expanded it needs \(floatBytes) "
-                                      + "bytes, more than the \(TorchPickleFile.maxBroadcastBytes >> 20) MiB allowed "
-                                      + "for broadcast views")
+                throw CheckpointError(
+                    .limit, file: path,
+                    "tensor \(q) is a \(count)-element view of a "
+                        + "\(t.storage.numel)-element storage (stride 0); expanded it needs \(floatBytes) "
+                        + "bytes, more than the \(TorchPickleFile.maxBroadcastBytes >> 20) MiB allowed "
+                        + "for broadcast views")
             }
             let storageStart = stored.baseAddress.flatMap { p in bytes.baseAddress.map { p - $0 } } ?? 0
             let contiguous = TorchPickleFile.isRowMajor(shape: t.shape, strides: t.strides)
             let range = (storageStart + t.offset * esz)..<(storageStart + (last + 1) * esz)
-            entries[name] = Entry(tensor: t,
-                                  info: TensorInfo(dtype: t.storage.dtype, shape: t.shape, byteRange: range, isContiguous: contiguous),
-                                  storageStart: storageStart)
+            entries[name] = Entry(
+                tensor: t,
+                info: TensorInfo(dtype: t.storage.dtype, shape: t.shape, byteRange: range, isContiguous: contiguous),
+                storageStart: storageStart)
         }
         self.entries = entries
         self.names = entries.keys.sorted()
@@ -146,7 +163,8 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
 
     /// The zip archive, its pickle entry, and the folder prefix its storages are under.
     private static func archive(_ bytes: UnsafeRawBufferPointer, path: String) throws
-        -> (zip: ZipArchive, pickle: ZipArchive.Entry, prefix: String) {
+        -> (zip: ZipArchive, pickle: ZipArchive.Entry, prefix: String)
+    {
         guard bytes.count >= 4, bytes[0] == 0x50, bytes[1] == 0x4B else {
             throw CheckpointError(.malformed, file: path, "not a PyTorch zip checkpoint (no ZIP signature)")
         }
@@ -158,15 +176,19 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
                 || ($0.hasSuffix("/data.pkl") && $0.split(separator: "/", omittingEmptySubsequences: false).count == 2)
         }
         guard pklNames.count == 1, let pklName = pklNames.first, let pklEntry = archive.entries[pklName] else {
-            throw CheckpointError(.malformed, file: path, pklNames.isEmpty ? "no data.pkl in the archive"
-                                                                          : "several data.pkl entries in the archive")
+            throw CheckpointError(
+                .malformed, file: path,
+                pklNames.isEmpty
+                    ? "no data.pkl in the archive"
+                    : "several data.pkl entries in the archive")
         }
         let prefix = String(pklName.dropLast("data.pkl".count))
         if let bo = archive.entries[prefix + "byteorder"] {
             let order = String(decoding: try archive.data(bo), as: UTF8.self)
             guard order == "little" else {
-                throw CheckpointError(.unsupported, file: path,
-                                      "byte order \(CheckpointError.quote(order)) is not supported")
+                throw CheckpointError(
+                    .unsupported, file: path,
+                    "byte order \(CheckpointError.quote(order)) is not supported")
             }
         }
         return (archive, pklEntry, prefix)
@@ -175,18 +197,23 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
     /// Collects tensors from nested dicts (and lists) with dotted names; other values (ints, strings, None)
     /// are skipped, and a module record inside (e.g. `{"model": model}`) gives its state_dict under its key.
     /// `work` bounds the walk: shared sub-dicts could otherwise make it exponential.
-    private static func flatten(_ v: PickleValue, prefix: String, into out: inout [(String, PickleTensor)],
-                                work: inout Int, path: String) throws {
+    private static func flatten(
+        _ v: PickleValue, prefix: String, into out: inout [(String, PickleTensor)],
+        work: inout Int, path: String
+    ) throws {
         work += 1
         guard work <= maxWalk, out.count <= maxTensors else {
-            throw CheckpointError(.limit, file: path, "checkpoint holds more than \(maxTensors) tensors or too many nested values")
+            throw CheckpointError(
+                .limit, file: path, "checkpoint holds more than \(maxTensors) tensors or too many nested values")
         }
         func keyName(_ k: PickleValue) throws -> String {
             switch k {
             case .string(let s): return s
             case .int(let i): return String(i)
             default:
-                throw CheckpointError(.unsupported, file: path, "dict key of type \(k.typeName) under \(CheckpointError.quote(prefix)) is not supported")
+                throw CheckpointError(
+                    .unsupported, file: path,
+                    "dict key of type \(k.typeName) under \(CheckpointError.quote(prefix)) is not supported")
             }
         }
         switch v {
@@ -199,18 +226,23 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
                 switch value {
                 case .tensor, .dict, .list, .tuple, .object:
                     let name = try keyName(k)
-                    try flatten(value, prefix: prefix.isEmpty ? name : prefix + "." + name, into: &out, work: &work, path: path)
+                    try flatten(
+                        value, prefix: prefix.isEmpty ? name : prefix + "." + name, into: &out, work: &work, path: path)
                 default:
                     work += 1
                 }
             }
         case .list(let l):
             for (i, value) in l.items.enumerated() {
-                try flatten(value, prefix: prefix.isEmpty ? String(i) : prefix + "." + String(i), into: &out, work: &work, path: path)
+                try flatten(
+                    value, prefix: prefix.isEmpty ? String(i) : prefix + "." + String(i), into: &out, work: &work,
+                    path: path)
             }
         case .tuple(let t):
             for (i, value) in t.items.enumerated() {
-                try flatten(value, prefix: prefix.isEmpty ? String(i) : prefix + "." + String(i), into: &out, work: &work, path: path)
+                try flatten(
+                    value, prefix: prefix.isEmpty ? String(i) : prefix + "." + String(i), into: &out, work: &work,
+                    path: path)
             }
         default:
             break
@@ -241,18 +273,25 @@ public final class TorchPickleFile: TensorSource, @unchecked Sendable {
         let e = try entry(name)
         let dtype = e.info.dtype
         guard dtype.isConvertible else {
-            throw CheckpointError(.unsupported, file: url.path, "tensor \(CheckpointError.quote(name)) is \(dtype.rawValue); only F32, F16, BF16 and F64 convert to float32")
+            throw CheckpointError(
+                .unsupported, file: url.path,
+                "tensor \(CheckpointError.quote(name)) is \(dtype.rawValue); only F32, F16, BF16 and F64 convert to float32"
+            )
         }
         guard let base = file.base, e.info.count > 0 else { return Tensor(shape: e.info.shape, data: []) }
         let start = base + e.storageStart + e.tensor.offset * dtype.size
-        return materialize(start, dtype: dtype, shape: e.tensor.shape, strides: e.info.isContiguous ? contiguousStrides(e.tensor.shape) : e.tensor.strides)
+        return materialize(
+            start, dtype: dtype, shape: e.tensor.shape,
+            strides: e.info.isContiguous ? contiguousStrides(e.tensor.shape) : e.tensor.strides)
     }
 
     /// Stored bytes of a contiguous tensor straight from the mapping (valid only inside `body`).
     public func withRawBytes<R>(_ name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let e = try entry(name)
         guard e.info.isContiguous else {
-            throw CheckpointError(.unsupported, file: url.path, "tensor \(CheckpointError.quote(name)) is not contiguous; raw bytes are not available")
+            throw CheckpointError(
+                .unsupported, file: url.path,
+                "tensor \(CheckpointError.quote(name)) is not contiguous; raw bytes are not available")
         }
         return try body(UnsafeRawBufferPointer(rebasing: file.bytes[e.info.byteRange]))
     }

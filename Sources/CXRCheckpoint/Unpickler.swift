@@ -164,8 +164,10 @@ struct Unpickler {
     private func global(_ module: String, _ name: String) throws -> PickleValue {
         let full = module + "." + name
         if PickleAllowList.allows(full) { return .global(full) }
-        throw CheckpointError(.refused, file: source, "refusing pickle global \(CheckpointError.quote(full)): only "
-                              + "tensor state_dicts and torchxrayvision DenseNet models are allowed")
+        throw CheckpointError(
+            .refused, file: source,
+            "refusing pickle global \(CheckpointError.quote(full)): only "
+                + "tensor state_dicts and torchxrayvision DenseNet models are allowed")
     }
 
     // MARK: Main loop
@@ -179,114 +181,124 @@ struct Unpickler {
             let at = pos
             let op = try u8()
             switch op {
-            case 0x80: // PROTO
+            case 0x80:  // PROTO
                 let v = try u8()
-                guard v <= 5 else { throw CheckpointError(.unsupported, file: source, "pickle protocol \(v) is not supported") }
-            case 0x95: // FRAME (length is advisory)
+                guard v <= 5 else {
+                    throw CheckpointError(.unsupported, file: source, "pickle protocol \(v) is not supported")
+                }
+            case 0x95:  // FRAME (length is advisory)
                 _ = try u64()
-            case 0x2E: // STOP
-                guard marks.isEmpty, stack.count == 1, let v = stack.first else { throw bad("STOP with \(stack.count) values on the stack") }
+            case 0x2E:  // STOP
+                guard marks.isEmpty, stack.count == 1, let v = stack.first else {
+                    throw bad("STOP with \(stack.count) values on the stack")
+                }
                 return v
-            case 0x28: // MARK
+            case 0x28:  // MARK
                 guard marks.count < limits.maxMarks else { throw limit("more than \(limits.maxMarks) nested MARKs") }
                 marks.append(stack.count)
-            case 0x30: // POP
+            case 0x30:  // POP
                 _ = try pop()
-            case 0x31: // POP_MARK
+            case 0x31:  // POP_MARK
                 _ = try popMark()
-            case 0x32: // DUP
+            case 0x32:  // DUP
                 try push(try top("DUP"))
-            case 0x7D: try push(.dict(PickleDict()))            // EMPTY_DICT
-            case 0x5D: try push(.list(PickleList()))            // EMPTY_LIST
-            case 0x29: try push(.tuple(PickleTuple([], depth: 1))) // EMPTY_TUPLE
-            case 0x74: try push(try makeTuple(try popMark()))   // TUPLE
-            case 0x85: let a = try pop(); try push(try makeTuple([a]))                                 // TUPLE1
-            case 0x86: let b = try pop(); let a = try pop(); try push(try makeTuple([a, b]))           // TUPLE2
-            case 0x87: let c = try pop(); let b = try pop(); let a = try pop(); try push(try makeTuple([a, b, c])) // TUPLE3
-            case 0x6C: // LIST
+            case 0x7D: try push(.dict(PickleDict()))  // EMPTY_DICT
+            case 0x5D: try push(.list(PickleList()))  // EMPTY_LIST
+            case 0x29: try push(.tuple(PickleTuple([], depth: 1)))  // EMPTY_TUPLE
+            case 0x74: try push(try makeTuple(try popMark()))  // TUPLE
+            case 0x85: let a = try pop(); try push(try makeTuple([a]))  // TUPLE1
+            case 0x86: let b = try pop(); let a = try pop(); try push(try makeTuple([a, b]))  // TUPLE2
+            case 0x87:  // TUPLE3
+                let c = try pop(); let b = try pop(); let a = try pop(); try push(try makeTuple([a, b, c]))
+            case 0x6C:  // LIST
                 let items = try popMark()
                 let l = PickleValue.list(PickleList())
                 try append(items, to: l)
                 try push(l)
-            case 0x64: // DICT
+            case 0x64:  // DICT
                 let items = try popMark()
                 let d = PickleValue.dict(PickleDict())
                 try setItems(items, in: d)
                 try push(d)
-            case 0x4A: try push(.int(try i32()))                // BININT
-            case 0x4B: try push(.int(try u8()))                 // BININT1
-            case 0x4D: try push(.int(try u16()))                // BININT2
-            case 0x8A: // LONG1
+            case 0x4A: try push(.int(try i32()))  // BININT
+            case 0x4B: try push(.int(try u8()))  // BININT1
+            case 0x4D: try push(.int(try u16()))  // BININT2
+            case 0x8A:  // LONG1
                 let n = try u8()
-                guard n <= 8 else { throw CheckpointError(.unsupported, file: source, "pickle integer wider than 64 bits") }
+                guard n <= 8 else {
+                    throw CheckpointError(.unsupported, file: source, "pickle integer wider than 64 bits")
+                }
                 let b = try take(n)
                 var v: UInt64 = 0
                 for i in 0..<n { v |= UInt64(b[i]) << (8 * UInt64(i)) }
                 if n > 0, n < 8, b[n - 1] & 0x80 != 0 { v |= ~0 << (8 * UInt64(n)) }  // sign-extend
                 try push(.int(Int(Int64(bitPattern: v))))
-            case 0x58: try push(.string(try text(try u32())))   // BINUNICODE
-            case 0x8C: try push(.string(try text(try u8())))    // SHORT_BINUNICODE
-            case 0x8D: try push(.string(try text(try u64())))   // BINUNICODE8
-            case 0x54: // BINSTRING
+            case 0x58: try push(.string(try text(try u32())))  // BINUNICODE
+            case 0x8C: try push(.string(try text(try u8())))  // SHORT_BINUNICODE
+            case 0x8D: try push(.string(try text(try u64())))  // BINUNICODE8
+            case 0x54:  // BINSTRING
                 let n = try i32()
                 guard n >= 0 else { throw bad("negative BINSTRING length") }
                 try push(.string(try text(n)))
-            case 0x55: try push(.string(try text(try u8())))    // SHORT_BINSTRING
+            case 0x55: try push(.string(try text(try u8())))  // SHORT_BINSTRING
             case 0x42: try push(.bytes(Array(try take(try u32()))))  // BINBYTES
-            case 0x43: try push(.bytes(Array(try take(try u8()))))   // SHORT_BINBYTES
-            case 0x4E: try push(.none)                          // NONE
-            case 0x88: try push(.bool(true))                    // NEWTRUE
-            case 0x89: try push(.bool(false))                   // NEWFALSE
-            case 0x47: // BINFLOAT (big-endian)
+            case 0x43: try push(.bytes(Array(try take(try u8()))))  // SHORT_BINBYTES
+            case 0x4E: try push(.none)  // NONE
+            case 0x88: try push(.bool(true))  // NEWTRUE
+            case 0x89: try push(.bool(false))  // NEWFALSE
+            case 0x47:  // BINFLOAT (big-endian)
                 let bits = UInt64(bigEndian: try take(8).loadUnaligned(as: UInt64.self))
                 try push(.float(Double(bitPattern: bits)))
-            case 0x71: try memoPut(try u8())                    // BINPUT
-            case 0x72: try memoPut(try u32())                   // LONG_BINPUT
-            case 0x94: try memoPut(memo.count)                  // MEMOIZE
-            case 0x68: try push(try memoGet(try u8()))          // BINGET
-            case 0x6A: try push(try memoGet(try u32()))         // LONG_BINGET
-            case 0x73: // SETITEM
+            case 0x71: try memoPut(try u8())  // BINPUT
+            case 0x72: try memoPut(try u32())  // LONG_BINPUT
+            case 0x94: try memoPut(memo.count)  // MEMOIZE
+            case 0x68: try push(try memoGet(try u8()))  // BINGET
+            case 0x6A: try push(try memoGet(try u32()))  // LONG_BINGET
+            case 0x73:  // SETITEM
                 let v = try pop(); let k = try pop()
                 let target = try top("SETITEM")
                 try setItems([k, v], in: target)
-            case 0x75: // SETITEMS
+            case 0x75:  // SETITEMS
                 let items = try popMark()
                 let target = try top("SETITEMS")
                 try setItems(items, in: target)
-            case 0x61: // APPEND
+            case 0x61:  // APPEND
                 let v = try pop()
                 let target = try top("APPEND")
                 try append([v], to: target)
-            case 0x65: // APPENDS
+            case 0x65:  // APPENDS
                 let items = try popMark()
                 let target = try top("APPENDS")
                 try append(items, to: target)
-            case 0x63: // GLOBAL
+            case 0x63:  // GLOBAL
                 let module = try line()
                 let name = try line()
                 try push(try global(module, name))
-            case 0x93: // STACK_GLOBAL
+            case 0x93:  // STACK_GLOBAL
                 let n = try pop(); let m = try pop()
-                guard case .string(let module) = m, case .string(let name) = n else { throw bad("STACK_GLOBAL needs two strings") }
+                guard case .string(let module) = m, case .string(let name) = n else {
+                    throw bad("STACK_GLOBAL needs two strings")
+                }
                 try push(try global(module, name))
-            case 0x52: // REDUCE
+            case 0x52:  // REDUCE
                 let args = try pop(); let fn = try pop()
                 try push(try reduce(fn, args))
-            case 0x62: // BUILD
+            case 0x62:  // BUILD
                 let state = try pop()
                 let target = try top("BUILD")
                 try build(target, with: state)
-            case 0x81: // NEWOBJ
+            case 0x81:  // NEWOBJ
                 let args = try pop(); let cls = try pop()
                 try push(try instantiate(cls, args))
-            case 0x51: // BINPERSID
+            case 0x51:  // BINPERSID
                 let pid = try pop()
                 try push(try persistentLoad(pid))
             default:
                 pos = at
-                throw CheckpointError(.unsupported, file: source,
-                                      "unsupported pickle opcode 0x\(String(op, radix: 16)) at byte \(at): only tensor "
-                                      + "state_dicts and torchxrayvision DenseNet models are allowed")
+                throw CheckpointError(
+                    .unsupported, file: source,
+                    "unsupported pickle opcode 0x\(String(op, radix: 16)) at byte \(at): only tensor "
+                        + "state_dicts and torchxrayvision DenseNet models are allowed")
             }
         }
     }
@@ -295,12 +307,16 @@ struct Unpickler {
     private func instantiate(_ cls: PickleValue, _ args: PickleValue) throws -> PickleValue {
         guard case .global(let name) = cls else { throw bad("NEWOBJ on a \(cls.typeName)") }
         guard PickleAllowList.moduleClasses.contains(name) else {
-            throw CheckpointError(.unsupported, file: source, "pickle instantiates \(CheckpointError.quote(name)), "
-                                  + "which is not a module class")
+            throw CheckpointError(
+                .unsupported, file: source,
+                "pickle instantiates \(CheckpointError.quote(name)), "
+                    + "which is not a module class")
         }
         guard case .tuple(let t) = args, t.items.isEmpty else {
-            throw CheckpointError(.unsupported, file: source, "pickle instantiates \(CheckpointError.quote(name)) "
-                                  + "with constructor arguments, which is not supported")
+            throw CheckpointError(
+                .unsupported, file: source,
+                "pickle instantiates \(CheckpointError.quote(name)) "
+                    + "with constructor arguments, which is not supported")
         }
         return .object(PickleObject(className: name))
     }
@@ -329,12 +345,14 @@ struct Unpickler {
     private mutating func persistentLoad(_ pid: PickleValue) throws -> PickleValue {
         guard case .tuple(let t) = pid, let kind = t.items.first else { throw bad("persistent id is not a tuple") }
         if case .string("module") = kind, t.items.count == 4, case .global(let cls) = t.items[1],
-           PickleAllowList.moduleClasses.contains(cls) {
+            PickleAllowList.moduleClasses.contains(cls)
+        {
             return t.items[1]
         }
         guard t.items.count == 5 || t.items.count == 6,
-              case .string("storage") = kind, case .global(let type) = t.items[1],
-              case .string(let key) = t.items[2], case .int(let numel) = t.items[4], numel >= 0 else {
+            case .string("storage") = kind, case .global(let type) = t.items[1],
+            case .string(let key) = t.items[2], case .int(let numel) = t.items[4], numel >= 0
+        else {
             throw bad("unexpected persistent id (expected ('storage', type, key, location, numel))")
         }
         guard let dtype = PickleAllowList.storageTypes[type] else {
@@ -342,8 +360,10 @@ struct Unpickler {
         }
         if t.items.count == 6 {
             guard case .none = t.items[5] else {
-                throw CheckpointError(.unsupported, file: source, "storage \(CheckpointError.quote(key)) is a view "
-                                      + "of another storage (torch < 1.0), which is not supported")
+                throw CheckpointError(
+                    .unsupported, file: source,
+                    "storage \(CheckpointError.quote(key)) is a view "
+                        + "of another storage (torch < 1.0), which is not supported")
             }
         }
         let storage = PickleStorage(dtype: dtype, key: key, numel: numel)
@@ -362,7 +382,9 @@ struct Unpickler {
         guard case .tuple(let t) = v else { throw bad("tensor \(what) is a \(v.typeName), not a tuple") }
         guard t.items.count <= limits.maxRank else { throw limit("tensor rank above \(limits.maxRank)") }
         return try t.items.map {
-            guard case .int(let i) = $0, i >= 0 else { throw bad("tensor \(what) holds a non-integer or negative value") }
+            guard case .int(let i) = $0, i >= 0 else {
+                throw bad("tensor \(what) holds a non-integer or negative value")
+            }
             return i
         }
     }
@@ -374,7 +396,8 @@ struct Unpickler {
         switch name {
         case "collections.OrderedDict":
             guard a.isEmpty else {
-                throw CheckpointError(.unsupported, file: source, "OrderedDict with constructor arguments is not supported")
+                throw CheckpointError(
+                    .unsupported, file: source, "OrderedDict with constructor arguments is not supported")
             }
             return .dict(PickleDict())
         case "torch._utils._rebuild_tensor_v2":
@@ -396,7 +419,8 @@ struct Unpickler {
             guard a.isEmpty else { throw bad("unexpected _get_thnn_function_backend arguments") }
             return .object(PickleObject(className: name))
         default:
-            throw CheckpointError(.unsupported, file: source, "pickle calls \(CheckpointError.quote(name)), which is not supported")
+            throw CheckpointError(
+                .unsupported, file: source, "pickle calls \(CheckpointError.quote(name)), which is not supported")
         }
     }
 }

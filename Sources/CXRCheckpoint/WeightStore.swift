@@ -18,7 +18,9 @@ public final class WeightStore: TensorSource, @unchecked Sendable {
         for (i, s) in sources.enumerated() {
             for n in s.source.names {
                 if let j = owner[n] {
-                    throw CheckpointError(.malformed, file: s.url.path, "tensor \(CheckpointError.quote(n)) also appears in \(sources[j].url.path)")
+                    throw CheckpointError(
+                        .malformed, file: s.url.path,
+                        "tensor \(CheckpointError.quote(n)) also appears in \(sources[j].url.path)")
                 }
                 owner[n] = i
             }
@@ -45,7 +47,9 @@ public final class WeightStore: TensorSource, @unchecked Sendable {
         case "safetensors": return try SafeTensorsFile(url: url)
         case "bin", "pt", "pth", "ckpt": return try TorchPickleFile(url: url)
         default:
-            throw CheckpointError(.unsupported, file: url.path, "unknown weights file type (expected .safetensors, .bin, .pt, .pth or .ckpt)")
+            throw CheckpointError(
+                .unsupported, file: url.path,
+                "unknown weights file type (expected .safetensors, .bin, .pt, .pth or .ckpt)")
         }
     }
 
@@ -61,11 +65,14 @@ public final class WeightStore: TensorSource, @unchecked Sendable {
         var byShard = [String: [String]]()
         for (name, v) in map {
             guard let shard = v.string else {
-                throw CheckpointError(.malformed, file: path, "weight_map entry \(CheckpointError.quote(name)) is not a file name")
+                throw CheckpointError(
+                    .malformed, file: path, "weight_map entry \(CheckpointError.quote(name)) is not a file name")
             }
             // Shards must sit beside the index: no paths, no parent references.
             guard !shard.isEmpty, !shard.contains("/"), !shard.contains("\\"), shard != ".", shard != ".." else {
-                throw CheckpointError(.malformed, file: path, "weight_map names shard \(CheckpointError.quote(shard)), which is not a plain file name")
+                throw CheckpointError(
+                    .malformed, file: path,
+                    "weight_map names shard \(CheckpointError.quote(shard)), which is not a plain file name")
             }
             byShard[shard, default: []].append(name)
         }
@@ -74,11 +81,14 @@ public final class WeightStore: TensorSource, @unchecked Sendable {
         for shard in byShard.keys.sorted() {
             let shardURL = dir.appendingPathComponent(shard)
             guard FileManager.default.fileExists(atPath: shardURL.path) else {
-                throw CheckpointError(.missing, file: path, "shard \(CheckpointError.quote(shard)) listed in weight_map does not exist")
+                throw CheckpointError(
+                    .missing, file: path, "shard \(CheckpointError.quote(shard)) listed in weight_map does not exist")
             }
             let src = try openFile(shardURL)
             for name in byShard[shard]! where src.info(name) == nil {
-                throw CheckpointError(.malformed, file: shardURL.path, "tensor \(CheckpointError.quote(name)) listed in \(url.lastPathComponent) is not in this shard")
+                throw CheckpointError(
+                    .malformed, file: shardURL.path,
+                    "tensor \(CheckpointError.quote(name)) listed in \(url.lastPathComponent) is not in this shard")
             }
             out.append((shardURL, src))
         }
@@ -97,7 +107,9 @@ public final class WeightStore: TensorSource, @unchecked Sendable {
 
     public func tensor(_ name: String) throws -> Tensor {
         guard let i = owner[name] else {
-            let where_ = sources.count == 1 ? sources[0].url.path : "\(sources.count) weight files (first: \(sources.first?.url.path ?? "none"))"
+            let where_ =
+                sources.count == 1
+                ? sources[0].url.path : "\(sources.count) weight files (first: \(sources.first?.url.path ?? "none"))"
             throw CheckpointError(.missing, file: where_, "no tensor named \(CheckpointError.quote(name))")
         }
         return try sources[i].source.tensor(name)

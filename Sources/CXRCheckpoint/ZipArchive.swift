@@ -24,7 +24,9 @@ struct ZipArchive {
     init(bytes: UnsafeRawBufferPointer, path: String) throws {
         self.bytes = bytes
         self.path = path
-        func bad(_ m: String) -> CheckpointError { CheckpointError(.malformed, file: path, "not a valid ZIP archive: \(m)") }
+        func bad(_ m: String) -> CheckpointError {
+            CheckpointError(.malformed, file: path, "not a valid ZIP archive: \(m)")
+        }
         let n = bytes.count
         func u16(_ o: Int) -> Int { Int(bytes.loadUnaligned(fromByteOffset: o, as: UInt16.self).littleEndian) }
         func u32(_ o: Int) -> Int { Int(bytes.loadUnaligned(fromByteOffset: o, as: UInt32.self).littleEndian) }
@@ -42,7 +44,8 @@ struct ZipArchive {
         let lowest = max(0, n - 22 - 65535)
         while i >= lowest {
             if bytes[i] == 0x50, bytes[i + 1] == 0x4B, bytes[i + 2] == 0x05, bytes[i + 3] == 0x06,
-               i + 22 + u16(i + 20) == n {
+                i + 22 + u16(i + 20) == n
+            {
                 eocd = i
                 break
             }
@@ -63,9 +66,12 @@ struct ZipArchive {
             cdOffset = try int64(rec + 48)
         }
         guard count <= ZipArchive.maxEntries else {
-            throw CheckpointError(.limit, file: path, "ZIP archive lists \(count) entries, more than \(ZipArchive.maxEntries)")
+            throw CheckpointError(
+                .limit, file: path, "ZIP archive lists \(count) entries, more than \(ZipArchive.maxEntries)")
         }
-        guard cdOffset <= n, cdSize <= n - cdOffset else { throw bad("central directory outside the file (truncated?)") }
+        guard cdOffset <= n, cdSize <= n - cdOffset else {
+            throw bad("central directory outside the file (truncated?)")
+        }
 
         var entries = [String: Entry]()
         var p = cdOffset
@@ -114,8 +120,9 @@ struct ZipArchive {
                 guard found else { throw bad("entry needs a ZIP64 extra field but has none") }
             }
             guard entries[name] == nil else { throw bad("duplicate entry \(CheckpointError.quote(name))") }
-            entries[name] = Entry(name: name, method: method, flags: flags, compressedSize: csize, size: usize,
-                                  localHeaderOffset: lho)
+            entries[name] = Entry(
+                name: name, method: method, flags: flags, compressedSize: csize, size: usize,
+                localHeaderOffset: lho)
             p = next
         }
         self.entries = entries
@@ -128,21 +135,27 @@ struct ZipArchive {
             throw CheckpointError(.unsupported, file: path, "ZIP entry \(q) is encrypted")
         }
         guard e.method == 0 else {
-            throw CheckpointError(.unsupported, file: path, "ZIP entry \(q) is compressed (method \(e.method)); only stored entries are supported (torch.save writes stored entries)")
+            throw CheckpointError(
+                .unsupported, file: path,
+                "ZIP entry \(q) is compressed (method \(e.method)); only stored entries are supported (torch.save writes stored entries)"
+            )
         }
         guard e.compressedSize == e.size else {
-            throw CheckpointError(.malformed, file: path, "stored ZIP entry \(q) has different compressed and plain sizes")
+            throw CheckpointError(
+                .malformed, file: path, "stored ZIP entry \(q) has different compressed and plain sizes")
         }
         let h = e.localHeaderOffset
         guard h >= 0, h <= bytes.count - 30,
-              bytes.loadUnaligned(fromByteOffset: h, as: UInt32.self).littleEndian == 0x0403_4B50 else {
+            bytes.loadUnaligned(fromByteOffset: h, as: UInt32.self).littleEndian == 0x0403_4B50
+        else {
             throw CheckpointError(.malformed, file: path, "ZIP entry \(q) has no local header (truncated?)")
         }
         let nameLen = Int(bytes.loadUnaligned(fromByteOffset: h + 26, as: UInt16.self).littleEndian)
         let extraLen = Int(bytes.loadUnaligned(fromByteOffset: h + 28, as: UInt16.self).littleEndian)
         let start = h + 30 + nameLen + extraLen
         guard start <= bytes.count, e.size <= bytes.count - start else {
-            throw CheckpointError(.malformed, file: path, "ZIP entry \(q) data runs past the end of the file (truncated?)")
+            throw CheckpointError(
+                .malformed, file: path, "ZIP entry \(q) data runs past the end of the file (truncated?)")
         }
         return UnsafeRawBufferPointer(rebasing: bytes[start..<(start + e.size)])
     }

@@ -24,10 +24,11 @@ struct FoldedBatchNorm {
 
     /// Loads `<prefix>.weight/.bias/.running_mean/.running_var` (shape-checked).
     init(_ w: WeightReader, _ prefix: String, channels: Int, eps: Float = 1e-5) throws {
-        self.init(weight: try w.tensor("\(prefix).weight", shape: [channels]),
-                  bias: try w.tensor("\(prefix).bias", shape: [channels]),
-                  mean: try w.tensor("\(prefix).running_mean", shape: [channels]),
-                  variance: try w.tensor("\(prefix).running_var", shape: [channels]), eps: eps)
+        self.init(
+            weight: try w.tensor("\(prefix).weight", shape: [channels]),
+            bias: try w.tensor("\(prefix).bias", shape: [channels]),
+            mean: try w.tensor("\(prefix).running_mean", shape: [channels]),
+            variance: try w.tensor("\(prefix).running_var", shape: [channels]), eps: eps)
     }
 
     /// BatchNorm followed (optionally) by ReLU, NCHW.

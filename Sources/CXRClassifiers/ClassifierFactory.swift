@@ -39,7 +39,8 @@ public enum ClassifierFactory {
             guard !words.isEmpty else { throw ClassifierError("classifier spec '\(spec)': empty command") }
             return try ExternalCommandClassifier(command: words, timeout: timeout)
         }
-        throw ClassifierError("unknown classifier spec '\(spec)': expected demo, demo:DIR, densenet121:PATH or cmd:COMMAND")
+        throw ClassifierError(
+            "unknown classifier spec '\(spec)': expected demo, demo:DIR, densenet121:PATH or cmd:COMMAND")
     }
 }
 

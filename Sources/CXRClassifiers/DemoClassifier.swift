@@ -27,9 +27,11 @@ public final class DemoClassifier: Classifier, @unchecked Sendable {
 
     /// Finds the model folder: `$CXR_EDIT_CLASSIFIER`, then `Models/cxr-demo-classifier` beside the executable
     /// or in up to six parent folders, then `./Models/cxr-demo-classifier`. Nil when none has a config.json.
-    public static func locate(environment: [String: String] = ProcessInfo.processInfo.environment,
-                              executable: String = CommandLine.arguments.first ?? "",
-                              currentDirectory: String = FileManager.default.currentDirectoryPath) -> URL? {
+    public static func locate(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        executable: String = CommandLine.arguments.first ?? "",
+        currentDirectory: String = FileManager.default.currentDirectoryPath
+    ) -> URL? {
         let fm = FileManager.default
         func ok(_ u: URL) -> Bool { fm.fileExists(atPath: u.appendingPathComponent("config.json").path) }
         if let env = environment["CXR_EDIT_CLASSIFIER"], !env.isEmpty {
@@ -42,14 +44,17 @@ public final class DemoClassifier: Classifier, @unchecked Sendable {
             if ok(u) { return u }
             dir = dir.deletingLastPathComponent()
         }
-        let cwd = URL(fileURLWithPath: currentDirectory).appendingPathComponent("Models").appendingPathComponent(folderName)
+        let cwd = URL(fileURLWithPath: currentDirectory).appendingPathComponent("Models").appendingPathComponent(
+            folderName)
         return ok(cwd) ? cwd : nil
     }
 
     /// The bundled model found by `locate()`.
     public convenience init() throws {
         guard let dir = DemoClassifier.locate() else {
-            throw ClassifierError("demo classifier: Models/\(DemoClassifier.folderName) not found beside the executable or in the current folder; set CXR_EDIT_CLASSIFIER to its folder")
+            throw ClassifierError(
+                "demo classifier: Models/\(DemoClassifier.folderName) not found beside the executable or in the current folder; set CXR_EDIT_CLASSIFIER to its folder"
+            )
         }
         try self.init(directory: dir)
     }
@@ -70,9 +75,13 @@ public final class DemoClassifier: Classifier, @unchecked Sendable {
             let input = try cfg.config("input")
             size = try input.int("size")
             eps = try cfg.optDouble("batch_norm_eps", default: 1e-5)
-            guard let list = cfg["layers"]?.array else { throw ClassifierError("\(cfgURL.path): 'layers' is not a list") }
+            guard let list = cfg["layers"]?.array else {
+                throw ClassifierError("\(cfgURL.path): 'layers' is not a list")
+            }
             specs = try list.map { v in
-                guard let o = v["out_channels"]?.int, let s = v["stride"]?.int, (1...4096).contains(o), (1...4).contains(s) else {
+                guard let o = v["out_channels"]?.int, let s = v["stride"]?.int, (1...4096).contains(o),
+                    (1...4).contains(s)
+                else {
                     throw ClassifierError("\(cfgURL.path): a layer needs out_channels (1...4096) and stride (1...4)")
                 }
                 return (o, s)
@@ -125,7 +134,8 @@ public final class DemoClassifier: Classifier, @unchecked Sendable {
     /// Probabilities for preprocessed inputs [N, 1, size, size].
     public func outputs(forInput input: Tensor) throws -> [[Float]] {
         guard input.rank == 4, input.shape[1] == 1, input.shape[2] >= 8, input.shape[3] >= 8,
-              input.count == input.shape.reduce(1, *) else {
+            input.count == input.shape.reduce(1, *)
+        else {
             throw ClassifierError("demo classifier: input shape \(input.shape) is not [N, 1, H, W]")
         }
         var x = input
@@ -139,7 +149,9 @@ public final class DemoClassifier: Classifier, @unchecked Sendable {
 
     public func predict(_ images: [RasterImage]) throws -> [[String: Double]] {
         guard !images.isEmpty else { return [] }
-        let xs = try images.map { try DemoClassifier.preprocess($0, size: inputSize).reshaped([1, 1, inputSize, inputSize]) }
+        let xs = try images.map {
+            try DemoClassifier.preprocess($0, size: inputSize).reshaped([1, 1, inputSize, inputSize])
+        }
         let rows = try outputs(forInput: Tensor.concatBatch(xs))
         return rows.map { row in
             var d: [String: Double] = [:]

@@ -13,8 +13,10 @@ public struct DenseNetArchitecture: Equatable, Sendable {
     public var inChannels: Int
     public var numClasses: Int
 
-    public init(growthRate: Int, blockConfig: [Int], numInitFeatures: Int, bnSize: Int, inChannels: Int = 1,
-                numClasses: Int = 18) {
+    public init(
+        growthRate: Int, blockConfig: [Int], numInitFeatures: Int, bnSize: Int, inChannels: Int = 1,
+        numClasses: Int = 18
+    ) {
         self.growthRate = growthRate
         self.blockConfig = blockConfig
         self.numInitFeatures = numInitFeatures
@@ -24,8 +26,9 @@ public struct DenseNetArchitecture: Equatable, Sendable {
     }
 
     /// torchxrayvision's DenseNet-121: growth 32, blocks (6, 12, 24, 16), 64 initial features, 18 outputs.
-    public static let densenet121 = DenseNetArchitecture(growthRate: 32, blockConfig: [6, 12, 24, 16],
-                                                         numInitFeatures: 64, bnSize: 4)
+    public static let densenet121 = DenseNetArchitecture(
+        growthRate: 32, blockConfig: [6, 12, 24, 16],
+        numInitFeatures: 64, bnSize: 4)
 
     /// Channels entering each block and the final feature width.
     var blockInputs: (inputs: [Int], final: Int) {
@@ -88,24 +91,28 @@ public struct DenseNetArchitecture: Equatable, Sendable {
             if blocks.count > 16 { break }
         }
         guard !blocks.isEmpty,
-              let c1 = w.shape("features.denseblock1.denselayer1.conv1.weight"), c1.count == 4,
-              let c2 = w.shape("features.denseblock1.denselayer1.conv2.weight"), c2.count == 4,
-              let cls = w.shape("classifier.weight"), cls.count == 2 else {
+            let c1 = w.shape("features.denseblock1.denselayer1.conv1.weight"), c1.count == 4,
+            let c2 = w.shape("features.denseblock1.denselayer1.conv2.weight"), c2.count == 4,
+            let cls = w.shape("classifier.weight"), cls.count == 2
+        else {
             throw ClassifierError("\(w.label): not a DenseNet state_dict (dense blocks or classifier missing)")
         }
         let growth = c2[0]
         guard growth > 0, c1[0] % growth == 0 else {
             throw ClassifierError("\(w.label): inconsistent dense layer shapes \(c1) / \(c2)")
         }
-        return DenseNetArchitecture(growthRate: growth, blockConfig: blocks, numInitFeatures: conv0[0],
-                                    bnSize: c1[0] / growth, inChannels: conv0[1], numClasses: cls[0])
+        return DenseNetArchitecture(
+            growthRate: growth, blockConfig: blocks, numInitFeatures: conv0[0],
+            bnSize: c1[0] / growth, inChannels: conv0[1], numClasses: cls[0])
     }
 }
 
 /// The DenseNet network in inference mode: features (conv0, norm0, ReLU, max-pool, dense blocks and
 /// transitions, norm5), ReLU, global average pool, linear — torchxrayvision's `features2` + `classifier`.
 public final class DenseNetModel: @unchecked Sendable {
-    private struct DenseLayer { let norm1: FoldedBatchNorm; let conv1: Weight; let norm2: FoldedBatchNorm; let conv2: Weight }
+    private struct DenseLayer {
+        let norm1: FoldedBatchNorm; let conv1: Weight; let norm2: FoldedBatchNorm; let conv2: Weight
+    }
     private struct Transition { let norm: FoldedBatchNorm; let conv: Weight }
 
     public let architecture: DenseNetArchitecture
@@ -124,8 +131,9 @@ public final class DenseNetModel: @unchecked Sendable {
         let shapes = Dictionary(a.parameterShapes().map { ($0.name, $0.shape) }, uniquingKeysWith: { x, _ in x })
         func t(_ name: String) throws -> Tensor { try w.tensor(name, shape: shapes[name]) }
         func bn(_ p: String) throws -> FoldedBatchNorm {
-            FoldedBatchNorm(weight: try t("\(p).weight"), bias: try t("\(p).bias"),
-                            mean: try t("\(p).running_mean"), variance: try t("\(p).running_var"))
+            FoldedBatchNorm(
+                weight: try t("\(p).weight"), bias: try t("\(p).bias"),
+                mean: try t("\(p).running_mean"), variance: try t("\(p).running_var"))
         }
         conv0 = Weight(try t("features.conv0.weight"))
         norm0 = try bn("features.norm0")
@@ -135,8 +143,10 @@ public final class DenseNetModel: @unchecked Sendable {
             var block: [DenseLayer] = []
             for l in 0..<layers {
                 let p = "features.denseblock\(b + 1).denselayer\(l + 1)"
-                block.append(DenseLayer(norm1: try bn("\(p).norm1"), conv1: Weight(try t("\(p).conv1.weight")),
-                                        norm2: try bn("\(p).norm2"), conv2: Weight(try t("\(p).conv2.weight"))))
+                block.append(
+                    DenseLayer(
+                        norm1: try bn("\(p).norm1"), conv1: Weight(try t("\(p).conv1.weight")),
+                        norm2: try bn("\(p).norm2"), conv2: Weight(try t("\(p).conv2.weight"))))
             }
             blocks.append(block)
             if b != a.blockConfig.count - 1 {
@@ -154,8 +164,10 @@ public final class DenseNetModel: @unchecked Sendable {
     /// Raw classifier outputs (logits), [N, numClasses], for input [N, inChannels, H, W] (H, W >= 32).
     public func logits(_ input: Tensor) throws -> Tensor {
         guard input.rank == 4, input.shape[1] == architecture.inChannels, input.shape[2] >= 32, input.shape[3] >= 32,
-              input.count == input.shape.reduce(1, *) else {
-            throw ClassifierError("densenet: input shape \(input.shape) is not [N, \(architecture.inChannels), H>=32, W>=32]")
+            input.count == input.shape.reduce(1, *)
+        else {
+            throw ClassifierError(
+                "densenet: input shape \(input.shape) is not [N, \(architecture.inChannels), H>=32, W>=32]")
         }
         var x = conv2d(input, weight: conv0, bias: nil, stride: 2, padding: .same(3))
         x = norm0.apply(x, relu: true)

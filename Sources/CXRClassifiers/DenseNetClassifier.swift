@@ -20,7 +20,8 @@ public final class DenseNetClassifier: Classifier, @unchecked Sendable {
     ]
     /// Appended to refusal errors: the pickles read directly are torchxrayvision DenseNets; anything else is
     /// converted in Python, where the user decides to trust it.
-    public static let conversionHint = "only torchxrayvision DenseNet models and state_dicts are read directly; "
+    public static let conversionHint =
+        "only torchxrayvision DenseNet models and state_dicts are read directly; "
         + "convert other models with Tools/classifiers/xrv_to_safetensors.py (see docs/classifiers.md)"
 
     public let name: String
@@ -38,14 +39,19 @@ public final class DenseNetClassifier: Classifier, @unchecked Sendable {
     /// the converter), else a pickled model's `targets` or `pathologies`, else torchxrayvision's 18 names when
     /// there are 18 outputs. Operating points: the "op_threshs" tensor (a state_dict entry or a pickled model's
     /// buffer), else a pickled model's `op_threshs` list, unless `useOperatingPoints` is false.
-    public convenience init(weightsURL url: URL, name: String = "densenet121", labels: [String]? = nil,
-                            useOperatingPoints: Bool = true, inputSize: Int = 224) throws {
+    public convenience init(
+        weightsURL url: URL, name: String = "densenet121", labels: [String]? = nil,
+        useOperatingPoints: Bool = true, inputSize: Int = 224
+    ) throws {
         let w = try WeightReader(url: url, refusalHint: DenseNetClassifier.conversionHint)
-        try self.init(weights: w, name: name, labels: labels, useOperatingPoints: useOperatingPoints, inputSize: inputSize)
+        try self.init(
+            weights: w, name: name, labels: labels, useOperatingPoints: useOperatingPoints, inputSize: inputSize)
     }
 
-    public init(weights w: WeightReader, name: String = "densenet121", labels: [String]? = nil,
-                useOperatingPoints: Bool = true, inputSize: Int = 224) throws {
+    public init(
+        weights w: WeightReader, name: String = "densenet121", labels: [String]? = nil,
+        useOperatingPoints: Bool = true, inputSize: Int = 224
+    ) throws {
         let model = try DenseNetModel(weights: w)
         let k = model.architecture.numClasses
         var names: [String]
@@ -80,7 +86,9 @@ public final class DenseNetClassifier: Classifier, @unchecked Sendable {
             guard !reported.contains(n) else { throw ClassifierError("\(w.label): label '\(n)' appears twice") }
             reported.append(n)
         }
-        guard (32...4096).contains(inputSize) else { throw ClassifierError("densenet: invalid input size \(inputSize)") }
+        guard (32...4096).contains(inputSize) else {
+            throw ClassifierError("densenet: invalid input size \(inputSize)")
+        }
         self.model = model
         self.name = name
         self.outputLabels = names

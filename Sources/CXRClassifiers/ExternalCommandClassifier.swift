@@ -3,9 +3,9 @@ import CXRFiles
 import CXRImaging
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A classifier in another process (how users plug in their own PyTorch model), speaking JSON lines on
@@ -45,8 +45,10 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
     ///   - timeout: seconds per request (default 120).
     ///   - startupTimeout: seconds allowed for the hello line (model loading; default 300).
     ///   - stderrLog: append the child's stderr here instead of passing it through to ours.
-    public init(command: [String], name: String? = nil, timeout: TimeInterval = 120, startupTimeout: TimeInterval = 300,
-                stderrLog: URL? = nil) throws {
+    public init(
+        command: [String], name: String? = nil, timeout: TimeInterval = 120, startupTimeout: TimeInterval = 300,
+        stderrLog: URL? = nil
+    ) throws {
         guard let first = command.first, !first.isEmpty else { throw ClassifierError("classifier command is empty") }
         self.command = command
         self.name = name ?? ExternalCommandClassifier.defaultName(command)
@@ -73,7 +75,9 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
         let out = LineChannel(fd: outPipe.fileHandleForReading.fileDescriptor)
         stdout = out
         stderrTail = tail
-        let errChannel = LineChannel(fd: errPipe.fileHandleForReading.fileDescriptor) { line in tail.add(line); return false }
+        let errChannel = LineChannel(fd: errPipe.fileHandleForReading.fileDescriptor) { line in
+            tail.add(line); return false
+        }
         stderrChannel = errChannel
         // Keep the read ends alive as long as the readers run; close our copies of the child's ends.
         ExternalCommandClassifier.retainLock.lock()
@@ -89,7 +93,9 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
         case .line(let line):
             guard let v = try? JSONValue(data: Data(line.utf8), source: "hello"), v.object != nil else {
                 ExternalCommandClassifier.kill(p)
-                throw ClassifierError("classifier \(who): printed non-JSON on stdout instead of its hello line: \(ExternalCommandClassifier.quote(line)) (adapters must log to stderr)")
+                throw ClassifierError(
+                    "classifier \(who): printed non-JSON on stdout instead of its hello line: \(ExternalCommandClassifier.quote(line)) (adapters must log to stderr)"
+                )
             }
             hello = v
         case .eof, .overlong:
@@ -99,16 +105,21 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
             throw ClassifierError("classifier \(who): \(status) before its hello line\(tail.suffix)")
         case .timeout:
             ExternalCommandClassifier.kill(p)
-            throw ClassifierError("classifier \(who): no hello line within \(Int(startupTimeout)) s; process killed\(tail.suffix)")
+            throw ClassifierError(
+                "classifier \(who): no hello line within \(Int(startupTimeout)) s; process killed\(tail.suffix)")
         }
         if let proto = hello["protocol"]?.string, !proto.hasPrefix("cxr-edit-classifier/1") {
             ExternalCommandClassifier.kill(p)
-            throw ClassifierError("classifier \(who): speaks protocol \(ExternalCommandClassifier.quote(proto)), expected cxr-edit-classifier/1")
+            throw ClassifierError(
+                "classifier \(who): speaks protocol \(ExternalCommandClassifier.quote(proto)), expected cxr-edit-classifier/1"
+            )
         }
         guard let labels = hello["labels"]?.stringArray, !labels.isEmpty, Set(labels).count == labels.count,
-              !labels.contains("") else {
+            !labels.contains("")
+        else {
             ExternalCommandClassifier.kill(p)
-            throw ClassifierError("classifier \(who): hello line needs \"labels\": a non-empty list of distinct label names")
+            throw ClassifierError(
+                "classifier \(who): hello line needs \"labels\": a non-empty list of distinct label names")
         }
         self.labels = labels
     }
@@ -166,30 +177,41 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
         let line = "{\"id\": \(id), \"images\": [" + images + "]}\n"
         if !writeAll(Array(line.utf8)) {
             _ = stderrChannel.waitForEOF(deadline: Date(timeIntervalSinceNow: 1))
-            throw ClassifierError("classifier \(who): \(ExternalCommandClassifier.exitStatus(process)) (could not send request \(id))\(stderrTail.suffix)")
+            throw ClassifierError(
+                "classifier \(who): \(ExternalCommandClassifier.exitStatus(process)) (could not send request \(id))\(stderrTail.suffix)"
+            )
         }
         let reply: JSONValue
         switch stdout.next(deadline: Date(timeIntervalSinceNow: timeout)) {
         case .line(let text):
             guard let v = try? JSONValue(data: Data(text.utf8), source: "reply"), v.object != nil else {
-                throw ClassifierError("classifier \(who): printed non-JSON on stdout: \(ExternalCommandClassifier.quote(text)) (adapters must log to stderr)")
+                throw ClassifierError(
+                    "classifier \(who): printed non-JSON on stdout: \(ExternalCommandClassifier.quote(text)) (adapters must log to stderr)"
+                )
             }
             reply = v
         case .overlong:
-            throw ClassifierError("classifier \(who): printed a line over \(LineChannel.maxLineBytes >> 20) MB on stdout")
+            throw ClassifierError(
+                "classifier \(who): printed a line over \(LineChannel.maxLineBytes >> 20) MB on stdout")
         case .eof:
             let status = ExternalCommandClassifier.exitStatus(process)
             _ = stderrChannel.waitForEOF(deadline: Date(timeIntervalSinceNow: 1))
             throw ClassifierError("classifier \(who): \(status) while answering request \(id)\(stderrTail.suffix)")
         case .timeout:
             ExternalCommandClassifier.kill(process)
-            throw ClassifierError("classifier \(who): no answer to request \(id) within \(ExternalCommandClassifier.seconds(timeout)); process killed\(stderrTail.suffix)")
+            throw ClassifierError(
+                "classifier \(who): no answer to request \(id) within \(ExternalCommandClassifier.seconds(timeout)); process killed\(stderrTail.suffix)"
+            )
         }
         guard let rid = reply["id"]?.int, rid == id else {
-            throw ClassifierError("classifier \(who): answered id \(reply["id"].map { $0.serialized(pretty: false) } ?? "none") to request \(id)")
+            throw ClassifierError(
+                "classifier \(who): answered id \(reply["id"].map { $0.serialized(pretty: false) } ?? "none") to request \(id)"
+            )
         }
         if let err = reply["error"] {
-            throw ClassifierError("classifier \(who): reported an error for request \(id): \(ExternalCommandClassifier.oneLine(err.string ?? err.serialized(pretty: false)))")
+            throw ClassifierError(
+                "classifier \(who): reported an error for request \(id): \(ExternalCommandClassifier.oneLine(err.string ?? err.serialized(pretty: false)))"
+            )
         }
         guard let preds = reply["predictions"]?.array else {
             throw ClassifierError("classifier \(who): reply to request \(id) has no \"predictions\" list")
@@ -204,10 +226,14 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
             var d: [String: Double] = [:]
             for label in labels {
                 guard let value = obj[label] else {
-                    throw ClassifierError("classifier \(who): prediction \(i) of request \(id) lacks label \(ExternalCommandClassifier.quote(label))")
+                    throw ClassifierError(
+                        "classifier \(who): prediction \(i) of request \(id) lacks label \(ExternalCommandClassifier.quote(label))"
+                    )
                 }
                 guard let x = value.double, x.isFinite, x >= 0, x <= 1 else {
-                    throw ClassifierError("classifier \(who): label \(ExternalCommandClassifier.quote(label)) = \(value.serialized(pretty: false)) in prediction \(i) of request \(id) is not a probability in [0, 1]")
+                    throw ClassifierError(
+                        "classifier \(who): label \(ExternalCommandClassifier.quote(label)) = \(value.serialized(pretty: false)) in prediction \(i) of request \(id) is not a probability in [0, 1]"
+                    )
                 }
                 d[label] = x
             }
@@ -271,7 +297,9 @@ public final class ExternalCommandClassifier: Classifier, @unchecked Sendable {
     static func kill(_ p: Process) {
         defer {
             // Only a group of its own: never our group (Foundation makes the child a group leader on Linux).
-            if p.processIdentifier > 1 && getpgid(p.processIdentifier) != getpgrp() { posixKill(-p.processIdentifier, SIGKILL) }
+            if p.processIdentifier > 1 && getpgid(p.processIdentifier) != getpgrp() {
+                posixKill(-p.processIdentifier, SIGKILL)
+            }
         }
         guard p.isRunning else { return }
         p.terminate()

@@ -1,9 +1,9 @@
 import CXRImaging
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Writes images as PNG files in a fresh temporary folder for the duration of a call, then removes them.

@@ -27,8 +27,10 @@ public final class WeightReader {
     }
 
     /// Tensors already in memory (tests, converted models), with the attributes a pickled model would carry.
-    public init(tensors: [String: Tensor], label: String = "weights",
-                moduleAttributes: [String: TorchModuleAttribute] = [:]) {
+    public init(
+        tensors: [String: Tensor], label: String = "weights",
+        moduleAttributes: [String: TorchModuleAttribute] = [:]
+    ) {
         source = nil
         memory = tensors
         memoryAttributes = moduleAttributes

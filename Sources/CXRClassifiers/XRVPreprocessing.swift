@@ -71,7 +71,8 @@ public enum XRVPreprocessing {
                 let (y0, ty) = taps[oy]
                 for ox in 0..<size {
                     let (x0, tx) = taps[ox]
-                    let v = (1 - ty) * ((1 - tx) * at(y0, x0) + tx * at(y0, x0 + 1))
+                    let v =
+                        (1 - ty) * ((1 - tx) * at(y0, x0) + tx * at(y0, x0 + 1))
                         + ty * ((1 - tx) * at(y0 + 1, x0) + tx * at(y0 + 1, x0 + 1))
                     out[oy * size + ox] = Float(v)
                 }

@@ -50,9 +50,12 @@ public struct JSONConfig: Sendable {
     /// `path.key`, or `path["key"]` when the key is not a plain name (tokens such as `a</w>` or `a.b` would make a
     /// dotted path ambiguous).
     private func keyPath(_ key: String) -> String {
-        let plain = !key.isEmpty && key.utf8.allSatisfy { c in
-            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2D
-        }
+        let plain =
+            !key.isEmpty
+            && key.utf8.allSatisfy { c in
+                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F
+                    || c == 0x2D
+            }
         if !plain { return path + "[" + JSONValue.quoted(key) + "]" }
         return path.isEmpty ? key : path + "." + key
     }
@@ -62,14 +65,16 @@ public struct JSONConfig: Sendable {
     }
 
     private func wrong(_ key: String, _ expected: String, _ got: JSONValue) -> InputFileError {
-        InputFileError(.malformed, file: file,
-                        "key \(InputFileError.quote(keyPath(key))) should be \(expected), found \(got.typeName)")
+        InputFileError(
+            .malformed, file: file,
+            "key \(InputFileError.quote(keyPath(key))) should be \(expected), found \(got.typeName)")
     }
 
     private func require(_ key: String) throws -> JSONValue {
         guard case .object(let o) = value else {
-            throw InputFileError(.malformed, file: file,
-                                  "\(path.isEmpty ? "document" : InputFileError.quote(path)) is not an object")
+            throw InputFileError(
+                .malformed, file: file,
+                "\(path.isEmpty ? "document" : InputFileError.quote(path)) is not an object")
         }
         guard let v = o[key] else { throw missing(key) }
         return v
@@ -78,8 +83,9 @@ public struct JSONConfig: Sendable {
     /// Present and non-null value for `key`, nil otherwise (for the `opt*` getters).
     private func optional(_ key: String) throws -> JSONValue? {
         guard case .object(let o) = value else {
-            throw InputFileError(.malformed, file: file,
-                                  "\(path.isEmpty ? "document" : InputFileError.quote(path)) is not an object")
+            throw InputFileError(
+                .malformed, file: file,
+                "\(path.isEmpty ? "document" : InputFileError.quote(path)) is not an object")
         }
         guard let v = o[key], !v.isNull else { return nil }
         return v
@@ -211,9 +217,10 @@ public struct JSONConfig: Sendable {
         guard let s = try optString(key) else { return nil }
         guard let v = T(rawValue: s) else {
             let accepted = T.allCases.map(\.rawValue).joined(separator: ", ")
-            throw InputFileError(.unsupported, file: file,
-                                  "key \(InputFileError.quote(keyPath(key))) has unknown value "
-                                    + "\(InputFileError.quote(s)) (\(accepted))")
+            throw InputFileError(
+                .unsupported, file: file,
+                "key \(InputFileError.quote(keyPath(key))) has unknown value "
+                    + "\(InputFileError.quote(s)) (\(accepted))")
         }
         return v
     }

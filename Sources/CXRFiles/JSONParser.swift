@@ -202,7 +202,8 @@ struct JSONParser {
                 pos += 4
                 if cp >= 0xD800 && cp < 0xDC00 {
                     guard pos + 6 <= bytes.count, bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u"),
-                          let lo = hex4(at: pos + 2), lo >= 0xDC00, lo < 0xE000 else {
+                        let lo = hex4(at: pos + 2), lo >= 0xDC00, lo < 0xE000
+                    else {
                         throw fail("unpaired surrogate in \\u escape")
                     }
                     pos += 6

@@ -1,8 +1,8 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A parsed JSON document: what diffusers/transformers configs, `model_index.json`, sharded-checkpoint indexes,
@@ -29,8 +29,9 @@ public enum JSONValue: Sendable, Equatable {
     /// whose files are legitimately larger than configs (a tokenizer.json).
     public init(data: Data, source: String = "JSON", maxBytes: Int = JSONValue.maxBytes) throws {
         guard data.count <= maxBytes else {
-            throw InputFileError(.limit, file: source,
-                                 "JSON is \(data.count) bytes, more than the \(maxBytes)-byte limit")
+            throw InputFileError(
+                .limit, file: source,
+                "JSON is \(data.count) bytes, more than the \(maxBytes)-byte limit")
         }
         self = try data.withUnsafeBytes { raw in
             try JSONValue(parsing: raw, source: source, maxDepth: JSONValue.maxDepth, rejectingDuplicateKeys: false)
@@ -39,8 +40,10 @@ public enum JSONValue: Sendable, Equatable {
 
     /// Parses bytes in place (a memory-mapped safetensors header is not copied). `rejectingDuplicateKeys` is for
     /// formats that forbid them (safetensors), where last-wins would let two readers see different tensors.
-    public init(parsing bytes: UnsafeRawBufferPointer, source: String, maxDepth: Int,
-                rejectingDuplicateKeys: Bool) throws {
+    public init(
+        parsing bytes: UnsafeRawBufferPointer, source: String, maxDepth: Int,
+        rejectingDuplicateKeys: Bool
+    ) throws {
         var parser = JSONParser(bytes, source: source, maxDepth: maxDepth, rejectDuplicates: rejectingDuplicateKeys)
         self = try parser.parseDocument()
     }
@@ -60,8 +63,9 @@ public enum JSONValue: Sendable, Equatable {
         } catch let failure as BoundedFile.Failure {
             switch failure {
             case .cannotOpen(let e):
-                throw InputFileError(e == ENOENT ? .missing : .io, file: path,
-                                     "cannot read: \(String(cString: strerror(e)))")
+                throw InputFileError(
+                    e == ENOENT ? .missing : .io, file: path,
+                    "cannot read: \(String(cString: strerror(e)))")
             case .isDirectory, .notRegularFile:
                 throw InputFileError(.io, file: path, "not a regular file")
             case .tooLarge(let size, let limit):

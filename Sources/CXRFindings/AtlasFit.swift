@@ -31,9 +31,11 @@ public struct AtlasFit: Sendable, Equatable, Codable {
     public var leftLung: AtlasTransform?
     public var heart: AtlasTransform?
 
-    public init(scaleX: Double, scaleY: Double, offsetX: Double, offsetY: Double, score: Double, imageWidth: Int,
-                imageHeight: Int, method: Method = .template, rightLung: AtlasTransform? = nil,
-                leftLung: AtlasTransform? = nil, heart: AtlasTransform? = nil) {
+    public init(
+        scaleX: Double, scaleY: Double, offsetX: Double, offsetY: Double, score: Double, imageWidth: Int,
+        imageHeight: Int, method: Method = .template, rightLung: AtlasTransform? = nil,
+        leftLung: AtlasTransform? = nil, heart: AtlasTransform? = nil
+    ) {
         self.scaleX = scaleX
         self.scaleY = scaleY
         self.offsetX = offsetX
@@ -56,8 +58,15 @@ public struct AtlasFit: Sendable, Equatable, Codable {
     /// else (lungs, mediastinum, extra regions) the top-level one. Tools/measure_region_coverage.py mirrors this.
     public func transform(forRegion name: String) -> AtlasTransform {
         let part: AtlasTransform?
-        if name.hasPrefix("right-") { part = rightLung } else if name.hasPrefix("left-") { part = leftLung }
-        else if name == "heart" { part = heart } else { part = nil }
+        if name.hasPrefix("right-") {
+            part = rightLung
+        } else if name.hasPrefix("left-") {
+            part = leftLung
+        } else if name == "heart" {
+            part = heart
+        } else {
+            part = nil
+        }
         return part ?? transform
     }
 
@@ -68,8 +77,9 @@ public struct AtlasFit: Sendable, Equatable, Codable {
 
     /// One-line description, e.g. for `cxr-edit regions`.
     public var summary: String {
-        String(format: "atlas 256x256 -> image %dx%d: scale x %.3f y %.3f, offset x %.1f y %.1f px, match %.3f",
-               imageWidth, imageHeight, scaleX, scaleY, offsetX, offsetY, score)
+        String(
+            format: "atlas 256x256 -> image %dx%d: scale x %.3f y %.3f, offset x %.1f y %.1f px, match %.3f",
+            imageWidth, imageHeight, scaleX, scaleY, offsetX, offsetY, score)
             + (method == .segmenter ? " (segmented lungs and heart)" : " (template)")
     }
 }

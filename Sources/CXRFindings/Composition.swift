@@ -12,8 +12,10 @@ public struct EditSpec: Sendable, Equatable {
     /// Neutral description of the image type, in the reports' register.
     public static let defaultBasePrompt = "Frontal chest radiograph."
 
-    public init(basePrompt: String? = nil, baseNegativePrompt: String? = nil,
-                adds: [FindingRequest] = [], removes: [FindingRequest] = []) {
+    public init(
+        basePrompt: String? = nil, baseNegativePrompt: String? = nil,
+        adds: [FindingRequest] = [], removes: [FindingRequest] = []
+    ) {
         self.basePrompt = basePrompt
         self.baseNegativePrompt = baseNegativePrompt
         self.adds = adds
@@ -37,8 +39,10 @@ public struct ComposedEdit: Sendable, Equatable {
     /// The user's own negative prompt, without the presence sentences of removed findings (the null edit's).
     public var baseNegativePrompt: String
 
-    public init(prompt: String, negativePrompt: String, regions: [String], notes: [String], areas: [ExtentArea] = [],
-                basePrompt: String = EditSpec.defaultBasePrompt, baseNegativePrompt: String = "") {
+    public init(
+        prompt: String, negativePrompt: String, regions: [String], notes: [String], areas: [ExtentArea] = [],
+        basePrompt: String = EditSpec.defaultBasePrompt, baseNegativePrompt: String = ""
+    ) {
         self.prompt = prompt
         self.negativePrompt = negativePrompt
         self.regions = regions
@@ -65,7 +69,9 @@ public func compose(_ spec: EditSpec, vocabulary: Vocabulary) throws -> Composed
         seen[r.finding.id] = "add"
     }
     for r in spec.removes {
-        if seen[r.finding.id] == "add" { throw FindingsError("\(r.finding.name.lowercased()) is both added and removed") }
+        if seen[r.finding.id] == "add" {
+            throw FindingsError("\(r.finding.name.lowercased()) is both added and removed")
+        }
         if seen[r.finding.id] == "remove" { throw FindingsError("\(r.finding.name.lowercased()) is removed twice") }
         seen[r.finding.id] = "remove"
     }
@@ -81,7 +87,9 @@ public func compose(_ spec: EditSpec, vocabulary: Vocabulary) throws -> Composed
     for r in spec.adds { parts.append(r.finding.presencePhrase(side: r.side, severity: r.severity)) }
     let basePrompt = parts[0]
     var negatives: [String] = []
-    if let n = spec.baseNegativePrompt?.trimmingCharacters(in: .whitespacesAndNewlines), !n.isEmpty { negatives.append(ensureSentence(n)) }
+    if let n = spec.baseNegativePrompt?.trimmingCharacters(in: .whitespacesAndNewlines), !n.isEmpty {
+        negatives.append(ensureSentence(n))
+    }
     let baseNegative = negatives.joined(separator: " ")
     for r in spec.removes {
         if let a = r.finding.absencePhrase() { parts.append(a) }
@@ -101,8 +109,9 @@ public func compose(_ spec: EditSpec, vocabulary: Vocabulary) throws -> Composed
         if n > 75 { notes.append("the \(label) is about \(n) CLIP tokens; the text encoder reads only the first 75") }
     }
     let areas = (spec.adds + spec.removes).map { $0.finding.editExtent(side: $0.side, severity: $0.severity) }
-    return ComposedEdit(prompt: prompt, negativePrompt: negative, regions: regions, notes: notes, areas: areas,
-                        basePrompt: basePrompt, baseNegativePrompt: baseNegative)
+    return ComposedEdit(
+        prompt: prompt, negativePrompt: negative, regions: regions, notes: notes, areas: areas,
+        basePrompt: basePrompt, baseNegativePrompt: baseNegative)
 }
 
 /// Adds a final period if the text does not end in punctuation, so sentences join cleanly.
@@ -122,7 +131,9 @@ public func estimatedCLIPTokens(_ text: String) -> Int {
         word = 0
     }
     for ch in text {
-        if ch.isLetter || ch.isNumber { word += 1 } else {
+        if ch.isLetter || ch.isNumber {
+            word += 1
+        } else {
             flush()
             if !ch.isWhitespace { count += 1 }
         }

@@ -63,7 +63,8 @@ extension Finding {
     static func expand(_ templates: [String], side: Side?) -> [String] {
         var out: [String] = []
         for r in templates {
-            let expanded = r.contains("{side}")
+            let expanded =
+                r.contains("{side}")
                 ? (side ?? .bilateral).expanded.map { r.replacingOccurrences(of: "{side}", with: $0.rawValue) }
                 : [r]
             for e in expanded where !out.contains(e) { out.append(e) }

@@ -54,8 +54,10 @@ extension Vocabulary {
             var i = 0
             while i < rest.count {
                 var matched = false
-                for (words, v) in phrases where !words.isEmpty && i + words.count <= rest.count
-                    && Array(rest[i..<(i + words.count)]) == words {
+                for (words, v) in phrases
+                where !words.isEmpty && i + words.count <= rest.count
+                    && Array(rest[i..<(i + words.count)]) == words
+                {
                     // Keep the word if removing it would leave nothing (e.g. a finding named "mass").
                     if rest.count == words.count { break }
                     if let old = value, old != v {
@@ -72,7 +74,9 @@ extension Vocabulary {
         try extract(sidePhrases, into: &side, what: "side")
         try extract(sevPhrases, into: &severity, what: "severity")
         // Connectives that free text carries ("small effusion on the right", "mild degree of").
-        let filler: Set<String> = ["a", "an", "the", "of", "on", "in", "with", "sized", "size", "degree", "there", "is", "add", "remove"]
+        let filler: Set<String> = [
+            "a", "an", "the", "of", "on", "in", "with", "sized", "size", "degree", "there", "is", "add", "remove",
+        ]
         let core = rest.filter { !filler.contains($0) }
         let coreText = core.joined(separator: " ")
 
@@ -86,7 +90,8 @@ extension Vocabulary {
             var distinct: [Finding] = []
             if let top = hits.first {
                 distinct.append(top.finding)
-                for h in hits.dropFirst() where h.finding != top.finding && !top.name.contains(h.name) && !distinct.contains(h.finding) {
+                for h in hits.dropFirst()
+                where h.finding != top.finding && !top.name.contains(h.name) && !distinct.contains(h.finding) {
                     distinct.append(h.finding)
                 }
             }
@@ -110,11 +115,14 @@ extension Vocabulary {
         let f = request.finding
         if let side {
             guard f.sided else {
-                throw FindingsError(.sideNotApplicable(finding: f.name.lowercased(), side: side.rawValue,
-                                                       sidedFindings: findings.filter(\.sided).map(\.id)))
+                throw FindingsError(
+                    .sideNotApplicable(
+                        finding: f.name.lowercased(), side: side.rawValue,
+                        sidedFindings: findings.filter(\.sided).map(\.id)))
             }
             if let old = request.side, old != side {
-                throw FindingsError("\(f.name.lowercased()): side given twice ('\(old.rawValue)' and '\(side.rawValue)')")
+                throw FindingsError(
+                    "\(f.name.lowercased()): side given twice ('\(old.rawValue)' and '\(side.rawValue)')")
             }
             request.side = side
         }
@@ -124,7 +132,9 @@ extension Vocabulary {
                 if f.severities.isEmpty {
                     throw FindingsError("\(f.name.lowercased()) takes no severity; drop '\(severity)'")
                 }
-                throw FindingsError("'\(severity)' is not a severity of \(f.name.lowercased()); use \(Vocabulary.list(f.severities, "or"))")
+                throw FindingsError(
+                    "'\(severity)' is not a severity of \(f.name.lowercased()); use \(Vocabulary.list(f.severities, "or"))"
+                )
             }
             if let old = request.severity, old != canonical {
                 throw FindingsError("\(f.name.lowercased()): severity given twice ('\(old)' and '\(canonical)')")
@@ -167,7 +177,9 @@ extension Vocabulary {
     private func containedMatches(_ tokens: [String]) -> [(finding: Finding, name: String)] {
         guard !tokens.isEmpty else { return [] }
         let padded = " " + tokens.joined(separator: " ") + " "
-        let singular = " " + tokens.map { $0.count > 3 && $0.hasSuffix("s") ? String($0.dropLast()) : $0 }.joined(separator: " ") + " "
+        let singular =
+            " " + tokens.map { $0.count > 3 && $0.hasSuffix("s") ? String($0.dropLast()) : $0 }.joined(separator: " ")
+            + " "
         var hits: [(finding: Finding, name: String)] = []
         for f in findings {
             let found = names(of: f).filter { padded.contains(" \($0) ") || singular.contains(" \($0) ") }
@@ -194,6 +206,7 @@ extension Vocabulary {
             }
             if best <= 0.5 { scored.append((best, Text.normalise(f.name))) }
         }
-        return scored.sorted { $0.score < $1.score || ($0.score == $1.score && $0.name < $1.name) }.prefix(limit).map(\.name)
+        return scored.sorted { $0.score < $1.score || ($0.score == $1.score && $0.name < $1.name) }.prefix(limit).map(
+            \.name)
     }
 }

@@ -14,20 +14,25 @@ enum FindingsResources {
             if FileManager.default.fileExists(atPath: url.path) { return url }
         }
         let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
-        return Bundle.module.url(forResource: parts[0], withExtension: parts.count > 1 ? parts[1] : nil, subdirectory: sub)
+        return Bundle.module.url(
+            forResource: parts[0], withExtension: parts.count > 1 ? parts[1] : nil, subdirectory: sub)
     }
 
     /// `*_CXRFindings.resources` / `.bundle` folders beside the executable (symlinks resolved).
     private static func candidateBundleDirectories() -> [URL] {
         var dirs: [URL] = []
-        let exeDirs = [Bundle.main.bundleURL,
-                       URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()]
+        let exeDirs = [
+            Bundle.main.bundleURL,
+            URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+                .deletingLastPathComponent(),
+        ]
         for dir in exeDirs {
             guard let items = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { continue }
-            for item in items.sorted() where item.hasSuffix("_CXRFindings.resources") || item.hasSuffix("_CXRFindings.bundle") {
+            for item in items.sorted()
+            where item.hasSuffix("_CXRFindings.resources") || item.hasSuffix("_CXRFindings.bundle") {
                 let base = dir.appendingPathComponent(item)
                 dirs.append(base)
-                dirs.append(base.appendingPathComponent("Contents/Resources")) // macOS bundle layout
+                dirs.append(base.appendingPathComponent("Contents/Resources"))  // macOS bundle layout
             }
         }
         return dirs

@@ -35,8 +35,9 @@ public struct FitPolicy: Sendable, Equatable {
     /// The warning recorded for a forced weak fit, nil for a good one.
     public func warning(for fit: AtlasFit) -> String? {
         guard isWeak(fit) else { return nil }
-        return String(format: "weak atlas fit (score %.3f, below %.2f): regions may be misplaced", fit.score,
-                      minimumScore)
+        return String(
+            format: "weak atlas fit (score %.3f, below %.2f): regions may be misplaced", fit.score,
+            minimumScore)
     }
 }
 
@@ -51,8 +52,9 @@ public struct WeakFitError: Error, CustomStringConvertible, Equatable {
     }
 
     public var description: String {
-        String(format: "the region atlas fits this image poorly (score %.2f, below %.2f): the regions would likely "
-               + "land in the wrong place, or the image is not a frontal chest radiograph; check the regions overlay",
-               score, minimumScore)
+        String(
+            format: "the region atlas fits this image poorly (score %.2f, below %.2f): the regions would likely "
+                + "land in the wrong place, or the image is not a frontal chest radiograph; check the regions overlay",
+            score, minimumScore)
     }
 }

@@ -11,8 +11,10 @@ public struct LungMasks: Sendable, Equatable {
     public var leftLung: [Bool]
     public var heart: [Bool]
 
-    public init(width: Int, height: Int, imageWidth: Int, imageHeight: Int, rightLung: [Bool], leftLung: [Bool],
-                heart: [Bool]) {
+    public init(
+        width: Int, height: Int, imageWidth: Int, imageHeight: Int, rightLung: [Bool], leftLung: [Bool],
+        heart: [Bool]
+    ) {
         self.width = width
         self.height = height
         self.imageWidth = imageWidth

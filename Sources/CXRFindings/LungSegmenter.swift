@@ -44,8 +44,9 @@ public final class LungSegmenter: @unchecked Sendable {
         let planes = try! FloatPlanes(width: m, height: m, channels: SegmenterNet.parts, data: logits.data)
             .resized(width: ww, height: wh, filter: .bilinear)
         func part(_ c: Int) -> [Bool] { planes.data[(c * ww * wh)..<((c + 1) * ww * wh)].map { $0 >= 0 } }
-        return LungMasks(width: ww, height: wh, imageWidth: gray.width, imageHeight: gray.height,
-                         rightLung: part(0), leftLung: part(1), heart: part(2))
+        return LungMasks(
+            width: ww, height: wh, imageWidth: gray.width, imageHeight: gray.height,
+            rightLung: part(0), leftLung: part(1), heart: part(2))
     }
 }
 
@@ -58,8 +59,9 @@ private final class SegmenterCache: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if let cached { return cached }
         guard let url = LungSegmenter.standardWeightsURL else {
-            throw FindingsError("the lung segmenter's weights (segmenter/lung-heart-segmenter.safetensors) are missing "
-                                + "from the CXRFindings resources")
+            throw FindingsError(
+                "the lung segmenter's weights (segmenter/lung-heart-segmenter.safetensors) are missing "
+                    + "from the CXRFindings resources")
         }
         let s = try LungSegmenter(weightsURL: url)
         cached = s

@@ -31,7 +31,8 @@ public struct RegionAtlas: Sendable {
     /// Loads the atlas from `directory` (nil: the search order above).
     public init(directory: URL? = nil) throws {
         guard let dir = directory ?? RegionAtlas.locateDirectory() else {
-            throw FindingsError("Masks: the region atlas was not found (set CXR_EDIT_MASKS to the repository's Masks folder)")
+            throw FindingsError(
+                "Masks: the region atlas was not found (set CXR_EDIT_MASKS to the repository's Masks folder)")
         }
         guard let templateURL = FindingsResources.url("template.png", subdirectory: "atlas") else {
             throw FindingsError("template.png: the atlas template is missing from the CXRFindings resources")
@@ -82,7 +83,10 @@ public struct RegionAtlas: Sendable {
             }
             scored.sort { a, b in a.distance != b.distance ? a.distance < b.distance : a.name < b.name }
             let close = scored.prefix(3).map { $0.name }
-            let hint = close.isEmpty ? "regions are: \(availableNames.joined(separator: ", "))" : "did you mean \(close.joined(separator: ", "))?"
+            let hint =
+                close.isEmpty
+                ? "regions are: \(availableNames.joined(separator: ", "))"
+                : "did you mean \(close.joined(separator: ", "))?"
             throw FindingsError("unknown region '\(name)'; \(hint)")
         }
     }

@@ -67,12 +67,17 @@ public struct RegionFitter: Sendable {
         }
         let g = placed.lungs
         let work = workPlane(image.toGray())
-        let match = self.score(work.plane, [g.scaleX / work.kx, g.scaleY / work.ky, g.offsetX / work.kx,
-                                            g.offsetY / work.ky], grid: 64, template: template64)
+        let match = self.score(
+            work.plane,
+            [
+                g.scaleX / work.kx, g.scaleY / work.ky, g.offsetX / work.kx,
+                g.offsetY / work.ky,
+            ], grid: 64, template: template64)
         guard match >= SegmentedFitCheck.minimumMatch else { return nil }
-        return AtlasFit(scaleX: g.scaleX, scaleY: g.scaleY, offsetX: g.offsetX, offsetY: g.offsetY, score: score,
-                        imageWidth: image.width, imageHeight: image.height, method: .segmenter,
-                        rightLung: placed.right, leftLung: placed.left, heart: placed.heart)
+        return AtlasFit(
+            scaleX: g.scaleX, scaleY: g.scaleY, offsetX: g.offsetX, offsetY: g.offsetY, score: score,
+            imageWidth: image.width, imageHeight: image.height, method: .segmenter,
+            rightLung: placed.right, leftLung: placed.left, heart: placed.heart)
     }
 
     /// The equalised grey image reduced to at most 256 px on the long side (antialiased resize: the fit needs
@@ -86,12 +91,17 @@ public struct RegionFitter: Sendable {
             ww = max(8, Int((Double(gray.width) / k).rounded()))
             wh = max(8, Int((Double(gray.height) / k).rounded()))
             if let p = try? FloatPlanes(width: gray.width, height: gray.height, channels: 1, data: eq)
-                .resized(width: ww, height: wh, filter: .bilinear) {
+                .resized(width: ww, height: wh, filter: .bilinear)
+            {
                 work = p.data
-            } else { ww = gray.width; wh = gray.height }
+            } else {
+                ww = gray.width; wh = gray.height
+            }
         }
-        return (Plane(width: ww, height: wh, values: work), Double(gray.width) / Double(ww),
-                Double(gray.height) / Double(wh))
+        return (
+            Plane(width: ww, height: wh, values: work), Double(gray.width) / Double(ww),
+            Double(gray.height) / Double(wh)
+        )
     }
 
     /// Today's fitter: the template registration alone (see the type's description).
@@ -139,8 +149,9 @@ public struct RegionFitter: Sendable {
                 if steps[2] < 0.1 && steps[3] < 0.1 { break }
             }
         }
-        return AtlasFit(scaleX: p[0] * kx, scaleY: p[1] * ky, offsetX: p[2] * kx, offsetY: p[3] * ky,
-                        score: c, imageWidth: gray.width, imageHeight: gray.height)
+        return AtlasFit(
+            scaleX: p[0] * kx, scaleY: p[1] * ky, offsetX: p[2] * kx, offsetY: p[3] * ky,
+            score: c, imageWidth: gray.width, imageHeight: gray.height)
     }
 
     /// Union of `names` placed on `image` (at its own size), grown by `dilate` pixels.
@@ -156,7 +167,8 @@ public struct RegionFitter: Sendable {
     public func place(_ names: [String], fit: AtlasFit, dilate: Int = 0) throws -> Mask {
         guard (0...Self.maxDilation).contains(dilate) else { throw FindingsError(.dilationOutOfRange(pixels: dilate)) }
         guard fit.imageWidth > 0, fit.imageHeight > 0, fit.scaleX > 0, fit.scaleY > 0,
-              fit.scaleX.isFinite, fit.scaleY.isFinite, fit.offsetX.isFinite, fit.offsetY.isFinite else {
+            fit.scaleX.isFinite, fit.scaleY.isFinite, fit.offsetX.isFinite, fit.offsetY.isFinite
+        else {
             throw FindingsError("invalid atlas fit (\(fit.summary))")
         }
         guard !names.isEmpty else { throw FindingsError(.noRegionNamed) }
@@ -169,8 +181,11 @@ public struct RegionFitter: Sendable {
         for name in names {
             let t = fit.transform(forRegion: name)
             guard t.isValid else { throw FindingsError("invalid atlas fit (\(fit.summary))") }
-            if let i = groups.firstIndex(where: { $0.transform == t }) { groups[i].names.append(name) }
-            else { groups.append((t, [name])) }
+            if let i = groups.firstIndex(where: { $0.transform == t }) {
+                groups[i].names.append(name)
+            } else {
+                groups.append((t, [name]))
+            }
         }
         for group in groups {
             let region = try atlas.union(group.names)

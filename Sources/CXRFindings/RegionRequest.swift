@@ -86,8 +86,10 @@ extension RegionFitter {
     }
 
     /// Fits the atlas to `image` and places `request` on it; a fit below `policy` is an error (see `FitPolicy`).
-    public func place(_ request: RegionRequest, on image: RasterImage,
-                      policy: FitPolicy = .standard) throws -> PlacedRegions {
+    public func place(
+        _ request: RegionRequest, on image: RasterImage,
+        policy: FitPolicy = .standard
+    ) throws -> PlacedRegions {
         let f = fit(image)
         try policy.check(f)
         return try place(request, fit: f)

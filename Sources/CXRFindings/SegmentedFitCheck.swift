@@ -26,13 +26,15 @@ enum SegmentedFitCheck {
     /// Transforms from the atlas frame to the image, or nil when the masks are implausible. `atlasBoxes` are the
     /// atlas's own boxes of both lungs, the right lung, the left lung and the heart.
     static func transforms(_ masks: LungMasks, atlasBoxes a: PartBoxes)
-        -> (lungs: AtlasTransform, right: AtlasTransform?, left: AtlasTransform?, heart: AtlasTransform?)? {
+        -> (lungs: AtlasTransform, right: AtlasTransform?, left: AtlasTransform?, heart: AtlasTransform?)?
+    {
         let m = masks.largestParts()
         guard m.coverage(m.rightLung) >= minimumLungCoverage, m.coverage(m.leftLung) >= minimumLungCoverage,
-              m.coverage(m.heart) >= minimumHeartCoverage,
-              let r = m.box(m.rightLung), let l = m.box(m.leftLung), let h = m.box(m.heart),
-              let rx = m.centreX(m.rightLung), let lx = m.centreX(m.leftLung), let hx = m.centreX(m.heart),
-              rx < hx, hx < lx else { return nil }
+            m.coverage(m.heart) >= minimumHeartCoverage,
+            let r = m.box(m.rightLung), let l = m.box(m.leftLung), let h = m.box(m.heart),
+            let rx = m.centreX(m.rightLung), let lx = m.centreX(m.leftLung), let hx = m.centreX(m.heart),
+            rx < hx, hx < lx
+        else { return nil }
         let both = BoundingBox(x0: min(r.x0, l.x0), y0: min(r.y0, l.y0), x1: max(r.x1, l.x1), y1: max(r.y1, l.y1))
         let lungs = AtlasTransform(mapping: a.lungs, onto: both)
         guard lungs.isValid, aspectRange.contains(lungs.scaleX / lungs.scaleY) else { return nil }

@@ -46,14 +46,16 @@ public struct Vocabulary: Sendable {
             guard let s = Side(rawValue: k) else { throw FindingsError("\(name): unknown side '\(k)' in sideWords") }
             sides[s] = v.map(Text.normalise)
         }
-        try self.init(findings: file.findings, sideWords: sides,
-                      severityWords: file.severityWords.mapValues { $0.map(Text.normalise) })
+        try self.init(
+            findings: file.findings, sideWords: sides,
+            severityWords: file.severityWords.mapValues { $0.map(Text.normalise) })
     }
 
     private static func shortDecodingError(_ error: Error) -> String {
         guard let e = error as? DecodingError else { return "\(error)" }
         switch e {
-        case .keyNotFound(let k, let c): return "missing '\(k.stringValue)' at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
+        case .keyNotFound(let k, let c):
+            return "missing '\(k.stringValue)' at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
         case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
             return "\(c.debugDescription) at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
         @unknown default: return "\(e)"
@@ -98,7 +100,8 @@ private final class StandardVocabulary: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if let cached { return cached }
         guard let url = FindingsResources.url("findings.json") else {
-            throw FindingsError("findings.json: the bundled findings vocabulary was not found (CXRFindings resources missing)")
+            throw FindingsError(
+                "findings.json: the bundled findings vocabulary was not found (CXRFindings resources missing)")
         }
         let v = try Vocabulary(contentsOf: url)
         cached = v
@@ -119,7 +122,9 @@ enum Text {
         for ch in lowered {
             if ch.isLetter || ch.isNumber || ch == "-" { cleaned.append(ch) } else { cleaned.append(" ") }
         }
-        return cleaned.split(separator: " ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "-")) }.filter { !$0.isEmpty }
+        return cleaned.split(separator: " ").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "-")) }.filter {
+            !$0.isEmpty
+        }
     }
 
     /// Levenshtein distance (small strings only: O(n*m)).

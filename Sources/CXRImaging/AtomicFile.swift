@@ -1,8 +1,8 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Crash-safe file writing: the bytes go to `.<name>.tmp-<pid>-<random>` in the target's
@@ -48,7 +48,9 @@ public enum AtomicFile {
             guard fsync(fd) == 0 else { throw failure(name, "fsync failed", errno) }
         }
         if overwrite {
-            guard rename(tmp, url.path) == 0 else { throw failure(name, "cannot move the temporary file into place", errno) }
+            guard rename(tmp, url.path) == 0 else {
+                throw failure(name, "cannot move the temporary file into place", errno)
+            }
         } else {
             if link(tmp, url.path) == 0 {
                 unlink(tmp)
@@ -57,8 +59,9 @@ public enum AtomicFile {
                 if e == EEXIST { throw ImageError(file: name, .fileExists) }
                 // File systems without hard links: fall back to a checked rename.
                 guard e == EPERM || e == ENOTSUP || e == EOPNOTSUPP || e == EXDEV,
-                      !FileManager.default.fileExists(atPath: url.path),
-                      rename(tmp, url.path) == 0 else { throw failure(name, "cannot move the temporary file into place", e) }
+                    !FileManager.default.fileExists(atPath: url.path),
+                    rename(tmp, url.path) == 0
+                else { throw failure(name, "cannot move the temporary file into place", e) }
             }
         }
         ok = true
@@ -74,7 +77,9 @@ public enum AtomicFile {
         guard let items = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return }
         for item in items where item.hasPrefix(prefix) {
             let rest = item.dropFirst(prefix.count)
-            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0, pid != getpid() else { continue }
+            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0, pid != getpid() else {
+                continue
+            }
             if kill(pid, 0) != 0 && errno == ESRCH {
                 unlink(dir.appendingPathComponent(item).path)
             }

@@ -18,31 +18,38 @@ enum DICOMCodec {
     }
 
     static func cLimits(_ limits: ImageLimits) -> cxr_dicom_limits {
-        cxr_dicom_limits(max_side: limits.maxSide, max_pixels: limits.maxPixels,
-                         max_inflated_bytes: limits.maxFileBytes, max_items: maxItems)
+        cxr_dicom_limits(
+            max_side: limits.maxSide, max_pixels: limits.maxPixels,
+            max_inflated_bytes: limits.maxFileBytes, max_items: maxItems)
     }
 
-    static func decode(_ bytes: UnsafeRawBufferPointer, file: String, limits: ImageLimits,
-                       window: DICOMWindow = .automatic) throws -> RasterImage {
+    static func decode(
+        _ bytes: UnsafeRawBufferPointer, file: String, limits: ImageLimits,
+        window: DICOMWindow = .automatic
+    ) throws -> RasterImage {
         try decodeWindowed(bytes, file: file, limits: limits, window: window).image
     }
 
     /// The image and a description of the VOI transformation that made it ("window 2 of 2 (SOFT)").
-    static func decodeWindowed(_ bytes: UnsafeRawBufferPointer, file: String, limits: ImageLimits,
-                               window: DICOMWindow) throws -> WindowedImage {
+    static func decodeWindowed(
+        _ bytes: UnsafeRawBufferPointer, file: String, limits: ImageLimits,
+        window: DICOMWindow
+    ) throws -> WindowedImage {
         var cl = cLimits(limits)
         var image = cxr_dicom_image()
         let message = CMessage()
         defer { message.deallocate() }
-        let rc = cxr_dicom_decode(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &cl,
-                                  window.cValue, &image, message.buffer, CMessage.capacity)
+        let rc = cxr_dicom_decode(
+            bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &cl,
+            window.cValue, &image, message.buffer, CMessage.capacity)
         defer { cxr_dicom_free(image.samples) }
         guard rc == 0, let samples = image.samples else {
             throw ImageError(file: file, message.isEmpty ? "cannot decode DICOM data" : message.string)
         }
         let count = image.width * image.height
-        let raster = try RasterImage(width: image.width, height: image.height, channels: 1, bitDepth: Int(image.bits),
-                                     samples: Array(UnsafeBufferPointer(start: samples, count: count)))
+        let raster = try RasterImage(
+            width: image.width, height: image.height, channels: 1, bitDepth: Int(image.bits),
+            samples: Array(UnsafeBufferPointer(start: samples, count: count)))
         let voi = withUnsafeBytes(of: image.voi) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
         return WindowedImage(image: raster, window: voi, windowCount: image.voi_count)
     }
@@ -51,9 +58,11 @@ enum DICOMCodec {
     /// Secondary Capture image when `source` is nil. `text` is the provenance (as for PNG text chunks);
     /// `anonymize` applies the basic de-identification profile to what is copied from the source.
     /// `window` is the VOI transformation the image was read with from `source`.
-    static func encode(_ image: RasterImage, source: Data?, text: [(key: String, value: String)], file: String,
-                       anonymize: Bool = false, window: DICOMWindow = .automatic,
-                       limits: ImageLimits = .default) throws -> [UInt8] {
+    static func encode(
+        _ image: RasterImage, source: Data?, text: [(key: String, value: String)], file: String,
+        anonymize: Bool = false, window: DICOMWindow = .automatic,
+        limits: ImageLimits = .default
+    ) throws -> [UInt8] {
         let grey = image.toGray()
         var cl = cLimits(limits)
         let message = CMessage()
@@ -68,20 +77,23 @@ enum DICOMCodec {
             derivation.withCString { d in
                 json.withCString { j in
                     DICOMProvenance.ascii(software).withCString { s in
-                        var what = cxr_dicom_derivation(image_comments: c, derivation_description: d,
-                                                        provenance_json: j, software: s, anonymize: anonymize ? 1 : 0)
+                        var what = cxr_dicom_derivation(
+                            image_comments: c, derivation_description: d,
+                            provenance_json: j, software: s, anonymize: anonymize ? 1 : 0)
                         return grey.samples.withUnsafeBufferPointer { px in
                             if let source {
                                 return source.withUnsafeBytes { src in
-                                    cxr_dicom_encode(src.baseAddress?.assumingMemoryBound(to: UInt8.self), src.count,
-                                                     &cl, window.cValue, px.baseAddress, grey.width, grey.height,
-                                                     Int32(grey.bitDepth), &what, &out, &outSize, message.buffer,
-                                                     CMessage.capacity)
+                                    cxr_dicom_encode(
+                                        src.baseAddress?.assumingMemoryBound(to: UInt8.self), src.count,
+                                        &cl, window.cValue, px.baseAddress, grey.width, grey.height,
+                                        Int32(grey.bitDepth), &what, &out, &outSize, message.buffer,
+                                        CMessage.capacity)
                                 }
                             }
-                            return cxr_dicom_encode(nil, 0, &cl, window.cValue, px.baseAddress, grey.width, grey.height,
-                                                    Int32(grey.bitDepth), &what, &out, &outSize, message.buffer,
-                                                    CMessage.capacity)
+                            return cxr_dicom_encode(
+                                nil, 0, &cl, window.cValue, px.baseAddress, grey.width, grey.height,
+                                Int32(grey.bitDepth), &what, &out, &outSize, message.buffer,
+                                CMessage.capacity)
                         }
                     }
                 }
@@ -95,14 +107,17 @@ enum DICOMCodec {
     }
 
     /// The provenance pairs stored by `encode` (empty if the file has none).
-    static func provenanceText(_ bytes: UnsafeRawBufferPointer, file: String,
-                               limits: ImageLimits) throws -> [(key: String, value: String)] {
+    static func provenanceText(
+        _ bytes: UnsafeRawBufferPointer, file: String,
+        limits: ImageLimits
+    ) throws -> [(key: String, value: String)] {
         var cl = cLimits(limits)
         let message = CMessage()
         defer { message.deallocate() }
         var json: UnsafeMutablePointer<CChar>?
-        let rc = cxr_dicom_read_provenance(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &cl,
-                                           &json, message.buffer, CMessage.capacity)
+        let rc = cxr_dicom_read_provenance(
+            bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count, &cl,
+            &json, message.buffer, CMessage.capacity)
         defer { cxr_dicom_free(json) }
         guard rc == 0 else {
             throw ImageError(file: file, message.isEmpty ? "cannot parse DICOM data" : message.string)

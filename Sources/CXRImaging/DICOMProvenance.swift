@@ -50,7 +50,8 @@ enum DICOMProvenance {
     /// (it is long and the private block has it anyway).
     static func imageComments(_ pairs: [(key: String, value: String)]) -> String {
         var parts = ["SYNTHETIC IMAGE - " + ascii(Provenance.syntheticNotice) + "."]
-        let ordered = pairs.filter { $0.key != "Source" && !$0.key.hasSuffix(":command") }
+        let ordered =
+            pairs.filter { $0.key != "Source" && !$0.key.hasSuffix(":command") }
             + pairs.filter { $0.key.hasSuffix(":command") }
         for (k, v) in ordered {
             let key = k.hasPrefix(Provenance.prefix) ? String(k.dropFirst(Provenance.prefix.count)) : k

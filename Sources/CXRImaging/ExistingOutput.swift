@@ -29,7 +29,8 @@ public enum ExistingOutput: Equatable, Sendable {
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return .absent }
         if isDirectory.boolValue { return .differing(.isFolder) }
         if let deidentified, let data = try? Data(contentsOf: url, options: .alwaysMapped),
-           (data.range(of: Data(deidentificationMarker.utf8)) != nil) != deidentified {
+            (data.range(of: Data(deidentificationMarker.utf8)) != nil) != deidentified
+        {
             return .differing(.deidentified(!deidentified))
         }
         let stored: Provenance?

@@ -53,7 +53,8 @@ public struct FitPlan: Sendable, Equatable {
         for c in 0..<p.channels {
             for y in 0..<scaledHeight {
                 for x in 0..<scaledWidth {
-                    out[c * tw * th + (y + offsetY) * tw + x + offsetX] = p.data[c * scaledWidth * scaledHeight + y * scaledWidth + x]
+                    out[c * tw * th + (y + offsetY) * tw + x + offsetX] =
+                        p.data[c * scaledWidth * scaledHeight + y * scaledWidth + x]
                 }
             }
         }
@@ -67,7 +68,8 @@ public struct FitPlan: Sendable, Equatable {
         for c in 0..<p.channels {
             for y in 0..<scaledHeight {
                 for x in 0..<scaledWidth {
-                    out[c * scaledWidth * scaledHeight + y * scaledWidth + x] = p.data[c * p.width * p.height + (y + offsetY) * p.width + x + offsetX]
+                    out[c * scaledWidth * scaledHeight + y * scaledWidth + x] =
+                        p.data[c * p.width * p.height + (y + offsetY) * p.width + x + offsetX]
                 }
             }
         }
@@ -90,10 +92,14 @@ public struct FitPlan: Sendable, Equatable {
     /// Target-sized image (e.g. the model's output) -> source-sized image.
     public func invert(_ image: RasterImage, filter: ResampleFilter = .lanczos) throws -> RasterImage {
         guard image.width == targetWidth, image.height == targetHeight else {
-            throw ImageError(file: "", "image \(image.width)x\(image.height) does not match the fit plan's target \(targetWidth)x\(targetHeight)")
+            throw ImageError(
+                file: "",
+                "image \(image.width)x\(image.height) does not match the fit plan's target \(targetWidth)x\(targetHeight)"
+            )
         }
         let cropped = crop(image.floatPlanes())
-        return try RasterImage(planes: cropped.resized(width: sourceWidth, height: sourceHeight, filter: filter), bitDepth: image.bitDepth)
+        return try RasterImage(
+            planes: cropped.resized(width: sourceWidth, height: sourceHeight, filter: filter), bitDepth: image.bitDepth)
     }
 
     /// Source-sized mask -> target-sized binary mask: bilinear resize, binarised at 0.5, padding

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Runs C-library work (libpng, libjpeg) on a dedicated thread so that a fatal library error can
@@ -17,20 +17,22 @@ import Darwin
 enum GuardedThread {
     /// Runs `body(context)` on a new thread with a 16 MiB stack and waits for it.
     /// Returns false if the thread could not be started.
-    static func run(_ context: UnsafeMutableRawPointer,
-                    _ body: @escaping @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?) -> Bool {
+    static func run(
+        _ context: UnsafeMutableRawPointer,
+        _ body: @escaping @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?
+    ) -> Bool {
         var attr = pthread_attr_t()
         guard pthread_attr_init(&attr) == 0 else { return false }
         defer { pthread_attr_destroy(&attr) }
         _ = pthread_attr_setstacksize(&attr, 16 << 20)
         #if canImport(Glibc)
-        var tid = pthread_t()
-        guard pthread_create(&tid, &attr, body, context) == 0 else { return false }
-        return pthread_join(tid, nil) == 0
+            var tid = pthread_t()
+            guard pthread_create(&tid, &attr, body, context) == 0 else { return false }
+            return pthread_join(tid, nil) == 0
         #else
-        var tid: pthread_t?
-        guard pthread_create(&tid, &attr, body, context) == 0, let t = tid else { return false }
-        return pthread_join(t, nil) == 0
+            var tid: pthread_t?
+            guard pthread_create(&tid, &attr, body, context) == 0, let t = tid else { return false }
+            return pthread_join(t, nil) == 0
         #endif
     }
 

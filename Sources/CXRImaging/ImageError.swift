@@ -56,8 +56,10 @@ public struct ImageLimits: Sendable, Equatable {
     /// Corrupt-data warnings of the JPEG decoder (libjpeg papered over damage) become warnings instead of errors.
     public var lenient: Bool
 
-    public init(maxSide: Int = 16384, maxPixels: Int = 24_000_000, maxFileBytes: Int = 512 << 20,
-                lenient: Bool = false) {
+    public init(
+        maxSide: Int = 16384, maxPixels: Int = 24_000_000, maxFileBytes: Int = 512 << 20,
+        lenient: Bool = false
+    ) {
         self.maxSide = maxSide
         self.maxPixels = maxPixels
         self.maxFileBytes = maxFileBytes

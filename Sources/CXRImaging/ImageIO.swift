@@ -1,9 +1,9 @@
 import CXRFiles
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Reading and writing of image files.
@@ -48,8 +48,10 @@ public enum ImageIO {
             }
         }
         if window != .automatic {
-            throw ImageError(file: name, "not a DICOM file: only DICOM images have windows to choose from "
-                             + "(window \(window) asked for)")
+            throw ImageError(
+                file: name,
+                "not a DICOM file: only DICOM images have windows to choose from "
+                    + "(window \(window) asked for)")
         }
         return WindowedImage(image: try decode(data, name: name, limits: limits), window: nil, windowCount: 0)
     }
@@ -57,7 +59,8 @@ public enum ImageIO {
     /// Decodes an in-memory PNG, JPEG or DICOM file; `name` is used in error messages.
     public static func decode(_ data: Data, name: String, limits: ImageLimits = .default) throws -> RasterImage {
         guard data.count <= limits.maxFileBytes else {
-            throw ImageError(file: name, "file of \(data.count) bytes exceeds the limit of \(limits.maxFileBytes) bytes")
+            throw ImageError(
+                file: name, "file of \(data.count) bytes exceeds the limit of \(limits.maxFileBytes) bytes")
         }
         if data.isEmpty { throw ImageError(file: name, "empty file") }
         return try data.withUnsafeBytes { (b: UnsafeRawBufferPointer) -> RasterImage in
@@ -79,7 +82,9 @@ public enum ImageIO {
 
     /// Encodes `image` as PNG bytes with the given text chunks placed right after IHDR (so before
     /// IDAT, where readers that stop early still find them).
-    public static func encodePNG(_ image: RasterImage, text: [(key: String, value: String)] = [], name: String = "") throws -> [UInt8] {
+    public static func encodePNG(_ image: RasterImage, text: [(key: String, value: String)] = [], name: String = "")
+        throws -> [UInt8]
+    {
         var textChunks: [UInt8] = []
         for (k, v) in text { textChunks += try PNGText.encode(key: k, value: v, file: name) }
         var png = try PNGCodec.encode(image, file: name)
@@ -94,8 +99,10 @@ public enum ImageIO {
     /// Writes an 8/16-bit grey or RGB PNG atomically (temp file, fsync, rename) with text chunks:
     /// tEXt for Latin-1 values, uncompressed iTXt (UTF-8) otherwise. Refuses to replace an
     /// existing file unless `overwrite` is true.
-    public static func writePNG(_ image: RasterImage, to url: URL, text: [(key: String, value: String)] = [],
-                                overwrite: Bool = false) throws {
+    public static func writePNG(
+        _ image: RasterImage, to url: URL, text: [(key: String, value: String)] = [],
+        overwrite: Bool = false
+    ) throws {
         let bytes = try encodePNG(image, text: text, name: url.lastPathComponent)
         try AtomicFile.write(bytes, to: url, overwrite: overwrite)
     }
@@ -109,9 +116,11 @@ public enum ImageIO {
     /// it is a new Secondary Capture image. `anonymize` de-identifies what is copied from a DICOM source (DICOM
     /// PS3.15 basic profile, subset for radiographs; ignored for PNG). `window` must be the one the image was read
     /// from `source` with (`read(_:window:limits:)`): it maps the edited picture back to stored values.
-    public static func write(_ image: RasterImage, to url: URL, text: [(key: String, value: String)] = [],
-                             overwrite: Bool = false, source: URL? = nil, anonymize: Bool = false,
-                             window: DICOMWindow = .automatic, limits: ImageLimits = .default) throws {
+    public static func write(
+        _ image: RasterImage, to url: URL, text: [(key: String, value: String)] = [],
+        overwrite: Bool = false, source: URL? = nil, anonymize: Bool = false,
+        window: DICOMWindow = .automatic, limits: ImageLimits = .default
+    ) throws {
         guard isDICOMName(url) else {
             try writePNG(image, to: url, text: text, overwrite: overwrite)
             return
@@ -121,8 +130,9 @@ public enum ImageIO {
             let data = try readFile(source, limits: limits)
             if data.withUnsafeBytes({ DICOMCodec.isDICOM($0) }) { sourceBytes = data }
         }
-        let bytes = try DICOMCodec.encode(image, source: sourceBytes, text: text, file: url.lastPathComponent,
-                                          anonymize: anonymize, window: window, limits: limits)
+        let bytes = try DICOMCodec.encode(
+            image, source: sourceBytes, text: text, file: url.lastPathComponent,
+            anonymize: anonymize, window: window, limits: limits)
         try AtomicFile.write(bytes, to: url, overwrite: overwrite)
     }
 
@@ -140,7 +150,8 @@ public enum ImageIO {
     /// Text chunks of a PNG in file order: tEXt (Latin-1) and uncompressed iTXt (UTF-8).
     /// zTXt and compressed iTXt are skipped (no zlib in this target). The chunk structure and
     /// CRCs are verified.
-    public static func readPNGText(_ url: URL, limits: ImageLimits = .default) throws -> [(key: String, value: String)] {
+    public static func readPNGText(_ url: URL, limits: ImageLimits = .default) throws -> [(key: String, value: String)]
+    {
         let data = try readFile(url, limits: limits)
         let name = url.lastPathComponent
         return try data.withUnsafeBytes { b in

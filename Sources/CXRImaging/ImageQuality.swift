@@ -43,7 +43,9 @@ public struct GrayPlane: Sendable, Equatable {
 public enum ImageQuality {
     /// Fraction of pixels (where `region` is >= 0.5, or all) whose value changed by more than `threshold` of full
     /// scale: how much of the image an edit touched.
-    public static func changedFraction(_ a: GrayPlane, _ b: GrayPlane, threshold: Float = 0.02, inside region: Mask? = nil) throws -> Double {
+    public static func changedFraction(
+        _ a: GrayPlane, _ b: GrayPlane, threshold: Float = 0.02, inside region: Mask? = nil
+    ) throws -> Double {
         try checkSizes(a, b, region)
         var n = 0, changed = 0
         for i in 0..<a.values.count where region.map({ $0.values[i] >= 0.5 }) ?? true {
@@ -140,19 +142,26 @@ public enum ImageQuality {
 
     static func checkSizes(_ a: GrayPlane, _ b: GrayPlane, _ region: Mask?) throws {
         guard a.width == b.width, a.height == b.height else {
-            throw ImageError(file: "", "images of different sizes (\(a.width)x\(a.height) and \(b.width)x\(b.height)) cannot be compared")
+            throw ImageError(
+                file: "",
+                "images of different sizes (\(a.width)x\(a.height) and \(b.width)x\(b.height)) cannot be compared")
         }
         if let region, region.width != a.width || region.height != a.height {
-            throw ImageError(file: "", "the region mask (\(region.width)x\(region.height)) does not match the image (\(a.width)x\(a.height))")
+            throw ImageError(
+                file: "",
+                "the region mask (\(region.width)x\(region.height)) does not match the image (\(a.width)x\(a.height))")
         }
     }
 
     /// SSIM and contrast-structure maps at every valid window position.
-    static func ssimMaps(_ a: GrayPlane, _ b: GrayPlane) -> (ssim: [Double], cs: [Double], w: Int, h: Int, radius: Int) {
+    static func ssimMaps(_ a: GrayPlane, _ b: GrayPlane) -> (ssim: [Double], cs: [Double], w: Int, h: Int, radius: Int)
+    {
         let m = min(11, a.width, a.height)
         let win = max(m % 2 == 1 ? m : m - 1, 1), radius = win / 2
         let sigma = 1.5
-        var kernel = (0..<win).map { i -> Double in let d = Double(i - radius); return exp(-d * d / (2 * sigma * sigma)) }
+        var kernel = (0..<win).map { i -> Double in
+            let d = Double(i - radius); return exp(-d * d / (2 * sigma * sigma))
+        }
         let ks = kernel.reduce(0, +); kernel = kernel.map { $0 / ks }
         let W = a.width, H = a.height, ow = W - win + 1, oh = H - win + 1
         // Separable 'valid' filtering (rows then columns) over plain buffers: this runs on full-size radiographs.

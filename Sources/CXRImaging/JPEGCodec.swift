@@ -35,25 +35,33 @@ struct JPEGStructure {
         while true {
             // Find the next marker (0xFF, possibly padded with more 0xFF, then the code).
             guard pos < b.count else { throw truncated() }
-            guard b[pos] == 0xFF else { throw ImageError(file: file, "corrupt JPEG data: expected a marker at offset \(pos)") }
+            guard b[pos] == 0xFF else {
+                throw ImageError(file: file, "corrupt JPEG data: expected a marker at offset \(pos)")
+            }
             while pos < b.count && b[pos] == 0xFF { pos += 1 }
             guard pos < b.count else { throw truncated() }
             let marker = b[pos]
             pos += 1
             switch marker {
-            case 0xD9: // EOI
-                guard sawFrame, s.scans > 0 else { throw ImageError(file: file, "corrupt JPEG data: no image scan before EOI") }
+            case 0xD9:  // EOI
+                guard sawFrame, s.scans > 0 else {
+                    throw ImageError(file: file, "corrupt JPEG data: no image scan before EOI")
+                }
                 return s
             case 0xD0...0xD7, 0x01:
                 continue
             case 0x00, 0xD8:
-                throw ImageError(file: file, "corrupt JPEG data: unexpected marker 0x\(String(marker, radix: 16)) at offset \(pos - 1)")
+                throw ImageError(
+                    file: file,
+                    "corrupt JPEG data: unexpected marker 0x\(String(marker, radix: 16)) at offset \(pos - 1)")
             default:
                 break
             }
             guard b.count - pos >= 2 else { throw truncated() }
             let length = Int(b[pos]) << 8 | Int(b[pos + 1])
-            guard length >= 2 else { throw ImageError(file: file, "corrupt JPEG data: bad segment length at offset \(pos)") }
+            guard length >= 2 else {
+                throw ImageError(file: file, "corrupt JPEG data: bad segment length at offset \(pos)")
+            }
             guard b.count - pos >= length else { throw truncated() }
             let seg = pos + 2
             let segLen = length - 2
@@ -65,16 +73,22 @@ struct JPEGStructure {
                 s.height = Int(b[seg + 1]) << 8 | Int(b[seg + 2])
                 s.width = Int(b[seg + 3]) << 8 | Int(b[seg + 4])
                 s.components = Int(b[seg + 5])
-                guard precision == 8 else { throw ImageError(file: file, "unsupported JPEG sample precision \(precision) bit (only 8-bit)") }
+                guard precision == 8 else {
+                    throw ImageError(file: file, "unsupported JPEG sample precision \(precision) bit (only 8-bit)")
+                }
                 guard s.height > 0 else {
                     throw ImageError(file: file, "unsupported JPEG: height 0 (defined by a DNL marker)")
                 }
                 try limits.check(width: s.width, height: s.height, file: file)
                 guard s.components == 1 || s.components == 3 else {
-                    if s.components == 4 { throw ImageError(file: file, "CMYK JPEG is not supported; convert it to greyscale or RGB first") }
+                    if s.components == 4 {
+                        throw ImageError(file: file, "CMYK JPEG is not supported; convert it to greyscale or RGB first")
+                    }
                     throw ImageError(file: file, "unsupported JPEG with \(s.components) components")
                 }
-                guard segLen >= 6 + 3 * s.components else { throw ImageError(file: file, "corrupt JPEG data: short frame header") }
+                guard segLen >= 6 + 3 * s.components else {
+                    throw ImageError(file: file, "corrupt JPEG data: short frame header")
+                }
                 sawFrame = true
                 s.arithmetic = marker == 0xC9 || marker == 0xCA
             case 0xC4:
@@ -82,10 +96,14 @@ struct JPEGStructure {
             case 0xCC:
                 s.arithmeticTables += 1
             case 0xE1:
-                if let o = exifOrientation(UnsafeRawBufferPointer(rebasing: b[seg..<(seg + segLen)])) { s.orientation = o }
+                if let o = exifOrientation(UnsafeRawBufferPointer(rebasing: b[seg..<(seg + segLen)])) {
+                    s.orientation = o
+                }
             case 0xC3, 0xC5, 0xC6, 0xC7, 0xCB, 0xCD, 0xCE, 0xCF:
-                throw ImageError(file: file, "unsupported JPEG process (lossless or hierarchical, SOF 0x\(String(marker, radix: 16)))")
-            case 0xDA: // SOS, followed by entropy-coded data up to the next non-RST marker.
+                throw ImageError(
+                    file: file,
+                    "unsupported JPEG process (lossless or hierarchical, SOF 0x\(String(marker, radix: 16)))")
+            case 0xDA:  // SOS, followed by entropy-coded data up to the next non-RST marker.
                 guard sawFrame else { throw ImageError(file: file, "corrupt JPEG data: scan before frame header") }
                 s.scans += 1
                 if s.scans == 1, let problem = s.codingMismatch { try limits.corrupt(file: file, problem) }
@@ -95,7 +113,9 @@ struct JPEGStructure {
                     guard p + 1 < b.count else { throw truncated() }
                     if b[p] == 0xFF {
                         let next = b[p + 1]
-                        if next == 0x00 || (0xD0...0xD7).contains(next) || next == 0xFF { p += (next == 0xFF ? 1 : 2); continue }
+                        if next == 0x00 || (0xD0...0xD7).contains(next) || next == 0xFF {
+                            p += (next == 0xFF ? 1 : 2); continue
+                        }
                         break
                     }
                     p += 1
@@ -135,10 +155,18 @@ extension ImageLimits {
 
 /// The Orientation tag (0x0112) of IFD0 in an APP1 "Exif" segment; nil if absent or malformed.
 func exifOrientation(_ d: UnsafeRawBufferPointer) -> Int? {
-    guard d.count >= 14, d[0] == 0x45, d[1] == 0x78, d[2] == 0x69, d[3] == 0x66, d[4] == 0, d[5] == 0 else { return nil }
-    let t = 6 // TIFF header start
+    guard d.count >= 14, d[0] == 0x45, d[1] == 0x78, d[2] == 0x69, d[3] == 0x66, d[4] == 0, d[5] == 0 else {
+        return nil
+    }
+    let t = 6  // TIFF header start
     let little: Bool
-    if d[t] == 0x49 && d[t + 1] == 0x49 { little = true } else if d[t] == 0x4D && d[t + 1] == 0x4D { little = false } else { return nil }
+    if d[t] == 0x49 && d[t + 1] == 0x49 {
+        little = true
+    } else if d[t] == 0x4D && d[t + 1] == 0x4D {
+        little = false
+    } else {
+        return nil
+    }
     func u16(_ o: Int) -> Int? {
         guard o >= 0, o + 2 <= d.count else { return nil }
         return little ? Int(d[o]) | Int(d[o + 1]) << 8 : Int(d[o]) << 8 | Int(d[o + 1])
@@ -225,7 +253,9 @@ private let jpegErrorExit: @convention(c) (j_common_ptr?) -> Void = { cinfo in
 /// after a premature end). We count them and fail the decode afterwards; only the harmless
 /// "extraneous bytes before marker" warning is tolerated. Trace messages (level >= 0) are ignored.
 private let jpegEmit: @convention(c) (j_common_ptr?, Int32) -> Void = { cinfo, level in
-    guard level < 0, let cinfo, let job = jpegJob(cinfo), let fmt = cinfo.pointee.err.pointee.format_message else { return }
+    guard level < 0, let cinfo, let job = jpegJob(cinfo), let fmt = cinfo.pointee.err.pointee.format_message else {
+        return
+    }
     cinfo.pointee.err.pointee.num_warnings += 1
     fmt(cinfo, job.pointee.scratch.buffer)
     if strstr(job.pointee.scratch.buffer, "extraneous bytes") != nil { return }
@@ -256,18 +286,20 @@ private let jpegReadBody: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMut
         return nil
     }
     guard Int(cinfo.pointee.image_width) == job.pointee.expectedWidth,
-          Int(cinfo.pointee.image_height) == job.pointee.expectedHeight else { return nil }
+        Int(cinfo.pointee.image_height) == job.pointee.expectedHeight
+    else { return nil }
     guard jpeg_start_decompress(cinfo) != 0 else { return nil }
     let w = Int(cinfo.pointee.output_width), h = Int(cinfo.pointee.output_height)
     let c = Int(cinfo.pointee.output_components)
     guard w == job.pointee.expectedWidth, h == job.pointee.expectedHeight, c == 1 || c == 3,
-          let buffer = malloc(w * h * c)?.assumingMemoryBound(to: UInt8.self) else { return nil }
+        let buffer = malloc(w * h * c)?.assumingMemoryBound(to: UInt8.self)
+    else { return nil }
     job.pointee.output = buffer
     var row: UnsafeMutablePointer<UInt8>? = nil
     while Int(cinfo.pointee.output_scanline) < h {
         row = buffer + Int(cinfo.pointee.output_scanline) * w * c
         let got = withUnsafeMutablePointer(to: &row) { jpeg_read_scanlines(cinfo, $0, 1) }
-        if got != 1 { return nil } // suspension cannot happen with a memory source; be safe
+        if got != 1 { return nil }  // suspension cannot happen with a memory source; be safe
     }
     _ = jpeg_finish_decompress(cinfo)
     jpeg_destroy_decompress(cinfo)
@@ -310,10 +342,15 @@ enum JPEGCodec {
             // jpeg_destroy is safe on a struct never created (mem == NULL) and after an error exit.
             jpeg_destroy_decompress(cinfo)
             if job.pointee.unsupported {
-                throw ImageError(file: file, "unsupported JPEG colour space (CMYK/YCCK); convert it to greyscale or RGB first")
+                throw ImageError(
+                    file: file, "unsupported JPEG colour space (CMYK/YCCK); convert it to greyscale or RGB first")
             }
-            if !job.pointee.message.isEmpty { throw ImageError(file: file, "corrupt JPEG data: \(job.pointee.message.string)") }
-            if !job.pointee.warning.isEmpty { throw ImageError(file: file, "corrupt JPEG data (\(job.pointee.warning.string))") }
+            if !job.pointee.message.isEmpty {
+                throw ImageError(file: file, "corrupt JPEG data: \(job.pointee.message.string)")
+            }
+            if !job.pointee.warning.isEmpty {
+                throw ImageError(file: file, "corrupt JPEG data (\(job.pointee.warning.string))")
+            }
             throw ImageError(file: file, "corrupt JPEG data")
         }
         if job.pointee.warnings > 0 {

@@ -29,7 +29,8 @@ public struct Mask: Sendable, Equatable {
     /// Reads a mask image (PNG/JPEG, any bit depth or colour type), where white = edit, and fits
     /// it to an image of `size`: the aspect ratio must agree within 1%; it is resized bilinearly
     /// and binarised at 0.5 (>= 0.5 -> 1, like diffusers' mask processing).
-    public static func read(_ url: URL, size: (width: Int, height: Int), limits: ImageLimits = .default) throws -> Mask {
+    public static func read(_ url: URL, size: (width: Int, height: Int), limits: ImageLimits = .default) throws -> Mask
+    {
         let img = try ImageIO.read(url, limits: limits)
         return try Mask(image: img).fitted(width: size.width, height: size.height, name: url.lastPathComponent)
     }
@@ -39,7 +40,10 @@ public struct Mask: Sendable, Equatable {
         guard w > 0, h > 0 else { throw ImageError(file: name, "invalid target size \(w)x\(h)") }
         let ownAspect = Double(width) / Double(height), imageAspect = Double(w) / Double(h)
         if abs(ownAspect / imageAspect - 1) > 0.01 {
-            throw ImageError(file: name, "aspect ratio \(String(format: "%.2f", ownAspect)) does not match the image's \(String(format: "%.2f", imageAspect))")
+            throw ImageError(
+                file: name,
+                "aspect ratio \(String(format: "%.2f", ownAspect)) does not match the image's \(String(format: "%.2f", imageAspect))"
+            )
         }
         return try resized(width: w, height: h, filter: .bilinear).binarized()
     }
@@ -89,8 +93,9 @@ public struct Mask: Sendable, Equatable {
 
     private func combined(_ other: Mask, _ rule: (Bool, Bool) -> Bool) throws -> Mask {
         guard other.width == width, other.height == height else {
-            throw ImageError(file: "",
-                             "cannot combine a \(other.width)x\(other.height) mask with a \(width)x\(height) one")
+            throw ImageError(
+                file: "",
+                "cannot combine a \(other.width)x\(other.height) mask with a \(width)x\(height) one")
         }
         var out = values
         for i in 0..<out.count { out[i] = rule(contains(i), other.contains(i)) ? 1 : 0 }
@@ -125,7 +130,8 @@ public struct Mask: Sendable, Equatable {
 
     /// Resampled copy (values stay in 0...1 for the non-negative filters; clamped anyway).
     public func resized(width w: Int, height h: Int, filter: ResampleFilter) throws -> Mask {
-        let p = try FloatPlanes(width: width, height: height, channels: 1, data: values).resized(width: w, height: h, filter: filter)
+        let p = try FloatPlanes(width: width, height: height, channels: 1, data: values).resized(
+            width: w, height: h, filter: filter)
         return try Mask(width: w, height: h, values: p.data.map { min(max($0, 0), 1) })
     }
 
@@ -216,8 +222,12 @@ public struct Mask: Sendable, Equatable {
     /// both images must have the same size, channels and bit depth.
     public static func pasteBack(original: RasterImage, edited: RasterImage, alpha: [Float]) throws -> RasterImage {
         guard original.width == edited.width, original.height == edited.height,
-              original.channels == edited.channels, original.bitDepth == edited.bitDepth else {
-            throw ImageError(file: "", "cannot paste a \(edited.width)x\(edited.height)x\(edited.channels) \(edited.bitDepth)-bit image onto a \(original.width)x\(original.height)x\(original.channels) \(original.bitDepth)-bit one")
+            original.channels == edited.channels, original.bitDepth == edited.bitDepth
+        else {
+            throw ImageError(
+                file: "",
+                "cannot paste a \(edited.width)x\(edited.height)x\(edited.channels) \(edited.bitDepth)-bit image onto a \(original.width)x\(original.height)x\(original.channels) \(original.bitDepth)-bit one"
+            )
         }
         guard alpha.count == original.pixelCount else {
             throw ImageError(file: "", "alpha has \(alpha.count) values for \(original.pixelCount) pixels")
@@ -227,7 +237,7 @@ public struct Mask: Sendable, Equatable {
         let maxV = Double(original.maxValue)
         for i in 0..<original.pixelCount {
             let a = alpha[i]
-            if !(a > 0) { continue } // 0 and NaN keep the original
+            if !(a > 0) { continue }  // 0 and NaN keep the original
             for ch in 0..<c {
                 let j = i * c + ch
                 if a >= 1 { out[j] = edited.samples[j]; continue }

@@ -33,8 +33,9 @@ public enum MaskOverlay {
             }
         }
         for (i, col) in edges { rgb[3 * i] = col.0; rgb[3 * i + 1] = col.1; rgb[3 * i + 2] = col.2 }
-        return try RasterImage(width: w, height: h, channels: 3, bitDepth: 8,
-                               samples: rgb.map { UInt16(min(max($0.rounded(), 0), 255)) })
+        return try RasterImage(
+            width: w, height: h, channels: 3, bitDepth: 8,
+            samples: rgb.map { UInt16(min(max($0.rounded(), 0), 255)) })
     }
 
     /// Whether a pixel outside the mask (or the image's border) lies within `thickness` pixels of pixel `i`.

@@ -85,7 +85,9 @@ enum PNGStructure {
     }
 
     /// Validates the chunk list and returns the header.
-    static func header(_ bytes: UnsafeRawBufferPointer, chunks: [PNGChunk], file: String, limits: ImageLimits) throws -> PNGHeader {
+    static func header(_ bytes: UnsafeRawBufferPointer, chunks: [PNGChunk], file: String, limits: ImageLimits) throws
+        -> PNGHeader
+    {
         guard let first = chunks.first, first.type == "IHDR", first.length == 13 else {
             throw ImageError(file: file, "PNG does not start with a valid IHDR chunk")
         }
@@ -102,7 +104,9 @@ enum PNGStructure {
             throw ImageError(file: file, "invalid PNG compression, filter or interlace method")
         }
         try limits.check(width: w, height: h, file: file)
-        guard chunks.contains(where: { $0.type == "IDAT" }) else { throw ImageError(file: file, "PNG has no IDAT chunk") }
+        guard chunks.contains(where: { $0.type == "IDAT" }) else {
+            throw ImageError(file: file, "PNG has no IDAT chunk")
+        }
         if color == 3 && !chunks.contains(where: { $0.type == "PLTE" }) {
             throw ImageError(file: file, "palette PNG has no PLTE chunk")
         }
@@ -178,8 +182,9 @@ enum PNGText {
             let compressed = data[p]
             p += 2
             guard compressed == 0,
-                  let langEnd = data[p...].firstIndex(of: 0),
-                  let transEnd = data[(langEnd + 1)...].firstIndex(of: 0) else { return nil }
+                let langEnd = data[p...].firstIndex(of: 0),
+                let transEnd = data[(langEnd + 1)...].firstIndex(of: 0)
+            else { return nil }
             let value = String(decoding: data[(transEnd + 1)...].map { $0 }, as: UTF8.self)
             return (keyLatin1, value)
         default:

@@ -69,14 +69,15 @@ private let pngFlush: @convention(c) (OpaquePointer?) -> Void = { _ in }
 private let pngReadBody: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { raw in
     guard let raw else { return nil }
     let job = raw.assumingMemoryBound(to: PNGJob.self)
-    guard let png = png_create_read_struct(PNG_LIBPNG_VER_STRING, job.pointee.message.buffer, pngError, pngWarning) else {
+    guard let png = png_create_read_struct(PNG_LIBPNG_VER_STRING, job.pointee.message.buffer, pngError, pngWarning)
+    else {
         return nil
     }
     job.pointee.png = png
     guard let info = png_create_info_struct(png) else { return nil }
     job.pointee.info = info
     png_set_read_fn(png, raw, pngRead)
-    png_set_user_limits(png, 0x7FFF_FFFF, 0x7FFF_FFFF) // our own limits were checked from IHDR already
+    png_set_user_limits(png, 0x7FFF_FFFF, 0x7FFF_FFFF)  // our own limits were checked from IHDR already
     png_read_info(png, info)
     let color = Int32(png_get_color_type(png, info))
     let depth = Int32(png_get_bit_depth(png, info))
@@ -90,7 +91,8 @@ private let pngReadBody: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMuta
     let channels = Int(png_get_channels(png, info)), outDepth = Int(png_get_bit_depth(png, info))
     let rowBytes = Int(png_get_rowbytes(png, info))
     guard channels == 1 || channels == 3, outDepth == 8 || outDepth == 16,
-          rowBytes == width * channels * outDepth / 8 else {
+        rowBytes == width * channels * outDepth / 8
+    else {
         png_error(png, "unexpected PNG layout after expansion")
     }
     guard let buffer = malloc(max(1, rowBytes * height))?.assumingMemoryBound(to: UInt8.self) else {
@@ -98,8 +100,10 @@ private let pngReadBody: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMuta
     }
     job.pointee.output = buffer
     job.pointee.outputCount = rowBytes * height
-    guard let rows = malloc(MemoryLayout<UnsafeMutablePointer<UInt8>?>.stride * height)?
-            .assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self) else { png_error(png, "out of memory") }
+    guard
+        let rows = malloc(MemoryLayout<UnsafeMutablePointer<UInt8>?>.stride * height)?
+            .assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self)
+    else { png_error(png, "out of memory") }
     job.pointee.rows = UnsafeMutableRawPointer(rows)
     for y in 0..<height { rows[y] = buffer + y * rowBytes }
     png_read_image(png, rows)
@@ -119,7 +123,8 @@ private let pngReadBody: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMuta
 private let pngWriteBody: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { raw in
     guard let raw else { return nil }
     let job = raw.assumingMemoryBound(to: PNGJob.self)
-    guard let png = png_create_write_struct(PNG_LIBPNG_VER_STRING, job.pointee.message.buffer, pngError, pngWarning) else {
+    guard let png = png_create_write_struct(PNG_LIBPNG_VER_STRING, job.pointee.message.buffer, pngError, pngWarning)
+    else {
         return nil
     }
     job.pointee.png = png
@@ -128,8 +133,9 @@ private let pngWriteBody: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMut
     png_set_write_fn(png, raw, pngWrite, pngFlush)
     let w = job.pointee.width, h = job.pointee.height
     let color = job.pointee.channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY
-    png_set_IHDR(png, info, png_uint_32(w), png_uint_32(h), Int32(job.pointee.bitDepth), color,
-                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT)
+    png_set_IHDR(
+        png, info, png_uint_32(w), png_uint_32(h), Int32(job.pointee.bitDepth), color,
+        PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT)
     png_write_info(png, info)
     let rowBytes = w * job.pointee.channels * job.pointee.bitDepth / 8
     guard let base = job.pointee.input else { png_error(png, "no pixel data") }
@@ -198,7 +204,9 @@ enum PNGCodec {
         let bytesPerSample = image.bitDepth == 16 ? 2 : 1
         var pixels = [UInt8](repeating: 0, count: image.samples.count * bytesPerSample)
         if bytesPerSample == 2 {
-            for (i, v) in image.samples.enumerated() { pixels[2 * i] = UInt8(v >> 8); pixels[2 * i + 1] = UInt8(v & 0xFF) }
+            for (i, v) in image.samples.enumerated() {
+                pixels[2 * i] = UInt8(v >> 8); pixels[2 * i + 1] = UInt8(v & 0xFF)
+            }
         } else {
             for (i, v) in image.samples.enumerated() { pixels[i] = UInt8(truncatingIfNeeded: min(v, 255)) }
         }
@@ -221,7 +229,10 @@ enum PNGCodec {
             guard started, job.pointee.completed, let out = job.pointee.output else {
                 var p = job.pointee.png, i = job.pointee.info
                 if p != nil { png_destroy_write_struct(&p, &i) }
-                throw ImageError(file: file, "PNG encoding failed: \(job.pointee.message.isEmpty ? "unknown error" : job.pointee.message.string)")
+                throw ImageError(
+                    file: file,
+                    "PNG encoding failed: \(job.pointee.message.isEmpty ? "unknown error" : job.pointee.message.string)"
+                )
             }
             return Array(UnsafeBufferPointer(start: out, count: job.pointee.outputCount))
         }

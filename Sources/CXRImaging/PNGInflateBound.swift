@@ -47,9 +47,11 @@ enum PNGInflateBound {
                 let status = inflate(&stream, Z_NO_FLUSH)
                 produced += scratchSize - Int(stream.avail_out)
                 if produced > limit {
-                    throw ImageError(file: file, "the IDAT data inflates to more than \(limit) bytes, more than a "
-                                     + "\(header.width)x\(header.height) image needs "
-                                     + "(compressed data beyond the image)")
+                    throw ImageError(
+                        file: file,
+                        "the IDAT data inflates to more than \(limit) bytes, more than a "
+                            + "\(header.width)x\(header.height) image needs "
+                            + "(compressed data beyond the image)")
                 }
                 if status == Z_STREAM_END { return }
                 if status != Z_OK { return }  // corrupt or truncated: libpng reports it

@@ -29,11 +29,13 @@ public struct Provenance: Sendable, Equatable {
     public var maskHash: String?
     public var extra: [String: String]
 
-    public init(software: String, source: String = Provenance.syntheticNotice, mode: String? = nil,
-                model: String? = nil, modelHash: String? = nil, prompt: String? = nil,
-                negativePrompt: String? = nil, seed: UInt64? = nil, steps: Int? = nil,
-                strength: Double? = nil, guidance: Double? = nil, scheduler: String? = nil,
-                maskHash: String? = nil, extra: [String: String] = [:]) {
+    public init(
+        software: String, source: String = Provenance.syntheticNotice, mode: String? = nil,
+        model: String? = nil, modelHash: String? = nil, prompt: String? = nil,
+        negativePrompt: String? = nil, seed: UInt64? = nil, steps: Int? = nil,
+        strength: Double? = nil, guidance: Double? = nil, scheduler: String? = nil,
+        maskHash: String? = nil, extra: [String: String] = [:]
+    ) {
         self.software = software
         self.source = source
         self.mode = mode
@@ -68,7 +70,10 @@ public struct Provenance: Sendable, Equatable {
         for k in extra.keys.sorted() {
             let key = Provenance.prefix + "x:" + k
             guard PNGText.keywordBytes(key) != nil else {
-                throw ImageError(file: "", "provenance key \"\(k)\" is not a valid PNG keyword (printable Latin-1, at most \(79 - 11) characters)")
+                throw ImageError(
+                    file: "",
+                    "provenance key \"\(k)\" is not a valid PNG keyword (printable Latin-1, at most \(79 - 11) characters)"
+                )
             }
             out.append((key, extra[k] ?? ""))
         }
@@ -80,18 +85,21 @@ public struct Provenance: Sendable, Equatable {
     public init?(chunks: [(key: String, value: String)]) {
         var dict: [String: String] = [:]
         for (k, v) in chunks where dict[k] == nil { dict[k] = v }
-        guard dict["Software"] != nil || dict.keys.contains(where: { $0.hasPrefix(Provenance.prefix) }) else { return nil }
+        guard dict["Software"] != nil || dict.keys.contains(where: { $0.hasPrefix(Provenance.prefix) }) else {
+            return nil
+        }
         func get(_ k: String) -> String? { dict[Provenance.prefix + k] }
         var extra: [String: String] = [:]
         for (k, v) in dict where k.hasPrefix(Provenance.prefix + "x:") {
             extra[String(k.dropFirst(Provenance.prefix.count + 2))] = v
         }
-        self.init(software: dict["Software"] ?? "", source: dict["Source"] ?? "", mode: get("mode"),
-                  model: get("model"), modelHash: get("model-sha256"), prompt: get("prompt"),
-                  negativePrompt: get("negative-prompt"), seed: get("seed").flatMap { UInt64($0) },
-                  steps: get("steps").flatMap { Int($0) }, strength: get("strength").flatMap { Double($0) },
-                  guidance: get("guidance").flatMap { Double($0) }, scheduler: get("scheduler"),
-                  maskHash: get("mask-sha256"), extra: extra)
+        self.init(
+            software: dict["Software"] ?? "", source: dict["Source"] ?? "", mode: get("mode"),
+            model: get("model"), modelHash: get("model-sha256"), prompt: get("prompt"),
+            negativePrompt: get("negative-prompt"), seed: get("seed").flatMap { UInt64($0) },
+            steps: get("steps").flatMap { Int($0) }, strength: get("strength").flatMap { Double($0) },
+            guidance: get("guidance").flatMap { Double($0) }, scheduler: get("scheduler"),
+            maskHash: get("mask-sha256"), extra: extra)
     }
 
     /// Reads the provenance of a PNG or DICOM file written by cxr-edit (nil if it has none).

@@ -20,7 +20,9 @@ public struct RasterImage: Equatable, Sendable {
     /// shapes may come from untrusted files or user options).
     public init(width: Int, height: Int, channels: Int, bitDepth: Int, samples: [UInt16]) throws {
         guard width > 0, height > 0 else { throw ImageError(file: "", "image has zero size (\(width)x\(height))") }
-        guard channels == 1 || channels == 3 else { throw ImageError(file: "", "unsupported channel count \(channels)") }
+        guard channels == 1 || channels == 3 else {
+            throw ImageError(file: "", "unsupported channel count \(channels)")
+        }
         guard bitDepth == 8 || bitDepth == 16 else { throw ImageError(file: "", "unsupported bit depth \(bitDepth)") }
         guard samples.count == width * height * channels else {
             throw ImageError(file: "", "sample count \(samples.count) does not match \(width)x\(height)x\(channels)")
@@ -77,7 +79,8 @@ public struct RasterImage: Equatable, Sendable {
     /// 8-bit version: 16-bit samples are scaled with rounding (`(v*255 + 32767) / 65535`).
     public func to8Bit() -> RasterImage {
         if bitDepth == 8 { return self }
-        return RasterImage(unchecked: width, height, channels, 8, samples.map { UInt16((UInt32($0) * 255 + 32767) / 65535) })
+        return RasterImage(
+            unchecked: width, height, channels, 8, samples.map { UInt16((UInt32($0) * 255 + 32767) / 65535) })
     }
 
     /// 16-bit version: 8-bit samples are scaled exactly (`v * 257`).
@@ -113,13 +116,19 @@ public struct RasterImage: Equatable, Sendable {
     /// denoising or decoding (bad weights, overflow), and an image drawn from it must not be written as a result.
     public init(floatsCHW: [Float], width: Int, height: Int, channels: Int, bitDepth: Int) throws {
         guard width > 0, height > 0, channels == 1 || channels == 3, bitDepth == 8 || bitDepth == 16,
-              floatsCHW.count == width * height * channels else {
-            throw ImageError(file: "", "float planes (\(floatsCHW.count) values) do not match \(width)x\(height)x\(channels) at \(bitDepth) bit")
+            floatsCHW.count == width * height * channels
+        else {
+            throw ImageError(
+                file: "",
+                "float planes (\(floatsCHW.count) values) do not match \(width)x\(height)x\(channels) at \(bitDepth) bit"
+            )
         }
         let nonFinite = floatsCHW.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
         guard nonFinite == 0 else {
-            throw ImageError(file: "", "the model produced NaN or infinite values in \(nonFinite) of "
-                             + "\(floatsCHW.count) output samples (denoising or decoding diverged); no image written")
+            throw ImageError(
+                file: "",
+                "the model produced NaN or infinite values in \(nonFinite) of "
+                    + "\(floatsCHW.count) output samples (denoising or decoding diverged); no image written")
         }
         let n = width * height
         let scale: Float = bitDepth == 16 ? 65535 : 255
@@ -128,7 +137,7 @@ public struct RasterImage: Equatable, Sendable {
             for ch in 0..<channels {
                 for i in 0..<n {
                     var x = f[ch * n + i] / 2 + 0.5
-                    if !(x > 0) { x = 0 } else if x > 1 { x = 1 } // also maps NaN to 0
+                    if !(x > 0) { x = 0 } else if x > 1 { x = 1 }  // also maps NaN to 0
                     out[i * channels + ch] = UInt16((x * scale).rounded(.toNearestOrEven))
                 }
             }

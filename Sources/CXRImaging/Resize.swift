@@ -55,7 +55,8 @@ public struct FloatPlanes: Sendable, Equatable {
 
     public init(width: Int, height: Int, channels: Int, data: [Float]) throws {
         guard width > 0, height > 0, channels > 0, data.count == width * height * channels else {
-            throw ImageError(file: "", "float planes (\(data.count) values) do not match \(width)x\(height)x\(channels)")
+            throw ImageError(
+                file: "", "float planes (\(data.count) values) do not match \(width)x\(height)x\(channels)")
         }
         self.width = width
         self.height = height

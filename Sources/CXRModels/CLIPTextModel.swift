@@ -15,8 +15,10 @@ public struct CLIPTextConfig: Sendable, Equatable {
     public var activation: Activation
     public var layerNormEps: Float
 
-    public init(vocabSize: Int, hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int,
-                maxPositions: Int, activation: Activation, layerNormEps: Float) {
+    public init(
+        vocabSize: Int, hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int,
+        maxPositions: Int, activation: Activation, layerNormEps: Float
+    ) {
         self.vocabSize = vocabSize; self.hiddenSize = hiddenSize; self.intermediateSize = intermediateSize
         self.layers = layers; self.heads = heads; self.maxPositions = maxPositions
         self.activation = activation; self.layerNormEps = layerNormEps
@@ -25,10 +27,12 @@ public struct CLIPTextConfig: Sendable, Equatable {
     public init(_ c: JSONConfig) throws {
         vocabSize = try c.positive("vocab_size", c.optInt("vocab_size", default: 49408), max: 1 << 22)
         hiddenSize = try c.positive("hidden_size", c.optInt("hidden_size", default: 512), max: 1 << 16)
-        intermediateSize = try c.positive("intermediate_size", c.optInt("intermediate_size", default: 2048), max: 1 << 18)
+        intermediateSize = try c.positive(
+            "intermediate_size", c.optInt("intermediate_size", default: 2048), max: 1 << 18)
         layers = try c.positive("num_hidden_layers", c.optInt("num_hidden_layers", default: 12), max: 512)
         heads = try c.positive("num_attention_heads", c.optInt("num_attention_heads", default: 8), max: 1024)
-        maxPositions = try c.positive("max_position_embeddings", c.optInt("max_position_embeddings", default: 77), max: 1 << 16)
+        maxPositions = try c.positive(
+            "max_position_embeddings", c.optInt("max_position_embeddings", default: 77), max: 1 << 16)
         let act = try c.optString("hidden_act", default: "quick_gelu")
         guard let a = Activation(configName: act) else {
             throw ModelError.unsupported(file: c.file, message: "hidden_act '\(act)'")
@@ -36,7 +40,8 @@ public struct CLIPTextConfig: Sendable, Equatable {
         activation = a
         layerNormEps = Float(try c.number("layer_norm_eps", default: 1e-5, above: 0, upTo: 1))
         guard hiddenSize % heads == 0 else {
-            throw ModelError.badConfig(file: c.file, message: "hidden_size \(hiddenSize) is not divisible by \(heads) heads")
+            throw ModelError.badConfig(
+                file: c.file, message: "hidden_size \(hiddenSize) is not divisible by \(heads) heads")
         }
     }
 
@@ -71,14 +76,18 @@ public struct CLIPTextModel {
     public func callAsFunction(_ ids: [[Int]]) throws -> Tensor {
         let b = ids.count, l = ids.first?.count ?? 0, d = config.hiddenSize
         guard l <= config.maxPositions else {
-            throw ModelError.badConfig(file: "text_encoder", message: "\(l) tokens exceed max_position_embeddings \(config.maxPositions)")
+            throw ModelError.badConfig(
+                file: "text_encoder", message: "\(l) tokens exceed max_position_embeddings \(config.maxPositions)")
         }
         var h = Tensor(zeros: [b, l, d])
         for (bi, row) in ids.enumerated() {
-            guard row.count == l else { throw ModelError.badConfig(file: "text_encoder", message: "ragged token batch") }
+            guard row.count == l else {
+                throw ModelError.badConfig(file: "text_encoder", message: "ragged token batch")
+            }
             for (t, id) in row.enumerated() {
                 guard id >= 0 && id < config.vocabSize else {
-                    throw ModelError.badConfig(file: "text_encoder", message: "token id \(id) outside the vocabulary of \(config.vocabSize)")
+                    throw ModelError.badConfig(
+                        file: "text_encoder", message: "token id \(id) outside the vocabulary of \(config.vocabSize)")
                 }
                 let dst = (bi * l + t) * d
                 h.data.withUnsafeMutableBufferPointer { hp in

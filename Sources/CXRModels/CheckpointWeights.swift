@@ -52,8 +52,9 @@ public struct CheckpointWeights: WeightProvider {
             return base.assumingMemoryBound(to: UInt16.self)
         }
         guard let view, count > 0 else { return Weight(try parameter(name)) }
-        try Self.checkFinite(UnsafeBufferPointer(start: view, count: count), format: format, name: name,
-                             file: file.url.path)
+        try Self.checkFinite(
+            UnsafeBufferPointer(start: view, count: count), format: format, name: name,
+            file: file.url.path)
         // The pointer stays valid while `file` (which owns the mapping) is alive: the Weight retains it.
         return Weight(shape: info.shape, viewing: view, format: format, owner: file)
     }
@@ -79,8 +80,10 @@ public struct CheckpointWeights: WeightProvider {
     }
 
     /// Throws when any 16-bit value (IEEE half or bfloat16) is NaN or infinite.
-    static func checkFinite(_ bits: UnsafeBufferPointer<UInt16>, format: Weight.Format, name: String,
-                            file: String) throws {
+    static func checkFinite(
+        _ bits: UnsafeBufferPointer<UInt16>, format: Weight.Format, name: String,
+        file: String
+    ) throws {
         let exponent: UInt16 = format == .bf16 ? 0x7F80 : 0x7C00
         var bad: UInt16 = 0
         for b in bits { bad |= (b & exponent) == exponent ? 1 : 0 }

@@ -25,8 +25,10 @@ public struct Conv2d {
     /// The precision of its GEMMs, from the scope it was built in.
     public let precision: GEMMPrecision
 
-    public init(_ p: ParameterScope, in inC: Int, out outC: Int, kernel: Int, stride: Int = 1,
-                padding: Padding2D? = nil, bias: Bool = true) throws {
+    public init(
+        _ p: ParameterScope, in inC: Int, out outC: Int, kernel: Int, stride: Int = 1,
+        padding: Padding2D? = nil, bias: Bool = true
+    ) throws {
         weight = try p.weight("weight", shape: [outC, inC, kernel, kernel])
         self.bias = bias ? try p.tensor("bias", shape: [outC]) : nil
         self.stride = stride

@@ -23,11 +23,14 @@ public enum DetailTransfer {
 
     /// raw + w * (original - roundTrip), rounded and clamped to the bit depth. All three images must share size,
     /// channels and bit depth; `radius` is the blur radius in the images' own pixels. 16-bit images stay 16-bit.
-    public static func apply(original: RasterImage, raw: RasterImage, roundTrip: RasterImage,
-                             radius: Int) throws -> RasterImage {
+    public static func apply(
+        original: RasterImage, raw: RasterImage, roundTrip: RasterImage,
+        radius: Int
+    ) throws -> RasterImage {
         for other in [raw, roundTrip] {
             guard other.width == original.width, other.height == original.height, other.channels == original.channels,
-                  other.bitDepth == original.bitDepth else {
+                other.bitDepth == original.bitDepth
+            else {
                 throw PipelineError.invalid("detail transfer needs images of one size, colour type and bit depth")
             }
         }

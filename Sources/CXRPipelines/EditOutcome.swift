@@ -23,15 +23,17 @@ public struct EditOutcome: Sendable {
     /// The fraction of pixels in which this output differs visibly from `other` (an edit from its matched null
     /// edit), by the threshold of `EditReport`.
     public func changedFraction(from other: EditOutcome) throws -> Double {
-        try ImageQuality.changedFraction(GrayPlane(image), GrayPlane(other.image), threshold: EditReport.changeThreshold)
+        try ImageQuality.changedFraction(
+            GrayPlane(image), GrayPlane(other.image), threshold: EditReport.changeThreshold)
     }
 
     /// Provenance of the output: every setting of `request` that changes a pixel, plus the caller's extras
     /// (`cxr-edit:x:` entries). `mask-sha256` hashes the repainted area (binary, one byte per pixel).
     public func provenance(of request: EditRequest, software: String, model: String, modelHash: String) -> Provenance {
-        var p = Provenance(software: software, mode: mode, model: model, modelHash: modelHash, prompt: request.prompt,
-                           negativePrompt: request.negativePrompt, seed: request.seed, steps: request.steps,
-                           strength: request.strength, guidance: request.guidance, scheduler: schedulerName)
+        var p = Provenance(
+            software: software, mode: mode, model: model, modelHash: modelHash, prompt: request.prompt,
+            negativePrompt: request.negativePrompt, seed: request.seed, steps: request.steps,
+            strength: request.strength, guidance: request.guidance, scheduler: schedulerName)
         p.maskHash = repainted.map { m in SHA256.hex(of: Data(m.pixels.map { $0 ? UInt8(1) : 0 })) }
         var x = request.provenanceExtras
         x["detail"] = request.detail ? "on" : "off"

@@ -39,7 +39,8 @@ public struct EditReport: Sendable, Equatable {
         if let repainted {
             repaintedFraction = repainted.coverage
             changedFractionInside = try ImageQuality.changedFraction(a, b, threshold: t, inside: repainted)
-            changedFractionOutside = repainted.coverage < 1
+            changedFractionOutside =
+                repainted.coverage < 1
                 ? try ImageQuality.changedFraction(a, b, threshold: t, inside: repainted.complement()) : nil
         } else {
             repaintedFraction = 1
@@ -52,7 +53,8 @@ public struct EditReport: Sendable, Equatable {
         ssimOutside = try ImageQuality.ssim(a, b, outside: region) ?? 1
         psnr = try ImageQuality.psnr(a, b) ?? .infinity
         sharpnessRatio = ImageQuality.sharpnessRatio(output: b, input: a)
-        comparisonRegion = outsideExists
+        comparisonRegion =
+            outsideExists
             ? "outside the repainted area (kept pixels count as outside, the margin band as repainted)"
             : "whole image (all of it repainted)"
     }
@@ -60,10 +62,12 @@ public struct EditReport: Sendable, Equatable {
     /// JSON-ready figures (`--json`, probe rows); infinite PSNRs are written as "inf".
     public var json: [String: Any] {
         func db(_ v: Double) -> Any { v.isFinite ? v : "inf" }
-        var o: [String: Any] = ["changed_fraction": changedFraction, "repainted_fraction": repaintedFraction,
-                                "changed_fraction_inside": changedFractionInside,
-                                "psnr_outside_db": db(psnrOutside), "ssim_outside": ssimOutside,
-                                "psnr_db": db(psnr), "comparison_region": comparisonRegion]
+        var o: [String: Any] = [
+            "changed_fraction": changedFraction, "repainted_fraction": repaintedFraction,
+            "changed_fraction_inside": changedFractionInside,
+            "psnr_outside_db": db(psnrOutside), "ssim_outside": ssimOutside,
+            "psnr_db": db(psnr), "comparison_region": comparisonRegion,
+        ]
         o["changed_fraction_outside"] = changedFractionOutside.map { $0 as Any } ?? NSNull()
         o["sharpness_ratio"] = sharpnessRatio.map { $0 as Any } ?? NSNull()
         return o

@@ -55,13 +55,15 @@ public struct EditRequest: Sendable {
     /// output's provenance as `cxr-edit:x:<key>` entries.
     public var provenanceExtras: [String: String]
 
-    public init(image: RasterImage, prompt: String, negativePrompt: String = "", editMask: Mask? = nil,
-                keepMask: Mask? = nil, strength: Double? = nil, seed: UInt64 = 0, steps: Int = 50,
-                guidance: Double = 7.5, scheduler: SchedulerKind? = nil, eta: Double = 0, invert: Bool = false,
-                sourcePrompt: String = "",
-                detail: Bool = true, margin: Int = EditRequest.defaultMargin, pasteBack: Bool = true, rgb: Bool = false,
-                noise: Tensor? = nil, unet: UNetChoice? = nil, imageKey: String? = nil,
-                provenanceExtras: [String: String] = [:]) {
+    public init(
+        image: RasterImage, prompt: String, negativePrompt: String = "", editMask: Mask? = nil,
+        keepMask: Mask? = nil, strength: Double? = nil, seed: UInt64 = 0, steps: Int = 50,
+        guidance: Double = 7.5, scheduler: SchedulerKind? = nil, eta: Double = 0, invert: Bool = false,
+        sourcePrompt: String = "",
+        detail: Bool = true, margin: Int = EditRequest.defaultMargin, pasteBack: Bool = true, rgb: Bool = false,
+        noise: Tensor? = nil, unet: UNetChoice? = nil, imageKey: String? = nil,
+        provenanceExtras: [String: String] = [:]
+    ) {
         self.image = image; self.prompt = prompt; self.negativePrompt = negativePrompt
         self.editMask = editMask; self.keepMask = keepMask
         self.strength = strength ?? EditRequest.defaultStrength(regional: editMask != nil)

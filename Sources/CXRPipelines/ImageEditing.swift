@@ -31,8 +31,9 @@ public struct PreparedImage {
     /// paste-back: `ImageEditor` composites). Quantised like diffusers' PIL output first (8-bit RGB), or straight to
     /// 16 bits for 16-bit inputs, then converted and resized back.
     public func unfit(_ output: Tensor) throws -> RasterImage {
-        let rgb = try RasterImage(floatsCHW: output.data, width: output.dim(3), height: output.dim(2), channels: 3,
-                                  bitDepth: original.bitDepth)
+        let rgb = try RasterImage(
+            floatsCHW: output.data, width: output.dim(3), height: output.dim(2), channels: 3,
+            bitDepth: original.bitDepth)
         let converted = original.channels == 1 ? rgb.toGray() : rgb
         return try plan.invert(converted)
     }

@@ -51,13 +51,15 @@ public final class ImageEditor {
         let prepared = try PreparedImage(r.image, size: model.nativeImageSize, rgb: r.rgb)
         let scale = Self.inputPixelsPerReferencePixel(r.image)
         let margin = Int((Double(r.margin) * scale).rounded())
-        let area = try RepaintArea(edit: r.editMask, keep: r.keepMask, margin: margin, width: r.image.width,
-                                   height: r.image.height)
+        let area = try RepaintArea(
+            edit: r.editMask, keep: r.keepMask, margin: margin, width: r.image.width,
+            height: r.image.height)
         let unet = unetChoice(for: r)
-        var settings = DiffusionSettings(prompt: r.prompt, negativePrompt: r.negativePrompt, steps: r.steps,
-                                         guidance: r.guidance, seed: r.seed, scheduler: r.scheduler, eta: r.eta,
-                                         strength: r.strength, initialNoise: r.noise, invert: r.invert,
-                                         sourcePrompt: r.sourcePrompt, unet: unet)
+        var settings = DiffusionSettings(
+            prompt: r.prompt, negativePrompt: r.negativePrompt, steps: r.steps,
+            guidance: r.guidance, seed: r.seed, scheduler: r.scheduler, eta: r.eta,
+            strength: r.strength, initialNoise: r.noise, invert: r.invert,
+            sourcePrompt: r.sourcePrompt, unet: unet)
         settings.keepMask = try r.keepMask.map { try prepared.modelMask($0) }
         let task: DiffusionTask
         if let repaint = area.modelMask {
@@ -74,8 +76,9 @@ public final class ImageEditor {
         if r.detail {
             let roundTrip = try prepared.unfit(roundTripTensor(prepared, key: r.imageKey))
             let radius = max(1, Int((Double(DetailTransfer.blurRadius) * scale).rounded()))
-            composite = try DetailTransfer.apply(original: prepared.original, raw: composite, roundTrip: roundTrip,
-                                                 radius: radius)
+            composite = try DetailTransfer.apply(
+                original: prepared.original, raw: composite, roundTrip: roundTrip,
+                radius: radius)
         }
         var output = composite
         if r.pasteBack, let alpha = area.alpha {
@@ -84,9 +87,10 @@ public final class ImageEditor {
         let repainted = r.pasteBack ? area.repainted : nil
         let report = try EditReport(original: prepared.original, edited: output, repainted: repainted)
         let scheduler = settings.scheduler?.rawValue ?? model.schedulerConfig.className ?? "default"
-        return EditOutcome(image: output, repainted: repainted, report: report, unet: unet,
-                           denoisingSteps: result.timesteps.count, schedulerName: scheduler,
-                           seconds: Date().timeIntervalSince(clock), repaintedByMask: area.modelMask != nil)
+        return EditOutcome(
+            image: output, repainted: repainted, report: report, unet: unet,
+            denoisingSteps: result.timesteps.count, schedulerName: scheduler,
+            seconds: Date().timeIntervalSince(clock), repaintedByMask: area.modelMask != nil)
     }
 
     /// The model's rendering of the unedited input: posterior mean, decoded (cached by image key).

@@ -14,8 +14,9 @@ public enum InitialNoise {
         let tensor = try NpyArray.read(contentsOf: url, limit: maxFileBytes)
         // NaN noise gives a NaN image; said when the file is read, before the model is loaded.
         guard tensor.data.allSatisfy({ $0.isFinite }) else {
-            throw CheckpointError(.malformed, file: url.lastPathComponent,
-                                  "the noise array contains NaN or infinite values")
+            throw CheckpointError(
+                .malformed, file: url.lastPathComponent,
+                "the noise array contains NaN or infinite values")
         }
         return tensor
     }

@@ -10,8 +10,10 @@ import Foundation
 /// *source* prompt are recorded. Regenerating with the same z_t under the *edited* prompt changes what the prompt
 /// changes and little else; with the source prompt it reproduces the input latents exactly.
 extension StableDiffusionPipeline {
-    func runInverted(_ task: DiffusionTask, settings s: DiffusionSettings, cache: EncodingCache?, imageKey: String?,
-                     progress: ((StepProgress) -> Void)?) throws -> DiffusionResult {
+    func runInverted(
+        _ task: DiffusionTask, settings s: DiffusionSettings, cache: EncodingCache?, imageKey: String?,
+        progress: ((StepProgress) -> Void)?
+    ) throws -> DiffusionResult {
         let image: Tensor, editMask: Tensor?
         switch task {
         case .edit(let img): image = img; editMask = nil
@@ -76,9 +78,12 @@ extension StableDiffusionPipeline {
     }
 
     /// The model's noise prediction (converted from v for v_prediction models).
-    private func epsilon(_ x: Tensor, t: Double, context: Tensor, guidance: Double, ddim: DDIMScheduler) throws -> Tensor {
-        let out = try predictNoise(x, t: t, context: context, guidance: guidance, scheduler: ddim, unet: model.unet,
-                                   conditioning: nil)
+    private func epsilon(_ x: Tensor, t: Double, context: Tensor, guidance: Double, ddim: DDIMScheduler) throws
+        -> Tensor
+    {
+        let out = try predictNoise(
+            x, t: t, context: context, guidance: guidance, scheduler: ddim, unet: model.unet,
+            conditioning: nil)
         guard model.schedulerConfig.predictionType == .vPrediction else { return out }
         let a = try ddim.alphaPair(for: t).current
         return combine(out, a.squareRoot(), x, (1 - a).squareRoot())

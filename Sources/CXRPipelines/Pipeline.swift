@@ -29,13 +29,16 @@ public struct DiffusionSettings: Sendable {
     /// Which UNet denoises (`model.unet(for:)`); a 9-channel one runs diffusers' inpainting conditioning.
     public var unet: UNetChoice
 
-    public init(prompt: String, negativePrompt: String = "", steps: Int = 50, guidance: Double = 7.5, seed: UInt64 = 0,
-                scheduler: SchedulerKind? = nil, eta: Double = 0, strength: Double = 1, initialNoise: Tensor? = nil,
-                keepMask: Tensor? = nil, invert: Bool = false, sourcePrompt: String = "",
-                unet: UNetChoice = .standard) {
+    public init(
+        prompt: String, negativePrompt: String = "", steps: Int = 50, guidance: Double = 7.5, seed: UInt64 = 0,
+        scheduler: SchedulerKind? = nil, eta: Double = 0, strength: Double = 1, initialNoise: Tensor? = nil,
+        keepMask: Tensor? = nil, invert: Bool = false, sourcePrompt: String = "",
+        unet: UNetChoice = .standard
+    ) {
         self.prompt = prompt; self.negativePrompt = negativePrompt; self.steps = steps; self.guidance = guidance
         self.seed = seed; self.scheduler = scheduler; self.eta = eta; self.strength = strength
-        self.initialNoise = initialNoise; self.keepMask = keepMask; self.invert = invert; self.sourcePrompt = sourcePrompt
+        self.initialNoise = initialNoise; self.keepMask = keepMask; self.invert = invert;
+        self.sourcePrompt = sourcePrompt
         self.unet = unet
     }
 }
@@ -66,7 +69,9 @@ public struct DiffusionResult {
 public enum PipelineError: Error, CustomStringConvertible, Equatable {
     case invalid(String)
     public var description: String {
-        switch self { case .invalid(let m): return m }
+        switch self {
+        case .invalid(let m): return m
+        }
     }
 }
 
@@ -91,11 +96,15 @@ public struct StableDiffusionPipeline {
     public init(model: StableDiffusionModel) { self.model = model }
 
     /// Prompt embeddings for the UNet: [negative, prompt] when guiding, else [prompt] (diffusers' encode_prompt).
-    public func encodePrompt(_ prompt: String, negative: String, guided: Bool, cache: EncodingCache? = nil) throws -> Tensor {
+    public func encodePrompt(_ prompt: String, negative: String, guided: Bool, cache: EncodingCache? = nil) throws
+        -> Tensor
+    {
         let key = "\(guided)\u{0}\(negative)\u{0}\(prompt)"
         if let hit = cache?.prompts[key] { return hit }
         let cond = model.tokenizer.encode(prompt).ids
-        let out = guided ? try model.textEncoder([model.tokenizer.encode(negative).ids, cond]) : try model.textEncoder([cond])
+        let out =
+            guided
+            ? try model.textEncoder([model.tokenizer.encode(negative).ids, cond]) : try model.textEncoder([cond])
         cache?.prompts[key] = out
         return out
     }
@@ -137,12 +146,16 @@ public struct StableDiffusionPipeline {
         case .edit(let image): (w, h) = (image.dim(3), image.dim(2))
         case .inpaint(let image, let mask):
             (w, h) = (image.dim(3), image.dim(2))
-            guard mask.dim(2) == h && mask.dim(3) == w else { throw PipelineError.invalid("mask size \(mask.dim(3))x\(mask.dim(2)) differs from image size \(w)x\(h)") }
+            guard mask.dim(2) == h && mask.dim(3) == w else {
+                throw PipelineError.invalid("mask size \(mask.dim(3))x\(mask.dim(2)) differs from image size \(w)x\(h)")
+            }
         }
         guard w > 0, h > 0, w % f == 0, h % f == 0, w <= 4096, h <= 4096 else {
             throw PipelineError.invalid("image size \(w)x\(h) must be a multiple of \(f) and at most 4096")
         }
-        if let k = s.keepMask, k.dim(2) != h || k.dim(3) != w { throw PipelineError.invalid("keep mask size differs from image size") }
+        if let k = s.keepMask, k.dim(2) != h || k.dim(3) != w {
+            throw PipelineError.invalid("keep mask size differs from image size")
+        }
         let inpainting = model.isInpainting(try model.unet(for: s.unet))
         if case .edit = task, inpainting {
             throw PipelineError.invalid("an inpainting UNet (9 input channels) edits inside a mask; this edit has none")
@@ -151,8 +164,10 @@ public struct StableDiffusionPipeline {
     }
 
     /// Runs the task. `progress` is called after every denoising step. `imageKey` names the input image in `cache`.
-    public func run(_ task: DiffusionTask, settings s: DiffusionSettings, cache: EncodingCache? = nil, imageKey: String? = nil,
-                    progress: ((StepProgress) -> Void)? = nil) throws -> DiffusionResult {
+    public func run(
+        _ task: DiffusionTask, settings s: DiffusionSettings, cache: EncodingCache? = nil, imageKey: String? = nil,
+        progress: ((StepProgress) -> Void)? = nil
+    ) throws -> DiffusionResult {
         try validate(s, task: task)
         if s.invert { return try runInverted(task, settings: s, cache: cache, imageKey: imageKey, progress: progress) }
         let guided = s.guidance > 1
@@ -205,9 +220,12 @@ public struct StableDiffusionPipeline {
             }
             let n = try s.initialNoise.map { try checkedNoise($0, shape: latentShape) } ?? generator.randn(latentShape)
             noise = n
-            latents = isStrengthMax ? scaled(n, scheduler.initNoiseSigma) : try scheduler.addNoise(imageLatents!, noise: n, timestep: t0)
+            latents =
+                isStrengthMax
+                ? scaled(n, scheduler.initNoiseSigma) : try scheduler.addNoise(imageLatents!, noise: n, timestep: t0)
             // masked_image = image * (mask < 0.5); diffusers encodes it (one more draw) even for 4-channel UNets.
-            let maskedLatents = scaled(model.vae.encode(maskedImage(image, binary)).sample(noise: generator.randn(latentShape)), scale)
+            let maskedLatents = scaled(
+                model.vae.encode(maskedImage(image, binary)).sample(noise: generator.randn(latentShape)), scale)
             let latentMask = upsampleNearest(binary, height: latentShape[2], width: latentShape[3])
             if fourChannel {
                 generateMask = latentMask
@@ -218,18 +236,22 @@ public struct StableDiffusionPipeline {
                 let k = complement(maxPoolMask(keep, factor: f))
                 generateMask = generateMask.map { multiply($0, k) } ?? k
                 // A 9-channel run at full strength drew no image sample: hold the kept area to the posterior mean.
-                if imageLatents == nil { imageLatents = scaled(posterior(image, key: imageKey, cache: cache).mean, scale) }
+                if imageLatents == nil {
+                    imageLatents = scaled(posterior(image, key: imageKey, cache: cache).mean, scale)
+                }
             }
         }
 
         let clock = Date()
         for (i, t) in timesteps.enumerated() {
-            let eps = try predictNoise(latents, t: t, context: context, guidance: s.guidance, scheduler: scheduler,
-                                       unet: unet, conditioning: conditioning)
+            let eps = try predictNoise(
+                latents, t: t, context: context, guidance: s.guidance, scheduler: scheduler,
+                unet: unet, conditioning: conditioning)
             latents = try scheduler.step(eps, timestep: t, sample: latents, generator: &generator)
             if let generateMask, let imageLatents, let noise {
                 // Keep the known region on the image's own noised trajectory (diffusers' 4-channel blending).
-                let known = i < timesteps.count - 1
+                let known =
+                    i < timesteps.count - 1
                     ? try scheduler.addNoise(imageLatents, noise: noise, timestep: timesteps[i + 1]) : imageLatents
                 latents = blend(known: known, generated: latents, mask: generateMask)
             }
@@ -240,15 +262,19 @@ public struct StableDiffusionPipeline {
     }
 
     /// One guided UNet evaluation: eps = uncond + g * (cond - uncond) when guiding (g > 1), in float32 like torch.
-    func predictNoise(_ latents: Tensor, t: Double, context: Tensor, guidance: Double, scheduler: any Scheduler,
-                      unet: UNet2DConditionModel,
-                      conditioning: (mask: Tensor, maskedImageLatents: Tensor)?) throws -> Tensor {
+    func predictNoise(
+        _ latents: Tensor, t: Double, context: Tensor, guidance: Double, scheduler: any Scheduler,
+        unet: UNet2DConditionModel,
+        conditioning: (mask: Tensor, maskedImageLatents: Tensor)?
+    ) throws -> Tensor {
         let guided = context.dim(0) == 2
-        var input = try scheduler.scaleModelInput(guided ? Tensor.concatBatch([latents, latents]) : latents, timestep: t)
+        var input = try scheduler.scaleModelInput(
+            guided ? Tensor.concatBatch([latents, latents]) : latents, timestep: t)
         if let c = conditioning {
             let m = c.mask, mi = c.maskedImageLatents
-            input = concatChannels(concatChannels(input, guided ? Tensor.concatBatch([m, m]) : m),
-                                   guided ? Tensor.concatBatch([mi, mi]) : mi)
+            input = concatChannels(
+                concatChannels(input, guided ? Tensor.concatBatch([m, m]) : m),
+                guided ? Tensor.concatBatch([mi, mi]) : mi)
         }
         let out = unet(input, timesteps: [Float(t)], context: context)
         guard guided else { return out }

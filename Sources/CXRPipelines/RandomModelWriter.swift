@@ -36,18 +36,22 @@ public struct RandomModelWriter {
         for (path, json) in architecture.configFiles {
             try Data(json.utf8).write(to: url.appendingPathComponent(path), options: .atomic)
         }
-        try CLIPTokenizer.writeFolder(bpeGzip: bpe, to: url.appendingPathComponent("tokenizer"),
-                                      padToken: architecture.padToken)
+        try CLIPTokenizer.writeFolder(
+            bpeGzip: bpe, to: url.appendingPathComponent("tokenizer"),
+            padToken: architecture.padToken)
         progress(.configsAndTokenizerWritten)
 
         // One network at a time, so that only its weights are held.
         let meta = ["format": "pt", "cxr-edit": note]
-        func writeWeights(_ component: String, seedOffset: UInt64, file: String, keyPrefix: String = "",
-                          build: (JSONConfig, RandomWeights) throws -> Void) throws {
+        func writeWeights(
+            _ component: String, seedOffset: UInt64, file: String, keyPrefix: String = "",
+            build: (JSONConfig, RandomWeights) throws -> Void
+        ) throws {
             let weights = RandomWeights(seed: seed &+ seedOffset)
             try build(JSONConfig(contentsOf: url.appendingPathComponent("\(component)/config.json")), weights)
-            try SafeTensorsWriter.write(weights.entries.map { (keyPrefix + $0.name, $0.tensor, .f16) }, metadata: meta,
-                                        to: url.appendingPathComponent("\(component)/\(file)"))
+            try SafeTensorsWriter.write(
+                weights.entries.map { (keyPrefix + $0.name, $0.tensor, .f16) }, metadata: meta,
+                to: url.appendingPathComponent("\(component)/\(file)"))
             progress(.weightsWritten(component: component, parameterCount: weights.parameterCount))
         }
         try writeWeights("text_encoder", seedOffset: 1, file: "model.safetensors", keyPrefix: "text_model.") {

@@ -27,25 +27,35 @@ public struct StableDiffusionModel {
         for name in ["unet", "vae", "text_encoder", "tokenizer", "scheduler"] {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path, isDirectory: &isDir),
-                  isDir.boolValue else {
+                isDir.boolValue
+            else {
                 throw ModelError.badConfig(file: url.path, message: "the model folder has no '\(name)' component")
             }
         }
         let tokenizer = try CLIPTokenizer(directory: url.appendingPathComponent("tokenizer"))
-        let textEncoder = try CLIPTextModel(config: CLIPTextConfig(folder.config("text_encoder")),
-                                            weights: CheckpointWeights(folder.weights("text_encoder")))
-        let unet = try UNet2DConditionModel(config: UNetConfig(folder.config("unet")),
-                                            weights: CheckpointWeights(folder.weights("unet")),
-                                            precision: unetPrecision)
-        let vae = try AutoencoderKL(config: VAEConfig(folder.config("vae")),
-                                    weights: CheckpointWeights(folder.weights("vae")))
-        let schedulerConfig = try SchedulerConfig(contentsOf: url.appendingPathComponent("scheduler/scheduler_config.json"))
+        let textEncoder = try CLIPTextModel(
+            config: CLIPTextConfig(folder.config("text_encoder")),
+            weights: CheckpointWeights(folder.weights("text_encoder")))
+        let unet = try UNet2DConditionModel(
+            config: UNetConfig(folder.config("unet")),
+            weights: CheckpointWeights(folder.weights("unet")),
+            precision: unetPrecision)
+        let vae = try AutoencoderKL(
+            config: VAEConfig(folder.config("vae")),
+            weights: CheckpointWeights(folder.weights("vae")))
+        let schedulerConfig = try SchedulerConfig(
+            contentsOf: url.appendingPathComponent("scheduler/scheduler_config.json"))
 
         let l = vae.config.latentChannels
-        try check(unet, folder: url.appendingPathComponent("unet"), textEncoder: textEncoder,
-                  inChannels: [l, 2 * l + 1], latentChannels: l)
+        try check(
+            unet, folder: url.appendingPathComponent("unet"), textEncoder: textEncoder,
+            inChannels: [l, 2 * l + 1], latentChannels: l)
         guard tokenizer.vocabSize <= textEncoder.config.vocabSize else {
-            throw ModelError.badConfig(file: url.appendingPathComponent("tokenizer").path, message: "tokenizer has \(tokenizer.vocabSize) tokens, the text encoder only \(textEncoder.config.vocabSize)")
+            throw ModelError.badConfig(
+                file: url.appendingPathComponent("tokenizer").path,
+                message:
+                    "tokenizer has \(tokenizer.vocabSize) tokens, the text encoder only \(textEncoder.config.vocabSize)"
+            )
         }
         let recommendations = try ModelRecommendations(modelFolder: url)
         var inpaintUNet: UNet2DConditionModel?
@@ -53,34 +63,43 @@ public struct StableDiffusionModel {
             let dir = url.appendingPathComponent(name)
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
-                throw ModelError.badConfig(file: url.appendingPathComponent(ModelRecommendations.fileName).path,
-                                           message: "inpaint_unet names '\(name)', which is not a folder of the model")
+                throw ModelError.badConfig(
+                    file: url.appendingPathComponent(ModelRecommendations.fileName).path,
+                    message: "inpaint_unet names '\(name)', which is not a folder of the model")
             }
-            let net = try UNet2DConditionModel(config: UNetConfig(folder.config(name)),
-                                               weights: CheckpointWeights(folder.weights(name)),
-                                               precision: unetPrecision)
+            let net = try UNet2DConditionModel(
+                config: UNetConfig(folder.config(name)),
+                weights: CheckpointWeights(folder.weights(name)),
+                precision: unetPrecision)
             try check(net, folder: dir, textEncoder: textEncoder, inChannels: [2 * l + 1], latentChannels: l)
             inpaintUNet = net
         }
-        return StableDiffusionModel(url: url, folder: folder, tokenizer: tokenizer, textEncoder: textEncoder,
-                                    unet: unet, vae: vae, schedulerConfig: schedulerConfig, inpaintUNet: inpaintUNet,
-                                    recommendations: recommendations)
+        return StableDiffusionModel(
+            url: url, folder: folder, tokenizer: tokenizer, textEncoder: textEncoder,
+            unet: unet, vae: vae, schedulerConfig: schedulerConfig, inpaintUNet: inpaintUNet,
+            recommendations: recommendations)
     }
 
     /// A UNet must read the text encoder's states and the VAE's latents (plus mask and masked latents when it has
     /// 2 x latent + 1 input channels).
-    private static func check(_ unet: UNet2DConditionModel, folder: URL, textEncoder: CLIPTextModel, inChannels: [Int],
-                              latentChannels l: Int) throws {
+    private static func check(
+        _ unet: UNet2DConditionModel, folder: URL, textEncoder: CLIPTextModel, inChannels: [Int],
+        latentChannels l: Int
+    ) throws {
         let file = folder.appendingPathComponent("config.json").path
         guard textEncoder.config.hiddenSize == unet.config.crossAttentionDim else {
-            throw ModelError.badConfig(file: file, message: "cross_attention_dim \(unet.config.crossAttentionDim) does "
-                                       + "not match the text encoder's hidden_size \(textEncoder.config.hiddenSize)")
+            throw ModelError.badConfig(
+                file: file,
+                message: "cross_attention_dim \(unet.config.crossAttentionDim) does "
+                    + "not match the text encoder's hidden_size \(textEncoder.config.hiddenSize)")
         }
         guard unet.config.outChannels == l, inChannels.contains(unet.config.inChannels) else {
             let allowed = inChannels.map(String.init).joined(separator: " or ")
-            throw ModelError.badConfig(file: file, message: "UNet channels in \(unet.config.inChannels)/out "
-                                       + "\(unet.config.outChannels) do not fit a VAE with \(l) latent channels "
-                                       + "(in must be \(allowed))")
+            throw ModelError.badConfig(
+                file: file,
+                message: "UNet channels in \(unet.config.inChannels)/out "
+                    + "\(unet.config.outChannels) do not fit a VAE with \(l) latent channels "
+                    + "(in must be \(allowed))")
         }
     }
 
@@ -105,8 +124,9 @@ public struct StableDiffusionModel {
         case .inpaint:
             if let inpaintUNet { return inpaintUNet }
             if isInpaintingUNet { return unet }
-            throw PipelineError.invalid("this model has no inpainting UNet (a 9-channel UNet folder named by "
-                                        + "inpaint_unet in \(ModelRecommendations.fileName))")
+            throw PipelineError.invalid(
+                "this model has no inpainting UNet (a 9-channel UNet folder named by "
+                    + "inpaint_unet in \(ModelRecommendations.fileName))")
         }
     }
 }

@@ -35,8 +35,10 @@ public struct ClassifierComparison: Codable, Sendable, Equatable {
         case nullDelta = "null_delta", targetEffect = "target_effect", targetNullDelta = "target_null_delta"
     }
 
-    public init(before: [String: Double], after: [String: Double], null: [String: Double], target: String?,
-                threshold: Double) {
+    public init(
+        before: [String: Double], after: [String: Double], null: [String: Double], target: String?,
+        threshold: Double
+    ) {
         self.before = before; self.after = after; nullAfter = null
         delta = [:]; nullDelta = [:]; effect = [:]
         var flipped = [String]()

@@ -5,8 +5,10 @@ import Foundation
 /// labels.csv, manifest.json and summary.json of a synthetic dataset, computed from its rows only (no timings, no
 /// paths of the machine), so a merged sharded run gives the same files as one run.
 public enum DatasetFinalizer {
-    public static func finalize(directory dir: URL, software: String,
-                                threshold: Double = 0.5) throws -> DatasetSummary {
+    public static func finalize(
+        directory dir: URL, software: String,
+        threshold: Double = 0.5
+    ) throws -> DatasetSummary {
         let rows = try ResultsLog<SynthesisRow>.readRows(dir.appendingPathComponent("results.jsonl"))
             .sorted(by: SynthesisRow.planOrder)
         let info = try RunInfo<DatasetRunDetails>.read(dir)
@@ -15,8 +17,9 @@ public enum DatasetFinalizer {
         let dataset = info?.details.dataset
         // labels.csv
         let cols = SynthesizePlan.labelColumns
-        var csv = CSV.line(["file", "prompt", "negative_prompt"] + cols
-                           + ["findings", "side", "severity", "sex", "age", "view", "seed", "source"])
+        var csv = CSV.line(
+            ["file", "prompt", "negative_prompt"] + cols
+                + ["findings", "side", "severity", "sex", "age", "view", "seed", "source"])
         for r in rows {
             let labels = Set(r.labels)
             var f = [r.file, r.prompt, r.negativePrompt]
@@ -29,10 +32,12 @@ public enum DatasetFinalizer {
 
         // manifest.json. The model is named by its folder; an empty path (the bundled default) stays empty, since
         // URL(fileURLWithPath: "") is the current directory and would name whatever folder the run started in.
-        let manifest = DatasetManifest(software: software, settings: settings, fingerprint: info?.fingerprint ?? "",
-                                       images: rows.count, requestedImages: expected, labelColumns: cols,
-                                       model: info?.model.map { $0.isEmpty ? "" : URL(fileURLWithPath: $0).lastPathComponent })
-        try AtomicFile.write(StableJSON.pretty(manifest), to: dir.appendingPathComponent("manifest.json"), overwrite: true)
+        let manifest = DatasetManifest(
+            software: software, settings: settings, fingerprint: info?.fingerprint ?? "",
+            images: rows.count, requestedImages: expected, labelColumns: cols,
+            model: info?.model.map { $0.isEmpty ? "" : URL(fileURLWithPath: $0).lastPathComponent })
+        try AtomicFile.write(
+            StableJSON.pretty(manifest), to: dir.appendingPathComponent("manifest.json"), overwrite: true)
 
         // summary.json: realised vs requested, diversity, classifier agreement.
         var realised = [String: Int]()
@@ -43,8 +48,9 @@ public enum DatasetFinalizer {
             images: rows.count, requestedImages: expected, complete: complete, realisedLabels: realised,
             requestedLabels: requested,
             labelsMatchRequest: requested.map { ExplicitNull(wrappedValue: complete ? realised == $0 : nil) },
-            diversity: try diversity(rows, directory: dir, threshold: dataset?.duplicateThreshold ?? 0.95,
-                                     maxPairs: dataset?.maxPairsPerPrompt ?? 200),
+            diversity: try diversity(
+                rows, directory: dir, threshold: dataset?.duplicateThreshold ?? 0.95,
+                maxPairs: dataset?.maxPairsPerPrompt ?? 200),
             classifierAgreement: agreement(rows, threshold: threshold))
         let summaryURL = dir.appendingPathComponent("summary.json")
         try AtomicFile.write(StableJSON.pretty(summary), to: summaryURL, overwrite: true)
@@ -55,8 +61,10 @@ public enum DatasetFinalizer {
     /// max per prompt, pairs above `threshold` flagged as near-duplicates. Demographic prefixes make most prompts
     /// unique, so the same is reported per finding set with side and severity (`per_findings`) and per label set
     /// (`per_label`). Pairs are taken in a fixed order, at most `maxPairs` per group.
-    static func diversity(_ rows: [SynthesisRow], directory: URL, threshold: Double,
-                          maxPairs: Int) throws -> DatasetDiversity {
+    static func diversity(
+        _ rows: [SynthesisRow], directory: URL, threshold: Double,
+        maxPairs: Int
+    ) throws -> DatasetDiversity {
         var cache = [String: GrayPlane]()
         func plane(_ f: String) throws -> GrayPlane {
             if let x = cache[f] { return x }
@@ -89,9 +97,11 @@ public enum DatasetFinalizer {
                     }
                 }
                 all += values
-                out.append(Group(group: k, images: files.count, pairs: values.count,
-                                 msSSIMMean: values.reduce(0, +) / Double(values.count),
-                                 msSSIMMin: values.min() ?? 0, msSSIMMax: values.max() ?? 0))
+                out.append(
+                    Group(
+                        group: k, images: files.count, pairs: values.count,
+                        msSSIMMean: values.reduce(0, +) / Double(values.count),
+                        msSSIMMin: values.min() ?? 0, msSSIMMax: values.max() ?? 0))
             }
             return (out, duplicates, all)
         }
@@ -149,17 +159,19 @@ public enum DatasetFinalizer {
             for (l, t) in byLabel {
                 // Both groups present: the labelled group's positive rate beats the other's (cross-multiplied).
                 let agrees = t.pos > 0 && t.neg > 0 ? t.posHit * t.neg > (t.neg - t.negHit) * t.pos : nil
-                m[l] = LabelAgreement(labelled: t.pos, unlabelled: t.neg, threshold: threshold,
-                                      sensitivity: ratio(t.posHit, t.pos), specificity: ratio(t.negHit, t.neg),
-                                      positiveRateLabelled: ratio(t.posHit, t.pos),
-                                      positiveRateUnlabelled: ratio(t.neg - t.negHit, t.neg),
-                                      meanScoreLabelled: mean(t.posSum, t.pos),
-                                      meanScoreUnlabelled: mean(t.negSum, t.neg),
-                                      truthFrom: truthSource(l), agrees: agrees)
+                m[l] = LabelAgreement(
+                    labelled: t.pos, unlabelled: t.neg, threshold: threshold,
+                    sensitivity: ratio(t.posHit, t.pos), specificity: ratio(t.negHit, t.neg),
+                    positiveRateLabelled: ratio(t.posHit, t.pos),
+                    positiveRateUnlabelled: ratio(t.neg - t.negHit, t.neg),
+                    meanScoreLabelled: mean(t.posSum, t.pos),
+                    meanScoreUnlabelled: mean(t.negSum, t.neg),
+                    truthFrom: truthSource(l), agrees: agrees)
             }
             let decided = m.values.filter { $0.agrees != nil }
-            out[c] = ClassifierAgreement(labels: m, labelsChecked: decided.count,
-                                         labelsAgreeing: decided.filter { $0.agrees == true }.count)
+            out[c] = ClassifierAgreement(
+                labels: m, labelsChecked: decided.count,
+                labelsAgreeing: decided.filter { $0.agrees == true }.count)
         }
         return out
     }

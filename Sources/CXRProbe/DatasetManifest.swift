@@ -17,8 +17,10 @@ struct DatasetManifest: Encodable {
     /// The model's folder name (not its path: the manifest travels with the dataset).
     var model: String?
 
-    init(software: String, settings: ExactJSON, fingerprint: String, images: Int, requestedImages: Int,
-         labelColumns: [String], model: String?) {
+    init(
+        software: String, settings: ExactJSON, fingerprint: String, images: Int, requestedImages: Int,
+        labelColumns: [String], model: String?
+    ) {
         self.software = software; self.settings = settings; self.fingerprint = fingerprint; self.images = images
         self.requestedImages = requestedImages; self.labelColumns = labelColumns; self.model = model
     }

@@ -23,10 +23,12 @@ public struct DatasetRunDetails: Codable, Sendable {
 extension SynthesizePlan {
     /// The run.json of a dataset made by this plan.
     public func runInfo(software: String, modelName: String) throws -> RunInfo<DatasetRunDetails> {
-        let request = DatasetRunDetails.Request(requestedLabels: requested,
-                                                duplicateThreshold: spec.duplicateThreshold,
-                                                maxPairsPerPrompt: spec.maxPairsPerPrompt)
-        return try RunInfo(fingerprint: fingerprint, settings: fingerprintSettings, spec: spec.file.path,
-                           model: modelName, software: software, details: DatasetRunDetails(dataset: request))
+        let request = DatasetRunDetails.Request(
+            requestedLabels: requested,
+            duplicateThreshold: spec.duplicateThreshold,
+            maxPairsPerPrompt: spec.maxPairsPerPrompt)
+        return try RunInfo(
+            fingerprint: fingerprint, settings: fingerprintSettings, spec: spec.file.path,
+            model: modelName, software: software, details: DatasetRunDetails(dataset: request))
     }
 }

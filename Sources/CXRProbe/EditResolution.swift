@@ -27,10 +27,12 @@ public struct ResolvedEdit {
     public var target: String?
     public var notes: [String]
 
-    public init(prompt: String, negativePrompt: String = "", nullPrompt: String = EditSpec.defaultBasePrompt,
-                nullNegativePrompt: String = "", editMask: Mask? = nil, keepMask: Mask? = nil, area: String = "whole-image",
-                regions: String? = nil, fit: AtlasFit? = nil, fitWarning: String? = nil, target: String? = nil,
-                notes: [String] = []) {
+    public init(
+        prompt: String, negativePrompt: String = "", nullPrompt: String = EditSpec.defaultBasePrompt,
+        nullNegativePrompt: String = "", editMask: Mask? = nil, keepMask: Mask? = nil, area: String = "whole-image",
+        regions: String? = nil, fit: AtlasFit? = nil, fitWarning: String? = nil, target: String? = nil,
+        notes: [String] = []
+    ) {
         self.prompt = prompt; self.negativePrompt = negativePrompt; self.nullPrompt = nullPrompt
         self.nullNegativePrompt = nullNegativePrompt; self.editMask = editMask; self.keepMask = keepMask
         self.area = area; self.regions = regions; self.fit = fit; self.fitWarning = fitWarning
@@ -72,7 +74,8 @@ public final class FindingsEditResolver: EditResolving {
                 if e.action != .prompt { _ = try request(e) }
                 let names = e.region.filter { $0 != "auto" } + e.keepRegion
                 if !names.isEmpty { try atlasFitter().atlas.validate(names) }
-                for file in [e.mask, e.keepMask].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: file) {
+                for file in [e.mask, e.keepMask].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: file)
+                {
                     throw ProbeError("mask file \(file) does not exist")
                 }
             } catch {
@@ -119,16 +122,19 @@ public final class FindingsEditResolver: EditResolving {
         var extents: [ExtentArea] = []
         switch e.action {
         case .prompt:
-            out = ResolvedEdit(prompt: e.prompt ?? "", negativePrompt: e.negativePrompt ?? "",
-                               nullNegativePrompt: e.negativePrompt ?? "", target: e.target)
+            out = ResolvedEdit(
+                prompt: e.prompt ?? "", negativePrompt: e.negativePrompt ?? "",
+                nullNegativePrompt: e.negativePrompt ?? "", target: e.target)
         case .add, .remove:
             let r = try request(e)
-            let spec = EditSpec(basePrompt: e.prompt, baseNegativePrompt: e.negativePrompt,
-                                adds: e.action == .add ? [r] : [], removes: e.action == .remove ? [r] : [])
+            let spec = EditSpec(
+                basePrompt: e.prompt, baseNegativePrompt: e.negativePrompt,
+                adds: e.action == .add ? [r] : [], removes: e.action == .remove ? [r] : [])
             let composed = try compose(spec, vocabulary: vocabulary)
-            out = ResolvedEdit(prompt: composed.prompt, negativePrompt: composed.negativePrompt,
-                               nullPrompt: composed.basePrompt, nullNegativePrompt: composed.baseNegativePrompt,
-                               target: e.target ?? r.finding.torchxrayvisionLabel, notes: composed.notes)
+            out = ResolvedEdit(
+                prompt: composed.prompt, negativePrompt: composed.negativePrompt,
+                nullPrompt: composed.basePrompt, nullNegativePrompt: composed.baseNegativePrompt,
+                target: e.target ?? r.finding.torchxrayvisionLabel, notes: composed.notes)
             extents = composed.areas
         }
         // The same rules as `cxr-edit edit`: named regions, `auto` = the extents, a mask file, or (add/remove in
@@ -158,7 +164,9 @@ public final class FindingsEditResolver: EditResolving {
             out.editMask = try maskFile(file, image: image)
             out.area = "mask"
         }
-        if let m = out.editMask, m.coverage == 0 { throw ProbeError("edit '\(e.name)': the edit region is empty on this image") }
+        if let m = out.editMask, m.coverage == 0 {
+            throw ProbeError("edit '\(e.name)': the edit region is empty on this image")
+        }
         if let file = e.keepMask { out.keepMask = try maskFile(file, image: image) }
         return out
     }

@@ -25,9 +25,10 @@ extension ProbeEdit {
     }
 
     public var record: Record {
-        Record(name: name, action: action.rawValue, mode: mode.rawValue, dilate: dilate, finding: finding, side: side,
-               severity: severity, prompt: prompt, negativePrompt: negativePrompt,
-               region: region.isEmpty ? nil : region, mask: mask, keepRegion: keepRegion.isEmpty ? nil : keepRegion,
-               keepMask: keepMask, target: target)
+        Record(
+            name: name, action: action.rawValue, mode: mode.rawValue, dilate: dilate, finding: finding, side: side,
+            severity: severity, prompt: prompt, negativePrompt: negativePrompt,
+            region: region.isEmpty ? nil : region, mask: mask, keepRegion: keepRegion.isEmpty ? nil : keepRegion,
+            keepMask: keepMask, target: target)
     }
 }

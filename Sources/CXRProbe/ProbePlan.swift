@@ -26,13 +26,17 @@ public struct ProbePlan: Sendable {
 
     public static let maxJobs = 10_000_000
 
-    public init(spec: ProbeSpec, images: [InputImage], steps: Int, guidance: Double, schedulerName: String, modelHash: String) throws {
+    public init(
+        spec: ProbeSpec, images: [InputImage], steps: Int, guidance: Double, schedulerName: String, modelHash: String
+    ) throws {
         self.spec = spec; self.images = images; self.steps = steps; self.guidance = guidance
         self.schedulerName = schedulerName; self.modelHash = modelHash
         try Self.refuseDuplicates(spec: spec, images: images)
         let perImage = spec.edits.count * spec.strengths.count * spec.seeds.count
         guard perImage > 0, images.count <= Self.maxJobs / perImage else {
-            throw ProbeError("\(spec.file.path): \(images.count) images x \(spec.edits.count) edits x \(spec.strengths.count) strengths x \(spec.seeds.count) seeds exceeds \(Self.maxJobs) counterfactuals")
+            throw ProbeError(
+                "\(spec.file.path): \(images.count) images x \(spec.edits.count) edits x \(spec.strengths.count) strengths x \(spec.seeds.count) seeds exceeds \(Self.maxJobs) counterfactuals"
+            )
         }
     }
 
@@ -63,16 +67,18 @@ public struct ProbePlan: Sendable {
         let s = p % ns; p /= ns
         let t = p % nt; p /= nt
         let e = p % ne; p /= ne
-        return ProbeJob(position: position, imageIndex: p, editIndex: e, strength: spec.strengths[t], seed: spec.seeds[s])
+        return ProbeJob(
+            position: position, imageIndex: p, editIndex: e, strength: spec.strengths[t], seed: spec.seeds[s])
     }
 
     /// Every setting that changes results, except the inputs and the per-job values: two run directories can be
     /// merged only when these agree.
     var settings: ProbeSettings {
-        ProbeSettings(schema: ProbeRunner.schema, steps: steps, guidance: guidance, scheduler: schedulerName,
-                      eta: spec.eta, invert: spec.invert, margin: spec.margin, detail: spec.detail,
-                      unet: spec.unet ?? "auto", force: spec.force, classifiers: spec.classifiers,
-                      threshold: spec.threshold, modelSHA256: modelHash)
+        ProbeSettings(
+            schema: ProbeRunner.schema, steps: steps, guidance: guidance, scheduler: schedulerName,
+            eta: spec.eta, invert: spec.invert, margin: spec.margin, detail: spec.detail,
+            unet: spec.unet ?? "auto", force: spec.force, classifiers: spec.classifiers,
+            threshold: spec.threshold, modelSHA256: modelHash)
     }
 
     /// run.json's `settings`: the shared settings, the edits, strengths and seeds.
@@ -87,19 +93,23 @@ public struct ProbePlan: Sendable {
     /// The stable id of a job: SHA-256 (first 32 hex digits) of the image's content hash and name, the edit,
     /// strength, seed, sampler settings, model hash and classifiers. Reruns, shards and merges agree on it.
     public func id(for job: ProbeJob, imageSHA256: String) -> String {
-        let key = MergedObject(settings, ProbeSettings.Job(imageSHA256: imageSHA256, image: images[job.imageIndex].name,
-                                                           edit: spec.edits[job.editIndex].record,
-                                                           strength: job.strength, seed: job.seed))
+        let key = MergedObject(
+            settings,
+            ProbeSettings.Job(
+                imageSHA256: imageSHA256, image: images[job.imageIndex].name,
+                edit: spec.edits[job.editIndex].record,
+                strength: job.strength, seed: job.seed))
         return String(SHA256.hex(of: (try? StableJSON.encode(key)) ?? []).prefix(32))
     }
 
     /// The library request of a job: what `cxr-edit edit` would make of the same settings. The run and its dry run
     /// (`ProbeSurvey`) build requests here, so both count the same null edits.
     public func request(for job: ProbeJob, resolved: ResolvedEdit, raster: RasterImage, sha: String) -> EditRequest {
-        EditRequest(image: raster, prompt: resolved.prompt, negativePrompt: resolved.negativePrompt,
-                    editMask: resolved.editMask, keepMask: resolved.keepMask, strength: job.strength, seed: job.seed,
-                    steps: steps, guidance: guidance, scheduler: spec.scheduler.flatMap { SchedulerKind(name: $0) },
-                    eta: spec.eta, invert: spec.invert, detail: spec.detail, margin: spec.margin,
-                    unet: spec.unet.flatMap(UNetChoice.init(rawValue:)), imageKey: sha)
+        EditRequest(
+            image: raster, prompt: resolved.prompt, negativePrompt: resolved.negativePrompt,
+            editMask: resolved.editMask, keepMask: resolved.keepMask, strength: job.strength, seed: job.seed,
+            steps: steps, guidance: guidance, scheduler: spec.scheduler.flatMap { SchedulerKind(name: $0) },
+            eta: spec.eta, invert: spec.invert, detail: spec.detail, margin: spec.margin,
+            unet: spec.unet.flatMap(UNetChoice.init(rawValue:)), imageKey: sha)
     }
 }

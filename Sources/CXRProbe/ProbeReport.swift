@@ -51,8 +51,9 @@ public enum ProbeReport {
             fingerprint: info?.fingerprint, model: rows.first?.model,
             modelSHA256: rows.first?.modelSHA256, classifiers: perClassifier, imageMetrics: .init(rows))
 
-        let files = Files(summary: dir.appendingPathComponent("summary.json"), csv: dir.appendingPathComponent("results.csv"),
-                          html: dir.appendingPathComponent("report.html"))
+        let files = Files(
+            summary: dir.appendingPathComponent("summary.json"), csv: dir.appendingPathComponent("results.csv"),
+            html: dir.appendingPathComponent("report.html"))
         try AtomicFile.write(StableJSON.pretty(summary), to: files.summary, overwrite: true)
         try AtomicFile.write(Array(csv(rows, classifiers: classifiers).utf8), to: files.csv, overwrite: true)
         let html = ReportHTML.render(rows: rows, runDirectory: dir, summary: summary, galleryCount: galleryCount)
@@ -84,18 +85,20 @@ public enum ProbeReport {
             Bootstrap.clusterMean(v, resamples: resamples, seed: seed)
         }
         let first = mine.first
-        return EditStats(edit: edit, target: first?.target, action: action,
-                         mode: [first?.mode, first?.area].compactMap { $0 }.joined(separator: ", "),
-                         prompt: first?.prompt ?? "", nullPrompt: first?.null.prompt, regions: first?.regions,
-                         n: mine.count, images: Set(mine.map(\.cluster)).count,
-                         effect: estimate(effects), sensitivity: estimate(nulls),
-                         rightDirection: effects.isEmpty ? nil : Double(right) / Double(effects.count),
-                         flipRate: estimate(flips), targetDelta: estimate(deltas), offTarget: estimate(off),
-                         byStrength: byStrength.keys.sorted().map { s in
-                             let v = byStrength[s] ?? []
-                             return EditStats.StrengthMean(strength: s, mean: v.reduce(0, +) / Double(max(v.count, 1)),
-                                                           n: v.count)
-                         })
+        return EditStats(
+            edit: edit, target: first?.target, action: action,
+            mode: [first?.mode, first?.area].compactMap { $0 }.joined(separator: ", "),
+            prompt: first?.prompt ?? "", nullPrompt: first?.null.prompt, regions: first?.regions,
+            n: mine.count, images: Set(mine.map(\.cluster)).count,
+            effect: estimate(effects), sensitivity: estimate(nulls),
+            rightDirection: effects.isEmpty ? nil : Double(right) / Double(effects.count),
+            flipRate: estimate(flips), targetDelta: estimate(deltas), offTarget: estimate(off),
+            byStrength: byStrength.keys.sorted().map { s in
+                let v = byStrength[s] ?? []
+                return EditStats.StrengthMean(
+                    strength: s, mean: v.reduce(0, +) / Double(max(v.count, 1)),
+                    n: v.count)
+            })
     }
 
     /// One line per result and classifier; probabilities as before_<label>, after_<label>, delta_<label>, and the
@@ -107,8 +110,9 @@ public enum ProbeReport {
             for c in classifiers { if let before = r.classifiers[c]?.before { labels.formUnion(before.keys) } }
         }
         let ls = labels.sorted()
-        var out = CSV.line(ResultsCSVColumn.allCases.map(\.rawValue)
-                           + ["before", "after", "delta", "effect"].flatMap { p in ls.map { "\(p)_\($0)" } })
+        var out = CSV.line(
+            ResultsCSVColumn.allCases.map(\.rawValue)
+                + ["before", "after", "delta", "effect"].flatMap { p in ls.map { "\(p)_\($0)" } })
         for r in rows {
             for c in classifiers {
                 guard let e = r.classifiers[c] else { continue }

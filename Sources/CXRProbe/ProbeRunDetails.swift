@@ -15,7 +15,8 @@ public struct ProbeRunDetails: Codable, Sendable {
 extension ProbePlan {
     /// The run.json of a run of this plan.
     public func runInfo(software: String, modelName: String) throws -> RunInfo<ProbeRunDetails> {
-        try RunInfo(fingerprint: fingerprint, settings: fingerprintSettings, spec: spec.file.path, model: modelName,
-                    software: software, details: ProbeRunDetails(images: images.count, jobs: count))
+        try RunInfo(
+            fingerprint: fingerprint, settings: fingerprintSettings, spec: spec.file.path, model: modelName,
+            software: software, details: ProbeRunDetails(images: images.count, jobs: count))
     }
 }

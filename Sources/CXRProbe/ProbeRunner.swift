@@ -18,8 +18,10 @@ public struct ProbeRunOptions {
     /// Stop after this many new rows (tests use it to simulate an interrupted run); nil = run to the end.
     public var stopAfter: Int?
 
-    public init(shard: Shard = .all, progress: Bool = false, software: String = "cxr-edit", modelName: String = "",
-                stopAfter: Int? = nil) {
+    public init(
+        shard: Shard = .all, progress: Bool = false, software: String = "cxr-edit", modelName: String = "",
+        stopAfter: Int? = nil
+    ) {
         self.shard = shard; self.progress = progress; self.software = software; self.modelName = modelName
         self.stopAfter = stopAfter
     }
@@ -90,11 +92,16 @@ public final class ProbeRunner {
     public let runDirectory: URL
     let options: ProbeRunOptions
 
-    public init(plan: ProbePlan, model: StableDiffusionModel, classifiers: [Classifier], resolver: EditResolving,
-                runDirectory: URL, options: ProbeRunOptions) throws {
-        guard !classifiers.isEmpty else { throw ProbeError("\(plan.spec.file.path): classifiers: no classifier to score with") }
+    public init(
+        plan: ProbePlan, model: StableDiffusionModel, classifiers: [Classifier], resolver: EditResolving,
+        runDirectory: URL, options: ProbeRunOptions
+    ) throws {
+        guard !classifiers.isEmpty else {
+            throw ProbeError("\(plan.spec.file.path): classifiers: no classifier to score with")
+        }
         self.plan = plan; self.model = model; self.editor = ImageEditor(model: model)
-        self.classifiers = classifiers; self.resolver = resolver; self.runDirectory = runDirectory; self.options = options
+        self.classifiers = classifiers; self.resolver = resolver; self.runDirectory = runDirectory;
+        self.options = options
     }
 
     /// A null edit made for this image, shared by every counterfactual that matches it.
@@ -132,9 +139,11 @@ public final class ProbeRunner {
         let positions = stride(from: options.shard.index, to: plan.count, by: options.shard.count)
         let total = positions.underestimatedCount
         let already = min(log.finishedIDs.count, total)
-        let progress = RunProgress(label: "probe", unit: "counterfactuals", total: total, alreadyDone: already, enabled: options.progress)
-        var summary = ProbeRunSummary(runDirectory: dir, shard: options.shard, total: total, alreadyDone: already, done: 0,
-                                      seconds: 0, denoisingSeconds: 0, classifierSeconds: 0)
+        let progress = RunProgress(
+            label: "probe", unit: "counterfactuals", total: total, alreadyDone: already, enabled: options.progress)
+        var summary = ProbeRunSummary(
+            runDirectory: dir, shard: options.shard, total: total, alreadyDone: already, done: 0,
+            seconds: 0, denoisingSeconds: 0, classifierSeconds: 0)
         let clock = Date()
         var state: ImageState?
         var shaCache: (index: Int, sha: String)?
@@ -150,7 +159,7 @@ public final class ProbeRunner {
             let id = plan.id(for: job, imageSHA256: sha)
             if log.finishedIDs.contains(id) { continue }
             if state?.index != job.imageIndex {
-                state = nil // release the previous image (and its cached posterior, round trip and nulls) first
+                state = nil  // release the previous image (and its cached posterior, round trip and nulls) first
                 editor.forgetImages()
                 state = try loadImage(job.imageIndex, sha: sha, summary: &summary)
             }
@@ -185,11 +194,14 @@ public final class ProbeRunner {
                 throw ProbeError("classifier '\(c.name)' failed on \(input): \(error)")
             }
             guard out.count == images.count else {
-                throw ProbeError("classifier '\(c.name)' returned \(out.count) answers for \(images.count) images (\(input))")
+                throw ProbeError(
+                    "classifier '\(c.name)' returned \(out.count) answers for \(images.count) images (\(input))")
             }
             for (i, probs) in out.enumerated() {
                 for (label, p) in probs where !(p.isFinite && p >= 0 && p <= 1) {
-                    throw ProbeError("classifier '\(c.name)' returned \(p) for '\(label)' on \(input); probabilities must be in [0, 1]")
+                    throw ProbeError(
+                        "classifier '\(c.name)' returned \(p) for '\(label)' on \(input); probabilities must be in [0, 1]"
+                    )
                 }
                 perImage[i].append(probs)
             }
@@ -210,34 +222,42 @@ public final class ProbeRunner {
     }
 
     /// Writes a provenance-marked PNG under images/ (when the spec saves images); its name relative to the run.
-    private func save(_ outcome: EditOutcome, request: EditRequest, name: String, mode: String,
-                      extra: [String: String]) throws -> String? {
+    private func save(
+        _ outcome: EditOutcome, request: EditRequest, name: String, mode: String,
+        extra: [String: String]
+    ) throws -> String? {
         guard plan.spec.saveImages else { return nil }
-        var prov = outcome.provenance(of: request, software: options.software, model: options.modelName,
-                                      modelHash: plan.modelHash)
+        var prov = outcome.provenance(
+            of: request, software: options.software, model: options.modelName,
+            modelHash: plan.modelHash)
         prov.mode = mode
         prov.extra.merge(extra) { _, new in new }
-        try ImageIO.writePNG(outcome.image, to: runDirectory.appendingPathComponent(name), text: prov.textChunks(),
-                             overwrite: true)
+        try ImageIO.writePNG(
+            outcome.image, to: runDirectory.appendingPathComponent(name), text: prov.textChunks(),
+            overwrite: true)
         return name
     }
 
     /// The matched null edit of `request` (same everything, the prompt without the finding), made once per image
     /// and shared by every edit that matches it; identified by a hash of the request's pixel-changing settings.
-    private func null(of request: EditRequest, resolved: ResolvedEdit, input: InputImage, state s: inout ImageState,
-                      summary: inout ProbeRunSummary) throws -> NullResult {
+    private func null(
+        of request: EditRequest, resolved: ResolvedEdit, input: InputImage, state s: inout ImageState,
+        summary: inout ProbeRunSummary
+    ) throws -> NullResult {
         let nullRequest = Self.nullRequest(of: request, resolved: resolved)
         let key = Self.nullKey(nullRequest)
         if let hit = s.nulls[key] { return hit }
         let outcome = try edit(nullRequest, what: "\(input.url.path): null edit", summary: &summary)
         let id = String(key.prefix(32))
-        let output = try save(outcome, request: nullRequest, name: "images/null-\(id).png", mode: "probe-null-edit",
-                              extra: ["input": input.name, "probe-null-id": id])
+        let output = try save(
+            outcome, request: nullRequest, name: "images/null-\(id).png", mode: "probe-null-edit",
+            extra: ["input": input.name, "probe-null-id": id])
         let t = Date()
         let scores = try score([outcome.image], input: input.name)[0]
         summary.classifierSeconds += Date().timeIntervalSince(t)
-        let result = NullResult(id: id, prompt: nullRequest.prompt, negativePrompt: nullRequest.negativePrompt,
-                                scores: scores, report: outcome.report, output: output)
+        let result = NullResult(
+            id: id, prompt: nullRequest.prompt, negativePrompt: nullRequest.negativePrompt,
+            scores: scores, report: outcome.report, output: output)
         s.nulls[key] = result
         return result
     }
@@ -252,14 +272,18 @@ public final class ProbeRunner {
         SHA256.hex(of: (try? StableJSON.encode(NullEditKey(r))) ?? [])
     }
 
-    private func counterfactual(_ job: ProbeJob, id: String, state s: inout ImageState,
-                                summary: inout ProbeRunSummary) throws -> ProbeRow {
+    private func counterfactual(
+        _ job: ProbeJob, id: String, state s: inout ImageState,
+        summary: inout ProbeRunSummary
+    ) throws -> ProbeRow {
         let start = Date()
         let spec = plan.spec
         let edit = spec.edits[job.editIndex]
         let input = plan.images[job.imageIndex]
         let resolved: ResolvedEdit
-        if let r = s.resolved[job.editIndex] { resolved = r } else {
+        if let r = s.resolved[job.editIndex] {
+            resolved = r
+        } else {
             do { resolved = try resolver.resolve(edit, image: s.raster, imageKey: s.sha) } catch {
                 throw ProbeError("\(input.url.path): edit '\(edit.name)': \(error)")
             }
@@ -278,9 +302,10 @@ public final class ProbeRunner {
         let outcome = try self.edit(request, what: "\(input.url.path): edit '\(edit.name)'", summary: &summary)
         let nullResult = try null(of: request, resolved: resolved, input: input, state: &s, summary: &summary)
         let denoise = summary.denoisingSeconds - denoiseBefore
-        let outputName = try save(outcome, request: request, name: "images/\(id).png",
-                                  mode: outcome.mode == "inpaint" ? "probe-inpaint" : "probe-edit",
-                                  extra: ["probe-edit": edit.name, "probe-id": id, "probe-null-id": nullResult.id])
+        let outputName = try save(
+            outcome, request: request, name: "images/\(id).png",
+            mode: outcome.mode == "inpaint" ? "probe-inpaint" : "probe-edit",
+            extra: ["probe-edit": edit.name, "probe-id": id, "probe-null-id": nullResult.id])
 
         let t = Date()
         let after = try score([outcome.image], input: input.name)[0]
@@ -294,15 +319,17 @@ public final class ProbeRunner {
         let metricSeconds = Date().timeIntervalSince(tm)
         var perClassifier = [String: ClassifierComparison]()
         for (k, c) in classifiers.enumerated() {
-            perClassifier[c.name] = ClassifierComparison(before: s.originalScores[k], after: after[k],
-                                                         null: nullResult.scores[k], target: resolved.target,
-                                                         threshold: spec.threshold)
+            perClassifier[c.name] = ClassifierComparison(
+                before: s.originalScores[k], after: after[k],
+                null: nullResult.scores[k], target: resolved.target,
+                threshold: spec.threshold)
         }
         let n = nullResult.report
-        let nullEdit = ProbeRow.NullEdit(id: nullResult.id, prompt: nullResult.prompt,
-                                         negativePrompt: nullResult.negativePrompt, output: nullResult.output,
-                                         psnrDB: finite(n.psnr), sharpnessRatio: finite(n.sharpnessRatio),
-                                         changedFraction: n.changedFraction)
+        let nullEdit = ProbeRow.NullEdit(
+            id: nullResult.id, prompt: nullResult.prompt,
+            negativePrompt: nullResult.negativePrompt, output: nullResult.output,
+            psnrDB: finite(n.psnr), sharpnessRatio: finite(n.sharpnessRatio),
+            changedFraction: n.changedFraction)
         return ProbeRow(
             id: id, schema: ProbeRow.schema, position: job.position,
             image: input.name, imagePath: input.url.path, imageSHA256: s.sha, width: s.raster.width,

@@ -35,9 +35,11 @@ public struct ProbeEdit: Sendable, Equatable {
     /// Pixels by which named regions are grown.
     public var dilate: Int
 
-    public init(name: String, action: Action, finding: String? = nil, side: String? = nil, severity: String? = nil,
-                prompt: String? = nil, negativePrompt: String? = nil, region: [String] = [], mask: String? = nil,
-                keepRegion: [String] = [], keepMask: String? = nil, target: String? = nil, mode: Mode? = nil, dilate: Int = 0) {
+    public init(
+        name: String, action: Action, finding: String? = nil, side: String? = nil, severity: String? = nil,
+        prompt: String? = nil, negativePrompt: String? = nil, region: [String] = [], mask: String? = nil,
+        keepRegion: [String] = [], keepMask: String? = nil, target: String? = nil, mode: Mode? = nil, dilate: Int = 0
+    ) {
         self.name = name; self.action = action; self.finding = finding; self.side = side; self.severity = severity
         self.prompt = prompt; self.negativePrompt = negativePrompt; self.region = region; self.mask = mask
         self.keepRegion = keepRegion; self.keepMask = keepMask; self.target = target
@@ -81,11 +83,15 @@ public struct ProbeSpec: Sendable {
     /// Write counterfactual PNGs under RUN_DIR/images/.
     public var saveImages: Bool
 
-    static let topKeys = ["model", "inputs", "edits", "strengths", "strength", "seeds", "seed", "steps", "guidance",
-                          "scheduler", "eta", "invert", "margin", "detail", "unet", "force", "classifiers", "threshold",
-                          "save_images"]
-    static let editKeys = ["name", "add", "remove", "prompt", "side", "sides", "severity", "severities", "negative_prompt",
-                           "region", "mask", "keep_region", "keep_mask", "target", "mode", "dilate"]
+    static let topKeys = [
+        "model", "inputs", "edits", "strengths", "strength", "seeds", "seed", "steps", "guidance",
+        "scheduler", "eta", "invert", "margin", "detail", "unet", "force", "classifiers", "threshold",
+        "save_images",
+    ]
+    static let editKeys = [
+        "name", "add", "remove", "prompt", "side", "sides", "severity", "severities", "negative_prompt",
+        "region", "mask", "keep_region", "keep_mask", "target", "mode", "dilate",
+    ]
 
     /// Limits that keep a typo from planning a billion-image study.
     public static let maxEdits = 1000, maxStrengths = 100, maxSeeds = 100_000, maxClassifiers = 16
@@ -104,11 +110,14 @@ public struct ProbeSpec: Sendable {
         let base = file.deletingLastPathComponent()
         func resolve(_ p: String) -> URL {
             let expanded = (p as NSString).expandingTildeInPath
-            return expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : base.appendingPathComponent(expanded).standardizedFileURL
+            return expanded.hasPrefix("/")
+                ? URL(fileURLWithPath: expanded) : base.appendingPathComponent(expanded).standardizedFileURL
         }
         model = try r.string("model").map(resolve)
 
-        guard let inputs = r.child("inputs") else { throw r.fail("inputs", "is required (a folder: or csv: of images)") }
+        guard let inputs = r.child("inputs") else {
+            throw r.fail("inputs", "is required (a folder: or csv: of images)")
+        }
         var ins = ProbeInputs()
         if case .string(let s) = inputs.value {
             ins.folder = resolve(s)
@@ -117,7 +126,9 @@ public struct ProbeSpec: Sendable {
             ins.folder = try inputs.string("folder").map(resolve)
             ins.csv = try inputs.string("csv").map(resolve)
             ins.limit = try inputs.int("limit", range: 1...10_000_000)
-            guard (ins.folder == nil) != (ins.csv == nil) else { throw inputs.failHere("give exactly one of folder: or csv:") }
+            guard (ins.folder == nil) != (ins.csv == nil) else {
+                throw inputs.failHere("give exactly one of folder: or csv:")
+            }
         }
         self.inputs = ins
 
@@ -132,13 +143,22 @@ public struct ProbeSpec: Sendable {
         for e in edits where !names.insert(e.name).inserted {
             throw r.fail("edits", "two edits are named '\(e.name)'; give them distinct name: values")
         }
-        guard edits.count <= Self.maxEdits else { throw r.fail("edits", "expand to \(edits.count) edits; the limit is \(Self.maxEdits)") }
+        guard edits.count <= Self.maxEdits else {
+            throw r.fail("edits", "expand to \(edits.count) edits; the limit is \(Self.maxEdits)")
+        }
         self.edits = edits
 
-        guard !(r.has("strengths") && r.has("strength")) else { throw r.fail("strength", "give strengths: or strength:, not both") }
-        strengths = try r.doubles(r.has("strength") ? "strength" : "strengths", range: 0...1, openLower: true, maxCount: Self.maxStrengths) ?? [0.5]
+        guard !(r.has("strengths") && r.has("strength")) else {
+            throw r.fail("strength", "give strengths: or strength:, not both")
+        }
+        strengths =
+            try r.doubles(
+                r.has("strength") ? "strength" : "strengths", range: 0...1, openLower: true, maxCount: Self.maxStrengths
+            ) ?? [0.5]
         guard !(r.has("seeds") && r.has("seed")) else { throw r.fail("seed", "give seeds: or seed:, not both") }
-        seeds = (try r.ints(r.has("seed") ? "seed" : "seeds", range: 0...Int(Int32.max), maxCount: Self.maxSeeds) ?? [0]).map { UInt64($0) }
+        seeds =
+            (try r.ints(r.has("seed") ? "seed" : "seeds", range: 0...Int(Int32.max), maxCount: Self.maxSeeds) ?? [0])
+            .map { UInt64($0) }
         steps = try r.int("steps", range: 1...1000)
         guidance = try r.double("guidance", range: 0...100)
         scheduler = try r.schedulerName("scheduler")
@@ -159,7 +179,9 @@ public struct ProbeSpec: Sendable {
         for (i, c) in classifiers.enumerated() where c.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw r.fail("classifiers[\(i)]", "is empty")
         }
-        guard Set(classifiers).count == classifiers.count else { throw r.fail("classifiers", "lists a classifier twice") }
+        guard Set(classifiers).count == classifiers.count else {
+            throw r.fail("classifiers", "lists a classifier twice")
+        }
         threshold = try r.double("threshold", range: 0...1, openLower: true) ?? 0.5
         saveImages = try r.bool("save_images") ?? true
     }
@@ -167,18 +189,31 @@ public struct ProbeSpec: Sendable {
     /// One spec entry may expand to several edits (`severities: [mild, moderate, severe]`, `sides: [left, right]`).
     static func parseEdit(_ e: SpecReader, index: Int, resolve: (String) -> String) throws -> [ProbeEdit] {
         try e.only(Self.editKeys)
-        let actions = ["add", "remove", "prompt"].filter { e.has($0) && !(($0 == "prompt") && (e.has("add") || e.has("remove"))) }
+        let actions = ["add", "remove", "prompt"].filter {
+            e.has($0) && !(($0 == "prompt") && (e.has("add") || e.has("remove")))
+        }
         guard actions.count == 1, let action = ProbeEdit.Action(rawValue: actions[0]) else {
-            throw e.failHere("give exactly one of add:, remove: or prompt: (prompt: may accompany add:/remove: as the base prompt)")
+            throw e.failHere(
+                "give exactly one of add:, remove: or prompt: (prompt: may accompany add:/remove: as the base prompt)")
         }
         let finding = action == .prompt ? nil : try e.string(action.rawValue)
-        if let f = finding, f.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw e.fail(action.rawValue, "is empty") }
+        if let f = finding, f.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw e.fail(action.rawValue, "is empty")
+        }
         let prompt = try e.string("prompt")
-        if action == .prompt, (prompt ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw e.fail("prompt", "is empty") }
+        if action == .prompt, (prompt ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw e.fail("prompt", "is empty")
+        }
         guard !(e.has("side") && e.has("sides")) else { throw e.fail("sides", "give side: or sides:, not both") }
-        guard !(e.has("severity") && e.has("severities")) else { throw e.fail("severities", "give severity: or severities:, not both") }
-        let sides: [String?] = try e.strings(e.has("sides") ? "sides" : "side", maxCount: 3).map { $0.map { $0.lowercased() } } ?? [nil]
-        let severities: [String?] = try e.strings(e.has("severities") ? "severities" : "severity", maxCount: 10).map { $0.map { $0.lowercased() } } ?? [nil]
+        guard !(e.has("severity") && e.has("severities")) else {
+            throw e.fail("severities", "give severity: or severities:, not both")
+        }
+        let sides: [String?] =
+            try e.strings(e.has("sides") ? "sides" : "side", maxCount: 3).map { $0.map { $0.lowercased() } } ?? [nil]
+        let severities: [String?] =
+            try e.strings(e.has("severities") ? "severities" : "severity", maxCount: 10).map {
+                $0.map { $0.lowercased() }
+            } ?? [nil]
         if action == .prompt && (sides != [nil] || severities != [nil]) {
             throw e.failHere("side/severity apply to add:/remove: edits, not to a raw prompt:")
         }
@@ -190,11 +225,17 @@ public struct ProbeSpec: Sendable {
         let mask = try e.string("mask").map(resolve)
         let keepMask = try e.string("keep_mask").map(resolve)
         guard region.isEmpty || mask == nil else { throw e.fail("mask", "give region: or mask:, not both") }
-        guard keepRegion.isEmpty || keepMask == nil else { throw e.fail("keep_mask", "give keep_region: or keep_mask:, not both") }
-        if region == ["auto"] && action == .prompt { throw e.fail("region", "'auto' needs an add:/remove: finding; name the regions") }
+        guard keepRegion.isEmpty || keepMask == nil else {
+            throw e.fail("keep_mask", "give keep_region: or keep_mask:, not both")
+        }
+        if region == ["auto"] && action == .prompt {
+            throw e.fail("region", "'auto' needs an add:/remove: finding; name the regions")
+        }
         var mode: ProbeEdit.Mode? = nil
         if let m = try e.string("mode") {
-            guard let parsed = ProbeEdit.Mode(rawValue: m.lowercased()) else { throw e.fail("mode", "must be sdedit or inpaint, got '\(m)'") }
+            guard let parsed = ProbeEdit.Mode(rawValue: m.lowercased()) else {
+                throw e.fail("mode", "must be sdedit or inpaint, got '\(m)'")
+            }
             if parsed == .inpaint && region.isEmpty && mask == nil && action == .prompt {
                 throw e.fail("mode", "inpaint of a prompt: edit needs region: or mask:")
             }
@@ -205,7 +246,9 @@ public struct ProbeSpec: Sendable {
         }
         let dilate = try e.int("dilate", range: 0...256) ?? 0
         let baseName = try e.string("name")
-        if let n = baseName, n.isEmpty || n.count > 80 || n.contains(where: { !($0.isLetter || $0.isNumber || "-_.".contains($0)) }) {
+        if let n = baseName,
+            n.isEmpty || n.count > 80 || n.contains(where: { !($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+        {
             throw e.fail("name", "use 1-80 letters, digits, '-', '_' or '.', got '\(n)'")
         }
         var out = [ProbeEdit]()
@@ -219,12 +262,15 @@ public struct ProbeSpec: Sendable {
                 } else if action == .prompt {
                     name = "prompt-\(index + 1)"
                 } else {
-                    name = ([action.rawValue, slug(finding ?? "")] + [side, severity].compactMap { $0 }.map(slug)).joined(separator: "-")
+                    name = ([action.rawValue, slug(finding ?? "")] + [side, severity].compactMap { $0 }.map(slug))
+                        .joined(separator: "-")
                 }
-                out.append(ProbeEdit(name: name, action: action, finding: finding, side: side, severity: severity,
-                                     prompt: prompt, negativePrompt: try e.string("negative_prompt"), region: region,
-                                     mask: mask, keepRegion: keepRegion, keepMask: keepMask, target: try e.string("target"),
-                                     mode: mode, dilate: dilate))
+                out.append(
+                    ProbeEdit(
+                        name: name, action: action, finding: finding, side: side, severity: severity,
+                        prompt: prompt, negativePrompt: try e.string("negative_prompt"), region: region,
+                        mask: mask, keepRegion: keepRegion, keepMask: keepMask, target: try e.string("target"),
+                        mode: mode, dilate: dilate))
             }
         }
         return out

@@ -27,13 +27,16 @@ public struct ProbeSurvey {
     public var fitWarnings: [String] = []
 
     /// Surveys `plan` for `shard`, reading `runDirectory` if it exists (never writing it).
-    public static func survey(plan: ProbePlan, resolver: EditResolving, runDirectory: URL,
-                              shard: Shard = .all) throws -> ProbeSurvey {
+    public static func survey(
+        plan: ProbePlan, resolver: EditResolving, runDirectory: URL,
+        shard: Shard = .all
+    ) throws -> ProbeSurvey {
         var finished = Set<String>()
         var rows: [ProbeRow] = []
         let results = runDirectory.appendingPathComponent("results.jsonl")
         if try RunInfo<ProbeRunDetails>.check(runDirectory, fingerprint: plan.fingerprint),
-           FileManager.default.fileExists(atPath: results.path) {
+            FileManager.default.fileExists(atPath: results.path)
+        {
             rows = try ResultsLog<ProbeRow>.readRows(results)
             finished = Set(rows.map(\.id))
         }
@@ -59,7 +62,9 @@ public struct ProbeSurvey {
             guard let raster = c.raster else { continue }
             let edit = plan.spec.edits[job.editIndex]
             let resolved: ResolvedEdit
-            if let r = c.resolved[job.editIndex] { resolved = r } else {
+            if let r = c.resolved[job.editIndex] {
+                resolved = r
+            } else {
                 do { resolved = try resolver.resolve(edit, image: raster, imageKey: c.sha) } catch {
                     throw ProbeError("\(input.url.path): edit '\(edit.name)': \(error)")
                 }

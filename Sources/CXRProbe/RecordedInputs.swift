@@ -19,8 +19,9 @@ struct RecordedInputs {
             throw ProbeError("\(input.url.path): cannot read the input image")
         }
         if let old = sha256[input.name], old != sha {
-            throw ProbeError("\(input.url.path): changed since this run made its rows (sha256 \(old.prefix(12))...); "
-                             + "restore it or use a new run directory")
+            throw ProbeError(
+                "\(input.url.path): changed since this run made its rows (sha256 \(old.prefix(12))...); "
+                    + "restore it or use a new run directory")
         }
         return sha
     }

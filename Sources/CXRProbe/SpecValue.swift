@@ -26,7 +26,8 @@ public indirect enum SpecValue: Equatable, Sendable {
         case (.bool(let x), .bool(let y)): return x == y
         case (.null, .null): return true
         case (.list(let x), .list(let y)): return x == y
-        case (.map(let x), .map(let y)): return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        case (.map(let x), .map(let y)):
+            return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
         default: return false
         }
     }
@@ -76,24 +77,34 @@ public indirect enum SpecValue: Equatable, Sendable {
             case .notRegularFile, .readFailed: throw ProbeError("\(name): the spec file: \(failure)")
             }
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw ProbeError("\(name): the spec is not UTF-8 text") }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ProbeError("\(name): the spec is not UTF-8 text")
+        }
         return try parse(text, file: name, limits: limits)
     }
 
     static func yamlProblem(_ e: YamlError) -> String {
         switch e {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
             return "line \(mark.line), column \(mark.column): \(problem)"
         case .reader(let problem, _, _, _): return problem
         default: return "\(e)".split(whereSeparator: \.isNewline).first.map(String.init) ?? "unknown error"
         }
     }
 
-    private static func convert(_ node: Node, file: String, path: String, depth: Int, budget: inout Int,
-                                limits: Limits) throws -> SpecValue {
+    private static func convert(
+        _ node: Node, file: String, path: String, depth: Int, budget: inout Int,
+        limits: Limits
+    ) throws -> SpecValue {
         budget -= 1
-        guard budget >= 0 else { throw ProbeError("\(file): the spec has more than \(limits.maxNodes) values (aliases included)") }
-        guard depth <= limits.maxDepth else { throw ProbeError("\(file): \(path.isEmpty ? "the spec" : path) is nested deeper than \(limits.maxDepth) levels") }
+        guard budget >= 0 else {
+            throw ProbeError("\(file): the spec has more than \(limits.maxNodes) values (aliases included)")
+        }
+        guard depth <= limits.maxDepth else {
+            throw ProbeError(
+                "\(file): \(path.isEmpty ? "the spec" : path) is nested deeper than \(limits.maxDepth) levels")
+        }
         switch node {
         case .scalar(let s):
             // Counted in Unicode scalars, not grapheme clusters: combining marks stack without limit on one
@@ -123,18 +134,23 @@ public indirect enum SpecValue: Equatable, Sendable {
         case .sequence(let seq):
             var out = [SpecValue]()
             for (i, item) in seq.enumerated() {
-                out.append(try convert(item, file: file, path: "\(path)[\(i)]", depth: depth + 1, budget: &budget, limits: limits))
+                out.append(
+                    try convert(
+                        item, file: file, path: "\(path)[\(i)]", depth: depth + 1, budget: &budget, limits: limits))
             }
             return .list(out)
         case .mapping(let map):
             var out = [(key: String, value: SpecValue)]()
             var seen = Set<String>()
             for (k, v) in map {
-                guard case .scalar(let ks) = k else { throw ProbeError("\(file): \(path.isEmpty ? "top level" : path) has a key that is not a plain name") }
+                guard case .scalar(let ks) = k else {
+                    throw ProbeError("\(file): \(path.isEmpty ? "top level" : path) has a key that is not a plain name")
+                }
                 let key = ks.string
                 let sub = path.isEmpty ? key : "\(path).\(key)"
                 guard seen.insert(key).inserted else { throw ProbeError("\(file): \(sub) appears twice") }
-                out.append((key, try convert(v, file: file, path: sub, depth: depth + 1, budget: &budget, limits: limits)))
+                out.append(
+                    (key, try convert(v, file: file, path: sub, depth: depth + 1, budget: &budget, limits: limits)))
             }
             return .map(out)
         }
@@ -179,7 +195,9 @@ struct SpecReader {
     func key(_ k: String) -> String { path.isEmpty ? k : "\(path).\(k)" }
 
     func fail(_ k: String, _ message: String) -> ProbeError { ProbeError("\(file): \(key(k)): \(message)") }
-    func failHere(_ message: String) -> ProbeError { ProbeError("\(file): \(path.isEmpty ? "top level" : path): \(message)") }
+    func failHere(_ message: String) -> ProbeError {
+        ProbeError("\(file): \(path.isEmpty ? "top level" : path): \(message)")
+    }
 
     /// Rejects keys outside `allowed` (catches typos such as `strenghts`).
     func only(_ allowed: [String]) throws {
@@ -204,7 +222,9 @@ struct SpecReader {
     func int(_ k: String, range: ClosedRange<Int>) throws -> Int? {
         guard let v = value[k], v != .null else { return nil }
         guard case .int(let i) = v else { throw fail(k, "must be an integer, got \(v.kindName)") }
-        guard range.contains(i) else { throw fail(k, "must be between \(range.lowerBound) and \(range.upperBound), got \(i)") }
+        guard range.contains(i) else {
+            throw fail(k, "must be between \(range.lowerBound) and \(range.upperBound), got \(i)")
+        }
         return i
     }
 
@@ -219,7 +239,9 @@ struct SpecReader {
         return b
     }
 
-    static func number(_ v: SpecValue, range: ClosedRange<Double>, openLower: Bool, fail: (String) -> ProbeError) throws -> Double {
+    static func number(_ v: SpecValue, range: ClosedRange<Double>, openLower: Bool, fail: (String) -> ProbeError) throws
+        -> Double
+    {
         let d: Double
         switch v {
         case .int(let i): d = Double(i)
@@ -254,14 +276,19 @@ struct SpecReader {
         for (i, item) in items.enumerated() {
             switch item {
             case .int(let n):
-                guard range.contains(n) else { throw fail("\(k)[\(i)]", "must be between \(range.lowerBound) and \(range.upperBound), got \(n)") }
+                guard range.contains(n) else {
+                    throw fail("\(k)[\(i)]", "must be between \(range.lowerBound) and \(range.upperBound), got \(n)")
+                }
                 out.append(n)
             case .string(let s):
                 let parts = s.components(separatedBy: "..")
                 guard parts.count == 2, let a = Int(parts[0].trimmingCharacters(in: .whitespaces)),
-                      let b = Int(parts[1].trimmingCharacters(in: .whitespaces)), a <= b,
-                      range.contains(a), range.contains(b) else {
-                    throw fail(items.count == 1 ? k : "\(k)[\(i)]", "must be an integer or a range like \"0..9\", got \"\(s)\"")
+                    let b = Int(parts[1].trimmingCharacters(in: .whitespaces)), a <= b,
+                    range.contains(a), range.contains(b)
+                else {
+                    throw fail(
+                        items.count == 1 ? k : "\(k)[\(i)]", "must be an integer or a range like \"0..9\", got \"\(s)\""
+                    )
                 }
                 guard b - a < maxCount else { throw fail(k, "has more than \(maxCount) entries") }
                 out += Array(a...b)

@@ -34,7 +34,9 @@ public struct Estimate: Equatable, Codable, Sendable {
 public enum Bootstrap {
     /// Mean of `values` and its `level` percentile-bootstrap interval from `resamples` resamples drawn with `seed`.
     /// nil for no values; a single value gives a zero-width interval.
-    public static func mean(_ values: [Double], resamples: Int = 1000, level: Double = 0.95, seed: UInt64 = 20_240_917) -> Estimate? {
+    public static func mean(_ values: [Double], resamples: Int = 1000, level: Double = 0.95, seed: UInt64 = 20_240_917)
+        -> Estimate?
+    {
         guard !values.isEmpty else { return nil }
         let n = values.count
         let m = values.reduce(0, +) / Double(n)
@@ -59,8 +61,10 @@ extension Bootstrap {
     /// replacement: the rows of one image (its strengths, seeds, severities) are not independent, so resampling
     /// rows would give intervals that are too narrow. Each resample's mean is the mean over the values of the drawn
     /// clusters (a cluster drawn twice counts twice). A single cluster gives a zero-width interval.
-    public static func clusterMean(_ values: [(cluster: String, value: Double)], resamples: Int = 1000,
-                                   level: Double = 0.95, seed: UInt64 = 20_240_917) -> Estimate? {
+    public static func clusterMean(
+        _ values: [(cluster: String, value: Double)], resamples: Int = 1000,
+        level: Double = 0.95, seed: UInt64 = 20_240_917
+    ) -> Estimate? {
         guard !values.isEmpty else { return nil }
         var order = [String]()
         var groups = [String: (sum: Double, count: Int)]()

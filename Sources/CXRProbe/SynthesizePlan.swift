@@ -40,20 +40,27 @@ public struct SynthesizePlan: Sendable {
     public let sources: [URL]
 
     /// torchxrayvision's 18 output labels, the multi-hot columns of labels.csv (plus "No Finding").
-    public static let labelColumns = ["Atelectasis", "Consolidation", "Infiltration", "Pneumothorax", "Edema", "Emphysema",
-                                      "Fibrosis", "Effusion", "Pneumonia", "Pleural_Thickening", "Cardiomegaly", "Nodule",
-                                      "Mass", "Hernia", "Lung Lesion", "Fracture", "Lung Opacity", "Enlarged Cardiomediastinum",
-                                      "No Finding"]
+    public static let labelColumns = [
+        "Atelectasis", "Consolidation", "Infiltration", "Pneumothorax", "Edema", "Emphysema",
+        "Fibrosis", "Effusion", "Pneumonia", "Pleural_Thickening", "Cardiomegaly", "Nodule",
+        "Mass", "Hernia", "Lung Lesion", "Fracture", "Lung Opacity", "Enlarged Cardiomediastinum",
+        "No Finding",
+    ]
 
-    public init(spec: SynthesizeSpec, vocabulary: Vocabulary, steps: Int, guidance: Double, schedulerName: String,
-                modelHash: String, nativeSize: Int) throws {
+    public init(
+        spec: SynthesizeSpec, vocabulary: Vocabulary, steps: Int, guidance: Double, schedulerName: String,
+        modelHash: String, nativeSize: Int
+    ) throws {
         self.spec = spec; self.steps = steps; self.guidance = guidance; self.schedulerName = schedulerName
         self.modelHash = modelHash
         width = spec.width ?? nativeSize; height = spec.height ?? nativeSize
         let file = spec.file.path
         if let from = spec.from {
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: from.path)) ?? [])
-                .filter { ProbeInputs.imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) && !$0.hasPrefix(".") }.sorted()
+                .filter {
+                    ProbeInputs.imageExtensions.contains(($0 as NSString).pathExtension.lowercased())
+                        && !$0.hasPrefix(".")
+                }.sorted()
             guard !names.isEmpty else { throw ProbeError("\(file): from: \(from.path) has no PNG or JPEG files") }
             sources = names.map { from.appendingPathComponent($0) }
         } else {
@@ -67,14 +74,18 @@ public struct SynthesizePlan: Sendable {
                 var ids = [String](), labels = [String]()
                 for (fi, f) in p.findings.enumerated() {
                     let r: FindingRequest
-                    do { r = try vocabulary.lookup(f) } catch { throw ProbeError("\(file): prompts[\(pi)].findings[\(fi)]: \(error)") }
+                    do { r = try vocabulary.lookup(f) } catch {
+                        throw ProbeError("\(file): prompts[\(pi)].findings[\(fi)]: \(error)")
+                    }
                     ids.append(r.finding.id)
                     if let l = label(r.finding), !labels.contains(l) { labels.append(l) }
                 }
                 for l in labels { requested[l, default: 0] += p.count }
                 for _ in 0..<p.count {
-                    items.append(SynthItem(position: items.count, prompt: p.prompt, negativePrompt: p.negativePrompt, findings: ids,
-                                           labels: labels, seed: 0))
+                    items.append(
+                        SynthItem(
+                            position: items.count, prompt: p.prompt, negativePrompt: p.negativePrompt, findings: ids,
+                            labels: labels, seed: 0))
                 }
             }
         } else {
@@ -117,11 +128,14 @@ public struct SynthesizePlan: Sendable {
                 if let sex { prefix += prefix.isEmpty ? sex.prefix(1).uppercased() + sex.dropFirst() : " \(sex)" }
                 if !prefix.isEmpty { prefix += ". " }
                 let base = prefix + (view.map { "\($0) chest radiograph." } ?? EditSpec.defaultBasePrompt)
-                let composed = try compose(EditSpec(basePrompt: base, baseNegativePrompt: spec.negativePrompt, adds: [request]),
-                                           vocabulary: vocabulary)
-                items.append(SynthItem(position: k, prompt: composed.prompt, negativePrompt: composed.negativePrompt,
-                                       findings: [f.id], labels: label(f).map { [$0] } ?? [], side: side, severity: severity,
-                                       sex: sex, age: age, view: view, seed: 0))
+                let composed = try compose(
+                    EditSpec(basePrompt: base, baseNegativePrompt: spec.negativePrompt, adds: [request]),
+                    vocabulary: vocabulary)
+                items.append(
+                    SynthItem(
+                        position: k, prompt: composed.prompt, negativePrompt: composed.negativePrompt,
+                        findings: [f.id], labels: label(f).map { [$0] } ?? [], side: side, severity: severity,
+                        sex: sex, age: age, view: view, seed: 0))
             }
         }
         for k in items.indices {
@@ -145,8 +159,9 @@ public struct SynthesizePlan: Sendable {
     }
 
     var settings: SynthesisSettings {
-        SynthesisSettings(schema: SynthesizeRunner.schema, steps: steps, guidance: guidance, scheduler: schedulerName,
-                          modelSHA256: modelHash, width: width, height: height)
+        SynthesisSettings(
+            schema: SynthesizeRunner.schema, steps: steps, guidance: guidance, scheduler: schedulerName,
+            modelSHA256: modelHash, width: width, height: height)
     }
 
     /// run.json's `settings`: the shared settings, the spec's seed, strength and classifiers, and a hash of every
@@ -155,19 +170,25 @@ public struct SynthesizePlan: Sendable {
         let items = self.items.map {
             "\($0.prompt)\u{1}\($0.negativePrompt)\u{1}\($0.seed)\u{1}\($0.source?.lastPathComponent ?? "")"
         }
-        return MergedObject(settings, .init(count: self.items.count, seed: spec.seed,
-                                            strength: spec.from == nil ? nil : spec.strength,
-                                            classifiers: spec.classifiers,
-                                            itemsSHA256: SHA256.hex(of: Array(items.joined(separator: "\n").utf8))))
+        return MergedObject(
+            settings,
+            .init(
+                count: self.items.count, seed: spec.seed,
+                strength: spec.from == nil ? nil : spec.strength,
+                classifiers: spec.classifiers,
+                itemsSHA256: SHA256.hex(of: Array(items.joined(separator: "\n").utf8))))
     }
 
     public var fingerprint: String { SHA256.hex(of: (try? StableJSON.encode(fingerprintSettings)) ?? []) }
 
     public func id(for item: SynthItem, sourceSHA256: String?) -> String {
-        let key = MergedObject(settings, SynthesisSettings.Item(position: item.position, prompt: item.prompt,
-                                                                negativePrompt: item.negativePrompt, seed: item.seed,
-                                                                sourceSHA256: sourceSHA256 ?? "",
-                                                                strength: spec.from == nil ? 0 : spec.strength))
+        let key = MergedObject(
+            settings,
+            SynthesisSettings.Item(
+                position: item.position, prompt: item.prompt,
+                negativePrompt: item.negativePrompt, seed: item.seed,
+                sourceSHA256: sourceSHA256 ?? "",
+                strength: spec.from == nil ? 0 : spec.strength))
         return String(SHA256.hex(of: (try? StableJSON.encode(key)) ?? []).prefix(32))
     }
 }

@@ -54,12 +54,16 @@ public struct SynthesizeSpec: Sendable {
     /// At most this many image pairs per prompt are compared for diversity.
     public var maxPairsPerPrompt: Int
 
-    static let keys = ["model", "count", "prompts", "distribution", "sides", "severities", "demographics", "negative_prompt",
-                       "steps", "guidance", "scheduler", "seed", "width", "height", "from", "strength", "classifiers",
-                       "duplicate_threshold", "max_pairs_per_prompt"]
+    static let keys = [
+        "model", "count", "prompts", "distribution", "sides", "severities", "demographics", "negative_prompt",
+        "steps", "guidance", "scheduler", "seed", "width", "height", "from", "strength", "classifiers",
+        "duplicate_threshold", "max_pairs_per_prompt",
+    ]
     public static let maxImages = 10_000_000
 
-    public static func load(_ url: URL) throws -> SynthesizeSpec { try SynthesizeSpec(value: SpecValue.read(url), file: url) }
+    public static func load(_ url: URL) throws -> SynthesizeSpec {
+        try SynthesizeSpec(value: SpecValue.read(url), file: url)
+    }
 
     public init(value: SpecValue, file: URL) throws {
         let r = SpecReader(file: file.path, value: value)
@@ -74,23 +78,35 @@ public struct SynthesizeSpec: Sendable {
         negativePrompt = try r.string("negative_prompt") ?? ""
         prompts = []
         distribution = []
-        guard r.has("prompts") != r.has("distribution") else { throw r.failHere("give exactly one of prompts: (with counts) or distribution: (with count:)") }
+        guard r.has("prompts") != r.has("distribution") else {
+            throw r.failHere("give exactly one of prompts: (with counts) or distribution: (with count:)")
+        }
         if let list = try r.list("prompts", maxCount: 10_000) {
             for p in list {
                 try p.only(["prompt", "count", "findings", "negative_prompt"])
-                guard let text = try p.string("prompt"), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw p.fail("prompt", "is required") }
-                guard let n = try p.int("count", range: 1...Self.maxImages) else { throw p.fail("count", "is required") }
-                prompts.append(PromptEntry(prompt: text, negativePrompt: try p.string("negative_prompt") ?? negativePrompt, count: n,
-                                           findings: try p.strings("findings", maxCount: 32) ?? []))
+                guard let text = try p.string("prompt"), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+                else { throw p.fail("prompt", "is required") }
+                guard let n = try p.int("count", range: 1...Self.maxImages) else {
+                    throw p.fail("count", "is required")
+                }
+                prompts.append(
+                    PromptEntry(
+                        prompt: text, negativePrompt: try p.string("negative_prompt") ?? negativePrompt, count: n,
+                        findings: try p.strings("findings", maxCount: 32) ?? []))
             }
             guard !prompts.isEmpty else { throw r.fail("prompts", "must not be empty") }
             count = prompts.reduce(0) { $0 + $1.count }
-            if let c = try r.int("count", range: 1...Self.maxImages), c != count { throw r.fail("count", "is \(c) but the prompts' counts add up to \(count)") }
+            if let c = try r.int("count", range: 1...Self.maxImages), c != count {
+                throw r.fail("count", "is \(c) but the prompts' counts add up to \(count)")
+            }
         } else {
-            guard let c = try r.int("count", range: 1...Self.maxImages) else { throw r.fail("count", "is required with distribution:") }
+            guard let c = try r.int("count", range: 1...Self.maxImages) else {
+                throw r.fail("count", "is required with distribution:")
+            }
             count = c
             guard let d = r.child("distribution"), case .map(let pairs) = d.value, !pairs.isEmpty else {
-                throw r.fail("distribution", "must map findings to fractions, e.g. {pneumothorax: 0.3, no finding: 0.7}")
+                throw r.fail(
+                    "distribution", "must map findings to fractions, e.g. {pneumothorax: 0.3, no finding: 0.7}")
             }
             for (k, v) in pairs {
                 let f = try SpecReader.number(v, range: 0...1, openLower: true) { d.fail(k, $0) }
@@ -142,8 +158,14 @@ public struct SynthesizeSpec: Sendable {
         case .string(let s): w.values = [s]; w.weights = [1]
         default: throw r.failHere("must be a list or a mapping of value: weight")
         }
-        guard !w.values.isEmpty, w.weights.reduce(0, +) > 0 else { throw r.failHere("must name at least one value with a positive weight") }
-        if let allowed { for v in w.values where !allowed.contains(v) { throw r.failHere("'\(v)' is not one of \(allowed.joined(separator: ", "))") } }
+        guard !w.values.isEmpty, w.weights.reduce(0, +) > 0 else {
+            throw r.failHere("must name at least one value with a positive weight")
+        }
+        if let allowed {
+            for v in w.values where !allowed.contains(v) {
+                throw r.failHere("'\(v)' is not one of \(allowed.joined(separator: ", "))")
+            }
+        }
         return w
     }
 }

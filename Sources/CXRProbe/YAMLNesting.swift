@@ -28,7 +28,8 @@ enum YAMLNesting {
                     var compact = 0
                     let space: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
                     while i < bytes.count, bytes[i] == UInt8(ascii: "-") || bytes[i] == UInt8(ascii: "?"),
-                          i + 1 == bytes.count || space(bytes[i + 1]) {
+                        i + 1 == bytes.count || space(bytes[i + 1])
+                    {
                         compact += 1
                         i += 1
                         while i < bytes.count && space(bytes[i]) { i += 1 }

@@ -8,14 +8,22 @@ public enum CSV {
         var line = 1
         while let c = chars.next() {
             if quoted {
-                if c == "\"" { quoted = false; afterQuote = true } else { if c == "\n" { line += 1 }; field.unicodeScalars.append(c) }
+                if c == "\"" {
+                    quoted = false; afterQuote = true
+                } else {
+                    if c == "\n" { line += 1 }; field.unicodeScalars.append(c)
+                }
                 continue
             }
             switch c {
             case "\"":
-                if afterQuote { field.append("\""); quoted = true; afterQuote = false }
-                else if field.isEmpty { quoted = true }
-                else { throw ProbeError("\(file): line \(line): a quote inside an unquoted field") }
+                if afterQuote {
+                    field.append("\""); quoted = true; afterQuote = false
+                } else if field.isEmpty {
+                    quoted = true
+                } else {
+                    throw ProbeError("\(file): line \(line): a quote inside an unquoted field")
+                }
             case ",": row.append(field); field = ""; afterQuote = false
             case "\r": continue
             case "\n": row.append(field); rows.append(row); row = []; field = ""; afterQuote = false; line += 1

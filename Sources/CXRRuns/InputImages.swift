@@ -44,16 +44,22 @@ extension ProbeInputs {
                 throw ProbeError("\(specFile): inputs.folder: \(folder.path) is not a folder")
             }
             let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-            out = names.filter { Self.imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) && !$0.hasPrefix(".") }
-                .sorted()
-                .map { InputImage(url: folder.appendingPathComponent($0), name: $0, labels: [:]) }
-            guard !out.isEmpty else { throw ProbeError("\(specFile): inputs.folder: \(folder.path) has no PNG or JPEG files") }
+            out = names.filter {
+                Self.imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) && !$0.hasPrefix(".")
+            }
+            .sorted()
+            .map { InputImage(url: folder.appendingPathComponent($0), name: $0, labels: [:]) }
+            guard !out.isEmpty else {
+                throw ProbeError("\(specFile): inputs.folder: \(folder.path) has no PNG or JPEG files")
+            }
         } else if let csv {
             out = try Self.readCSV(csv)
         } else {
             throw ProbeError("\(specFile): inputs: give folder: or csv:")
         }
-        guard out.count <= Self.maxImages else { throw ProbeError("\(specFile): inputs: \(out.count) images; the limit is \(Self.maxImages)") }
+        guard out.count <= Self.maxImages else {
+            throw ProbeError("\(specFile): inputs: \(out.count) images; the limit is \(Self.maxImages)")
+        }
         if let limit, out.count > limit { out = Array(out.prefix(limit)) }
         return out
     }
@@ -72,7 +78,8 @@ extension ProbeInputs {
         }
         let rows = try CSV.parse(text, file: url.path)
         guard let header = rows.first else { throw ProbeError("\(url.path): the CSV is empty") }
-        guard let col = ["path", "file", "filename", "image"].lazy.compactMap({ header.firstIndex(of: $0) }).first else {
+        guard let col = ["path", "file", "filename", "image"].lazy.compactMap({ header.firstIndex(of: $0) }).first
+        else {
             throw ProbeError("\(url.path): the CSV header has no path column (path, file, filename or image)")
         }
         let base = url.deletingLastPathComponent()

@@ -1,8 +1,8 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An append-only JSON-lines file that survives crashes: each row is written with one `write(2)` on an
@@ -80,7 +80,9 @@ public final class ResultsLog<Row: ResultRow> {
     /// Reads the rows of a results file without opening it for writing (reports, merges). An unterminated last
     /// line is a row being written (or torn by a crash) and is ignored.
     public static func readRows(_ url: URL) throws -> [Row] {
-        guard let data = try? Data(contentsOf: url) else { throw ProbeError("\(url.path): cannot read the results file") }
+        guard let data = try? Data(contentsOf: url) else {
+            throw ProbeError("\(url.path): cannot read the results file")
+        }
         return try decode(data, file: url)
     }
 

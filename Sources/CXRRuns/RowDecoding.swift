@@ -9,16 +9,19 @@ enum RowDecoding {
         var schema: String?
     }
 
-    static func decode<Row: ResultRow>(_ type: Row.Type, from line: Data, file url: URL,
-                                       line number: Int) throws -> Row {
+    static func decode<Row: ResultRow>(
+        _ type: Row.Type, from line: Data, file url: URL,
+        line number: Int
+    ) throws -> Row {
         let at = "\(url.path): line \(number)"
         guard let header = try? JSONDecoder().decode(Header.self, from: line), header.id != nil else {
             throw ProbeError("\(at) is not a result row (JSON object with an id); the file was edited by hand?")
         }
         guard header.schema == Row.schema else {
             let found = header.schema.map { "schema \($0)" } ?? "no schema"
-            throw ProbeError("\(at) is a row of \(found); this version reads \(Row.schema) only: report or merge "
-                             + "the run with the version that made it, or run the study again into a new directory")
+            throw ProbeError(
+                "\(at) is a row of \(found); this version reads \(Row.schema) only: report or merge "
+                    + "the run with the version that made it, or run the study again into a new directory")
         }
         do { return try JSONDecoder().decode(Row.self, from: line) } catch let error as DecodingError {
             throw ProbeError("\(at) is not a \(Row.schema) row: \(describe(error))")

@@ -23,8 +23,10 @@ public struct RunInfo<Details: Codable>: Codable {
     }
 
     /// `settings` are stored as the tree their JSON encoding reads back to (what the fingerprint hashed).
-    public init<Settings: Encodable>(fingerprint: String, settings: Settings, spec: String, model: String,
-                                     software: String, details: Details) throws {
+    public init<Settings: Encodable>(
+        fingerprint: String, settings: Settings, spec: String, model: String,
+        software: String, details: Details
+    ) throws {
         guard let tree = try? ExactJSON(encoding: settings) else {
             throw ProbeError("internal error: the run settings are not valid JSON (NaN or infinity?)")
         }
@@ -80,7 +82,8 @@ public struct RunInfo<Details: Codable>: Codable {
         let url = url(directory)
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         guard let data = try? Data(contentsOf: url),
-              (try? JSONDecoder().decode(ExactJSON.self, from: data)) != nil else {
+            (try? JSONDecoder().decode(ExactJSON.self, from: data)) != nil
+        else {
             throw ProbeError("\(url.path): unreadable run information (not JSON)")
         }
         guard let info = try? JSONDecoder().decode(RunInfo.self, from: data) else {

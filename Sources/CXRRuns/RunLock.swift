@@ -1,8 +1,8 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An exclusive `flock` on RUN_DIR/.lock, held for the life of the object: two processes writing one run
@@ -14,12 +14,15 @@ public final class RunLock {
     public init(directory: URL) throws {
         let path = directory.appendingPathComponent(".lock").path
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ProbeError("\(directory.path): cannot create the lock file: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw ProbeError("\(directory.path): cannot create the lock file: \(String(cString: strerror(errno)))")
+        }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let busy = errno == EWOULDBLOCK
             close(fd); fd = -1
-            throw busy ? ProbeError(.runDirectoryBusy(path: directory.path))
-                       : ProbeError("\(directory.path): cannot lock the run directory: \(String(cString: strerror(errno)))")
+            throw busy
+                ? ProbeError(.runDirectoryBusy(path: directory.path))
+                : ProbeError("\(directory.path): cannot lock the run directory: \(String(cString: strerror(errno)))")
         }
         // Who holds it, for people looking at the folder.
         let note = "pid \(getpid())\n"

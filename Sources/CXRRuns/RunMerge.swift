@@ -15,8 +15,10 @@ public enum RunMerge {
     }
 
     /// Merges `sources` (and anything already in `destination`) into `destination`; their rows are `Row`s.
-    public static func merge<Row: ResultRow>(_ rowType: Row.Type, into destination: URL, from sources: [URL],
-                                             resultsName: String = "results.jsonl") throws -> Outcome {
+    public static func merge<Row: ResultRow>(
+        _ rowType: Row.Type, into destination: URL, from sources: [URL],
+        resultsName: String = "results.jsonl"
+    ) throws -> Outcome {
         guard !sources.isEmpty else { throw ProbeError("merge: name at least one run directory to merge") }
         let fm = FileManager.default
         do { try fm.createDirectory(at: destination, withIntermediateDirectories: true) } catch {
@@ -35,7 +37,9 @@ public enum RunMerge {
             }
             let f = i.fingerprint
             if let fingerprint, f != fingerprint {
-                throw ProbeError("\(dir.path): was run with different settings from \(dirs[0].path) (spec, model or classifiers); only shards of one plan can be merged")
+                throw ProbeError(
+                    "\(dir.path): was run with different settings from \(dirs[0].path) (spec, model or classifiers); only shards of one plan can be merged"
+                )
             }
             fingerprint = f
             if info == nil { info = i }
@@ -58,7 +62,9 @@ public enum RunMerge {
                     let src = dir.appendingPathComponent(out), dst = destination.appendingPathComponent(out)
                     if !fm.fileExists(atPath: dst.path) && fm.fileExists(atPath: src.path) {
                         try? fm.createDirectory(at: dst.deletingLastPathComponent(), withIntermediateDirectories: true)
-                        guard let data = try? Data(contentsOf: src) else { throw ProbeError("\(src.path): cannot read") }
+                        guard let data = try? Data(contentsOf: src) else {
+                            throw ProbeError("\(src.path): cannot read")
+                        }
                         try AtomicFile.write([UInt8](data), to: dst, overwrite: true)
                         copied += 1
                     }

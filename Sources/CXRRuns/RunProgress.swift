@@ -31,8 +31,9 @@ public final class RunProgress {
     func line(now: Date) -> String {
         let remaining = total - alreadyDone - done
         let eta = ratePerMinute > 0 ? Double(remaining) / ratePerMinute * 60 : 0
-        return String(format: "%@ %d/%d %@ | %.2f %@/min | ETA %@", label, alreadyDone + done, total, unit, ratePerMinute, unit,
-                      Self.duration(eta))
+        return String(
+            format: "%@ %d/%d %@ | %.2f %@/min | ETA %@", label, alreadyDone + done, total, unit, ratePerMinute, unit,
+            Self.duration(eta))
     }
 
     static func duration(_ s: Double) -> String {

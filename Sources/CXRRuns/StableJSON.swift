@@ -20,8 +20,10 @@ public enum StableJSON {
     /// Text in the layout of the commands' `--json` outputs that predate this type (`explain --list`, `generate`,
     /// `provenance`): sorted the same, with slashes escaped ("\/") as JSONSerialization does by default, so that they
     /// print what they did; `pretty` indents (no final newline).
-    public static func string<Value: Encodable>(_ value: Value, escapingSlashes: Bool,
-                                                pretty: Bool = false) throws -> String {
+    public static func string<Value: Encodable>(
+        _ value: Value, escapingSlashes: Bool,
+        pretty: Bool = false
+    ) throws -> String {
         let error = ProbeError("internal error: a --json output is not valid JSON (NaN or infinity?)")
         var options: JSONSerialization.WritingOptions = [.sortedKeys]
         if !escapingSlashes { options.insert(.withoutEscapingSlashes) }
@@ -50,8 +52,10 @@ public enum StableJSON {
         return tree
     }
 
-    private static func write(_ tree: ExactJSON, options: JSONSerialization.WritingOptions,
-                              _ error: ProbeError) throws -> [UInt8] {
+    private static func write(
+        _ tree: ExactJSON, options: JSONSerialization.WritingOptions,
+        _ error: ProbeError
+    ) throws -> [UInt8] {
         let object = tree.foundation
         guard JSONSerialization.isValidJSONObject(object) else { throw error }
         return [UInt8](try JSONSerialization.data(withJSONObject: object, options: options))

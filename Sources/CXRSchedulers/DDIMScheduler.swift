@@ -21,8 +21,9 @@ public struct DDIMScheduler: RegisteredScheduler {
     public init(config: SchedulerConfig, eta: Double = 0) throws {
         self.config = config
         self.eta = eta
-        schedule = try TrainingSchedule(config: config, defaultSpacing: .leading,
-                                        predictionTypes: [.epsilon, .vPrediction, .sample])
+        schedule = try TrainingSchedule(
+            config: config, defaultSpacing: .leading,
+            predictionTypes: [.epsilon, .vPrediction, .sample])
         finalAlphaCumprod = (config.setAlphaToOne ?? true) ? 1 : schedule.alphasCumprod[0]
         clipSample = config.clipSample ?? true
         clipRange = Float(config.clipSampleRange ?? 1.0)
@@ -40,16 +41,20 @@ public struct DDIMScheduler: RegisteredScheduler {
     public mutating func setTimesteps(_ steps: Int) throws {
         try Spacing.check(steps, train: schedule.trainSteps)
         self.steps = steps
-        timesteps = Spacing.ddim(spacing: schedule.spacing, steps: steps, train: schedule.trainSteps,
-                                 offset: schedule.stepsOffset).map(Double.init)
+        timesteps = Spacing.ddim(
+            spacing: schedule.spacing, steps: steps, train: schedule.trainSteps,
+            offset: schedule.stepsOffset
+        ).map(Double.init)
     }
 
     public mutating func setBeginIndex(_ i: Int) {}
 
     public func scaleModelInput(_ sample: Tensor, timestep: Double) throws -> Tensor { sample }
 
-    public mutating func step(_ modelOutput: Tensor, timestep: Double, sample: Tensor,
-                              generator: inout TorchGenerator) throws -> Tensor {
+    public mutating func step(
+        _ modelOutput: Tensor, timestep: Double, sample: Tensor,
+        generator: inout TorchGenerator
+    ) throws -> Tensor {
         guard steps > 0 else { throw SchedulerError.invalidUse("step called before setTimesteps") }
         let t = try schedule.index(timestep)
         let prevT = t - schedule.trainSteps / steps
@@ -94,7 +99,8 @@ public struct DDIMScheduler: RegisteredScheduler {
 }
 
 /// `add_noise` of DDIM and PNDM: sqrt(a_t) * x0 + sqrt(1 - a_t) * noise.
-func alphaNoise(_ schedule: TrainingSchedule, _ original: Tensor, _ noise: Tensor, _ timestep: Double) throws -> Tensor {
+func alphaNoise(_ schedule: TrainingSchedule, _ original: Tensor, _ noise: Tensor, _ timestep: Double) throws -> Tensor
+{
     let a = schedule.alphasCumprod[try schedule.index(timestep)]
     let sa = a.squareRoot(), sb = (1 - a).squareRoot()
     return try original.zipValues(noise) { x, n in sa * x + sb * n }

@@ -29,8 +29,9 @@ public struct DPMSolverMultistepScheduler: RegisteredScheduler {
     /// `eta` is accepted for the registry and ignored: diffusers' class has no such parameter.
     public init(config: SchedulerConfig, eta: Double = 0) throws {
         self.config = config
-        schedule = try TrainingSchedule(config: config, defaultSpacing: .linspace,
-                                        predictionTypes: [.epsilon, .vPrediction, .sample])
+        schedule = try TrainingSchedule(
+            config: config, defaultSpacing: .linspace,
+            predictionTypes: [.epsilon, .vPrediction, .sample])
         solverOrder = config.solverOrder ?? 2
         guard (1...3).contains(solverOrder) else {
             throw SchedulerError.unsupportedSetting("solver_order", String(solverOrder))
@@ -67,14 +68,16 @@ public struct DPMSolverMultistepScheduler: RegisteredScheduler {
         let flipped = Array(lambdas.reversed())
         let clippedIdx = flipped.firstIndex { Double($0) >= lambdaMinClipped } ?? flipped.count
         let last = t - clippedIdx
-        var ts = Spacing.dpm(spacing: schedule.spacing, steps: steps, train: t, last: last,
-                             offset: schedule.stepsOffset)
+        var ts = Spacing.dpm(
+            spacing: schedule.spacing, steps: steps, train: t, last: last,
+            offset: schedule.stepsOffset)
         let train = schedule.trainSigmas
         var sig: [Double]
         if karras {
             let descending = Array(train.reversed())
-            sig = NumpyCompat.karras(sigmaMin: config.sigmaMin ?? Double(descending[descending.count - 1]),
-                                     sigmaMax: config.sigmaMax ?? Double(descending[0]), count: steps)
+            sig = NumpyCompat.karras(
+                sigmaMin: config.sigmaMin ?? Double(descending[descending.count - 1]),
+                sigmaMax: config.sigmaMax ?? Double(descending[0]), count: steps)
             let logs = train.map { NumpyCompat.logf($0) }
             let raw = sig.map { NumpyCompat.sigmaToT($0, logs) }
             let rounded = (config.betaSchedule ?? .linear) != .squaredcosCapV2
@@ -118,8 +121,10 @@ public struct DPMSolverMultistepScheduler: RegisteredScheduler {
         return (a, sg, NumpyCompat.logf(a) - NumpyCompat.logf(sg))
     }
 
-    public mutating func step(_ modelOutput: Tensor, timestep: Double, sample: Tensor,
-                              generator: inout TorchGenerator) throws -> Tensor {
+    public mutating func step(
+        _ modelOutput: Tensor, timestep: Double, sample: Tensor,
+        generator: inout TorchGenerator
+    ) throws -> Tensor {
         guard !timesteps.isEmpty else { throw SchedulerError.invalidUse("step called before setTimesteps") }
         let i = stepIndex ?? beginIndex ?? index(for: timestep)
         stepIndex = i

@@ -26,12 +26,15 @@ struct TrainingSchedule: Sendable {
     let stepsOffset: Int
 
     init(config c: SchedulerConfig, defaultSpacing: TimestepSpacing, predictionTypes: Set<PredictionType>) throws {
-        try c.checkSupported(keys: ["trained_betas", "rescale_betas_zero_snr", "thresholding", "timestep_type",
-                                    "use_exponential_sigmas", "use_beta_sigmas", "use_lu_lambdas",
-                                    "use_flow_sigmas", "use_dynamic_shifting", "variance_type"])
+        try c.checkSupported(keys: [
+            "trained_betas", "rescale_betas_zero_snr", "thresholding", "timestep_type",
+            "use_exponential_sigmas", "use_beta_sigmas", "use_lu_lambdas",
+            "use_flow_sigmas", "use_dynamic_shifting", "variance_type",
+        ])
         trainSteps = c.numTrainTimesteps ?? 1000
-        let betas = NoiseSchedule.betas(schedule: c.betaSchedule ?? .linear, start: c.betaStart ?? 0.0001,
-                                        end: c.betaEnd ?? 0.02, count: trainSteps)
+        let betas = NoiseSchedule.betas(
+            schedule: c.betaSchedule ?? .linear, start: c.betaStart ?? 0.0001,
+            end: c.betaEnd ?? 0.02, count: trainSteps)
         alphasCumprod = NoiseSchedule.alphasCumprod(betas)
         predictionType = c.predictionType ?? .epsilon
         // A known prediction type can still be one this class does not implement (diffusers' PNDM has no "sample").

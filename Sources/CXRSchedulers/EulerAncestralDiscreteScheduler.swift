@@ -16,8 +16,9 @@ public struct EulerAncestralDiscreteScheduler: RegisteredScheduler {
     /// `eta` is accepted for the registry and ignored: diffusers' class has no such parameter.
     public init(config: SchedulerConfig, eta: Double = 0) throws {
         self.config = config
-        let schedule = try TrainingSchedule(config: config, defaultSpacing: .linspace,
-                                            predictionTypes: [.epsilon, .vPrediction])
+        let schedule = try TrainingSchedule(
+            config: config, defaultSpacing: .linspace,
+            predictionTypes: [.epsilon, .vPrediction])
         state = SigmaState(schedule: schedule)
     }
 
@@ -35,8 +36,10 @@ public struct EulerAncestralDiscreteScheduler: RegisteredScheduler {
         try state.scale(sample, timestep)
     }
 
-    public mutating func step(_ modelOutput: Tensor, timestep: Double, sample: Tensor,
-                              generator: inout TorchGenerator) throws -> Tensor {
+    public mutating func step(
+        _ modelOutput: Tensor, timestep: Double, sample: Tensor,
+        generator: inout TorchGenerator
+    ) throws -> Tensor {
         let (i, sigma, sigmaTo) = try state.beginStep(timestep)
         let x0 = try state.predictX0(modelOutput, sample, sigma: sigma)
         let sigmaUp = ((sigmaTo * sigmaTo) * (sigma * sigma - sigmaTo * sigmaTo) / (sigma * sigma)).squareRoot()

@@ -17,12 +17,15 @@ public struct EulerDiscreteScheduler: RegisteredScheduler {
     /// `eta` is accepted for the registry and ignored: diffusers' class has no such parameter.
     public init(config: SchedulerConfig, eta: Double = 0) throws {
         self.config = config
-        let schedule = try TrainingSchedule(config: config, defaultSpacing: .linspace,
-                                            predictionTypes: [.epsilon, .vPrediction, .sample])
+        let schedule = try TrainingSchedule(
+            config: config, defaultSpacing: .linspace,
+            predictionTypes: [.epsilon, .vPrediction, .sample])
         state = SigmaState(schedule: schedule)
         karras = config.useKarrasSigmas ?? false
         let interpolation = config.interpolationType ?? "linear"
-        guard interpolation == "linear" else { throw SchedulerError.unsupportedSetting("interpolation_type", interpolation) }
+        guard interpolation == "linear" else {
+            throw SchedulerError.unsupportedSetting("interpolation_type", interpolation)
+        }
         let finalType = config.finalSigmasType ?? "zero"
         guard finalType == "zero" || finalType == "sigma_min" else {
             throw SchedulerError.unsupportedSetting("final_sigmas_type", finalType)
@@ -45,10 +48,12 @@ public struct EulerDiscreteScheduler: RegisteredScheduler {
         try state.scale(sample, timestep)
     }
 
-    public mutating func step(_ modelOutput: Tensor, timestep: Double, sample: Tensor,
-                              generator: inout TorchGenerator) throws -> Tensor {
+    public mutating func step(
+        _ modelOutput: Tensor, timestep: Double, sample: Tensor,
+        generator: inout TorchGenerator
+    ) throws -> Tensor {
         let (i, sigma, sigmaNext) = try state.beginStep(timestep)
-        let sigmaHat = sigma * (0 + 1) // gamma is 0 without churn
+        let sigmaHat = sigma * (0 + 1)  // gamma is 0 without churn
         let x0 = try state.predictX0(modelOutput, sample, sigma: sigmaHat)
         let dt = sigmaNext - sigmaHat
         let prev = try sample.zipValues(x0) { s, x in s + ((s - x) / sigmaHat) * dt }

@@ -24,8 +24,9 @@ public struct LMSDiscreteScheduler: RegisteredScheduler {
     /// `eta` is accepted for the registry and ignored: diffusers' class has no such parameter.
     public init(config: SchedulerConfig, eta: Double = 0) throws {
         self.config = config
-        let schedule = try TrainingSchedule(config: config, defaultSpacing: .linspace,
-                                            predictionTypes: [.epsilon, .vPrediction, .sample])
+        let schedule = try TrainingSchedule(
+            config: config, defaultSpacing: .linspace,
+            predictionTypes: [.epsilon, .vPrediction, .sample])
         state = SigmaState(schedule: schedule)
         karras = config.useKarrasSigmas ?? false
     }
@@ -45,8 +46,10 @@ public struct LMSDiscreteScheduler: RegisteredScheduler {
         try state.scale(sample, timestep)
     }
 
-    public mutating func step(_ modelOutput: Tensor, timestep: Double, sample: Tensor,
-                              generator: inout TorchGenerator) throws -> Tensor {
+    public mutating func step(
+        _ modelOutput: Tensor, timestep: Double, sample: Tensor,
+        generator: inout TorchGenerator
+    ) throws -> Tensor {
         let (i, sigma, _) = try state.beginStep(timestep)
         let x0 = try state.predictX0(modelOutput, sample, sigma: sigma)
         derivatives.append(try sample.zipValues(x0) { s, x in (s - x) / sigma })

@@ -27,8 +27,9 @@ public struct PNDMScheduler: RegisteredScheduler {
     /// `eta` is accepted for the registry and ignored: diffusers' class has no such parameter.
     public init(config: SchedulerConfig, eta: Double = 0) throws {
         self.config = config
-        schedule = try TrainingSchedule(config: config, defaultSpacing: .leading,
-                                        predictionTypes: [.epsilon, .vPrediction])
+        schedule = try TrainingSchedule(
+            config: config, defaultSpacing: .leading,
+            predictionTypes: [.epsilon, .vPrediction])
         finalAlphaCumprod = (config.setAlphaToOne ?? false) ? 1 : schedule.alphasCumprod[0]
         skipPrk = config.skipPrkSteps ?? false
     }
@@ -36,8 +37,9 @@ public struct PNDMScheduler: RegisteredScheduler {
     public mutating func setTimesteps(_ steps: Int) throws {
         try Spacing.check(steps, train: schedule.trainSteps)
         self.steps = steps
-        let ts = Spacing.pndm(spacing: schedule.spacing, steps: steps, train: schedule.trainSteps,
-                              offset: schedule.stepsOffset)
+        let ts = Spacing.pndm(
+            spacing: schedule.spacing, steps: steps, train: schedule.trainSteps,
+            offset: schedule.stepsOffset)
         let plms: [Int]
         if skipPrk {
             prkTimesteps = []
@@ -72,8 +74,10 @@ public struct PNDMScheduler: RegisteredScheduler {
 
     public func scaleModelInput(_ sample: Tensor, timestep: Double) throws -> Tensor { sample }
 
-    public mutating func step(_ modelOutput: Tensor, timestep: Double, sample: Tensor,
-                              generator: inout TorchGenerator) throws -> Tensor {
+    public mutating func step(
+        _ modelOutput: Tensor, timestep: Double, sample: Tensor,
+        generator: inout TorchGenerator
+    ) throws -> Tensor {
         guard steps > 0 else { throw SchedulerError.invalidUse("step called before setTimesteps") }
         let t = try schedule.index(timestep)
         if counter < prkTimesteps.count && !skipPrk {
@@ -90,7 +94,8 @@ public struct PNDMScheduler: RegisteredScheduler {
         let sixth = Float(1.0 / 6.0), third = Float(1.0 / 3.0)
         func accumulate(_ c: Float) throws {
             let add = modelOutput.mapValues { c * $0 }
-            curModelOutput = try curModelOutput.map { try $0.zipValues(add) { a, b in a + b } }
+            curModelOutput =
+                try curModelOutput.map { try $0.zipValues(add) { a, b in a + b } }
                 ?? add.mapValues { 0 + $0 }
         }
         switch counter % 4 {
@@ -148,8 +153,10 @@ public struct PNDMScheduler: RegisteredScheduler {
             let c = Float(1.0 / 24.0)
             var o = [Float](repeating: 0, count: modelOutput.count)
             for i in 0..<o.count {
-                o[i] = c * (55 * e[n - 1].data[i] - 59 * e[n - 2].data[i] + 37 * e[n - 3].data[i]
-                    - 9 * e[n - 4].data[i])
+                o[i] =
+                    c
+                    * (55 * e[n - 1].data[i] - 59 * e[n - 2].data[i] + 37 * e[n - 3].data[i]
+                        - 9 * e[n - 4].data[i])
             }
             output = Tensor(shape: modelOutput.shape, data: o)
         } else {

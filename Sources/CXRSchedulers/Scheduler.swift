@@ -29,8 +29,10 @@ public protocol Scheduler: Sendable {
     func scaleModelInput(_ sample: Tensor, timestep: Double) throws -> Tensor
     /// `step(model_output, t, sample, generator=...)`: the sample at the next timestep. Stochastic schedulers draw
     /// their noise from `generator` exactly as diffusers does.
-    mutating func step(_ modelOutput: Tensor, timestep: Double, sample: Tensor,
-                       generator: inout TorchGenerator) throws -> Tensor
+    mutating func step(
+        _ modelOutput: Tensor, timestep: Double, sample: Tensor,
+        generator: inout TorchGenerator
+    ) throws -> Tensor
     /// `add_noise(original, noise, [timestep])`, including the begin/step-index rules of the Euler-type schedulers.
     func addNoise(_ original: Tensor, noise: Tensor, timestep: Double) throws -> Tensor
 }
@@ -39,7 +41,8 @@ extension Scheduler {
     /// StableDiffusionImg2ImgPipeline.get_timesteps: the timesteps an img2img (or inpainting) run with `strength`
     /// uses, and the index of the first one. Calls `setTimesteps(steps)` and, where diffusers' class has it,
     /// `setBeginIndex(startIndex)`; the pipeline then noises its start latents at `timesteps[0]`.
-    public mutating func img2imgTimesteps(steps: Int, strength: Double) throws -> (timesteps: [Double], startIndex: Int) {
+    public mutating func img2imgTimesteps(steps: Int, strength: Double) throws -> (timesteps: [Double], startIndex: Int)
+    {
         guard strength >= 0, strength <= 1 else {
             throw SchedulerError.invalidUse("strength \(strength) must be between 0 and 1")
         }

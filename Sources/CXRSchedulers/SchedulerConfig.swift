@@ -118,8 +118,10 @@ public struct SchedulerConfig: Sendable, Equatable {
         }
         if let v = lambdaMinClipped, v.isNaN { throw SchedulerError.invalidConfig(file, "lambda_min_clipped is NaN") }
         if c.has("trained_betas") { unsupported["trained_betas"] = "(array)" }
-        for key in ["thresholding", "rescale_betas_zero_snr", "use_exponential_sigmas", "use_beta_sigmas",
-                    "use_lu_lambdas", "use_flow_sigmas", "use_dynamic_shifting"] where c[key]?.bool == true {
+        for key in [
+            "thresholding", "rescale_betas_zero_snr", "use_exponential_sigmas", "use_beta_sigmas",
+            "use_lu_lambdas", "use_flow_sigmas", "use_dynamic_shifting",
+        ] where c[key]?.bool == true {
             unsupported[key] = "true"
         }
         if let v = try c.optString("timestep_type"), v != "discrete" { unsupported["timestep_type"] = v }

@@ -53,8 +53,9 @@ enum Spacing {
     static func dpm(spacing: TimestepSpacing, steps n: Int, train t: Int, last: Int, offset: Int) -> [Int] {
         switch spacing {
         case .linspace:
-            return Array(NumpyCompat.linspace(0, Double(last - 1), n + 1).map { Int(NumpyCompat.round($0)) }
-                .reversed().dropLast())
+            return Array(
+                NumpyCompat.linspace(0, Double(last - 1), n + 1).map { Int(NumpyCompat.round($0)) }
+                    .reversed().dropLast())
         case .leading:
             let ratio = last / (n + 1)
             return Array((0...n).reversed().map { $0 * ratio }.dropLast()).map { $0 + offset }

@@ -57,19 +57,19 @@ public func activated(_ x: Tensor, _ act: Activation) -> Tensor {
 /// GEGLU: x [..., 2D] -> value * gelu(gate) [..., D], where value is the first half and gate the second.
 public func geglu(_ x: Tensor) -> Tensor {
     Profiler.measure("geglu") {
-    let d2 = x.shape.last!, d = d2 / 2
-    let rows = x.count / d2
-    var out = Tensor(zeros: Array(x.shape.dropLast()) + [d])
-    out.data.withUnsafeMutableBufferPointer { op in
-        x.data.withUnsafeBufferPointer { xp in
-            nonisolated(unsafe) let op = op, xp = xp
-            Parallel.for(rows, minChunk: 8) { r in
-                let s = xp.baseAddress! + r * d2
-                let o = op.baseAddress! + r * d
-                for i in 0..<d { o[i] = s[i] * Activation.gelu.apply(s[d + i]) }
+        let d2 = x.shape.last!, d = d2 / 2
+        let rows = x.count / d2
+        var out = Tensor(zeros: Array(x.shape.dropLast()) + [d])
+        out.data.withUnsafeMutableBufferPointer { op in
+            x.data.withUnsafeBufferPointer { xp in
+                nonisolated(unsafe) let op = op, xp = xp
+                Parallel.for(rows, minChunk: 8) { r in
+                    let s = xp.baseAddress! + r * d2
+                    let o = op.baseAddress! + r * d
+                    for i in 0..<d { o[i] = s[i] * Activation.gelu.apply(s[d + i]) }
+                }
             }
         }
+        return out
     }
-    return out
-}
 }

@@ -10,8 +10,10 @@ public enum BFloat16GEMM {
 
     /// The product of two packed operands into row-major C (row stride `ldc`), on the shared thread budget.
     /// beta = 0 means C is not read.
-    public static func multiply(alpha: Float = 1, _ a: BFloat16Matrix, _ b: BFloat16Matrix, beta: Float = 0,
-                                c: UnsafeMutablePointer<Float>, ldc: Int) {
+    public static func multiply(
+        alpha: Float = 1, _ a: BFloat16Matrix, _ b: BFloat16Matrix, beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         precondition(a.side == .a && b.side == .b && a.columns == b.rows, "bf16 GEMM: operands do not fit")
         let m = a.rows, n = b.columns, k = a.columns
         if m == 0 || n == 0 { return }

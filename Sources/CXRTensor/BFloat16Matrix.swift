@@ -44,7 +44,8 @@ public final class BFloat16Matrix: @unchecked Sendable {
 
     /// Number of kernel panels (MR rows of A, NR columns of B).
     var panels: Int {
-        side == .a ? (rows + Int(CXR_BF16_MR) - 1) / Int(CXR_BF16_MR)
+        side == .a
+            ? (rows + Int(CXR_BF16_MR) - 1) / Int(CXR_BF16_MR)
             : (columns + Int(CXR_BF16_NR) - 1) / Int(CXR_BF16_NR)
     }
 }

@@ -42,25 +42,33 @@ public struct BLASKernelChoice: Equatable, Sendable {
 
     /// The decision for a CPU, the core OpenBLAS runs (`openblas_get_corename`), its build configuration
     /// (`openblas_get_config`) and the process environment.
-    public static func decide(cpu: CPUFeatures, core: String, config: String,
-                              environment: [String: String]) -> BLASKernelChoice {
+    public static func decide(
+        cpu: CPUFeatures, core: String, config: String,
+        environment: [String: String]
+    ) -> BLASKernelChoice {
         let set = environment[coreTypeVariable].flatMap { $0.isEmpty ? nil : $0 }
         let marker = environment[markerVariable].map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         if let set {
             if let marker, marker.count == 2, marker[0] == set {
-                let ignored = core.lowercased() == set.lowercased() ? nil
+                let ignored =
+                    core.lowercased() == set.lowercased()
+                    ? nil
                     : "OpenBLAS did not take \(coreTypeVariable)=\(set) and runs \(core)"
-                return BLASKernelChoice(action: .keep, source: .selected(set, detected: String(marker[1])),
-                                        note: ignored)
+                return BLASKernelChoice(
+                    action: .keep, source: .selected(set, detected: String(marker[1])),
+                    note: ignored)
             }
-            let ignored = core.lowercased() == set.lowercased() ? nil
+            let ignored =
+                core.lowercased() == set.lowercased()
+                ? nil
                 : "OpenBLAS does not know \(coreTypeVariable)=\(set) and runs \(core)"
             return BLASKernelChoice(action: .keep, source: .environment(set), note: ignored)
         }
         if marker != nil {
             // We re-executed already and the variable did not survive (something cleared it): never loop.
-            return BLASKernelChoice(action: .keep, source: .openBLAS,
-                                    note: "\(coreTypeVariable) was lost after re-executing; keeping \(core)")
+            return BLASKernelChoice(
+                action: .keep, source: .openBLAS,
+                note: "\(coreTypeVariable) was lost after re-executing; keeping \(core)")
         }
         guard let want = OpenBLASCore.preferred(for: cpu) else {
             return BLASKernelChoice(action: .keep, source: .openBLAS)
@@ -71,12 +79,14 @@ public struct BLASKernelChoice: Equatable, Sendable {
         }
         if tier >= cpu.bestTier { return BLASKernelChoice(action: .keep, source: .openBLAS) }
         guard config.split(separator: " ").contains("DYNAMIC_ARCH") else {
-            return BLASKernelChoice(action: .keep, source: .openBLAS,
-                                    note: "this OpenBLAS is built for \(core) only (no DYNAMIC_ARCH); "
-                                        + "a build for this CPU would run \(cpu.bestTier) kernels")
+            return BLASKernelChoice(
+                action: .keep, source: .openBLAS,
+                note: "this OpenBLAS is built for \(core) only (no DYNAMIC_ARCH); "
+                    + "a build for this CPU would run \(cpu.bestTier) kernels")
         }
-        return BLASKernelChoice(action: .reexecute(core: want), source: .openBLAS,
-                                note: "OpenBLAS picked \(core) (\(tier)) on a CPU with \(cpu.bestTier)")
+        return BLASKernelChoice(
+            action: .reexecute(core: want), source: .openBLAS,
+            note: "OpenBLAS picked \(core) (\(tier)) on a CPU with \(cpu.bestTier)")
     }
 
     /// Why the kernel set in use is wrong for this machine, or nil when it is right: the value the environment
@@ -84,13 +94,15 @@ public struct BLASKernelChoice: Equatable, Sendable {
     /// program was started with (before any re-execution of its own).
     public static func mismatch(cpu: CPUFeatures, core: String, environment: [String: String]) -> String? {
         if let set = environment[coreTypeVariable], !set.isEmpty, environment[markerVariable] == nil {
-            return core.lowercased() == set.lowercased() ? nil
+            return core.lowercased() == set.lowercased()
+                ? nil
                 : "\(coreTypeVariable)=\(set) is set but OpenBLAS runs \(core)"
         }
         guard let tier = OpenBLASCore.tier(of: core) else {
             return "OpenBLAS core \(core) is unknown to OpenBLASCore's table (add it with its SGEMM tier)"
         }
-        return tier == cpu.bestTier ? nil
+        return tier == cpu.bestTier
+            ? nil
             : "OpenBLAS runs \(core) (\(tier) kernels) on a CPU whose best is \(cpu.bestTier) (\(cpu.featureList))"
     }
 

@@ -42,14 +42,18 @@ public struct CPUFeatures: Equatable, Sendable {
                 family = baseFamily == 0xF ? baseFamily + Int(l1[0] >> 20 & 0xFF) : baseFamily
                 model = baseFamily == 0x6 || baseFamily == 0xF ? Int(l1[0] >> 16 & 0xF) << 4 | baseModel : baseModel
                 let ecx = l1[2]
-                let flags: [(UInt32, Feature)] = [(0, .sse3), (9, .ssse3), (19, .sse4_1), (20, .sse4_2), (12, .fma),
-                                                  (28, .avx)]
+                let flags: [(UInt32, Feature)] = [
+                    (0, .sse3), (9, .ssse3), (19, .sse4_1), (20, .sse4_2), (12, .fma),
+                    (28, .avx),
+                ]
                 for (bit, f) in flags where ecx >> bit & 1 == 1 { found.insert(f) }
             }
             if maxLeaf >= 7, let l7 = cpuid(7, 0) {
                 let ebx = l7[1], edx = l7[3]
-                let flags: [(UInt32, Feature)] = [(5, .avx2), (16, .avx512f), (17, .avx512dq), (28, .avx512cd),
-                                                  (30, .avx512bw), (31, .avx512vl)]
+                let flags: [(UInt32, Feature)] = [
+                    (5, .avx2), (16, .avx512f), (17, .avx512dq), (28, .avx512cd),
+                    (30, .avx512bw), (31, .avx512vl),
+                ]
                 for (bit, f) in flags where ebx >> bit & 1 == 1 { found.insert(f) }
                 let amx: [(UInt32, Feature)] = [(24, .amx_tile), (22, .amx_bf16), (25, .amx_int8)]
                 for (bit, f) in amx where edx >> bit & 1 == 1 { found.insert(f) }
@@ -69,10 +73,11 @@ public struct CPUFeatures: Equatable, Sendable {
     }
 
     /// This machine's processor.
-    public static let current = CPUFeatures(cpuid: { leaf, subleaf in
-        var regs: [UInt32] = [0, 0, 0, 0]
-        return cxr_cpuid(leaf, subleaf, &regs) == 1 ? regs : nil
-    }, xcr0: cxr_xgetbv0())
+    public static let current = CPUFeatures(
+        cpuid: { leaf, subleaf in
+            var regs: [UInt32] = [0, 0, 0, 0]
+            return cxr_cpuid(leaf, subleaf, &regs) == 1 ? regs : nil
+        }, xcr0: cxr_xgetbv0())
 
     public func has(_ f: Feature) -> Bool { features.contains(f) }
 

@@ -10,16 +10,16 @@ public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
 /// a += b (same shape).
 public func addInPlace(_ a: inout Tensor, _ b: Tensor) {
     Profiler.measure("add") {
-    precondition(a.shape == b.shape, "add: \(a.shape) vs \(b.shape)")
-    a.data.withUnsafeMutableBufferPointer { ap in
-        b.data.withUnsafeBufferPointer { bp in
-            nonisolated(unsafe) let ap = ap, bp = bp
-            Parallel.ranges(ap.count, minChunk: 1 << 15) { lo, hi in
-                for i in lo..<hi { ap[i] += bp[i] }
+        precondition(a.shape == b.shape, "add: \(a.shape) vs \(b.shape)")
+        a.data.withUnsafeMutableBufferPointer { ap in
+            b.data.withUnsafeBufferPointer { bp in
+                nonisolated(unsafe) let ap = ap, bp = bp
+                Parallel.ranges(ap.count, minChunk: 1 << 15) { lo, hi in
+                    for i in lo..<hi { ap[i] += bp[i] }
+                }
             }
         }
     }
-}
 }
 
 /// x * s.
@@ -34,38 +34,39 @@ public func scaled(_ x: Tensor, _ s: Float) -> Tensor {
 /// x [N, C, ...] + v [N, C] broadcast over the trailing (spatial) dimensions.
 public func addPerChannel(_ x: Tensor, _ v: Tensor) -> Tensor {
     Profiler.measure("addPerChannel") {
-    let n = x.shape[0], c = x.shape[1]
-    precondition(v.count == n * c, "addPerChannel: \(x.shape) vs \(v.shape)")
-    let spatial = x.count / (n * c)
-    var y = x
-    y.data.withUnsafeMutableBufferPointer { p in
-        for i in 0..<(n * c) {
-            let val = v.data[i]
-            let base = p.baseAddress! + i * spatial
-            for j in 0..<spatial { base[j] += val }
+        let n = x.shape[0], c = x.shape[1]
+        precondition(v.count == n * c, "addPerChannel: \(x.shape) vs \(v.shape)")
+        let spatial = x.count / (n * c)
+        var y = x
+        y.data.withUnsafeMutableBufferPointer { p in
+            for i in 0..<(n * c) {
+                let val = v.data[i]
+                let base = p.baseAddress! + i * spatial
+                for j in 0..<spatial { base[j] += val }
+            }
         }
+        return y
     }
-    return y
-}
 }
 
 /// Concatenation along dimension 1 (channels) of NCHW tensors (or [N, C, ...] generally).
 public func concatChannels(_ a: Tensor, _ b: Tensor) -> Tensor {
     Profiler.measure("concat") {
-    let n = a.shape[0]
-    precondition(b.shape[0] == n && Array(a.shape.dropFirst(2)) == Array(b.shape.dropFirst(2)),
-                 "concatChannels: \(a.shape) vs \(b.shape)")
-    let pa = a.count / n, pb = b.count / n
-    var data = [Float]()
-    data.reserveCapacity(a.count + b.count)
-    for i in 0..<n {
-        data.append(contentsOf: a.data[(i * pa)..<((i + 1) * pa)])
-        data.append(contentsOf: b.data[(i * pb)..<((i + 1) * pb)])
+        let n = a.shape[0]
+        precondition(
+            b.shape[0] == n && Array(a.shape.dropFirst(2)) == Array(b.shape.dropFirst(2)),
+            "concatChannels: \(a.shape) vs \(b.shape)")
+        let pa = a.count / n, pb = b.count / n
+        var data = [Float]()
+        data.reserveCapacity(a.count + b.count)
+        for i in 0..<n {
+            data.append(contentsOf: a.data[(i * pa)..<((i + 1) * pa)])
+            data.append(contentsOf: b.data[(i * pb)..<((i + 1) * pb)])
+        }
+        var s = a.shape
+        s[1] = a.shape[1] + b.shape[1]
+        return Tensor(shape: s, data: data)
     }
-    var s = a.shape
-    s[1] = a.shape[1] + b.shape[1]
-    return Tensor(shape: s, data: data)
-}
 }
 
 /// Slices channels [from, to) of an [N, C, ...] tensor.
@@ -83,68 +84,68 @@ public func sliceChannels(_ x: Tensor, from: Int, to: Int) -> Tensor {
 /// NCHW -> N(HW)C: the token layout of the UNet's transformer blocks.
 public func nchwToTokens(_ x: Tensor) -> Tensor {
     Profiler.measure("transpose") {
-    let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3]
-    var out = Tensor(zeros: [n, hw, c])
-    out.data.withUnsafeMutableBufferPointer { o in
-        x.data.withUnsafeBufferPointer { s in
-            for b in 0..<n {
-                for ch in 0..<c {
-                    let src = s.baseAddress! + (b * c + ch) * hw
-                    let dst = o.baseAddress! + b * hw * c + ch
-                    for p in 0..<hw { dst[p * c] = src[p] }
+        let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3]
+        var out = Tensor(zeros: [n, hw, c])
+        out.data.withUnsafeMutableBufferPointer { o in
+            x.data.withUnsafeBufferPointer { s in
+                for b in 0..<n {
+                    for ch in 0..<c {
+                        let src = s.baseAddress! + (b * c + ch) * hw
+                        let dst = o.baseAddress! + b * hw * c + ch
+                        for p in 0..<hw { dst[p * c] = src[p] }
+                    }
                 }
             }
         }
+        return out
     }
-    return out
-}
 }
 
 /// N(HW)C -> NCHW.
 public func tokensToNCHW(_ x: Tensor, height: Int, width: Int) -> Tensor {
     Profiler.measure("transpose") {
-    let n = x.shape[0], hw = x.shape[1], c = x.shape[2]
-    var out = Tensor(zeros: [n, c, height, width])
-    out.data.withUnsafeMutableBufferPointer { o in
-        x.data.withUnsafeBufferPointer { s in
-            for b in 0..<n {
-                for ch in 0..<c {
-                    let dst = o.baseAddress! + (b * c + ch) * hw
-                    let src = s.baseAddress! + b * hw * c + ch
-                    for p in 0..<hw { dst[p] = src[p * c] }
+        let n = x.shape[0], hw = x.shape[1], c = x.shape[2]
+        var out = Tensor(zeros: [n, c, height, width])
+        out.data.withUnsafeMutableBufferPointer { o in
+            x.data.withUnsafeBufferPointer { s in
+                for b in 0..<n {
+                    for ch in 0..<c {
+                        let dst = o.baseAddress! + (b * c + ch) * hw
+                        let src = s.baseAddress! + b * hw * c + ch
+                        for p in 0..<hw { dst[p] = src[p * c] }
+                    }
                 }
             }
         }
+        return out
     }
-    return out
-}
 }
 
 /// Nearest-neighbour 2x upsampling of NCHW (torch.nn.functional.interpolate(scale_factor=2, mode="nearest")).
 public func upsampleNearest2x(_ x: Tensor) -> Tensor {
     Profiler.measure("upsample") {
-    let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
-    var out = Tensor(zeros: [n, c, 2 * h, 2 * w])
-    out.data.withUnsafeMutableBufferPointer { o in
-        x.data.withUnsafeBufferPointer { s in
-            nonisolated(unsafe) let o = o, s = s
-            Parallel.for(n * c, minChunk: 4) { plane in
-                let src = s.baseAddress! + plane * h * w
-                let dst = o.baseAddress! + plane * 4 * h * w
-                for y in 0..<h {
-                    let row = dst + 2 * y * 2 * w
-                    for xx in 0..<w {
-                        let v = src[y * w + xx]
-                        row[2 * xx] = v
-                        row[2 * xx + 1] = v
+        let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
+        var out = Tensor(zeros: [n, c, 2 * h, 2 * w])
+        out.data.withUnsafeMutableBufferPointer { o in
+            x.data.withUnsafeBufferPointer { s in
+                nonisolated(unsafe) let o = o, s = s
+                Parallel.for(n * c, minChunk: 4) { plane in
+                    let src = s.baseAddress! + plane * h * w
+                    let dst = o.baseAddress! + plane * 4 * h * w
+                    for y in 0..<h {
+                        let row = dst + 2 * y * 2 * w
+                        for xx in 0..<w {
+                            let v = src[y * w + xx]
+                            row[2 * xx] = v
+                            row[2 * xx + 1] = v
+                        }
+                        (row + 2 * w).update(from: row, count: 2 * w)
                     }
-                    (row + 2 * w).update(from: row, count: 2 * w)
                 }
             }
         }
+        return out
     }
-    return out
-}
 }
 
 /// Nearest-neighbour resize of NCHW to (height, width), as torch's interpolate(mode="nearest"):

@@ -18,7 +18,9 @@ public enum FastMath {
         var x = xIn.clamped(lowerBound: SIMD8(repeating: -87.33), upperBound: SIMD8(repeating: 88.7))
         let t = x * log2e + roundMagic
         let n = t - roundMagic
-        let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- unsafeBitCast(SIMD8<Float>(repeating: roundMagic), to: SIMD8<Int32>.self)
+        let ni =
+            unsafeBitCast(t, to: SIMD8<Int32>.self)
+            &- unsafeBitCast(SIMD8<Float>(repeating: roundMagic), to: SIMD8<Int32>.self)
         x = x - n * ln2Hi
         x = x - n * ln2Lo
         let z = x * x
@@ -88,8 +90,9 @@ public enum FastMath {
         let iv = SIMD8<Float>(repeating: inv)
         i = 0
         while i + 8 <= valid {
-            raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * iv,
-                           toByteOffset: i * 4, as: SIMD8<Float>.self)
+            raw.storeBytes(
+                of: raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * iv,
+                toByteOffset: i * 4, as: SIMD8<Float>.self)
             i += 8
         }
         while i < valid { row[i] *= inv; i += 1 }
@@ -101,8 +104,10 @@ public enum FastMath {
     /// l = l * e^(m - m') + Σ row[j], and returns e^(m - m'), the factor the row's partial output must be scaled
     /// by (1 when the maximum did not change, 0 before the first valid key).
     @inlinable
-    public static func softmaxBlock(_ row: UnsafeMutablePointer<Float>, valid: Int, count: Int,
-                                    runningMax: inout Float, runningSum: inout Float) -> Float {
+    public static func softmaxBlock(
+        _ row: UnsafeMutablePointer<Float>, valid: Int, count: Int,
+        runningMax: inout Float, runningSum: inout Float
+    ) -> Float {
         let raw = UnsafeMutableRawPointer(row)
         var i = 0
         var m8 = SIMD8<Float>(repeating: -.infinity)

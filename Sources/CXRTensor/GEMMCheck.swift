@@ -11,8 +11,10 @@ public enum GEMMCheck {
     /// Shapes around kernel-block edges (1, 3, 7, 17, 33, 65 rows), attention's K = 40, and one big enough for
     /// OpenBLAS's blocked, threaded path rather than its small-matrix kernels.
     public static let cases: [Case] = {
-        let shapes = [(1, 1, 1), (1, 17, 33), (13, 1, 7), (7, 9, 5), (31, 33, 40), (65, 3, 129), (3, 4, 0),
-                      (100, 77, 64), (130, 129, 260)]
+        let shapes = [
+            (1, 1, 1), (1, 17, 33), (13, 1, 7), (7, 9, 5), (31, 33, 40), (65, 3, 129), (3, 4, 0),
+            (100, 77, 64), (130, 129, 260),
+        ]
         var all = [Case]()
         for (i, (m, n, k)) in shapes.enumerated() {
             for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
@@ -24,21 +26,26 @@ public enum GEMMCheck {
     }()
 
     /// A GEMM under test: C = alpha * op(A) * op(B) + beta * C for the case, row-major, strides lda, ldb, ldc.
-    public typealias Multiply = (Case, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int,
-                                 UnsafeMutablePointer<Float>, Int) -> Void
+    public typealias Multiply = (
+        Case, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int,
+        UnsafeMutablePointer<Float>, Int
+    ) -> Void
 
     /// The loaded OpenBLAS.
     public static let openBLAS: Multiply = { c, a, lda, b, ldb, out, ldc in
-        sgemm(transA: c.transA, transB: c.transB, m: c.m, n: c.n, k: c.k, alpha: c.alpha,
-              a: a, lda: lda, b: b, ldb: ldb, beta: c.beta, c: out, ldc: ldc)
+        sgemm(
+            transA: c.transA, transB: c.transB, m: c.m, n: c.n, k: c.k, alpha: c.alpha,
+            a: a, lda: lda, b: b, ldb: ldb, beta: c.beta, c: out, ldc: ldc)
     }
 
     /// Descriptions of the cases whose result is off by more than fp32 rounding allows; empty when all pass.
     /// `operandRounding` is the unit roundoff of a GEMM that rounds its operands first (2⁻⁸ for bf16, whose
     /// significand has 8 bits): each product may then be off by 2u + u² of its magnitude on top of the fp32
     /// summation error, and no more.
-    public static func run(_ cases: [Case] = cases, operandRounding: Double = 0,
-                           multiply: Multiply = openBLAS) -> [String] {
+    public static func run(
+        _ cases: [Case] = cases, operandRounding: Double = 0,
+        multiply: Multiply = openBLAS
+    ) -> [String] {
         var failures = [String]()
         var seed: UInt64 = 0x5EED
         func next() -> Float {
@@ -83,14 +90,16 @@ public enum GEMMCheck {
                     let want = Double(c.alpha) * sum + old
                     // fp32's worst case for any summation order: (k + 2) units of rounding times the magnitudes.
                     let u = operandRounding
-                    let allowed = Double(c.k + 2) * 0x1p-24 * (Double(abs(c.alpha)) * magnitude + abs(old))
+                    let allowed =
+                        Double(c.k + 2) * 0x1p-24 * (Double(abs(c.alpha)) * magnitude + abs(old))
                         + (2 * u + u * u) * Double(abs(c.alpha)) * magnitude + 1e-30
                     worst = max(worst, abs(got - want) / allowed)
                 }
             }
             if !(worst <= 1) {
-                failures.append("gemm m=\(c.m) n=\(c.n) k=\(c.k) \(c.transA ? "T" : "N")\(c.transB ? "T" : "N") "
-                                + "alpha=\(c.alpha) beta=\(c.beta): error \(worst) times the rounding allowance")
+                failures.append(
+                    "gemm m=\(c.m) n=\(c.n) k=\(c.k) \(c.transA ? "T" : "N")\(c.transB ? "T" : "N") "
+                        + "alpha=\(c.alpha) beta=\(c.beta): error \(worst) times the rounding allowance")
             }
         }
         return failures

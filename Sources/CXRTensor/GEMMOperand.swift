@@ -8,16 +8,19 @@ public enum GEMMOperand {
 /// Row-major C = alpha * op(A) * op(B) + beta * C (op(A) m x k, op(B) k x n) in `precision`: OpenBLAS's SGEMM
 /// for fp32, the bf16 kernel (float32 operands rounded and packed here, per call) for bf16. The one GEMM entry
 /// of the layers, so the precision is a parameter of each operation rather than a second implementation.
-public func gemm(_ precision: GEMMPrecision, m: Int, n: Int, k: Int, alpha: Float = 1, a: GEMMOperand,
-                 b: GEMMOperand, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+public func gemm(
+    _ precision: GEMMPrecision, m: Int, n: Int, k: Int, alpha: Float = 1, a: GEMMOperand,
+    b: GEMMOperand, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     if m == 0 || n == 0 { return }
     switch precision {
     case .fp32:
         guard case .floats(let ap, let lda, let ta) = a, case .floats(let bp, let ldb, let tb) = b else {
             preconditionFailure("an fp32 GEMM takes float32 operands")
         }
-        sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: alpha, a: ap, lda: lda, b: bp, ldb: ldb,
-              beta: beta, c: c, ldc: ldc)
+        sgemm(
+            transA: ta, transB: tb, m: m, n: n, k: k, alpha: alpha, a: ap, lda: lda, b: bp, ldb: ldb,
+            beta: beta, c: c, ldc: ldc)
     case .bf16:
         let pa = a.packed(side: .a, rows: m, columns: k)
         let pb = b.packed(side: .b, rows: k, columns: n)
@@ -30,12 +33,14 @@ extension GEMMOperand {
     func packed(side: BFloat16Matrix.Side, rows: Int, columns: Int) -> BFloat16Matrix {
         switch self {
         case .packed(let p):
-            precondition(p.side == side && p.rows == rows && p.columns == columns,
-                         "packed operand \(p.rows)x\(p.columns) used as \(rows)x\(columns)")
+            precondition(
+                p.side == side && p.rows == rows && p.columns == columns,
+                "packed operand \(p.rows)x\(p.columns) used as \(rows)x\(columns)")
             return p
         case .floats(let values, let ld, let transposed):
-            return BFloat16Matrix(side: side, rows: rows, columns: columns, values: values, ld: ld,
-                                  transposed: transposed)
+            return BFloat16Matrix(
+                side: side, rows: rows, columns: columns, values: values, ld: ld,
+                transposed: transposed)
         }
     }
 }

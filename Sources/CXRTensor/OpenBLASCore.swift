@@ -7,8 +7,10 @@ public enum OpenBLASCore {
     /// bf16 kernels.
     static let tiers: [String: InstructionTier] = {
         var map = [String: InstructionTier]()
-        for name in ["katmai", "coppermine", "northwood", "prescott", "banias", "atom", "core2", "penryn", "dunnington",
-                     "nehalem", "athlon", "opteron", "opteron_sse3", "barcelona", "nano", "bobcat"] { map[name] = .sse }
+        for name in [
+            "katmai", "coppermine", "northwood", "prescott", "banias", "atom", "core2", "penryn", "dunnington",
+            "nehalem", "athlon", "opteron", "opteron_sse3", "barcelona", "nano", "bobcat",
+        ] { map[name] = .sse }
         for name in ["sandybridge", "bulldozer", "piledriver", "steamroller", "excavator"] { map[name] = .avx }
         for name in ["haswell", "zen"] { map[name] = .avx2 }
         for name in ["skylakex", "cooperlake", "sapphirerapids"] { map[name] = .avx512 }

@@ -26,8 +26,9 @@ public enum Profiler {
         defer { totals = [:]; lock.unlock() }
         let total = totals.values.reduce(0) { $0 + $1.seconds }
         return totals.sorted { $0.value.seconds > $1.value.seconds }.map {
-            String(format: "%-22@ %8.3f s %5.1f%% %7d calls", $0.key as NSString, $0.value.seconds,
-                   100 * $0.value.seconds / max(total, 1e-9), $0.value.calls)
+            String(
+                format: "%-22@ %8.3f s %5.1f%% %7d calls", $0.key as NSString, $0.value.seconds,
+                100 * $0.value.seconds / max(total, 1e-9), $0.value.calls)
         }.joined(separator: "\n")
     }
 }

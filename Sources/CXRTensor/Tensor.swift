@@ -8,8 +8,9 @@ public struct Tensor: Sendable, Equatable {
 
     /// Creates a tensor with the given shape and data; `data.count` must equal the product of `shape`.
     public init(shape: [Int], data: [Float]) {
-        precondition(shape.reduce(1, *) == data.count,
-                     "Tensor: shape \(shape) holds \(shape.reduce(1, *)) values, data has \(data.count)")
+        precondition(
+            shape.reduce(1, *) == data.count,
+            "Tensor: shape \(shape) holds \(shape.reduce(1, *)) values, data has \(data.count)")
         self.shape = shape
         self.data = data
     }

@@ -33,7 +33,8 @@ public enum ComputeThreads {
     public static func addressSpaceLimit() -> Int? {
         var rl = rlimit()
         guard getrlimit(Int32(RLIMIT_AS.rawValue), &rl) == 0, rl.rlim_cur != rlim_t.max,
-              rl.rlim_cur < rlim_t(Int.max) else { return nil }
+            rl.rlim_cur < rlim_t(Int.max)
+        else { return nil }
         return Int(rl.rlim_cur)
     }
 

@@ -145,11 +145,11 @@ final class HalfStorage: @unchecked Sendable {
     /// for owned buffers and other owners. Edge pages shared with neighbouring tensors are kept.
     func releaseResidentPages() {
         #if os(Linux)
-        guard owner is ReadOnlyFileMapping, count > 0 else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = Int(bitPattern: base), end = start + count * 2
-        let lo = (start + page - 1) / page * page, hi = end / page * page
-        if hi > lo, let p = UnsafeMutableRawPointer(bitPattern: lo) { _ = madvise(p, hi - lo, MADV_DONTNEED) }
+            guard owner is ReadOnlyFileMapping, count > 0 else { return }
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            let start = Int(bitPattern: base), end = start + count * 2
+            let lo = (start + page - 1) / page * page, hi = end / page * page
+            if hi > lo, let p = UnsafeMutableRawPointer(bitPattern: lo) { _ = madvise(p, hi - lo, MADV_DONTNEED) }
         #endif
     }
 }

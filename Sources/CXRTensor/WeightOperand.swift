@@ -4,8 +4,10 @@ extension Weight {
     /// the stored values on first use and kept with the weight (a weight is reused by every step, so packing
     /// costs once per run instead of once per call). `transposed` uses the matrix's transpose (a linear layer's
     /// [out, in] weight is B = Wᵀ).
-    public func withOperand<R>(_ precision: GEMMPrecision, side: BFloat16Matrix.Side, transposed: Bool,
-                               _ body: (GEMMOperand) throws -> R) rethrows -> R {
+    public func withOperand<R>(
+        _ precision: GEMMPrecision, side: BFloat16Matrix.Side, transposed: Bool,
+        _ body: (GEMMOperand) throws -> R
+    ) rethrows -> R {
         let rows = shape[0], columns = count / max(1, rows)
         switch precision {
         case .fp32:
@@ -13,8 +15,9 @@ extension Weight {
         case .bf16:
             let packed = derived.value("bf16 \(side) \(transposed ? "T" : "N")") { () -> BFloat16Matrix in
                 let m = withFloats {
-                    BFloat16Matrix(side: side, rows: transposed ? columns : rows, columns: transposed ? rows : columns,
-                                   values: $0, ld: columns, transposed: transposed)
+                    BFloat16Matrix(
+                        side: side, rows: transposed ? columns : rows, columns: transposed ? rows : columns,
+                        values: $0, ld: columns, transposed: transposed)
                 }
                 releaseStoredPages()
                 return m

@@ -16,9 +16,11 @@ public enum ConvolutionSettings {
 /// from the stored fp16/fp32 values), then 16 GEMMs M[ξ] = U[ξ] · V[ξ], then Y = Aᵀ M A. Tiles are processed
 /// in bands so the transformed inputs stay near 32 MB. Rounding differs from direct convolution by a few ulp
 /// of the layer's scale (checked against it in KernelTests and by the model parity tests).
-func winogradConv3x3(_ x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: Weight, bias: Tensor?,
-                     padTop: Int, padLeft: Int, ho: Int, wo: Int, out: UnsafeMutablePointer<Float>,
-                     precision: GEMMPrecision = .fp32) {
+func winogradConv3x3(
+    _ x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: Weight, bias: Tensor?,
+    padTop: Int, padLeft: Int, ho: Int, wo: Int, out: UnsafeMutablePointer<Float>,
+    precision: GEMMPrecision = .fp32
+) {
     let o = weight.shape[0]
     let th = (ho + 1) / 2, tw = (wo + 1) / 2
     let tilesPerImage = th * tw, tiles = n * tilesPerImage
@@ -42,9 +44,11 @@ func winogradConv3x3(_ x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, 
             defer { ScratchPool.shared.give(buf) }
             winogradWeights(weight, into: buf.base)
             weight.releaseStoredPages()
-            return WinogradPackedWeights((0..<16).map {
-                BFloat16Matrix(side: .a, rows: o, columns: c, values: buf.base + $0 * oc16, ld: c, transposed: false)
-            })
+            return WinogradPackedWeights(
+                (0..<16).map {
+                    BFloat16Matrix(
+                        side: .a, rows: o, columns: c, values: buf.base + $0 * oc16, ld: c, transposed: false)
+                })
         }
         operands = packed.matrices.map { .packed($0) }
     }
@@ -91,8 +95,9 @@ func winogradConv3x3(_ x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, 
         }
         // 16 GEMMs: M[ξ] (o x pc) = U[ξ] (o x c) · V[ξ] (c x pc).
         for xi in 0..<16 {
-            gemm(precision, m: o, n: pc, k: c, a: operands[xi], b: .floats(v + xi * vStride, ld: pc, transposed: false),
-                 c: m + xi * o * pc, ldc: pc)
+            gemm(
+                precision, m: o, n: pc, k: c, a: operands[xi], b: .floats(v + xi * vStride, ld: pc, transposed: false),
+                c: m + xi * o * pc, ldc: pc)
         }
         // Output transform, parallel over output channels.
         let mStride = o * pc

@@ -23,12 +23,14 @@ final class BPEModel: @unchecked Sendable {
         table.reserveCapacity(pairs.count)
         for (rank, pair) in pairs.enumerated() {
             guard let a = vocab[pair.0], let b = vocab[pair.1] else {
-                throw TokenizerError.invalidFile(path: source,
-                                                 reason: "merge \(rank + 1) '\(pair.0) \(pair.1)' uses a token missing from the vocabulary")
+                throw TokenizerError.invalidFile(
+                    path: source,
+                    reason: "merge \(rank + 1) '\(pair.0) \(pair.1)' uses a token missing from the vocabulary")
             }
             guard let m = vocab[pair.0 + pair.1] else {
-                throw TokenizerError.invalidFile(path: source,
-                                                 reason: "merge \(rank + 1) result '\(pair.0 + pair.1)' is missing from the vocabulary")
+                throw TokenizerError.invalidFile(
+                    path: source,
+                    reason: "merge \(rank + 1) result '\(pair.0 + pair.1)' is missing from the vocabulary")
             }
             guard a >= 0, b >= 0, m >= 0, a <= Int(Int32.max), b <= Int(Int32.max), m <= Int(Int32.max) else {
                 throw TokenizerError.invalidFile(path: source, reason: "token id out of range in merge \(rank + 1)")
@@ -51,7 +53,7 @@ final class BPEModel: @unchecked Sendable {
 
     /// Token ids of one piece (appended to `out`).
     func encode(_ piece: ArraySlice<Unicode.Scalar>, into out: inout [Int]) {
-        let key = Array(piece)   // own copy: a slice would keep the whole prompt alive in the cache
+        let key = Array(piece)  // own copy: a slice would keep the whole prompt alive in the cache
         lock.lock()
         let hit = cache[key]
         lock.unlock()
@@ -90,14 +92,15 @@ final class BPEModel: @unchecked Sendable {
         let n = initial.count
         if n < 2 { return initial }
         var ids = initial
-        var next = Array(1...n)          // n = none
-        var prev = Array(-1..<(n - 1))   // -1 = none
+        var next = Array(1...n)  // n = none
+        var prev = Array(-1..<(n - 1))  // -1 = none
         var alive = [Bool](repeating: true, count: n)
         var queue = MergeQueue()
         func push(_ left: Int) {
             let right = next[left]
             guard right < n, ids[left] >= 0, ids[right] >= 0,
-                  let m = merges[UInt64(UInt32(ids[left])) << 32 | UInt64(UInt32(ids[right]))] else { return }
+                let m = merges[UInt64(UInt32(ids[left])) << 32 | UInt64(UInt32(ids[right]))]
+            else { return }
             queue.push(MergeQueue.Entry(rank: m.rank, position: Int32(left), id: m.id))
         }
         for k in 0..<(n - 1) { push(k) }
@@ -106,8 +109,9 @@ final class BPEModel: @unchecked Sendable {
             guard alive[left] else { continue }
             let right = next[left]
             guard right < n, ids[left] >= 0, ids[right] >= 0,
-                  let m = merges[UInt64(UInt32(ids[left])) << 32 | UInt64(UInt32(ids[right]))],
-                  m.rank == top.rank, m.id == top.id else { continue }
+                let m = merges[UInt64(UInt32(ids[left])) << 32 | UInt64(UInt32(ids[right]))],
+                m.rank == top.rank, m.id == top.id
+            else { continue }
             ids[left] = m.id
             alive[right] = false
             next[left] = next[right]

@@ -39,18 +39,25 @@ public struct CLIPTokenizer: Sendable {
     /// transformers does. The special tokens are matched case-sensitively in the raw text (transformers'
     /// behaviour for plain-string tokens); `init(directory:)` also honours `normalized` flags from a config.
     /// - Throws: `TokenizerError` if a merge uses a token missing from `vocab` or `maxLength < 2`.
-    public init(vocab: [String: Int], merges: [(String, String)], padToken: String = "<|endoftext|>",
-                bosToken: String = "<|startoftext|>", eosToken: String = "<|endoftext|>", maxLength: Int = 77) throws {
-        try self.init(vocab: vocab, merges: merges,
-                      specials: [("bos", bosToken, false), ("eos", eosToken, false),
-                                 ("unk", "<|endoftext|>", false), ("pad", padToken, false)],
-                      decoderTable: [], maxLength: maxLength, source: "vocab")
+    public init(
+        vocab: [String: Int], merges: [(String, String)], padToken: String = "<|endoftext|>",
+        bosToken: String = "<|startoftext|>", eosToken: String = "<|endoftext|>", maxLength: Int = 77
+    ) throws {
+        try self.init(
+            vocab: vocab, merges: merges,
+            specials: [
+                ("bos", bosToken, false), ("eos", eosToken, false),
+                ("unk", "<|endoftext|>", false), ("pad", padToken, false),
+            ],
+            decoderTable: [], maxLength: maxLength, source: "vocab")
     }
 
     /// Shared initialiser. `specials` are (role, content, normalized) in transformers' registration order
     /// (bos, eos, unk, pad): a later entry with the same content replaces the earlier one's flag.
-    init(vocab: [String: Int], merges: [(String, String)], specials: [(String, String, Bool)],
-         decoderTable: [SpecialToken], maxLength: Int, source: String) throws {
+    init(
+        vocab: [String: Int], merges: [(String, String)], specials: [(String, String, Bool)],
+        decoderTable: [SpecialToken], maxLength: Int, source: String
+    ) throws {
         guard maxLength >= 2 else {
             throw TokenizerError.invalidArgument("maxLength \(maxLength) must be at least 2 (BOS and EOS)")
         }
@@ -70,7 +77,9 @@ public struct CLIPTokenizer: Sendable {
         }
         var roles = [String: Int]()
         for (role, content, normalized) in specials {
-            guard !content.isEmpty else { throw TokenizerError.invalidFile(path: source, reason: "empty \(role) token") }
+            guard !content.isEmpty else {
+                throw TokenizerError.invalidFile(path: source, reason: "empty \(role) token")
+            }
             let id: Int
             if let existing = vocab[content] {
                 id = existing
@@ -132,8 +141,9 @@ public struct CLIPTokenizer: Sendable {
         ids.append(eosTokenID)
         while ids.count < maxLength { ids.append(padTokenID) }
         let truncated = keep < tokens.count
-        return TokenizedPrompt(ids: ids, tokenCount: tokens.count + 2, truncated: truncated,
-                               droppedText: truncated ? decode(Array(tokens[keep...])) : nil)
+        return TokenizedPrompt(
+            ids: ids, tokenCount: tokens.count + 2, truncated: truncated,
+            droppedText: truncated ? decode(Array(tokens[keep...])) : nil)
     }
 
     /// Text of `ids` as transformers' `decode` gives it (special tokens kept, `</w>` -> space, ends stripped).

@@ -41,7 +41,8 @@ struct SpecialMatcher: Sendable {
         while i < s.endIndex {
             guard firstScalars.contains(s[i].value) else { i += 1; continue }
             var best: (length: Int, id: Int)? = nil
-            for t in tokens where t.scalars.count <= s.endIndex - i && (best.map { t.scalars.count > $0.length } ?? true) {
+            for t in tokens
+            where t.scalars.count <= s.endIndex - i && (best.map { t.scalars.count > $0.length } ?? true) {
                 var ok = true
                 for k in 0..<t.scalars.count where s[i + k] != t.scalars[k] { ok = false; break }
                 if ok { best = (t.scalars.count, t.id) }

@@ -1,9 +1,9 @@
 import CXRFiles
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 extension CLIPTokenizer {
@@ -58,9 +58,11 @@ extension CLIPTokenizer {
         let configURL = directory.appendingPathComponent("tokenizer_config.json")
         let mapURL = directory.appendingPathComponent("special_tokens_map.json")
         let config = try TokenizerFiles.readOptionalJSONObject(configURL) { file in
-            (decoder: try TokenizerSettings.addedTokensDecoder(file),
-             specials: try TokenizerSettings.specialTokens(file, defaultNormalized: true),
-             maxLength: TokenizerSettings.modelMaxLength(file))
+            (
+                decoder: try TokenizerSettings.addedTokensDecoder(file),
+                specials: try TokenizerSettings.specialTokens(file, defaultNormalized: true),
+                maxLength: TokenizerSettings.modelMaxLength(file)
+            )
         }
         let mapSpecials = try TokenizerFiles.readOptionalJSONObject(mapURL) { file in
             try TokenizerSettings.specialTokens(file, defaultNormalized: false)
@@ -72,8 +74,10 @@ extension CLIPTokenizer {
         for token in addedTokens where !decoderTable.contains(where: { $0.id == token.id }) {
             decoderTable.append(token)
         }
-        let defaults = ["bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>",
-                        "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>"]
+        let defaults = [
+            "bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>",
+            "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>",
+        ]
         var specials = [(String, String, Bool)]()
         for key in TokenizerSettings.specialTokenKeys {
             var resolved = config?.specials[key]
@@ -87,8 +91,9 @@ extension CLIPTokenizer {
             specials.append((String(key.dropLast(6)), content, normalized))
         }
         let maxLength = config?.maxLength ?? 77
-        try self.init(vocab: vocab, merges: merges, specials: specials, decoderTable: decoderTable,
-                      maxLength: maxLength, source: source)
+        try self.init(
+            vocab: vocab, merges: merges, specials: specials, decoderTable: decoderTable,
+            maxLength: maxLength, source: source)
     }
 
     /// Builds the CLIP vocabulary from OpenAI's original merge list (`bpe_simple_vocab_16e6.txt.gz`): the 256
@@ -108,8 +113,10 @@ extension CLIPTokenizer {
     ///
     /// `layout: .tokenizerJSON` writes what transformers 5's `save_pretrained` writes instead: `tokenizer.json`
     /// and its `tokenizer_config.json` (`backend`, `is_local` and `local_files_only` included, as it records them).
-    public static func writeFolder(bpeGzip: URL, to dir: URL, padToken: String, mergeCount: Int? = nil,
-                                   layout: FileLayout = .vocabAndMerges) throws {
+    public static func writeFolder(
+        bpeGzip: URL, to dir: URL, padToken: String, mergeCount: Int? = nil,
+        layout: FileLayout = .vocabAndMerges
+    ) throws {
         let (vocab, merges) = try TokenizerFiles.clipVocabulary(bpeGzip: bpeGzip, mergeCount: mergeCount)
         if layout == .tokenizerJSON {
             try writeTokenizerJSONFolder(vocab: vocab, merges: merges, to: dir, padToken: padToken)
@@ -139,7 +146,8 @@ extension CLIPTokenizer {
         } catch let error as TokenizerError {
             throw error
         } catch {
-            throw TokenizerError.invalidFile(path: dir.path, reason: "cannot write tokenizer folder: \(error.localizedDescription)")
+            throw TokenizerError.invalidFile(
+                path: dir.path, reason: "cannot write tokenizer folder: \(error.localizedDescription)")
         }
     }
 }
@@ -147,11 +155,15 @@ extension CLIPTokenizer {
 extension CLIPTokenizer {
     /// The transformers 5 form: tokenizer.json (special tokens registered as added tokens, the pad token too when
     /// it is in the vocabulary under another role, as `!` for SD 2.x) and tokenizer_config.json.
-    static func writeTokenizerJSONFolder(vocab: [String], merges: [(String, String)], to dir: URL,
-                                         padToken: String) throws {
+    static func writeTokenizerJSONFolder(
+        vocab: [String], merges: [(String, String)], to dir: URL,
+        padToken: String
+    ) throws {
         let bos = ("<|startoftext|>", vocab.count - 2), eos = ("<|endoftext|>", vocab.count - 1)
-        var added = [SpecialToken(content: bos.0, id: bos.1, normalized: false),
-                     SpecialToken(content: eos.0, id: eos.1, normalized: false)]
+        var added = [
+            SpecialToken(content: bos.0, id: bos.1, normalized: false),
+            SpecialToken(content: eos.0, id: eos.1, normalized: false),
+        ]
         if padToken != bos.0 && padToken != eos.0 {
             guard let id = vocab.firstIndex(of: padToken) else {
                 throw TokenizerError.invalidArgument("pad token \(padToken) is not in the vocabulary")
@@ -171,8 +183,9 @@ extension CLIPTokenizer {
             try Data(text.utf8).write(to: dir.appendingPathComponent("tokenizer.json"), options: .atomic)
             try TokenizerFiles.writeJSON(config, to: dir.appendingPathComponent("tokenizer_config.json"))
         } catch {
-            throw TokenizerError.invalidFile(path: dir.path,
-                                             reason: "cannot write tokenizer folder: \(error.localizedDescription)")
+            throw TokenizerError.invalidFile(
+                path: dir.path,
+                reason: "cannot write tokenizer folder: \(error.localizedDescription)")
         }
     }
 }
@@ -190,8 +203,9 @@ enum TokenizerFiles {
         } catch let failure as BoundedFile.Failure {
             switch failure {
             case .tooLarge(let size, let limit):
-                throw TokenizerError.invalidFile(path: url.path,
-                                                 reason: "file of \(size) bytes exceeds the \(limit)-byte limit")
+                throw TokenizerError.invalidFile(
+                    path: url.path,
+                    reason: "file of \(size) bytes exceeds the \(limit)-byte limit")
             default: throw TokenizerError.missingFile(path: url.path)
             }
         }
@@ -281,8 +295,9 @@ enum TokenizerFiles {
         }
         let lines = text.split(separator: "\n", maxSplits: count + 1, omittingEmptySubsequences: false)
         guard lines.count >= count + 1 else {
-            throw TokenizerError.invalidFile(path: bpeGzip.path,
-                                             reason: "merge list has \(max(lines.count - 1, 0)) merges, need \(count)")
+            throw TokenizerError.invalidFile(
+                path: bpeGzip.path,
+                reason: "merge list has \(max(lines.count - 1, 0)) merges, need \(count)")
         }
         var merges = [(String, String)]()
         merges.reserveCapacity(count)

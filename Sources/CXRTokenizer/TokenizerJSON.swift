@@ -52,8 +52,10 @@ struct TokenizerJSON {
         for token in try root.optArray("added_tokens") ?? [] {
             let id = try token.int("id")
             guard id >= 0 else { throw token.invalid("token id \(id) is negative", key: "id") }
-            addedTokens.append(SpecialToken(content: try token.string("content"), id: id,
-                                            normalized: try token.optBool("normalized", default: false)))
+            addedTokens.append(
+                SpecialToken(
+                    content: try token.string("content"), id: id,
+                    normalized: try token.optBool("normalized", default: false)))
         }
     }
 }
@@ -62,90 +64,93 @@ extension TokenizerJSON {
     /// The text of the tokenizer.json that transformers 5 (`tokenizers`' serde serialiser: two-space indent, no
     /// final newline) writes for a CLIP tokenizer: `vocab` in id order, the merges as pairs, the added tokens by id,
     /// CLIP's normaliser, pre-tokeniser, post-processor and decoder.
-    static func text(vocab: [String], merges: [(String, String)], addedTokens: [SpecialToken],
-                     bos: (String, Int), eos: (String, Int)) -> String {
+    static func text(
+        vocab: [String], merges: [(String, String)], addedTokens: [SpecialToken],
+        bos: (String, Int), eos: (String, Int)
+    ) -> String {
         let q = { JSONValue.quoted($0) }
         var out = "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": ["
         for (k, t) in addedTokens.sorted(by: { $0.id < $1.id }).enumerated() {
-            out += (k == 0 ? "\n" : ",\n") + """
-                {
-                  "id": \(t.id),
-                  "content": \(q(t.content)),
-                  "single_word": false,
-                  "lstrip": false,
-                  "rstrip": false,
-                  "normalized": \(t.normalized),
-                  "special": true
-                }
-            """
+            out +=
+                (k == 0 ? "\n" : ",\n") + """
+                        {
+                          "id": \(t.id),
+                          "content": \(q(t.content)),
+                          "single_word": false,
+                          "lstrip": false,
+                          "rstrip": false,
+                          "normalized": \(t.normalized),
+                          "special": true
+                        }
+                    """
         }
         out += addedTokens.isEmpty ? "],\n" : "\n  ],\n"
         out += #"""
-          "normalizer": {
-            "type": "Sequence",
-            "normalizers": [
-              {
-                "type": "NFC"
+              "normalizer": {
+                "type": "Sequence",
+                "normalizers": [
+                  {
+                    "type": "NFC"
+                  },
+                  {
+                    "type": "Replace",
+                    "pattern": {
+                      "Regex": "\\s+"
+                    },
+                    "content": " "
+                  },
+                  {
+                    "type": "Lowercase"
+                  }
+                ]
               },
-              {
-                "type": "Replace",
-                "pattern": {
-                  "Regex": "\\s+"
-                },
-                "content": " "
+              "pre_tokenizer": {
+                "type": "Sequence",
+                "pretokenizers": [
+                  {
+                    "type": "Split",
+                    "pattern": {
+                      "Regex": "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+"
+                    },
+                    "behavior": "Removed",
+                    "invert": true
+                  },
+                  {
+                    "type": "ByteLevel",
+                    "add_prefix_space": false,
+                    "trim_offsets": true,
+                    "use_regex": true
+                  }
+                ]
               },
-              {
-                "type": "Lowercase"
-              }
-            ]
-          },
-          "pre_tokenizer": {
-            "type": "Sequence",
-            "pretokenizers": [
-              {
-                "type": "Split",
-                "pattern": {
-                  "Regex": "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+"
-                },
-                "behavior": "Removed",
-                "invert": true
-              },
-              {
-                "type": "ByteLevel",
-                "add_prefix_space": false,
-                "trim_offsets": true,
-                "use_regex": true
-              }
-            ]
-          },
-          "post_processor": {
-            "type": "RobertaProcessing",
-            "sep": [
+              "post_processor": {
+                "type": "RobertaProcessing",
+                "sep": [
 
-        """#
+            """#
         out += "      \(q(eos.0)),\n      \(eos.1)\n    ],\n"
         out += "    \"cls\": [\n      \(q(bos.0)),\n      \(bos.1)\n    ],\n"
         out += #"""
-            "trim_offsets": false,
-            "add_prefix_space": false
-          },
-          "decoder": {
-            "type": "ByteLevel",
-            "add_prefix_space": true,
-            "trim_offsets": true,
-            "use_regex": true
-          },
-          "model": {
-            "type": "BPE",
-            "dropout": null,
-            "unk_token": "<|endoftext|>",
-            "continuing_subword_prefix": "",
-            "end_of_word_suffix": "</w>",
-            "fuse_unk": false,
-            "byte_fallback": false,
-            "ignore_merges": false,
-            "vocab": {
-        """#
+                "trim_offsets": false,
+                "add_prefix_space": false
+              },
+              "decoder": {
+                "type": "ByteLevel",
+                "add_prefix_space": true,
+                "trim_offsets": true,
+                "use_regex": true
+              },
+              "model": {
+                "type": "BPE",
+                "dropout": null,
+                "unk_token": "<|endoftext|>",
+                "continuing_subword_prefix": "",
+                "end_of_word_suffix": "</w>",
+                "fuse_unk": false,
+                "byte_fallback": false,
+                "ignore_merges": false,
+                "vocab": {
+            """#
         for (id, token) in vocab.enumerated() {
             out += (id == 0 ? "\n" : ",\n") + "      \(q(token)): \(id)"
         }

@@ -9,8 +9,10 @@ enum TokenizerSettings {
     /// The special tokens a file names: a plain string (never normalised) or a `{"content": ...}` object whose
     /// `normalized` flag defaults to `defaultNormalized` (true in tokenizer_config.json, false in
     /// special_tokens_map.json, as transformers treats them). Missing or null roles are left out.
-    static func specialTokens(_ file: JSONConfig,
-                              defaultNormalized: Bool) throws -> [String: (content: String, normalized: Bool)] {
+    static func specialTokens(
+        _ file: JSONConfig,
+        defaultNormalized: Bool
+    ) throws -> [String: (content: String, normalized: Bool)] {
         var tokens = [String: (content: String, normalized: Bool)]()
         for key in specialTokenKeys {
             switch file[key] {
@@ -20,11 +22,14 @@ enum TokenizerSettings {
                 tokens[key] = (content, false)
             case .object?:
                 let token = try file.config(key)
-                tokens[key] = (try token.string("content"),
-                               try token.optBool("normalized", default: defaultNormalized))
+                tokens[key] = (
+                    try token.string("content"),
+                    try token.optBool("normalized", default: defaultNormalized)
+                )
             case let value?:
-                throw file.invalid("should be a string or an object with \"content\", found \(value.typeName)",
-                                   key: key)
+                throw file.invalid(
+                    "should be a string or an object with \"content\", found \(value.typeName)",
+                    key: key)
             }
         }
         return tokens
@@ -36,8 +41,9 @@ enum TokenizerSettings {
         return try table.keys.map { key in
             guard let id = Int(key) else { throw table.invalid("key should be a token id", key: key) }
             let entry = try table.config(key)
-            return SpecialToken(content: try entry.string("content"), id: id,
-                                normalized: try entry.optBool("normalized", default: true))
+            return SpecialToken(
+                content: try entry.string("content"), id: id,
+                normalized: try entry.optBool("normalized", default: true))
         }
     }
 

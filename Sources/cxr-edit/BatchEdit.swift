@@ -46,9 +46,10 @@ struct BatchEdit {
         let defaults = samplingDefaults(recommendations, modelURL: modelURL)
         let noise = try edit.sampling.noise.map { try InitialNoise.read(contentsOf: URL(fileURLWithPath: $0)) }
         let hash = WeightsHash.hex(of: folder, recommendations: recommendations)
-        let settings = Settings(modelURL: modelURL, steps: edit.sampling.steps ?? defaults.steps,
-                                guidance: edit.sampling.guidance ?? defaults.guidance, noise: noise,
-                                stamp: OutputStamp(modelPath: modelURL.path, modelHash: hash))
+        let settings = Settings(
+            modelURL: modelURL, steps: edit.sampling.steps ?? defaults.steps,
+            guidance: edit.sampling.guidance ?? defaults.guidance, noise: noise,
+            stamp: OutputStamp(modelPath: modelURL.path, modelHash: hash))
 
         // Every input read and placed, and every existing output compared, before any edit.
         var hashes: [String: String] = [:]
@@ -58,17 +59,22 @@ struct BatchEdit {
             for i in indices {
                 let (request, nullRequest) = try requests(for: jobs[i], prepared, settings)
                 let anonymized = ImageIO.isDICOMName(jobs[i].output) ? edit.anonymize : nil
-                jobs[i].edit = ExistingOutput.check(jobs[i].output, expected: expected(request, settings, null: false),
-                                                    deidentified: anonymized)
+                jobs[i].edit = ExistingOutput.check(
+                    jobs[i].output, expected: expected(request, settings, null: false),
+                    deidentified: anonymized)
                 if let nullURL = jobs[i].null, let nullRequest {
-                    jobs[i].nullState = ExistingOutput.check(nullURL, expected: expected(nullRequest, settings,
-                                                                                         null: true),
-                                                             deidentified: anonymized)
+                    jobs[i].nullState = ExistingOutput.check(
+                        nullURL,
+                        expected: expected(
+                            nullRequest, settings,
+                            null: true),
+                        deidentified: anonymized)
                 }
                 for (url, state) in [(jobs[i].output, jobs[i].edit), (jobs[i].null, jobs[i].nullState)] {
                     if let url, case .differing(let why) = state, !edit.output.overwrite {
-                        throw CLIError("\(url.path): exists from another request: \(why.commandLineDescription); "
-                                       + "pass --overwrite to replace it, or choose another --out-dir")
+                        throw CLIError(
+                            "\(url.path): exists from another request: \(why.commandLineDescription); "
+                                + "pass --overwrite to replace it, or choose another --out-dir")
                     }
                 }
             }
@@ -118,15 +124,17 @@ struct BatchEdit {
                 if job.needsEdit {
                     let reporter = ProgressReporter(edit.output, label: progress.label("edit", label))
                     let outcome = try edit.run(editor, request, reporter: reporter)
-                    try edit.write(outcome, of: request, to: job.output, stamp: settings.stamp, source: input,
-                                   overwrite: job.edit != .absent)
+                    try edit.write(
+                        outcome, of: request, to: job.output, stamp: settings.stamp, source: input,
+                        overwrite: job.edit != .absent)
                     progress.finished(seconds: outcome.seconds)
                 }
                 if job.needsNull, let nullURL = job.null, let nullRequest {
                     let reporter = ProgressReporter(edit.output, label: progress.label("null edit", label))
                     let outcome = try edit.run(editor, nullRequest, reporter: reporter)
-                    try edit.writeNull(outcome, of: nullRequest, to: nullURL, stamp: settings.stamp, source: input,
-                                       overwrite: job.nullState != .absent)
+                    try edit.writeNull(
+                        outcome, of: nullRequest, to: nullURL, stamp: settings.stamp, source: input,
+                        overwrite: job.nullState != .absent)
                     progress.finished(seconds: outcome.seconds)
                 }
                 seconds[i] = Date().timeIntervalSince(start)
@@ -137,10 +145,13 @@ struct BatchEdit {
     }
 
     /// The edit's request and, with --null-edits, its null edit's.
-    private func requests(for job: Job, _ prepared: PreparedInput,
-                          _ s: Settings) throws -> (EditRequest, EditRequest?) {
-        let request = try edit.makeRequest(prepared, seed: job.seed, resolved: resolved, prompt: prompt,
-                                           modelURL: s.modelURL, steps: s.steps, guidance: s.guidance, noise: s.noise)
+    private func requests(
+        for job: Job, _ prepared: PreparedInput,
+        _ s: Settings
+    ) throws -> (EditRequest, EditRequest?) {
+        let request = try edit.makeRequest(
+            prepared, seed: job.seed, resolved: resolved, prompt: prompt,
+            modelURL: s.modelURL, steps: s.steps, guidance: s.guidance, noise: s.noise)
         let null = job.null.map { _ in
             edit.makeNullRequest(request, resolved: resolved, outputName: job.output.lastPathComponent)
         }
@@ -150,10 +161,11 @@ struct BatchEdit {
     /// The provenance entries an output of `request` records whatever the run finds (the repainted area's hash and
     /// the UNet are the editor's and follow from these).
     private func expected(_ request: EditRequest, _ s: Settings, null: Bool) -> Provenance {
-        Provenance(software: s.stamp.software, mode: null ? "null-edit" : nil, model: s.stamp.modelPath,
-                   modelHash: s.stamp.modelHash, prompt: request.prompt, negativePrompt: request.negativePrompt,
-                   seed: request.seed, steps: request.steps, strength: request.strength, guidance: request.guidance,
-                   extra: request.provenanceExtras)
+        Provenance(
+            software: s.stamp.software, mode: null ? "null-edit" : nil, model: s.stamp.modelPath,
+            modelHash: s.stamp.modelHash, prompt: request.prompt, negativePrompt: request.negativePrompt,
+            seed: request.seed, steps: request.steps, strength: request.strength, guidance: request.guidance,
+            extra: request.provenanceExtras)
     }
 
     /// Reads one input, naming it in any error (a batch's error must say which of its files is at fault).
@@ -171,17 +183,21 @@ struct BatchEdit {
         var jobs: [Job] = []
         for input in inputs.files {
             for seed in seeds {
-                let names = [BatchInputs.outputName(for: input, seed: seed)]
+                let names =
+                    [BatchInputs.outputName(for: input, seed: seed)]
                     + (edit.nullEdits ? [BatchInputs.outputName(for: input, seed: seed, null: true)] : [])
                 for name in names {
                     if let other = owner[name], other != input {
-                        throw CLIError("\(other.path) and \(input.path) would both write \(name) in "
-                                       + "\(outDir.path); rename one or edit them into separate --out-dir folders")
+                        throw CLIError(
+                            "\(other.path) and \(input.path) would both write \(name) in "
+                                + "\(outDir.path); rename one or edit them into separate --out-dir folders")
                     }
                     owner[name] = input
                 }
-                jobs.append(Job(input: input, seed: seed, output: outDir.appendingPathComponent(names[0]),
-                                null: names.count > 1 ? outDir.appendingPathComponent(names[1]) : nil))
+                jobs.append(
+                    Job(
+                        input: input, seed: seed, output: outDir.appendingPathComponent(names[0]),
+                        null: names.count > 1 ? outDir.appendingPathComponent(names[1]) : nil))
             }
         }
         return jobs
@@ -204,8 +220,9 @@ struct BatchEdit {
     /// whose outputs the next run would read as inputs.
     private func checkOutputFolder(_ inputs: BatchInputs) throws {
         if inputs.folders.contains(where: { $0.path == outDir.standardizedFileURL.path }) {
-            throw CLIError("\(outDir.path): --out-dir is an input folder; the next run would read its outputs as "
-                           + "inputs (choose another folder)")
+            throw CLIError(
+                "\(outDir.path): --out-dir is an input folder; the next run would read its outputs as "
+                    + "inputs (choose another folder)")
         }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: outDir.path, isDirectory: &isDirectory) {
@@ -229,12 +246,14 @@ struct BatchEdit {
         let shape = "\(images) image\(images == 1 ? "" : "s") x \(seeds.count) seed\(seeds.count == 1 ? "" : "s")"
         if options.json {
             let outputs = jobs.enumerated().map { i, job in
-                BatchEditReport.Output(input: job.input.path, seed: job.seed, output: job.output.path,
-                                       status: seconds[i] == nil ? "skipped" : "written", nullEdit: job.null?.path,
-                                       seconds: seconds[i])
+                BatchEditReport.Output(
+                    input: job.input.path, seed: job.seed, output: job.output.path,
+                    status: seconds[i] == nil ? "skipped" : "written", nullEdit: job.null?.path,
+                    seconds: seconds[i])
             }
-            let batch = BatchEditReport(outputs: outputs, written: new, skipped: done, total: jobs.count,
-                                        images: images, seeds: seeds, outDir: outDir.path, seconds: elapsed)
+            let batch = BatchEditReport(
+                outputs: outputs, written: new, skipped: done, total: jobs.count,
+                images: images, seeds: seeds, outDir: outDir.path, seconds: elapsed)
             if let line = try? StableJSON.string(batch, escapingSlashes: true) { print(line) }
         } else {
             for job in jobs {
@@ -249,8 +268,9 @@ struct BatchEdit {
         } else {
             let files = seconds.keys.reduce(0) { $0 + (jobs[$1].needsEdit ? 1 : 0) + (jobs[$1].needsNull ? 1 : 0) }
             let perEdit = seconds.values.reduce(0, +) / Double(max(files, 1))
-            line = String(format: "edit: %d new, %d already done, %d in the batch (%@) | %.1f s per output | "
-                          + "%.0f s in all | %@", new, done, jobs.count, shape, perEdit, elapsed, outDir.path)
+            line = String(
+                format: "edit: %d new, %d already done, %d in the batch (%@) | %.1f s per output | "
+                    + "%.0f s in all | %@", new, done, jobs.count, shape, perEdit, elapsed, outDir.path)
         }
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }

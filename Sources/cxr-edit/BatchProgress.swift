@@ -20,7 +20,9 @@ struct BatchProgress {
         finished += 1
         self.seconds += seconds
         let perOutput = self.seconds / Double(finished)
-        reporter.note(String(format: "edit %d/%d done | %.1f s per output | ETA %.0f s", finished, total, perOutput,
-                             perOutput * Double(total - finished)))
+        reporter.note(
+            String(
+                format: "edit %d/%d done | %.1f s per output | ETA %.0f s", finished, total, perOutput,
+                perOutput * Double(total - finished)))
     }
 }

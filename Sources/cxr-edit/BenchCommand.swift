@@ -4,7 +4,7 @@ import CXRPipelines
 import CXRTensor
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `cxr-edit bench --model DIR`: times the pieces of an edit (one guided UNet evaluation, VAE encode and decode,
@@ -12,8 +12,11 @@ import Glibc
 /// stable-diffusion.cpp on the same machine (Tools/bench/side_by_side.py runs them together).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmark a model: UNet step with guidance (batch 2), VAE encode/decode, text encoding, peak memory, GFLOP/s.",
-        discussion: "Each figure is the median of --steps timed runs after one warm-up run. Inputs are random; outputs are discarded.")
+        abstract:
+            "Benchmark a model: UNet step with guidance (batch 2), VAE encode/decode, text encoding, peak memory, GFLOP/s.",
+        discussion:
+            "Each figure is the median of --steps timed runs after one warm-up run. Inputs are random; outputs are discarded."
+    )
 
     @OptionGroup var modelOptions: ModelOptions
 
@@ -26,7 +29,11 @@ struct Bench: ParsableCommand {
     @Option(name: .long, help: "Comma-separated parts to time: text,unet,vae-encode,vae-decode,sgemm (default: all).")
     var only: String = "text,unet,vae-encode,vae-decode,sgemm"
 
-    @Flag(name: .long, help: "Print one JSON object (keys unet_step_s, vae_encode_s, vae_decode_s, text_encode_s, peak_rss_mb, unet_gflops, sgemm_gflops, ...).")
+    @Flag(
+        name: .long,
+        help:
+            "Print one JSON object (keys unet_step_s, vae_encode_s, vae_decode_s, text_encode_s, peak_rss_mb, unet_gflops, sgemm_gflops, ...)."
+    )
     var json = false
 
     /// Option values are usage errors (ValidationError: message, usage line, exit 2); a CLIError thrown here was
@@ -37,10 +44,14 @@ struct Bench: ParsableCommand {
         } catch let error as CLIError {
             throw ValidationError(error.description)
         }
-        guard size >= 64, size <= 4096, size % 64 == 0 else { throw ValidationError("--size must be a multiple of 64 in 64...4096, got \(size)") }
+        guard size >= 64, size <= 4096, size % 64 == 0 else {
+            throw ValidationError("--size must be a multiple of 64 in 64...4096, got \(size)")
+        }
         guard steps >= 1, steps <= 100 else { throw ValidationError("--steps must be between 1 and 100, got \(steps)") }
         let known: Set<String> = ["text", "unet", "vae-encode", "vae-decode", "sgemm"]
-        for p in parts where !known.contains(p) { throw ValidationError("--only: unknown part '\(p)' (known: \(known.sorted().joined(separator: ",")))") }
+        for p in parts where !known.contains(p) {
+            throw ValidationError("--only: unknown part '\(p)' (known: \(known.sorted().joined(separator: ",")))")
+        }
     }
 
     var parts: [String] { only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
@@ -50,8 +61,10 @@ struct Bench: ParsableCommand {
         let want = Set(parts)
         let url = try modelOptions.modelURL()
         let precision = try modelOptions.unetPrecision()
-        var report: [String: Any] = ["model": url.path, "size": size, "steps": steps, "threads": ComputeThreads.count,
-                                     "precision": precision.rawValue]
+        var report: [String: Any] = [
+            "model": url.path, "size": size, "steps": steps, "threads": ComputeThreads.count,
+            "precision": precision.rawValue,
+        ]
         func note(_ s: String) { if !json { FileHandle.standardError.write(Data("\(s)\n".utf8)) } }
         // Figures from different kernels are not comparable: say which CPU and which OpenBLAS core ran.
         report["machine"] = MachineReport.json
@@ -79,16 +92,26 @@ struct Bench: ParsableCommand {
             if !key.isEmpty { cpuTimes[key + "_cpu"] = cs[cs.count / 2] }
             ts.sort()
             let m = ts.count % 2 == 1 ? ts[ts.count / 2] : (ts[ts.count / 2 - 1] + ts[ts.count / 2]) / 2
-            note(String(format: "%@: %.3f s (runs %@)", label, m, ts.map { String(format: "%.3f", $0) }.joined(separator: ", ")))
-            if Profiler.enabled { note("kernel profile of \(label), all \(steps + 1) runs (CXR_EDIT_PROFILE=1):\n\(Profiler.report())") }
+            note(
+                String(
+                    format: "%@: %.3f s (runs %@)", label, m,
+                    ts.map { String(format: "%.3f", $0) }.joined(separator: ", ")))
+            if Profiler.enabled {
+                note("kernel profile of \(label), all \(steps + 1) runs (CXR_EDIT_PROFILE=1):\n\(Profiler.report())")
+            }
             return m
         }
 
         var rng = BenchRandom(seed: 1)
-        let ids = [model.tokenizer.encode("").ids, model.tokenizer.encode("Large right pleural effusion. Heart size is normal.").ids]
+        let ids = [
+            model.tokenizer.encode("").ids,
+            model.tokenizer.encode("Large right pleural effusion. Heart size is normal.").ids,
+        ]
         var context = try model.textEncoder(ids)
         if want.contains("text") {
-            report["text_encode_s"] = try time("text encode (2 x 77 tokens)", key: "text_encode_s") { context = try model.textEncoder(ids) }
+            report["text_encode_s"] = try time("text encode (2 x 77 tokens)", key: "text_encode_s") {
+                context = try model.textEncoder(ids)
+            }
         }
         let f = model.vae.config.downscale, lh = size / f
         let lc = model.unet.config.inChannels
@@ -97,7 +120,8 @@ struct Bench: ParsableCommand {
             let s = time("unet step (batch 2, \(lh)x\(lh) latents)", key: "unet_step_s") {
                 _ = model.unet(sample, timesteps: [500], context: context)
             }
-            let flops = model.unet.config.flops(batch: 2, latentHeight: lh, latentWidth: lh, contextTokens: context.dim(1))
+            let flops = model.unet.config.flops(
+                batch: 2, latentHeight: lh, latentWidth: lh, contextTokens: context.dim(1))
             report["unet_step_s"] = s
             report["unet_gflop"] = flops / 1e9
             report["unet_gflops"] = flops / s / 1e9
@@ -105,11 +129,15 @@ struct Bench: ParsableCommand {
         }
         if want.contains("vae-encode") {
             let image = rng.tensor([1, model.vae.config.inChannels, size, size], scale: 0.5)
-            report["vae_encode_s"] = time("vae encode (\(size)x\(size))", key: "vae_encode_s") { _ = model.vae.encode(image) }
+            report["vae_encode_s"] = time("vae encode (\(size)x\(size))", key: "vae_encode_s") {
+                _ = model.vae.encode(image)
+            }
         }
         if want.contains("vae-decode") {
             let z = rng.tensor([1, model.vae.config.latentChannels, lh, lh])
-            report["vae_decode_s"] = time("vae decode (\(size)x\(size))", key: "vae_decode_s") { _ = model.vae.decode(z) }
+            report["vae_decode_s"] = time("vae decode (\(size)x\(size))", key: "vae_decode_s") {
+                _ = model.vae.decode(z)
+            }
         }
         if want.contains("sgemm") {
             let g = SgemmPeak.measure(n: 4096, runs: max(2, min(steps, 3)))
@@ -125,7 +153,10 @@ struct Bench: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            for k in ["text_encode_s", "unet_step_s", "vae_encode_s", "vae_decode_s", "unet_gflops", "sgemm_gflops", "peak_rss_mb"] {
+            for k in [
+                "text_encode_s", "unet_step_s", "vae_encode_s", "vae_decode_s", "unet_gflops", "sgemm_gflops",
+                "peak_rss_mb",
+            ] {
                 if let v = report[k] as? Double { print(String(format: "%@ %.3f", k, v)) }
             }
         }
@@ -145,8 +176,9 @@ enum SgemmPeak {
             a.withUnsafeBufferPointer { ap in
                 b.withUnsafeBufferPointer { bp in
                     c.withUnsafeMutableBufferPointer { cp in
-                        sgemm(m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: bp.baseAddress!, ldb: n,
-                              c: cp.baseAddress!, ldc: n)
+                        sgemm(
+                            m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: bp.baseAddress!, ldb: n,
+                            c: cp.baseAddress!, ldc: n)
                     }
                 }
             }

@@ -7,20 +7,24 @@ struct CXREdit: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "cxr-edit",
-        abstract: "Edit and generate chest X-rays with text-conditioned latent diffusion (RoentGen / SD 1.x-2.x) on CPU.",
+        abstract:
+            "Edit and generate chest X-rays with text-conditioned latent diffusion (RoentGen / SD 1.x-2.x) on CPU.",
         discussion: """
-        Every image cxr-edit writes is synthetic and is marked so in its PNG text chunks \
-        (see `cxr-edit provenance`). Not for clinical use.
+            Every image cxr-edit writes is synthetic and is marked so in its PNG text chunks \
+            (see `cxr-edit provenance`). Not for clinical use.
 
-        Examples:
-          cxr-edit edit chest.png --prompt "Large right pleural effusion." --strength 0.5 -o edited.png
-          cxr-edit edit chest.png --mask right-lung-mask.png --prompt "Right pneumothorax." -o ptx.png
-          cxr-edit generate --prompt "Cardiomegaly." --seed 7 -o synthetic.png
-          cxr-edit info /models/roentgen
-        """,
+            Examples:
+              cxr-edit edit chest.png --prompt "Large right pleural effusion." --strength 0.5 -o edited.png
+              cxr-edit edit chest.png --mask right-lung-mask.png --prompt "Right pneumothorax." -o ptx.png
+              cxr-edit generate --prompt "Cardiomegaly." --seed 7 -o synthetic.png
+              cxr-edit info /models/roentgen
+            """,
         version: version,
-        subcommands: [Edit.self, Generate.self, ExplainCommand.self, RegionsCommand.self, Info.self, Tokenize.self, ProvenanceCommand.self,
-                      Probe.self, Synthesize.self, Bench.self, InitModel.self],
+        subcommands: [
+            Edit.self, Generate.self, ExplainCommand.self, RegionsCommand.self, Info.self, Tokenize.self,
+            ProvenanceCommand.self,
+            Probe.self, Synthesize.self, Bench.self, InitModel.self,
+        ],
         defaultSubcommand: Edit.self
     )
 }
@@ -57,4 +61,3 @@ enum Main {
         }
     }
 }
-

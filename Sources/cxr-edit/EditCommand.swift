@@ -13,43 +13,51 @@ struct Edit: ParsableCommand {
         abstract: "Edit a chest X-ray: add or remove a finding where it lives, or re-draw the whole image under a new "
             + "prompt.",
         discussion: """
-        --add/--remove repaint the finding's own region (its extent for the --severity and --side given, fitted to \
-        this image; docs/findings.md) at --strength 0.8 unless given. --global re-draws the whole image from a partly \
-        noised version of itself (SDEdit, as RoentMod) at --strength 0.5; --prompt alone does the same. --region or \
-        --mask (white = edit) name the area yourself.
+            --add/--remove repaint the finding's own region (its extent for the --severity and --side given, fitted to \
+            this image; docs/findings.md) at --strength 0.8 unless given. --global re-draws the whole image from a partly \
+            noised version of itself (SDEdit, as RoentMod) at --strength 0.5; --prompt alone does the same. --region or \
+            --mask (white = edit) name the area yourself.
 
-        A region is repainted together with a --margin band around it, blended softly into the input; every pixel \
-        beyond the band (and in --keep areas) is the input's, bit for bit. With --detail on (the default) the input's \
-        own fine detail, which the model cannot represent, is added back wherever the edit left the content alone; \
-        --detail off gives the pipeline's raw output (the same image as diffusers for the same seed).
+            A region is repainted together with a --margin band around it, blended softly into the input; every pixel \
+            beyond the band (and in --keep areas) is the input's, bit for bit. With --detail on (the default) the input's \
+            own fine detail, which the model cannot represent, is added back wherever the edit left the content alone; \
+            --detail off gives the pipeline's raw output (the same image as diffusers for the same seed).
 
-        The image is fitted to the model's size (long side scaled, black padding), edited, mapped back and written \
-        at the input's size and bit depth, grey unless --rgb. The output is marked synthetic, and its provenance \
-        regenerates it (`cxr-edit provenance --command OUT.png`).
+            The image is fitted to the model's size (long side scaled, black padding), edited, mapped back and written \
+            at the input's size and bit depth, grey unless --rgb. The output is marked synthetic, and its provenance \
+            regenerates it (`cxr-edit provenance --command OUT.png`).
 
-        Many images at once: name several files or folders (their .png, .jpg, .jpeg and .dcm files) with \
-        --out-dir DIR, and --seeds 0..3 (or 0,2,5) to edit each with several seeds. The model is loaded once; \
-        outputs are DIR/<stem>.seed<N>.png (.dcm for a .dcm input), null edits (--null-edits) \
-        DIR/<stem>.seed<N>.null.png. A rerun skips the outputs that exist and record the same input, options and \
-        seed; one that records anything else stops the run unless --overwrite. Every input is checked before the \
-        first edit.
-        """)
+            Many images at once: name several files or folders (their .png, .jpg, .jpeg and .dcm files) with \
+            --out-dir DIR, and --seeds 0..3 (or 0,2,5) to edit each with several seeds. The model is loaded once; \
+            outputs are DIR/<stem>.seed<N>.png (.dcm for a .dcm input), null edits (--null-edits) \
+            DIR/<stem>.seed<N>.null.png. A rerun skips the outputs that exist and record the same input, options and \
+            seed; one that records anything else stops the run unless --overwrite. Every input is checked before the \
+            first edit.
+            """)
 
-    @Argument(help: ArgumentHelp("The radiographs to edit: files (PNG 8/16-bit, grey/RGB/palette, JPEG, or "
-                                     + "DICOM), or folders of them (with --out-dir).", valueName: "IN.png"))
+    @Argument(
+        help: ArgumentHelp(
+            "The radiographs to edit: files (PNG 8/16-bit, grey/RGB/palette, JPEG, or "
+                + "DICOM), or folders of them (with --out-dir).", valueName: "IN.png"))
     var inputs: [String]
 
-    @Option(name: .customLong("out-dir"),
-            help: ArgumentHelp("Write the outputs of several inputs or seeds here as <stem>.seed<N>.png (created if "
-                                   + "missing; a rerun skips outputs already made).", valueName: "DIR"))
+    @Option(
+        name: .customLong("out-dir"),
+        help: ArgumentHelp(
+            "Write the outputs of several inputs or seeds here as <stem>.seed<N>.png (created if "
+                + "missing; a rerun skips outputs already made).", valueName: "DIR"))
     var outDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("Edit every input with each of these seeds: a range 0..3 (both ends "
-                                                + "included), a list 0,2,5, or both (0..3,10).", valueName: "SEEDS"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Edit every input with each of these seeds: a range 0..3 (both ends "
+                + "included), a list 0,2,5, or both (0..3,10).", valueName: "SEEDS"))
     var seeds: String?
 
-    @Flag(name: .customLong("null-edits"),
-          help: "With --out-dir: also write each output's matched null edit beside it, as <stem>.seed<N>.null.png.")
+    @Flag(
+        name: .customLong("null-edits"),
+        help: "With --out-dir: also write each output's matched null edit beside it, as <stem>.seed<N>.null.png.")
     var nullEdits = false
 
     @OptionGroup var modelOptions: ModelOptions
@@ -57,21 +65,38 @@ struct Edit: ParsableCommand {
     @OptionGroup(title: "Findings and regions") var findings: FindingOptions
     @OptionGroup(title: "DICOM input") var window: WindowOptions
 
-    @Option(name: [.short, .long],
-            help: ArgumentHelp("How much of the noise schedule to re-run, in (0, 1]: low keeps the image, high "
-                                   + "re-imagines it (default 0.8 for a region, 0.5 for the whole image)."))
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp(
+            "How much of the noise schedule to re-run, in (0, 1]: low keeps the image, high "
+                + "re-imagines it (default 0.8 for a region, 0.5 for the whole image)."))
     var strength: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Edit only where this grey PNG is white (resized to the image; same aspect ratio).", valueName: "M.png"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Edit only where this grey PNG is white (resized to the image; same aspect ratio).", valueName: "M.png"))
     var mask: String?
 
-    @Option(name: .long, help: ArgumentHelp("Soft margin around the edit region, in pixels of a 256 px image (scaled to the input): repainted and blended; beyond it the input is kept bit for bit.", valueName: "PX"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Soft margin around the edit region, in pixels of a 256 px image (scaled to the input): repainted and blended; beyond it the input is kept bit for bit.",
+            valueName: "PX"))
     var margin: Int = EditRequest.defaultMargin
 
-    @Option(name: .long, help: ArgumentHelp("on: add the input's own fine detail back where the edit left the content alone; off: the raw model output.", valueName: "on|off"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "on: add the input's own fine detail back where the edit left the content alone; off: the raw model output.",
+            valueName: "on|off"))
     var detail: Switch = .on
 
-    @Option(name: .long, help: ArgumentHelp("Force the UNet: standard (unet/) or inpaint (the 9-channel inpainting UNet). Default: inpaint for regions when the model has one.", valueName: "standard|inpaint"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Force the UNet: standard (unet/) or inpaint (the 9-channel inpainting UNet). Default: inpaint for regions when the model has one.",
+            valueName: "standard|inpaint"))
     var unet: UNetChoice?
 
     @Flag(name: .long, help: "Do not paste the original back outside the edit region (show the raw output everywhere).")
@@ -80,17 +105,28 @@ struct Edit: ParsableCommand {
     @Flag(name: .long, help: "Write RGB instead of grey.")
     var rgb = false
 
-    @Flag(name: .long, help: ArgumentHelp("Faithful edit: invert the image first (edit-friendly DDPM inversion, as RadEdit), then regenerate under the new prompt.",
-                                          discussion: "Costs twice the UNet evaluations; changes less outside the finding than plain SDEdit."))
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "Faithful edit: invert the image first (edit-friendly DDPM inversion, as RadEdit), then regenerate under the new prompt.",
+            discussion: "Costs twice the UNet evaluations; changes less outside the finding than plain SDEdit."))
     var invert = false
 
     @Option(name: .long, help: "With --invert: a prompt describing the input as it is (default: empty, unconditional).")
     var sourcePrompt: String = ""
 
-    @Option(name: .customLong("null-edit"), help: ArgumentHelp("Also write the matched null edit here: the same edit with the prompt stripped of the findings (docs/probe.md). The difference between the two is the finding.", valueName: "NULL.png"))
+    @Option(
+        name: .customLong("null-edit"),
+        help: ArgumentHelp(
+            "Also write the matched null edit here: the same edit with the prompt stripped of the findings (docs/probe.md). The difference between the two is the finding.",
+            valueName: "NULL.png"))
     var nullEdit: String?
 
-    @Flag(name: .long, help: "With a .dcm output from a DICOM input: de-identify what is copied from the input (DICOM PS3.15 basic profile subset; docs/dicom.md).")
+    @Flag(
+        name: .long,
+        help:
+            "With a .dcm output from a DICOM input: de-identify what is copied from the input (DICOM PS3.15 basic profile subset; docs/dicom.md)."
+    )
     var anonymize = false
 
     @OptionGroup var output: OutputOptions
@@ -115,25 +151,30 @@ struct Edit: ParsableCommand {
             throw CLIError("--source-prompt describes the input for --invert; give --invert too, or leave it out")
         }
         let batchSeeds = try isBatch ? checkBatchOptions() : nil
-        let resolved = try findings.resolve(prompt: sampling.prompt, negativePrompt: sampling.negativePrompt,
-                                            maskGiven: mask != nil)
+        let resolved = try findings.resolve(
+            prompt: sampling.prompt, negativePrompt: sampling.negativePrompt,
+            maskGiven: mask != nil)
         if findings.dryRun && batchSeeds != nil {
             explainRun(resolved)  // a batch's inputs are checked by BatchEdit, which a dry run does not start
             return
         }
         guard let prompt = resolved.prompt, !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw CLIError("say what to change: --add FINDING, --remove FINDING, or "
-                           + "--prompt \"Large right pleural effusion.\"")
+            throw CLIError(
+                "say what to change: --add FINDING, --remove FINDING, or "
+                    + "--prompt \"Large right pleural effusion.\"")
         }
         if let batchSeeds, let outDir {
-            try BatchEdit(edit: self, resolved: resolved, prompt: prompt, seeds: batchSeeds,
-                          outDir: URL(fileURLWithPath: outDir)).run()
+            try BatchEdit(
+                edit: self, resolved: resolved, prompt: prompt, seeds: batchSeeds,
+                outDir: URL(fileURLWithPath: outDir)
+            ).run()
             return
         }
         modelOptions.applyThreads()
         let inURL = URL(fileURLWithPath: inputs[0])
         let input = try prepareInput(inURL, resolved: resolved)
-        let outURL = output.output.map { URL(fileURLWithPath: $0) }
+        let outURL =
+            output.output.map { URL(fileURLWithPath: $0) }
             ?? freshOutputPath(near: inURL, stem: inURL.deletingPathExtension().lastPathComponent, suffix: "edited")
         try checkOutputPath(outURL, overwrite: output.overwrite, allowDICOM: true)
         let nullURL = nullEdit.map { URL(fileURLWithPath: $0) }
@@ -164,8 +205,9 @@ struct Edit: ParsableCommand {
 
         let steps = sampling.steps ?? defaults.steps
         let guidance = sampling.guidance ?? defaults.guidance
-        let request = try makeRequest(input, seed: seed, resolved: resolved, prompt: prompt, modelURL: modelURL,
-                                  steps: steps, guidance: guidance, noise: noise)
+        let request = try makeRequest(
+            input, seed: seed, resolved: resolved, prompt: prompt, modelURL: modelURL,
+            steps: steps, guidance: guidance, noise: noise)
         let editor = ImageEditor(model: model)
         let stamp = OutputStamp(modelPath: modelURL.path, modelHash: WeightsHash.hex(of: model))
         let outcome = try run(editor, request, reporter: reporter)
@@ -174,20 +216,23 @@ struct Edit: ParsableCommand {
         if let nullURL {
             let nullRequest = makeNullRequest(request, resolved: resolved, outputName: outURL.lastPathComponent)
             let nullOutcome = try run(editor, nullRequest, reporter: ProgressReporter(output, label: "null edit"))
-            try writeNull(nullOutcome, of: nullRequest, to: nullURL, stamp: stamp, source: inURL,
-                          overwrite: output.overwrite)
+            try writeNull(
+                nullOutcome, of: nullRequest, to: nullURL, stamp: stamp, source: inURL,
+                overwrite: output.overwrite)
             null = (nullURL, nullOutcome)
         }
-        try report(outURL: outURL, outcome: outcome, request: request, findings: resolved, placed: input.placed,
-                   null: null)
+        try report(
+            outURL: outURL, outcome: outcome, request: request, findings: resolved, placed: input.placed,
+            null: null)
     }
 
     /// Checks the options that only a batch takes or that a batch refuses, and returns its seeds.
     private func checkBatchOptions() throws -> [UInt64] {
         guard outDir != nil else {
             if inputs.count == 1 && seeds == nil && !nullEdits {
-                throw CLIError("\(inputs[0]): is a directory; to edit its images give --out-dir DIR for the outputs "
-                               + "(-o names a single output)")
+                throw CLIError(
+                    "\(inputs[0]): is a directory; to edit its images give --out-dir DIR for the outputs "
+                        + "(-o names a single output)")
             }
             let what = inputs.count > 1 ? "several inputs" : seeds != nil ? "--seeds" : "--null-edits"
             throw CLIError("\(what): give --out-dir DIR for the outputs (-o names a single output)")
@@ -221,8 +266,9 @@ struct Edit: ParsableCommand {
             throw CLIError(e.description)
         }
         if unet == .inpaint && !model.hasInpaintingUNet {
-            throw CLIError("--unet inpaint: \(modelURL.path) has no inpainting UNet (name a 9-channel UNet folder as "
-                           + "\"inpaint_unet\" in its \(ModelRecommendations.fileName))")
+            throw CLIError(
+                "--unet inpaint: \(modelURL.path) has no inpainting UNet (name a 9-channel UNet folder as "
+                    + "\"inpaint_unet\" in its \(ModelRecommendations.fileName))")
         }
         let truncated = model.tokenizer.encode(prompt)
         if truncated.truncated {
@@ -244,29 +290,36 @@ struct Edit: ParsableCommand {
             throw CLIError("\(mask ?? "the region"): the edit mask is empty (no white pixels): nothing to edit")
         }
         if unet == .inpaint && editMask == nil {
-            throw CLIError("--unet inpaint repaints inside a region; give --add/--remove (without --global), "
-                           + "--region or --mask")
+            throw CLIError(
+                "--unet inpaint repaints inside a region; give --add/--remove (without --global), "
+                    + "--region or --mask")
         }
-        return PreparedInput(url: inURL, image: image, hash: inputHash, placed: placed, editMask: editMask,
-                             windowProvenance: window.provenance(of: windowed))
+        return PreparedInput(
+            url: inURL, image: image, hash: inputHash, placed: placed, editMask: editMask,
+            windowProvenance: window.provenance(of: windowed))
     }
 
     /// The library's request for one input and seed, with the provenance only the CLI knows (among it the command
     /// that makes the output again).
-    func makeRequest(_ input: PreparedInput, seed: UInt64, resolved: ResolvedFindings, prompt: String,
-                     modelURL: URL, steps: Int, guidance: Double, noise: Tensor?) throws -> EditRequest {
-        var request = EditRequest(image: input.image, prompt: prompt, negativePrompt: resolved.negativePrompt,
-                                  editMask: input.editMask, keepMask: input.placed.keep, strength: strength,
-                                  seed: seed, steps: steps, guidance: guidance, scheduler: try sampling.schedulerKind(),
-                                  eta: sampling.eta, invert: invert, sourcePrompt: sourcePrompt, detail: detail == .on,
-                                  margin: margin, pasteBack: !noPasteBack, rgb: rgb, noise: noise, unet: unet,
-                                  imageKey: input.hash)
-        let command = RegenerationCommand(edit: self, input: input.url, seed: seed, resolved: resolved,
-                                          modelURL: modelURL, steps: steps, guidance: guidance,
-                                          strength: request.strength)
-        request.provenanceExtras = provenanceExtras(input: input.url, resolved: resolved, placed: input.placed,
-                                                    inputHash: input.hash, fitWarning: input.fitWarning(resolved),
-                                                    command: command.text)
+    func makeRequest(
+        _ input: PreparedInput, seed: UInt64, resolved: ResolvedFindings, prompt: String,
+        modelURL: URL, steps: Int, guidance: Double, noise: Tensor?
+    ) throws -> EditRequest {
+        var request = EditRequest(
+            image: input.image, prompt: prompt, negativePrompt: resolved.negativePrompt,
+            editMask: input.editMask, keepMask: input.placed.keep, strength: strength,
+            seed: seed, steps: steps, guidance: guidance, scheduler: try sampling.schedulerKind(),
+            eta: sampling.eta, invert: invert, sourcePrompt: sourcePrompt, detail: detail == .on,
+            margin: margin, pasteBack: !noPasteBack, rgb: rgb, noise: noise, unet: unet,
+            imageKey: input.hash)
+        let command = RegenerationCommand(
+            edit: self, input: input.url, seed: seed, resolved: resolved,
+            modelURL: modelURL, steps: steps, guidance: guidance,
+            strength: request.strength)
+        request.provenanceExtras = provenanceExtras(
+            input: input.url, resolved: resolved, placed: input.placed,
+            inputHash: input.hash, fitWarning: input.fitWarning(resolved),
+            command: command.text)
         request.provenanceExtras.merge(input.windowProvenance) { kept, _ in kept }
         // Recorded only when not the default, so fp32 outputs stay byte-identical to those made before the option.
         if try modelOptions.unetPrecision() == .bf16 { request.provenanceExtras["precision"] = "bf16" }
@@ -275,30 +328,39 @@ struct Edit: ParsableCommand {
 
     /// The matched null edit of `request`, naming the edit's file in its provenance.
     func makeNullRequest(_ request: EditRequest, resolved: ResolvedFindings, outputName: String) -> EditRequest {
-        var nullRequest = request.nullEdit(basePrompt: resolved.nullPrompt,
-                                           baseNegativePrompt: resolved.nullNegativePrompt)
+        var nullRequest = request.nullEdit(
+            basePrompt: resolved.nullPrompt,
+            baseNegativePrompt: resolved.nullNegativePrompt)
         nullRequest.provenanceExtras["null-edit-of"] = outputName
         nullRequest.provenanceExtras["command"] = nil
         return nullRequest
     }
 
     /// Writes an edit with its provenance (atomically; DICOM for a .dcm name).
-    func write(_ outcome: EditOutcome, of request: EditRequest, to url: URL, stamp: OutputStamp, source: URL,
-               overwrite: Bool) throws {
-        let provenance = outcome.provenance(of: request, software: stamp.software, model: stamp.modelPath,
-                                            modelHash: stamp.modelHash)
-        try ImageIO.write(outcome.image, to: url, text: provenance.textChunks(), overwrite: overwrite, source: source,
-                          anonymize: anonymize, window: window.choice)
+    func write(
+        _ outcome: EditOutcome, of request: EditRequest, to url: URL, stamp: OutputStamp, source: URL,
+        overwrite: Bool
+    ) throws {
+        let provenance = outcome.provenance(
+            of: request, software: stamp.software, model: stamp.modelPath,
+            modelHash: stamp.modelHash)
+        try ImageIO.write(
+            outcome.image, to: url, text: provenance.textChunks(), overwrite: overwrite, source: source,
+            anonymize: anonymize, window: window.choice)
     }
 
     /// Writes a null edit, marked as one in its provenance.
-    func writeNull(_ outcome: EditOutcome, of request: EditRequest, to url: URL, stamp: OutputStamp, source: URL,
-                   overwrite: Bool) throws {
-        var provenance = outcome.provenance(of: request, software: stamp.software, model: stamp.modelPath,
-                                            modelHash: stamp.modelHash)
+    func writeNull(
+        _ outcome: EditOutcome, of request: EditRequest, to url: URL, stamp: OutputStamp, source: URL,
+        overwrite: Bool
+    ) throws {
+        var provenance = outcome.provenance(
+            of: request, software: stamp.software, model: stamp.modelPath,
+            modelHash: stamp.modelHash)
         provenance.mode = "null-edit"
-        try ImageIO.write(outcome.image, to: url, text: provenance.textChunks(), overwrite: overwrite, source: source,
-                          anonymize: anonymize, window: window.choice)
+        try ImageIO.write(
+            outcome.image, to: url, text: provenance.textChunks(), overwrite: overwrite, source: source,
+            anonymize: anonymize, window: window.choice)
     }
 
     func run(_ editor: ImageEditor, _ request: EditRequest, reporter: ProgressReporter) throws -> EditOutcome {
@@ -309,10 +371,14 @@ struct Edit: ParsableCommand {
 
     /// Provenance entries only the CLI knows: where the regions came from and how they were placed, the input's
     /// hash, and the command that regenerates the file.
-    private func provenanceExtras(input: URL, resolved: ResolvedFindings, placed: PlacedRegions, inputHash: String,
-                                  fitWarning: String?, command: String) -> [String: String] {
-        var x: [String: String] = ["input": input.lastPathComponent, "input-sha256": inputHash,
-                                   "area": resolved.areaSource.rawValue, "command": command]
+    private func provenanceExtras(
+        input: URL, resolved: ResolvedFindings, placed: PlacedRegions, inputHash: String,
+        fitWarning: String?, command: String
+    ) -> [String: String] {
+        var x: [String: String] = [
+            "input": input.lastPathComponent, "input-sha256": inputHash,
+            "area": resolved.areaSource.rawValue, "command": command,
+        ]
         if !resolved.regions.edit.isEmpty {
             x["regions"] = resolved.regions.editDescription
             x["region-grow-px"] = placed.growth.map(String.init).joined(separator: ",")
@@ -343,7 +409,8 @@ struct Edit: ParsableCommand {
         if output.json {
             var obj: [String: Any] = [
                 "dry_run": true, "input": input.url.path, "input_sha256": input.hash, "output": outURL.path,
-                "null_edit": nullEdit.map { $0 as Any } ?? NSNull(), "area": mask != nil ? "mask" : r.areaSource.rawValue,
+                "null_edit": nullEdit.map { $0 as Any } ?? NSNull(),
+                "area": mask != nil ? "mask" : r.areaSource.rawValue,
                 "edit_fraction": fraction, "mask": mask.map { $0 as Any } ?? NSNull(), "strength": strength,
                 "steps": steps, "guidance": guidance, "seed": sampling.seed.map(\.description) ?? "0",
                 "detail": detail.rawValue, "margin": margin, "invert": invert,
@@ -360,8 +427,10 @@ struct Edit: ParsableCommand {
         for line in r.describe() {
             print(line.hasPrefix("edit region:") ? "edit region:     \(area)" : line)
         }
-        print(String(format: "edit area:       %.1f%% of the image%@", fraction * 100,
-                     input.placed.fit.map { String(format: " (atlas fit score %.2f)", $0.score) } ?? ""))
+        print(
+            String(
+                format: "edit area:       %.1f%% of the image%@", fraction * 100,
+                input.placed.fit.map { String(format: " (atlas fit score %.2f)", $0.score) } ?? ""))
         print("input:           \(input.url.path)")
         print("output:          \(outURL.path)")
         printSettings(regional: regional, strength: strength, steps: "\(steps)", guidance: "\(guidance)")
@@ -373,9 +442,10 @@ struct Edit: ParsableCommand {
         let regional = r.areaSource != .wholeImage
         print("input:           \(inputs.joined(separator: " "))")
         print("mask file:       \(mask ?? "(none)")")
-        printSettings(regional: regional, strength: strength ?? EditRequest.defaultStrength(regional: regional),
-                      steps: sampling.steps.map(String.init) ?? "model default",
-                      guidance: sampling.guidance.map { "\($0)" } ?? "model default")
+        printSettings(
+            regional: regional, strength: strength ?? EditRequest.defaultStrength(regional: regional),
+            steps: sampling.steps.map(String.init) ?? "model default",
+            guidance: sampling.guidance.map { "\($0)" } ?? "model default")
     }
 
     private func printSettings(regional: Bool, strength: Double, steps: String, guidance: String) {
@@ -392,25 +462,31 @@ struct Edit: ParsableCommand {
         print("null edit:       \(nullEdit ?? "(not written)")")
     }
 
-    func report(outURL: URL, outcome: EditOutcome, request: EditRequest, findings: ResolvedFindings,
-                placed: PlacedRegions, null: (url: URL, outcome: EditOutcome)?) throws {
+    func report(
+        outURL: URL, outcome: EditOutcome, request: EditRequest, findings: ResolvedFindings,
+        placed: PlacedRegions, null: (url: URL, outcome: EditOutcome)?
+    ) throws {
         let image = outcome.image
         if output.json {
-            var obj: [String: Any] = ["output": outURL.path, "seconds": outcome.seconds,
-                                      "denoising_steps": outcome.denoisingSteps,
-                                      "width": image.width, "height": image.height, "bit_depth": image.bitDepth,
-                                      "seed": request.seed, "strength": request.strength,
-                                      "mask": mask.map { $0 as Any } ?? NSNull(),
-                                      "mode": outcome.mode, "unet": outcome.unet.rawValue, "detail": detail.rawValue,
-                                      "margin": margin, "area": findings.areaSource.rawValue]
+            var obj: [String: Any] = [
+                "output": outURL.path, "seconds": outcome.seconds,
+                "denoising_steps": outcome.denoisingSteps,
+                "width": image.width, "height": image.height, "bit_depth": image.bitDepth,
+                "seed": request.seed, "strength": request.strength,
+                "mask": mask.map { $0 as Any } ?? NSNull(),
+                "mode": outcome.mode, "unet": outcome.unet.rawValue, "detail": detail.rawValue,
+                "margin": margin, "area": findings.areaSource.rawValue,
+            ]
             obj.merge(outcome.report.json) { a, _ in a }
             obj["findings"] = findings.jsonObject()
             if let fit = placed.fit {
                 obj["fit"] = fit.json(weak: findings.fitPolicy.isWeak(fit))
             }
             if let null {
-                var n: [String: Any] = ["output": null.url.path, "seconds": null.outcome.seconds,
-                                        "prompt": findings.nullPrompt, "negative_prompt": findings.nullNegativePrompt]
+                var n: [String: Any] = [
+                    "output": null.url.path, "seconds": null.outcome.seconds,
+                    "prompt": findings.nullPrompt, "negative_prompt": findings.nullNegativePrompt,
+                ]
                 n.merge(null.outcome.report.json) { a, _ in a }
                 n["difference_from_edit"] = try outcome.changedFraction(from: null.outcome)
                 obj["null_edit"] = n
@@ -421,9 +497,13 @@ struct Edit: ParsableCommand {
             print(outURL.path)
             if let null { print(null.url.path) }
             if !output.quiet {
-                FileHandle.standardError.write(Data(String(format: "wrote %@ (%dx%d, %d-bit, synthetic) in %.1f s\n",
-                                                           outURL.path, image.width, image.height, image.bitDepth,
-                                                           outcome.seconds).utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        String(
+                            format: "wrote %@ (%dx%d, %d-bit, synthetic) in %.1f s\n",
+                            outURL.path, image.width, image.height, image.bitDepth,
+                            outcome.seconds
+                        ).utf8))
             }
         }
     }

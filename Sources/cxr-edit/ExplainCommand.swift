@@ -11,14 +11,16 @@ struct ExplainCommand: ParsableCommand {
         commandName: "explain",
         abstract: "Show the prompt, negative prompt, regions and keep regions an edit would use (no model needed).",
         discussion: """
-        Examples:
-          cxr-edit explain --add "pleural effusion" --side right --severity large --region right-lower-zone
-          cxr-edit explain --remove PTX --keep-region heart --json
-          cxr-edit explain chest.png --add cardiomegaly --region auto --dilate 12   (also fits the regions)
-          cxr-edit explain --list
-        """)
+            Examples:
+              cxr-edit explain --add "pleural effusion" --side right --severity large --region right-lower-zone
+              cxr-edit explain --remove PTX --keep-region heart --json
+              cxr-edit explain chest.png --add cardiomegaly --region auto --dilate 12   (also fits the regions)
+              cxr-edit explain --list
+            """)
 
-    @Argument(help: ArgumentHelp("Optional radiograph: also fit the regions on it and report their placement.", valueName: "IN.png"))
+    @Argument(
+        help: ArgumentHelp(
+            "Optional radiograph: also fit the regions on it and report their placement.", valueName: "IN.png"))
     var input: String?
 
     @OptionGroup var findings: FindingOptions
@@ -56,7 +58,10 @@ struct ExplainCommand: ParsableCommand {
                 lines.append("fit:             \(fit.summary)")
                 let weak = FitPolicy.standard.isWeak(fit)
                 if weak {
-                    lines.append(String(format: "warning:         weak fit (score %.2f, below %.2f): the edit needs --force", fit.score, FitPolicy.standard.minimumScore))
+                    lines.append(
+                        String(
+                            format: "warning:         weak fit (score %.2f, below %.2f): the edit needs --force",
+                            fit.score, FitPolicy.standard.minimumScore))
                 }
                 obj["fit"] = fit.json(weak: weak).merging(["match": fit.score]) { kept, _ in kept }
             }
@@ -79,7 +84,9 @@ struct ExplainCommand: ParsableCommand {
 
     private func printList() throws {
         let vocab: Vocabulary
-        do { vocab = try Vocabulary.standard() } catch let e as FindingsError { throw CLIError(commandLineMessage(for: e)) }
+        do { vocab = try Vocabulary.standard() } catch let e as FindingsError {
+            throw CLIError(commandLineMessage(for: e))
+        }
         let regions = (try? RegionAtlas.standard().availableNames) ?? RegionAtlas.standardNames
         if json {
             print(try StableJSON.string(VocabularyListing(vocab, regions: regions), escapingSlashes: true))

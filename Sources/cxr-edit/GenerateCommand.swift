@@ -9,7 +9,8 @@ import Foundation
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a synthetic chest X-ray from a prompt.",
-        discussion: "With --count N, seeds seed, seed+1, ... are used and outputs are numbered OUT-1.png, OUT-2.png, ...")
+        discussion:
+            "With --count N, seeds seed, seed+1, ... are used and outputs are numbered OUT-1.png, OUT-2.png, ...")
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var sampling: SamplingOptions
@@ -37,11 +38,16 @@ struct Generate: ParsableCommand {
         guard count >= 1 && count <= 10000 else { throw CLIError("--count must be between 1 and 10000, got \(count)") }
         guard let prompt = sampling.prompt else { throw CLIError("give a --prompt (e.g. --prompt \"Cardiomegaly.\")") }
         modelOptions.applyThreads()
-        let base = output.output.map { URL(fileURLWithPath: $0) }
+        let base =
+            output.output.map { URL(fileURLWithPath: $0) }
             ?? freshOutputPath(near: nil, stem: "generated", suffix: "cxr")
-        let outputs: [URL] = count == 1 ? [base] : (1...count).map {
-            base.deletingLastPathComponent().appendingPathComponent("\(base.deletingPathExtension().lastPathComponent)-\($0).\(base.pathExtension)")
-        }
+        let outputs: [URL] =
+            count == 1
+            ? [base]
+            : (1...count).map {
+                base.deletingLastPathComponent().appendingPathComponent(
+                    "\(base.deletingPathExtension().lastPathComponent)-\($0).\(base.pathExtension)")
+            }
         for url in outputs { try checkOutputPath(url, overwrite: output.overwrite, allowDICOM: true) }
         let noise = try sampling.noise.map { try InitialNoise.read(contentsOf: URL(fileURLWithPath: $0)) }
 
@@ -57,24 +63,31 @@ struct Generate: ParsableCommand {
         if sampling.seed == .random && !output.quiet { note("--seed -1: drew seed \(seed)") }
         var images = [GeneratedImages.Image]()
         for (i, url) in outputs.enumerated() {
-            let settings = DiffusionSettings(prompt: prompt, negativePrompt: sampling.negativePrompt,
-                                             steps: sampling.steps ?? defaults.steps, guidance: sampling.guidance ?? defaults.guidance,
-                                             seed: seed &+ UInt64(i), scheduler: try sampling.schedulerKind(),
-                                             eta: sampling.eta, initialNoise: noise)
+            let settings = DiffusionSettings(
+                prompt: prompt, negativePrompt: sampling.negativePrompt,
+                steps: sampling.steps ?? defaults.steps, guidance: sampling.guidance ?? defaults.guidance,
+                seed: seed &+ UInt64(i), scheduler: try sampling.schedulerKind(),
+                eta: sampling.eta, initialNoise: noise)
             let start = Date()
-            let result = try pipeline.run(.generate(width: w, height: h), settings: settings, progress: reporter.callAsFunction)
-            let rgbImage = try RasterImage(floatsCHW: result.image.data, width: w, height: h, channels: 3, bitDepth: sixteenBit ? 16 : 8)
+            let result = try pipeline.run(
+                .generate(width: w, height: h), settings: settings, progress: reporter.callAsFunction)
+            let rgbImage = try RasterImage(
+                floatsCHW: result.image.data, width: w, height: h, channels: 3, bitDepth: sixteenBit ? 16 : 8)
             let image = rgb ? rgbImage : rgbImage.toGray()
-            var provenance = Provenance(software: "cxr-edit \(CXREdit.version)", mode: "generate", model: modelURL.path,
-                                        modelHash: hash, prompt: prompt, negativePrompt: settings.negativePrompt,
-                                        seed: settings.seed, steps: settings.steps, guidance: settings.guidance,
-                                        scheduler: settings.scheduler?.rawValue ?? model.schedulerConfig.className ?? "default")
+            var provenance = Provenance(
+                software: "cxr-edit \(CXREdit.version)", mode: "generate", model: modelURL.path,
+                modelHash: hash, prompt: prompt, negativePrompt: settings.negativePrompt,
+                seed: settings.seed, steps: settings.steps, guidance: settings.guidance,
+                scheduler: settings.scheduler?.rawValue ?? model.schedulerConfig.className ?? "default")
             if try modelOptions.unetPrecision() == .bf16 { provenance.extra["precision"] = "bf16" }
             try ImageIO.write(image, to: url, text: provenance.textChunks(), overwrite: output.overwrite)
             let seconds = Date().timeIntervalSince(start)
             images.append(.init(output: url.path, seed: settings.seed, seconds: seconds))
             if !output.json { print(url.path) }
-            if !output.quiet { FileHandle.standardError.write(Data(String(format: "wrote %@ (%dx%d, synthetic) in %.1f s\n", url.path, w, h, seconds).utf8)) }
+            if !output.quiet {
+                FileHandle.standardError.write(
+                    Data(String(format: "wrote %@ (%dx%d, synthetic) in %.1f s\n", url.path, w, h, seconds).utf8))
+            }
         }
         if output.json {
             print(try StableJSON.string(GeneratedImages(images: images, prompt: prompt), escapingSlashes: true))

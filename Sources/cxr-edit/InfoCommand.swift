@@ -9,13 +9,16 @@ import Foundation
 /// `cxr-edit info MODEL_DIR`: what architecture a diffusers folder holds, read from its configs and weight headers.
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Describe a diffusers model folder: components, channels, heads, parameter counts, dtypes, scheduler.",
+        abstract:
+            "Describe a diffusers model folder: components, channels, heads, parameter counts, dtypes, scheduler.",
         discussion: "Reads configs and weight-file headers only (fast); errors name the file and the problem.")
 
     @Argument(help: ArgumentHelp("The model folder.", valueName: "MODEL_DIR"))
     var modelDir: String
 
-    @Flag(name: .long, help: "Also load every weight and build the networks (slow for big models; proves the folder is usable).")
+    @Flag(
+        name: .long,
+        help: "Also load every weight and build the networks (slow for big models; proves the folder is usable).")
     var check = false
 
     @Flag(name: .long, help: "Print JSON instead of text.")
@@ -25,7 +28,9 @@ struct Info: ParsableCommand {
         let url = URL(fileURLWithPath: modelDir)
         let folder = try DiffusersFolder(url: url)
         var report: [String: Any] = ["model": url.path, "class": folder.className ?? "?"]
-        var lines = ["model: \(url.path)", "pipeline: \(folder.className ?? "?") (diffusers \(folder.diffusersVersion ?? "?"))"]
+        var lines = [
+            "model: \(url.path)", "pipeline: \(folder.className ?? "?") (diffusers \(folder.diffusersVersion ?? "?"))",
+        ]
 
         func weightSummary(_ component: String) throws -> (params: Int, dtypes: String, file: String) {
             let store = try folder.weights(component)
@@ -37,27 +42,45 @@ struct Info: ParsableCommand {
                 counts["\(info.dtype)", default: 0] += 1
             }
             let files = store.sources.map { $0.url.lastPathComponent }.joined(separator: ", ")
-            return (params, counts.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "), files)
+            return (
+                params, counts.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }.joined(separator: ", "),
+                files
+            )
         }
 
         let te = try CLIPTextConfig(folder.config("text_encoder"))
         let teW = try weightSummary("text_encoder")
-        lines.append("text_encoder: CLIPTextModel hidden \(te.hiddenSize), \(te.layers) layers, \(te.heads) heads, \(te.activation.rawValue), vocab \(te.vocabSize); \(grouped(teW.params)) parameters [\(teW.dtypes)] in \(teW.file)")
-        report["text_encoder"] = ["hidden_size": te.hiddenSize, "layers": te.layers, "heads": te.heads, "parameters": teW.params]
+        lines.append(
+            "text_encoder: CLIPTextModel hidden \(te.hiddenSize), \(te.layers) layers, \(te.heads) heads, \(te.activation.rawValue), vocab \(te.vocabSize); \(grouped(teW.params)) parameters [\(teW.dtypes)] in \(teW.file)"
+        )
+        report["text_encoder"] = [
+            "hidden_size": te.hiddenSize, "layers": te.layers, "heads": te.heads, "parameters": teW.params,
+        ]
 
         let u = try UNetConfig(folder.config("unet"))
         let uW = try weightSummary("unet")
         let headDims = zip(u.blockOutChannels, u.heads).map { "\($1)x\($0 / $1)" }.joined(separator: ", ")
-        lines.append("unet: UNet2DConditionModel in \(u.inChannels)\(u.inChannels == 9 ? " (inpainting)" : "") out \(u.outChannels), channels \(u.blockOutChannels), heads x size [\(headDims)], cross-attention \(u.crossAttentionDim), \(u.useLinearProjection ? "linear" : "conv") projection, sample \(u.sampleSize); \(grouped(uW.params)) parameters [\(uW.dtypes)] in \(uW.file)")
-        report["unet"] = ["in_channels": u.inChannels, "block_out_channels": u.blockOutChannels, "heads": u.heads, "cross_attention_dim": u.crossAttentionDim, "parameters": uW.params]
+        lines.append(
+            "unet: UNet2DConditionModel in \(u.inChannels)\(u.inChannels == 9 ? " (inpainting)" : "") out \(u.outChannels), channels \(u.blockOutChannels), heads x size [\(headDims)], cross-attention \(u.crossAttentionDim), \(u.useLinearProjection ? "linear" : "conv") projection, sample \(u.sampleSize); \(grouped(uW.params)) parameters [\(uW.dtypes)] in \(uW.file)"
+        )
+        report["unet"] = [
+            "in_channels": u.inChannels, "block_out_channels": u.blockOutChannels, "heads": u.heads,
+            "cross_attention_dim": u.crossAttentionDim, "parameters": uW.params,
+        ]
 
         let v = try VAEConfig(folder.config("vae"))
         let vW = try weightSummary("vae")
-        lines.append("vae: AutoencoderKL latent \(v.latentChannels), channels \(v.blockOutChannels), downscale \(v.downscale), scaling \(v.scalingFactor); \(grouped(vW.params)) parameters [\(vW.dtypes)] in \(vW.file)")
-        report["vae"] = ["latent_channels": v.latentChannels, "block_out_channels": v.blockOutChannels, "scaling_factor": Double(v.scalingFactor), "parameters": vW.params]
+        lines.append(
+            "vae: AutoencoderKL latent \(v.latentChannels), channels \(v.blockOutChannels), downscale \(v.downscale), scaling \(v.scalingFactor); \(grouped(vW.params)) parameters [\(vW.dtypes)] in \(vW.file)"
+        )
+        report["vae"] = [
+            "latent_channels": v.latentChannels, "block_out_channels": v.blockOutChannels,
+            "scaling_factor": Double(v.scalingFactor), "parameters": vW.params,
+        ]
 
         let tok = try CLIPTokenizer(directory: url.appendingPathComponent("tokenizer"))
-        lines.append("tokenizer: CLIP BPE, \(tok.vocabSize) tokens, max length \(tok.maxLength), pad id \(tok.padTokenID)")
+        lines.append(
+            "tokenizer: CLIP BPE, \(tok.vocabSize) tokens, max length \(tok.maxLength), pad id \(tok.padTokenID)")
         report["tokenizer"] = ["vocab_size": tok.vocabSize, "pad_token_id": tok.padTokenID]
 
         let s = try SchedulerConfig(contentsOf: url.appendingPathComponent("scheduler/scheduler_config.json"))
@@ -72,13 +95,18 @@ struct Info: ParsableCommand {
         let recommendations = try ModelRecommendations(modelFolder: url)
         let defaults = samplingDefaults(recommendations, modelURL: url)
         let fromFile = recommendations.steps != nil || recommendations.guidance != nil
-        let origin = fromFile ? ModelRecommendations.fileName
+        let origin =
+            fromFile
+            ? ModelRecommendations.fileName
             : "cxr-edit's fallback; the folder has no \(ModelRecommendations.fileName)"
-        lines.append("defaults: \(defaults.steps) steps, guidance \(defaults.guidance) (\(origin))"
-                     + (recommendations.inpaintUNet.map { "; inpainting UNet \($0)/" } ?? ""))
-        report["defaults"] = ["steps": defaults.steps, "guidance": defaults.guidance,
-                              "from": fromFile ? ModelRecommendations.fileName : "fallback",
-                              "inpaint_unet": recommendations.inpaintUNet.map { $0 as Any } ?? NSNull()]
+        lines.append(
+            "defaults: \(defaults.steps) steps, guidance \(defaults.guidance) (\(origin))"
+                + (recommendations.inpaintUNet.map { "; inpainting UNet \($0)/" } ?? ""))
+        report["defaults"] = [
+            "steps": defaults.steps, "guidance": defaults.guidance,
+            "from": fromFile ? ModelRecommendations.fileName : "fallback",
+            "inpaint_unet": recommendations.inpaintUNet.map { $0 as Any } ?? NSNull(),
+        ]
 
         // Speed depends on the machine as much as on the model: name the CPU and the GEMM kernels in use.
         lines += MachineReport.lines
@@ -99,15 +127,19 @@ struct Info: ParsableCommand {
 
 /// `cxr-edit tokenize --model DIR "text"`: the 77 token ids the text encoder sees.
 struct Tokenize: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the token ids of a prompt (and warn when it is truncated).")
+    static let configuration = CommandConfiguration(
+        abstract: "Print the token ids of a prompt (and warn when it is truncated).")
 
     @OptionGroup var modelOptions: ModelOptions
 
     @Argument(help: "The prompt text.")
     var text: String
 
-    @Flag(name: .long, help: ArgumentHelp("Print each token the text encoder sees, one per line: its id and its "
-                                          + "string (as transformers' convert_ids_to_tokens), up to the end token."))
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "Print each token the text encoder sees, one per line: its id and its "
+                + "string (as transformers' convert_ids_to_tokens), up to the end token."))
     var tokens = false
 
     func run() throws {
@@ -122,7 +154,10 @@ struct Tokenize: ParsableCommand {
             print(t.ids.map(String.init).joined(separator: " "))
         }
         if t.truncated {
-            FileHandle.standardError.write(Data("cxr-edit: warning: the prompt has \(t.tokenCount) tokens; only the first \(tok.maxLength) (with start and end tokens) are used\(t.droppedText.map { "; dropped: \"\($0)\"" } ?? "")\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "cxr-edit: warning: the prompt has \(t.tokenCount) tokens; only the first \(tok.maxLength) (with start and end tokens) are used\(t.droppedText.map { "; dropped: \"\($0)\"" } ?? "")\n"
+                        .utf8))
         }
     }
 }

@@ -8,8 +8,10 @@ import Foundation
 struct InitModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init-model",
-        abstract: "Write a diffusers folder of a Stable Diffusion architecture with random fp16 weights (for benchmarks).",
-        discussion: "The folder loads in diffusers and in cxr-edit. SD 1.5 is ~2 GB on disk (UNet 859,520,964 parameters).")
+        abstract:
+            "Write a diffusers folder of a Stable Diffusion architecture with random fp16 weights (for benchmarks).",
+        discussion:
+            "The folder loads in diffusers and in cxr-edit. SD 1.5 is ~2 GB on disk (UNet 859,520,964 parameters).")
 
     @Option(name: .long, help: "Architecture: sd15 (Stable Diffusion 1.5, RoentGen v1) or sd21base (SD 2.1-base).")
     var arch: String
@@ -20,7 +22,11 @@ struct InitModel: ParsableCommand {
     @Option(name: .long, help: "Seed of the random weights.")
     var seed: UInt64 = 0
 
-    @Option(name: .long, help: ArgumentHelp("CLIP BPE vocabulary (default: the bundled Resources/clip/bpe_simple_vocab_16e6.txt.gz).", valueName: "FILE"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "CLIP BPE vocabulary (default: the bundled Resources/clip/bpe_simple_vocab_16e6.txt.gz).", valueName: "FILE"
+        ))
     var bpe: String?
 
     @Flag(name: .long, help: "Replace files in a non-empty DIR.")
@@ -36,7 +42,8 @@ struct InitModel: ParsableCommand {
             throw CLIError("\(url.path): folder is not empty (pass --overwrite to replace its files)")
         }
         guard let bpeURL = bpe.map({ URL(fileURLWithPath: $0) }) ?? BundledVocabulary.locate() else {
-            throw CLIError("the CLIP vocabulary Resources/clip/bpe_simple_vocab_16e6.txt.gz was not found; pass --bpe FILE")
+            throw CLIError(
+                "the CLIP vocabulary Resources/clip/bpe_simple_vocab_16e6.txt.gz was not found; pass --bpe FILE")
         }
         let clock = Date()
         // Written into a staging folder beside the target and moved into place only when complete: a failure

@@ -18,13 +18,15 @@ enum MachineReport {
     /// "gemm check: passed ..." or the failing cases (the check takes a few milliseconds).
     static var gemmCheckLine: String {
         let failures = GEMMCheck.run()
-        return failures.isEmpty ? "gemm check: passed (\(GEMMCheck.cases.count) cases against a float64 reference)"
+        return failures.isEmpty
+            ? "gemm check: passed (\(GEMMCheck.cases.count) cases against a float64 reference)"
             : "gemm check: FAILED \(failures.count) of \(GEMMCheck.cases.count): \(failures.joined(separator: "; "))"
     }
 
     /// Whether `--precision bf16` can run here, and with which kernel.
     static var bf16Line: String {
-        BFloat16GEMM.isSupported ? "bf16 gemm: available (AVX512-BF16 kernel, fp32 sums; --precision bf16 or auto)"
+        BFloat16GEMM.isSupported
+            ? "bf16 gemm: available (AVX512-BF16 kernel, fp32 sums; --precision bf16 or auto)"
             : "bf16 gemm: not available (no AVX512-BF16); --precision auto runs fp32"
     }
 
@@ -40,8 +42,10 @@ enum MachineReport {
             blas["source"] = "cxr-edit"
             blas["detected"] = detected
         }
-        return ["cpu": cpu.brand, "cpu_vendor": cpu.vendor, "cpu_family": cpu.family, "cpu_model": cpu.model,
-                "cpu_features": cpu.featureList, "cpu_best_tier": "\(cpu.bestTier)", "blas": blas,
-                "bf16_gemm": BFloat16GEMM.isSupported]
+        return [
+            "cpu": cpu.brand, "cpu_vendor": cpu.vendor, "cpu_family": cpu.family, "cpu_model": cpu.model,
+            "cpu_features": cpu.featureList, "cpu_best_tier": "\(cpu.bestTier)", "blas": blas,
+            "bf16_gemm": BFloat16GEMM.isSupported,
+        ]
     }
 }

@@ -7,25 +7,34 @@ import Foundation
 
 /// Where the model comes from: --model, else $CXR_EDIT_MODEL, else the bundled default model.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Diffusers model folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/).",
-                                            discussion: "Default: $CXR_EDIT_MODEL, else the bundled Models/cxr-mini.",
-                                            valueName: "DIR"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Diffusers model folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/).",
+            discussion: "Default: $CXR_EDIT_MODEL, else the bundled Models/cxr-mini.",
+            valueName: "DIR"))
     var model: String?
 
     @Option(name: .long, help: "Threads for BLAS and for cxr-edit's own loops (default: all cores).")
     var threads: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Largest input image in pixels (default 24000000, about 2.6 GB to edit).",
-                                            valueName: "N"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Largest input image in pixels (default 24000000, about 2.6 GB to edit).",
+            valueName: "N"))
     var maxPixels: Int?
 
     @Flag(name: .long, help: "Decode JPEGs with corrupt data anyway (a warning instead of an error).")
     var lenient = false
 
-    @Option(name: .long, help: ArgumentHelp("Arithmetic of the UNet's GEMMs and convolutions: fp32 (default, what "
-                                            + "the parity tests check), bf16 (bf16 operands with fp32 sums, needs "
-                                            + "AVX512-BF16), auto (bf16 where the CPU has it, else fp32).",
-                                            valueName: "fp32|bf16|auto"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Arithmetic of the UNet's GEMMs and convolutions: fp32 (default, what "
+                + "the parity tests check), bf16 (bf16 operands with fp32 sums, needs "
+                + "AVX512-BF16), auto (bf16 where the CPU has it, else fp32).",
+            valueName: "fp32|bf16|auto"))
     var precision = GEMMPrecision.Request.fp32.rawValue
 
     /// The most threads `--threads` may ask for: 4 per core, at most 256. More only adds thread stacks and BLAS
@@ -39,7 +48,8 @@ struct ModelOptions: ParsableArguments {
         }
         if ComputeThreads.fitting(1) == nil, let limit = ComputeThreads.addressSpaceLimit() {
             let need = (ComputeThreads.baseAddressSpace + ComputeThreads.addressSpacePerThread) >> 20
-            throw CLIError("the address-space limit (ulimit -v) of \(limit >> 20) MiB is below the \(need) MiB a run needs")
+            throw CLIError(
+                "the address-space limit (ulimit -v) of \(limit >> 20) MiB is below the \(need) MiB a run needs")
         }
         if let maxPixels {
             guard maxPixels >= 1 && maxPixels <= ImageLimits.maxPixelBudget else {
@@ -73,17 +83,21 @@ struct ModelOptions: ParsableArguments {
             throw CLIError("--precision must be fp32, bf16 or auto, got \(precision)")
         }
         guard let p = GEMMPrecision.resolve(request) else {
-            throw CLIError("--precision bf16 needs a CPU with AVX512-BF16 (this one has: "
-                           + "\(CPUFeatures.current.featureList)); use fp32 or auto")
+            throw CLIError(
+                "--precision bf16 needs a CPU with AVX512-BF16 (this one has: "
+                    + "\(CPUFeatures.current.featureList)); use fp32 or auto")
         }
         return p
     }
 
     func modelURL() throws -> URL {
         if let model { return URL(fileURLWithPath: model) }
-        if let env = ProcessInfo.processInfo.environment["CXR_EDIT_MODEL"], !env.isEmpty { return URL(fileURLWithPath: env) }
+        if let env = ProcessInfo.processInfo.environment["CXR_EDIT_MODEL"], !env.isEmpty {
+            return URL(fileURLWithPath: env)
+        }
         if let bundled = DefaultModel.locate() { return bundled }
-        throw CLIError("no model given: pass --model DIR or set CXR_EDIT_MODEL (the bundled Models/cxr-mini was not found)")
+        throw CLIError(
+            "no model given: pass --model DIR or set CXR_EDIT_MODEL (the bundled Models/cxr-mini was not found)")
     }
 }
 
@@ -95,11 +109,14 @@ enum DefaultModel {
         for _ in 0..<6 {
             for candidate in ["Models/cxr-mini", "share/cxr-edit/Models/cxr-mini"] {
                 let url = dir.appendingPathComponent(candidate)
-                if FileManager.default.fileExists(atPath: url.appendingPathComponent("model_index.json").path) { return url }
+                if FileManager.default.fileExists(atPath: url.appendingPathComponent("model_index.json").path) {
+                    return url
+                }
             }
             dir = dir.deletingLastPathComponent()
         }
-        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("Models/cxr-mini")
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(
+            "Models/cxr-mini")
         return FileManager.default.fileExists(atPath: cwd.appendingPathComponent("model_index.json").path) ? cwd : nil
     }
 }
@@ -107,27 +124,32 @@ enum DefaultModel {
 /// Sampling settings shared by `generate` and `edit`.
 struct SamplingOptions: ParsableArguments {
     // -p/-n as in stable-diffusion.cpp and most diffusers scripts.
-    @Option(name: [.short, .long],
-            help: "What the image should show, in radiology-report phrasing (e.g. \"Large right pleural effusion.\").")
+    @Option(
+        name: [.short, .long],
+        help: "What the image should show, in radiology-report phrasing (e.g. \"Large right pleural effusion.\").")
     var prompt: String?
 
-    @Option(name: [.customShort("n"), .long],
-            help: "What to steer away from (classifier-free guidance's negative prompt).")
+    @Option(
+        name: [.customShort("n"), .long],
+        help: "What to steer away from (classifier-free guidance's negative prompt).")
     var negativePrompt: String = ""
 
     // .unconditional: "-1" would otherwise be read as an option ("Missing value for '--seed'").
-    @Option(name: .long, parsing: .unconditional,
-            help: ArgumentHelp("Random seed (default 0); the same seed gives the same image as diffusers with "
-                                   + "torch.Generator().manual_seed(seed). -1 draws one at random, printed and "
-                                   + "recorded in the provenance.", valueName: "N"))
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp(
+            "Random seed (default 0); the same seed gives the same image as diffusers with "
+                + "torch.Generator().manual_seed(seed). -1 draws one at random, printed and "
+                + "recorded in the provenance.", valueName: "N"))
     var seed: SeedChoice?
 
     @Option(name: .long, help: "Denoising steps (default: the model's, else 50).")
     var steps: Int?
 
     // --cfg-scale: the name stable-diffusion.cpp and AUTOMATIC1111 users bring.
-    @Option(name: [.long, .customLong("cfg-scale")],
-            help: "Guidance scale (default: the model's, else 7.5; RoentGen used 4).")
+    @Option(
+        name: [.long, .customLong("cfg-scale")],
+        help: "Guidance scale (default: the model's, else 7.5; RoentGen used 4).")
     var guidance: Double?
 
     @Option(name: .long, help: "Sampler: \(SchedulerKind.nameList) (default: the checkpoint's own).")
@@ -136,7 +158,10 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .long, help: "DDIM eta (0 = deterministic).")
     var eta: Double = 0
 
-    @Option(name: .long, help: ArgumentHelp("Explicit initial noise as a float32 .npy (replaces the seeded draw).", valueName: "FILE.npy"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Explicit initial noise as a float32 .npy (replaces the seeded draw).", valueName: "FILE.npy"))
     var noise: String?
 
     /// The seed to run with: the one given, else 0; -1 draws one (call once per run and keep the result).
@@ -156,7 +181,9 @@ struct SamplingOptions: ParsableArguments {
             throw CLIError("--prompt is blank (only spaces, tabs or line breaks)")
         }
         if let steps, steps < 1 || steps > 1000 { throw CLIError("--steps must be between 1 and 1000, got \(steps)") }
-        if let guidance, !(guidance >= 0 && guidance <= 100) { throw CLIError("--guidance must be between 0 and 100, got \(guidance)") }
+        if let guidance, !(guidance >= 0 && guidance <= 100) {
+            throw CLIError("--guidance must be between 0 and 100, got \(guidance)")
+        }
         if !(eta >= 0 && eta <= 1) { throw CLIError("--eta must be between 0 and 1, got \(eta)") }
         _ = try schedulerKind()
     }
@@ -164,7 +191,11 @@ struct SamplingOptions: ParsableArguments {
 
 /// Output and reporting.
 struct OutputOptions: ParsableArguments {
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Output path: PNG, or DICOM for a .dcm name where the command supports it (docs/dicom.md).", valueName: "OUT.png"))
+    @Option(
+        name: [.short, .customLong("output")],
+        help: ArgumentHelp(
+            "Output path: PNG, or DICOM for a .dcm name where the command supports it (docs/dicom.md).",
+            valueName: "OUT.png"))
     var output: String?
 
     @Flag(name: .long, help: "Replace the output file if it exists.")

@@ -12,37 +12,46 @@ import Foundation
 struct Probe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
-        abstract: "Counterfactual stress tests of chest X-ray classifiers: edit images, score before and after, report shortcuts.",
+        abstract:
+            "Counterfactual stress tests of chest X-ray classifiers: edit images, score before and after, report shortcuts.",
         discussion: """
-        Runs every image x edit x strength x seed of a run spec (YAML/JSON, see docs/probe.md and
-        docs/examples/probe.yaml), scores original and counterfactual with every classifier, and appends one JSON
-        line per result to RUN_DIR/results.jsonl. Rerunning on the same RUN_DIR resumes; --shard I/N runs a
-        disjoint slice for job arrays; `probe merge` combines shard directories; `probe report` writes the HTML report.
+            Runs every image x edit x strength x seed of a run spec (YAML/JSON, see docs/probe.md and
+            docs/examples/probe.yaml), scores original and counterfactual with every classifier, and appends one JSON
+            line per result to RUN_DIR/results.jsonl. Rerunning on the same RUN_DIR resumes; --shard I/N runs a
+            disjoint slice for job arrays; `probe merge` combines shard directories; `probe report` writes the HTML report.
 
-        Examples:
-          cxr-edit probe --spec docs/examples/probe.yaml --out run/
-          cxr-edit probe --spec study.yaml --out run-$SLURM_ARRAY_TASK_ID --shard $SLURM_ARRAY_TASK_ID/8
-          cxr-edit probe merge run/ run-0 run-1 run-2
-          cxr-edit probe report run/
-        """,
+            Examples:
+              cxr-edit probe --spec docs/examples/probe.yaml --out run/
+              cxr-edit probe --spec study.yaml --out run-$SLURM_ARRAY_TASK_ID --shard $SLURM_ARRAY_TASK_ID/8
+              cxr-edit probe merge run/ run-0 run-1 run-2
+              cxr-edit probe report run/
+            """,
         subcommands: [ProbeRun.self, ProbeMerge.self, ProbeReportCommand.self],
         defaultSubcommand: ProbeRun.self
     )
 }
 
 struct ProbeRun: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run (or resume) a probe study into a run directory.")
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run (or resume) a probe study into a run directory.")
 
     @Option(name: .long, help: ArgumentHelp("The run spec (YAML or JSON).", valueName: "S.yaml"))
     var spec: String
 
-    @Option(name: .long, help: ArgumentHelp("Run directory (created; an existing one is resumed).", valueName: "RUN_DIR"))
+    @Option(
+        name: .long, help: ArgumentHelp("Run directory (created; an existing one is resumed).", valueName: "RUN_DIR"))
     var out: String
 
-    @Option(name: .long, help: ArgumentHelp("Run only slice I of N (0 <= I < N), e.g. $SLURM_ARRAY_TASK_ID/8.", valueName: "I/N"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Run only slice I of N (0 <= I < N), e.g. $SLURM_ARRAY_TASK_ID/8.", valueName: "I/N"))
     var shard: String?
 
-    @Option(name: .long, help: ArgumentHelp("Score with this classifier instead of the spec's (repeatable): demo, densenet121:PATH, cmd:COMMAND.", valueName: "SPEC"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Score with this classifier instead of the spec's (repeatable): demo, densenet121:PATH, cmd:COMMAND.",
+            valueName: "SPEC"))
     var classifier: [String] = []
 
     @OptionGroup var modelOptions: ModelOptions
@@ -50,10 +59,18 @@ struct ProbeRun: ParsableCommand {
     @Flag(name: .long, help: "Print a machine-readable JSON summary on stdout at the end.")
     var json = false
 
-    @Flag(name: .customLong("dry-run"), help: "Check everything the run would read (spec, images, region fits, masks, run directory) and print the plan: counterfactuals and null edits left, denoising steps, estimated time. Writes nothing.")
+    @Flag(
+        name: .customLong("dry-run"),
+        help:
+            "Check everything the run would read (spec, images, region fits, masks, run directory) and print the plan: counterfactuals and null edits left, denoising steps, estimated time. Writes nothing."
+    )
     var dryRun = false
 
-    @Option(name: .long, help: ArgumentHelp("Only the first N input images (as inputs.limit in the spec; a later run without it goes on with the rest).", valueName: "N"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Only the first N input images (as inputs.limit in the spec; a later run without it goes on with the rest).",
+            valueName: "N"))
     var limit: Int?
 
     @Flag(name: .long, help: "No progress output.")
@@ -70,7 +87,9 @@ struct ProbeRun: ParsableCommand {
         var probeSpec = try ProbeSpec.load(specURL)
         if let limit { probeSpec.inputs.limit = min(probeSpec.inputs.limit ?? limit, limit) }
         if !classifier.isEmpty {
-            guard Set(classifier).count == classifier.count else { throw CLIError("--classifier: a classifier is given twice") }
+            guard Set(classifier).count == classifier.count else {
+                throw CLIError("--classifier: a classifier is given twice")
+            }
             probeSpec.classifiers = classifier
         }
         let resolver = try FindingsEditResolver(for: probeSpec)
@@ -84,36 +103,48 @@ struct ProbeRun: ParsableCommand {
             // Paths in the spec are relative to the spec; paths given with --classifier to the working directory.
             let base = classifier.isEmpty ? specURL.deletingLastPathComponent() : nil
             do { return try ClassifierFactory.make(spec: c, baseDirectory: base) } catch {
-                throw CLIError(classifier.isEmpty ? "\(specURL.path): classifiers[\(i)]: \(error)" : "--classifier \(c): \(error)")
+                throw CLIError(
+                    classifier.isEmpty ? "\(specURL.path): classifiers[\(i)]: \(error)" : "--classifier \(c): \(error)")
             }
         }
-        let modelURL = try modelOptions.model.map { URL(fileURLWithPath: $0) } ?? probeSpec.model ?? modelOptions.modelURL()
+        let modelURL =
+            try modelOptions.model.map { URL(fileURLWithPath: $0) } ?? probeSpec.model ?? modelOptions.modelURL()
         note("loading model \(modelURL.path)")
         let model = try StableDiffusionModel.load(from: modelURL, unetPrecision: modelOptions.unetPrecision())
         let defaults = samplingDefaults(model)
-        let plan = try ProbePlan(spec: probeSpec, images: images, steps: probeSpec.steps ?? defaults.steps,
-                                 guidance: probeSpec.guidance ?? defaults.guidance,
-                                 schedulerName: probeSpec.scheduler ?? model.schedulerConfig.className ?? "default",
-                                 modelHash: WeightsHash.hex(of: model))
-        note("probe: \(images.count) images x \(probeSpec.edits.count) edits x \(probeSpec.strengths.count) strengths x \(probeSpec.seeds.count) seeds = \(plan.count) counterfactuals\(shard.count > 1 ? " (shard \(shard))" : "")")
+        let plan = try ProbePlan(
+            spec: probeSpec, images: images, steps: probeSpec.steps ?? defaults.steps,
+            guidance: probeSpec.guidance ?? defaults.guidance,
+            schedulerName: probeSpec.scheduler ?? model.schedulerConfig.className ?? "default",
+            modelHash: WeightsHash.hex(of: model))
+        note(
+            "probe: \(images.count) images x \(probeSpec.edits.count) edits x \(probeSpec.strengths.count) strengths x \(probeSpec.seeds.count) seeds = \(plan.count) counterfactuals\(shard.count > 1 ? " (shard \(shard))" : "")"
+        )
         if dryRun {
             try printDryRun(plan: plan, model: model, resolver: resolver, shard: shard)
             return
         }
-        let runner = try ProbeRunner(plan: plan, model: model, classifiers: classifiers, resolver: resolver,
-                                     runDirectory: URL(fileURLWithPath: out),
-                                     options: ProbeRunOptions(shard: shard, progress: showProgress,
-                                                              software: "cxr-edit \(CXREdit.version)", modelName: modelURL.path))
+        let runner = try ProbeRunner(
+            plan: plan, model: model, classifiers: classifiers, resolver: resolver,
+            runDirectory: URL(fileURLWithPath: out),
+            options: ProbeRunOptions(
+                shard: shard, progress: showProgress,
+                software: "cxr-edit \(CXREdit.version)", modelName: modelURL.path))
         let summary = try removingFailedEmptyRun(at: URL(fileURLWithPath: out)) { try runner.run() }
         if json {
             print(try StableJSON.string(summary))
         } else {
             print(URL(fileURLWithPath: out).path)
             if !quiet {
-                FileHandle.standardError.write(Data(String(
-                    format: "probe: %d new, %d already done, %d in %@ | %.2f counterfactuals/min | %.0f%% of the time outside the denoising loop\n",
-                    summary.done, summary.alreadyDone, summary.total, shard.count > 1 ? "shard \(shard)" : "the study",
-                    summary.perMinute, summary.shareOutsideDenoising * 100).utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        String(
+                            format:
+                                "probe: %d new, %d already done, %d in %@ | %.2f counterfactuals/min | %.0f%% of the time outside the denoising loop\n",
+                            summary.done, summary.alreadyDone, summary.total,
+                            shard.count > 1 ? "shard \(shard)" : "the study",
+                            summary.perMinute, summary.shareOutsideDenoising * 100
+                        ).utf8))
             }
         }
     }
@@ -123,13 +154,15 @@ extension ProbeRun {
     /// --dry-run: the survey of the work left, and an estimate of its time from a timed denoising step, VAE decode
     /// (one per edit) and encode + decode (one per image: its latents and the round trip the detail transfer uses).
     func printDryRun(plan: ProbePlan, model: StableDiffusionModel, resolver: EditResolving, shard: Shard) throws {
-        let survey = try ProbeSurvey.survey(plan: plan, resolver: resolver, runDirectory: URL(fileURLWithPath: out),
-                                            shard: shard)
+        let survey = try ProbeSurvey.survey(
+            plan: plan, resolver: resolver, runDirectory: URL(fileURLWithPath: out),
+            shard: shard)
         let size = model.nativeImageSize, latent = size / model.vae.config.downscale
         let ids = [model.tokenizer.encode("").ids, model.tokenizer.encode(EditSpec.defaultBasePrompt).ids]
         let context = try model.textEncoder(ids)
-        let sample = Tensor(shape: [2, model.unet.config.inChannels, latent, latent],
-                            data: [Float](repeating: 0.1, count: 2 * model.unet.config.inChannels * latent * latent))
+        let sample = Tensor(
+            shape: [2, model.unet.config.inChannels, latent, latent],
+            data: [Float](repeating: 0.1, count: 2 * model.unet.config.inChannels * latent * latent))
         // The faster of two timed runs after a warm-up (first-call allocations), for the UNet and for the VAE.
         func fastest(_ body: () -> Void) -> Double {
             body()
@@ -140,24 +173,32 @@ extension ProbeRun {
             }.min() ?? 0
         }
         let perStep = fastest { _ = model.unet(sample, timesteps: [500], context: context) }
-        let image = Tensor(shape: [1, model.vae.config.inChannels, size, size],
-                           data: [Float](repeating: 0, count: model.vae.config.inChannels * size * size))
+        let image = Tensor(
+            shape: [1, model.vae.config.inChannels, size, size],
+            data: [Float](repeating: 0, count: model.vae.config.inChannels * size * size))
         var latents = model.vae.encode(image).mean
         let perImage = fastest { latents = model.vae.encode(image).mean } + fastest { _ = model.vae.decode(latents) }
         let perEdit = fastest { _ = model.vae.decode(latents) }
         let eta = survey.estimatedSeconds(perStep: perStep, perEdit: perEdit, perImage: perImage)
         if json {
-            let estimate = ProbeSurvey.Estimate(survey: survey, estimatedSeconds: eta, secondsPerDenoisingStep: perStep,
-                                                shard: shard)
+            let estimate = ProbeSurvey.Estimate(
+                survey: survey, estimatedSeconds: eta, secondsPerDenoisingStep: perStep,
+                shard: shard)
             print(try StableJSON.string(estimate))
             return
         }
         let scope = shard.count > 1 ? "shard \(shard)" : "the study"
-        print("probe --dry-run: \(survey.total) counterfactuals in \(scope), \(survey.alreadyDone) already done in \(out)")
-        print("to make: \(survey.counterfactuals) counterfactuals + \(survey.nullEdits) null edits on \(survey.images) images, "
-              + "\(survey.denoisingSteps) denoising steps")
-        print(String(format: "estimated time: %@ on this machine (%.3f s per denoising step, %.2f s per image and %.2f s per edit for the VAE; classifiers not included)",
-                     Self.duration(eta), perStep, perImage, perEdit))
+        print(
+            "probe --dry-run: \(survey.total) counterfactuals in \(scope), \(survey.alreadyDone) already done in \(out)"
+        )
+        print(
+            "to make: \(survey.counterfactuals) counterfactuals + \(survey.nullEdits) null edits on \(survey.images) images, "
+                + "\(survey.denoisingSteps) denoising steps")
+        print(
+            String(
+                format:
+                    "estimated time: %@ on this machine (%.3f s per denoising step, %.2f s per image and %.2f s per edit for the VAE; classifiers not included)",
+                Self.duration(eta), perStep, perImage, perEdit))
         for w in survey.fitWarnings { print("warning: \(w)") }
     }
 
@@ -188,9 +229,14 @@ struct ProbeMerge: ParsableCommand {
         let outcome = try removingFailedEmptyRun(at: outURL) {
             try RunMerge.merge(ProbeRow.self, into: outURL, from: shards.map { URL(fileURLWithPath: $0) })
         }
-        if json { print(try StableJSON.string(outcome)) } else {
+        if json {
+            print(try StableJSON.string(outcome))
+        } else {
             print(URL(fileURLWithPath: output).path)
-            FileHandle.standardError.write(Data("merged \(outcome.rows) rows (\(outcome.duplicates) duplicates dropped, \(outcome.copiedFiles) images copied)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "merged \(outcome.rows) rows (\(outcome.duplicates) duplicates dropped, \(outcome.copiedFiles) images copied)\n"
+                        .utf8))
         }
     }
 }
@@ -210,12 +256,17 @@ struct ProbeReportCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        guard gallery >= 0 && gallery <= 100 else { throw CLIError("--gallery must be between 0 and 100, got \(gallery)") }
+        guard gallery >= 0 && gallery <= 100 else {
+            throw CLIError("--gallery must be between 0 and 100, got \(gallery)")
+        }
         // A synthesize dataset has the same results.jsonl/run.json layout; reporting on it overwrote its
         // summary.json with a probe summary. Its labels.csv and manifest.json give it away.
         let dir = URL(fileURLWithPath: runDirectory)
-        if ["labels.csv", "manifest.json"].allSatisfy({ FileManager.default.fileExists(atPath: dir.appendingPathComponent($0).path) }) {
-            throw CLIError("\(dir.path): is a synthesize dataset (labels.csv, manifest.json), not a probe run; nothing written")
+        if ["labels.csv", "manifest.json"].allSatisfy({
+            FileManager.default.fileExists(atPath: dir.appendingPathComponent($0).path)
+        }) {
+            throw CLIError(
+                "\(dir.path): is a synthesize dataset (labels.csv, manifest.json), not a probe run; nothing written")
         }
         let files = try ProbeReport.write(runDirectory: URL(fileURLWithPath: runDirectory), galleryCount: gallery)
         if json {

@@ -8,8 +8,10 @@ struct RegenerationCommand {
     let arguments: [String]
 
     /// `input` and `seed` are the one image and seed of this output (a batch edit has several of each).
-    init(edit e: Edit, input: URL, seed: UInt64, resolved: ResolvedFindings, modelURL: URL, steps: Int,
-         guidance: Double, strength: Double) {
+    init(
+        edit e: Edit, input: URL, seed: UInt64, resolved: ResolvedFindings, modelURL: URL, steps: Int,
+        guidance: Double, strength: Double
+    ) {
         func path(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.path }
         var a = ["cxr-edit", "edit", path(input.path), "--model", modelURL.standardizedFileURL.path]
         if let w = e.window.window { a += ["--window", w.description] }
@@ -27,8 +29,10 @@ struct RegenerationCommand {
         for v in FindingOptions.names(f.keepRegion) { a += ["--keep-region", v] }
         if f.force { a.append("--force") }
         if let m = e.mask { a += ["--mask", path(m)] }
-        a += ["--strength", "\(strength)", "--seed", String(seed), "--steps", String(steps),
-              "--guidance", "\(guidance)"]
+        a += [
+            "--strength", "\(strength)", "--seed", String(seed), "--steps", String(steps),
+            "--guidance", "\(guidance)",
+        ]
         if let s = e.sampling.scheduler { a += ["--scheduler", s.lowercased()] }
         if e.sampling.eta != 0 { a += ["--eta", "\(e.sampling.eta)"] }
         if let n = e.sampling.noise { a += ["--noise", path(n)] }
@@ -50,7 +54,8 @@ struct RegenerationCommand {
 
     /// A word as the shell reads it back: bare when it is only safe characters, else in single quotes.
     static func quoted(_ word: String) -> String {
-        let safe = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=+:,@%")
+        let safe = CharacterSet(
+            charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=+:,@%")
         if !word.isEmpty && word.unicodeScalars.allSatisfy({ safe.contains($0) }) { return word }
         return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }

@@ -10,10 +10,10 @@ struct RegionsCommand: ParsableCommand {
         commandName: "regions",
         abstract: "Fit the anatomical region atlas to a radiograph and write an overlay PNG to check it.",
         discussion: """
-        Without --region the lung zones, heart and mediastinum are drawn (each tinted, outlined); with --region only \
-        the named regions. The fitted transform (scale and offset of the 256x256 atlas on the image) is printed. \
-        Image left is the patient's right.
-        """)
+            Without --region the lung zones, heart and mediastinum are drawn (each tinted, outlined); with --region only \
+            the named regions. The fitted transform (scale and offset of the 256x256 atlas on the image) is printed. \
+            Image left is the patient's right.
+            """)
 
     @Argument(help: ArgumentHelp("The radiograph (PNG, JPEG or DICOM).", valueName: "IN.png"))
     var input: String
@@ -23,16 +23,22 @@ struct RegionsCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Region to draw (repeatable).", valueName: "NAME"))
     var region: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Grow the drawn regions by this many pixels (as --dilate in edit).", valueName: "PX"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Grow the drawn regions by this many pixels (as --dilate in edit).", valueName: "PX"))
     var dilate: Int = 0
 
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Overlay PNG (default: IN-regions.png beside the input).", valueName: "OUT.png"))
+    @Option(
+        name: [.short, .customLong("output")],
+        help: ArgumentHelp("Overlay PNG (default: IN-regions.png beside the input).", valueName: "OUT.png"))
     var output: String?
 
-    @Option(name: .customLong("export-mask"),
-            help: ArgumentHelp("Also write the --region regions (their union, with --dilate) as a grey mask PNG at "
-                                   + "the input's size: white = region, usable as `edit --mask`.",
-                               valueName: "MASK.png"))
+    @Option(
+        name: .customLong("export-mask"),
+        help: ArgumentHelp(
+            "Also write the --region regions (their union, with --dilate) as a grey mask PNG at "
+                + "the input's size: white = region, usable as `edit --mask`.",
+            valueName: "MASK.png"))
     var exportMask: String?
 
     @Flag(name: .long, help: "Replace the output file if it exists.")
@@ -42,16 +48,26 @@ struct RegionsCommand: ParsableCommand {
     var json = false
 
     /// Default drawing: a partition of the thorax that shows every boundary the regions use.
-    static let defaultRegions = ["right-upper-zone", "right-middle-zone", "right-lower-zone",
-                                 "left-upper-zone", "left-middle-zone", "left-lower-zone", "heart", "mediastinum"]
+    static let defaultRegions = [
+        "right-upper-zone", "right-middle-zone", "right-lower-zone",
+        "left-upper-zone", "left-middle-zone", "left-lower-zone", "heart", "mediastinum",
+    ]
     func run() throws {
-        guard dilate >= 0 && dilate <= 1024 else { throw CLIError("--dilate must be between 0 and 1024 pixels, got \(dilate)") }
+        guard dilate >= 0 && dilate <= 1024 else {
+            throw CLIError("--dilate must be between 0 and 1024 pixels, got \(dilate)")
+        }
         let inURL = URL(fileURLWithPath: input)
         let image = try window.read(inURL).image
-        let names = region.isEmpty ? Self.defaultRegions
-            : region.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
-        let outURL = output.map { URL(fileURLWithPath: $0) }
-            ?? inURL.deletingLastPathComponent().appendingPathComponent(inURL.deletingPathExtension().lastPathComponent + "-regions.png")
+        let names =
+            region.isEmpty
+            ? Self.defaultRegions
+            : region.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter {
+                !$0.isEmpty
+            }
+        let outURL =
+            output.map { URL(fileURLWithPath: $0) }
+            ?? inURL.deletingLastPathComponent().appendingPathComponent(
+                inURL.deletingPathExtension().lastPathComponent + "-regions.png")
         if outURL.standardizedFileURL.path == inURL.standardizedFileURL.path {
             throw CLIError("\(outURL.lastPathComponent): the overlay would replace the input; give another -o")
         }
@@ -63,8 +79,9 @@ struct RegionsCommand: ParsableCommand {
             }
             let path = maskURL.standardizedFileURL.path
             if path == inURL.standardizedFileURL.path || path == outURL.standardizedFileURL.path {
-                throw CLIError("\(maskURL.lastPathComponent): --export-mask must name another file than the input and "
-                               + "the overlay")
+                throw CLIError(
+                    "\(maskURL.lastPathComponent): --export-mask must name another file than the input and "
+                        + "the overlay")
             }
             try checkOutputPath(maskURL, overwrite: overwrite)
         }
@@ -75,17 +92,22 @@ struct RegionsCommand: ParsableCommand {
             var masks: [(String, Mask)] = []
             for n in names { masks.append((n, try fitter.place([n], fit: fit, dilate: dilate))) }
             let overlay = try MaskOverlay.draw(masks.map(\.1), over: image)
-            try ImageIO.writePNG(overlay, to: outURL, text: [("Software", "cxr-edit regions"), ("Comment", "region overlay: \(fit.summary)")],
-                                 overwrite: overwrite)
+            try ImageIO.writePNG(
+                overlay, to: outURL,
+                text: [("Software", "cxr-edit regions"), ("Comment", "region overlay: \(fit.summary)")],
+                overwrite: overwrite)
             if let maskURL {
                 // Binary, as `edit` reads a mask (white = edit), at the input's size: the region edit's own area.
                 let union = try fitter.place(names, fit: fit, dilate: dilate)
-                let image = try RasterImage(width: union.width, height: union.height, channels: 1, bitDepth: 8,
-                                            samples: union.pixels.map { $0 ? 255 : 0 })
-                let comment = "region mask: \(names.joined(separator: "+"))"
+                let image = try RasterImage(
+                    width: union.width, height: union.height, channels: 1, bitDepth: 8,
+                    samples: union.pixels.map { $0 ? 255 : 0 })
+                let comment =
+                    "region mask: \(names.joined(separator: "+"))"
                     + (dilate > 0 ? " dilated \(dilate) px" : "") + "; \(fit.summary)"
-                try ImageIO.writePNG(image, to: maskURL, text: [("Software", "cxr-edit regions"), ("Comment", comment)],
-                                     overwrite: overwrite)
+                try ImageIO.writePNG(
+                    image, to: maskURL, text: [("Software", "cxr-edit regions"), ("Comment", comment)],
+                    overwrite: overwrite)
             }
             try report(fit: fit, names: names, masks: masks.map(\.1), outURL: outURL, maskURL: maskURL)
         } catch let e as FindingsError {
@@ -100,13 +122,15 @@ struct RegionsCommand: ParsableCommand {
             for (i, n) in names.enumerated() {
                 regions.append(["name": n, "colour": colours[i], "coverage": masks[i].coverage])
             }
-            let obj: [String: Any] = ["output": outURL.path, "scale_x": fit.scaleX, "scale_y": fit.scaleY,
-                                      "offset_x": fit.offsetX, "offset_y": fit.offsetY, "match": fit.score,
-                                      "score": fit.score, "threshold": FitPolicy.standard.minimumScore,
-                                      "weak": FitPolicy.standard.isWeak(fit), "method": fit.method.rawValue,
-                                      "parts": fit.partsJSON,
-                                      "width": fit.imageWidth, "height": fit.imageHeight, "dilate": dilate,
-                                      "regions": regions, "mask": maskURL.map { $0.path as Any } ?? NSNull()]
+            let obj: [String: Any] = [
+                "output": outURL.path, "scale_x": fit.scaleX, "scale_y": fit.scaleY,
+                "offset_x": fit.offsetX, "offset_y": fit.offsetY, "match": fit.score,
+                "score": fit.score, "threshold": FitPolicy.standard.minimumScore,
+                "weak": FitPolicy.standard.isWeak(fit), "method": fit.method.rawValue,
+                "parts": fit.partsJSON,
+                "width": fit.imageWidth, "height": fit.imageHeight, "dilate": dilate,
+                "regions": regions, "mask": maskURL.map { $0.path as Any } ?? NSNull(),
+            ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
             return
@@ -120,7 +144,9 @@ struct RegionsCommand: ParsableCommand {
             print("  \(colour) \(n) (" + String(format: "%.1f", masks[i].coverage * 100) + "% of the image)")
         }
         if FitPolicy.standard.isWeak(fit) {
-            print("warning: weak fit (score \(String(format: "%.2f", fit.score))): the regions are likely misplaced or the image is not a frontal chest radiograph; check the overlay. Region edits of this image need --force.")
+            print(
+                "warning: weak fit (score \(String(format: "%.2f", fit.score))): the regions are likely misplaced or the image is not a frontal chest radiograph; check the overlay. Region edits of this image need --force."
+            )
         }
     }
 }

@@ -84,7 +84,8 @@ struct ResolvedFindings {
         }
         let kept = regions.keep + keepMasks
         lines.append("keep:            \(kept.isEmpty ? "(nothing)" : kept.joined(separator: " + "))")
-        lines.append("null edit:       \(nullPrompt)\(nullNegativePrompt.isEmpty ? "" : " (negative: \(nullNegativePrompt))")")
+        lines.append(
+            "null edit:       \(nullPrompt)\(nullNegativePrompt.isEmpty ? "" : " (negative: \(nullNegativePrompt))")")
         if let prompt { lines.append("prompt tokens:   about \(estimatedCLIPTokens(prompt)) of 75") }
         for n in notes { lines.append("note:            \(n)") }
         return lines
@@ -93,25 +94,32 @@ struct ResolvedFindings {
     /// JSON-ready dictionary (for explain --json and edit --json summaries).
     func jsonObject() -> [String: Any] {
         func req(_ r: FindingRequest) -> [String: Any] {
-            ["id": r.finding.id, "name": r.finding.name, "side": r.side?.rawValue as Any? ?? NSNull(),
-             "severity": r.severity as Any? ?? NSNull()]
+            [
+                "id": r.finding.id, "name": r.finding.name, "side": r.side?.rawValue as Any? ?? NSNull(),
+                "severity": r.severity as Any? ?? NSNull(),
+            ]
         }
-        return ["prompt": prompt as Any? ?? NSNull(), "negative_prompt": negativePrompt,
-                "null_prompt": nullPrompt, "null_negative_prompt": nullNegativePrompt,
-                "add": adds.map(req), "remove": removes.map(req), "area_source": areaSource.rawValue,
-                "edit_regions": regions.editRegionNames,
-                "edit_areas": regions.edit.map { ["regions": $0.regions, "grow": $0.grow] as [String: Any] },
-                "default_regions": RegionRequest(edit: extents).editRegionNames, "dilate": regions.dilate,
-                "keep_regions": regions.keep, "keep_masks": keepMasks, "notes": notes,
-                "prompt_tokens_estimate": prompt.map(estimatedCLIPTokens) ?? 0]
+        return [
+            "prompt": prompt as Any? ?? NSNull(), "negative_prompt": negativePrompt,
+            "null_prompt": nullPrompt, "null_negative_prompt": nullNegativePrompt,
+            "add": adds.map(req), "remove": removes.map(req), "area_source": areaSource.rawValue,
+            "edit_regions": regions.editRegionNames,
+            "edit_areas": regions.edit.map { ["regions": $0.regions, "grow": $0.grow] as [String: Any] },
+            "default_regions": RegionRequest(edit: extents).editRegionNames, "dilate": regions.dilate,
+            "keep_regions": regions.keep, "keep_masks": keepMasks, "notes": notes,
+            "prompt_tokens_estimate": prompt.map(estimatedCLIPTokens) ?? 0,
+        ]
     }
 }
 
 extension AtlasFit {
     /// The fit as `edit --json`, `edit --dry-run --json` and `explain --json` report it.
     func json(weak: Bool) -> [String: Any] {
-        ["score": score, "scale_x": scaleX, "scale_y": scaleY, "offset_x": offsetX, "offset_y": offsetY, "weak": weak,
-         "method": method.rawValue, "parts": partsJSON]
+        [
+            "score": score, "scale_x": scaleX, "scale_y": scaleY, "offset_x": offsetX, "offset_y": offsetY,
+            "weak": weak,
+            "method": method.rawValue, "parts": partsJSON,
+        ]
     }
 
     /// The part transforms of a segmented fit (`right_lung`, `left_lung`, `heart`; a part without one is placed

@@ -19,7 +19,9 @@ func removingFailedEmptyRun<R>(at dir: URL, _ body: () throws -> R) throws -> R 
 private func removeIfNoResults(_ dir: URL) {
     let fm = FileManager.default
     let bookkeeping: Set<String> = ["results.jsonl", "run.json", ".lock", "images"]
-    guard let items = try? fm.contentsOfDirectory(atPath: dir.path), Set(items).isSubset(of: bookkeeping) else { return }
+    guard let items = try? fm.contentsOfDirectory(atPath: dir.path), Set(items).isSubset(of: bookkeeping) else {
+        return
+    }
     let results = dir.appendingPathComponent("results.jsonl").path
     if let size = (try? fm.attributesOfItem(atPath: results))?[.size] as? NSNumber, size.intValue > 0 { return }
     if let images = try? fm.contentsOfDirectory(atPath: dir.appendingPathComponent("images").path), !images.isEmpty {

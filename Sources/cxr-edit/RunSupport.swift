@@ -18,7 +18,8 @@ struct ProgressReporter {
         let eta = perStep * Double(p.total - p.step)
         let width = 24, filled = width * p.step / max(p.total, 1)
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let line = String(format: "\r%@ [%@] step %d/%d | %.2f s/step | ETA %.0f s", label, bar, p.step, p.total, perStep, eta)
+        let line = String(
+            format: "\r%@ [%@] step %d/%d | %.2f s/step | ETA %.0f s", label, bar, p.step, p.total, perStep, eta)
         FileHandle.standardError.write(Data(line.utf8))
         if p.step == p.total { FileHandle.standardError.write(Data("\n".utf8)) }
     }
@@ -81,9 +82,10 @@ func checkOutputPath(_ url: URL, overwrite: Bool, allowDICOM: Bool = false) thro
     }
     if allowDICOM && ImageIO.isDICOMName(url) { return }
     guard url.pathExtension.lowercased() == "png" else {
-        throw CLIError(allowDICOM
-            ? "\(url.path): outputs are written as PNG (with provenance text chunks) or DICOM; use a .png or .dcm name"
-            : "\(url.path): outputs are written as PNG (with provenance text chunks); use a .png name")
+        throw CLIError(
+            allowDICOM
+                ? "\(url.path): outputs are written as PNG (with provenance text chunks) or DICOM; use a .png or .dcm name"
+                : "\(url.path): outputs are written as PNG (with provenance text chunks); use a .png name")
     }
     try checkWritableFolder(dir)
 }

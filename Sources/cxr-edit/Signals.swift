@@ -1,9 +1,9 @@
 import CXRImaging
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Ctrl-C (SIGINT), SIGTERM and SIGHUP during a run: kill helper process groups (classifier adapters), delete the
@@ -21,9 +21,9 @@ enum Signals {
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             var action = sigaction()
             #if canImport(Glibc)
-            action.__sigaction_handler.sa_handler = onSignal
+                action.__sigaction_handler.sa_handler = onSignal
             #else
-            action.__sigaction_u.__sa_handler = onSignal
+                action.__sigaction_u.__sa_handler = onSignal
             #endif
             sigemptyset(&action.sa_mask)
             action.sa_flags = 0

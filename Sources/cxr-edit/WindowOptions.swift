@@ -5,10 +5,12 @@ import Foundation
 /// `--window N|minmax`: which of a DICOM input's windows or VOI LUTs makes the picture a command works on. Its own
 /// option group so that every command reading an input image (edit, regions, explain) takes it the same way.
 struct WindowOptions: ParsableArguments {
-    @Option(name: .customLong("window"), help: ArgumentHelp(
-        "DICOM input: use its N-th window/VOI LUT (1-based; VOI LUTs first, then windows), or minmax for a window "
-            + "over the pixel values (default: the first VOI LUT, else the first window, else min-max).",
-        valueName: "N|minmax"))
+    @Option(
+        name: .customLong("window"),
+        help: ArgumentHelp(
+            "DICOM input: use its N-th window/VOI LUT (1-based; VOI LUTs first, then windows), or minmax for a window "
+                + "over the pixel values (default: the first VOI LUT, else the first window, else min-max).",
+            valueName: "N|minmax"))
     var window: DICOMWindow?
 
     /// What the reader is asked for: the default unless --window was given.

@@ -30,8 +30,10 @@ final class BadCorpusTests: XCTestCase {
         let out = try CLI.tempDir(self)
         var n = 0
         for (rel, c) in try BadCase.all() where rel.hasPrefix("images/") {
-            let r = try runHostile(["edit", CLI.bad.appendingPathComponent(rel).path, "--model", CLI.sd1.path,
-                                 "--prompt", "Cardiomegaly.", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"])
+            let r = try runHostile([
+                "edit", CLI.bad.appendingPathComponent(rel).path, "--model", CLI.sd1.path,
+                "--prompt", "Cardiomegaly.", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet",
+            ])
             check(r, c, name: rel, dir: out, output: "o.png")
             n += 1
         }
@@ -44,8 +46,10 @@ final class BadCorpusTests: XCTestCase {
         let files = CLI.listing(dir).filter { !$0.hasPrefix(".") }
         XCTAssertGreaterThanOrEqual(files.count, 15)
         for f in files {
-            let r = try runHostile(["edit", dir.appendingPathComponent(f).path, "--model", CLI.sd1.path,
-                                 "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"])
+            let r = try runHostile([
+                "edit", dir.appendingPathComponent(f).path, "--model", CLI.sd1.path,
+                "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet",
+            ])
             CLI.assertFails(r, matches: [f], dir: out, before: [], "imaging/bad/\(f)")
         }
     }
@@ -65,9 +69,11 @@ final class BadCorpusTests: XCTestCase {
         let out = try CLI.tempDir(self)
         var n = 0
         for (rel, c) in try BadCase.all() where rel.hasPrefix("masks/") {
-            let r = try runHostile(["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path,
-                                 "--mask", CLI.bad.appendingPathComponent(rel).path, "--model", CLI.sd1.path,
-                                 "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"])
+            let r = try runHostile([
+                "edit", CLI.bad.appendingPathComponent("ok/grey8.png").path,
+                "--mask", CLI.bad.appendingPathComponent(rel).path, "--model", CLI.sd1.path,
+                "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet",
+            ])
             check(r, c, name: rel, dir: out, output: "o.png")
             n += 1
         }
@@ -78,8 +84,11 @@ final class BadCorpusTests: XCTestCase {
         let out = try CLI.tempDir(self)
         for (rel, c) in try BadCase.all() where rel.hasPrefix("npy/") {
             for cmd in [["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path], ["generate"]] {
-                let r = try runHostile(cmd + ["--noise", CLI.bad.appendingPathComponent(rel).path, "--model", CLI.sd1.path,
-                                           "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"])
+                let r = try runHostile(
+                    cmd + [
+                        "--noise", CLI.bad.appendingPathComponent(rel).path, "--model", CLI.sd1.path,
+                        "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet",
+                    ])
                 check(r, c, name: "\(cmd[0]) --noise \(rel)", dir: out, output: "o.png")
             }
         }
@@ -100,8 +109,10 @@ final class BadCorpusTests: XCTestCase {
             try FileManager.default.copyItem(at: CLI.bad.appendingPathComponent(rel), to: dst)
             if let remove = c.remove { try FileManager.default.removeItem(at: model.appendingPathComponent(remove)) }
 
-            let r = try runHostile(["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", model.path,
-                                 "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"])
+            let r = try runHostile([
+                "edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", model.path,
+                "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet",
+            ])
             check(r, c, name: "edit with \(rel)", dir: out, output: "o.png")
 
             let info = try CLI.run(["info", model.path])
@@ -127,11 +138,16 @@ final class BadCorpusTests: XCTestCase {
             try FileManager.default.removeItem(at: unet.appendingPathComponent("diffusion_pytorch_model.safetensors"))
             let name = f.hasSuffix(".bin") ? "diffusion_pytorch_model.bin" : "diffusion_pytorch_model.safetensors"
             try FileManager.default.copyItem(at: dir.appendingPathComponent(f), to: unet.appendingPathComponent(name))
-            for args in [["info", model.path],
-                         ["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", model.path, "--prompt", "x",
-                          "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"]] {
+            for args in [
+                ["info", model.path],
+                [
+                    "edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", model.path, "--prompt", "x",
+                    "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet",
+                ],
+            ] {
                 let r = try CLI.run(args)
-                if f == "empty.safetensors" || f.hasPrefix("random") || f.hasPrefix("truncated") || f.hasPrefix("short") {
+                if f == "empty.safetensors" || f.hasPrefix("random") || f.hasPrefix("truncated") || f.hasPrefix("short")
+                {
                     CLI.assertFails(r, matches: [name], dir: out, before: [], "\(args[0]) with unet weights \(f)")
                 } else if r.status == 0 {
                     XCTFail("\(args[0]) accepted unet weights \(f)")
@@ -150,20 +166,30 @@ final class BadCorpusTests: XCTestCase {
         let root = CLI.bad.appendingPathComponent("fuzz-regressions")
         let out = try CLI.tempDir(self)
         for f in CLI.listing(root.appendingPathComponent("fuzz-image")) {
-            let r = try runHostile(["edit", root.appendingPathComponent("fuzz-image/\(f)").path, "--model", CLI.sd1.path,
-                                 "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"])
+            let r = try runHostile([
+                "edit", root.appendingPathComponent("fuzz-image/\(f)").path, "--model", CLI.sd1.path,
+                "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet",
+            ])
             XCTAssertFalse(r.signaled, "fuzz-image/\(f) crashes the CLI")
             if r.status != 0 { CLI.assertFails(r, matches: [], dir: out, before: [], "fuzz-image/\(f)") }
             try? FileManager.default.removeItem(at: out.appendingPathComponent("o.png"))
         }
-        for (dir, target) in [("fuzz-json", "unet/config.json"), ("fuzz-safetensors", "unet/diffusion_pytorch_model.safetensors")] {
+        for (dir, target) in [
+            ("fuzz-json", "unet/config.json"), ("fuzz-safetensors", "unet/diffusion_pytorch_model.safetensors"),
+        ] {
             for f in CLI.listing(root.appendingPathComponent(dir)) {
                 let model = try CLI.modelCopy(self)
                 try FileManager.default.removeItem(at: model.appendingPathComponent(target))
-                try FileManager.default.copyItem(at: root.appendingPathComponent("\(dir)/\(f)"), to: model.appendingPathComponent(target))
-                for args in [["info", model.path],
-                             ["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", model.path, "--prompt", "x",
-                              "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"]] {
+                try FileManager.default.copyItem(
+                    at: root.appendingPathComponent("\(dir)/\(f)"), to: model.appendingPathComponent(target))
+                for args in [
+                    ["info", model.path],
+                    [
+                        "edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", model.path, "--prompt",
+                        "x",
+                        "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet",
+                    ],
+                ] {
                     let r = try CLI.run(args)
                     XCTAssertFalse(r.signaled, "\(dir)/\(f) crashes `cxr-edit \(args[0])`")
                     if r.status != 0 { CLI.assertFails(r, matches: [], "\(args[0]) with \(dir)/\(f)") }

@@ -23,7 +23,9 @@ final class BoundedReadTests: XCTestCase {
         let spec = try hugeLink("spec.yaml", in: dir)
         for command in ["probe", "synthesize"] {
             let start = Date()
-            let r = try CLI.run([command, "--spec", spec.path, "--out", out.appendingPathComponent("run").path, "--quiet"])
+            let r = try CLI.run([
+                command, "--spec", spec.path, "--out", out.appendingPathComponent("run").path, "--quiet",
+            ])
             CLI.assertFails(r, matches: ["spec.yaml", "limit"], dir: out, "\(command) with a 5 GB spec")
             XCTAssertLessThan(Date().timeIntervalSince(start), 10)
         }
@@ -31,13 +33,18 @@ final class BoundedReadTests: XCTestCase {
         let csvSpec = dir.appendingPathComponent("csv.yaml")
         try "inputs: {csv: \(csv.path)}\nclassifiers: [demo]\nedits: [{add: effusion}]\n"
             .write(to: csvSpec, atomically: true, encoding: .utf8)
-        let r = try CLI.run(["probe", "--spec", csvSpec.path, "--out", out.appendingPathComponent("run").path, "--quiet"])
+        let r = try CLI.run([
+            "probe", "--spec", csvSpec.path, "--out", out.appendingPathComponent("run").path, "--quiet",
+        ])
         CLI.assertFails(r, matches: ["inputs.csv", "limit"], dir: out, "probe with a 5 GB inputs CSV")
 
         let noise = try hugeLink("noise.npy", in: dir)
         for args in [["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path], ["generate"]] {
-            let r = try CLI.run(args + ["--noise", noise.path, "--model", CLI.sd1.path, "--prompt", "x", "--steps", "2",
-                                        "-o", out.appendingPathComponent("o.png").path, "--quiet"])
+            let r = try CLI.run(
+                args + [
+                    "--noise", noise.path, "--model", CLI.sd1.path, "--prompt", "x", "--steps", "2",
+                    "-o", out.appendingPathComponent("o.png").path, "--quiet",
+                ])
             CLI.assertFails(r, matches: ["noise.npy", "limit"], dir: out, "\(args[0]) with a 5 GB --noise")
         }
     }
@@ -46,24 +53,32 @@ final class BoundedReadTests: XCTestCase {
         let out = try CLI.tempDir(self)
         let model = try CLI.modelCopy(self)
         _ = try hugeLink("cxr-edit.json", in: model)
-        let r = try CLI.run(["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", model.path,
-                             "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"])
+        let r = try CLI.run([
+            "edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", model.path,
+            "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderrLines.count, 1, r.stderr)
-        XCTAssertTrue(r.stderr.hasPrefix("cxr-edit: warning: ") && r.stderr.contains("cxr-edit.json: ignored"), r.stderr)
+        XCTAssertTrue(
+            r.stderr.hasPrefix("cxr-edit: warning: ") && r.stderr.contains("cxr-edit.json: ignored"), r.stderr)
     }
 
     func testDeeplyNestedSpecsAreOneLineErrorsNotCrashes() throws {
         let dir = try CLI.tempDir(self, "deep")
         let out = try CLI.tempDir(self)
-        let shapes = ["flow": "inputs: imgs\nedits: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000),
-                      "compact": "inputs: imgs\nedits:\n" + String(repeating: "- ", count: 5000) + "x\n"]
+        let shapes = [
+            "flow": "inputs: imgs\nedits: " + String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000),
+            "compact": "inputs: imgs\nedits:\n" + String(repeating: "- ", count: 5000) + "x\n",
+        ]
         for (name, text) in shapes {
             let spec = dir.appendingPathComponent("\(name).yaml")
             try text.write(to: spec, atomically: true, encoding: .utf8)
             for command in ["probe", "synthesize"] {
-                let r = try CLI.run([command, "--spec", spec.path, "--out", out.appendingPathComponent("run").path, "--quiet"])
-                CLI.assertFails(r, matches: ["\(name).yaml", "deeper"], dir: out, "\(command) with a \(name) spec 5000 deep")
+                let r = try CLI.run([
+                    command, "--spec", spec.path, "--out", out.appendingPathComponent("run").path, "--quiet",
+                ])
+                CLI.assertFails(
+                    r, matches: ["\(name).yaml", "deeper"], dir: out, "\(command) with a \(name) spec 5000 deep")
             }
         }
     }

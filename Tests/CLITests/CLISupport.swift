@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs the real `cxr-edit` binary and checks the contract every failure must keep: exit code 1 (2 for usage
@@ -13,9 +13,11 @@ enum CLI {
         if let env = ProcessInfo.processInfo.environment["CXR_EDIT_BIN"], !env.isEmpty {
             return URL(fileURLWithPath: env)
         }
-        var candidates = [Bundle(for: Token.self).bundleURL.deletingLastPathComponent(),
-                          Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
-                          URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()]
+        var candidates = [
+            Bundle(for: Token.self).bundleURL.deletingLastPathComponent(),
+            Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+        ]
         // .build/<triple>/debug/cxr-editPackageTests.xctest/Contents/MacOS/... on Darwin.
         candidates.append(Bundle(for: Token.self).bundleURL.deletingLastPathComponent().deletingLastPathComponent())
         for dir in candidates {
@@ -46,8 +48,10 @@ enum CLI {
     /// `onStart` gets the pid (for signal tests). `addressSpaceKiB` runs it under `ulimit -v` (through /bin/sh,
     /// which then execs the binary).
     @discardableResult
-    static func run(_ args: [String], cwd: URL? = nil, timeout: TimeInterval = 300, addressSpaceKiB: Int? = nil,
-                    environment: [String: String?] = [:], onStart: ((Int32) -> Void)? = nil) throws -> Result {
+    static func run(
+        _ args: [String], cwd: URL? = nil, timeout: TimeInterval = 300, addressSpaceKiB: Int? = nil,
+        environment: [String: String?] = [:], onStart: ((Int32) -> Void)? = nil
+    ) throws -> Result {
         guard let binary else { throw XCTSkip("cxr-edit binary not found beside the test bundle (set CXR_EDIT_BIN)") }
         let p = Process()
         if let kib = addressSpaceKiB {
@@ -80,8 +84,10 @@ enum CLI {
             XCTFail("cxr-edit \(args.joined(separator: " ")) did not finish within \(Int(timeout)) s")
         }
         p.waitUntilExit()
-        return Result(status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal,
-                      stdout: String(decoding: outData.wait(), as: UTF8.self), stderr: String(decoding: errData.wait(), as: UTF8.self))
+        return Result(
+            status: p.terminationStatus, signaled: p.terminationReason == .uncaughtSignal,
+            stdout: String(decoding: outData.wait(), as: UTF8.self),
+            stderr: String(decoding: errData.wait(), as: UTF8.self))
     }
 
     /// A private HOME for the child processes (model-hash cache).
@@ -115,17 +121,22 @@ enum CLI {
 
     /// Asserts the failure contract. `matches` are substrings the error line must contain (case-insensitive).
     /// `dir` must hold exactly `before` afterwards (no output, no temp file).
-    static func assertFails(_ r: Result, code: Int32 = 1, matches: [String], dir: URL? = nil, before: [String] = [],
-                            _ context: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertFalse(r.signaled, "\(context): killed by signal \(r.status) (crash). stderr: \(r.stderr)", file: file, line: line)
+    static func assertFails(
+        _ r: Result, code: Int32 = 1, matches: [String], dir: URL? = nil, before: [String] = [],
+        _ context: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
+        XCTAssertFalse(
+            r.signaled, "\(context): killed by signal \(r.status) (crash). stderr: \(r.stderr)", file: file, line: line)
         XCTAssertEqual(r.status, code, "\(context): exit code. stderr: \(r.stderr)", file: file, line: line)
         let lines = r.stderrLines
-        XCTAssertEqual(lines.count, 1, "\(context): expected exactly one stderr line, got \(lines)", file: file, line: line)
+        XCTAssertEqual(
+            lines.count, 1, "\(context): expected exactly one stderr line, got \(lines)", file: file, line: line)
         if let first = lines.first {
             XCTAssertTrue(first.hasPrefix("cxr-edit: error: "), "\(context): \(first)", file: file, line: line)
             for m in matches {
-                XCTAssertTrue(first.lowercased().contains(m.lowercased()), "\(context): '\(first)' does not mention '\(m)'",
-                              file: file, line: line)
+                XCTAssertTrue(
+                    first.lowercased().contains(m.lowercased()), "\(context): '\(first)' does not mention '\(m)'",
+                    file: file, line: line)
             }
         }
         XCTAssertEqual(r.stdout, "", "\(context): nothing on stdout on failure", file: file, line: line)
@@ -135,8 +146,10 @@ enum CLI {
     }
 
     /// Usage errors (ArgumentParser): exit 2, a message that names the option, no output.
-    static func assertUsageError(_ r: Result, mentions: String, dir: URL, _ context: String,
-                                 file: StaticString = #filePath, line: UInt = #line) {
+    static func assertUsageError(
+        _ r: Result, mentions: String, dir: URL, _ context: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertFalse(r.signaled, "\(context): crashed", file: file, line: line)
         XCTAssertEqual(r.status, 2, "\(context): exit code. stderr: \(r.stderr)", file: file, line: line)
         XCTAssertTrue(r.stderr.contains(mentions), "\(context): \(r.stderr)", file: file, line: line)

@@ -8,8 +8,11 @@ final class CommandJSONOutputTests: XCTestCase {
     func testExplainListJSON() throws {
         let r = try CLI.run(["explain", "--list", "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout, try String(contentsOf: CLI.fixtures.appendingPathComponent("cli/explain-list.json"),
-                                            encoding: .utf8))
+        XCTAssertEqual(
+            r.stdout,
+            try String(
+                contentsOf: CLI.fixtures.appendingPathComponent("cli/explain-list.json"),
+                encoding: .utf8))
     }
 
     /// Seeds above Int64's range are written exactly; the output paths (slashes escaped) and the seconds, which
@@ -17,16 +20,22 @@ final class CommandJSONOutputTests: XCTestCase {
     func testGenerateJSON() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("cxr-generate-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let r = try CLI.run(["generate", "--model", CLI.sd1.path, "--prompt", #"Large "right" effusion / test"#,
-                             "--steps", "2", "--seed", "18446744073709551615", "--count", "2",
-                             "-o", out.appendingPathComponent("a.png").path, "--json", "--quiet"])
+        let r = try CLI.run([
+            "generate", "--model", CLI.sd1.path, "--prompt", #"Large "right" effusion / test"#,
+            "--steps", "2", "--seed", "18446744073709551615", "--count", "2",
+            "-o", out.appendingPathComponent("a.png").path, "--json", "--quiet",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let escapedOut = out.path.replacingOccurrences(of: "/", with: #"\/"#)
         let stdout = r.stdout.replacingOccurrences(of: escapedOut, with: "OUT")
-            .replacingOccurrences(of: #""seconds":[0-9.eE+-]+"#, with: #""seconds":SECONDS"#,
-                                  options: .regularExpression)
-        XCTAssertEqual(stdout, try String(contentsOf: CLI.fixtures.appendingPathComponent("cli/generate.json"),
-                                          encoding: .utf8))
+            .replacingOccurrences(
+                of: #""seconds":[0-9.eE+-]+"#, with: #""seconds":SECONDS"#,
+                options: .regularExpression)
+        XCTAssertEqual(
+            stdout,
+            try String(
+                contentsOf: CLI.fixtures.appendingPathComponent("cli/generate.json"),
+                encoding: .utf8))
     }
 
     /// A batch edit: written rows (with null edits and seconds), then skipped ones with and without null edits.
@@ -34,8 +43,11 @@ final class CommandJSONOutputTests: XCTestCase {
     func testBatchEditJSON() throws {
         let out = try CLI.tempDir(self).appendingPathComponent("out")
         let inputs = ["grey8.png", "grey16.png"].map { CLI.bad.appendingPathComponent("ok/\($0)").path }
-        let args = ["edit"] + inputs + ["--model", CLI.sd1.path, "--prompt", "Cardiomegaly.", "--steps", "2",
-                                        "--out-dir", out.path, "--seeds", "0,18446744073709551615", "--json", "--quiet"]
+        let args =
+            ["edit"] + inputs + [
+                "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.", "--steps", "2",
+                "--out-dir", out.path, "--seeds", "0,18446744073709551615", "--json", "--quiet",
+            ]
         var printed = ""
         for more in [["--null-edits"], ["--null-edits"], []] {
             let r = try CLI.run(args + more)
@@ -45,10 +57,14 @@ final class CommandJSONOutputTests: XCTestCase {
         func escaped(_ url: URL) -> String { url.path.replacingOccurrences(of: "/", with: #"\/"#) }
         printed = printed.replacingOccurrences(of: escaped(out), with: "OUT")
             .replacingOccurrences(of: escaped(CLI.bad.appendingPathComponent("ok")), with: "IN")
-            .replacingOccurrences(of: #""seconds":[0-9.eE+-]+"#, with: #""seconds":SECONDS"#,
-                                  options: .regularExpression)
-        XCTAssertEqual(printed, try String(contentsOf: CLI.fixtures.appendingPathComponent("cli/edit-batch.json"),
-                                           encoding: .utf8))
+            .replacingOccurrences(
+                of: #""seconds":[0-9.eE+-]+"#, with: #""seconds":SECONDS"#,
+                options: .regularExpression)
+        XCTAssertEqual(
+            printed,
+            try String(
+                contentsOf: CLI.fixtures.appendingPathComponent("cli/edit-batch.json"),
+                encoding: .utf8))
     }
 
     /// Every text chunk, the last of a repeated key, exact (control characters escaped by JSON, not the terminal).
@@ -63,7 +79,10 @@ final class CommandJSONOutputTests: XCTestCase {
         try ImageIO.writePNG(image, to: url, text: text, overwrite: true)
         let r = try CLI.run(["provenance", "--json", url.path])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdout, try String(contentsOf: CLI.fixtures.appendingPathComponent("cli/provenance.json"),
-                                            encoding: .utf8))
+        XCTAssertEqual(
+            r.stdout,
+            try String(
+                contentsOf: CLI.fixtures.appendingPathComponent("cli/provenance.json"),
+                encoding: .utf8))
     }
 }

@@ -17,28 +17,37 @@ final class ConventionTests: XCTestCase {
     func testRandomSeedIsPrintedRecordedAndReproduces() throws {
         let out = try CLI.tempDir(self)
         let drawn = out.appendingPathComponent("drawn.png"), again = out.appendingPathComponent("again.png")
-        let r = try CLI.run(["edit", Self.grey8.path, "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.", "--steps",
-                             "2", "--seed", "-1", "-o", drawn.path])
+        let r = try CLI.run([
+            "edit", Self.grey8.path, "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.", "--steps",
+            "2", "--seed", "-1", "-o", drawn.path,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let line = try XCTUnwrap(r.stderrLines.first { $0.contains("drew seed") }, r.stderr)
         let printed = try XCTUnwrap(line.split(separator: " ").last.map(String.init))
         XCTAssertNotNil(UInt64(printed), line)
         XCTAssertEqual(try provenance(drawn)["cxr-edit:seed"], printed)
         XCTAssertTrue(try provenance(drawn)["cxr-edit:x:command"]?.contains("--seed \(printed) ") == true)
-        let r2 = try CLI.run(["edit", Self.grey8.path, "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.", "--steps",
-                              "2", "--seed", printed, "-o", again.path, "--quiet"])
+        let r2 = try CLI.run([
+            "edit", Self.grey8.path, "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.", "--steps",
+            "2", "--seed", printed, "-o", again.path, "--quiet",
+        ])
         XCTAssertEqual(r2.status, 0, r2.stderr)
         XCTAssertEqual(try Data(contentsOf: again), try Data(contentsOf: drawn))
 
         // generate too; other negative seeds stay errors.
-        let g = try CLI.run(["generate", "--model", CLI.sd1.path, "-p", "Cardiomegaly.", "--steps", "2", "--seed", "-1",
-                             "-o", out.appendingPathComponent("g.png").path])
+        let g = try CLI.run([
+            "generate", "--model", CLI.sd1.path, "-p", "Cardiomegaly.", "--steps", "2", "--seed", "-1",
+            "-o", out.appendingPathComponent("g.png").path,
+        ])
         XCTAssertEqual(g.status, 0, g.stderr)
         let gLine = try XCTUnwrap(g.stderrLines.first { $0.contains("drew seed") }, g.stderr)
-        XCTAssertEqual(try provenance(out.appendingPathComponent("g.png"))["cxr-edit:seed"],
-                       gLine.split(separator: " ").last.map(String.init))
-        let bad = try CLI.run(["edit", Self.grey8.path, "--prompt", "x", "--seed", "-2", "-o",
-                               out.appendingPathComponent("x.png").path])
+        XCTAssertEqual(
+            try provenance(out.appendingPathComponent("g.png"))["cxr-edit:seed"],
+            gLine.split(separator: " ").last.map(String.init))
+        let bad = try CLI.run([
+            "edit", Self.grey8.path, "--prompt", "x", "--seed", "-2", "-o",
+            out.appendingPathComponent("x.png").path,
+        ])
         CLI.assertUsageError(bad, mentions: "--seed", dir: try CLI.tempDir(self, "empty"), "--seed -2")
     }
 
@@ -47,16 +56,23 @@ final class ConventionTests: XCTestCase {
         let out = try CLI.tempDir(self)
         let long = out.appendingPathComponent("long.png"), short = out.appendingPathComponent("short.png")
         let common = ["edit", Self.grey8.path, "--model", CLI.sd1.path, "--steps", "3", "--seed", "7", "--quiet"]
-        let a = try CLI.run(common + ["--prompt", "Cardiomegaly.", "--negative-prompt", "Pleural effusion.",
-                                      "--strength", "0.7", "--guidance", "3.5", "-o", long.path])
-        let b = try CLI.run(common + ["-p", "Cardiomegaly.", "-n", "Pleural effusion.", "-s", "0.7",
-                                      "--cfg-scale", "3.5", "-o", short.path])
+        let a = try CLI.run(
+            common + [
+                "--prompt", "Cardiomegaly.", "--negative-prompt", "Pleural effusion.",
+                "--strength", "0.7", "--guidance", "3.5", "-o", long.path,
+            ])
+        let b = try CLI.run(
+            common + [
+                "-p", "Cardiomegaly.", "-n", "Pleural effusion.", "-s", "0.7",
+                "--cfg-scale", "3.5", "-o", short.path,
+            ])
         XCTAssertEqual(a.status, 0, a.stderr)
         XCTAssertEqual(b.status, 0, b.stderr)
         XCTAssertEqual(try Data(contentsOf: short), try Data(contentsOf: long))
         let p = try provenance(short)
-        XCTAssertEqual([p["cxr-edit:negative-prompt"], p["cxr-edit:strength"], p["cxr-edit:guidance"]],
-                       ["Pleural effusion.", "0.7", "3.5"])
+        XCTAssertEqual(
+            [p["cxr-edit:negative-prompt"], p["cxr-edit:strength"], p["cxr-edit:guidance"]],
+            ["Pleural effusion.", "0.7", "3.5"])
         // The values really arrive: another -s changes the image.
         let other = out.appendingPathComponent("other.png")
         XCTAssertEqual(try CLI.run(common + ["-p", "Cardiomegaly.", "-s", "0.3", "-o", other.path]).status, 0)
@@ -68,8 +84,10 @@ final class ConventionTests: XCTestCase {
     func testExportedRegionMaskIsTheRegionEditsArea() throws {
         let out = try CLI.tempDir(self)
         let mask = out.appendingPathComponent("rlz.png")
-        let r = try CLI.run(["regions", RegionalEditTests.sample.path, "--region", "right-lower-zone", "--dilate", "4",
-                             "-o", out.appendingPathComponent("overlay.png").path, "--export-mask", mask.path])
+        let r = try CLI.run([
+            "regions", RegionalEditTests.sample.path, "--region", "right-lower-zone", "--dilate", "4",
+            "-o", out.appendingPathComponent("overlay.png").path, "--export-mask", mask.path,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains(mask.path), r.stdout)
         let m = try ImageIO.read(mask)
@@ -79,20 +97,26 @@ final class ConventionTests: XCTestCase {
         XCTAssertGreaterThan(white, 0.01)
         XCTAssertLessThan(white, 0.2)
 
-        let common = ["edit", RegionalEditTests.sample.path, "--model", CLI.sd1.path, "-p", "Right pleural effusion.",
-                      "--steps", "2", "--seed", "3", "--quiet"]
+        let common = [
+            "edit", RegionalEditTests.sample.path, "--model", CLI.sd1.path, "-p", "Right pleural effusion.",
+            "--steps", "2", "--seed", "3", "--quiet",
+        ]
         let byMask = out.appendingPathComponent("mask.png"), byRegion = out.appendingPathComponent("region.png")
         XCTAssertEqual(try CLI.run(common + ["--mask", mask.path, "-o", byMask.path]).status, 0)
-        XCTAssertEqual(try CLI.run(common + ["--region", "right-lower-zone", "--dilate", "4", "-o", byRegion.path])
-            .status, 0)
+        XCTAssertEqual(
+            try CLI.run(common + ["--region", "right-lower-zone", "--dilate", "4", "-o", byRegion.path])
+                .status, 0)
         XCTAssertEqual(try ImageIO.read(byMask).samples, try ImageIO.read(byRegion).samples)
         XCTAssertEqual(try provenance(byMask)["cxr-edit:mask-sha256"], try provenance(byRegion)["cxr-edit:mask-sha256"])
 
-        CLI.assertFails(try CLI.run(["regions", RegionalEditTests.sample.path, "-o",
-                                     out.appendingPathComponent("o2.png").path, "--export-mask",
-                                     out.appendingPathComponent("m2.png").path]),
-                        matches: ["--export-mask", "--region"], dir: out, before: CLI.listing(out),
-                        "--export-mask without --region")
+        CLI.assertFails(
+            try CLI.run([
+                "regions", RegionalEditTests.sample.path, "-o",
+                out.appendingPathComponent("o2.png").path, "--export-mask",
+                out.appendingPathComponent("m2.png").path,
+            ]),
+            matches: ["--export-mask", "--region"], dir: out, before: CLI.listing(out),
+            "--export-mask without --region")
     }
 
     /// `info` shows the steps and guidance that edit and generate use without --steps/--guidance.
@@ -112,8 +136,10 @@ final class ConventionTests: XCTestCase {
         // The values info shows are the ones a run records.
         let out = try CLI.tempDir(self)
         let edited = out.appendingPathComponent("e.png")
-        let e = try CLI.run(["edit", Self.grey8.path, "--model", model.path, "-p", "Cardiomegaly.", "-o", edited.path,
-                             "--quiet"])
+        let e = try CLI.run([
+            "edit", Self.grey8.path, "--model", model.path, "-p", "Cardiomegaly.", "-o", edited.path,
+            "--quiet",
+        ])
         XCTAssertEqual(e.status, 0, e.stderr)
         let p = try provenance(edited)
         XCTAssertEqual([p["cxr-edit:steps"], p["cxr-edit:guidance"]], ["33", "4.5"])

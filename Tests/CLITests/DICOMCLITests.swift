@@ -11,14 +11,18 @@ final class DICOMCLITests: XCTestCase {
         let out = try CLI.tempDir(self)
         for name in ["cr12_jpegls.dcm", "dx12_mono1.dcm"] {
             let png = out.appendingPathComponent(name + ".png")
-            let r = try CLI.run(["edit", Self.dicom.appendingPathComponent(name).path, "--model", CLI.sd1.path,
-                                 "--prompt", "Cardiomegaly.", "--steps", "2", "-o", png.path, "--quiet"])
+            let r = try CLI.run([
+                "edit", Self.dicom.appendingPathComponent(name).path, "--model", CLI.sd1.path,
+                "--prompt", "Cardiomegaly.", "--steps", "2", "-o", png.path, "--quiet",
+            ])
             XCTAssertEqual(r.status, 0, r.stderr)
             let image = try ImageIO.read(png)
             XCTAssertEqual([image.width, image.height, image.bitDepth], [48, 40, 16], name)
         }
-        let regions = try CLI.run(["regions", Self.dicom.appendingPathComponent("cr12_rle.dcm").path,
-                                   "-o", out.appendingPathComponent("regions.png").path])
+        let regions = try CLI.run([
+            "regions", Self.dicom.appendingPathComponent("cr12_rle.dcm").path,
+            "-o", out.appendingPathComponent("regions.png").path,
+        ])
         XCTAssertEqual(regions.status, 0, regions.stderr)
     }
 
@@ -28,16 +32,21 @@ final class DICOMCLITests: XCTestCase {
     func testMaskedEditWritesDICOMKeepingStoredValuesOutsideTheMask() throws {
         let out = try CLI.tempDir(self)
         let width = 48, height = 40
-        let mask = try RasterImage(width: width, height: height, channels: 1, bitDepth: 8,
-                                   samples: (0..<(width * height)).map { $0 % width >= 24 ? 255 : 0 })
+        let mask = try RasterImage(
+            width: width, height: height, channels: 1, bitDepth: 8,
+            samples: (0..<(width * height)).map { $0 % width >= 24 ? 255 : 0 })
         let maskURL = out.appendingPathComponent("mask.png")
         try ImageIO.writePNG(mask, to: maskURL)
-        for (name, reference, photometric) in [("cr12_jpegls.dcm", "cr12_explicit.dcm", "MONOCHROME2"),
-                                               ("dx12_mono1.dcm", "dx12_mono1.dcm", "MONOCHROME1")] {
+        for (name, reference, photometric) in [
+            ("cr12_jpegls.dcm", "cr12_explicit.dcm", "MONOCHROME2"),
+            ("dx12_mono1.dcm", "dx12_mono1.dcm", "MONOCHROME1"),
+        ] {
             let result = out.appendingPathComponent("edited-" + name)
-            let r = try CLI.run(["edit", Self.dicom.appendingPathComponent(name).path, "--mask", maskURL.path,
-                                 "--model", CLI.sd1.path, "--margin", "0", "--prompt", "Right pleural effusion.",
-                                 "--steps", "2", "--strength", "1", "-o", result.path, "--quiet"])
+            let r = try CLI.run([
+                "edit", Self.dicom.appendingPathComponent(name).path, "--mask", maskURL.path,
+                "--model", CLI.sd1.path, "--margin", "0", "--prompt", "Right pleural effusion.",
+                "--steps", "2", "--strength", "1", "-o", result.path, "--quiet",
+            ])
             if r.status == 1 && r.stderr.contains("use a .png name") {
                 throw XCTSkip("edit writes DICOM once EditCommand calls ImageIO.write(..., source:) (docs/dicom.md)")
             }
@@ -50,8 +59,10 @@ final class DICOMCLITests: XCTestCase {
             for i in 0..<(width * height) {
                 let same = a[2 * i] == b[2 * i] && a[2 * i + 1] == b[2 * i + 1]
                 if i % width < 24 {
-                    XCTAssertTrue(same, "\(name): stored value of pixel \(i % width),\(i / width) outside the mask "
-                                  + "changed")
+                    XCTAssertTrue(
+                        same,
+                        "\(name): stored value of pixel \(i % width),\(i / width) outside the mask "
+                            + "changed")
                     if !same { break }
                 } else if !same {
                     changedInside += 1
@@ -68,8 +79,10 @@ final class DICOMCLITests: XCTestCase {
     func testGenerateWritesDICOMWithProvenance() throws {
         let out = try CLI.tempDir(self)
         let dcm = out.appendingPathComponent("gen.dcm")
-        let r = try CLI.run(["generate", "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.", "--steps", "2",
-                             "-o", dcm.path, "--quiet"])
+        let r = try CLI.run([
+            "generate", "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.", "--steps", "2",
+            "-o", dcm.path, "--quiet",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(CLI.listing(out), ["gen.dcm"])
         XCTAssertTrue(try Data(contentsOf: dcm).subdata(in: 128..<132) == Data("DICM".utf8))
@@ -82,20 +95,24 @@ final class DICOMCLITests: XCTestCase {
     }
 
     func testProvenanceOfAPlainDICOMFileSaysSo() throws {
-        CLI.assertFails(try CLI.run(["provenance", Self.dicom.appendingPathComponent("cr12_explicit.dcm").path]),
-                        matches: ["cr12_explicit.dcm", "no cxr-edit provenance"], "plain DICOM")
+        CLI.assertFails(
+            try CLI.run(["provenance", Self.dicom.appendingPathComponent("cr12_explicit.dcm").path]),
+            matches: ["cr12_explicit.dcm", "no cxr-edit provenance"], "plain DICOM")
     }
 
     func testBadDICOMIsRefusedInOneLine() throws {
         let out = try CLI.tempDir(self)
         let dir = Self.dicom.appendingPathComponent("bad")
-        let manifest = try JSONDecoder().decode([String: [String]].self,
-                                                from: Data(contentsOf: dir.appendingPathComponent("manifest.json")))
+        let manifest = try JSONDecoder().decode(
+            [String: [String]].self,
+            from: Data(contentsOf: dir.appendingPathComponent("manifest.json")))
         XCTAssertGreaterThanOrEqual(manifest.count, 15)
         for (name, matching) in manifest.sorted(by: { $0.key < $1.key }) {
             let input = dir.appendingPathComponent(name).path
-            let r = try CLI.run(["edit", input, "--model", CLI.sd1.path, "--prompt", "x", "--steps", "2",
-                                 "-o", out.appendingPathComponent("o.png").path, "--quiet"])
+            let r = try CLI.run([
+                "edit", input, "--model", CLI.sd1.path, "--prompt", "x", "--steps", "2",
+                "-o", out.appendingPathComponent("o.png").path, "--quiet",
+            ])
             CLI.assertFails(r, matches: [name] + matching, dir: out, before: [], "edit \(name)")
             let p = try CLI.run(["provenance", input])
             XCTAssertFalse(p.signaled, name)

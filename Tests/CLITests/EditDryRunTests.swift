@@ -9,15 +9,19 @@ final class EditDryRunTests: XCTestCase {
     func testDryRunDescribesThePlacedAreaAndWritesNothing() throws {
         let dir = try CLI.tempDir(self, "edit-dry")
         let out = dir.appendingPathComponent("out.png")
-        let text = try CLI.run(["edit", sample.path, "--model", CLI.sd1.path, "--add", "effusion", "--side", "right",
-                                "-o", out.path, "--dry-run"])
+        let text = try CLI.run([
+            "edit", sample.path, "--model", CLI.sd1.path, "--add", "effusion", "--side", "right",
+            "-o", out.path, "--dry-run",
+        ])
         XCTAssertEqual(text.status, 0, text.stderr)
         XCTAssertTrue(text.stdout.contains("right-cp-angle + right-lower-zone"), text.stdout)
         XCTAssertTrue(text.stdout.contains("atlas fit score"), text.stdout)
         XCTAssertTrue(text.stdout.contains("output:          \(out.path)"), text.stdout)
 
-        let json = try CLI.run(["edit", sample.path, "--model", CLI.sd1.path, "--add", "effusion", "--side", "right",
-                                "-o", out.path, "--dry-run", "--json"])
+        let json = try CLI.run([
+            "edit", sample.path, "--model", CLI.sd1.path, "--add", "effusion", "--side", "right",
+            "-o", out.path, "--dry-run", "--json",
+        ])
         XCTAssertEqual(json.status, 0, json.stderr)
         let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(obj["dry_run"] as? Bool, true)
@@ -30,8 +34,10 @@ final class EditDryRunTests: XCTestCase {
         // --mask: the area is the mask's, not "whole image".
         let mask = dir.appendingPathComponent("m.png")
         try FileManager.default.copyItem(at: sample, to: mask)
-        let masked = try CLI.run(["edit", sample.path, "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.",
-                                  "--mask", mask.path, "-o", out.path, "--dry-run"])
+        let masked = try CLI.run([
+            "edit", sample.path, "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.",
+            "--mask", mask.path, "-o", out.path, "--dry-run",
+        ])
         XCTAssertEqual(masked.status, 0, masked.stderr)
         XCTAssertTrue(masked.stdout.contains("edit region:     the white pixels of \(mask.path)"), masked.stdout)
         XCTAssertFalse(masked.stdout.contains("whole image"), masked.stdout)
@@ -48,16 +54,27 @@ final class EditDryRunTests: XCTestCase {
         let cases: [(String, [String], [String])] = [
             ("existing output", ["--add", "effusion", "-o", existing.path], ["exists"]),
             ("no prompt", ["-o", dir.appendingPathComponent("a.png").path], ["say what to change"]),
-            ("mask and region", ["--add", "effusion", "--region", "heart", "--mask", mask.path,
-                                 "-o", dir.appendingPathComponent("b.png").path], ["--region or --mask"]),
-            ("source prompt without invert", ["--add", "effusion", "--source-prompt", "Normal chest.",
-                                              "-o", dir.appendingPathComponent("c.png").path], ["--invert"]),
+            (
+                "mask and region",
+                [
+                    "--add", "effusion", "--region", "heart", "--mask", mask.path,
+                    "-o", dir.appendingPathComponent("b.png").path,
+                ], ["--region or --mask"]
+            ),
+            (
+                "source prompt without invert",
+                [
+                    "--add", "effusion", "--source-prompt", "Normal chest.",
+                    "-o", dir.appendingPathComponent("c.png").path,
+                ], ["--invert"]
+            ),
         ]
         for (name, args, matches) in cases {
             for dry in [true, false] {
                 let r = try CLI.run(base + args + (dry ? ["--dry-run"] : ["--steps", "2"]))
-                CLI.assertFails(r, matches: matches, dir: dir, before: ["exists.png", "m.png"],
-                                "\(name)\(dry ? " (dry run)" : "")")
+                CLI.assertFails(
+                    r, matches: matches, dir: dir, before: ["exists.png", "m.png"],
+                    "\(name)\(dry ? " (dry run)" : "")")
             }
         }
     }

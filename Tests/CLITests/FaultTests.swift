@@ -2,7 +2,7 @@ import CXRImaging
 import Foundation
 import XCTest
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Interrupts, kills and full disks: an output is complete or absent, never partial; no temp file survives an
@@ -19,13 +19,18 @@ final class FaultTests: XCTestCase {
     }
 
     func slowEditArgs(_ input: String, _ output: URL, steps: Int = 1000) -> [String] {
-        ["edit", input, "--model", CLI.sd1.path, "--prompt", "Left lower lobe consolidation.", "--scheduler", "euler",
-         "--steps", String(steps), "--strength", "1", "-o", output.path, "--quiet"]
+        [
+            "edit", input, "--model", CLI.sd1.path, "--prompt", "Left lower lobe consolidation.", "--scheduler",
+            "euler",
+            "--steps", String(steps), "--strength", "1", "-o", output.path, "--quiet",
+        ]
     }
 
     func testSIGINTDuringEditExits130WithOneLineAndNoFiles() throws {
         let out = try CLI.tempDir(self)
-        let r = try CLI.run(slowEditArgs(CLI.bad.appendingPathComponent("ok/grey8.png").path, out.appendingPathComponent("o.png"))) { pid in
+        let r = try CLI.run(
+            slowEditArgs(CLI.bad.appendingPathComponent("ok/grey8.png").path, out.appendingPathComponent("o.png"))
+        ) { pid in
             usleep(1_500_000)
             kill(pid, SIGINT)
         }
@@ -37,7 +42,9 @@ final class FaultTests: XCTestCase {
 
     func testSIGTERMExits143() throws {
         let out = try CLI.tempDir(self)
-        let r = try CLI.run(slowEditArgs(CLI.bad.appendingPathComponent("ok/grey8.png").path, out.appendingPathComponent("o.png"))) { pid in
+        let r = try CLI.run(
+            slowEditArgs(CLI.bad.appendingPathComponent("ok/grey8.png").path, out.appendingPathComponent("o.png"))
+        ) { pid in
             usleep(1_000_000)
             kill(pid, SIGTERM)
         }
@@ -83,7 +90,9 @@ final class FaultTests: XCTestCase {
             try? FileManager.default.removeItem(at: o)
         }
         XCTAssertGreaterThan(interrupted, 0)
-        print("SIGINT sweep over \(String(format: "%.2f", duration)) s: \(interrupted) interrupted, \(completed) completed")
+        print(
+            "SIGINT sweep over \(String(format: "%.2f", duration)) s: \(interrupted) interrupted, \(completed) completed"
+        )
     }
 
     /// SIGKILL cannot be handled: the temp file may remain, but the output is complete or absent, and the next
@@ -134,16 +143,24 @@ final class FaultTests: XCTestCase {
             for i in 0..<2 {
                 group.enter()
                 DispatchQueue.global().async {
-                    if let r = try? CLI.run(["generate", "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.", "--steps", "3",
-                                             "--seed", String(i), "-o", o.path, "--quiet"]) { results.add(r) }
+                    if let r = try? CLI.run([
+                        "generate", "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.", "--steps", "3",
+                        "--seed", String(i), "-o", o.path, "--quiet",
+                    ]) {
+                        results.add(r)
+                    }
                     group.leave()
                 }
             }
             group.wait()
             let rs = results.all
             XCTAssertEqual(rs.count, 2)
-            XCTAssertEqual(rs.filter { $0.status == 0 }.count, 1, "round \(round): exactly one writer must win: \(rs.map(\.stderr))")
-            for r in rs where r.status != 0 { CLI.assertFails(r, matches: ["race.png", "exists"], "round \(round): loser") }
+            XCTAssertEqual(
+                rs.filter { $0.status == 0 }.count, 1,
+                "round \(round): exactly one writer must win: \(rs.map(\.stderr))")
+            for r in rs where r.status != 0 {
+                CLI.assertFails(r, matches: ["race.png", "exists"], "round \(round): loser")
+            }
             XCTAssertEqual(CLI.listing(out), ["race.png"])
             XCTAssertEqual(try ImageIO.read(o).width, 64)
             try FileManager.default.removeItem(at: o)
@@ -174,8 +191,10 @@ final class FaultTests: XCTestCase {
         let block = Data(repeating: 0xAB, count: 4096)
         while (try? h.write(contentsOf: block)) != nil {}
         try? h.close()
-        let r = try CLI.run(["edit", CLI.bad.appendingPathComponent("ok/grey16.png").path, "--model", CLI.sd1.path,
-                             "--prompt", "x", "--steps", "2", "-o", mnt.appendingPathComponent("o.png").path, "--quiet"])
+        let r = try CLI.run([
+            "edit", CLI.bad.appendingPathComponent("ok/grey16.png").path, "--model", CLI.sd1.path,
+            "--prompt", "x", "--steps", "2", "-o", mnt.appendingPathComponent("o.png").path, "--quiet",
+        ])
         CLI.assertFails(r, matches: ["o.png", "no space left on device"], dir: mnt, before: ["filler"], "disk full")
     }
 }

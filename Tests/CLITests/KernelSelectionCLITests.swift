@@ -45,8 +45,9 @@ final class KernelSelectionCLITests: XCTestCase {
         for core in cores {
             let report = try version([BLASKernelChoice.coreTypeVariable: core, BLASKernelChoice.markerVariable: nil])
             XCTAssertEqual(report.core, core, report.blasLine)
-            XCTAssertTrue(report.blasLine.contains("OPENBLAS_CORETYPE=\(core) set in the environment (respected)"),
-                          report.blasLine)
+            XCTAssertTrue(
+                report.blasLine.contains("OPENBLAS_CORETYPE=\(core) set in the environment (respected)"),
+                report.blasLine)
             XCTAssertTrue(report.gemmLine.hasPrefix("gemm check: passed"), "\(core): \(report.gemmLine)")
         }
     }
@@ -58,11 +59,13 @@ final class KernelSelectionCLITests: XCTestCase {
         let cpu = CPUFeatures.current
         guard let best = OpenBLASCore.preferred(for: cpu) else { throw XCTSkip("SSE-only CPU: nothing to correct") }
         #if !os(Linux)
-        throw XCTSkip("re-execution goes through /proc/self/exe")
+            throw XCTSkip("re-execution goes through /proc/self/exe")
         #endif
         let shim = try preloadShim()
-        let base: [String: String?] = ["LD_PRELOAD": shim.path, BLASKernelChoice.coreTypeVariable: nil,
-                                       BLASKernelChoice.markerVariable: nil]
+        let base: [String: String?] = [
+            "LD_PRELOAD": shim.path, BLASKernelChoice.coreTypeVariable: nil,
+            BLASKernelChoice.markerVariable: nil,
+        ]
         let fixed = try version(base)
         XCTAssertEqual(fixed.core, best, fixed.blasLine)
         XCTAssertTrue(fixed.blasLine.contains("chosen by cxr-edit (OpenBLAS detected Prescott)"), fixed.blasLine)
@@ -77,8 +80,11 @@ final class KernelSelectionCLITests: XCTestCase {
         // A real run (not only --version) through the re-execution: exit status and output as usual.
         let out = try CLI.tempDir(self)
         let png = out.appendingPathComponent("g.png")
-        let r = try CLI.run(["generate", "--model", CLI.sd1.path, "--prompt", "x", "--steps", "2", "-o", png.path,
-                             "--quiet"], environment: base)
+        let r = try CLI.run(
+            [
+                "generate", "--model", CLI.sd1.path, "--prompt", "x", "--steps", "2", "-o", png.path,
+                "--quiet",
+            ], environment: base)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: png.path))
     }

@@ -8,7 +8,9 @@ final class ModelHashTests: XCTestCase {
     func modelHash(_ model: URL, out: URL) throws -> String {
         let png = out.appendingPathComponent("g.png")
         try? FileManager.default.removeItem(at: png)
-        let g = try CLI.run(["generate", "--model", model.path, "--prompt", "x", "--steps", "1", "-o", png.path, "--quiet"])
+        let g = try CLI.run([
+            "generate", "--model", model.path, "--prompt", "x", "--steps", "1", "-o", png.path, "--quiet",
+        ])
         XCTAssertEqual(g.status, 0, g.stderr)
         let r = try CLI.run(["provenance", "--json", png.path])
         let obj = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: String])

@@ -11,7 +11,8 @@ final class NonFiniteModelTests: XCTestCase {
         let n = bytes.prefix(8).withUnsafeBytes { Int($0.loadUnaligned(as: UInt64.self).littleEndian) }
         let header = try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + n))) as? [String: Any]
         guard let entry = header?[name] as? [String: Any], let dtype = entry["dtype"] as? String,
-              let offsets = entry["data_offsets"] as? [Int] else {
+            let offsets = entry["data_offsets"] as? [Int]
+        else {
             throw XCTSkip("\(file.lastPathComponent) has no tensor \(name)")
         }
         let element: [UInt8]
@@ -29,20 +30,25 @@ final class NonFiniteModelTests: XCTestCase {
     }
 
     func runEdit(model: URL, out: URL) throws -> CLI.Result {
-        try CLI.run(["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", model.path,
-                     "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"])
+        try CLI.run([
+            "edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", model.path,
+            "--prompt", "x", "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet",
+        ])
     }
 
     func testNaNOrInfinityInF32WeightsIsRefusedAtLoad() throws {
         let out = try CLI.tempDir(self)
-        for (component, tensor, value) in [("unet", "conv_in.weight", Float.nan), ("vae", "decoder.conv_out.bias", .infinity),
-                                           ("text_encoder", "text_model.final_layer_norm.weight", -.infinity)] {
+        for (component, tensor, value) in [
+            ("unet", "conv_in.weight", Float.nan), ("vae", "decoder.conv_out.bias", .infinity),
+            ("text_encoder", "text_model.final_layer_norm.weight", -.infinity),
+        ] {
             let model = try CLI.modelCopy(self)
             let dir = model.appendingPathComponent(component)
             let file = try XCTUnwrap(CLI.listing(dir).first { $0.hasSuffix(".safetensors") })
             try Self.patch(dir.appendingPathComponent(file), tensor: tensor, with: value)
             let r = try runEdit(model: model, out: out)
-            CLI.assertFails(r, matches: [component, tensor, "NaN or infinite"], dir: out, "\(value) in \(component)/\(tensor)")
+            CLI.assertFails(
+                r, matches: [component, tensor, "NaN or infinite"], dir: out, "\(value) in \(component)/\(tensor)")
         }
     }
 
@@ -60,11 +66,15 @@ final class NonFiniteModelTests: XCTestCase {
     func testOverflowDuringDecodingStopsTheRun() throws {
         let out = try CLI.tempDir(self)
         let model = try CLI.modelCopy(self)
-        try Self.patch(model.appendingPathComponent("vae/diffusion_pytorch_model.safetensors"),
-                       tensor: "decoder.conv_out.weight", with: 3e38)
+        try Self.patch(
+            model.appendingPathComponent("vae/diffusion_pytorch_model.safetensors"),
+            tensor: "decoder.conv_out.weight", with: 3e38)
         for args in [["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path], ["generate"]] {
-            let r = try CLI.run(args + ["--model", model.path, "--prompt", "x", "--steps", "2",
-                                        "-o", out.appendingPathComponent("o.png").path, "--quiet"])
+            let r = try CLI.run(
+                args + [
+                    "--model", model.path, "--prompt", "x", "--steps", "2",
+                    "-o", out.appendingPathComponent("o.png").path, "--quiet",
+                ])
             CLI.assertFails(r, matches: ["NaN or infinite"], dir: out, "\(args[0]) with an overflowing decoder")
         }
     }

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Output paths are validated before the run starts (issue 18, item 5): a read-only output folder or an output
@@ -10,8 +10,10 @@ final class OutputPathTests: XCTestCase {
     /// An edit that would run for minutes: a refusal within seconds shows the check comes first.
     func slowEdit(_ output: String) throws -> (CLI.Result, TimeInterval) {
         let start = Date()
-        let r = try CLI.run(["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", CLI.sd1.path,
-                             "--prompt", "x", "--steps", "1000", "--strength", "1", "-o", output, "--quiet"])
+        let r = try CLI.run([
+            "edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", CLI.sd1.path,
+            "--prompt", "x", "--steps", "1000", "--strength", "1", "-o", output, "--quiet",
+        ])
         return (r, Date().timeIntervalSince(start))
     }
 
@@ -21,10 +23,14 @@ final class OutputPathTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false)
         for overwrite in [false, true] {
             let start = Date()
-            let r = try CLI.run(["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", CLI.sd1.path,
-                                 "--prompt", "x", "--steps", "1000", "--strength", "1", "-o", dir.path, "--quiet"]
-                                + (overwrite ? ["--overwrite"] : []))
-            CLI.assertFails(r, matches: ["o.png", "is a directory"], dir: out, before: ["o.png"], "output is a directory")
+            let r = try CLI.run(
+                [
+                    "edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", CLI.sd1.path,
+                    "--prompt", "x", "--steps", "1000", "--strength", "1", "-o", dir.path, "--quiet",
+                ]
+                    + (overwrite ? ["--overwrite"] : []))
+            CLI.assertFails(
+                r, matches: ["o.png", "is a directory"], dir: out, before: ["o.png"], "output is a directory")
             XCTAssertLessThan(Date().timeIntervalSince(start), 15)
         }
         let g = try CLI.run(["generate", "--model", CLI.sd1.path, "--prompt", "x", "-o", dir.path, "--quiet"])
@@ -78,17 +84,22 @@ final class OutputPathTests: XCTestCase {
         let work = try CLI.tempDir(self, "failrun")
         let images = work.appendingPathComponent("imgs")
         try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: CLI.bad.appendingPathComponent("ok/grey8.png"),
-                                         to: images.appendingPathComponent("grey8.png"))
-        let adapter = CLI.testsDir.deletingLastPathComponent().appendingPathComponent("Tools/classifiers/fake_adapter.py")
+        try FileManager.default.copyItem(
+            at: CLI.bad.appendingPathComponent("ok/grey8.png"),
+            to: images.appendingPathComponent("grey8.png"))
+        let adapter = CLI.testsDir.deletingLastPathComponent().appendingPathComponent(
+            "Tools/classifiers/fake_adapter.py")
         func spec(_ mode: String) throws -> String {
             let url = work.appendingPathComponent("\(mode).yaml")
-            try "inputs: {folder: \(images.path)}\nclassifiers: [\"cmd:python3 \(adapter.path) \(mode)\"]\nedits: [{add: effusion}]\n"
+            try
+                "inputs: {folder: \(images.path)}\nclassifiers: [\"cmd:python3 \(adapter.path) \(mode)\"]\nedits: [{add: effusion}]\n"
                 .write(to: url, atomically: true, encoding: .utf8)
             return url.path
         }
         let run = work.appendingPathComponent("run")
-        let r = try CLI.run(["probe", "--spec", try spec("crash"), "--out", run.path, "--model", CLI.sd1.path, "--quiet"])
+        let r = try CLI.run([
+            "probe", "--spec", try spec("crash"), "--out", run.path, "--model", CLI.sd1.path, "--quiet",
+        ])
         // The adapter's own stderr is passed through, so only the last line is ours.
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertTrue(r.stderrLines.last?.hasPrefix("cxr-edit: error: ") ?? false, r.stderr)

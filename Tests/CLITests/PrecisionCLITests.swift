@@ -15,9 +15,11 @@ final class PrecisionCLITests: XCTestCase {
 
     func edit(_ precision: String?, threads: Int, to url: URL) throws {
         let input = CLI.bad.appendingPathComponent("ok/grey8.png")
-        var args = ["edit", input.path, "--model", CLI.sd1.path, "--prompt", "Large right pleural effusion.",
-                    "--strength", "0.6", "--steps", "4", "--seed", "7", "--threads", String(threads),
-                    "-o", url.path, "--quiet"]
+        var args = [
+            "edit", input.path, "--model", CLI.sd1.path, "--prompt", "Large right pleural effusion.",
+            "--strength", "0.6", "--steps", "4", "--seed", "7", "--threads", String(threads),
+            "-o", url.path, "--quiet",
+        ]
         if let precision { args += ["--precision", precision] }
         let r = try CLI.run(args)
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -37,8 +39,9 @@ final class PrecisionCLITests: XCTestCase {
         let p = try provenance(bf16)
         XCTAssertEqual(p["cxr-edit:x:precision"], "bf16")
         XCTAssertEqual(try provenance(auto)["cxr-edit:x:precision"], "bf16", "auto is bf16 on a CPU with bf16")
-        XCTAssertTrue(try provenance(auto)["cxr-edit:x:command"]?.contains("--precision bf16") ?? false,
-                      "the command names what ran, not auto")
+        XCTAssertTrue(
+            try provenance(auto)["cxr-edit:x:command"]?.contains("--precision bf16") ?? false,
+            "the command names what ran, not auto")
         let image = try ImageIO.read(bf16).samples
         XCTAssertEqual(try ImageIO.read(auto).samples, image)
         XCTAssertEqual(try ImageIO.read(one).samples, image, "bf16 results depend on the thread count")

@@ -23,8 +23,10 @@ final class ProbeDryRunTests: XCTestCase {
         classifiers: [demo]
         """.write(to: dir.appendingPathComponent("s.yaml"), atomically: true, encoding: .utf8)
         let run = dir.appendingPathComponent("run")
-        let base = ["probe", "--spec", dir.appendingPathComponent("s.yaml").path, "--out", run.path,
-                    "--model", CLI.sd1.path, "--dry-run"]
+        let base = [
+            "probe", "--spec", dir.appendingPathComponent("s.yaml").path, "--out", run.path,
+            "--model", CLI.sd1.path, "--dry-run",
+        ]
         let r = try CLI.run(base + ["--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let plan = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
@@ -44,7 +46,8 @@ final class ProbeDryRunTests: XCTestCase {
         XCTAssertTrue(text.stdout.contains("12 counterfactuals + 12 null edits on 3 images"), text.stdout)
         XCTAssertTrue(text.stdout.contains("estimated time"), text.stdout)
 
-        CLI.assertFails(try CLI.run(base + ["--limit", "0"]), matches: ["--limit"], dir: dir,
-                        before: ["in", "s.yaml"], "--limit 0")
+        CLI.assertFails(
+            try CLI.run(base + ["--limit", "0"]), matches: ["--limit"], dir: dir,
+            before: ["in", "s.yaml"], "--limit 0")
     }
 }

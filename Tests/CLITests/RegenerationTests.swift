@@ -27,8 +27,11 @@ final class RegenerationTests: XCTestCase {
         p.standardError = err
         try p.run()
         p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
-        XCTAssertEqual(try Data(contentsOf: output), try Data(contentsOf: file), "\(recorded) does not regenerate \(file.lastPathComponent)")
+        XCTAssertEqual(
+            p.terminationStatus, 0, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        XCTAssertEqual(
+            try Data(contentsOf: output), try Data(contentsOf: file),
+            "\(recorded) does not regenerate \(file.lastPathComponent)")
     }
 
     /// A bf16 edit's command names --precision bf16 (resolved from auto) and makes the same file.
@@ -36,9 +39,11 @@ final class RegenerationTests: XCTestCase {
         guard BFloat16GEMM.isSupported else { throw XCTSkip("this CPU has no AVX512-BF16") }
         let out = try CLI.tempDir(self)
         let first = out.appendingPathComponent("first.png")
-        let r = try CLI.run(["edit", RegionalEditTests.sample.path, "--model", CLI.sd1.path,
-                             "--add", "large right effusion", "--steps", "3", "--seed", "5", "--precision", "auto",
-                             "-o", first.path, "--quiet"])
+        let r = try CLI.run([
+            "edit", RegionalEditTests.sample.path, "--model", CLI.sd1.path,
+            "--add", "large right effusion", "--steps", "3", "--seed", "5", "--precision", "auto",
+            "-o", first.path, "--quiet",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         try regenerate(first, to: out.appendingPathComponent("again.png"))
     }
@@ -46,9 +51,11 @@ final class RegenerationTests: XCTestCase {
     func testRegionEditWithDilateAndKeepRegionRegenerates() throws {
         let out = try CLI.tempDir(self)
         let first = out.appendingPathComponent("first.png")
-        let r = try CLI.run(["edit", RegionalEditTests.sample.path, "--model", CLI.sd1.path, "--add", "large right effusion",
-                             "--region", "right-lower-zone", "--dilate", "6", "--keep-region", "heart", "--steps", "3",
-                             "--seed", "11", "--margin", "5", "-o", first.path, "--quiet"])
+        let r = try CLI.run([
+            "edit", RegionalEditTests.sample.path, "--model", CLI.sd1.path, "--add", "large right effusion",
+            "--region", "right-lower-zone", "--dilate", "6", "--keep-region", "heart", "--steps", "3",
+            "--seed", "11", "--margin", "5", "-o", first.path, "--quiet",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         try regenerate(first, to: out.appendingPathComponent("again.png"))
     }
@@ -57,19 +64,27 @@ final class RegenerationTests: XCTestCase {
         let out = try CLI.tempDir(self)
         // A keep mask file: the top quarter of the 512x512 sample.
         let keep = out.appendingPathComponent("keep.png")
-        try ImageIO.writePNG(try RasterImage(width: 512, height: 512, channels: 1, bitDepth: 8,
-                                             samples: (0..<(512 * 512)).map { $0 < 512 * 128 ? 255 : 0 }), to: keep)
+        try ImageIO.writePNG(
+            try RasterImage(
+                width: 512, height: 512, channels: 1, bitDepth: 8,
+                samples: (0..<(512 * 512)).map { $0 < 512 * 128 ? 255 : 0 }), to: keep)
         let first = out.appendingPathComponent("inv.png")
-        let r = try CLI.run(["edit", RegionalEditTests.sample.path, "--model", CLI.sd1.path, "--remove", "cardiomegaly",
-                             "--invert", "--source-prompt", "Cardiomegaly.", "--keep", keep.path, "--detail", "off",
-                             "--strength", "0.6", "--steps", "4", "-o", first.path, "--quiet"])
+        let r = try CLI.run([
+            "edit", RegionalEditTests.sample.path, "--model", CLI.sd1.path, "--remove", "cardiomegaly",
+            "--invert", "--source-prompt", "Cardiomegaly.", "--keep", keep.path, "--detail", "off",
+            "--strength", "0.6", "--steps", "4", "-o", first.path, "--quiet",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         try regenerate(first, to: out.appendingPathComponent("again.png"))
         // A file without a recorded command says so.
         let g = out.appendingPathComponent("g.png")
-        XCTAssertEqual(try CLI.run(["generate", "--model", CLI.sd1.path, "--prompt", "x", "--steps", "2", "-o", g.path,
-                                    "--quiet"]).status, 0)
-        CLI.assertFails(try CLI.run(["provenance", "--command", g.path]), matches: ["g.png", "no regeneration command"],
-                        "generate output")
+        XCTAssertEqual(
+            try CLI.run([
+                "generate", "--model", CLI.sd1.path, "--prompt", "x", "--steps", "2", "-o", g.path,
+                "--quiet",
+            ]).status, 0)
+        CLI.assertFails(
+            try CLI.run(["provenance", "--command", g.path]), matches: ["g.png", "no regeneration command"],
+            "generate output")
     }
 }

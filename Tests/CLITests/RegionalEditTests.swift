@@ -22,9 +22,11 @@ final class RegionalEditTests: XCTestCase {
     func testFindingsEditTheirExtentAndNullEditMatches() throws {
         let out = try CLI.tempDir(self)
         let edit = out.appendingPathComponent("e.png"), null = out.appendingPathComponent("n.png")
-        let r = try CLI.run(["edit", Self.sample.path, "--model", CLI.sd1.path, "--add", "pleural effusion", "--side", "right",
-                             "--severity", "large", "--steps", "3", "--seed", "5", "-o", edit.path, "--null-edit", null.path,
-                             "--json", "--quiet"])
+        let r = try CLI.run([
+            "edit", Self.sample.path, "--model", CLI.sd1.path, "--add", "pleural effusion", "--side", "right",
+            "--severity", "large", "--steps", "3", "--seed", "5", "-o", edit.path, "--null-edit", null.path,
+            "--json", "--quiet",
+        ])
         let o = try json(r)
         XCTAssertEqual(o["area"] as? String, "extents")
         XCTAssertEqual(o["mode"] as? String, "inpaint")
@@ -32,7 +34,8 @@ final class RegionalEditTests: XCTestCase {
         XCTAssertEqual(o["changed_fraction_outside"] as? Double, 0, "bit-exact beyond the margin")
         XCTAssertLessThan(try XCTUnwrap(o["repainted_fraction"] as? Double), 0.4)
         let findings = try XCTUnwrap(o["findings"] as? [String: Any])
-        XCTAssertEqual(findings["edit_regions"] as? [String], ["right-cp-angle", "right-lower-zone", "right-middle-zone"])
+        XCTAssertEqual(
+            findings["edit_regions"] as? [String], ["right-cp-angle", "right-lower-zone", "right-middle-zone"])
         let n = try XCTUnwrap(o["null_edit"] as? [String: Any])
         XCTAssertEqual(n["prompt"] as? String, "Frontal chest radiograph.")
         XCTAssertNotNil(n["psnr_db"] as? Double)
@@ -49,7 +52,9 @@ final class RegionalEditTests: XCTestCase {
         XCTAssertEqual(pn["cxr-edit:prompt"], "Frontal chest radiograph.")
         XCTAssertEqual(pn["cxr-edit:x:null-edit-of"], "e.png")
         XCTAssertTrue(pn["Source"]?.contains("synthetic") == true)
-        for key in ["cxr-edit:seed", "cxr-edit:strength", "cxr-edit:mask-sha256", "cxr-edit:x:regions", "cxr-edit:x:margin"] {
+        for key in [
+            "cxr-edit:seed", "cxr-edit:strength", "cxr-edit:mask-sha256", "cxr-edit:x:regions", "cxr-edit:x:margin",
+        ] {
             XCTAssertEqual(pn[key], pe[key], key)
         }
         // The prompts differ, so the repainted pixels do; the report says how many.
@@ -58,9 +63,14 @@ final class RegionalEditTests: XCTestCase {
 
     func testGlobalAndPromptOnlyEditTheWholeImage() throws {
         let out = try CLI.tempDir(self)
-        for (args, name) in [(["--add", "cardiomegaly", "--global"], "g.png"), (["--prompt", "Cardiomegaly."], "p.png")] {
-            let r = try CLI.run(["edit", Self.sample.path, "--model", CLI.sd1.path, "--steps", "3", "--json", "--quiet",
-                                 "-o", out.appendingPathComponent(name).path] + args)
+        for (args, name) in [
+            (["--add", "cardiomegaly", "--global"], "g.png"), (["--prompt", "Cardiomegaly."], "p.png"),
+        ] {
+            let r = try CLI.run(
+                [
+                    "edit", Self.sample.path, "--model", CLI.sd1.path, "--steps", "3", "--json", "--quiet",
+                    "-o", out.appendingPathComponent(name).path,
+                ] + args)
             let o = try json(r)
             XCTAssertEqual(o["area"] as? String, "whole-image", name)
             XCTAssertEqual(o["mode"] as? String, "edit", name)
@@ -69,9 +79,12 @@ final class RegionalEditTests: XCTestCase {
             XCTAssertTrue(o["changed_fraction_outside"] is NSNull, name)
         }
         // --unet inpaint needs a region.
-        CLI.assertFails(try CLI.run(["edit", Self.sample.path, "--model", CLI.sd1.path, "--add", "cardiomegaly", "--global",
-                                     "--unet", "inpaint", "-o", out.appendingPathComponent("x.png").path]),
-                        matches: ["--unet inpaint"], "--unet inpaint without a region")
+        CLI.assertFails(
+            try CLI.run([
+                "edit", Self.sample.path, "--model", CLI.sd1.path, "--add", "cardiomegaly", "--global",
+                "--unet", "inpaint", "-o", out.appendingPathComponent("x.png").path,
+            ]),
+            matches: ["--unet inpaint"], "--unet inpaint without a region")
     }
 
     /// A poor atlas fit (here a 64x48 test pattern, score 0.48) refuses region edits unless --force, which records a
@@ -80,16 +93,22 @@ final class RegionalEditTests: XCTestCase {
         let out = try CLI.tempDir(self)
         let input = CLI.bad.appendingPathComponent("ok/grey8.png").path
         let o = out.appendingPathComponent("o.png")
-        let args = ["edit", input, "--model", CLI.sd1.path, "--add", "cardiomegaly", "--steps", "2", "-o", o.path, "--quiet"]
-        CLI.assertFails(try CLI.run(args), matches: ["fits this image poorly", "0.48", "--force"], dir: out, before: [],
-                        "weak fit")
+        let args = [
+            "edit", input, "--model", CLI.sd1.path, "--add", "cardiomegaly", "--steps", "2", "-o", o.path, "--quiet",
+        ]
+        CLI.assertFails(
+            try CLI.run(args), matches: ["fits this image poorly", "0.48", "--force"], dir: out, before: [],
+            "weak fit")
         let forced = try CLI.run(args + ["--force"])
         XCTAssertEqual(forced.status, 0, forced.stderr)
         XCTAssertTrue(forced.stderr.contains("weak atlas fit"), forced.stderr)
         XCTAssertTrue(try provenance(o)["cxr-edit:x:warning"]?.contains("weak atlas fit") == true)
-        XCTAssertEqual(try CLI.run(["edit", input, "--model", CLI.sd1.path, "--add", "cardiomegaly", "--global", "--steps", "2",
-                                    "-o", out.appendingPathComponent("g.png").path, "--quiet"]).status, 0,
-                       "whole-image edits need no fit")
+        XCTAssertEqual(
+            try CLI.run([
+                "edit", input, "--model", CLI.sd1.path, "--add", "cardiomegaly", "--global", "--steps", "2",
+                "-o", out.appendingPathComponent("g.png").path, "--quiet",
+            ]).status, 0,
+            "whole-image edits need no fit")
         let r = try CLI.run(["regions", input, "-o", out.appendingPathComponent("ov.png").path])
         XCTAssertTrue(r.stdout.contains("fit score: 0.476"), r.stdout)
     }

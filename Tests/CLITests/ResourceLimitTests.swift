@@ -7,20 +7,25 @@ final class ResourceLimitTests: XCTestCase {
     let grey8 = CLI.bad.appendingPathComponent("ok/grey8.png").path  // 64x48 = 3072 pixels
 
     func edit(_ input: String, _ extra: [String], out: URL, addressSpaceKiB: Int? = nil) throws -> CLI.Result {
-        try CLI.run(["edit", input, "--model", CLI.sd1.path, "--prompt", "x", "--steps", "2",
-                     "-o", out.appendingPathComponent("o.png").path, "--quiet"] + extra, addressSpaceKiB: addressSpaceKiB)
+        try CLI.run(
+            [
+                "edit", input, "--model", CLI.sd1.path, "--prompt", "x", "--steps", "2",
+                "-o", out.appendingPathComponent("o.png").path, "--quiet",
+            ] + extra, addressSpaceKiB: addressSpaceKiB)
     }
 
     func testMaxPixelsSetsTheBudget() throws {
         let out = try CLI.tempDir(self)
-        CLI.assertFails(try edit(grey8, ["--max-pixels", "3071"], out: out), matches: ["grey8.png", "3071 pixels"],
-                        dir: out, "one pixel over the budget")
+        CLI.assertFails(
+            try edit(grey8, ["--max-pixels", "3071"], out: out), matches: ["grey8.png", "3071 pixels"],
+            dir: out, "one pixel over the budget")
         let r = try edit(grey8, ["--max-pixels", "3072"], out: out)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(CLI.listing(out), ["o.png"])
         try FileManager.default.removeItem(at: out.appendingPathComponent("o.png"))
         for bad in ["0", "-5", String(16384 * 16384 + 1)] {
-            CLI.assertFails(try edit(grey8, ["--max-pixels=\(bad)"], out: out), matches: ["--max-pixels"], dir: out, bad)
+            CLI.assertFails(
+                try edit(grey8, ["--max-pixels=\(bad)"], out: out), matches: ["--max-pixels"], dir: out, bad)
         }
     }
 
@@ -37,8 +42,9 @@ final class ResourceLimitTests: XCTestCase {
 
     func testThreadCountIsBounded() throws {
         let out = try CLI.tempDir(self)
-        CLI.assertFails(try edit(grey8, ["--threads", "1000"], out: out), matches: ["--threads", "1000"], dir: out,
-                        "--threads 1000")
+        CLI.assertFails(
+            try edit(grey8, ["--threads", "1000"], out: out), matches: ["--threads", "1000"], dir: out,
+            "--threads 1000")
     }
 
     /// Under an address-space limit too small for a run, one line instead of OpenBLAS retrying its buffer for ever;

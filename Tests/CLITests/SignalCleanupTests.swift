@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// SIGINT while an external classifier is answering (issue 18, item 4): the temporary copy of the radiograph
@@ -10,25 +10,26 @@ import Glibc
 final class SignalCleanupTests: XCTestCase {
     /// An adapter that records what it sees, starts a grandchild (`sleep`) and never answers.
     static let adapter = """
-    import json, os, stat, subprocess, sys, time
-    marker = sys.argv[1]
-    print(json.dumps({"protocol": "cxr-edit-classifier/1", "name": "slow", "labels": ["Effusion"]}), flush=True)
-    for line in sys.stdin:
-        path = json.loads(line)["images"][0]
-        child = subprocess.Popen(["sleep", "300"])
-        info = {"pid": os.getpid(), "child": child.pid, "image": path,
-                "file_mode": stat.S_IMODE(os.stat(path).st_mode),
-                "dir_mode": stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode)}
-        with open(marker + ".tmp", "w") as f:
-            json.dump(info, f)
-        os.rename(marker + ".tmp", marker)
-        time.sleep(3600)
-    """
+        import json, os, stat, subprocess, sys, time
+        marker = sys.argv[1]
+        print(json.dumps({"protocol": "cxr-edit-classifier/1", "name": "slow", "labels": ["Effusion"]}), flush=True)
+        for line in sys.stdin:
+            path = json.loads(line)["images"][0]
+            child = subprocess.Popen(["sleep", "300"])
+            info = {"pid": os.getpid(), "child": child.pid, "image": path,
+                    "file_mode": stat.S_IMODE(os.stat(path).st_mode),
+                    "dir_mode": stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode)}
+            with open(marker + ".tmp", "w") as f:
+                json.dump(info, f)
+            os.rename(marker + ".tmp", marker)
+            time.sleep(3600)
+        """
 
     /// Whether `pid` is a live process (zombies, which only wait to be reaped, count as gone).
     static func isAlive(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
+            let close = stat.lastIndex(of: ")")
+        else { return false }
         return !stat[stat.index(close, offsetBy: 2)...].hasPrefix("Z")
     }
 
@@ -37,8 +38,9 @@ final class SignalCleanupTests: XCTestCase {
         let work = try CLI.tempDir(self, "sigcls")
         let tmp = work.appendingPathComponent("tmp"), images = work.appendingPathComponent("imgs")
         for dir in [tmp, images] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
-        try FileManager.default.copyItem(at: CLI.bad.appendingPathComponent("ok/grey8.png"),
-                                         to: images.appendingPathComponent("grey8.png"))
+        try FileManager.default.copyItem(
+            at: CLI.bad.appendingPathComponent("ok/grey8.png"),
+            to: images.appendingPathComponent("grey8.png"))
         let script = work.appendingPathComponent("adapter.py"), marker = work.appendingPathComponent("marker.json")
         try Self.adapter.write(to: script, atomically: true, encoding: .utf8)
         let spec = work.appendingPathComponent("spec.yaml")
@@ -49,8 +51,12 @@ final class SignalCleanupTests: XCTestCase {
         """.write(to: spec, atomically: true, encoding: .utf8)
 
         var sawMarker = false
-        let r = try CLI.run(["probe", "--spec", spec.path, "--out", work.appendingPathComponent("run").path,
-                             "--model", CLI.sd1.path, "--quiet"], timeout: 120, environment: ["TMPDIR": tmp.path]) { pid in
+        let r = try CLI.run(
+            [
+                "probe", "--spec", spec.path, "--out", work.appendingPathComponent("run").path,
+                "--model", CLI.sd1.path, "--quiet",
+            ], timeout: 120, environment: ["TMPDIR": tmp.path]
+        ) { pid in
             let deadline = Date().addingTimeInterval(90)
             while Date() < deadline && !FileManager.default.fileExists(atPath: marker.path) { usleep(50_000) }
             sawMarker = FileManager.default.fileExists(atPath: marker.path)

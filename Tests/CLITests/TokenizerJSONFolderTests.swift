@@ -11,8 +11,9 @@ final class TokenizerJSONFolderTests: XCTestCase {
         for name in ["vocab.json", "merges.txt", "special_tokens_map.json"] {
             try? FileManager.default.removeItem(at: model.appendingPathComponent("tokenizer/\(name)"))
         }
-        XCTAssertEqual(CLI.listing(model.appendingPathComponent("tokenizer")),
-                       ["tokenizer.json", "tokenizer_config.json"])
+        XCTAssertEqual(
+            CLI.listing(model.appendingPathComponent("tokenizer")),
+            ["tokenizer.json", "tokenizer_config.json"])
         return model
     }
 
@@ -31,12 +32,16 @@ final class TokenizerJSONFolderTests: XCTestCase {
 
         let out = try CLI.tempDir(self)
         for (folder, tag) in [(model, "json"), (CLI.sd1, "vocab")] {
-            let g = try CLI.run(["generate", "--model", folder.path, "--prompt", prompt, "--steps", "2", "--seed", "3",
-                                 "-o", out.appendingPathComponent("g-\(tag).png").path, "--quiet"])
+            let g = try CLI.run([
+                "generate", "--model", folder.path, "--prompt", prompt, "--steps", "2", "--seed", "3",
+                "-o", out.appendingPathComponent("g-\(tag).png").path, "--quiet",
+            ])
             XCTAssertEqual(g.status, 0, g.stderr)
-            let e = try CLI.run(["edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", folder.path,
-                                 "--prompt", prompt, "--steps", "2", "--seed", "3",
-                                 "-o", out.appendingPathComponent("e-\(tag).png").path, "--quiet"])
+            let e = try CLI.run([
+                "edit", CLI.bad.appendingPathComponent("ok/grey8.png").path, "--model", folder.path,
+                "--prompt", prompt, "--steps", "2", "--seed", "3",
+                "-o", out.appendingPathComponent("e-\(tag).png").path, "--quiet",
+            ])
             XCTAssertEqual(e.status, 0, e.stderr)
         }
         // Same tokenizer, same weights, same seed: the same pixels (the PNG text chunks name the model folder).
@@ -46,8 +51,10 @@ final class TokenizerJSONFolderTests: XCTestCase {
             XCTAssertEqual(a, b, "\(kind): pixels differ between the two tokenizer layouts")
         }
 
-        let bench = try CLI.run(["bench", "--model", model.path, "--size", "64", "--steps", "1", "--only", "text,unet",
-                                 "--json"])
+        let bench = try CLI.run([
+            "bench", "--model", model.path, "--size", "64", "--steps", "1", "--only", "text,unet",
+            "--json",
+        ])
         XCTAssertEqual(bench.status, 0, bench.stderr)
         XCTAssertTrue(bench.stdout.contains("\"text_encode_s\""), bench.stdout)
     }

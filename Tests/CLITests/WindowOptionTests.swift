@@ -12,16 +12,21 @@ final class WindowOptionTests: XCTestCase {
     func testEditRecordsTheChosenWindowAndRegeneratesWithIt() throws {
         let out = try CLI.tempDir(self)
         let png = out.appendingPathComponent("window2.png")
-        let r = try CLI.run(["edit", Self.cr12, "--window", "2", "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.",
-                             "--steps", "2", "-o", png.path, "--quiet"])
+        let r = try CLI.run([
+            "edit", Self.cr12, "--window", "2", "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.",
+            "--steps", "2", "-o", png.path, "--quiet",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let text = Dictionary(try ImageIO.readText(png).map { ($0.key, $0.value) }) { first, _ in first }
         XCTAssertEqual(text["cxr-edit:x:window"], "window 2 of 2: center 2000 width 3000")
         XCTAssertTrue(text["cxr-edit:x:command"]?.contains(" --window 2 ") == true, text["cxr-edit:x:command"] ?? "")
         // Without --window the default is recorded all the same, and the command has no --window.
         let plain = out.appendingPathComponent("default.png")
-        XCTAssertEqual(try CLI.run(["edit", Self.cr12, "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.",
-                                    "--steps", "2", "-o", plain.path, "--quiet"]).status, 0)
+        XCTAssertEqual(
+            try CLI.run([
+                "edit", Self.cr12, "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.",
+                "--steps", "2", "-o", plain.path, "--quiet",
+            ]).status, 0)
         let plainText = Dictionary(try ImageIO.readText(plain).map { ($0.key, $0.value) }) { first, _ in first }
         XCTAssertEqual(plainText["cxr-edit:x:window"], "window 1 of 2: center 3000 width 5000")
         XCTAssertFalse(plainText["cxr-edit:x:command"]?.contains("--window") ?? true)
@@ -30,30 +35,46 @@ final class WindowOptionTests: XCTestCase {
     func testAWindowTheInputLacksIsRefusedBeforeAnythingIsWritten() throws {
         let out = try CLI.tempDir(self)
         for output in ["o.png", "o.dcm"] {
-            let r = try CLI.run(["edit", Self.cr12, "--window", "3", "--model", CLI.sd1.path, "--prompt", "x",
-                                 "--steps", "2", "-o", out.appendingPathComponent(output).path, "--quiet"])
-            CLI.assertFails(r, matches: ["cr12_explicit.dcm", "window 3", "has 2", "choose 1-2"], dir: out, before: [],
-                            "edit --window 3 -o \(output)")
+            let r = try CLI.run([
+                "edit", Self.cr12, "--window", "3", "--model", CLI.sd1.path, "--prompt", "x",
+                "--steps", "2", "-o", out.appendingPathComponent(output).path, "--quiet",
+            ])
+            CLI.assertFails(
+                r, matches: ["cr12_explicit.dcm", "window 3", "has 2", "choose 1-2"], dir: out, before: [],
+                "edit --window 3 -o \(output)")
         }
         let png = CLI.fixtures.appendingPathComponent("dicom/cr12_dcm2pnm.png").path
-        CLI.assertFails(try CLI.run(["edit", png, "--window", "1", "--model", CLI.sd1.path, "--prompt", "x",
-                                     "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet"]),
-                        matches: ["cr12_dcm2pnm.png", "not a DICOM file"], dir: out, before: [], "PNG input")
-        CLI.assertFails(try CLI.run(["regions", Self.cr12, "--window", "9",
-                                     "-o", out.appendingPathComponent("r.png").path]),
-                        matches: ["window 9", "has 2"], dir: out, before: [], "regions --window 9")
-        CLI.assertFails(try CLI.run(["explain", Self.dicom.appendingPathComponent("sc8.dcm").path, "--window", "1",
-                                     "--add", "effusion"]),
-                        matches: ["sc8.dcm", "no window or VOI LUT"], "explain, file without windows")
+        CLI.assertFails(
+            try CLI.run([
+                "edit", png, "--window", "1", "--model", CLI.sd1.path, "--prompt", "x",
+                "--steps", "2", "-o", out.appendingPathComponent("o.png").path, "--quiet",
+            ]),
+            matches: ["cr12_dcm2pnm.png", "not a DICOM file"], dir: out, before: [], "PNG input")
+        CLI.assertFails(
+            try CLI.run([
+                "regions", Self.cr12, "--window", "9",
+                "-o", out.appendingPathComponent("r.png").path,
+            ]),
+            matches: ["window 9", "has 2"], dir: out, before: [], "regions --window 9")
+        CLI.assertFails(
+            try CLI.run([
+                "explain", Self.dicom.appendingPathComponent("sc8.dcm").path, "--window", "1",
+                "--add", "effusion",
+            ]),
+            matches: ["sc8.dcm", "no window or VOI LUT"], "explain, file without windows")
     }
 
     func testRegionsAndExplainTakeTheWindow() throws {
         let out = try CLI.tempDir(self)
-        let r = try CLI.run(["regions", Self.cr12, "--window", "minmax",
-                             "-o", out.appendingPathComponent("r.png").path])
+        let r = try CLI.run([
+            "regions", Self.cr12, "--window", "minmax",
+            "-o", out.appendingPathComponent("r.png").path,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let e = try CLI.run(["explain", Self.dicom.appendingPathComponent("dx14_voilut.dcm").path, "--window", "2",
-                             "--add", "effusion", "--region", "auto", "--json"])
+        let e = try CLI.run([
+            "explain", Self.dicom.appendingPathComponent("dx14_voilut.dcm").path, "--window", "2",
+            "--add", "effusion", "--region", "auto", "--json",
+        ])
         XCTAssertEqual(e.status, 0, e.stderr)
         let obj = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any]
         XCTAssertEqual(obj?["window"] as? String, "window 2 of 2: center 8000 width 4000")

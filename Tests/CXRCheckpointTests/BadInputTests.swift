@@ -84,7 +84,8 @@ final class BadInputTests: XCTestCase {
     }
 
     func testErrorDescriptionStaysOneLineForHostileNames() {
-        let e = CheckpointError(.missing, file: "a\nb.bin", "no tensor named \(CheckpointError.quote("x\r\ny\u{2028}z"))")
+        let e = CheckpointError(
+            .missing, file: "a\nb.bin", "no tensor named \(CheckpointError.quote("x\r\ny\u{2028}z"))")
         XCTAssertFalse(e.description.contains("\n"))
         XCTAssertFalse(e.description.contains("\r"))
         XCTAssertFalse(e.description.contains("\u{2028}"))

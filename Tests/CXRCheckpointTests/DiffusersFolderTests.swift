@@ -9,8 +9,11 @@ final class DiffusersFolderTests: XCTestCase {
         let m = try DiffusersFolder(url: Fixtures.url("diffusers_tiny"))
         XCTAssertEqual(m.className, "StableDiffusionPipeline")
         XCTAssertEqual(m.diffusersVersion, "0.30.0")
-        XCTAssertEqual(m.componentNames, ["feature_extractor", "safety_checker", "scheduler", "text_encoder", "tokenizer", "unet", "vae"])
-        XCTAssertEqual(m.components["unet"], .init(name: "unet", library: "diffusers", className: "UNet2DConditionModel"))
+        XCTAssertEqual(
+            m.componentNames,
+            ["feature_extractor", "safety_checker", "scheduler", "text_encoder", "tokenizer", "unet", "vae"])
+        XCTAssertEqual(
+            m.components["unet"], .init(name: "unet", library: "diffusers", className: "UNet2DConditionModel"))
         XCTAssertEqual(m.components["safety_checker"]?.library, nil)
 
         let unetCfg = try m.config("unet")
@@ -37,8 +40,10 @@ final class DiffusersFolderTests: XCTestCase {
 
         // Sharded checkpoint through its index.
         let te = try m.weights("text_encoder")
-        XCTAssertEqual(te.names, ["extra.scalar", "text_model.final_layer_norm.bias", "text_model.final_layer_norm.weight"])
-        XCTAssertEqual(te.file(of: "text_model.final_layer_norm.weight")?.lastPathComponent, "model-00001-of-00002.safetensors")
+        XCTAssertEqual(
+            te.names, ["extra.scalar", "text_model.final_layer_norm.bias", "text_model.final_layer_norm.weight"])
+        XCTAssertEqual(
+            te.file(of: "text_model.final_layer_norm.weight")?.lastPathComponent, "model-00001-of-00002.safetensors")
         XCTAssertEqual(te.file(of: "extra.scalar")?.lastPathComponent, "model-00002-of-00002.safetensors")
         assertBitwiseEqual(try te.tensor("text_model.final_layer_norm.weight").data, exp["norm.weight"]!.f32, "te")
         XCTAssertEqual(try te.tensor("extra.scalar").shape, [])
@@ -48,7 +53,10 @@ final class DiffusersFolderTests: XCTestCase {
 
     func testBrokenFolder() throws {
         let m = try DiffusersFolder(url: Fixtures.url("diffusers_broken"))
-        assertCheckpointError("diffusers_broken/unet", kind: .missing, contains: "no weights file (looked for diffusion_pytorch_model.safetensors") {
+        assertCheckpointError(
+            "diffusers_broken/unet", kind: .missing,
+            contains: "no weights file (looked for diffusion_pytorch_model.safetensors"
+        ) {
             _ = try m.weights("unet")
         }
         assertCheckpointError("unet/config.json", kind: .malformed, contains: "'in_channels' should be an integer") {

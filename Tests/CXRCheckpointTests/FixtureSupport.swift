@@ -29,15 +29,17 @@ enum Fixtures {
             func floats(_ key: String) throws -> [Float] {
                 try XCTUnwrap(v[key] as? [NSNumber]).map { Float($0.doubleValue) }
             }
-            out[k] = Expected(shape: try XCTUnwrap(v["shape"] as? [Int]), f32: try floats("f32"),
-                              f16: try floats("f16"), bf16: try floats("bf16"))
+            out[k] = Expected(
+                shape: try XCTUnwrap(v["shape"] as? [Int]), f32: try floats("f32"),
+                f16: try floats("f16"), bf16: try floats("bf16"))
         }
         return out
     }
 }
 
 /// Bitwise equality (distinguishes -0.0 from 0.0, which matters for exact dtype conversion checks).
-func assertBitwiseEqual(_ a: [Float], _ b: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+func assertBitwiseEqual(_ a: [Float], _ b: [Float], _ what: String, file: StaticString = #filePath, line: UInt = #line)
+{
     XCTAssertEqual(a.count, b.count, "\(what): count", file: file, line: line)
     for i in 0..<min(a.count, b.count) where a[i].bitPattern != b[i].bitPattern {
         XCTFail("\(what)[\(i)]: \(a[i]) != \(b[i])", file: file, line: line)
@@ -47,9 +49,11 @@ func assertBitwiseEqual(_ a: [Float], _ b: [Float], _ what: String, file: Static
 
 /// Runs `body`, requires a `CheckpointError` whose description is one line and names `fileName`.
 @discardableResult
-func assertCheckpointError(_ fileName: String, kind: CheckpointError.Kind? = nil, contains: String? = nil,
-                           file: StaticString = #filePath, line: UInt = #line,
-                           _ body: () throws -> Void) -> CheckpointError? {
+func assertCheckpointError(
+    _ fileName: String, kind: CheckpointError.Kind? = nil, contains: String? = nil,
+    file: StaticString = #filePath, line: UInt = #line,
+    _ body: () throws -> Void
+) -> CheckpointError? {
     do {
         try body()
         XCTFail("\(fileName): expected a CheckpointError, got success", file: file, line: line)

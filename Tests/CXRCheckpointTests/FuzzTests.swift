@@ -18,8 +18,10 @@ final class FuzzTests: XCTestCase {
         mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
     }
 
-    func fuzz(_ fixture: String, iterations: Int, at fixtureURL: URL? = nil,
-              open: (URL) throws -> any TensorSource) throws {
+    func fuzz(
+        _ fixture: String, iterations: Int, at fixtureURL: URL? = nil,
+        open: (URL) throws -> any TensorSource
+    ) throws {
         let original = [UInt8](try Data(contentsOf: fixtureURL ?? Fixtures.url(fixture)))
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("cxr-fuzz-\(getpid())-\(fixture)")
         defer { try? FileManager.default.removeItem(at: url) }

@@ -39,10 +39,14 @@ final class JSONConfigPathTests: XCTestCase {
         assertCheckpointError("t.json", kind: .malformed, contains: "key 'model' should be an array, found object") {
             _ = try cfg.optArray("model")
         }
-        assertCheckpointError("t.json", kind: .malformed, contains: "key 'model.merges' should be an object, found array") {
+        assertCheckpointError(
+            "t.json", kind: .malformed, contains: "key 'model.merges' should be an object, found array"
+        ) {
             _ = try cfg.config("model").optConfig("merges")
         }
-        assertCheckpointError("t.json", kind: .missing, contains: "key 'absent' is missing") { _ = try cfg.array("absent") }
+        assertCheckpointError("t.json", kind: .missing, contains: "key 'absent' is missing") {
+            _ = try cfg.array("absent")
+        }
     }
 
     func testQuotingAndKeyOrderFollowPython() throws {

@@ -7,7 +7,8 @@ final class JSONValueTests: XCTestCase {
     func parse(_ s: String) throws -> JSONValue { try JSONValue(data: Data(s.utf8), source: "t.json") }
 
     func testParsesAllTypes() throws {
-        let v = try parse(#" {"a": [1, -2.5e-1, true, false, null, "x\"y\u00e9\ud83d\ude00"], "b": {"c": 0.1}, "n": NaN} "#)
+        let v = try parse(
+            #" {"a": [1, -2.5e-1, true, false, null, "x\"y\u00e9\ud83d\ude00"], "b": {"c": 0.1}, "n": NaN} "#)
         XCTAssertEqual(v["a"]?[0]?.int, 1)
         XCTAssertEqual(v["a"]?[1]?.double, -0.25)
         XCTAssertNil(v["a"]?[1]?.int)
@@ -26,8 +27,10 @@ final class JSONValueTests: XCTestCase {
     }
 
     func testRejectsInvalid() {
-        for bad in ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "\"\\x\"", "\"\u{01}\"", "tru", "[1] x",
-                    #""\ud800""#, #""\udc00x""#, "{1: 2}", "1e", "+1"] {
+        for bad in [
+            "", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "\"\\x\"", "\"\u{01}\"", "tru", "[1] x",
+            #""\ud800""#, #""\udc00x""#, "{1: 2}", "1e", "+1",
+        ] {
             assertCheckpointError("t.json", kind: .malformed) { _ = try parse(bad) }
         }
         assertCheckpointError("t.json", kind: .malformed, contains: "UTF-8") {
@@ -44,7 +47,9 @@ final class JSONValueTests: XCTestCase {
             _ = try parse(String(repeating: "{\"a\":", count: 100000))
         }
         let big = Data(count: JSONValue.maxBytes + 1)
-        assertCheckpointError("t.json", kind: .limit, contains: "limit") { _ = try JSONValue(data: big, source: "t.json") }
+        assertCheckpointError("t.json", kind: .limit, contains: "limit") {
+            _ = try JSONValue(data: big, source: "t.json")
+        }
     }
 
     func testSerializationRoundTripsWithSortedKeys() throws {
@@ -58,8 +63,10 @@ final class JSONValueTests: XCTestCase {
     }
 
     func testTypedGettersNameFileAndKey() throws {
-        let cfg = try parse(#"{"i": 3, "f": 0.5, "s": "x", "b": true, "ia": [1, 2], "sa": ["p"], "n": null, "o": {"k": "v"}, "h": 8}"#)
-            .config(file: "unet/config.json")
+        let cfg = try parse(
+            #"{"i": 3, "f": 0.5, "s": "x", "b": true, "ia": [1, 2], "sa": ["p"], "n": null, "o": {"k": "v"}, "h": 8}"#
+        )
+        .config(file: "unet/config.json")
         XCTAssertEqual(try cfg.int("i"), 3)
         XCTAssertEqual(try cfg.double("f"), 0.5)
         XCTAssertEqual(try cfg.double("i"), 3)
@@ -78,14 +85,21 @@ final class JSONValueTests: XCTestCase {
         XCTAssertTrue(cfg.has("i"))
         XCTAssertFalse(cfg.has("n"))
 
-        assertCheckpointError("unet/config.json", kind: .missing, contains: "key 'nope' is missing") { _ = try cfg.int("nope") }
-        assertCheckpointError("unet/config.json", kind: .malformed, contains: "'f' should be an integer, found number") {
+        assertCheckpointError("unet/config.json", kind: .missing, contains: "key 'nope' is missing") {
+            _ = try cfg.int("nope")
+        }
+        assertCheckpointError("unet/config.json", kind: .malformed, contains: "'f' should be an integer, found number")
+        {
             _ = try cfg.int("f")
         }
         assertCheckpointError("unet/config.json", kind: .malformed, contains: "'s' should be an integer") {
             _ = try cfg.optInt("s", default: 1)
         }
-        assertCheckpointError("unet/config.json", kind: .missing, contains: "'o.zz'") { _ = try cfg.config("o").string("zz") }
-        assertCheckpointError("unet/config.json", kind: .malformed, contains: "array of integers") { _ = try cfg.intArray("sa") }
+        assertCheckpointError("unet/config.json", kind: .missing, contains: "'o.zz'") {
+            _ = try cfg.config("o").string("zz")
+        }
+        assertCheckpointError("unet/config.json", kind: .malformed, contains: "array of integers") {
+            _ = try cfg.intArray("sa")
+        }
     }
 }

@@ -18,11 +18,18 @@ indirect enum PickleTestValue {
     case raw([UInt8])
 
     /// A module record with the three dicts torch pickles, plus `extra` plain attributes.
-    static func module(_ className: String, parameters: [(String, PickleTestValue)] = [],
-                       buffers: [(String, PickleTestValue)] = [], modules: [(String, PickleTestValue)] = [],
-                       extra: [(String, PickleTestValue)] = []) -> PickleTestValue {
-        .object(className, state: .dict([("training", .raw([0x89])), ("_parameters", .dict(parameters)),
-                                         ("_buffers", .dict(buffers)), ("_modules", .dict(modules))] + extra))
+    static func module(
+        _ className: String, parameters: [(String, PickleTestValue)] = [],
+        buffers: [(String, PickleTestValue)] = [], modules: [(String, PickleTestValue)] = [],
+        extra: [(String, PickleTestValue)] = []
+    ) -> PickleTestValue {
+        .object(
+            className,
+            state: .dict(
+                [
+                    ("training", .raw([0x89])), ("_parameters", .dict(parameters)),
+                    ("_buffers", .dict(buffers)), ("_modules", .dict(modules)),
+                ] + extra))
     }
 
     /// The opcodes of this value (no PROTO or STOP).
@@ -46,10 +53,12 @@ indirect enum PickleTestValue {
         case .tensor(let key, let numel, let view):
             typealias P = PickleTestValue
             let meta: [UInt8] = view ? [0x28] + P.str(key).opcodes + [0x4B, 0x00, 0x4B, 0x04, 0x74] : [0x4E]
-            let pid: [UInt8] = [0x28] + P.str("storage").opcodes + P.global("torch.FloatStorage")
+            let pid: [UInt8] =
+                [0x28] + P.str("storage").opcodes + P.global("torch.FloatStorage")
                 + P.str(key).opcodes + P.str("cpu").opcodes + P.int(numel).opcodes + meta + [0x74, 0x51]
             // (storage, offset 0, size (numel,), stride (1,), requires_grad False, OrderedDict())
-            let args: [UInt8] = [0x28] + pid + [0x4B, 0x00] + P.int(numel).opcodes + [0x85, 0x4B, 0x01, 0x85, 0x89]
+            let args: [UInt8] =
+                [0x28] + pid + [0x4B, 0x00] + P.int(numel).opcodes + [0x85, 0x4B, 0x01, 0x85, 0x89]
                 + P.global("collections.OrderedDict") + [0x29, 0x52, 0x74]
             return P.global("torch._utils._rebuild_tensor_v2") + args + [0x52]
         case .object(let name, let state):
@@ -72,8 +81,10 @@ indirect enum PickleTestValue {
 
 /// A legacy (pre-1.6) `torch.save` file: five pickles and the raw storages, each field replaceable.
 struct LegacyTestFile {
-    static let magic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19,
-                                 0x2E]
+    static let magic: [UInt8] = [
+        0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19,
+        0x2E,
+    ]
     var magic = LegacyTestFile.magic
     var version = PickleTestValue.int(1001).pickle
     var systemInfo = PickleTestValue.dict([("protocol_version", .int(1001)), ("little_endian", .raw([0x88]))]).pickle

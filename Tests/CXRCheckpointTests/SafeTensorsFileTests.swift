@@ -37,8 +37,12 @@ final class SafeTensorsFileTests: XCTestCase {
             assertBitwiseEqual(th.data, e.f16, "f16 \(n)")
             assertBitwiseEqual(tb.data, e.bf16, "bf16 \(n)")
             // Our own rounding (used by the writer) agrees with torch's.
-            assertBitwiseEqual(e.f32.map { HalfConversion.float(fromHalf: HalfConversion.half(from: $0)) }, e.f16, "half rounding \(n)")
-            assertBitwiseEqual(e.f32.map { HalfConversion.float(fromBFloat16: FloatConversion.bfloat16(from: $0)) }, e.bf16, "bf16 rounding \(n)")
+            assertBitwiseEqual(
+                e.f32.map { HalfConversion.float(fromHalf: HalfConversion.half(from: $0)) }, e.f16, "half rounding \(n)"
+            )
+            assertBitwiseEqual(
+                e.f32.map { HalfConversion.float(fromBFloat16: FloatConversion.bfloat16(from: $0)) }, e.bf16,
+                "bf16 rounding \(n)")
         }
     }
 
@@ -68,7 +72,8 @@ final class SafeTensorsFileTests: XCTestCase {
 
     func testUnalignedDataStillConverts() throws {
         // Hand-made file whose header length is odd, so the data section is unaligned.
-        let header = #"{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"f":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"d":{"dtype":"F64","shape":[1],"data_offsets":[8,16]}}"#
+        let header =
+            #"{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"f":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"d":{"dtype":"F64","shape":[1],"data_offsets":[8,16]}}"#
         var bytes = [UInt8]()
         withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { bytes += $0 }
         bytes += Array(header.utf8)

@@ -7,7 +7,8 @@ final class SafeTensorsWriterTests: XCTestCase {
     var dir: URL!
 
     override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("cxr-writer-\(getpid())-\(UUID().uuidString)")
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cxr-writer-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
 
@@ -18,7 +19,9 @@ final class SafeTensorsWriterTests: XCTestCase {
     func testRoundTripAllDTypes() throws {
         let exp = try Fixtures.expected()
         let src = try SafeTensorsFile(url: Fixtures.url("tiny_f32.safetensors"))
-        for (stored, key) in [(SafeTensorsWriter.StoredDType.f32, \Fixtures.Expected.f32), (.f16, \.f16), (.bf16, \.bf16)] {
+        for (stored, key) in [
+            (SafeTensorsWriter.StoredDType.f32, \Fixtures.Expected.f32), (.f16, \.f16), (.bf16, \.bf16),
+        ] {
             let url = dir.appendingPathComponent("out_\(stored.rawValue).safetensors")
             let items = try src.names.map { (name: $0, tensor: try src.tensor($0), dtype: stored) }
             try SafeTensorsWriter.write(items, metadata: ["format": "pt", "by": "cxr-edit"], to: url)
@@ -40,8 +43,9 @@ final class SafeTensorsWriterTests: XCTestCase {
         // The F16 file we write is byte-identical to the one the Python library wrote for the same tensors
         // and metadata (same sorted layout, same rounding).
         let ours = dir.appendingPathComponent("f16.safetensors")
-        try SafeTensorsWriter.write(try src.names.map { (name: $0, tensor: try src.tensor($0), dtype: .f16) },
-                                    metadata: ["format": "pt"], to: ours)
+        try SafeTensorsWriter.write(
+            try src.names.map { (name: $0, tensor: try src.tensor($0), dtype: .f16) },
+            metadata: ["format": "pt"], to: ours)
         let a = try SafeTensorsFile(url: ours), b = try SafeTensorsFile(url: Fixtures.url("tiny_f16.safetensors"))
         for n in a.names {
             let x = try a.withRawBytes(n) { Array($0) }, y = try b.withRawBytes(n) { Array($0) }

@@ -12,8 +12,10 @@ final class TorchLegacyLayoutTests: XCTestCase {
         return try TorchPickleFile(url: url)
     }
 
-    func expectError(_ file: LegacyTestFile, _ name: String, _ kind: CheckpointError.Kind, _ text: String,
-                     line: UInt = #line) {
+    func expectError(
+        _ file: LegacyTestFile, _ name: String, _ kind: CheckpointError.Kind, _ text: String,
+        line: UInt = #line
+    ) {
         assertCheckpointError(name, kind: kind, contains: text, line: line) { _ = try open(file, name) }
     }
 
@@ -27,8 +29,11 @@ final class TorchLegacyLayoutTests: XCTestCase {
         framed.magic = [0x80, 0x04, 0x95, 13, 0, 0, 0, 0, 0, 0, 0] + LegacyTestFile.magic.dropFirst(2)
         XCTAssertEqual(try open(framed, "framed.pt").tensor("w").data, [1, 2, 3, 4])
         // Storages listed but used by no tensor are skipped over, as torch does.
-        var extra = LegacyTestFile(object: .dict([("w", .tensor(key: "0", numel: 4)),
-                                                  ("v", .tensor(key: "1", numel: 2))]))
+        var extra = LegacyTestFile(
+            object: .dict([
+                ("w", .tensor(key: "0", numel: 4)),
+                ("v", .tensor(key: "1", numel: 2)),
+            ]))
         extra.keys = PickleTestValue.list([.str("1"), .str("0")]).pickle
         extra.storages = [(2, [7, 8]), (4, [1, 2, 3, 4])]
         let e = try open(extra, "extra.pt")

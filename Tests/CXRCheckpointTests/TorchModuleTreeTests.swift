@@ -13,8 +13,11 @@ final class TorchModuleTreeTests: XCTestCase {
     /// make_classifier_fixtures.py), bit for bit, in the zip and the legacy layout alike.
     func testPickledDenseNetServesItsStateDictInBothLayouts() throws {
         let reference = try SafeTensorsFile(url: classifierFixture("densenet_small.safetensors"))
-        let labels = try XCTUnwrap(try JSONSerialization.jsonObject(
-            with: Data(contentsOf: classifierFixture("densenet_small.json"))) as? [String: Any])["labels"] as? [String]
+        let labels =
+            try XCTUnwrap(
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: classifierFixture("densenet_small.json"))) as? [String: Any])["labels"]
+            as? [String]
         for name in ["densenet_small_model_zip.pt", "densenet_small_model_legacy.pt"] {
             let f = try TorchPickleFile(url: classifierFixture(name))
             XCTAssertEqual(f.moduleClass, Self.denseNet, name)
@@ -36,8 +39,9 @@ final class TorchModuleTreeTests: XCTestCase {
     /// < 1.5), `op_threshs` a plain list (NaN kept) rather than a buffer.
     func testSpring2020LayoutReadsListAttributes() throws {
         let f = try TorchPickleFile(url: classifierFixture("densenet_tiny_model_2020.pt"))
-        let meta = try XCTUnwrap(try JSONSerialization.jsonObject(
-            with: Data(contentsOf: classifierFixture("densenet_tiny_model_2020.json"))) as? [String: Any])
+        let meta = try XCTUnwrap(
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: classifierFixture("densenet_tiny_model_2020.json"))) as? [String: Any])
         let tensors = try XCTUnwrap(meta["tensors"] as? [String: [NSNumber]])
         XCTAssertEqual(Set(f.names.filter { f.info($0)?.dtype.isConvertible == true }), Set(tensors.keys))
         for (n, values) in tensors { assertBitwiseEqual(try f.tensor(n).data, values.map { $0.floatValue }, n) }
@@ -64,11 +68,14 @@ final class TorchModuleTreeTests: XCTestCase {
         typealias P = PickleTestValue
         let lin = P.module(Self.linear, parameters: [("weight", .tensor(key: "0", numel: 4)), ("bias", .none)])
         let t = P.tensor(key: "0", numel: 4)
-        let root = P.module(Self.denseNet, buffers: [("b", t), ("tmp", t)],
-                            modules: [("classifier", lin), ("gone", .none)],
-                            extra: [("_non_persistent_buffers_set", .list([.str("tmp")])), ("op_threshs", t),
-                                    ("targets", .list([.str("A"), .str("B")])),
-                                    ("scale", .list([.int(2), .float(0.5)])), ("weights", .str("name"))])
+        let root = P.module(
+            Self.denseNet, buffers: [("b", t), ("tmp", t)],
+            modules: [("classifier", lin), ("gone", .none)],
+            extra: [
+                ("_non_persistent_buffers_set", .list([.str("tmp")])), ("op_threshs", t),
+                ("targets", .list([.str("A"), .str("B")])),
+                ("scale", .list([.int(2), .float(0.5)])), ("weights", .str("name")),
+            ])
         let f = try open(LegacyTestFile(object: root), "tree.pt")
         // None parameters and submodules and non-persistent buffers are absent; a root tensor attribute is served.
         XCTAssertEqual(f.names, ["b", "classifier.weight", "op_threshs"])
@@ -83,21 +90,39 @@ final class TorchModuleTreeTests: XCTestCase {
         typealias P = PickleTestValue
         // (file, pickled object, whether it uses storage "0", error kind, message)
         let cases: [(String, P, Bool, CheckpointError.Kind, String)] = [
-            ("param-str.pt", P.module(Self.linear, parameters: [("weight", .str("x"))]), false, .unsupported,
-             "parameter 'weight' is a str, not a tensor"),
-            ("buffer-list.pt", P.module(Self.linear, buffers: [("b", .list([]))]), false, .unsupported,
-             "buffer 'b' is a list"),
-            ("no-modules.pt", .object(Self.linear, state: .dict([("_parameters", .dict([])), ("_buffers", .dict([]))])),
-             false, .malformed, "has no _modules dict"),
-            ("child-dict.pt", P.module(Self.denseNet, modules: [("features", .dict([]))]), false, .unsupported,
-             "submodule 'features' is a dict, not a module"),
-            ("child-backend.pt", P.module(Self.denseNet, modules: [
-                ("x", .raw(P.global("torch.nn.backends.thnn._get_thnn_function_backend") + [0x29, 0x52]))]),
-             false, .unsupported, "not a module"),
+            (
+                "param-str.pt", P.module(Self.linear, parameters: [("weight", .str("x"))]), false, .unsupported,
+                "parameter 'weight' is a str, not a tensor"
+            ),
+            (
+                "buffer-list.pt", P.module(Self.linear, buffers: [("b", .list([]))]), false, .unsupported,
+                "buffer 'b' is a list"
+            ),
+            (
+                "no-modules.pt",
+                .object(Self.linear, state: .dict([("_parameters", .dict([])), ("_buffers", .dict([]))])),
+                false, .malformed, "has no _modules dict"
+            ),
+            (
+                "child-dict.pt", P.module(Self.denseNet, modules: [("features", .dict([]))]), false, .unsupported,
+                "submodule 'features' is a dict, not a module"
+            ),
+            (
+                "child-backend.pt",
+                P.module(
+                    Self.denseNet,
+                    modules: [
+                        ("x", .raw(P.global("torch.nn.backends.thnn._get_thnn_function_backend") + [0x29, 0x52]))
+                    ]),
+                false, .unsupported, "not a module"
+            ),
             ("no-build.pt", .object(Self.denseNet, state: nil), false, .unsupported, "has nothing as its state"),
             ("list-state.pt", .object(Self.denseNet, state: .list([])), false, .unsupported, "has a list as its state"),
-            ("dotted.pt", P.module(Self.linear, parameters: [("a.b", .tensor(key: "0", numel: 4))]), true, .malformed,
-             "invalid _parameters key"),
+            (
+                "dotted.pt", P.module(Self.linear, parameters: [("a.b", .tensor(key: "0", numel: 4))]), true,
+                .malformed,
+                "invalid _parameters key"
+            ),
         ]
         for (name, value, storage, kind, text) in cases {
             assertCheckpointError(name, kind: kind, contains: text) {
@@ -105,8 +130,9 @@ final class TorchModuleTreeTests: XCTestCase {
             }
         }
         // Two paths to one name (a parameter and a root tensor attribute).
-        let clash = P.module(Self.denseNet, buffers: [("op_threshs", .tensor(key: "0", numel: 4))],
-                             extra: [("op_threshs", .tensor(key: "0", numel: 4))])
+        let clash = P.module(
+            Self.denseNet, buffers: [("op_threshs", .tensor(key: "0", numel: 4))],
+            extra: [("op_threshs", .tensor(key: "0", numel: 4))])
         assertCheckpointError("clash.pt", kind: .malformed, contains: "two tensors") {
             _ = try open(LegacyTestFile(object: clash), "clash.pt")
         }
@@ -114,8 +140,10 @@ final class TorchModuleTreeTests: XCTestCase {
 
     /// A module class the allow-list lacks is refused at its name, before anything is built.
     func testOtherModuleClassesAreRefused() {
-        for cls in ["torchxrayvision.models.ResNet", "torchvision.models.densenet.DenseNet",
-                    "torch.nn.modules.module.Module", "torch.nn.modules.rnn.LSTM"] {
+        for cls in [
+            "torchxrayvision.models.ResNet", "torchvision.models.densenet.DenseNet",
+            "torch.nn.modules.module.Module", "torch.nn.modules.rnn.LSTM",
+        ] {
             let value = PickleTestValue.module(Self.denseNet, modules: [("m", .module(cls))])
             assertCheckpointError("refused.pt", kind: .refused, contains: "refusing pickle global '\(cls)'") {
                 _ = try open(LegacyTestFile(object: value, storage: false), "refused.pt")

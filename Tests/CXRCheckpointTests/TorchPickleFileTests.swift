@@ -9,8 +9,12 @@ final class TorchPickleFileTests: XCTestCase {
     func checkTinyBin(_ file: String) throws {
         let exp = try Fixtures.expected()
         let f = try TorchPickleFile(url: Fixtures.url(file))
-        XCTAssertEqual(f.names, (reference + ["bf16.norm.weight", "half.conv.weight", "linear.weight_t", "num_batches_tracked",
-                                              "param.bias", "shared.a", "shared.b"]).sorted())
+        XCTAssertEqual(
+            f.names,
+            (reference + [
+                "bf16.norm.weight", "half.conv.weight", "linear.weight_t", "num_batches_tracked",
+                "param.bias", "shared.a", "shared.b",
+            ]).sorted())
         // Same tensors as the safetensors file, bit for bit.
         let st = try SafeTensorsFile(url: Fixtures.url("tiny_f32.safetensors"))
         for n in reference {

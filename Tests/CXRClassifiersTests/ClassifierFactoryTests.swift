@@ -6,7 +6,9 @@ import XCTest
 final class ClassifierFactoryTests: XCTestCase {
     func testShellWords() throws {
         XCTAssertEqual(try ShellWords.split("python3  a.py --x 1"), ["python3", "a.py", "--x", "1"])
-        XCTAssertEqual(try ShellWords.split("'/my dir/run.sh' \"a b\" c\\ d \"q\\\"x\" ''"), ["/my dir/run.sh", "a b", "c d", "q\"x", ""])
+        XCTAssertEqual(
+            try ShellWords.split("'/my dir/run.sh' \"a b\" c\\ d \"q\\\"x\" ''"),
+            ["/my dir/run.sh", "a b", "c d", "q\"x", ""])
         XCTAssertEqual(try ShellWords.split("a'b'\"c\""), ["abc"])
         XCTAssertEqual(try ShellWords.split("   "), [])
         XCTAssertThrowsError(try ShellWords.split("python3 'oops"))
@@ -15,13 +17,16 @@ final class ClassifierFactoryTests: XCTestCase {
     }
 
     func testDenseNetSpec() throws {
-        let c = try ClassifierFactory.make(spec: "densenet121:densenet_small.safetensors", baseDirectory: ClassifierFixtures.dir)
+        let c = try ClassifierFactory.make(
+            spec: "densenet121:densenet_small.safetensors", baseDirectory: ClassifierFixtures.dir)
         XCTAssertTrue(c is DenseNetClassifier)
         XCTAssertEqual(c.name, "densenet121")
         XCTAssertEqual(c.labels.count, 14)  // 4 outputs have NaN operating points
         let abs = try ClassifierFactory.make(spec: "densenet:" + ClassifierFixtures.url("densenet_small_state.pt").path)
         XCTAssertEqual(abs.labels, c.labels)
-        XCTAssertThrowsError(try ClassifierFactory.make(spec: "densenet121:nope.safetensors", baseDirectory: ClassifierFixtures.dir)) { e in
+        XCTAssertThrowsError(
+            try ClassifierFactory.make(spec: "densenet121:nope.safetensors", baseDirectory: ClassifierFixtures.dir)
+        ) { e in
             XCTAssertTrue("\(e)".contains("nope.safetensors does not exist"), "\(e)")
         }
         XCTAssertThrowsError(try ClassifierFactory.make(spec: "densenet121:")) { e in
@@ -44,7 +49,10 @@ final class ClassifierFactoryTests: XCTestCase {
     }
 
     func testDemoSpecAndUnknownSpecs() throws {
-        guard FileManager.default.fileExists(atPath: ClassifierFixtures.demoModel.appendingPathComponent("config.json").path) else {
+        guard
+            FileManager.default.fileExists(
+                atPath: ClassifierFixtures.demoModel.appendingPathComponent("config.json").path)
+        else {
             throw XCTSkip("Models/cxr-demo-classifier not present")
         }
         let d = try ClassifierFactory.make(spec: "demo:" + ClassifierFixtures.demoModel.path)
@@ -60,6 +68,7 @@ final class ClassifierFactoryTests: XCTestCase {
 
 enum RasterImageFactory {
     static func grey(_ v: UInt16, w: Int = 8, h: Int = 8) throws -> CXRImaging.RasterImage {
-        try CXRImaging.RasterImage(width: w, height: h, channels: 1, bitDepth: 8, samples: Array(repeating: v, count: w * h))
+        try CXRImaging.RasterImage(
+            width: w, height: h, channels: 1, bitDepth: 8, samples: Array(repeating: v, count: w * h))
     }
 }

@@ -13,7 +13,9 @@ enum ClassifierFixtures {
     static let demoModel = repoRoot.appendingPathComponent("Models/cxr-demo-classifier")
     /// ../shared/data beside the repository (absent on most machines); $CXR_EDIT_SHARED_DATA overrides it.
     static let sharedData: URL = {
-        if let p = ProcessInfo.processInfo.environment["CXR_EDIT_SHARED_DATA"], !p.isEmpty { return URL(fileURLWithPath: p) }
+        if let p = ProcessInfo.processInfo.environment["CXR_EDIT_SHARED_DATA"], !p.isEmpty {
+            return URL(fileURLWithPath: p)
+        }
         return repoRoot.deletingLastPathComponent().appendingPathComponent("shared/data")
     }()
 
@@ -44,7 +46,7 @@ enum ClassifierFixtures {
     /// python3 on PATH (the fake adapter needs only the standard library).
     static func python3() throws -> String {
         for p in ["/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3"]
-            where FileManager.default.isExecutableFile(atPath: p) { return p }
+        where FileManager.default.isExecutableFile(atPath: p) { return p }
         throw XCTSkip("python3 not found")
     }
 }

@@ -7,7 +7,10 @@ import XCTest
 /// The bundled demo classifier against PyTorch (fixture from Tools/classifiers/make_classifier_fixtures.py).
 final class DemoClassifierTests: XCTestCase {
     private func model() throws -> DemoClassifier {
-        guard FileManager.default.fileExists(atPath: ClassifierFixtures.demoModel.appendingPathComponent("config.json").path) else {
+        guard
+            FileManager.default.fileExists(
+                atPath: ClassifierFixtures.demoModel.appendingPathComponent("config.json").path)
+        else {
             throw XCTSkip("Models/cxr-demo-classifier not present")
         }
         return try DemoClassifier(directory: ClassifierFixtures.demoModel)
@@ -78,18 +81,24 @@ final class DemoClassifierTests: XCTestCase {
     func testLocateSearchOrder() throws {
         _ = try model()
         let env = ["CXR_EDIT_CLASSIFIER": ClassifierFixtures.demoModel.path]
-        XCTAssertEqual(DemoClassifier.locate(environment: env, executable: "/nonexistent/bin/x", currentDirectory: "/")?.path,
-                       ClassifierFixtures.demoModel.path)
+        XCTAssertEqual(
+            DemoClassifier.locate(environment: env, executable: "/nonexistent/bin/x", currentDirectory: "/")?.path,
+            ClassifierFixtures.demoModel.path)
         // Beside an executable a few folders below the repository root.
         let exe = ClassifierFixtures.repoRoot.appendingPathComponent(".build/debug/cxr-edit").path
-        XCTAssertEqual(DemoClassifier.locate(environment: [:], executable: exe, currentDirectory: "/")?.standardizedFileURL.path,
-                       ClassifierFixtures.demoModel.standardizedFileURL.path)
+        XCTAssertEqual(
+            DemoClassifier.locate(environment: [:], executable: exe, currentDirectory: "/")?.standardizedFileURL.path,
+            ClassifierFixtures.demoModel.standardizedFileURL.path)
         // The current folder.
-        XCTAssertEqual(DemoClassifier.locate(environment: [:], executable: "/nonexistent/x", currentDirectory: ClassifierFixtures.repoRoot.path)?
-                        .standardizedFileURL.path, ClassifierFixtures.demoModel.standardizedFileURL.path)
+        XCTAssertEqual(
+            DemoClassifier.locate(
+                environment: [:], executable: "/nonexistent/x", currentDirectory: ClassifierFixtures.repoRoot.path)?
+                .standardizedFileURL.path, ClassifierFixtures.demoModel.standardizedFileURL.path)
         // An env var pointing nowhere falls through to the other places; nothing anywhere gives nil.
-        XCTAssertNil(DemoClassifier.locate(environment: ["CXR_EDIT_CLASSIFIER": "/nonexistent"], executable: "/nonexistent/x",
-                                           currentDirectory: "/nonexistent"))
+        XCTAssertNil(
+            DemoClassifier.locate(
+                environment: ["CXR_EDIT_CLASSIFIER": "/nonexistent"], executable: "/nonexistent/x",
+                currentDirectory: "/nonexistent"))
     }
 
     func testBrokenModelFolderGivesOneLineError() throws {
@@ -100,8 +109,11 @@ final class DemoClassifierTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("config.json"), "\(e)")
             XCTAssertFalse("\(e)".contains("\n"))
         }
-        try Data(#"{"architecture": "cxr-demo-cnn", "labels": ["A"], "input": {"size": 64}, "layers": [{"out_channels": 4, "stride": 2}]}"#.utf8)
-            .write(to: dir.appendingPathComponent("config.json"))
+        try Data(
+            #"{"architecture": "cxr-demo-cnn", "labels": ["A"], "input": {"size": 64}, "layers": [{"out_channels": 4, "stride": 2}]}"#
+                .utf8
+        )
+        .write(to: dir.appendingPathComponent("config.json"))
         XCTAssertThrowsError(try DemoClassifier(directory: dir)) { e in
             XCTAssertTrue("\(e)".contains("model.safetensors"), "\(e)")
         }

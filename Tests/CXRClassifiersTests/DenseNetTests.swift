@@ -47,8 +47,11 @@ final class DenseNetTests: XCTestCase {
 
     func testReducedDenseNetParitySafetensors() throws {
         let clf = try DenseNetClassifier(weightsURL: ClassifierFixtures.url("densenet_small.safetensors"))
-        XCTAssertEqual(clf.model.architecture, DenseNetArchitecture(growthRate: 8, blockConfig: [2, 2, 2, 2],
-                                                                    numInitFeatures: 16, bnSize: 4))
+        XCTAssertEqual(
+            clf.model.architecture,
+            DenseNetArchitecture(
+                growthRate: 8, blockConfig: [2, 2, 2, 2],
+                numInitFeatures: 16, bnSize: 4))
         let meta = try ClassifierFixtures.json("densenet_small.json")
         XCTAssertEqual(clf.model.architecture.parameterCount, meta["parameters"] as? Int)
         try checkParity(clf, file: "safetensors")
@@ -63,7 +66,8 @@ final class DenseNetTests: XCTestCase {
         let meta = try ClassifierFixtures.json("densenet_small.json")
         let names = try XCTUnwrap(meta["labels"] as? [String])
         // The fixture's 18 outputs: 14 named with operating points, 4 unnamed with NaN thresholds.
-        let clf = try DenseNetClassifier(weightsURL: ClassifierFixtures.url("densenet_small.safetensors"), labels: names)
+        let clf = try DenseNetClassifier(
+            weightsURL: ClassifierFixtures.url("densenet_small.safetensors"), labels: names)
         XCTAssertEqual(clf.labels, Array(names.prefix(14)))
         let expected = try XCTUnwrap(meta["expected"] as? [String: [String: Any]])
         let images = try ["grey256", "rgb320x280"].map { try ClassifierFixtures.image($0) }
@@ -79,8 +83,9 @@ final class DenseNetTests: XCTestCase {
             }
         }
         // Without operating points: plain sigmoid, all 18 default names minus the empty ones.
-        let plain = try DenseNetClassifier(weightsURL: ClassifierFixtures.url("densenet_small.safetensors"),
-                                           useOperatingPoints: false)
+        let plain = try DenseNetClassifier(
+            weightsURL: ClassifierFixtures.url("densenet_small.safetensors"),
+            useOperatingPoints: false)
         XCTAssertNil(plain.opThresholds)
         XCTAssertEqual(plain.labels, DenseNetClassifier.defaultLabels)
     }
@@ -89,8 +94,11 @@ final class DenseNetTests: XCTestCase {
     /// the tensors, torchxrayvision's default names, no operating points (its `op_threshs` buffer is None).
     func testModelSavedByTorchXRayVisionLoadsDirectly() throws {
         let clf = try DenseNetClassifier(weightsURL: ClassifierFixtures.url("densenet_small_module.pt"))
-        XCTAssertEqual(clf.model.architecture, DenseNetArchitecture(growthRate: 2, blockConfig: [1, 1, 1, 1],
-                                                                    numInitFeatures: 4, bnSize: 1))
+        XCTAssertEqual(
+            clf.model.architecture,
+            DenseNetArchitecture(
+                growthRate: 2, blockConfig: [1, 1, 1, 1],
+                numInitFeatures: 4, bnSize: 1))
         XCTAssertEqual(clf.labels, DenseNetClassifier.defaultLabels)
         XCTAssertNil(clf.opThresholds)
     }
@@ -112,14 +120,18 @@ final class DenseNetTests: XCTestCase {
         var tensors = Self.randomWeights(a, seed: 3)
         tensors["features.denseblock1.denselayer1.norm2.weight"] = Tensor(zeros: [5])
         XCTAssertThrowsError(try DenseNetModel(weights: WeightReader(tensors: tensors, label: "w.safetensors"))) { e in
-            XCTAssertEqual("\(e)", "w.safetensors: tensor 'features.denseblock1.denselayer1.norm2.weight' has shape [5], expected [8]")
+            XCTAssertEqual(
+                "\(e)",
+                "w.safetensors: tensor 'features.denseblock1.denselayer1.norm2.weight' has shape [5], expected [8]")
         }
         tensors = Self.randomWeights(a, seed: 3)
         tensors["features.norm5.running_var"] = nil
         XCTAssertThrowsError(try DenseNetModel(weights: WeightReader(tensors: tensors, label: "w.safetensors"))) { e in
             XCTAssertEqual("\(e)", "w.safetensors: missing tensor 'features.norm5.running_var'")
         }
-        XCTAssertThrowsError(try DenseNetModel(weights: WeightReader(tensors: ["x": Tensor(zeros: [1])], label: "x.pt"))) { e in
+        XCTAssertThrowsError(
+            try DenseNetModel(weights: WeightReader(tensors: ["x": Tensor(zeros: [1])], label: "x.pt"))
+        ) { e in
             XCTAssertTrue("\(e)".hasPrefix("x.pt: not a DenseNet state_dict"))
         }
         let model = try DenseNetModel(weights: WeightReader(tensors: Self.randomWeights(a, seed: 3)))
@@ -139,7 +151,8 @@ final class DenseNetTests: XCTestCase {
         XCTAssertEqual(shapes.last?.shape, [18])
         XCTAssertEqual(shapes.first { $0.name == "features.norm5.weight" }?.shape, [1024])
         XCTAssertEqual(shapes.first { $0.name == "features.transition3.conv.weight" }?.shape, [512, 1024, 1, 1])
-        XCTAssertEqual(shapes.first { $0.name == "features.denseblock4.denselayer16.conv2.weight" }?.shape, [32, 128, 3, 3])
+        XCTAssertEqual(
+            shapes.first { $0.name == "features.denseblock4.denselayer16.conv2.weight" }?.shape, [32, 128, 3, 3])
         let w = WeightReader(tensors: Self.randomWeights(a, seed: 7))
         let model = try DenseNetModel(weights: w)
         XCTAssertEqual(model.architecture, a)
@@ -166,7 +179,9 @@ final class DenseNetTests: XCTestCase {
             let scale = (2 / Float(fanIn)).squareRoot() * 1.7
             let data: [Float] = (0..<n).map { _ in
                 if name.hasSuffix("running_var") { return 0.5 + next() }
-                if name.hasSuffix("norm0.weight") || name.contains("norm") && name.hasSuffix(".weight") { return 0.5 + next() }
+                if name.hasSuffix("norm0.weight") || name.contains("norm") && name.hasSuffix(".weight") {
+                    return 0.5 + next()
+                }
                 if name.hasSuffix("running_mean") || name.hasSuffix(".bias") { return 0.2 * (next() - 0.5) }
                 return scale * (next() - 0.5)
             }

@@ -7,17 +7,21 @@ import XCTest
 final class ExternalCommandClassifierTests: XCTestCase {
     private func fake(_ mode: String, timeout: TimeInterval = 20, log: URL? = nil) throws -> ExternalCommandClassifier {
         let py = try ClassifierFixtures.python3()
-        return try ExternalCommandClassifier(command: [py, ClassifierFixtures.tools.appendingPathComponent("fake_adapter.py").path, mode],
-                                             timeout: timeout, startupTimeout: 20, stderrLog: log)
+        return try ExternalCommandClassifier(
+            command: [py, ClassifierFixtures.tools.appendingPathComponent("fake_adapter.py").path, mode],
+            timeout: timeout, startupTimeout: 20, stderrLog: log)
     }
 
     private func grey(_ v: UInt16, bitDepth: Int = 8, w: Int = 12, h: Int = 9) throws -> RasterImage {
-        try RasterImage(width: w, height: h, channels: 1, bitDepth: bitDepth, samples: Array(repeating: v, count: w * h))
+        try RasterImage(
+            width: w, height: h, channels: 1, bitDepth: bitDepth, samples: Array(repeating: v, count: w * h))
     }
 
     /// Asserts a one-line error that names the command and contains `fragment`.
-    private func assertFails(_ mode: String, _ fragment: String, timeout: TimeInterval = 20,
-                             file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertFails(
+        _ mode: String, _ fragment: String, timeout: TimeInterval = 20,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let clf = try fake(mode, timeout: timeout)
         XCTAssertThrowsError(try clf.predict([try grey(100)]), file: file, line: line) { e in
             let d = "\(e)"
@@ -56,7 +60,8 @@ final class ExternalCommandClassifierTests: XCTestCase {
         let clf = try fake("ok", log: log)
         XCTAssertEqual(clf.name, "cmd:fake_adapter")
         XCTAssertEqual(clf.labels, ["Brightness", "Darkness", "Effusion"])
-        let rgb = try RasterImage(width: 4, height: 3, channels: 3, bitDepth: 8, samples: Array(repeating: 51, count: 36))
+        let rgb = try RasterImage(
+            width: 4, height: 3, channels: 3, bitDepth: 8, samples: Array(repeating: 51, count: 36))
         let imgs = [try grey(0), try grey(255), try grey(32768, bitDepth: 16), rgb]
         let p = try clf.predict(imgs)
         XCTAssertEqual(p.count, 4)
@@ -83,7 +88,9 @@ final class ExternalCommandClassifierTests: XCTestCase {
     }
 
     func testCrashNamesExitStatusAndLastStderrLine() throws {
-        try assertFails("crash", "exited with status 3 while answering request 1; last stderr line: 'fake_adapter: simulated crash'")
+        try assertFails(
+            "crash", "exited with status 3 while answering request 1; last stderr line: 'fake_adapter: simulated crash'"
+        )
     }
 
     func testHangIsKilledAfterTimeout() throws {
@@ -98,7 +105,8 @@ final class ExternalCommandClassifierTests: XCTestCase {
 
     func testWrongIdOutOfRangeMissingLabelAndReportedError() throws {
         try assertFails("wrong-id", "answered id 2 to request 1")
-        try assertFails("out-of-range", "label 'Effusion' = 1.5 in prediction 0 of request 1 is not a probability in [0, 1]")
+        try assertFails(
+            "out-of-range", "label 'Effusion' = 1.5 in prediction 0 of request 1 is not a probability in [0, 1]")
         try assertFails("missing-label", "prediction 0 of request 1 lacks label 'Darkness'")
         try assertFails("error", "reported an error for request 1: model exploded")
     }
@@ -106,14 +114,27 @@ final class ExternalCommandClassifierTests: XCTestCase {
     func testStartupFailures() throws {
         let py = try ClassifierFixtures.python3()
         let script = ClassifierFixtures.tools.appendingPathComponent("fake_adapter.py").path
-        XCTAssertThrowsError(try ExternalCommandClassifier(command: [py, script, "crash-on-start"], startupTimeout: 20)) { e in
-            XCTAssertTrue("\(e)".contains("exited with status 2 before its hello line; last stderr line: 'fake_adapter: cannot load model weights'"), "\(e)")
+        XCTAssertThrowsError(
+            try ExternalCommandClassifier(command: [py, script, "crash-on-start"], startupTimeout: 20)
+        ) { e in
+            XCTAssertTrue(
+                "\(e)".contains(
+                    "exited with status 2 before its hello line; last stderr line: 'fake_adapter: cannot load model weights'"
+                ), "\(e)")
         }
-        XCTAssertThrowsError(try ExternalCommandClassifier(command: [py, script, "no-hello"], startupTimeout: 20)) { e in
-            XCTAssertTrue("\(e)".contains("printed non-JSON on stdout instead of its hello line: 'loading model...'"), "\(e)")
+        XCTAssertThrowsError(try ExternalCommandClassifier(command: [py, script, "no-hello"], startupTimeout: 20)) {
+            e in
+            XCTAssertTrue(
+                "\(e)".contains("printed non-JSON on stdout instead of its hello line: 'loading model...'"), "\(e)")
         }
-        XCTAssertThrowsError(try ExternalCommandClassifier(command: ["/nonexistent/adapter-xyz"], name: "cmd:missing", startupTimeout: 20)) { e in
-            XCTAssertTrue("\(e)".hasPrefix("classifier cmd:missing (/nonexistent/adapter-xyz): exited with status 127 before its hello line"), "\(e)")
+        XCTAssertThrowsError(
+            try ExternalCommandClassifier(
+                command: ["/nonexistent/adapter-xyz"], name: "cmd:missing", startupTimeout: 20)
+        ) { e in
+            XCTAssertTrue(
+                "\(e)".hasPrefix(
+                    "classifier cmd:missing (/nonexistent/adapter-xyz): exited with status 127 before its hello line"),
+                "\(e)")
         }
         XCTAssertThrowsError(try ExternalCommandClassifier(command: [])) { e in
             XCTAssertEqual("\(e)", "classifier command is empty")
@@ -127,8 +148,11 @@ final class ExternalCommandClassifierTests: XCTestCase {
             throw XCTSkip("set CXR_EDIT_XRV_PYTHON to a python with torchxrayvision")
         }
         let weights = ClassifierFixtures.url("densenet_small_state.pt")
-        let ext = try ExternalCommandClassifier(command: [py, ClassifierFixtures.tools.appendingPathComponent("xrv_adapter.py").path,
-                                                          "--pt", weights.path], timeout: 120, startupTimeout: 300)
+        let ext = try ExternalCommandClassifier(
+            command: [
+                py, ClassifierFixtures.tools.appendingPathComponent("xrv_adapter.py").path,
+                "--pt", weights.path,
+            ], timeout: 120, startupTimeout: 300)
         defer { ext.close() }
         let native = try DenseNetClassifier(weightsURL: weights)
         XCTAssertEqual(ext.labels, native.labels)

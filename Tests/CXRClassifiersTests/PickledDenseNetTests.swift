@@ -14,8 +14,9 @@ final class PickledDenseNetTests: XCTestCase {
     func testPickledModelsGiveTheStateDictOutputsExactly() throws {
         let meta = try ClassifierFixtures.json("densenet_small.json")
         let names = try XCTUnwrap(meta["labels"] as? [String])
-        let reference = try DenseNetClassifier(weightsURL: ClassifierFixtures.url("densenet_small.safetensors"),
-                                               labels: names)
+        let reference = try DenseNetClassifier(
+            weightsURL: ClassifierFixtures.url("densenet_small.safetensors"),
+            labels: names)
         let inputs = try SafeTensorsFile(url: ClassifierFixtures.url("xrv_inputs.safetensors"))
         for file in ["densenet_small_model_zip.pt", "densenet_small_model_legacy.pt"] {
             // No labels passed: they come from the pickle.
@@ -48,14 +49,16 @@ final class PickledDenseNetTests: XCTestCase {
             XCTAssertEqual(op[i].isNaN ? -1 : op[i], v.isNaN ? -1 : v, "op_threshs[\(i)]")
         }
         // The operating point of each reported output maps to 0.5: p = t gives exactly 0.5.
-        XCTAssertEqual(DenseNetClassifier.probabilities(logits: [log(0.25 / 0.75)], opThresholds: [op[0]])[0], 0.5,
-                       accuracy: 1e-6)
+        XCTAssertEqual(
+            DenseNetClassifier.probabilities(logits: [log(0.25 / 0.75)], opThresholds: [op[0]])[0], 0.5,
+            accuracy: 1e-6)
         let p = try clf.predict([try ClassifierFixtures.image("grey256")])[0]
         XCTAssertEqual(Set(p.keys), Set(clf.labels))
         XCTAssert(p.values.allSatisfy { (0...1).contains($0) })
 
-        let plain = try DenseNetClassifier(weightsURL: url, labels: ["a", "b", "c", "d", "e"],
-                                           useOperatingPoints: false)
+        let plain = try DenseNetClassifier(
+            weightsURL: url, labels: ["a", "b", "c", "d", "e"],
+            useOperatingPoints: false)
         XCTAssertNil(plain.opThresholds)
         XCTAssertEqual(plain.labels, ["a", "b", "c", "d", "e"])
     }
@@ -72,8 +75,9 @@ final class PickledDenseNetTests: XCTestCase {
         XCTAssertEqual(both.outputLabels, ["a", "b", "c"])
         XCTAssertEqual(try classifier(["pathologies": .strings(["x", "y", "z"])]).outputLabels, ["x", "y", "z"])
         // A numbers list is not a label list; 3 outputs have no default names.
-        XCTAssertEqual(try classifier(["targets": .numbers([1, 2, 3])]).outputLabels,
-                       ["output_0", "output_1", "output_2"])
+        XCTAssertEqual(
+            try classifier(["targets": .numbers([1, 2, 3])]).outputLabels,
+            ["output_0", "output_1", "output_2"])
         XCTAssertEqual(try classifier(["op_threshs": .numbers([0.1, .nan, 0.3])]).labels, ["output_0", "output_2"])
         XCTAssertThrowsError(try classifier(["targets": .strings(["a", "b"])])) { e in
             XCTAssertEqual("\(e)", "m.pt: 2 labels for 3 outputs")
@@ -84,8 +88,10 @@ final class PickledDenseNetTests: XCTestCase {
         // An op_threshs tensor (state_dict buffer) wins over the attribute list.
         var withTensor = tensors
         withTensor["op_threshs"] = Tensor(shape: [3], data: [0.5, 0.5, 0.5])
-        let t = try DenseNetClassifier(weights: WeightReader(tensors: withTensor, label: "m.pt",
-                                                            moduleAttributes: ["op_threshs": .numbers([0.1, 0.2])]))
+        let t = try DenseNetClassifier(
+            weights: WeightReader(
+                tensors: withTensor, label: "m.pt",
+                moduleAttributes: ["op_threshs": .numbers([0.1, 0.2])]))
         XCTAssertEqual(t.opThresholds, [0.5, 0.5, 0.5])
     }
 }

@@ -29,7 +29,7 @@ final class AtlasTests: XCTestCase {
         XCTAssertGreaterThan(centroidX(try region("left-lung")), 128)
         XCTAssertLessThan(centroidX(try region("right-cp-angle")), centroidX(try region("right-lung")))
         XCTAssertGreaterThan(centroidX(try region("left-cp-angle")), centroidX(try region("left-lung")))
-        XCTAssertGreaterThan(centroidX(try region("heart")), 128) // the heart lies mostly on the patient's left
+        XCTAssertGreaterThan(centroidX(try region("heart")), 128)  // the heart lies mostly on the patient's left
     }
 
     func testZonesPartitionEachLungAndRegionsNest() throws {
@@ -52,7 +52,8 @@ final class AtlasTests: XCTestCase {
             XCTAssertTrue(apex.indices.allSatisfy { !apex[$0] || zones[0][$0] }, "apex inside the upper zone")
             XCTAssertTrue(cp.indices.allSatisfy { !cp[$0] || zones[2][$0] }, "cp angle inside the lower zone")
         }
-        let lungs = pixels(try region("lungs")), r = pixels(try region("right-lung")), l = pixels(try region("left-lung"))
+        let lungs = pixels(try region("lungs")), r = pixels(try region("right-lung")),
+            l = pixels(try region("left-lung"))
         let heart = pixels(try region("heart")), med = pixels(try region("mediastinum"))
         for i in 0..<lungs.count {
             XCTAssertEqual(lungs[i], r[i] || l[i])

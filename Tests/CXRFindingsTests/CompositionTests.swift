@@ -18,16 +18,20 @@ final class CompositionTests: XCTestCase {
     func testRemovePushesGuidanceAway() throws {
         var ptx = try vocab.lookup("PTX")
         try vocab.apply(side: .right, severity: "small", to: &ptx)
-        let c = try compose(EditSpec(basePrompt: "PA chest x-ray", baseNegativePrompt: "blurry", removes: [ptx]), vocabulary: vocab)
+        let c = try compose(
+            EditSpec(basePrompt: "PA chest x-ray", baseNegativePrompt: "blurry", removes: [ptx]), vocabulary: vocab)
         XCTAssertEqual(c.prompt, "PA chest x-ray. No pneumothorax.")
         XCTAssertEqual(c.negativePrompt, "blurry. Small right pneumothorax.")
         XCTAssertEqual(c.regions, ["right-lung"])
     }
 
     func testCombinedFindingsKeepOrderAndUnionRegions() throws {
-        let c = try compose(EditSpec(adds: [try vocab.lookup("mild cardiomegaly"), try vocab.lookup("left effusion")],
-                                     removes: [try vocab.lookup("edema")]), vocabulary: vocab)
-        XCTAssertEqual(c.prompt, "Frontal chest radiograph. Mild cardiomegaly. Left pleural effusion. No pulmonary edema.")
+        let c = try compose(
+            EditSpec(
+                adds: [try vocab.lookup("mild cardiomegaly"), try vocab.lookup("left effusion")],
+                removes: [try vocab.lookup("edema")]), vocabulary: vocab)
+        XCTAssertEqual(
+            c.prompt, "Frontal chest radiograph. Mild cardiomegaly. Left pleural effusion. No pulmonary edema.")
         XCTAssertEqual(c.negativePrompt, "Pulmonary edema.")
         XCTAssertEqual(c.regions, ["heart", "left-lower-zone", "lungs"])
         XCTAssertLessThan(estimatedCLIPTokens(c.prompt), 75)
@@ -38,14 +42,21 @@ final class CompositionTests: XCTestCase {
         XCTAssertThrowsError(try compose(EditSpec(adds: [eff], removes: [eff]), vocabulary: vocab)) {
             XCTAssertTrue("\($0)".contains("both added and removed"))
         }
-        XCTAssertThrowsError(try compose(EditSpec(adds: [eff, eff]), vocabulary: vocab)) { XCTAssertTrue("\($0)".contains("twice")) }
+        XCTAssertThrowsError(try compose(EditSpec(adds: [eff, eff]), vocabulary: vocab)) {
+            XCTAssertTrue("\($0)".contains("twice"))
+        }
         let bad = FindingRequest(finding: vocab.finding(id: "cardiomegaly")!, side: .left)
-        XCTAssertThrowsError(try compose(EditSpec(adds: [bad]), vocabulary: vocab)) { XCTAssertTrue("\($0)".contains("no side")) }
+        XCTAssertThrowsError(try compose(EditSpec(adds: [bad]), vocabulary: vocab)) {
+            XCTAssertTrue("\($0)".contains("no side"))
+        }
     }
 
     func testLongPromptsGetANote() throws {
-        let ids = ["cardiomegaly", "edema", "emphysema", "fibrosis", "hernia", "enlarged-cardiomediastinum", "endotracheal-tube",
-                   "central-line", "pacemaker", "chest-tube", "pneumonia", "nodule", "mass", "fracture"]
+        let ids = [
+            "cardiomegaly", "edema", "emphysema", "fibrosis", "hernia", "enlarged-cardiomediastinum",
+            "endotracheal-tube",
+            "central-line", "pacemaker", "chest-tube", "pneumonia", "nodule", "mass", "fracture",
+        ]
         let adds = ids.map { FindingRequest(finding: vocab.finding(id: $0)!) }
         let c = try compose(EditSpec(adds: adds), vocabulary: vocab)
         XCTAssertGreaterThan(estimatedCLIPTokens(c.prompt), 75)

@@ -11,10 +11,20 @@ final class ExtentTests: XCTestCase {
         let cases: [(String, Side?, String?, [String], Int)] = [
             ("pleural-effusion", .right, "large", ["right-cp-angle", "right-lower-zone", "right-middle-zone"], 18),
             ("pleural-effusion", .left, "trace", ["left-cp-angle"], 6),
-            ("pleural-effusion", nil, nil, ["right-cp-angle", "left-cp-angle", "right-lower-zone", "left-lower-zone",
-                                            "right-middle-zone", "left-middle-zone"], 10),
-            ("pleural-effusion", .bilateral, "small", ["right-cp-angle", "left-cp-angle", "right-lower-zone",
-                                                       "left-lower-zone"], 8),
+            (
+                "pleural-effusion", nil, nil,
+                [
+                    "right-cp-angle", "left-cp-angle", "right-lower-zone", "left-lower-zone",
+                    "right-middle-zone", "left-middle-zone",
+                ], 10
+            ),
+            (
+                "pleural-effusion", .bilateral, "small",
+                [
+                    "right-cp-angle", "left-cp-angle", "right-lower-zone",
+                    "left-lower-zone",
+                ], 8
+            ),
             ("pleural-effusion", .right, "huge", ["right-cp-angle", "right-lower-zone", "right-middle-zone"], 10),
             ("cardiomegaly", nil, nil, ["heart"], 14),
             ("cardiomegaly", nil, "mild", ["heart"], 8),
@@ -38,10 +48,12 @@ final class ExtentTests: XCTestCase {
         let vocab = try Vocabulary.standard()
         let atlas = try RegionAtlas.standard()
         let withExtent = vocab.findings.filter { $0.extent != nil }
-        XCTAssertEqual(Set(withExtent.map(\.id)),
-                       ["cardiomegaly", "enlarged-cardiomediastinum", "pleural-effusion", "pneumothorax"])
+        XCTAssertEqual(
+            Set(withExtent.map(\.id)),
+            ["cardiomegaly", "enlarged-cardiomediastinum", "pleural-effusion", "pneumothorax"])
         let fitter = RegionFitter(atlas: atlas)
-        let identity = AtlasFit(scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0, score: 1, imageWidth: 256, imageHeight: 256)
+        let identity = AtlasFit(
+            scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0, score: 1, imageWidth: 256, imageHeight: 256)
         for f in withExtent {
             let e = try XCTUnwrap(f.extent)
             XCTAssertNotNil(e.levels[e.default], "\(f.id): default level '\(e.default)' has no entry")
@@ -61,7 +73,8 @@ final class ExtentTests: XCTestCase {
 
     func testGrowthIsScaledByTheFitAndDilationAdds() throws {
         let fitter = try RegionFitter.standard()
-        let fit = AtlasFit(scaleX: 2.1, scaleY: 1.9, offsetX: 10, offsetY: 5, score: 0.9, imageWidth: 560, imageHeight: 500)
+        let fit = AtlasFit(
+            scaleX: 2.1, scaleY: 1.9, offsetX: 10, offsetY: 5, score: 0.9, imageWidth: 560, imageHeight: 500)
         let area = ExtentArea(regions: ["heart"], grow: 10)
         let placed = try fitter.place(RegionRequest(edit: [area], dilate: 3, keep: ["right-apex"]), fit: fit)
         XCTAssertEqual(placed.growth, [23], "10 atlas px x mean scale 2.0 + 3 px")
@@ -70,7 +83,8 @@ final class ExtentTests: XCTestCase {
         // Two areas: each grown by its own amount, then joined.
         let two = try fitter.place(RegionRequest(edit: [area, ExtentArea(regions: ["left-apex"], grow: 0)]), fit: fit)
         XCTAssertEqual(two.growth, [20, 0])
-        XCTAssertEqual(two.edit, try fitter.place(["heart"], fit: fit, dilate: 20).union(fitter.place(["left-apex"], fit: fit)))
+        XCTAssertEqual(
+            two.edit, try fitter.place(["heart"], fit: fit, dilate: 20).union(fitter.place(["left-apex"], fit: fit)))
     }
 
     func testWeakFitIsRefusedUnlessForced() throws {
@@ -92,14 +106,19 @@ final class ExtentTests: XCTestCase {
         var effusion = try vocab.lookup("pleural effusion")
         try vocab.apply(side: .right, severity: "large", to: &effusion)
         let cardio = try vocab.lookup("cardiomegaly")
-        let c = try compose(EditSpec(basePrompt: "PA view", baseNegativePrompt: "blurry", adds: [effusion], removes: [cardio]),
-                            vocabulary: vocab)
+        let c = try compose(
+            EditSpec(basePrompt: "PA view", baseNegativePrompt: "blurry", adds: [effusion], removes: [cardio]),
+            vocabulary: vocab)
         XCTAssertEqual(c.prompt, "PA view. Large right pleural effusion. Heart size is normal.")
         XCTAssertEqual(c.negativePrompt, "blurry. Cardiomegaly.")
         XCTAssertEqual(c.basePrompt, "PA view.")
         XCTAssertEqual(c.baseNegativePrompt, "blurry.")
-        XCTAssertEqual(c.areas, [ExtentArea(regions: ["right-cp-angle", "right-lower-zone", "right-middle-zone"], grow: 18),
-                                 ExtentArea(regions: ["heart"], grow: 14)])
+        XCTAssertEqual(
+            c.areas,
+            [
+                ExtentArea(regions: ["right-cp-angle", "right-lower-zone", "right-middle-zone"], grow: 18),
+                ExtentArea(regions: ["heart"], grow: 14),
+            ])
         let plain = try compose(EditSpec(adds: [cardio]), vocabulary: vocab)
         XCTAssertEqual(plain.basePrompt, EditSpec.defaultBasePrompt)
         XCTAssertEqual(plain.baseNegativePrompt, "")

@@ -26,7 +26,8 @@ final class FitterTests: XCTestCase {
 
     func testRecoversKnownShiftAndScale() throws {
         let fitter = try RegionFitter.standard()
-        let truth = AtlasFit(scaleX: 1.15, scaleY: 0.95, offsetX: 30, offsetY: 22, score: 1, imageWidth: 340, imageHeight: 290)
+        let truth = AtlasFit(
+            scaleX: 1.15, scaleY: 0.95, offsetX: 30, offsetY: 22, score: 1, imageWidth: 340, imageHeight: 290)
         let img = try synthetic(fitter, width: 340, height: 290, truth: truth)
         // The template registration itself (the standard fit segments first, and a template drawn with noise is
         // no radiograph to segment).
@@ -50,7 +51,8 @@ final class FitterTests: XCTestCase {
 
     func testPlacementAndDilation() throws {
         let fitter = try RegionFitter.standard()
-        let identity = AtlasFit(scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0, score: 1, imageWidth: 256, imageHeight: 256)
+        let identity = AtlasFit(
+            scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0, score: 1, imageWidth: 256, imageHeight: 256)
         let heart = try fitter.place(["heart"], fit: identity)
         XCTAssertEqual(heart, try fitter.atlas.union(["heart"]))
         let grown = try fitter.place(["heart"], fit: identity, dilate: 5)
@@ -72,7 +74,8 @@ final class FitterTests: XCTestCase {
         let both = try fitter.place(["right-lung", "left-lung"], fit: identity)
         XCTAssertEqual(both, try fitter.place(["lungs"], fit: identity))
         // a half-size image gets a half-size mask
-        let half = AtlasFit(scaleX: 0.5, scaleY: 0.5, offsetX: 0, offsetY: 0, score: 1, imageWidth: 128, imageHeight: 128)
+        let half = AtlasFit(
+            scaleX: 0.5, scaleY: 0.5, offsetX: 0, offsetY: 0, score: 1, imageWidth: 128, imageHeight: 128)
         XCTAssertEqual(try fitter.place(["lungs"], fit: half).coverage, both.coverage, accuracy: 0.01)
     }
 
@@ -87,7 +90,8 @@ final class FitterTests: XCTestCase {
         let heldOut = ids.enumerated().filter { $0.offset % 5 == 4 }.map(\.element)
         XCTAssertGreaterThanOrEqual(heldOut.count, 40)
         func truth(_ id: String, _ part: String) throws -> [Bool] {
-            pixels(Mask(image: try ImageIO.read(data.appendingPathComponent("masks_jsrt/\(id)_\(part).png"))).binarized())
+            pixels(
+                Mask(image: try ImageIO.read(data.appendingPathComponent("masks_jsrt/\(id)_\(part).png"))).binarized())
         }
         let bothLungs = ["right-lung", "left-lung"]
         var lungDice: [String: [Double]] = [:], heartDice: [String: [Double]] = [:]
@@ -118,17 +122,21 @@ final class FitterTests: XCTestCase {
                     }
                 }
                 for (method, fit) in [("template", fitter.templateFit(moved)), ("segmented", fitter.fit(moved))] {
-                    shiftedDice[method, default: []].append(dice(pixels(try fitter.place(bothLungs, fit: fit)),
-                                                                 expected))
+                    shiftedDice[method, default: []].append(
+                        dice(
+                            pixels(try fitter.place(bothLungs, fit: fit)),
+                            expected))
                 }
             }
         }
         func mean(_ v: [Double]?) -> Double { (v ?? []).reduce(0, +) / Double(max(v?.count ?? 0, 1)) }
         for method in ["template", "segmented"] {
-            print(String(format: "held-out JSRT (%d images), %@ fit: mean Dice lungs %.3f (min %.3f), heart %.3f "
-                         + "(min %.3f); shifted+scaled lungs %.3f (%d images)", heldOut.count, method,
-                         mean(lungDice[method]), lungDice[method]?.min() ?? 0, mean(heartDice[method]),
-                         heartDice[method]?.min() ?? 0, mean(shiftedDice[method]), shiftedDice[method]?.count ?? 0))
+            print(
+                String(
+                    format: "held-out JSRT (%d images), %@ fit: mean Dice lungs %.3f (min %.3f), heart %.3f "
+                        + "(min %.3f); shifted+scaled lungs %.3f (%d images)", heldOut.count, method,
+                    mean(lungDice[method]), lungDice[method]?.min() ?? 0, mean(heartDice[method]),
+                    heartDice[method]?.min() ?? 0, mean(shiftedDice[method]), shiftedDice[method]?.count ?? 0))
         }
         XCTAssertEqual(segmented, heldOut.count, "every held-out radiograph passes the segmentation checks")
         XCTAssertGreaterThanOrEqual(mean(lungDice["template"]), 0.85)

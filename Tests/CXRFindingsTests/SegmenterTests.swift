@@ -55,8 +55,10 @@ final class SegmenterTests: XCTestCase {
             heart.append(dice(m.heart, try truth(id, "heart")))
         }
         let meanLungs = lungs.reduce(0, +) / Double(lungs.count), meanHeart = heart.reduce(0, +) / Double(heart.count)
-        print(String(format: "segmenter, held-out JSRT (%d images): mean Dice lungs %.3f (min %.3f), heart %.3f "
-                     + "(min %.3f)", heldOut.count, meanLungs, lungs.min()!, meanHeart, heart.min()!))
+        print(
+            String(
+                format: "segmenter, held-out JSRT (%d images): mean Dice lungs %.3f (min %.3f), heart %.3f "
+                    + "(min %.3f)", heldOut.count, meanLungs, lungs.min()!, meanHeart, heart.min()!))
         XCTAssertGreaterThanOrEqual(meanLungs, 0.97)
         XCTAssertGreaterThanOrEqual(meanHeart, 0.94)
     }
@@ -69,9 +71,10 @@ final class SegmenterTests: XCTestCase {
             (0..<(200 * 200)).map { i in (x0..<x1).contains(i % 200) && (y0..<y1).contains(i / 200) }
         }
         // 200x200 working masks for a 400x400 image: boxes double in image pixels.
-        var masks = LungMasks(width: 200, height: 200, imageWidth: 400, imageHeight: 400,
-                              rightLung: rect(20, 20, 90, 170), leftLung: rect(110, 25, 180, 175),
-                              heart: rect(70, 100, 150, 160))
+        var masks = LungMasks(
+            width: 200, height: 200, imageWidth: 400, imageHeight: 400,
+            rightLung: rect(20, 20, 90, 170), leftLung: rect(110, 25, 180, 175),
+            heart: rect(70, 100, 150, 160))
         // The match check needs a radiograph where these boxes lie: a 400x400 copy of a sample.
         let chest = try ImageIO.read(TestPaths.repo.appendingPathComponent("Samples/nih_00027426_000.png"))
             .resized(width: 400, height: 400, filter: .bilinear)
@@ -84,10 +87,12 @@ final class SegmenterTests: XCTestCase {
             let m = try fitter.place([name], fit: fit)
             return try XCTUnwrap(BoundingBox(pixels: m.pixels, width: m.width, height: m.height))
         }
-        for (name, want) in [("right-lung", BoundingBox(x0: 40, y0: 40, x1: 180, y1: 340)),
-                             ("left-lung", BoundingBox(x0: 220, y0: 50, x1: 360, y1: 350)),
-                             ("heart", BoundingBox(x0: 140, y0: 200, x1: 300, y1: 320)),
-                             ("lungs", BoundingBox(x0: 40, y0: 40, x1: 360, y1: 350))] {
+        for (name, want) in [
+            ("right-lung", BoundingBox(x0: 40, y0: 40, x1: 180, y1: 340)),
+            ("left-lung", BoundingBox(x0: 220, y0: 50, x1: 360, y1: 350)),
+            ("heart", BoundingBox(x0: 140, y0: 200, x1: 300, y1: 320)),
+            ("lungs", BoundingBox(x0: 40, y0: 40, x1: 360, y1: 350)),
+        ] {
             let got = try placedBox(name)
             for (g, w) in zip([got.x0, got.y0, got.x1, got.y1], [want.x0, want.y0, want.x1, want.y1]) {
                 XCTAssertEqual(g, w, accuracy: 1.5, name)
@@ -115,12 +120,14 @@ final class SegmenterTests: XCTestCase {
         tiny.rightLung = rect(20, 20, 30, 30)
         XCTAssertNil(fitter.segmentedFit(tiny, on: chest, score: 0.8))
         // Plausible masks on an image that is no radiograph where they lie: the template does not match there.
-        let flat = try RasterImage(width: 400, height: 400, channels: 1, bitDepth: 8,
-                                   samples: (0..<(400 * 400)).map { UInt16(($0 * 7919) % 251) })
+        let flat = try RasterImage(
+            width: 400, height: 400, channels: 1, bitDepth: 8,
+            samples: (0..<(400 * 400)).map { UInt16(($0 * 7919) % 251) })
         XCTAssertNil(fitter.segmentedFit(masks, on: flat, score: 0.8))
         // A fitter without a segmenter, or an image the segmenter cannot read as a chest, uses the template fit.
-        let noise = try RasterImage(width: 96, height: 96, channels: 1, bitDepth: 8,
-                                    samples: (0..<(96 * 96)).map { UInt16(($0 * 7919) % 251) })
+        let noise = try RasterImage(
+            width: 96, height: 96, channels: 1, bitDepth: 8,
+            samples: (0..<(96 * 96)).map { UInt16(($0 * 7919) % 251) })
         XCTAssertEqual(fitter.fit(noise).method, .template)
         let templateOnly = RegionFitter(atlas: fitter.atlas)
         XCTAssertEqual(templateOnly.fit(noise), fitter.templateFit(noise))
@@ -131,35 +138,45 @@ final class SegmenterTests: XCTestCase {
     func testPlaceUsesEachRegionsTransform() throws {
         let fitter = try RegionFitter.standard()
         let heart = AtlasTransform(scaleX: 1.3, scaleY: 1.2, offsetX: -20, offsetY: -10)
-        let fit = AtlasFit(scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0, score: 0.9, imageWidth: 256, imageHeight: 256,
-                           method: .segmenter, heart: heart)
-        let identity = AtlasFit(scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0, score: 0.9, imageWidth: 256,
-                                imageHeight: 256)
-        let moved = AtlasFit(scaleX: 1.3, scaleY: 1.2, offsetX: -20, offsetY: -10, score: 0.9, imageWidth: 256,
-                             imageHeight: 256)
+        let fit = AtlasFit(
+            scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0, score: 0.9, imageWidth: 256, imageHeight: 256,
+            method: .segmenter, heart: heart)
+        let identity = AtlasFit(
+            scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0, score: 0.9, imageWidth: 256,
+            imageHeight: 256)
+        let moved = AtlasFit(
+            scaleX: 1.3, scaleY: 1.2, offsetX: -20, offsetY: -10, score: 0.9, imageWidth: 256,
+            imageHeight: 256)
         XCTAssertEqual(try fitter.place(["heart"], fit: fit), try fitter.place(["heart"], fit: moved))
         XCTAssertEqual(try fitter.place(["lungs"], fit: fit), try fitter.place(["lungs"], fit: identity))
         let union = try fitter.place(["right-lower-zone", "heart"], fit: fit)
         let parts = try fitter.place(["right-lower-zone"], fit: identity).union(try fitter.place(["heart"], fit: moved))
         XCTAssertEqual(union, parts)
-        XCTAssertEqual(try fitter.place(["right-upper-zone", "right-middle-zone", "right-lower-zone"], fit: fit),
-                       try fitter.place(["right-lung"], fit: fit))
+        XCTAssertEqual(
+            try fitter.place(["right-upper-zone", "right-middle-zone", "right-lower-zone"], fit: fit),
+            try fitter.place(["right-lung"], fit: fit))
         XCTAssertThrowsError(try fitter.place([], fit: fit))
     }
 
     func testLargestPartKeepsTheBiggestComponent() {
         // 8x4: a 3-pixel blob, a 5-pixel blob and a diagonal neighbour (not 4-connected) of the larger.
-        let rows = ["XX.....X",
-                    "X...XXXX",
-                    "......X.",
-                    ".....X.."]
+        let rows = [
+            "XX.....X",
+            "X...XXXX",
+            "......X.",
+            ".....X..",
+        ]
         let mask = rows.joined().map { $0 == "X" }
-        let m = LungMasks(width: 8, height: 4, imageWidth: 8, imageHeight: 4, rightLung: mask, leftLung: mask,
-                          heart: [Bool](repeating: false, count: 32)).largestParts()
-        let want = [".......X",
-                    "....XXXX",
-                    "......X.",
-                    "........"].joined().map { $0 == "X" }
+        let m = LungMasks(
+            width: 8, height: 4, imageWidth: 8, imageHeight: 4, rightLung: mask, leftLung: mask,
+            heart: [Bool](repeating: false, count: 32)
+        ).largestParts()
+        let want = [
+            ".......X",
+            "....XXXX",
+            "......X.",
+            "........",
+        ].joined().map { $0 == "X" }
         XCTAssertEqual(m.rightLung, want)
         XCTAssertEqual(m.heart, [Bool](repeating: false, count: 32))
     }

@@ -7,12 +7,16 @@ final class VocabularyTests: XCTestCase {
     override func setUpWithError() throws { vocab = try Vocabulary.standard() }
 
     func testCoversCheXpertAndTorchXRayVisionLabels() {
-        let chexpert = ["No Finding", "Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opacity", "Lung Lesion", "Edema",
-                        "Consolidation", "Pneumonia", "Atelectasis", "Pneumothorax", "Pleural Effusion", "Pleural Other",
-                        "Fracture", "Support Devices"]
-        let xrv = ["Atelectasis", "Consolidation", "Infiltration", "Pneumothorax", "Edema", "Emphysema", "Fibrosis",
-                   "Effusion", "Pneumonia", "Pleural_Thickening", "Cardiomegaly", "Nodule", "Mass", "Hernia",
-                   "Lung Lesion", "Fracture", "Lung Opacity", "Enlarged Cardiomediastinum"]
+        let chexpert = [
+            "No Finding", "Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opacity", "Lung Lesion", "Edema",
+            "Consolidation", "Pneumonia", "Atelectasis", "Pneumothorax", "Pleural Effusion", "Pleural Other",
+            "Fracture", "Support Devices",
+        ]
+        let xrv = [
+            "Atelectasis", "Consolidation", "Infiltration", "Pneumothorax", "Edema", "Emphysema", "Fibrosis",
+            "Effusion", "Pneumonia", "Pleural_Thickening", "Cardiomegaly", "Nodule", "Mass", "Hernia",
+            "Lung Lesion", "Fracture", "Lung Opacity", "Enlarged Cardiomediastinum",
+        ]
         for l in chexpert { XCTAssertNotNil(vocab.finding(label: l, in: "chexpert"), l) }
         for l in xrv { XCTAssertNotNil(vocab.finding(label: l, in: "torchxrayvision"), l) }
         XCTAssertEqual(vocab.finding(label: "Effusion", in: "torchxrayvision")?.id, "pleural-effusion")
@@ -62,25 +66,35 @@ final class VocabularyTests: XCTestCase {
         XCTAssertThrowsError(try vocab.lookup("cardiomegally")) { XCTAssertTrue("\($0)".contains("cardiomegaly")) }
         XCTAssertThrowsError(try vocab.lookup("xyzzy")) { XCTAssertTrue("\($0)".contains("unknown finding")) }
         XCTAssertLessThanOrEqual(vocab.suggestions(for: "pneumo").count, 3)
-        XCTAssertThrowsError(try vocab.lookup("cardiomegaly and effusion")) { XCTAssertTrue("\($0)".contains("several findings")) }
+        XCTAssertThrowsError(try vocab.lookup("cardiomegaly and effusion")) {
+            XCTAssertTrue("\($0)".contains("several findings"))
+        }
         XCTAssertThrowsError(try vocab.lookup("left right effusion")) { XCTAssertTrue("\($0)".contains("two sides")) }
     }
 
     func testLateralityAndSeverityValidation() throws {
         var heart = try vocab.lookup("cardiomegaly")
-        XCTAssertThrowsError(try vocab.apply(side: .left, severity: nil, to: &heart)) { XCTAssertTrue("\($0)".contains("has no side")) }
+        XCTAssertThrowsError(try vocab.apply(side: .left, severity: nil, to: &heart)) {
+            XCTAssertTrue("\($0)".contains("has no side"))
+        }
         XCTAssertThrowsError(try vocab.apply(side: nil, severity: "large", to: &heart)) {
             XCTAssertTrue("\($0)".contains("use mild, moderate or severe"), "\($0)")
         }
         XCTAssertThrowsError(try vocab.lookup("right cardiomegaly")) { XCTAssertTrue("\($0)".contains("has no side")) }
         var eff = try vocab.lookup("effusion")
-        XCTAssertThrowsError(try vocab.apply(side: nil, severity: "severe", to: &eff)) { XCTAssertTrue("\($0)".contains("small")) }
+        XCTAssertThrowsError(try vocab.apply(side: nil, severity: "severe", to: &eff)) {
+            XCTAssertTrue("\($0)".contains("small"))
+        }
         try vocab.apply(side: .right, severity: "big", to: &eff)
         XCTAssertEqual(eff.severity, "large")
         XCTAssertEqual(eff.side, .right)
-        XCTAssertThrowsError(try vocab.apply(side: .left, severity: nil, to: &eff)) { XCTAssertTrue("\($0)".contains("side given twice")) }
+        XCTAssertThrowsError(try vocab.apply(side: .left, severity: nil, to: &eff)) {
+            XCTAssertTrue("\($0)".contains("side given twice"))
+        }
         var tube = try vocab.lookup("chest tube")
-        XCTAssertThrowsError(try vocab.apply(side: nil, severity: "small", to: &tube)) { XCTAssertTrue("\($0)".contains("takes no severity")) }
+        XCTAssertThrowsError(try vocab.apply(side: nil, severity: "small", to: &tube)) {
+            XCTAssertTrue("\($0)".contains("takes no severity"))
+        }
     }
 
     func testPhrasesAreWellFormedForEverySideAndSeverity() {
@@ -92,7 +106,9 @@ final class VocabularyTests: XCTestCase {
                     XCTAssertFalse(p.contains("{") || p.contains("  "), p)
                     XCTAssertTrue(p.hasSuffix("."), p)
                     XCTAssertEqual(p.first.map { String($0) }, p.first.map { String($0).uppercased() }, p)
-                    if let side, side != .bilateral { XCTAssertTrue(p.lowercased().contains(side.rawValue), "\(f.id): \(p)") }
+                    if let side, side != .bilateral {
+                        XCTAssertTrue(p.lowercased().contains(side.rawValue), "\(f.id): \(p)")
+                    }
                     if let sev { XCTAssertTrue(p.lowercased().contains(sev), "\(f.id): \(p)") }
                 }
             }

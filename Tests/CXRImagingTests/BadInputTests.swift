@@ -45,23 +45,29 @@ final class BadInputTests: XCTestCase {
     }
 
     func testMissingFileAndDirectory() throws {
-        assertImageError(try ImageIO.read(URL(fileURLWithPath: "/nonexistent/in.png")), contains: "cannot open file", file: "in.png")
+        assertImageError(
+            try ImageIO.read(URL(fileURLWithPath: "/nonexistent/in.png")), contains: "cannot open file", file: "in.png")
         assertImageError(try ImageIO.read(Fixture.dir), contains: "is a directory")
     }
 
     func testCustomLimits() throws {
         let tight = ImageLimits(maxSide: 16, maxPixels: 100, maxFileBytes: 1 << 20)
-        assertImageError(try ImageIO.read(Fixture.url("grey8.png"), limits: tight), contains: "exceeds the limit of 16 px per side")
+        assertImageError(
+            try ImageIO.read(Fixture.url("grey8.png"), limits: tight), contains: "exceeds the limit of 16 px per side")
         let fewPixels = ImageLimits(maxSide: 100, maxPixels: 100, maxFileBytes: 1 << 20)
-        assertImageError(try ImageIO.read(Fixture.url("grey.jpg"), limits: fewPixels), contains: "exceeds the limit of 100 pixels")
+        assertImageError(
+            try ImageIO.read(Fixture.url("grey.jpg"), limits: fewPixels), contains: "exceeds the limit of 100 pixels")
         let small = ImageLimits(maxSide: 100, maxPixels: 10000, maxFileBytes: 100)
-        assertImageError(try ImageIO.read(Fixture.url("grey8.png"), limits: small), contains: "exceeds the limit of 100 bytes")
+        assertImageError(
+            try ImageIO.read(Fixture.url("grey8.png"), limits: small), contains: "exceeds the limit of 100 bytes")
     }
 
     /// Random single-byte corruptions of valid files must never crash: either an error or an image.
     func testMutationFuzzNeverCrashes() throws {
         var rng = SplitMix(seed: 42)
-        for name in ["grey8.png", "rgb8_interlaced.png", "palette4.png", "rgb_baseline.jpg", "rgb_progressive.jpg", "grey.jpg"] {
+        for name in [
+            "grey8.png", "rgb8_interlaced.png", "palette4.png", "rgb_baseline.jpg", "rgb_progressive.jpg", "grey.jpg",
+        ] {
             let original = try Data(contentsOf: Fixture.url(name))
             for _ in 0..<60 {
                 var d = original

@@ -7,8 +7,10 @@ import XCTest
 final class DICOMBadInputTests: XCTestCase {
     static let dir = DICOMReadTests.dir.appendingPathComponent("bad")
 
-    func assertRefused(_ url: URL, limits: ImageLimits = .default, matching: [String], file: StaticString = #filePath,
-                       line: UInt = #line) {
+    func assertRefused(
+        _ url: URL, limits: ImageLimits = .default, matching: [String], file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         do {
             _ = try ImageIO.read(url, limits: limits)
             XCTFail("\(url.lastPathComponent) was accepted", file: file, line: line)
@@ -16,8 +18,9 @@ final class DICOMBadInputTests: XCTestCase {
             XCTAssertEqual(e.file, url.lastPathComponent, file: file, line: line)
             XCTAssertFalse(e.description.contains("\n"), file: file, line: line)
             for m in matching {
-                XCTAssertTrue(e.reason.contains(m), "\(url.lastPathComponent): \"\(e.reason)\" lacks \"\(m)\"",
-                              file: file, line: line)
+                XCTAssertTrue(
+                    e.reason.contains(m), "\(url.lastPathComponent): \"\(e.reason)\" lacks \"\(m)\"",
+                    file: file, line: line)
             }
         } catch {
             XCTFail("\(url.lastPathComponent): not an ImageError: \(error)", file: file, line: line)

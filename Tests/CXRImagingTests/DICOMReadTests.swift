@@ -16,8 +16,10 @@ final class DICOMReadTests: XCTestCase {
         XCTAssertEqual(reference.height, 40)
         XCTAssertEqual(reference.channels, 1)
         XCTAssertEqual(reference.bitDepth, 16, "12 bits stored read as 16-bit grey")
-        for name in ["cr12_implicit.dcm", "cr12_deflate.dcm", "cr12_bigendian.dcm", "cr12_jpeg_lossless.dcm",
-                     "cr12_jpegls.dcm", "cr12_rle.dcm"] {
+        for name in [
+            "cr12_implicit.dcm", "cr12_deflate.dcm", "cr12_bigendian.dcm", "cr12_jpeg_lossless.dcm",
+            "cr12_jpegls.dcm", "cr12_rle.dcm",
+        ] {
             XCTAssertEqual(try read(name), reference, name)
         }
     }

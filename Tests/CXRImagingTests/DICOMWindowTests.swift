@@ -45,8 +45,10 @@ final class DICOMWindowTests: XCTestCase {
     }
 
     func testAWindowTheFileLacksIsOneLineNamingTheCount() throws {
-        for (name, number, words) in [("cr12_explicit.dcm", 3, ["window 3", "has 2", "choose 1-2"]),
-                                      ("sc8.dcm", 1, ["no window or VOI LUT", "minmax"])] {
+        for (name, number, words) in [
+            ("cr12_explicit.dcm", 3, ["window 3", "has 2", "choose 1-2"]),
+            ("sc8.dcm", 1, ["no window or VOI LUT", "minmax"]),
+        ] {
             XCTAssertThrowsError(try read(name, .number(number)), name) { error in
                 guard let e = error as? ImageError else { return XCTFail("\(name): \(error)") }
                 XCTAssertEqual(e.file, name)

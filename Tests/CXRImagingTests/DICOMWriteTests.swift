@@ -29,9 +29,11 @@ final class DICOMWriteTests: XCTestCase {
     }
 
     func testUneditedRoundTripKeepsStoredPixelsBitForBit() throws {
-        for name in ["cr12_explicit.dcm", "cr12_implicit.dcm", "cr12_deflate.dcm", "cr12_bigendian.dcm",
-                     "cr12_jpeg_lossless.dcm", "cr12_jpegls.dcm", "cr12_rle.dcm", "dx12_mono1.dcm", "dx12_signed.dcm",
-                     "dx14_voilut.dcm", "sc8.dcm"] {
+        for name in [
+            "cr12_explicit.dcm", "cr12_implicit.dcm", "cr12_deflate.dcm", "cr12_bigendian.dcm",
+            "cr12_jpeg_lossless.dcm", "cr12_jpegls.dcm", "cr12_rle.dcm", "dx12_mono1.dcm", "dx12_signed.dcm",
+            "dx14_voilut.dcm", "sc8.dcm",
+        ] {
             let image = try ImageIO.read(source(name))
             let out = try write(image, from: name, to: name)
             XCTAssertEqual(try ImageIO.read(out), image, "\(name): displays the same")
@@ -52,8 +54,9 @@ final class DICOMWriteTests: XCTestCase {
                 for x in 0..<image.width {
                     let i = y * image.width + x
                     if (10..<20).contains(y) && (10..<30).contains(x) {
-                        XCTAssertLessThanOrEqual(abs(Int(back.samples[i]) - Int(target)), image.maxValue / 200,
-                                                 "\(name) edited (\(x), \(y))")
+                        XCTAssertLessThanOrEqual(
+                            abs(Int(back.samples[i]) - Int(target)), image.maxValue / 200,
+                            "\(name) edited (\(x), \(y))")
                     } else {
                         XCTAssertEqual(back.samples[i], image.samples[i], "\(name) unedited (\(x), \(y))")
                     }
@@ -105,8 +108,10 @@ final class DICOMWriteTests: XCTestCase {
         let url = dir.appendingPathComponent("anon.dcm")
         try ImageIO.write(image, to: url, text: text, source: source(name), anonymize: true)
         let data = try Data(contentsOf: url)
-        for identifying in ["Test^Patient", "CXR-0001", "20240102", "1.2.826.0.1.3680043.9.7433.2.1",
-                            "1.2.826.0.1.3680043.9.7433.4.1"] {
+        for identifying in [
+            "Test^Patient", "CXR-0001", "20240102", "1.2.826.0.1.3680043.9.7433.2.1",
+            "1.2.826.0.1.3680043.9.7433.4.1",
+        ] {
             XCTAssertNil(data.range(of: Data(identifying.utf8)), "\(identifying) survived anonymization")
         }
         XCTAssertNotNil(data.range(of: Data("PS3.15".utf8)), "De-identification Method")
@@ -122,8 +127,9 @@ final class DICOMWriteTests: XCTestCase {
 
     func testRefusalsLeaveNoFile() throws {
         let image = try ImageIO.read(source("cr12_explicit.dcm"))
-        let small = try RasterImage(width: 8, height: 8, channels: 1, bitDepth: 16,
-                                    samples: Array(repeating: 0, count: 64))
+        let small = try RasterImage(
+            width: 8, height: 8, channels: 1, bitDepth: 16,
+            samples: Array(repeating: 0, count: 64))
         XCTAssertThrowsError(try write(small, from: "cr12_explicit.dcm")) { error in
             XCTAssertTrue("\(error)".contains("keeps the source's size"), "\(error)")
         }
@@ -145,17 +151,21 @@ final class DICOMWriteTests: XCTestCase {
         let out = try write(try ImageIO.read(source("cr12_jpeg_lossless.dcm")), from: "cr12_jpeg_lossless.dcm")
         guard let dump = try tool("dcmdump", [out.path]) else { throw XCTSkip("dcmdump not installed") }
         XCTAssertEqual(dump.status, 0, dump.output)
-        for expected in ["DERIVED\\SECONDARY", "(0008,2112)", "(0008,2111)", "(0020,4000)", "SYNTHETIC", "Test^Patient",
-                         "CXR-0001", "1.2.826.0.1.3680043.9.7433.4.1", "CXR-EDIT PROVENANCE", "BurnedInAnnotation",
-                         "LittleEndianExplicit"] {
+        for expected in [
+            "DERIVED\\SECONDARY", "(0008,2112)", "(0008,2111)", "(0020,4000)", "SYNTHETIC", "Test^Patient",
+            "CXR-0001", "1.2.826.0.1.3680043.9.7433.4.1", "CXR-EDIT PROVENANCE", "BurnedInAnnotation",
+            "LittleEndianExplicit",
+        ] {
             XCTAssertTrue(dump.output.contains(expected), "dcmdump lacks \(expected)")
         }
-        XCTAssertFalse(dump.output.contains("(0008,0018) UI [1.2.826.0.1.3680043.9.7433.4.1]"),
-                       "a new SOP Instance UID")
+        XCTAssertFalse(
+            dump.output.contains("(0008,0018) UI [1.2.826.0.1.3680043.9.7433.4.1]"),
+            "a new SOP Instance UID")
         // The fixture lacks some Type 2 attributes of its own; the output must add no error to the source's, and
         // a new Secondary Capture must have none.
         guard let sourceCheck = try tool("dciodvfy", [source("cr12_jpeg_lossless.dcm").path]),
-              let check = try tool("dciodvfy", [out.path]) else { return }
+            let check = try tool("dciodvfy", [out.path])
+        else { return }
         let errors = { (s: String) in Set(s.split(separator: "\n").filter { $0.hasPrefix("Error") }.map(String.init)) }
         XCTAssertEqual(errors(check.output).subtracting(errors(sourceCheck.output)), [], check.output)
         let generated = try write(try ImageIO.read(out), from: nil, to: "generated.dcm")
@@ -164,8 +174,10 @@ final class DICOMWriteTests: XCTestCase {
     }
 
     func tool(_ name: String, _ args: [String]) throws -> (status: Int32, output: String)? {
-        guard let path = ["/usr/bin/", "/usr/local/bin/"].map({ $0 + name })
-            .first(where: FileManager.default.isExecutableFile) else { return nil }
+        guard
+            let path = ["/usr/bin/", "/usr/local/bin/"].map({ $0 + name })
+                .first(where: FileManager.default.isExecutableFile)
+        else { return nil }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args

@@ -33,13 +33,15 @@ final class DecodeTests: XCTestCase {
     }
 
     func testGray16AndRGBConversions() throws {
-        let img = try RasterImage(width: 2, height: 1, channels: 3, bitDepth: 16, samples: [65535, 65535, 65535, 1000, 2000, 3000])
+        let img = try RasterImage(
+            width: 2, height: 1, channels: 3, bitDepth: 16, samples: [65535, 65535, 65535, 1000, 2000, 3000])
         let g = img.toGray()
         XCTAssertEqual(g.samples[0], 65535)
         // (1000*19595 + 2000*38470 + 3000*7471 + 32768) >> 16 = 1815
         XCTAssertEqual(g.samples[1], 1815)
         XCTAssertEqual(g.toRGB().samples, [65535, 65535, 65535, 1815, 1815, 1815])
-        XCTAssertEqual(try RasterImage(width: 1, height: 1, channels: 1, bitDepth: 8, samples: [255]).to16Bit().samples, [65535])
+        XCTAssertEqual(
+            try RasterImage(width: 1, height: 1, channels: 1, bitDepth: 8, samples: [255]).to16Bit().samples, [65535])
     }
 
     func testSniffsByContentNotExtension() throws {
@@ -59,7 +61,9 @@ final class DecodeTests: XCTestCase {
         XCTAssertEqual(f[2], 2 * (Float(51) / 255) - 1)
         XCTAssertEqual(img.floatPixelsCHW(channels: 3).count, 9)
         // Values computed with torch ((x/2+0.5).clamp(0,1)) and numpy ((y*255).round()).
-        let xs: [Float] = [-1, 0, 1, 0.5, -0.3, 2, -2, 0.1, 0.9, -0.99, 1.0 / 255, 3.0 / 255, -0.4941176176071167, 0.5725489854812622]
+        let xs: [Float] = [
+            -1, 0, 1, 0.5, -0.3, 2, -2, 0.1, 0.9, -0.99, 1.0 / 255, 3.0 / 255, -0.4941176176071167, 0.5725489854812622,
+        ]
         let want8: [UInt16] = [0, 128, 255, 191, 89, 255, 0, 140, 242, 1, 128, 129, 64, 200]
         let out8 = try RasterImage(floatsCHW: xs, width: xs.count, height: 1, channels: 1, bitDepth: 8)
         XCTAssertEqual(out8.samples, want8)
@@ -68,18 +72,25 @@ final class DecodeTests: XCTestCase {
         XCTAssertEqual(out16.samples, want16)
         // A NaN or infinity means the model broke down: refused, never drawn as black or white (issue 18).
         for bad: Float in [.nan, .infinity, -.infinity] {
-            assertImageError(try RasterImage(floatsCHW: [0, bad], width: 2, height: 1, channels: 1, bitDepth: 8),
-                             contains: "NaN or infinite")
+            assertImageError(
+                try RasterImage(floatsCHW: [0, bad], width: 2, height: 1, channels: 1, bitDepth: 8),
+                contains: "NaN or infinite")
         }
         // Round trip of every 8-bit level.
-        let all = try RasterImage(width: 256, height: 1, channels: 1, bitDepth: 8, samples: (0...255).map { UInt16($0) })
-        let back = try RasterImage(floatsCHW: all.floatPixelsCHW(channels: 1), width: 256, height: 1, channels: 1, bitDepth: 8)
+        let all = try RasterImage(
+            width: 256, height: 1, channels: 1, bitDepth: 8, samples: (0...255).map { UInt16($0) })
+        let back = try RasterImage(
+            floatsCHW: all.floatPixelsCHW(channels: 1), width: 256, height: 1, channels: 1, bitDepth: 8)
         XCTAssertEqual(back, all)
     }
 
     func testRejectsInconsistentShapes() {
-        assertImageError(try RasterImage(width: 2, height: 2, channels: 1, bitDepth: 8, samples: [1, 2, 3]), contains: "does not match")
-        assertImageError(try RasterImage(width: 1, height: 1, channels: 2, bitDepth: 8, samples: [1, 2]), contains: "channel")
-        assertImageError(try RasterImage(floatsCHW: [0, 0], width: 1, height: 1, channels: 1, bitDepth: 8), contains: "do not match")
+        assertImageError(
+            try RasterImage(width: 2, height: 2, channels: 1, bitDepth: 8, samples: [1, 2, 3]),
+            contains: "does not match")
+        assertImageError(
+            try RasterImage(width: 1, height: 1, channels: 2, bitDepth: 8, samples: [1, 2]), contains: "channel")
+        assertImageError(
+            try RasterImage(floatsCHW: [0, 0], width: 1, height: 1, channels: 1, bitDepth: 8), contains: "do not match")
     }
 }

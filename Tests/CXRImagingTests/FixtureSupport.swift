@@ -42,8 +42,10 @@ enum Fixture {
 
 /// Asserts that `body` throws an `ImageError` whose one-line description contains `fragment`
 /// (and names the file when `file` is given).
-func assertImageError<T>(_ body: @autoclosure () throws -> T, contains fragment: String, file name: String? = nil,
-                         line: UInt = #line) {
+func assertImageError<T>(
+    _ body: @autoclosure () throws -> T, contains fragment: String, file name: String? = nil,
+    line: UInt = #line
+) {
     do {
         _ = try body()
         XCTFail("expected an ImageError containing \"\(fragment)\"", line: line)

@@ -5,7 +5,9 @@ final class GeometryTests: XCTestCase {
     func testResizeOfConstantImageStaysConstant() throws {
         for filter in ResampleFilter.allCases {
             for (w, h) in [(17, 9), (64, 64), (3, 50), (100, 7)] {
-                let img = try RasterImage(width: 40, height: 30, channels: 3, bitDepth: 16, samples: [UInt16](repeating: 31337, count: 40 * 30 * 3))
+                let img = try RasterImage(
+                    width: 40, height: 30, channels: 3, bitDepth: 16,
+                    samples: [UInt16](repeating: 31337, count: 40 * 30 * 3))
                 let r = try img.resized(width: w, height: h, filter: filter)
                 XCTAssertEqual(r.width, w)
                 XCTAssertEqual(r.height, h)
@@ -18,12 +20,27 @@ final class GeometryTests: XCTestCase {
     func testMatchesPillowFloatResize() throws {
         let src: [Float] = [0, 10, 250, 30, 40, 5, 60, 70]
         let want: [(ResampleFilter, [Float], [Float])] = [
-            (.bilinear, [65.5263, 65.8333, 48.2895],
-             [0.0, 4.23077, 19.2308, 166.923, 190.769, 55.3846, 35.0, 35.9615, 14.4231, 24.0385, 57.8846, 65.7692, 70.0]),
-            (.bicubic, [70.054, 67.3054, 44.2738],
-             [-0.73324, -7.79972, 15.4685, 191.95, 217.746, 47.7097, 23.4375, 37.4632, 9.145, 19.1419, 58.6207, 68.8759, 70.7332]),
-            (.lanczos, [74.0055, 70.2718, 38.162],
-             [6.58789, -21.566, 18.2379, 203.641, 223.648, 53.4777, 9.86413, 40.4758, 10.03, 16.435, 58.0055, 71.8724, 69.2954]),
+            (
+                .bilinear, [65.5263, 65.8333, 48.2895],
+                [
+                    0.0, 4.23077, 19.2308, 166.923, 190.769, 55.3846, 35.0, 35.9615, 14.4231, 24.0385, 57.8846, 65.7692,
+                    70.0,
+                ]
+            ),
+            (
+                .bicubic, [70.054, 67.3054, 44.2738],
+                [
+                    -0.73324, -7.79972, 15.4685, 191.95, 217.746, 47.7097, 23.4375, 37.4632, 9.145, 19.1419, 58.6207,
+                    68.8759, 70.7332,
+                ]
+            ),
+            (
+                .lanczos, [74.0055, 70.2718, 38.162],
+                [
+                    6.58789, -21.566, 18.2379, 203.641, 223.648, 53.4777, 9.86413, 40.4758, 10.03, 16.435, 58.0055,
+                    71.8724, 69.2954,
+                ]
+            ),
             (.nearest, [10, 40, 60], [0, 0, 10, 250, 250, 30, 40, 40, 5, 5, 60, 70, 70]),
         ]
         let p = try FloatPlanes(width: 8, height: 1, channels: 1, data: src)
@@ -35,8 +52,13 @@ final class GeometryTests: XCTestCase {
         }
         // 2-D lanczos 7x5 -> 3x4 of x^1.5.
         let p2 = try FloatPlanes(width: 7, height: 5, channels: 1, data: (0..<35).map { Float(pow(Double($0), 1.5)) })
-        let ref2: [Float] = [2.6784, 8.1486, 16.0172, 32.0043, 43.9272, 56.9907, 83.7814, 99.6879, 116.4965, 146.2161, 165.1728, 184.8889]
-        for (g, r) in zip(try p2.resized(width: 3, height: 4, filter: .lanczos).data, ref2) { XCTAssertEqual(g, r, accuracy: 2e-3) }
+        let ref2: [Float] = [
+            2.6784, 8.1486, 16.0172, 32.0043, 43.9272, 56.9907, 83.7814, 99.6879, 116.4965, 146.2161, 165.1728,
+            184.8889,
+        ]
+        for (g, r) in zip(try p2.resized(width: 3, height: 4, filter: .lanczos).data, ref2) {
+            XCTAssertEqual(g, r, accuracy: 2e-3)
+        }
     }
 
     func testCoefficientsLikePillow() {
@@ -70,7 +92,8 @@ final class GeometryTests: XCTestCase {
         XCTAssertEqual(plan.scaledHeight, 341)
         XCTAssertEqual(plan.offsetX, 0)
         XCTAssertEqual(plan.offsetY, 85)
-        let img = try RasterImage(width: 300, height: 200, channels: 1, bitDepth: 8, samples: [UInt16](repeating: 200, count: 60000))
+        let img = try RasterImage(
+            width: 300, height: 200, channels: 1, bitDepth: 8, samples: [UInt16](repeating: 200, count: 60000))
         let fitted = try plan.apply(img)
         XCTAssertEqual(fitted.width, 512)
         XCTAssertEqual(fitted.height, 512)
@@ -84,7 +107,11 @@ final class GeometryTests: XCTestCase {
         let m = try plan.apply(Mask(width: 300, height: 200, values: [Float](repeating: 1, count: 60000)))
         XCTAssertEqual(m.values[0], 0)
         XCTAssertEqual(m.values[300 * 512 + 10], 1)
-        assertImageError(try plan.apply(try RasterImage(width: 10, height: 10, channels: 1, bitDepth: 8, samples: [UInt16](repeating: 0, count: 100))), contains: "does not match")
+        assertImageError(
+            try plan.apply(
+                try RasterImage(
+                    width: 10, height: 10, channels: 1, bitDepth: 8, samples: [UInt16](repeating: 0, count: 100))),
+            contains: "does not match")
     }
 
     func testFitPlanTallAndStretch() throws {

@@ -4,9 +4,11 @@ import XCTest
 final class HashProvenanceTests: XCTestCase {
     func testSHA256KnownDigests() throws {
         XCTAssertEqual(SHA256.hex(of: Data()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        XCTAssertEqual(SHA256.hex(of: Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(SHA256.hex(of: Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
-                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        XCTAssertEqual(
+            SHA256.hex(of: Data("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(
+            SHA256.hex(of: Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         // One million 'a' (FIPS 180-2 test vector), fed in uneven pieces to exercise streaming.
         let million = Data(repeating: UInt8(ascii: "a"), count: 1_000_000)
         XCTAssertEqual(SHA256.hex(of: million), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
@@ -18,7 +20,8 @@ final class HashProvenanceTests: XCTestCase {
             off = end
             step = step * 3 + 1
         }
-        XCTAssertEqual(SHA256.hexString(s.finalize()), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        XCTAssertEqual(
+            SHA256.hexString(s.finalize()), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
         let dir = try Fixture.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let f = dir.appendingPathComponent("m.bin")
@@ -31,10 +34,11 @@ final class HashProvenanceTests: XCTestCase {
     }
 
     func testProvenanceRoundTrip() throws {
-        let p = Provenance(software: "cxr-edit 0.1", mode: "inpaint", model: "RoentGen", modelHash: String(repeating: "ab", count: 32),
-                           prompt: "small right pneumothorax", negativePrompt: "text, marker", seed: 18_446_744_073_709_551_615,
-                           steps: 50, strength: 0.75, guidance: 4.0, scheduler: "ddim", maskHash: "00",
-                           extra: ["feather": "4", "fit": "pad"])
+        let p = Provenance(
+            software: "cxr-edit 0.1", mode: "inpaint", model: "RoentGen", modelHash: String(repeating: "ab", count: 32),
+            prompt: "small right pneumothorax", negativePrompt: "text, marker", seed: 18_446_744_073_709_551_615,
+            steps: 50, strength: 0.75, guidance: 4.0, scheduler: "ddim", maskHash: "00",
+            extra: ["feather": "4", "fit": "pad"])
         let chunks = try p.textChunks()
         XCTAssertEqual(chunks[0].key, "Software")
         XCTAssertEqual(chunks[1].key, "Source")
@@ -43,7 +47,8 @@ final class HashProvenanceTests: XCTestCase {
         let dir = try Fixture.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("p.png")
-        try ImageIO.writePNG(try RasterImage(width: 1, height: 1, channels: 1, bitDepth: 8, samples: [7]), to: url, text: chunks)
+        try ImageIO.writePNG(
+            try RasterImage(width: 1, height: 1, channels: 1, bitDepth: 8, samples: [7]), to: url, text: chunks)
         XCTAssertEqual(try Provenance.read(from: url), p)
         XCTAssertNil(Provenance(chunks: [("Title", "x")]))
         var bad = p

@@ -10,7 +10,9 @@ final class ImageQualityTests: XCTestCase {
     func testChangedFractionCountsOnlyRealChangesInsideTheRegion() throws {
         let a = try plane { x, y in Float((x * 7 + y * 3) % 256) / 255 }
         // Right half changed strongly, left half by less than the 2% threshold.
-        let b = try plane { x, y in x >= 16 ? 1 - Float((x * 7 + y * 3) % 256) / 255 : Float((x * 7 + y * 3) % 256) / 255 + 0.01 }
+        let b = try plane { x, y in
+            x >= 16 ? 1 - Float((x * 7 + y * 3) % 256) / 255 : Float((x * 7 + y * 3) % 256) / 255 + 0.01
+        }
         let left = try Mask(width: 32, height: 24, values: (0..<(32 * 24)).map { $0 % 32 < 16 ? 1 : 0 })
         XCTAssertEqual(try ImageQuality.changedFraction(a, b, inside: left), 0)
         XCTAssertGreaterThan(try ImageQuality.changedFraction(a, b), 0.45)

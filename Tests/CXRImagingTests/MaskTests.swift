@@ -6,13 +6,15 @@ final class MaskTests: XCTestCase {
         // Indices produced by torch.nn.functional.interpolate(mode="nearest") for (in, out).
         let cases: [(Int, Int, [Int])] = [
             (5, 3, [0, 1, 3]), (3, 5, [0, 0, 1, 1, 2]), (7, 3, [0, 2, 4]), (64, 8, [0, 8, 16, 24, 32, 40, 48, 56]),
-            (10, 4, [0, 2, 5, 7]), (13, 7, [0, 1, 3, 5, 7, 9, 11]), (100, 12, [0, 8, 16, 25, 33, 41, 50, 58, 66, 75, 83, 91]),
+            (10, 4, [0, 2, 5, 7]), (13, 7, [0, 1, 3, 5, 7, 9, 11]),
+            (100, 12, [0, 8, 16, 25, 33, 41, 50, 58, 66, 75, 83, 91]),
         ]
         for (i, o, want) in cases {
             let m = try Mask(width: i, height: 1, values: (0..<i).map { Float($0) })
             XCTAssertEqual(try m.nearestResize(width: o, height: 1).values, want.map { Float($0) }, "\(i)->\(o)")
             let v = try Mask(width: 1, height: i, values: (0..<i).map { Float($0) })
-            XCTAssertEqual(try v.nearestResize(width: 1, height: o).values, want.map { Float($0) }, "\(i)->\(o) vertical")
+            XCTAssertEqual(
+                try v.nearestResize(width: 1, height: o).values, want.map { Float($0) }, "\(i)->\(o) vertical")
         }
     }
 
@@ -21,8 +23,12 @@ final class MaskTests: XCTestCase {
             let maxV = depth == 16 ? 65535 : 255
             let n = 20 * 10
             var rng = SplitMix(seed: UInt64(depth))
-            let o = try RasterImage(width: 20, height: 10, channels: 3, bitDepth: depth, samples: (0..<(n * 3)).map { _ in UInt16(rng.next() % UInt64(maxV + 1)) })
-            let e = try RasterImage(width: 20, height: 10, channels: 3, bitDepth: depth, samples: (0..<(n * 3)).map { _ in UInt16(rng.next() % UInt64(maxV + 1)) })
+            let o = try RasterImage(
+                width: 20, height: 10, channels: 3, bitDepth: depth,
+                samples: (0..<(n * 3)).map { _ in UInt16(rng.next() % UInt64(maxV + 1)) })
+            let e = try RasterImage(
+                width: 20, height: 10, channels: 3, bitDepth: depth,
+                samples: (0..<(n * 3)).map { _ in UInt16(rng.next() % UInt64(maxV + 1)) })
             let alpha: [Float] = (0..<n).map { i in i % 3 == 0 ? 0 : (i % 3 == 1 ? 1 : 0.25) }
             let out = try Mask.pasteBack(original: o, edited: e, alpha: alpha)
             for i in 0..<n {
@@ -32,7 +38,8 @@ final class MaskTests: XCTestCase {
                     case 0: XCTAssertEqual(out.samples[j], o.samples[j])
                     case 1: XCTAssertEqual(out.samples[j], e.samples[j])
                     default:
-                        let want = (Double(o.samples[j]) + (Double(e.samples[j]) - Double(o.samples[j])) * 0.25).rounded()
+                        let want = (Double(o.samples[j]) + (Double(e.samples[j]) - Double(o.samples[j])) * 0.25)
+                            .rounded()
                         XCTAssertEqual(Double(out.samples[j]), want)
                     }
                 }
@@ -59,7 +66,10 @@ final class MaskTests: XCTestCase {
         XCTAssertEqual(a[10 * w + 8], 1, accuracy: 1e-6)
         XCTAssertEqual(m.feathered(radius: 0), vals)
         // Whole-image mask: the image border does not count as outside.
-        XCTAssertTrue(try Mask(width: 4, height: 4, values: [Float](repeating: 1, count: 16)).feathered(radius: 2).allSatisfy { $0 == 1 })
+        XCTAssertTrue(
+            try Mask(width: 4, height: 4, values: [Float](repeating: 1, count: 16)).feathered(radius: 2).allSatisfy {
+                $0 == 1
+            })
     }
 
     func testDistanceTransformIsExact() {
@@ -71,9 +81,11 @@ final class MaskTests: XCTestCase {
         for y in 0..<h {
             for x in 0..<w {
                 var best = Double.greatestFiniteMagnitude
-                for yy in 0..<h { for xx in 0..<w where !inside[yy * w + xx] {
-                    best = min(best, Double((x - xx) * (x - xx) + (y - yy) * (y - yy)))
-                } }
+                for yy in 0..<h {
+                    for xx in 0..<w where !inside[yy * w + xx] {
+                        best = min(best, Double((x - xx) * (x - xx) + (y - yy) * (y - yy)))
+                    }
+                }
                 XCTAssertEqual(d2[y * w + x], best)
             }
         }
@@ -94,7 +106,9 @@ final class MaskTests: XCTestCase {
         XCTAssertEqual(m.values[59], 1)
         XCTAssertEqual(m.coverage, 0.5, accuracy: 0.02)
         XCTAssertTrue(m.values.allSatisfy { $0 == 0 || $0 == 1 })
-        assertImageError(try Mask.read(url, size: (40, 40)), contains: "aspect ratio 1.50 does not match the image's 1.00", file: "mask.png")
+        assertImageError(
+            try Mask.read(url, size: (40, 40)), contains: "aspect ratio 1.50 does not match the image's 1.00",
+            file: "mask.png")
         XCTAssertNoThrow(try Mask.read(url, size: (303, 200)), "within 1%")
     }
 }
@@ -102,7 +116,8 @@ final class MaskTests: XCTestCase {
 /// Set operations, dilation and the soft margin of the paste-back rule.
 final class MaskOperationTests: XCTestCase {
     func square(_ w: Int, _ lo: Int, _ hi: Int) throws -> Mask {
-        try Mask(width: w, height: w, pixels: (0..<(w * w)).map { (lo...hi).contains($0 % w) && (lo...hi).contains($0 / w) })
+        try Mask(
+            width: w, height: w, pixels: (0..<(w * w)).map { (lo...hi).contains($0 % w) && (lo...hi).contains($0 / w) })
     }
 
     func testUnionSubtractComplement() throws {

@@ -70,10 +70,12 @@ final class WriteTests: XCTestCase {
 
     func testInvalidTextIsRejected() throws {
         let img = try pattern(channels: 1, bitDepth: 8)
-        assertImageError(try ImageIO.writePNG(img, to: dir.appendingPathComponent("k.png"), text: [(" bad", "v")]),
-                         contains: "invalid PNG text keyword", file: "k.png")
-        assertImageError(try ImageIO.writePNG(img, to: dir.appendingPathComponent("k.png"), text: [("k", "a\0b")]),
-                         contains: "NUL")
+        assertImageError(
+            try ImageIO.writePNG(img, to: dir.appendingPathComponent("k.png"), text: [(" bad", "v")]),
+            contains: "invalid PNG text keyword", file: "k.png")
+        assertImageError(
+            try ImageIO.writePNG(img, to: dir.appendingPathComponent("k.png"), text: [("k", "a\0b")]),
+            contains: "NUL")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("k.png").path))
     }
 
@@ -91,15 +93,18 @@ final class WriteTests: XCTestCase {
 
     func testMissingDirectory() throws {
         let img = try pattern(channels: 1, bitDepth: 8)
-        assertImageError(try ImageIO.writePNG(img, to: dir.appendingPathComponent("nope/out.png")),
-                         contains: "does not exist", file: "out.png")
+        assertImageError(
+            try ImageIO.writePNG(img, to: dir.appendingPathComponent("nope/out.png")),
+            contains: "does not exist", file: "out.png")
     }
 
     func testFailedWriteRemovesTemp() throws {
         // /dev/full reports ENOSPC on write; emulate a full disk by writing into a directory where
         // the temp file cannot be created (read-only directory) when not root, else via /dev/full.
         if FileManager.default.fileExists(atPath: "/dev/full") {
-            XCTAssertEqual(AtomicFile.failure("x.png", "write failed", ENOSPC).description, "x.png: write failed: no space left on device")
+            XCTAssertEqual(
+                AtomicFile.failure("x.png", "write failed", ENOSPC).description,
+                "x.png: write failed: no space left on device")
         }
         let ro = dir.appendingPathComponent("ro")
         try FileManager.default.createDirectory(at: ro, withIntermediateDirectories: true)
@@ -107,7 +112,8 @@ final class WriteTests: XCTestCase {
         defer { chmod(ro.path, 0o755) }
         let img = try pattern(channels: 1, bitDepth: 8)
         if getuid() != 0 {
-            assertImageError(try ImageIO.writePNG(img, to: ro.appendingPathComponent("o.png")), contains: "permission denied")
+            assertImageError(
+                try ImageIO.writePNG(img, to: ro.appendingPathComponent("o.png")), contains: "permission denied")
         }
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: ro.path).filter { $0.contains(".tmp-") }
         XCTAssertEqual(leftovers, [])

@@ -21,7 +21,9 @@ final class ModelParityTests: XCTestCase {
     /// The safetensors weights file of a component (plain or `.fp16` variant).
     func weights(_ model: String, _ name: String) throws -> CheckpointWeights {
         let dir = component(model, name)
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".safetensors") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {
+            $0.hasSuffix(".safetensors")
+        }.sorted()
         guard let f = files.first else { throw XCTSkip("\(model)/\(name) has no safetensors file") }
         return CheckpointWeights(try SafeTensorsFile(url: dir.appendingPathComponent(f)))
     }
@@ -46,7 +48,8 @@ final class ModelParityTests: XCTestCase {
 
     func checkTextEncoder(_ model: String) throws {
         let ref = try reference(model)
-        let enc = try CLIPTextModel(config: CLIPTextConfig(config(model, "text_encoder")), weights: weights(model, "text_encoder"))
+        let enc = try CLIPTextModel(
+            config: CLIPTextConfig(config(model, "text_encoder")), weights: weights(model, "text_encoder"))
         let out = try enc(promptIDs(ref))
         let err = relativeError(out, try ref.tensor("text_hidden"))
         print("parity \(model) text_encoder: rel err \(err)")
@@ -57,7 +60,9 @@ final class ModelParityTests: XCTestCase {
         let ref = try reference(model)
         let unet = try UNet2DConditionModel(config: UNetConfig(config(model, "unet")), weights: weights(model, "unet"))
         let sample = try ref.tensor("unet_sample"), ctx = try ref.tensor("unet_context")
-        for (key, ts) in [("unet_out_t999", [Float(999)]), ("unet_out_t10", [Float(10)]), ("unet_out_mixed", [Float(999), 10])] {
+        for (key, ts) in [
+            ("unet_out_t999", [Float(999)]), ("unet_out_t10", [Float(10)]), ("unet_out_mixed", [Float(999), 10]),
+        ] {
             let out = unet(sample, timesteps: ts, context: ctx)
             let err = relativeError(out, try ref.tensor(key))
             print("parity \(model) \(key): rel err \(err)")

@@ -32,7 +32,7 @@ final class WeightPageReleaseTests: XCTestCase {
     func testPackedWeightsReleaseTheirMappedPagesAndStayReadable() throws {
         guard BFloat16GEMM.isSupported else { throw XCTSkip("this CPU has no AVX512-BF16") }
         #if !os(Linux)
-        throw XCTSkip("reads /proc/self/smaps")
+            throw XCTSkip("reads /proc/self/smaps")
         #endif
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pages-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -13,8 +13,9 @@ extension DefaultModelParityTests {
         let input = try ImageIO.read(Self.fixtures.appendingPathComponent("input.png"))
         let image = Tensor(shape: [1, 3, 256, 256], data: input.floatPixelsCHW(channels: 3))
         let mask = try Mask.read(Self.fixtures.appendingPathComponent("inpaint_mask.png"), size: (256, 256))
-        let settings = DiffusionSettings(prompt: "Frontal chest radiograph. Severe cardiomegaly.", steps: 10, guidance: 7,
-                                         seed: 3, strength: 0.8, unet: .inpaint)
+        let settings = DiffusionSettings(
+            prompt: "Frontal chest radiograph. Severe cardiomegaly.", steps: 10, guidance: 7,
+            seed: 3, strength: 0.8, unet: .inpaint)
         let result = try StableDiffusionPipeline(model: model).run(
             .inpaint(image: image, mask: Tensor(shape: [1, 1, 256, 256], data: mask.values)), settings: settings)
         try compare(result, "inpaint.safetensors", name: "inpaint (unet-inpaint)")

@@ -25,7 +25,7 @@ final class EditExtensionTests: XCTestCase {
 
     func testKeepMaskHoldsLatentsToTheImage() throws {
         let (pipe, image) = try load()
-        let keep = rectMask(x0: 0, y0: 0, x1: 32, y1: 64)          // left half of the image: latent columns 0..<4
+        let keep = rectMask(x0: 0, y0: 0, x1: 32, y1: 64)  // left half of the image: latent columns 0..<4
         var s = DiffusionSettings(prompt: "Cardiomegaly.", steps: 10, guidance: 4, seed: 3, strength: 0.8)
         let free = try pipe.run(.edit(image: image), settings: s)
         s.keepMask = keep
@@ -35,11 +35,18 @@ final class EditExtensionTests: XCTestCase {
         let post = pipe.model.vae.encode(image)
         let z0 = scaled(post.sample(noise: gen.randn(post.mean.shape)), pipe.model.vae.config.scalingFactor)
         var maxKept: Float = 0, maxFree: Float = 0
-        for c in 0..<4 { for y in 0..<8 { for x in 0..<8 {
-            let i = (c * 8 + y) * 8 + x
-            if x < 4 { maxKept = max(maxKept, abs(kept.latents.data[i] - z0.data[i])) }
-            else { maxFree = max(maxFree, abs(kept.latents.data[i] - free.latents.data[i])) }
-        } } }
+        for c in 0..<4 {
+            for y in 0..<8 {
+                for x in 0..<8 {
+                    let i = (c * 8 + y) * 8 + x
+                    if x < 4 {
+                        maxKept = max(maxKept, abs(kept.latents.data[i] - z0.data[i]))
+                    } else {
+                        maxFree = max(maxFree, abs(kept.latents.data[i] - free.latents.data[i]))
+                    }
+                }
+            }
+        }
         XCTAssertLessThan(maxKept, 1e-5, "kept latents must equal the image latents")
         XCTAssertGreaterThan(free.latents.maxAbsDifference(z0), 0.1, "without keep the edit changes the latents")
         _ = maxFree
@@ -57,7 +64,10 @@ final class EditExtensionTests: XCTestCase {
         let errInv = inverted.latents.maxAbsDifference(x0) / x0.maxAbs
         let errSD = sdedit.latents.maxAbsDifference(x0) / x0.maxAbs
         let psnrInv = psnr(inverted.image, image), psnrSD = psnr(sdedit.image, image)
-        print(String(format: "inversion: latent rel err %.2e (SDEdit %.2e); PSNR vs input %.2f dB (SDEdit %.2f dB)", errInv, errSD, psnrInv, psnrSD))
+        print(
+            String(
+                format: "inversion: latent rel err %.2e (SDEdit %.2e); PSNR vs input %.2f dB (SDEdit %.2f dB)", errInv,
+                errSD, psnrInv, psnrSD))
         XCTAssertLessThan(errInv, 1e-3, "same prompt => the inverted trajectory returns to the input latents")
         XCTAssertGreaterThan(psnrInv, psnrSD)
         // A different target prompt must change the result (the edit is real).
@@ -69,12 +79,17 @@ final class EditExtensionTests: XCTestCase {
     func testInversionInsideMaskLeavesOutsideOnTrajectory() throws {
         let (pipe, image) = try load()
         let mask = rectMask(x0: 32, y0: 32, x1: 64, y1: 64)
-        let s = DiffusionSettings(prompt: "Right pleural effusion.", steps: 10, guidance: 4, seed: 9, strength: 0.7, invert: true)
+        let s = DiffusionSettings(
+            prompt: "Right pleural effusion.", steps: 10, guidance: 4, seed: 9, strength: 0.7, invert: true)
         let r = try pipe.run(.inpaint(image: image, mask: mask), settings: s)
         let x0 = scaled(pipe.model.vae.encode(image).mean, pipe.model.vae.config.scalingFactor)
-        for c in 0..<4 { for y in 0..<4 { for x in 0..<8 {
-            XCTAssertEqual(r.latents.data[(c * 8 + y) * 8 + x], x0.data[(c * 8 + y) * 8 + x], accuracy: 1e-5)
-        } } }
+        for c in 0..<4 {
+            for y in 0..<4 {
+                for x in 0..<8 {
+                    XCTAssertEqual(r.latents.data[(c * 8 + y) * 8 + x], x0.data[(c * 8 + y) * 8 + x], accuracy: 1e-5)
+                }
+            }
+        }
     }
 
     func psnr(_ a: Tensor, _ b: Tensor) -> Double {

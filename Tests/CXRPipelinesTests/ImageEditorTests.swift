@@ -13,20 +13,25 @@ final class ImageEditorTests: XCTestCase {
 
     /// A model folder with a 4-channel `unet/` (sd1-tiny's) and the 9-channel inpainting UNet of sd1-inpaint-tiny
     /// as `unet-inpaint/`, everything else from sd1-inpaint-tiny, linked into a temporary folder.
-    static func twoUNetFolder(_ test: XCTestCase, inpaint: String = "sd1-inpaint-tiny/unet",
-                              json: String = #"{"inpaint_unet": "unet-inpaint"}"#) throws -> URL {
+    static func twoUNetFolder(
+        _ test: XCTestCase, inpaint: String = "sd1-inpaint-tiny/unet",
+        json: String = #"{"inpaint_unet": "unet-inpaint"}"#
+    ) throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("two-unet-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         test.addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
         let base = fixtureModel("sd1-inpaint-tiny")
         for item in ["model_index.json", "text_encoder", "vae", "tokenizer", "scheduler"] {
-            try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent(item),
-                                                       withDestinationURL: base.appendingPathComponent(item))
+            try FileManager.default.createSymbolicLink(
+                at: dir.appendingPathComponent(item),
+                withDestinationURL: base.appendingPathComponent(item))
         }
-        try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent("unet"),
-                                                   withDestinationURL: fixtureModel("sd1-tiny").appendingPathComponent("unet"))
-        try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent("unet-inpaint"),
-                                                   withDestinationURL: fixtures.appendingPathComponent("models/\(inpaint)"))
+        try FileManager.default.createSymbolicLink(
+            at: dir.appendingPathComponent("unet"),
+            withDestinationURL: fixtureModel("sd1-tiny").appendingPathComponent("unet"))
+        try FileManager.default.createSymbolicLink(
+            at: dir.appendingPathComponent("unet-inpaint"),
+            withDestinationURL: fixtures.appendingPathComponent("models/\(inpaint)"))
         try Data(json.utf8).write(to: dir.appendingPathComponent(ModelRecommendations.fileName))
         return dir
     }
@@ -56,8 +61,10 @@ final class ImageEditorTests: XCTestCase {
         // running sd1-inpaint-tiny itself (whose parity with diffusers PipelineParityTests checks).
         let reference = try StableDiffusionModel.load(from: Self.fixtureModel("sd1-inpaint-tiny"))
         let inputs = try SafeTensorsFile(url: Self.fixtures.appendingPathComponent("pipelines/inputs.safetensors"))
-        let task = DiffusionTask.inpaint(image: try inputs.tensor("init_image"), mask: try inputs.tensor("mask_condition"))
-        var s = DiffusionSettings(prompt: "Large right pleural effusion.", steps: 8, guidance: 7.5, seed: 61, strength: 1)
+        let task = DiffusionTask.inpaint(
+            image: try inputs.tensor("init_image"), mask: try inputs.tensor("mask_condition"))
+        var s = DiffusionSettings(
+            prompt: "Large right pleural effusion.", steps: 8, guidance: 7.5, seed: 61, strength: 1)
         let expected = try StableDiffusionPipeline(model: reference).run(task, settings: s)
         s.unet = .inpaint
         let got = try StableDiffusionPipeline(model: two).run(task, settings: s)
@@ -67,7 +74,8 @@ final class ImageEditorTests: XCTestCase {
         XCTAssertNotEqual(try StableDiffusionPipeline(model: two).run(task, settings: s).latents, expected.latents)
         // A whole-image edit cannot use the inpainting UNet.
         s.unet = .inpaint
-        XCTAssertThrowsError(try StableDiffusionPipeline(model: two).run(.edit(image: try inputs.tensor("init_image")), settings: s))
+        XCTAssertThrowsError(
+            try StableDiffusionPipeline(model: two).run(.edit(image: try inputs.tensor("init_image")), settings: s))
         // A model without one refuses the choice.
         XCTAssertThrowsError(try StableDiffusionModel.load(from: Self.fixtureModel("sd1-tiny")).unet(for: .inpaint))
     }
@@ -78,7 +86,9 @@ final class ImageEditorTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("unet-inpaint") && "\(e)".contains("in must be 9"), "\(e)")
         }
         let missing = try Self.twoUNetFolder(self, json: #"{"inpaint_unet": "nope"}"#)
-        XCTAssertThrowsError(try StableDiffusionModel.load(from: missing)) { e in XCTAssertTrue("\(e)".contains("nope"), "\(e)") }
+        XCTAssertThrowsError(try StableDiffusionModel.load(from: missing)) { e in
+            XCTAssertTrue("\(e)".contains("nope"), "\(e)")
+        }
         let escaping = try Self.twoUNetFolder(self, json: #"{"inpaint_unet": "../unet"}"#)
         XCTAssertThrowsError(try StableDiffusionModel.load(from: escaping)) { e in
             XCTAssertTrue("\(e)".contains("inpaint_unet"), "\(e)")
@@ -94,8 +104,9 @@ final class ImageEditorTests: XCTestCase {
             let region = try Self.rect(w, h, x: 40..<70, y: 20..<50)
             let keep = try Self.rect(w, h, x: 60..<70, y: 40..<50)
             for margin in [0, 16] {
-                var r = EditRequest(image: original, prompt: "Right pleural effusion.", editMask: region, keepMask: keep,
-                                    seed: 4, steps: 6, guidance: 4, margin: margin, imageKey: "img\(bitDepth)")
+                var r = EditRequest(
+                    image: original, prompt: "Right pleural effusion.", editMask: region, keepMask: keep,
+                    seed: 4, steps: 6, guidance: 4, margin: margin, imageKey: "img\(bitDepth)")
                 r.provenanceExtras["regions"] = "test"
                 let out = try editor.edit(r)
                 XCTAssertEqual(out.unet, .inpaint, "masked edits use the inpainting UNet when there is one")
@@ -104,8 +115,11 @@ final class ImageEditorTests: XCTestCase {
                 var changedInside = 0
                 for i in 0..<(w * h) {
                     if !band.contains(i) || keep.contains(i) {
-                        XCTAssertEqual(out.image.samples[i], original.samples[i], "\(bitDepth)-bit, margin \(margin): pixel \(i)")
-                    } else if out.image.samples[i] != original.samples[i] { changedInside += 1 }
+                        XCTAssertEqual(
+                            out.image.samples[i], original.samples[i], "\(bitDepth)-bit, margin \(margin): pixel \(i)")
+                    } else if out.image.samples[i] != original.samples[i] {
+                        changedInside += 1
+                    }
                 }
                 XCTAssertGreaterThan(changedInside, 300, "the region was edited")
                 XCTAssertEqual(out.repainted, try band.subtracting(keep), "repainted = region + band - keep")
@@ -128,7 +142,8 @@ final class ImageEditorTests: XCTestCase {
         let out = try ImageEditor(model: model).edit(r)
         let prepared = try PreparedImage(original, size: model.nativeImageSize)
         let raw = try StableDiffusionPipeline(model: model).run(
-            .edit(image: prepared.tensor), settings: DiffusionSettings(prompt: "Cardiomegaly.", steps: 6, guidance: 4, seed: 7, strength: 0.5))
+            .edit(image: prepared.tensor),
+            settings: DiffusionSettings(prompt: "Cardiomegaly.", steps: 6, guidance: 4, seed: 7, strength: 0.5))
         XCTAssertEqual(out.image, try prepared.unfit(raw.image))
         XCTAssertEqual(out.unet, .standard)
         XCTAssertNil(out.repainted)
@@ -141,15 +156,20 @@ final class ImageEditorTests: XCTestCase {
             let original = try Self.image(width: w, height: h, bitDepth: bitDepth)
             let full = Double(original.maxValue)
             // The round trip lost the checkerboard (the ramp alone); the edit redrew the right half much brighter.
-            let roundTrip = try RasterImage(width: w, height: h, channels: 1, bitDepth: bitDepth, samples: (0..<(w * h)).map { i in
-                UInt16(((0.3 + 0.4 * Double(i % w + i / w) / Double(w + h)) * full).rounded())
-            })
+            let roundTrip = try RasterImage(
+                width: w, height: h, channels: 1, bitDepth: bitDepth,
+                samples: (0..<(w * h)).map { i in
+                    UInt16(((0.3 + 0.4 * Double(i % w + i / w) / Double(w + h)) * full).rounded())
+                })
             var rawSamples = roundTrip.samples
-            for i in 0..<(w * h) where i % w >= 20 { rawSamples[i] = UInt16(min(full, Double(rawSamples[i]) + 0.3 * full)) }
+            for i in 0..<(w * h) where i % w >= 20 {
+                rawSamples[i] = UInt16(min(full, Double(rawSamples[i]) + 0.3 * full))
+            }
             let raw = try RasterImage(width: w, height: h, channels: 1, bitDepth: bitDepth, samples: rawSamples)
             let out = try DetailTransfer.apply(original: original, raw: raw, roundTrip: roundTrip, radius: 2)
             for y in 0..<h {
-                XCTAssertEqual(out.samples[y * w + 2], original.samples[y * w + 2], "unchanged: the input's detail is back")
+                XCTAssertEqual(
+                    out.samples[y * w + 2], original.samples[y * w + 2], "unchanged: the input's detail is back")
                 XCTAssertEqual(out.samples[y * w + 35], raw.samples[y * w + 35], "redrawn: the model's content stays")
             }
         }
@@ -157,9 +177,10 @@ final class ImageEditorTests: XCTestCase {
 
     func testNullEditChangesOnlyThePrompts() throws {
         let img = try Self.image(width: 8, height: 8, bitDepth: 8)
-        let r = EditRequest(image: img, prompt: "Frontal chest radiograph. Cardiomegaly.", negativePrompt: "x. Effusion.",
-                            editMask: try Self.rect(8, 8, x: 0..<4, y: 0..<4), seed: 3, steps: 9, guidance: 2, detail: false,
-                            margin: 5, imageKey: "k")
+        let r = EditRequest(
+            image: img, prompt: "Frontal chest radiograph. Cardiomegaly.", negativePrompt: "x. Effusion.",
+            editMask: try Self.rect(8, 8, x: 0..<4, y: 0..<4), seed: 3, steps: 9, guidance: 2, detail: false,
+            margin: 5, imageKey: "k")
         XCTAssertEqual(r.strength, EditRequest.defaultRegionalStrength)
         let n = r.nullEdit(basePrompt: "Frontal chest radiograph.", baseNegativePrompt: "x.")
         XCTAssertEqual(n.prompt, "Frontal chest radiograph.")
@@ -177,7 +198,7 @@ final class ImageEditorTests: XCTestCase {
     func testReportMeasuresTheRepaintedArea() throws {
         let w = 50, h = 40
         let original = try Self.image(width: w, height: h, bitDepth: 8)
-        let keep = try Self.rect(w, h, x: 0..<w, y: 0..<15)              // 37.5% kept
+        let keep = try Self.rect(w, h, x: 0..<w, y: 0..<15)  // 37.5% kept
         var edited = original
         for i in 0..<(w * h) where !keep.contains(i) { edited.samples[i] = 255 - edited.samples[i] / 4 }
         let area = try RepaintArea(edit: nil, keep: keep, margin: 0, width: w, height: h)
@@ -186,17 +207,20 @@ final class ImageEditorTests: XCTestCase {
         XCTAssertEqual(report.repaintedFraction, 0.625, accuracy: 1e-9)
         XCTAssertEqual(report.changedFractionInside, 1, accuracy: 1e-9)
         XCTAssertEqual(report.changedFractionOutside, 0)
-        XCTAssertEqual(report.changedFraction, report.changedFractionInside * report.repaintedFraction
-                       + (report.changedFractionOutside ?? 0) * (1 - report.repaintedFraction), accuracy: 1e-9)
+        XCTAssertEqual(
+            report.changedFraction,
+            report.changedFractionInside * report.repaintedFraction
+                + (report.changedFractionOutside ?? 0) * (1 - report.repaintedFraction), accuracy: 1e-9)
         // Changes in the margin band count as inside, and a change outside the repainted area is reported.
         let region = try Self.rect(w, h, x: 10..<20, y: 10..<20)
         let banded = try RepaintArea(edit: region, keep: nil, margin: 3, width: w, height: h)
         var leaked = original
-        leaked.samples[15 * w + 21] = 0                                   // in the band
-        leaked.samples[35 * w + 45] = 255                                 // far outside
+        leaked.samples[15 * w + 21] = 0  // in the band
+        leaked.samples[35 * w + 45] = 255  // far outside
         let r2 = try EditReport(original: original, edited: leaked, repainted: banded.repainted)
         XCTAssertEqual(r2.changedFractionInside * r2.repaintedFraction * Double(w * h), 1, accuracy: 1e-9)
-        XCTAssertEqual(try XCTUnwrap(r2.changedFractionOutside) * (1 - r2.repaintedFraction) * Double(w * h), 1, accuracy: 1e-9)
+        XCTAssertEqual(
+            try XCTUnwrap(r2.changedFractionOutside) * (1 - r2.repaintedFraction) * Double(w * h), 1, accuracy: 1e-9)
         XCTAssertEqual(r2.json["changed_fraction_outside"] as? Double, r2.changedFractionOutside)
     }
 }

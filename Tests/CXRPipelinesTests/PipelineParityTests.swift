@@ -30,12 +30,13 @@ final class PipelineParityTests: XCTestCase {
     func cases() throws -> [Case] {
         let json = try JSONValue(contentsOf: Self.pipelines.appendingPathComponent("cases.json"))
         return try XCTUnwrap(json["cases"]?.array).map { c in
-            Case(name: c["name"]!.string!, file: c["file"]!.string!, model: c["model"]!.string!,
-                 pipeline: c["pipeline"]!.string!, prompt: c["prompt"]!.string!,
-                 negative: c["negative_prompt"]?.string ?? "", seed: UInt64(c["seed"]!.int!), steps: c["steps"]!.int!,
-                 guidance: c["guidance"]!.double!, eta: c["eta"]?.double ?? 0, strength: c["strength"]?.double,
-                 scheduler: c["scheduler"]!.string! == "default" ? nil : c["scheduler_class"]!.string!,
-                 width: c["width"]!.int!, height: c["height"]!.int!)
+            Case(
+                name: c["name"]!.string!, file: c["file"]!.string!, model: c["model"]!.string!,
+                pipeline: c["pipeline"]!.string!, prompt: c["prompt"]!.string!,
+                negative: c["negative_prompt"]?.string ?? "", seed: UInt64(c["seed"]!.int!), steps: c["steps"]!.int!,
+                guidance: c["guidance"]!.double!, eta: c["eta"]?.double ?? 0, strength: c["strength"]?.double,
+                scheduler: c["scheduler"]!.string! == "default" ? nil : c["scheduler_class"]!.string!,
+                width: c["width"]!.int!, height: c["height"]!.int!)
         }
     }
 
@@ -44,21 +45,24 @@ final class PipelineParityTests: XCTestCase {
         let ref = try SafeTensorsFile(url: Self.pipelines.appendingPathComponent(c.file))
         let inputs = try SafeTensorsFile(url: Self.pipelines.appendingPathComponent("inputs.safetensors"))
         let m = try model(c.model)
-        var s = DiffusionSettings(prompt: c.prompt, negativePrompt: c.negative, steps: c.steps, guidance: c.guidance,
-                                  seed: c.seed, eta: c.eta, strength: c.strength ?? 1)
+        var s = DiffusionSettings(
+            prompt: c.prompt, negativePrompt: c.negative, steps: c.steps, guidance: c.guidance,
+            seed: c.seed, eta: c.eta, strength: c.strength ?? 1)
         if let cls = c.scheduler { s.scheduler = try XCTUnwrap(SchedulerKind(className: cls), cls) }
         if ref.contains("latents_in") { s.initialNoise = try ref.tensor("latents_in") }
         let task: DiffusionTask
         switch c.pipeline {
         case "txt2img": task = .generate(width: c.width, height: c.height)
         case "img2img": task = .edit(image: try inputs.tensor("init_image"))
-        case "inpaint": task = .inpaint(image: try inputs.tensor("init_image"), mask: try inputs.tensor("mask_condition"))
+        case "inpaint":
+            task = .inpaint(image: try inputs.tensor("init_image"), mask: try inputs.tensor("mask_condition"))
         default: throw XCTSkip("unknown pipeline \(c.pipeline)")
         }
         let result = try StableDiffusionPipeline(model: m).run(task, settings: s)
         let latentRef = try ref.tensor("latents_final")
         let latentErr = result.latents.maxAbsDifference(latentRef) / max(1, latentRef.maxAbs)
-        let img = try RasterImage(floatsCHW: result.image.data, width: c.width, height: c.height, channels: 3, bitDepth: 8)
+        let img = try RasterImage(
+            floatsCHW: result.image.data, width: c.width, height: c.height, channels: 3, bitDepth: 8)
         let expected: [UInt8] = try ref.withRawBytes("image_u8") { Array($0.bindMemory(to: UInt8.self)) }
         XCTAssertEqual(img.samples.count, expected.count)
         var sum = 0, worst = 0
@@ -75,7 +79,10 @@ final class PipelineParityTests: XCTestCase {
         XCTAssertFalse(selected.isEmpty)
         for c in selected {
             let r = try run(c)
-            print(String(format: "pipeline parity %@: mean |diff| %.4f, max |diff| %d, latents rel err %.2e", c.name, r.mean, r.max, r.latentErr))
+            print(
+                String(
+                    format: "pipeline parity %@: mean |diff| %.4f, max |diff| %d, latents rel err %.2e", c.name, r.mean,
+                    r.max, r.latentErr))
             XCTAssertLessThanOrEqual(r.mean, 0.5, c.name)
             XCTAssertLessThanOrEqual(r.max, 4, c.name)
             XCTAssertLessThan(r.latentErr, 1e-3, c.name)

@@ -35,8 +35,9 @@ final class OlderRunDirectoryTests: XCTestCase {
         let dir = try copy(probeRun)
         let files = try ProbeReport.write(runDirectory: dir)
         let csv = try Data(contentsOf: files.csv)
-        XCTAssertEqual(String(decoding: csv, as: UTF8.self),
-                       try String(contentsOf: probeRun.appendingPathComponent("results.csv"), encoding: .utf8))
+        XCTAssertEqual(
+            String(decoding: csv, as: UTF8.self),
+            try String(contentsOf: probeRun.appendingPathComponent("results.csv"), encoding: .utf8))
         XCTAssertEqual(csv, try Data(contentsOf: probeRun.appendingPathComponent("results.csv")))
         // summary.json names the run directory it was made in; everything else is the same.
         let old = try String(contentsOf: probeRun.appendingPathComponent("summary.json"), encoding: .utf8)
@@ -58,13 +59,15 @@ final class OlderRunDirectoryTests: XCTestCase {
         let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.count, 13)
         let id = log.rows[11].id
-        XCTAssertEqual(String(lines[12]), lines[11].replacingOccurrences(of: #""id":"\#(id)""#, with: #""id":"appended""#))
+        XCTAssertEqual(
+            String(lines[12]), lines[11].replacingOccurrences(of: #""id":"\#(id)""#, with: #""id":"appended""#))
         // Merged with itself: the same rows, in plan order.
         let merged = dir.deletingLastPathComponent().appendingPathComponent("merged")
         let outcome = try RunMerge.merge(ProbeRow.self, into: merged, from: [probeRun])
         XCTAssertEqual(outcome.rows, 12)
-        XCTAssertEqual(try Data(contentsOf: merged.appendingPathComponent("results.jsonl")),
-                       try Data(contentsOf: probeRun.appendingPathComponent("results.jsonl")))
+        XCTAssertEqual(
+            try Data(contentsOf: merged.appendingPathComponent("results.jsonl")),
+            try Data(contentsOf: probeRun.appendingPathComponent("results.jsonl")))
     }
 
     /// Resuming skips the rows whose id the plan computes, so the ids and the settings fingerprint of the older run
@@ -109,8 +112,9 @@ final class OlderRunDirectoryTests: XCTestCase {
         let images = ["images-in/img00.png", "images-in/img01.png"].map {
             InputImage(url: dir.appendingPathComponent($0), name: $0, labels: [:])
         }
-        return try ProbePlan(spec: try ProbeSpec.load(specURL), images: images, steps: 2, guidance: 3,
-                             schedulerName: "PNDMScheduler", modelHash: "tiny-model-hash")
+        return try ProbePlan(
+            spec: try ProbeSpec.load(specURL), images: images, steps: 2, guidance: 3,
+            schedulerName: "PNDMScheduler", modelHash: "tiny-model-hash")
     }
 
     /// The same for a dataset: its spec is SynthesizeTests' with four images.
@@ -127,10 +131,13 @@ final class OlderRunDirectoryTests: XCTestCase {
 
     /// The plan of the older dataset.
     static func olderDatasetPlan() throws -> SynthesizePlan {
-        let spec = try SynthesizeSpec.load(try SynthesizeTests.writeSpec(try ProbeFixtures.tempDir("older-synth"),
-                                                                         count: 4))
-        return try SynthesizePlan(spec: spec, vocabulary: Vocabulary.standard(), steps: 2, guidance: 3,
-                                  schedulerName: "PNDMScheduler", modelHash: "tiny", nativeSize: 64)
+        let spec = try SynthesizeSpec.load(
+            try SynthesizeTests.writeSpec(
+                try ProbeFixtures.tempDir("older-synth"),
+                count: 4))
+        return try SynthesizePlan(
+            spec: spec, vocabulary: Vocabulary.standard(), steps: 2, guidance: 3,
+            schedulerName: "PNDMScheduler", modelHash: "tiny", nativeSize: 64)
     }
 
     func testDatasetFilesOfAnOlderDatasetAreByteIdentical() throws {
@@ -141,8 +148,9 @@ final class OlderRunDirectoryTests: XCTestCase {
         XCTAssertEqual(written, [UInt8](try Data(contentsOf: dataset.appendingPathComponent("results.jsonl"))))
         _ = try DatasetFinalizer.finalize(directory: dir, software: "cxr-edit test")
         for file in ["labels.csv", "manifest.json", "summary.json"] {
-            XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8),
-                           try String(contentsOf: dataset.appendingPathComponent(file), encoding: .utf8), file)
+            XCTAssertEqual(
+                try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8),
+                try String(contentsOf: dataset.appendingPathComponent(file), encoding: .utf8), file)
         }
     }
 

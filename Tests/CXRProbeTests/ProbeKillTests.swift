@@ -3,7 +3,7 @@
 import Foundation
 import XCTest
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Crash safety with a real process: a child (this test binary, re-entered through `testChildEntry`) runs a study;
@@ -14,20 +14,23 @@ final class ProbeKillTests: XCTestCase {
     /// The child's work; a no-op (skipped) in a normal test run.
     func testChildEntry() throws {
         let env = ProcessInfo.processInfo.environment
-        guard let spec = env[Self.envSpec], let out = env[Self.envOut] else { throw XCTSkip("child entry point for ProbeKillTests") }
+        guard let spec = env[Self.envSpec], let out = env[Self.envOut] else {
+            throw XCTSkip("child entry point for ProbeKillTests")
+        }
         _ = try ProbeFixtures.runner(spec: URL(fileURLWithPath: spec), out: URL(fileURLWithPath: out)).run()
     }
 
     func testSIGKILLHalfWayThenResumeGivesEveryRowOnce() throws {
         #if !os(Linux)
-        throw XCTSkip("re-entering the test binary is implemented for Linux")
+            throw XCTSkip("re-entering the test binary is implemented for Linux")
         #endif
         let dir = try ProbeFixtures.tempDir("kill")
-        let spec = try ProbeFixtures.writeStudy(in: dir, images: 2, seeds: "\"0..1\"") // 2 x 2 x 2 x 2 = 16 rows
+        let spec = try ProbeFixtures.writeStudy(in: dir, images: 2, seeds: "\"0..1\"")  // 2 x 2 x 2 x 2 = 16 rows
         let out = dir.appendingPathComponent("run")
         let results = out.appendingPathComponent("results.jsonl")
-        let child = try ProbeFixtures.startChild(test: "CXRProbeTests.ProbeKillTests/testChildEntry",
-                                                 environment: [Self.envSpec: spec.path, Self.envOut: out.path])
+        let child = try ProbeFixtures.startChild(
+            test: "CXRProbeTests.ProbeKillTests/testChildEntry",
+            environment: [Self.envSpec: spec.path, Self.envOut: out.path])
         let lines = ProbeFixtures.waitForRows(results, rows: 4, of: child, pollMicroseconds: 20_000)
         XCTAssertTrue(child.isRunning, "the child finished before it could be killed (\(lines) rows)")
         // While it runs, the directory is locked against a second writer.
@@ -51,6 +54,7 @@ final class ProbeKillTests: XCTestCase {
         let clean = dir.appendingPathComponent("clean")
         _ = try ProbeFixtures.runner(spec: spec, out: clean).run()
         let cleanRows = try ResultsLog<ProbeRow>.readRows(clean.appendingPathComponent("results.jsonl"))
-        XCTAssertEqual(ProbeFixtures.comparable(rows.sorted(by: ProbeRow.planOrder)), ProbeFixtures.comparable(cleanRows))
+        XCTAssertEqual(
+            ProbeFixtures.comparable(rows.sorted(by: ProbeRow.planOrder)), ProbeFixtures.comparable(cleanRows))
     }
 }

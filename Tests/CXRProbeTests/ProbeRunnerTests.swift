@@ -16,8 +16,9 @@ final class ProbeRunnerTests: XCTestCase {
         let summary = try ProbeFixtures.runner(spec: spec, out: out, classifier: stub).run()
         XCTAssertEqual(summary.total, 8)
         XCTAssertEqual(summary.done, 8)
-        XCTAssertEqual(stub.calls, 2 + 8 + 8,
-                       "originals scored once per image, every counterfactual, and each null edit once (8 distinct)")
+        XCTAssertEqual(
+            stub.calls, 2 + 8 + 8,
+            "originals scored once per image, every counterfactual, and each null edit once (8 distinct)")
         let rows = try ResultsLog<ProbeRow>.readRows(out.appendingPathComponent("results.jsonl"))
         XCTAssertEqual(rows.count, 8)
         XCTAssertEqual(Set(rows.map(\.id)).count, 8)
@@ -95,12 +96,14 @@ final class ProbeRunnerTests: XCTestCase {
         // Replace img00.png (whose rows exist) with other content under the same name.
         let imgDir = dir.appendingPathComponent("images-in")
         try FileManager.default.removeItem(at: imgDir.appendingPathComponent("img00.png"))
-        try FileManager.default.copyItem(at: imgDir.appendingPathComponent("img01.png"),
-                                         to: imgDir.appendingPathComponent("img00.png"))
+        try FileManager.default.copyItem(
+            at: imgDir.appendingPathComponent("img01.png"),
+            to: imgDir.appendingPathComponent("img00.png"))
         XCTAssertThrowsError(try ProbeFixtures.runner(spec: spec, out: out).run()) {
             XCTAssertTrue("\($0)".contains("changed since this run made its rows"), "\($0)")
         }
-        XCTAssertEqual(try ResultsLog<ProbeRow>.readRows(results).count, before, "no second set of rows for the replaced image")
+        XCTAssertEqual(
+            try ResultsLog<ProbeRow>.readRows(results).count, before, "no second set of rows for the replaced image")
     }
 
     func testTwoShardsMergeToTheSingleRun() throws {
@@ -111,7 +114,9 @@ final class ProbeRunnerTests: XCTestCase {
         var shardDirs = [URL]()
         for i in 0..<2 {
             let d = dir.appendingPathComponent("shard\(i)")
-            let s = try ProbeFixtures.runner(spec: spec, out: d, options: ProbeRunOptions(shard: try Shard(parsing: "\(i)/2"))).run()
+            let s = try ProbeFixtures.runner(
+                spec: spec, out: d, options: ProbeRunOptions(shard: try Shard(parsing: "\(i)/2"))
+            ).run()
             XCTAssertEqual(s.done, 4)
             shardDirs.append(d)
         }
@@ -127,11 +132,15 @@ final class ProbeRunnerTests: XCTestCase {
         XCTAssertEqual(ProbeFixtures.comparable(m), ProbeFixtures.comparable(s))
         for r in m {
             let o = try XCTUnwrap(r.output)
-            XCTAssertEqual(try Data(contentsOf: merged.appendingPathComponent(o)), try Data(contentsOf: single.appendingPathComponent(o)))
+            XCTAssertEqual(
+                try Data(contentsOf: merged.appendingPathComponent(o)),
+                try Data(contentsOf: single.appendingPathComponent(o)))
         }
         // Merging again (shards already in) changes nothing.
         XCTAssertEqual(try RunMerge.merge(ProbeRow.self, into: merged, from: shardDirs).duplicates, 8)
-        XCTAssertEqual(ProbeFixtures.comparable(try ResultsLog<ProbeRow>.readRows(merged.appendingPathComponent("results.jsonl"))), ProbeFixtures.comparable(s))
+        XCTAssertEqual(
+            ProbeFixtures.comparable(try ResultsLog<ProbeRow>.readRows(merged.appendingPathComponent("results.jsonl"))),
+            ProbeFixtures.comparable(s))
     }
 
     func testReportFiles() throws {
@@ -141,15 +150,19 @@ final class ProbeRunnerTests: XCTestCase {
         _ = try ProbeFixtures.runner(spec: spec, out: out).run()
         let files = try ProbeReport.write(runDirectory: out)
         let html = try String(contentsOf: files.html, encoding: .utf8)
-        for section in ["id=\"per-edit\"", "id=\"prompts\"", "id=\"shortcut-matrix\"", "id=\"strength-curves\"", "id=\"gallery\"",
-                        "<svg", "data:image/png;base64,", "effusion-sdedit", "prompt-2", "sensitivity to re-synthesis"] {
+        for section in [
+            "id=\"per-edit\"", "id=\"prompts\"", "id=\"shortcut-matrix\"", "id=\"strength-curves\"", "id=\"gallery\"",
+            "<svg", "data:image/png;base64,", "effusion-sdedit", "prompt-2", "sensitivity to re-synthesis",
+        ] {
             XCTAssertTrue(html.contains(section), section)
         }
         XCTAssertFalse(html.contains("http://") && html.contains("<script"), "self-contained")
         XCTAssertFalse(html.contains("src=\"http"))
-        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: files.summary)) as? [String: Any])
+        let summary = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: files.summary)) as? [String: Any])
         XCTAssertEqual(summary["rows"] as? Int, 8)
-        let edits = try XCTUnwrap(((summary["classifiers"] as? [String: Any])?["stub"] as? [String: Any])?["edits"] as? [String: Any])
+        let edits = try XCTUnwrap(
+            ((summary["classifiers"] as? [String: Any])?["stub"] as? [String: Any])?["edits"] as? [String: Any])
         let e = try XCTUnwrap(edits["effusion-sdedit"] as? [String: Any])
         let delta = try XCTUnwrap(e["target_delta"] as? [String: Any])
         XCTAssertLessThanOrEqual(delta["ci_low"] as! Double, delta["mean"] as! Double)
@@ -178,7 +191,8 @@ final class ProbeRunnerTests: XCTestCase {
         let out = dir.appendingPathComponent("run")
         _ = try ProbeFixtures.runner(spec: spec, out: out, options: ProbeRunOptions(stopAfter: 3)).run()
         let files = try ProbeReport.write(runDirectory: out)
-        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: files.summary)) as? [String: Any])
+        let summary = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: files.summary)) as? [String: Any])
         XCTAssertEqual(summary["partial"] as? Bool, true)
         XCTAssertEqual(summary["expected_rows"] as? Int, 8)
         XCTAssertEqual(summary["rows"] as? Int, 3)
@@ -189,7 +203,10 @@ final class ProbeRunnerTests: XCTestCase {
     func testClassifierAnsweringOutOfRangeIsAClearError() throws {
         let dir = try ProbeFixtures.tempDir("broken")
         let spec = try ProbeFixtures.writeStudy(in: dir)
-        XCTAssertThrowsError(try ProbeFixtures.runner(spec: spec, out: dir.appendingPathComponent("run"), classifier: BrokenClassifier()).run()) {
+        XCTAssertThrowsError(
+            try ProbeFixtures.runner(spec: spec, out: dir.appendingPathComponent("run"), classifier: BrokenClassifier())
+                .run()
+        ) {
             XCTAssertTrue("\($0)".contains("classifier 'broken'"), "\($0)")
         }
     }
@@ -197,7 +214,9 @@ final class ProbeRunnerTests: XCTestCase {
     /// An external classifier that crashes, prints garbage or hangs: one line naming it; the run directory stays
     /// consistent and a rerun with a working classifier completes it.
     func testMisbehavingExternalClassifierLeavesARunThatResumes() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { throw XCTSkip("python3 not available") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
+            throw XCTSkip("python3 not available")
+        }
         let adapter = ProbeFixtures.probeFixtures.appendingPathComponent("flaky_adapter.py").path
         for mode in ["crash", "garbage", "hang"] {
             let dir = try ProbeFixtures.tempDir("flaky-\(mode)")
@@ -218,13 +237,15 @@ final class ProbeRunnerTests: XCTestCase {
             let good = try ClassifierFactory.make(spec: "cmd:python3 \(adapter)")
             let s = try ProbeFixtures.runner(spec: spec, out: out, classifier: good).run()
             XCTAssertEqual(s.alreadyDone + s.done, 8)
-            XCTAssertEqual(Set(try ResultsLog<ProbeRow>.readRows(out.appendingPathComponent("results.jsonl")).map(\.id)).count, 8)
+            XCTAssertEqual(
+                Set(try ResultsLog<ProbeRow>.readRows(out.appendingPathComponent("results.jsonl")).map(\.id)).count, 8)
         }
     }
 
     func testFindingEditsResolveThroughTheVocabulary() throws {
         let resolver = try FindingsEditResolver()
-        let sample = ProbeFixtures.testsDir.deletingLastPathComponent().appendingPathComponent("Samples/nih_00027426_000.png")
+        let sample = ProbeFixtures.testsDir.deletingLastPathComponent().appendingPathComponent(
+            "Samples/nih_00027426_000.png")
         let img = try ImageIO.read(sample)
         // add/remove repaint their extent by default, as `cxr-edit edit` does.
         let add = ProbeEdit(name: "e", action: .add, finding: "effusion", side: "right", severity: "large")
@@ -245,15 +266,19 @@ final class ProbeRunnerTests: XCTestCase {
         XCTAssertEqual(rr.nullNegativePrompt, "", "the null edit drops the removal's negative prompt")
         XCTAssertEqual(rr.target, "Pneumothorax")
         XCTAssertNotNil(rr.editMask)
-        XCTAssertThrowsError(try resolver.validate([ProbeEdit(name: "x", action: .add, finding: "unicorn")], specFile: "s.yaml")) {
+        XCTAssertThrowsError(
+            try resolver.validate([ProbeEdit(name: "x", action: .add, finding: "unicorn")], specFile: "s.yaml")
+        ) {
             XCTAssertTrue("\($0)".contains("s.yaml"))
         }
         // A flat image fits the atlas poorly: refused unless the spec forces it, and then recorded.
-        let flat = try RasterImage(width: 64, height: 64, channels: 1, bitDepth: 8, samples: Array(repeating: 100, count: 64 * 64))
+        let flat = try RasterImage(
+            width: 64, height: 64, channels: 1, bitDepth: 8, samples: Array(repeating: 100, count: 64 * 64))
         XCTAssertThrowsError(try resolver.resolve(add, image: flat, imageKey: "flat")) {
             XCTAssertTrue("\($0)".contains("force: true"), "\($0)")
         }
-        let forced = try FindingsEditResolver(fitPolicy: FitPolicy(force: true)).resolve(add, image: flat, imageKey: "flat")
+        let forced = try FindingsEditResolver(fitPolicy: FitPolicy(force: true)).resolve(
+            add, image: flat, imageKey: "flat")
         XCTAssertNotNil(forced.fitWarning)
     }
 }

@@ -21,28 +21,33 @@ final class ProbeSpecTests: XCTestCase {
     }
 
     func testParsesAndExpandsEdits() throws {
-        let s = try spec("""
-        model: ../models/x
-        inputs: {folder: imgs, limit: 5}
-        edits:
-          - add: effusion
-            side: right
-            severity: large
-          - remove: pneumothorax
-            keep_region: [right-apex]
-          - add: cardiomegaly
-            severities: [mild, moderate, severe]
-          - prompt: "Normal chest radiograph."
-            target: No Finding
-        strengths: [0.3, 0.5]
-        seeds: "0..3"
-        steps: 20
-        guidance: 4
-        scheduler: DDIM
-        classifiers: [demo, "cmd:python3 my_model.py"]
-        """)
-        XCTAssertEqual(s.edits.map(\.name), ["add-effusion-right-large", "remove-pneumothorax", "add-cardiomegaly-mild",
-                                             "add-cardiomegaly-moderate", "add-cardiomegaly-severe", "prompt-4"])
+        let s = try spec(
+            """
+            model: ../models/x
+            inputs: {folder: imgs, limit: 5}
+            edits:
+              - add: effusion
+                side: right
+                severity: large
+              - remove: pneumothorax
+                keep_region: [right-apex]
+              - add: cardiomegaly
+                severities: [mild, moderate, severe]
+              - prompt: "Normal chest radiograph."
+                target: No Finding
+            strengths: [0.3, 0.5]
+            seeds: "0..3"
+            steps: 20
+            guidance: 4
+            scheduler: DDIM
+            classifiers: [demo, "cmd:python3 my_model.py"]
+            """)
+        XCTAssertEqual(
+            s.edits.map(\.name),
+            [
+                "add-effusion-right-large", "remove-pneumothorax", "add-cardiomegaly-mild",
+                "add-cardiomegaly-moderate", "add-cardiomegaly-severe", "prompt-4",
+            ])
         XCTAssertEqual(s.edits[0].mode, .inpaint, "add/remove repaint their extent unless mode: sdedit")
         XCTAssertEqual(s.edits[5].mode, .sdedit, "a prompt without region re-draws the whole image")
         XCTAssertEqual([s.margin, s.detail ? 1 : 0, s.force ? 1 : 0], [8, 1, 0])
@@ -61,7 +66,8 @@ final class ProbeSpecTests: XCTestCase {
     }
 
     func testJSONSpecAndDefaults() throws {
-        let s = try spec(#"{"inputs": "imgs", "edits": [{"prompt": "Cardiomegaly.", "mask": "m.png"}]}"#, name: "s.json")
+        let s = try spec(
+            #"{"inputs": "imgs", "edits": [{"prompt": "Cardiomegaly.", "mask": "m.png"}]}"#, name: "s.json")
         XCTAssertEqual(s.strengths, [0.5])
         XCTAssertEqual(s.seeds, [0])
         XCTAssertEqual(s.classifiers, ["demo"])
@@ -78,10 +84,12 @@ final class ProbeSpecTests: XCTestCase {
         assertError(base + "scheduler: fast", contains: ["scheduler", "fast"])
         assertError("edits: [{prompt: x}]", contains: ["inputs", "required"])
         assertError("inputs: imgs", contains: ["edits", "required"])
-        assertError("inputs: imgs\nedits: [{add: effusion, remove: pneumothorax}]", contains: ["edits[0]", "exactly one"])
+        assertError(
+            "inputs: imgs\nedits: [{add: effusion, remove: pneumothorax}]", contains: ["edits[0]", "exactly one"])
         assertError("inputs: imgs\nedits: [{add: effusion, side: up}]", contains: ["edits[0].side", "up"])
         assertError("inputs: imgs\nedits: [{prompt: x, sevrity: mild}]", contains: ["edits[0].sevrity"])
-        assertError("inputs: imgs\nedits: [{prompt: a, name: e}, {prompt: b, name: e}]", contains: ["two edits", "'e'"])
+        assertError(
+            "inputs: imgs\nedits: [{prompt: a, name: e}, {prompt: b, name: e}]", contains: ["two edits", "'e'"])
         assertError("inputs: imgs\ninputs: other\nedits: [{prompt: x}]", contains: ["inputs", "twice"])
         assertError("inputs: [unclosed\n", contains: ["line"])
         assertError(base + "classifiers: []", contains: ["classifiers"])
@@ -89,13 +97,18 @@ final class ProbeSpecTests: XCTestCase {
         assertError("inputs: {folder: a, csv: b}\nedits: [{prompt: x}]", contains: ["inputs", "exactly one"])
         assertError(base + "feather: 4", contains: ["feather", "margin"])
         assertError(base + "unet: big", contains: ["unet", "big"])
-        assertError("inputs: imgs\nedits: [{add: effusion, region: [heart], mode: sdedit}]", contains: ["edits[0].mode", "whole image"])
+        assertError(
+            "inputs: imgs\nedits: [{add: effusion, region: [heart], mode: sdedit}]",
+            contains: ["edits[0].mode", "whole image"])
     }
 
     func testLimitsOnHostileSpecs() {
         // Alias bomb: nine levels of tenfold aliases would expand to 10^9 nodes.
         var bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
-        for i in 1...8 { bomb += "b\(i): &b\(i) [\(Array(repeating: i == 1 ? "*a" : "*b\(i - 1)", count: 10).joined(separator: ", "))]\n" }
+        for i in 1...8 {
+            bomb +=
+                "b\(i): &b\(i) [\(Array(repeating: i == 1 ? "*a" : "*b\(i - 1)", count: 10).joined(separator: ", "))]\n"
+        }
         bomb += "inputs: imgs\nedits: [{prompt: x}]\n"
         assertError(bomb, contains: ["more than"])
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
@@ -120,7 +133,8 @@ final class ProbeSpecTests: XCTestCase {
         let a = InputImage(url: URL(fileURLWithPath: "/data/a.png"), name: "a.png", labels: [:])
         let b = InputImage(url: URL(fileURLWithPath: "/data/b.png"), name: "b.png", labels: [:])
         func plan(_ text: String, _ images: [InputImage]) throws -> ProbePlan {
-            try ProbePlan(spec: spec(text), images: images, steps: 2, guidance: 1, schedulerName: "ddim", modelHash: "x")
+            try ProbePlan(
+                spec: spec(text), images: images, steps: 2, guidance: 1, schedulerName: "ddim", modelHash: "x")
         }
         let base = "inputs: imgs\nclassifiers: [demo]\n"
         XCTAssertNoThrow(try plan(base + "edits: [{add: effusion}]\nseeds: [1, 2]\n", [a, b]))
@@ -144,8 +158,10 @@ final class ProbeSpecTests: XCTestCase {
         var block = "inputs: imgs\nedits:\n"
         for level in 0..<1400 { block += String(repeating: " ", count: level + 1) + "k:\n" }
         assertError(block, contains: ["deeper"])
-        assertError("inputs: imgs\nedits: " + String(repeating: "{a: ", count: 5000) + "1" + String(repeating: "}", count: 5000),
-                    contains: ["deeper"])
+        assertError(
+            "inputs: imgs\nedits: " + String(repeating: "{a: ", count: 5000) + "1"
+                + String(repeating: "}", count: 5000),
+            contains: ["deeper"])
     }
 
     /// The estimate is the deepest container's depth + 1 (the root counts 1); compact entries may count one more.
@@ -159,23 +175,29 @@ final class ProbeSpecTests: XCTestCase {
 
     func testCSVInputs() throws {
         let dir = try ProbeFixtures.tempDir("csv")
-        try "path,Effusion,sex\na.png,1,F\n\"b, c.png\",0,M\n".write(to: dir.appendingPathComponent("list.csv"), atomically: true, encoding: .utf8)
+        try "path,Effusion,sex\na.png,1,F\n\"b, c.png\",0,M\n".write(
+            to: dir.appendingPathComponent("list.csv"), atomically: true, encoding: .utf8)
         let inputs = ProbeInputs(folder: nil, csv: dir.appendingPathComponent("list.csv"), limit: nil)
         let list = try inputs.list(specFile: "s.yaml")
         XCTAssertEqual(list.map(\.name), ["a.png", "b, c.png"])
         XCTAssertEqual(list[0].labels, ["Effusion": "1", "sex": "F"])
         XCTAssertEqual(list[1].url.path, dir.appendingPathComponent("b, c.png").path)
         try "file\n".write(to: dir.appendingPathComponent("empty.csv"), atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try ProbeInputs(folder: nil, csv: dir.appendingPathComponent("empty.csv"), limit: nil).list(specFile: "s"))
+        XCTAssertThrowsError(
+            try ProbeInputs(folder: nil, csv: dir.appendingPathComponent("empty.csv"), limit: nil).list(specFile: "s"))
         try "name,x\na,1\n".write(to: dir.appendingPathComponent("nopath.csv"), atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try ProbeInputs(folder: nil, csv: dir.appendingPathComponent("nopath.csv"), limit: nil).list(specFile: "s")) {
+        XCTAssertThrowsError(
+            try ProbeInputs(folder: nil, csv: dir.appendingPathComponent("nopath.csv"), limit: nil).list(specFile: "s")
+        ) {
             XCTAssertTrue("\($0)".contains("path column"))
         }
     }
 
     func testExampleSpecInDocsParses() throws {
         let url = ProbeFixtures.testsDir.deletingLastPathComponent().appendingPathComponent("docs/examples/probe.yaml")
-        guard FileManager.default.fileExists(atPath: url.path) else { throw XCTSkip("docs/examples/probe.yaml not present") }
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw XCTSkip("docs/examples/probe.yaml not present")
+        }
         let s = try ProbeSpec.load(url)
         XCTAssertGreaterThanOrEqual(s.edits.count, 3)
         try FindingsEditResolver().validate(s.edits, specFile: url.path)

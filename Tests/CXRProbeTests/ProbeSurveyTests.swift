@@ -9,16 +9,18 @@ import XCTest
 final class ProbeSurveyTests: XCTestCase {
     private func plan(_ url: URL) throws -> ProbePlan {
         let spec = try ProbeSpec.load(url)
-        return try ProbePlan(spec: spec, images: try spec.inputs.list(specFile: url.path), steps: spec.steps ?? 2,
-                             guidance: spec.guidance ?? 3, schedulerName: spec.scheduler ?? "PNDMScheduler",
-                             modelHash: "tiny-model-hash")
+        return try ProbePlan(
+            spec: spec, images: try spec.inputs.list(specFile: url.path), steps: spec.steps ?? 2,
+            guidance: spec.guidance ?? 3, schedulerName: spec.scheduler ?? "PNDMScheduler",
+            modelHash: "tiny-model-hash")
     }
 
     /// Distinct null edits the run's rows point at.
     private func nullIDs(_ run: URL) throws -> Set<String> {
-        Set(try ResultsLog<ProbeRow>.readRows(run.appendingPathComponent("results.jsonl")).map {
-            $0.null.id
-        })
+        Set(
+            try ResultsLog<ProbeRow>.readRows(run.appendingPathComponent("results.jsonl")).map {
+                $0.null.id
+            })
     }
 
     func testSurveyCountsWhatTheRunMakesAndWritesNothing() throws {
@@ -71,8 +73,9 @@ final class ProbeSurveyTests: XCTestCase {
         guidance: 3
         classifiers: [stub]
         """.write(to: spec, atomically: true, encoding: .utf8)
-        let survey = try ProbeSurvey.survey(plan: plan(spec), resolver: FindingsEditResolver(),
-                                            runDirectory: dir.appendingPathComponent("run"))
+        let survey = try ProbeSurvey.survey(
+            plan: plan(spec), resolver: FindingsEditResolver(),
+            runDirectory: dir.appendingPathComponent("run"))
         XCTAssertEqual(survey.counterfactuals, 4)
         XCTAssertEqual(survey.nullEdits, 2)
         let out = dir.appendingPathComponent("run")
@@ -88,13 +91,17 @@ final class ProbeSurveyTests: XCTestCase {
         var text = try String(contentsOf: spec, encoding: .utf8)
         text = text.replacingOccurrences(of: "guidance: 3", with: "guidance: 5")
         try text.write(to: spec, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try ProbeSurvey.survey(plan: plan(spec), resolver: FindingsEditResolver(), runDirectory: out)) {
+        XCTAssertThrowsError(
+            try ProbeSurvey.survey(plan: plan(spec), resolver: FindingsEditResolver(), runDirectory: out)
+        ) {
             XCTAssertTrue("\($0)".contains("different settings"), "\($0)")
         }
         // An unreadable image is found before any work, with the run's message.
         let other = dir.appendingPathComponent("other")
         try Data("not a png".utf8).write(to: dir.appendingPathComponent("images-in/zz-broken.png"))
-        XCTAssertThrowsError(try ProbeSurvey.survey(plan: plan(spec), resolver: FindingsEditResolver(), runDirectory: other)) {
+        XCTAssertThrowsError(
+            try ProbeSurvey.survey(plan: plan(spec), resolver: FindingsEditResolver(), runDirectory: other)
+        ) {
             XCTAssertTrue("\($0)".contains("zz-broken.png"), "\($0)")
         }
     }

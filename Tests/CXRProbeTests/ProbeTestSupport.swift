@@ -8,7 +8,8 @@ import XCTest
 
 /// Paths and shared fixtures for the probe tests.
 enum ProbeFixtures {
-    static let testsDir = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
+    static let testsDir = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
+        .deletingLastPathComponent()
     static let fixtures = testsDir.appendingPathComponent("Fixtures")
     static let tinyModel = fixtures.appendingPathComponent("models/sd1-tiny")
     static let probeFixtures = fixtures.appendingPathComponent("probe")
@@ -35,7 +36,9 @@ enum ProbeFixtures {
             for y in 0..<size {
                 for x in 0..<size {
                     let cx = Double(size) * (0.3 + 0.2 * Double(k)), cy = Double(size) * 0.5
-                    let d = ((Double(x) - cx) * (Double(x) - cx) + (Double(y) - cy) * (Double(y) - cy)) / Double(size * size)
+                    let d =
+                        ((Double(x) - cx) * (Double(x) - cx) + (Double(y) - cy) * (Double(y) - cy))
+                        / Double(size * size)
                     let v = 40 + 120 * Double(y) / Double(size) + 90 * exp(-d * 20)
                     s[y * size + x] = UInt16(min(255, max(0, v)))
                 }
@@ -49,7 +52,8 @@ enum ProbeFixtures {
     static func writeMask(_ url: URL, size: Int = 64) throws {
         var s = [UInt16](repeating: 0, count: size * size)
         for y in 0..<size { for x in (size / 2)..<size { s[y * size + x] = 255 } }
-        try ImageIO.writePNG(try RasterImage(width: size, height: size, channels: 1, bitDepth: 8, samples: s), to: url, overwrite: true)
+        try ImageIO.writePNG(
+            try RasterImage(width: size, height: size, channels: 1, bitDepth: 8, samples: s), to: url, overwrite: true)
     }
 
     /// A small study: 2 images x 2 edits (SDEdit prompt, inpainting with a mask) x 2 strengths x 1 seed.
@@ -59,36 +63,40 @@ enum ProbeFixtures {
         try writeImages(in: imgDir, count: images)
         try writeMask(dir.appendingPathComponent("right.png"))
         let spec = """
-        # test study
-        inputs:
-          folder: images-in
-        edits:
-          - prompt: "Large right pleural effusion."
-            target: Effusion
-            name: effusion-sdedit
-          - prompt: "Cardiomegaly."
-            mask: right.png
-            target: Cardiomegaly
-        strengths: [0.5, 1.0]
-        seeds: \(seeds)
-        steps: 2
-        guidance: 3
-        classifiers: [stub]
-        """
+            # test study
+            inputs:
+              folder: images-in
+            edits:
+              - prompt: "Large right pleural effusion."
+                target: Effusion
+                name: effusion-sdedit
+              - prompt: "Cardiomegaly."
+                mask: right.png
+                target: Cardiomegaly
+            strengths: [0.5, 1.0]
+            seeds: \(seeds)
+            steps: 2
+            guidance: 3
+            classifiers: [stub]
+            """
         let url = dir.appendingPathComponent("study.yaml")
         try spec.write(to: url, atomically: true, encoding: .utf8)
         return url
     }
 
     /// Plan + runner for a spec on the tiny model with the stub classifier.
-    static func runner(spec url: URL, out: URL, options: ProbeRunOptions = ProbeRunOptions(),
-                       classifier: Classifier = StubClassifier()) throws -> ProbeRunner {
+    static func runner(
+        spec url: URL, out: URL, options: ProbeRunOptions = ProbeRunOptions(),
+        classifier: Classifier = StubClassifier()
+    ) throws -> ProbeRunner {
         let spec = try ProbeSpec.load(url)
         let images = try spec.inputs.list(specFile: url.path)
-        let plan = try ProbePlan(spec: spec, images: images, steps: spec.steps ?? 2, guidance: spec.guidance ?? 3,
-                                 schedulerName: spec.scheduler ?? "PNDMScheduler", modelHash: "tiny-model-hash")
-        return try ProbeRunner(plan: plan, model: model(), classifiers: [classifier], resolver: FindingsEditResolver(),
-                               runDirectory: out, options: options)
+        let plan = try ProbePlan(
+            spec: spec, images: images, steps: spec.steps ?? 2, guidance: spec.guidance ?? 3,
+            schedulerName: spec.scheduler ?? "PNDMScheduler", modelHash: "tiny-model-hash")
+        return try ProbeRunner(
+            plan: plan, model: model(), classifiers: [classifier], resolver: FindingsEditResolver(),
+            runDirectory: out, options: options)
     }
 
     /// Rows without the fields that legitimately differ between runs (timings, paths of the run directory).
@@ -103,11 +111,14 @@ enum ProbeFixtures {
 
 extension SynthesisRow {
     /// A row with the given fields and placeholders for the rest (for the dataset statistics).
-    static func made(prompt: String = "p", file: String = "images/000000.png", labels: [String] = [],
-                     scores: [String: [String: Double]]? = nil) -> SynthesisRow {
-        SynthesisRow(id: file, schema: schema, position: 0, file: file, output: file, prompt: prompt,
-                     negativePrompt: "", findings: [], labels: labels, seed: 0, scores: scores, seconds: 0,
-                     secondsDenoising: 0)
+    static func made(
+        prompt: String = "p", file: String = "images/000000.png", labels: [String] = [],
+        scores: [String: [String: Double]]? = nil
+    ) -> SynthesisRow {
+        SynthesisRow(
+            id: file, schema: schema, position: 0, file: file, output: file, prompt: prompt,
+            negativePrompt: "", findings: [], labels: labels, seed: 0, scores: scores, seconds: 0,
+            secondsDenoising: 0)
     }
 }
 

@@ -38,8 +38,9 @@ final class RunFileBytesTests: XCTestCase {
         let dir = try ProbeFixtures.tempDir("run-info")
         try plan.runInfo(software: "cxr-edit", modelName: "").writeOrCheck(directory: dir)
         let written = try text(dir.appendingPathComponent("run.json"))
-        XCTAssertEqual(written.replacingOccurrences(of: plan.spec.file.path, with: old.spec),
-                       try text(probeRun.appendingPathComponent("run.json")))
+        XCTAssertEqual(
+            written.replacingOccurrences(of: plan.spec.file.path, with: old.spec),
+            try text(probeRun.appendingPathComponent("run.json")))
     }
 
     func testDatasetRunInfoIsWrittenAsBefore() throws {
@@ -48,8 +49,9 @@ final class RunFileBytesTests: XCTestCase {
         let dir = try ProbeFixtures.tempDir("run-info")
         try plan.runInfo(software: "cxr-edit", modelName: "").writeOrCheck(directory: dir)
         let written = try text(dir.appendingPathComponent("run.json"))
-        XCTAssertEqual(written.replacingOccurrences(of: plan.spec.file.path, with: old.spec),
-                       try text(dataset.appendingPathComponent("run.json")))
+        XCTAssertEqual(
+            written.replacingOccurrences(of: plan.spec.file.path, with: old.spec),
+            try text(dataset.appendingPathComponent("run.json")))
     }
 
     /// A merge rewrites run.json with the directories it merged; everything else is kept as it was.
@@ -78,28 +80,32 @@ final class RunFileBytesTests: XCTestCase {
 
     // MARK: --json outputs
 
-    let runSummary = ProbeRunSummary(runDirectory: URL(fileURLWithPath: "/runs/study"),
-                                     shard: try! Shard(parsing: "1/4"), total: 12, alreadyDone: 2, done: 10,
-                                     seconds: 61.5, denoisingSeconds: 40.25, classifierSeconds: 3.125)
+    let runSummary = ProbeRunSummary(
+        runDirectory: URL(fileURLWithPath: "/runs/study"),
+        shard: try! Shard(parsing: "1/4"), total: 12, alreadyDone: 2, done: 10,
+        seconds: 61.5, denoisingSeconds: 40.25, classifierSeconds: 3.125)
 
     func testProbeRunJSON() throws {
         try assertOutput(try StableJSON.string(runSummary) + "\n", "probe-run.json")
     }
 
     func testProbeDryRunJSON() throws {
-        let survey = ProbeSurvey(total: 12, alreadyDone: 2, counterfactuals: 10, nullEdits: 4, denoisingSteps: 37,
-                                 images: 2, fitWarnings: ["img01.png: effusion-add: weak fit 0.41 (forced)"])
-        let estimate = ProbeSurvey.Estimate(survey: survey, estimatedSeconds: 123.456, secondsPerDenoisingStep: 0.75,
-                                            shard: .all)
+        let survey = ProbeSurvey(
+            total: 12, alreadyDone: 2, counterfactuals: 10, nullEdits: 4, denoisingSteps: 37,
+            images: 2, fitWarnings: ["img01.png: effusion-add: weak fit 0.41 (forced)"])
+        let estimate = ProbeSurvey.Estimate(
+            survey: survey, estimatedSeconds: 123.456, secondsPerDenoisingStep: 0.75,
+            shard: .all)
         try assertOutput(try StableJSON.string(estimate) + "\n", "probe-dry-run.json")
     }
 
     func testMergeAndReportJSON() throws {
         let outcome = RunMerge.Outcome(rows: 12, duplicates: 3, copiedFiles: 7)
         try assertOutput(try StableJSON.string(outcome) + "\n", "probe-merge.json")
-        let files = ProbeReport.Files(summary: URL(fileURLWithPath: "/runs/study/summary.json"),
-                                      csv: URL(fileURLWithPath: "/runs/study/results.csv"),
-                                      html: URL(fileURLWithPath: "/runs/study/report.html"))
+        let files = ProbeReport.Files(
+            summary: URL(fileURLWithPath: "/runs/study/summary.json"),
+            csv: URL(fileURLWithPath: "/runs/study/results.csv"),
+            html: URL(fileURLWithPath: "/runs/study/report.html"))
         try assertOutput(try StableJSON.string(files) + "\n", "probe-report.json")
     }
 
@@ -128,15 +134,18 @@ final class RunFileBytesTests: XCTestCase {
 
     /// Null edits are named by this hash (`images/null-<id>.png`, rows' `null.id`): a resumed run must find them.
     func testNullEditKeysAreUnchanged() throws {
-        let image = try RasterImage(width: 4, height: 4, channels: 1, bitDepth: 8,
-                                    samples: (0..<16).map { UInt16($0 * 16) })
-        let whole = EditRequest(image: image, prompt: "Frontal chest radiograph.", strength: 1, seed: 3, steps: 2,
-                                guidance: 3, imageKey: "abc")
+        let image = try RasterImage(
+            width: 4, height: 4, channels: 1, bitDepth: 8,
+            samples: (0..<16).map { UInt16($0 * 16) })
+        let whole = EditRequest(
+            image: image, prompt: "Frontal chest radiograph.", strength: 1, seed: 3, steps: 2,
+            guidance: 3, imageKey: "abc")
         let mask = try Mask(width: 4, height: 4, pixels: (0..<16).map { $0 % 4 >= 2 })
-        let masked = EditRequest(image: image, prompt: "No \"effusion\".", negativePrompt: "blurry",
-                                 editMask: mask, keepMask: mask, strength: 0.8, seed: 12_345_678_901, steps: 30,
-                                 guidance: 7.5, scheduler: .eulerAncestral, eta: 0.25, invert: true,
-                                 sourcePrompt: "Large effusion.", detail: false, margin: 12, unet: .inpaint)
+        let masked = EditRequest(
+            image: image, prompt: "No \"effusion\".", negativePrompt: "blurry",
+            editMask: mask, keepMask: mask, strength: 0.8, seed: 12_345_678_901, steps: 30,
+            guidance: 7.5, scheduler: .eulerAncestral, eta: 0.25, invert: true,
+            sourcePrompt: "Large effusion.", detail: false, margin: 12, unet: .inpaint)
         let keys = [ProbeRunner.nullKey(whole), ProbeRunner.nullKey(masked)]
         try assertOutput(keys.joined(separator: "\n") + "\n", "null-keys.txt")
     }

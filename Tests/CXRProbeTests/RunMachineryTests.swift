@@ -37,7 +37,9 @@ final class RunMachineryTests: XCTestCase {
     func testLockIsExclusive() throws {
         let dir = try ProbeFixtures.tempDir("lock")
         var first: RunLock? = try RunLock(directory: dir)
-        XCTAssertThrowsError(try RunLock(directory: dir)) { XCTAssertTrue("\($0)".contains("another cxr-edit process")) }
+        XCTAssertThrowsError(try RunLock(directory: dir)) {
+            XCTAssertTrue("\($0)".contains("another cxr-edit process"))
+        }
         XCTAssertNotNil(first)
         first = nil
         XCTAssertNoThrow(try RunLock(directory: dir))
@@ -56,8 +58,9 @@ final class RunMachineryTests: XCTestCase {
         let url = try ProbeFixtures.writeStudy(in: dir, seeds: "[1, 2]")
         func plan(hash: String = "h") throws -> ProbePlan {
             let s = try ProbeSpec.load(url)
-            return try ProbePlan(spec: s, images: try s.inputs.list(specFile: url.path), steps: 2, guidance: 3,
-                                 schedulerName: "ddim", modelHash: hash)
+            return try ProbePlan(
+                spec: s, images: try s.inputs.list(specFile: url.path), steps: 2, guidance: 3,
+                schedulerName: "ddim", modelHash: hash)
         }
         let p1 = try plan(), p2 = try plan()
         XCTAssertEqual(p1.count, 2 * 2 * 2 * 2)
@@ -83,7 +86,7 @@ final class RunMachineryTests: XCTestCase {
         var bv = a.values
         for i in 0..<bv.count { bv[i] += 0.1 }
         let b = try GrayPlane(width: n, height: n, values: bv)
-        XCTAssertEqual(try ImageQuality.psnr(a, b)!, 20, accuracy: 1e-4) // MSE 0.01
+        XCTAssertEqual(try ImageQuality.psnr(a, b)!, 20, accuracy: 1e-4)  // MSE 0.01
         XCTAssertEqual(try ImageQuality.psnr(a, a), .infinity)
         XCTAssertEqual(try ImageQuality.ssim(a, a)!, 1, accuracy: 1e-9)
         // Change only the right half; outside a right-half region nothing changed.
@@ -101,7 +104,8 @@ final class RunMachineryTests: XCTestCase {
         // MS-SSIM: 1 for identical images, lower for different ones, symmetric.
         let big = 192
         var rng = SplitMix64(seed: 1)
-        let x = try GrayPlane(width: big, height: big, values: (0..<(big * big)).map { _ in Float(rng.next() % 1000) / 1000 })
+        let x = try GrayPlane(
+            width: big, height: big, values: (0..<(big * big)).map { _ in Float(rng.next() % 1000) / 1000 })
         let y = try GrayPlane(width: big, height: big, values: x.values.map { min(1, $0 * 0.5 + 0.3) })
         XCTAssertEqual(try ImageQuality.msssim(x, x), 1, accuracy: 1e-9)
         let m = try ImageQuality.msssim(x, y)

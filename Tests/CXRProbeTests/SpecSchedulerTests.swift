@@ -14,15 +14,17 @@ final class SpecSchedulerTests: XCTestCase {
 
     private func probeSpec(scheduler: String, in dir: URL) throws -> ProbeSpec {
         let url = dir.appendingPathComponent("s.yaml")
-        try "inputs: imgs\nedits: [{prompt: x}]\nscheduler: \"\(scheduler)\"\n".write(to: url, atomically: true,
-                                                                                   encoding: .utf8)
+        try "inputs: imgs\nedits: [{prompt: x}]\nscheduler: \"\(scheduler)\"\n".write(
+            to: url, atomically: true,
+            encoding: .utf8)
         return try ProbeSpec.load(url)
     }
 
     private func synthesizeSpec(scheduler: String, in dir: URL) throws -> SynthesizeSpec {
         let url = dir.appendingPathComponent("s.yaml")
-        try "prompts: [{prompt: x, count: 1}]\nscheduler: \"\(scheduler)\"\n".write(to: url, atomically: true,
-                                                                                  encoding: .utf8)
+        try "prompts: [{prompt: x, count: 1}]\nscheduler: \"\(scheduler)\"\n".write(
+            to: url, atomically: true,
+            encoding: .utf8)
         return try SynthesizeSpec.load(url)
     }
 

@@ -4,7 +4,7 @@ import CXRFindings
 import Foundation
 import XCTest
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Crash safety of `synthesize` with a real process: a child (this test binary, re-entered through `testChildEntry`)
@@ -17,7 +17,9 @@ final class SynthesizeKillTests: XCTestCase {
     /// The child's work; a no-op (skipped) in a normal test run.
     func testChildEntry() throws {
         let env = ProcessInfo.processInfo.environment
-        guard let spec = env[Self.envSpec], let out = env[Self.envOut] else { throw XCTSkip("child entry point for SynthesizeKillTests") }
+        guard let spec = env[Self.envSpec], let out = env[Self.envOut] else {
+            throw XCTSkip("child entry point for SynthesizeKillTests")
+        }
         _ = try Self.runner(URL(fileURLWithPath: spec), URL(fileURLWithPath: out)).run()
     }
 
@@ -41,10 +43,12 @@ final class SynthesizeKillTests: XCTestCase {
 
     static func runner(_ spec: URL, _ out: URL) throws -> SynthesizeRunner {
         let s = try SynthesizeSpec.load(spec)
-        let plan = try SynthesizePlan(spec: s, vocabulary: Vocabulary.standard(), steps: s.steps ?? 2, guidance: s.guidance ?? 3,
-                                      schedulerName: "PNDMScheduler", modelHash: "tiny", nativeSize: 64)
-        return SynthesizeRunner(plan: plan, model: try ProbeFixtures.model(), classifiers: [StubClassifier()], directory: out,
-                                options: ProbeRunOptions())
+        let plan = try SynthesizePlan(
+            spec: s, vocabulary: Vocabulary.standard(), steps: s.steps ?? 2, guidance: s.guidance ?? 3,
+            schedulerName: "PNDMScheduler", modelHash: "tiny", nativeSize: 64)
+        return SynthesizeRunner(
+            plan: plan, model: try ProbeFixtures.model(), classifiers: [StubClassifier()], directory: out,
+            options: ProbeRunOptions())
     }
 
     /// Every file of a finished dataset (relative path -> bytes), hidden temporaries included; results.jsonl and
@@ -58,7 +62,8 @@ final class SynthesizeKillTests: XCTestCase {
                 let rel = sub.isEmpty ? name : "\(sub)/\(name)"
                 var isDir: ObjCBool = false
                 guard fm.fileExists(atPath: d.appendingPathComponent(name).path, isDirectory: &isDir), !isDir.boolValue,
-                      !["results.jsonl", "run.json", ".lock"].contains(rel) else { continue }
+                    !["results.jsonl", "run.json", ".lock"].contains(rel)
+                else { continue }
                 out[rel] = try Data(contentsOf: d.appendingPathComponent(name))
             }
         }
@@ -67,19 +72,22 @@ final class SynthesizeKillTests: XCTestCase {
 
     func testSIGKILLHalfWayThenResumeGivesEveryImageOnce() throws {
         #if !os(Linux)
-        throw XCTSkip("re-entering the test binary is implemented for Linux")
+            throw XCTSkip("re-entering the test binary is implemented for Linux")
         #endif
         let n = Self.count
         let dir = try ProbeFixtures.tempDir("synth-kill")
         let spec = try Self.writeSpec(in: dir)
         let out = dir.appendingPathComponent("ds")
         let results = out.appendingPathComponent("results.jsonl")
-        let child = try ProbeFixtures.startChild(test: "CXRProbeTests.SynthesizeKillTests/testChildEntry",
-                                                 environment: [Self.envSpec: spec.path, Self.envOut: out.path])
+        let child = try ProbeFixtures.startChild(
+            test: "CXRProbeTests.SynthesizeKillTests/testChildEntry",
+            environment: [Self.envSpec: spec.path, Self.envOut: out.path])
         let lines = ProbeFixtures.waitForRows(results, rows: 3, of: child, pollMicroseconds: 5_000)
         XCTAssertTrue(child.isRunning, "the child finished before it could be killed (\(lines) rows)")
         // While it runs, the dataset directory is locked against a second writer.
-        XCTAssertThrowsError(try Self.runner(spec, out).run()) { XCTAssertTrue("\($0)".contains("another cxr-edit process"), "\($0)") }
+        XCTAssertThrowsError(try Self.runner(spec, out).run()) {
+            XCTAssertTrue("\($0)".contains("another cxr-edit process"), "\($0)")
+        }
         kill(child.processIdentifier, SIGKILL)
         child.waitUntilExit()
         XCTAssertEqual(child.terminationReason, .uncaughtSignal)
@@ -112,8 +120,10 @@ final class SynthesizeKillTests: XCTestCase {
         XCTAssertEqual(Set(resumedFiles.keys), Set(cleanFiles.keys))
         for (name, data) in resumedFiles { XCTAssertEqual(data, cleanFiles[name], name) }
         let cleanRows = try ResultsLog<SynthesisRow>.readRows(clean.appendingPathComponent("results.jsonl"))
-        XCTAssertEqual(ProbeFixtures.comparable(rows.sorted(by: SynthesisRow.planOrder)), ProbeFixtures.comparable(cleanRows))
-        let csv = try String(contentsOf: out.appendingPathComponent("labels.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(
+            ProbeFixtures.comparable(rows.sorted(by: SynthesisRow.planOrder)), ProbeFixtures.comparable(cleanRows))
+        let csv = try String(contentsOf: out.appendingPathComponent("labels.csv"), encoding: .utf8).split(
+            separator: "\n")
         XCTAssertEqual(csv.count, n + 1)
         XCTAssertEqual(Set(csv.dropFirst().map { $0.prefix(17) }).count, n, "every image once in labels.csv")
     }

@@ -19,11 +19,20 @@ final class SynthesizeSummaryTests: XCTestCase {
 
     func testAgreementPerLabelAndDemographics() throws {
         let rows = [
-            row(["Pneumothorax"], sex: "male", view: "AP", ["Pneumothorax": 0.9, "Effusion": 0.6, "Abnormal": 0.8, "Male": 0.7, "AP view": 0.9]),
-            row(["Pneumothorax"], sex: "female", view: "PA", ["Pneumothorax": 0.4, "Effusion": 0.2, "Abnormal": 0.7, "Male": 0.2, "AP view": 0.1]),
-            row(["Effusion"], sex: "female", view: "PA", ["Pneumothorax": 0.6, "Effusion": 0.3, "Abnormal": 0.6, "Male": 0.6, "AP view": 0.2]),
-            row(["No Finding"], sex: "male", view: "PA", ["Pneumothorax": 0.1, "Effusion": 0.7, "Abnormal": 0.3, "Male": 0.8, "AP view": 0.3]),
-            row([], ["Pneumothorax": 0.99, "Effusion": 0.99, "Abnormal": 0.99, "Male": 0.99, "AP view": 0.99]), // unknown: left out
+            row(
+                ["Pneumothorax"], sex: "male", view: "AP",
+                ["Pneumothorax": 0.9, "Effusion": 0.6, "Abnormal": 0.8, "Male": 0.7, "AP view": 0.9]),
+            row(
+                ["Pneumothorax"], sex: "female", view: "PA",
+                ["Pneumothorax": 0.4, "Effusion": 0.2, "Abnormal": 0.7, "Male": 0.2, "AP view": 0.1]),
+            row(
+                ["Effusion"], sex: "female", view: "PA",
+                ["Pneumothorax": 0.6, "Effusion": 0.3, "Abnormal": 0.6, "Male": 0.6, "AP view": 0.2]),
+            row(
+                ["No Finding"], sex: "male", view: "PA",
+                ["Pneumothorax": 0.1, "Effusion": 0.7, "Abnormal": 0.3, "Male": 0.8, "AP view": 0.3]),
+            // unknown: left out
+            row([], ["Pneumothorax": 0.99, "Effusion": 0.99, "Abnormal": 0.99, "Male": 0.99, "AP view": 0.99]),
         ]
         let a = DatasetFinalizer.agreement(rows, threshold: 0.5)
         // Pneumothorax: called on 1 of 2 labelled images, 1 of 2 others -> no better than chance.
@@ -75,8 +84,9 @@ final class SynthesizeSummaryTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: balance.path) else { throw XCTSkip("docs/examples not present") }
         func plan(_ name: String) throws -> SynthesizePlan {
             let s = try SynthesizeSpec.load(examples.appendingPathComponent(name))
-            return try SynthesizePlan(spec: s, vocabulary: Vocabulary.standard(), steps: 50, guidance: 7, schedulerName: "DDIMScheduler",
-                                      modelHash: "h", nativeSize: 256)
+            return try SynthesizePlan(
+                spec: s, vocabulary: Vocabulary.standard(), steps: 50, guidance: 7, schedulerName: "DDIMScheduler",
+                modelHash: "h", nativeSize: 256)
         }
         let b = try plan("synthesize-balance.yaml")
         XCTAssertEqual(b.requested, ["No Finding": 2, "Cardiomegaly": 5, "Pneumothorax": 8, "Effusion": 9])

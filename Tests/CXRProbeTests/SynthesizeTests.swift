@@ -31,9 +31,12 @@ final class SynthesizeTests: XCTestCase {
 
     func runner(_ spec: URL, _ out: URL, _ options: ProbeRunOptions = ProbeRunOptions()) throws -> SynthesizeRunner {
         let s = try SynthesizeSpec.load(spec)
-        let plan = try SynthesizePlan(spec: s, vocabulary: Vocabulary.standard(), steps: s.steps ?? 2, guidance: s.guidance ?? 3,
-                                      schedulerName: "PNDMScheduler", modelHash: "tiny", nativeSize: 64)
-        return SynthesizeRunner(plan: plan, model: try ProbeFixtures.model(), classifiers: [StubClassifier()], directory: out, options: options)
+        let plan = try SynthesizePlan(
+            spec: s, vocabulary: Vocabulary.standard(), steps: s.steps ?? 2, guidance: s.guidance ?? 3,
+            schedulerName: "PNDMScheduler", modelHash: "tiny", nativeSize: 64)
+        return SynthesizeRunner(
+            plan: plan, model: try ProbeFixtures.model(), classifiers: [StubClassifier()], directory: out,
+            options: options)
     }
 
     func testApportionIsExact() {
@@ -46,8 +49,12 @@ final class SynthesizeTests: XCTestCase {
     func testPlanIsDeterministicAndComposesPrompts() throws {
         let dir = try ProbeFixtures.tempDir("synth-plan")
         let spec = try SynthesizeSpec.load(try Self.writeSpec(dir, count: 40))
-        let a = try SynthesizePlan(spec: spec, vocabulary: Vocabulary.standard(), steps: 2, guidance: 3, schedulerName: "x", modelHash: "h", nativeSize: 64)
-        let b = try SynthesizePlan(spec: spec, vocabulary: Vocabulary.standard(), steps: 2, guidance: 3, schedulerName: "x", modelHash: "h", nativeSize: 64)
+        let a = try SynthesizePlan(
+            spec: spec, vocabulary: Vocabulary.standard(), steps: 2, guidance: 3, schedulerName: "x", modelHash: "h",
+            nativeSize: 64)
+        let b = try SynthesizePlan(
+            spec: spec, vocabulary: Vocabulary.standard(), steps: 2, guidance: 3, schedulerName: "x", modelHash: "h",
+            nativeSize: 64)
         XCTAssertEqual(a.items, b.items)
         XCTAssertEqual(a.items.filter { $0.labels == ["Pneumothorax"] }.count, 20)
         XCTAssertEqual(a.requested, ["Pneumothorax": 20, "No Finding": 20])
@@ -62,12 +69,16 @@ final class SynthesizeTests: XCTestCase {
     func testSpecErrors() throws {
         let dir = try ProbeFixtures.tempDir("synth-spec")
         let url = dir.appendingPathComponent("s.yaml")
-        for (text, part) in [("count: 5\ndistribution: {pneumothorax: 0.5, effusion: 0.4}", "add up"),
-                             ("count: 5", "exactly one"),
-                             ("prompts: [{prompt: x}]", "count"),
-                             ("count: 5\ndistribution: {pneumothorax: 1}\nsides: [up]", "up")] {
+        for (text, part) in [
+            ("count: 5\ndistribution: {pneumothorax: 0.5, effusion: 0.4}", "add up"),
+            ("count: 5", "exactly one"),
+            ("prompts: [{prompt: x}]", "count"),
+            ("count: 5\ndistribution: {pneumothorax: 1}\nsides: [up]", "up"),
+        ] {
             try text.write(to: url, atomically: true, encoding: .utf8)
-            XCTAssertThrowsError(try SynthesizeSpec.load(url)) { XCTAssertTrue("\($0)".contains(part) && "\($0)".contains("s.yaml"), "\($0)") }
+            XCTAssertThrowsError(try SynthesizeSpec.load(url)) {
+                XCTAssertTrue("\($0)".contains(part) && "\($0)".contains("s.yaml"), "\($0)")
+            }
         }
     }
 
@@ -90,10 +101,12 @@ final class SynthesizeTests: XCTestCase {
         XCTAssertEqual(summary.realisedLabels, ["Pneumothorax": 3, "No Finding": 3])
         XCTAssertFalse(summary.diversity.perPrompt.isEmpty && summary.diversity.perLabel.isEmpty)
         XCTAssertNotNil(summary.classifierAgreement["stub"])
-        let csv = try String(contentsOf: out.appendingPathComponent("labels.csv"), encoding: .utf8).split(separator: "\n")
+        let csv = try String(contentsOf: out.appendingPathComponent("labels.csv"), encoding: .utf8).split(
+            separator: "\n")
         XCTAssertEqual(csv.count, 7)
         XCTAssertTrue(csv[0].hasPrefix("file,prompt,negative_prompt,Atelectasis"))
-        let images = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("images").path).filter { $0.hasSuffix(".png") }
+        let images = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("images").path)
+            .filter { $0.hasSuffix(".png") }
         XCTAssertEqual(images.sorted(), (0..<6).map { String(format: "%06d.png", $0) })
         let prov = try XCTUnwrap(try Provenance.read(from: out.appendingPathComponent("images/000000.png")))
         XCTAssertEqual(prov.source, Provenance.syntheticNotice)
@@ -109,7 +122,9 @@ final class SynthesizeTests: XCTestCase {
         _ = try RunMerge.merge(SynthesisRow.self, into: merged, from: shards)
         _ = try DatasetFinalizer.finalize(directory: merged, software: "test")
         for f in ["labels.csv", "manifest.json", "summary.json"] + images.map({ "images/\($0)" }) {
-            XCTAssertEqual(try Data(contentsOf: merged.appendingPathComponent(f)), try Data(contentsOf: out.appendingPathComponent(f)), f)
+            XCTAssertEqual(
+                try Data(contentsOf: merged.appendingPathComponent(f)),
+                try Data(contentsOf: out.appendingPathComponent(f)), f)
         }
     }
 
@@ -138,14 +153,17 @@ final class SynthesizeTests: XCTestCase {
         // Edited images keep the source's size.
         let img = try ImageIO.read(out.appendingPathComponent("images/000001.png"))
         XCTAssertEqual([img.width, img.height], [80, 80])
-        XCTAssertEqual(try Provenance.read(from: out.appendingPathComponent("images/000001.png"))?.mode, "synthesize-edit")
+        XCTAssertEqual(
+            try Provenance.read(from: out.appendingPathComponent("images/000001.png"))?.mode, "synthesize-edit")
     }
 
     func testMSSSIMFlagsDuplicates() throws {
         let dir = try ProbeFixtures.tempDir("dup")
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("images"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("images"), withIntermediateDirectories: true)
         try ProbeFixtures.writeImages(in: dir.appendingPathComponent("images"), count: 2, size: 96)
-        try FileManager.default.copyItem(at: dir.appendingPathComponent("images/img00.png"), to: dir.appendingPathComponent("images/copy.png"))
+        try FileManager.default.copyItem(
+            at: dir.appendingPathComponent("images/img00.png"), to: dir.appendingPathComponent("images/copy.png"))
         let rows = ["images/img00.png", "images/copy.png", "images/img01.png"].map {
             SynthesisRow.made(prompt: "p", file: $0)
         }

@@ -36,7 +36,7 @@ struct TinySafetensors {
         var out: [String: Tensor] = [:]
         for (name, value) in header where name != "__metadata__" {
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String, dtype == "F32",
-                  let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2
+                let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2
             else { throw FixtureError.bad("bad entry \(name)") }
             let start = headerEnd + offsets[0], end = headerEnd + offsets[1]
             guard start <= end, end <= data.count, (end - start) == 4 * shape.reduce(1, *) else {
@@ -45,7 +45,8 @@ struct TinySafetensors {
             var values = [Float](repeating: 0, count: (end - start) / 4)
             data.subdata(in: start..<end).withUnsafeBytes { raw in
                 for i in 0..<values.count {
-                    values[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                    values[i] = Float(
+                        bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
                 }
             }
             out[name] = Tensor(shape: shape, data: values)

@@ -5,11 +5,11 @@ import XCTest
 
 final class SchedulerConfigTests: XCTestCase {
     let sd15 = """
-    {"_class_name": "PNDMScheduler", "_diffusers_version": "0.6.0", "beta_end": 0.012,
-     "beta_schedule": "scaled_linear", "beta_start": 0.00085, "num_train_timesteps": 1000,
-     "set_alpha_to_one": false, "skip_prk_steps": true, "steps_offset": 1, "trained_betas": null,
-     "clip_sample": false, "some_future_key": [1, 2]}
-    """
+        {"_class_name": "PNDMScheduler", "_diffusers_version": "0.6.0", "beta_end": 0.012,
+         "beta_schedule": "scaled_linear", "beta_start": 0.00085, "num_train_timesteps": 1000,
+         "set_alpha_to_one": false, "skip_prk_steps": true, "steps_offset": 1, "trained_betas": null,
+         "clip_sample": false, "some_future_key": [1, 2]}
+        """
 
     func testParsesCheckpointConfig() throws {
         let c = try SchedulerConfig(json: Data(sd15.utf8))
@@ -61,10 +61,15 @@ final class SchedulerConfigTests: XCTestCase {
         XCTAssertThrowsError(try SchedulerConfig(json: Data("{\"clip_sample\": 1}".utf8)))
         XCTAssertThrowsError(try SchedulerConfig(json: Data("{\"num_train_timesteps\": 1.5}".utf8)))
         // An unknown value is refused while the file is read, naming the file, the key and the accepted values.
-        XCTAssertThrowsError(try SchedulerConfig(json: Data(#"{"beta_schedule": "sigmoid"}"#.utf8),
-                                                 file: "scheduler/scheduler_config.json")) { e in
-            XCTAssertEqual("\(e)", "scheduler/scheduler_config.json: key 'beta_schedule' has unknown value 'sigmoid' "
-                                 + "(linear, scaled_linear, squaredcos_cap_v2)")
+        XCTAssertThrowsError(
+            try SchedulerConfig(
+                json: Data(#"{"beta_schedule": "sigmoid"}"#.utf8),
+                file: "scheduler/scheduler_config.json")
+        ) { e in
+            XCTAssertEqual(
+                "\(e)",
+                "scheduler/scheduler_config.json: key 'beta_schedule' has unknown value 'sigmoid' "
+                    + "(linear, scaled_linear, squaredcos_cap_v2)")
         }
         XCTAssertThrowsError(try SchedulerConfig(json: Data(#"{"prediction_type": "x"}"#.utf8))) { e in
             XCTAssertTrue("\(e)".contains("prediction_type"), "\(e)")

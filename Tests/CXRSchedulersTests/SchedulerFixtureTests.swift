@@ -24,7 +24,8 @@ final class SchedulerFixtureTests: XCTestCase {
     /// The scheduler of case `index` of the manifest, its config read by the same JSON reader as a checkpoint's.
     private func makeFromCase(_ c: [String: Any], index: Int, manifest: JSONValue) throws -> any Scheduler {
         guard let kindName = c["kind"] as? String, let kind = SchedulerKind(rawValue: kindName),
-              let config = manifest["cases"]?[index]?["config"] else { throw FixtureError.bad("bad case") }
+            let config = manifest["cases"]?[index]?["config"]
+        else { throw FixtureError.bad("bad case") }
         let eta = (c["eta"] as? NSNumber)?.doubleValue ?? 0
         return try makeScheduler(kind: kind, config: SchedulerConfig(config.config(file: "manifest.json")), eta: eta)
     }
@@ -81,8 +82,9 @@ final class SchedulerFixtureTests: XCTestCase {
                         timestepMismatch += 1
                         // Karras timesteps go through float32 logs that may differ in the last bit.
                         let close = zip(s.timesteps, wantTs).allSatisfy { abs($0 - $1) <= 1e-4 * Swift.max(1, abs($1)) }
-                        XCTAssertTrue(close && s.timesteps.count == wantTs.count && name.hasPrefix("karras"),
-                                      "\(name) timesteps \(s.timesteps) vs \(wantTs)")
+                        XCTAssertTrue(
+                            close && s.timesteps.count == wantTs.count && name.hasPrefix("karras"),
+                            "\(name) timesteps \(s.timesteps) vs \(wantTs)")
                     }
                     let wantSigma = Float((run["init_noise_sigma"] as? NSNumber)?.doubleValue ?? .nan)
                     XCTAssertEqual(s.initNoiseSigma, wantSigma, accuracy: abs(wantSigma) * 1e-6, name)
@@ -107,7 +109,9 @@ final class SchedulerFixtureTests: XCTestCase {
             report.append("\(name): max rel err \(worst)\(timestepMismatch > 0 ? " (timesteps ~)" : "")")
         }
         print("SCHEDULER-FIXTURES\n" + report.joined(separator: "\n"))
-        print("SCHEDULER-WORST " + worstByKind.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-            .joined(separator: " "))
+        print(
+            "SCHEDULER-WORST "
+                + worstByKind.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                .joined(separator: " "))
     }
 }

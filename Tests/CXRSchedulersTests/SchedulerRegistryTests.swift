@@ -18,14 +18,16 @@ final class SchedulerRegistryTests: XCTestCase {
     func testEveryKindLoadsFromItsDiffusersConfig() throws {
         XCTAssertFalse(SchedulerKind.allCases.isEmpty)
         for kind in SchedulerKind.allCases {
-            let config = try SchedulerConfig(json: Data(diffusersConfig(className: kind.className).utf8),
-                                             file: "scheduler/scheduler_config.json")
+            let config = try SchedulerConfig(
+                json: Data(diffusersConfig(className: kind.className).utf8),
+                file: "scheduler/scheduler_config.json")
             XCTAssertEqual(config.predictionType, .epsilon)
             XCTAssertEqual(config.timestepSpacing, .leading)
             var scheduler = try makeScheduler(kind: nil, config: config)
             XCTAssertEqual(scheduler.kind, kind, "\(kind.className) builds the kind it is registered under")
-            XCTAssertEqual(ObjectIdentifier(type(of: scheduler)), ObjectIdentifier(kind.implementation),
-                           "\(kind)")
+            XCTAssertEqual(
+                ObjectIdentifier(type(of: scheduler)), ObjectIdentifier(kind.implementation),
+                "\(kind)")
             XCTAssertEqual(SchedulerKind(className: kind.className), kind)
             try scheduler.setTimesteps(10)
             XCTAssertFalse(scheduler.timesteps.isEmpty, "\(kind)")
@@ -56,8 +58,10 @@ final class SchedulerRegistryTests: XCTestCase {
 
     func testUnsupportedClassListsTheRegistry() {
         let message = SchedulerError.unsupportedClass("UniPCMultistepScheduler").description
-        XCTAssertEqual(message, "scheduler_config.json: unsupported scheduler class UniPCMultistepScheduler (supported: "
-                       + "DDIMScheduler, PNDMScheduler, EulerDiscreteScheduler, EulerAncestralDiscreteScheduler, "
-                       + "DPMSolverMultistepScheduler, LMSDiscreteScheduler)")
+        XCTAssertEqual(
+            message,
+            "scheduler_config.json: unsupported scheduler class UniPCMultistepScheduler (supported: "
+                + "DDIMScheduler, PNDMScheduler, EulerDiscreteScheduler, EulerAncestralDiscreteScheduler, "
+                + "DPMSolverMultistepScheduler, LMSDiscreteScheduler)")
     }
 }

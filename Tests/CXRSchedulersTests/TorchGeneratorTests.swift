@@ -45,7 +45,8 @@ final class TorchGeneratorTests: XCTestCase {
     func testSuccessiveCallsContinueTheStream() throws {
         let (meta, st) = try fixtures()
         guard let seq = meta["sequence"] as? [String: Any], let shapes = seq["shapes"] as? [[Int]],
-              let key = seq["key"] as? String, let seed = seq["seed"] as? NSNumber else {
+            let key = seq["key"] as? String, let seed = seq["seed"] as? NSNumber
+        else {
             throw FixtureError.bad("no sequence")
         }
         var g = TorchGenerator(seed: seed.uint64Value)

@@ -21,8 +21,9 @@ final class BFloat16GEMMTests: XCTestCase {
 
     /// Through `gemm(.bf16, ...)` with both operands packed per call.
     let bf16: GEMMCheck.Multiply = { c, a, lda, b, ldb, out, ldc in
-        gemm(.bf16, m: c.m, n: c.n, k: c.k, alpha: c.alpha, a: .floats(a, ld: lda, transposed: c.transA),
-             b: .floats(b, ld: ldb, transposed: c.transB), beta: c.beta, c: out, ldc: ldc)
+        gemm(
+            .bf16, m: c.m, n: c.n, k: c.k, alpha: c.alpha, a: .floats(a, ld: lda, transposed: c.transA),
+            b: .floats(b, ld: ldb, transposed: c.transB), beta: c.beta, c: out, ldc: ldc)
     }
 
     /// Odd shapes around the 8-row and 32-column panel edges, all four transposes, padded strides, alpha/beta and
@@ -51,8 +52,9 @@ final class BFloat16GEMMTests: XCTestCase {
             var c: [Float] = [0]
             a.withUnsafeBufferPointer { ap in
                 b.withUnsafeBufferPointer { bp in
-                    gemm(.bf16, m: 1, n: 1, k: 1, a: .floats(ap.baseAddress!, ld: 1, transposed: false),
-                         b: .floats(bp.baseAddress!, ld: 1, transposed: false), c: &c, ldc: 1)
+                    gemm(
+                        .bf16, m: 1, n: 1, k: 1, a: .floats(ap.baseAddress!, ld: 1, transposed: false),
+                        b: .floats(bp.baseAddress!, ld: 1, transposed: false), c: &c, ldc: 1)
                 }
             }
             return c[0]
@@ -67,10 +69,12 @@ final class BFloat16GEMMTests: XCTestCase {
     }
 
     func roundedToBF16(_ t: Tensor) -> Tensor {
-        Tensor(shape: t.shape, data: t.data.map { f in
-            let u = f.bitPattern
-            return Float(bitPattern: (u &+ 0x7FFF &+ (u >> 16 & 1)) & 0xFFFF_0000)
-        })
+        Tensor(
+            shape: t.shape,
+            data: t.data.map { f in
+                let u = f.bitPattern
+                return Float(bitPattern: (u &+ 0x7FFF &+ (u >> 16 & 1)) & 0xFFFF_0000)
+            })
     }
 
     /// A linear layer and an im2col / 1x1 convolution in bf16 are the fp32 layer applied to bf16-rounded

@@ -4,19 +4,23 @@ import XCTest
 /// CPU feature decoding and the choice of OpenBLAS kernels, on the machines cxr-edit has met and on cases no
 /// machine here can show (a mis-detecting OpenBLAS, a user's OPENBLAS_CORETYPE, a fixed-target build).
 final class KernelSelectionTests: XCTestCase {
-    let avx512: Set<CPUFeatures.Feature> = [.sse3, .ssse3, .sse4_1, .sse4_2, .avx, .fma, .avx2,
-                                            .avx512f, .avx512dq, .avx512cd, .avx512bw, .avx512vl]
+    let avx512: Set<CPUFeatures.Feature> = [
+        .sse3, .ssse3, .sse4_1, .sse4_2, .avx, .fma, .avx2,
+        .avx512f, .avx512dq, .avx512cd, .avx512bw, .avx512vl,
+    ]
     var sapphireRapids: CPUFeatures {
-        CPUFeatures(vendor: "GenuineIntel", family: 6, model: 143,
-                    features: avx512.union([.avx512_bf16, .amx_tile, .amx_bf16, .amx_int8]))
+        CPUFeatures(
+            vendor: "GenuineIntel", family: 6, model: 143,
+            features: avx512.union([.avx512_bf16, .amx_tile, .amx_bf16, .amx_int8]))
     }
     var zen4: CPUFeatures {
         CPUFeatures(vendor: "AuthenticAMD", family: 25, model: 17, features: avx512.union([.avx512_bf16]))
     }
     var skylakeSP: CPUFeatures { CPUFeatures(vendor: "GenuineIntel", family: 6, model: 85, features: avx512) }
     var zen3: CPUFeatures {
-        CPUFeatures(vendor: "AuthenticAMD", family: 25, model: 1,
-                    features: [.sse3, .ssse3, .sse4_1, .sse4_2, .avx, .fma, .avx2])
+        CPUFeatures(
+            vendor: "AuthenticAMD", family: 25, model: 1,
+            features: [.sse3, .ssse3, .sse4_1, .sse4_2, .avx, .fma, .avx2])
     }
     let dynamic = "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Prescott MAX_THREADS=64"
 
@@ -128,8 +132,10 @@ final class KernelSelectionTests: XCTestCase {
     }
 
     func testCorrectDetectionIsKept() {
-        for (cpu, core) in [(zen4, "Cooperlake"), (skylakeSP, "SkylakeX"), (sapphireRapids, "SapphireRapids"),
-                            (sapphireRapids, "SkylakeX"), (zen3, "Zen"), (zen3, "Haswell")] {
+        for (cpu, core) in [
+            (zen4, "Cooperlake"), (skylakeSP, "SkylakeX"), (sapphireRapids, "SapphireRapids"),
+            (sapphireRapids, "SkylakeX"), (zen3, "Zen"), (zen3, "Haswell"),
+        ] {
             let c = BLASKernelChoice.decide(cpu: cpu, core: core, config: dynamic, environment: [:])
             XCTAssertEqual(c, BLASKernelChoice(action: .keep, source: .openBLAS), "\(core)")
             XCTAssertNil(BLASKernelChoice.mismatch(cpu: cpu, core: core, environment: [:]), core)
@@ -143,18 +149,22 @@ final class KernelSelectionTests: XCTestCase {
         XCTAssertEqual(c, BLASKernelChoice(action: .keep, source: .environment("Haswell")))
         XCTAssertNil(BLASKernelChoice.mismatch(cpu: zen4, core: "Haswell", environment: env))
         // Even a slow value is the user's: respected, never re-executed.
-        let slow = BLASKernelChoice.decide(cpu: sapphireRapids, core: "Prescott", config: dynamic,
-                                           environment: ["OPENBLAS_CORETYPE": "prescott"])
+        let slow = BLASKernelChoice.decide(
+            cpu: sapphireRapids, core: "Prescott", config: dynamic,
+            environment: ["OPENBLAS_CORETYPE": "prescott"])
         XCTAssertEqual(slow, BLASKernelChoice(action: .keep, source: .environment("prescott")))
         // A value OpenBLAS does not know (it then detects by itself): kept and reported; the check fails because
         // what the user asked for is not what runs.
-        let bogus = BLASKernelChoice.decide(cpu: zen4, core: "Cooperlake", config: dynamic,
-                                            environment: ["OPENBLAS_CORETYPE": "Zen9"])
+        let bogus = BLASKernelChoice.decide(
+            cpu: zen4, core: "Cooperlake", config: dynamic,
+            environment: ["OPENBLAS_CORETYPE": "Zen9"])
         XCTAssertEqual(bogus.action, .keep)
         XCTAssertEqual(bogus.source, .environment("Zen9"))
         XCTAssertNotNil(bogus.note)
-        XCTAssertNotNil(BLASKernelChoice.mismatch(cpu: zen4, core: "Cooperlake",
-                                                  environment: ["OPENBLAS_CORETYPE": "Zen9"]))
+        XCTAssertNotNil(
+            BLASKernelChoice.mismatch(
+                cpu: zen4, core: "Cooperlake",
+                environment: ["OPENBLAS_CORETYPE": "Zen9"]))
         // Empty is no value: OpenBLAS ignores it, so the CPU decides.
         XCTAssertEqual(decide(zen3, "Prescott", ["OPENBLAS_CORETYPE": ""]).action, .reexecute(core: "Haswell"))
     }
@@ -171,24 +181,30 @@ final class KernelSelectionTests: XCTestCase {
         XCTAssertNotNil(ignored.note)
         XCTAssertNotNil(BLASKernelChoice.mismatch(cpu: sapphireRapids, core: "Prescott", environment: env))
         // The marker without the variable (something cleared it): no loop either.
-        let lost = BLASKernelChoice.decide(cpu: sapphireRapids, core: "Prescott", config: dynamic,
-                                           environment: ["CXR_EDIT_OPENBLAS_CORETYPE": "Cooperlake,Prescott"])
+        let lost = BLASKernelChoice.decide(
+            cpu: sapphireRapids, core: "Prescott", config: dynamic,
+            environment: ["CXR_EDIT_OPENBLAS_CORETYPE": "Cooperlake,Prescott"])
         XCTAssertEqual(lost.action, .keep)
         // A user value that happens to differ from a stale marker is the user's.
-        let user = BLASKernelChoice.decide(cpu: zen4, core: "Haswell", config: dynamic,
-                                           environment: ["OPENBLAS_CORETYPE": "Haswell",
-                                                         "CXR_EDIT_OPENBLAS_CORETYPE": "Cooperlake,Prescott"])
+        let user = BLASKernelChoice.decide(
+            cpu: zen4, core: "Haswell", config: dynamic,
+            environment: [
+                "OPENBLAS_CORETYPE": "Haswell",
+                "CXR_EDIT_OPENBLAS_CORETYPE": "Cooperlake,Prescott",
+            ])
         XCTAssertEqual(user.source, .environment("Haswell"))
     }
 
     func testFixedTargetBuildAndUnknownCoresAreLeftAlone() {
-        let fixed = BLASKernelChoice.decide(cpu: zen4, core: "Haswell",
-                                            config: "OpenBLAS 0.3.21 NO_LAPACKE Haswell MAX_THREADS=64",
-                                            environment: [:])
+        let fixed = BLASKernelChoice.decide(
+            cpu: zen4, core: "Haswell",
+            config: "OpenBLAS 0.3.21 NO_LAPACKE Haswell MAX_THREADS=64",
+            environment: [:])
         XCTAssertEqual(fixed.action, .keep)
         XCTAssertNotNil(fixed.note)
-        XCTAssertNotNil(BLASKernelChoice.mismatch(cpu: zen4, core: "Haswell", environment: [:]),
-                        "a fixed AVX2 build on an AVX-512 CPU is still the wrong kernel for the check")
+        XCTAssertNotNil(
+            BLASKernelChoice.mismatch(cpu: zen4, core: "Haswell", environment: [:]),
+            "a fixed AVX2 build on an AVX-512 CPU is still the wrong kernel for the check")
         let future = BLASKernelChoice.decide(cpu: zen4, core: "Zen5", config: dynamic, environment: [:])
         XCTAssertEqual(future.action, .keep)
         // An SSE-only CPU has nothing better to ask for.
@@ -222,7 +238,8 @@ final class KernelSelectionTests: XCTestCase {
                     for j in 0..<(kind == 2 ? ldc : c.n) {
                         var sum: Float = 0
                         for p in 0..<(kind == 0 ? max(0, c.k - 1) : c.k) where j < c.n {
-                            sum += (c.transA ? a[p * lda + i] : a[i * lda + p])
+                            sum +=
+                                (c.transA ? a[p * lda + i] : a[i * lda + p])
                                 * (c.transB ? b[j * ldb + p] : b[p * ldb + j])
                         }
                         out[i * ldc + j] = c.alpha * sum + (kind == 1 || c.beta == 0 ? 0 : c.beta * out[i * ldc + j])
@@ -233,8 +250,9 @@ final class KernelSelectionTests: XCTestCase {
         let cases = GEMMCheck.cases.filter { $0.k > 1 && $0.m * $0.n * $0.k < 100_000 }
         XCTAssertEqual(GEMMCheck.run(cases, multiply: broken(3)), [], "the plain loop is a correct GEMM")
         XCTAssertEqual(GEMMCheck.run(cases, multiply: broken(0)).count, cases.count, "dropped term")
-        XCTAssertEqual(GEMMCheck.run(cases, multiply: broken(1)).count, cases.filter { $0.beta != 0 }.count,
-                       "beta ignored")
+        XCTAssertEqual(
+            GEMMCheck.run(cases, multiply: broken(1)).count, cases.filter { $0.beta != 0 }.count,
+            "beta ignored")
         XCTAssertEqual(GEMMCheck.run(cases, multiply: broken(2)).count, cases.count, "padding overwritten")
         XCTAssertFalse(OpenBLASLibrary.coreName.isEmpty)
         XCTAssertTrue(OpenBLASLibrary.config.hasPrefix("OpenBLAS"), OpenBLASLibrary.config)

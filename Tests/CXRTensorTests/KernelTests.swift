@@ -20,16 +20,28 @@ final class KernelTests: XCTestCase {
         let o = w.shape[0], kh = w.shape[2], kw = w.shape[3]
         let ho = (h + pad.top + pad.bottom - kh) / stride + 1, wo = (wd + pad.left + pad.right - kw) / stride + 1
         var out = Tensor(zeros: [n, o, ho, wo])
-        for bi in 0..<n { for oc in 0..<o { for oy in 0..<ho { for ox in 0..<wo {
-            var acc: Double = Double(b?.data[oc] ?? 0)
-            for ci in 0..<c { for ky in 0..<kh { for kx in 0..<kw {
-                let iy = oy * stride - pad.top + ky, ix = ox * stride - pad.left + kx
-                if iy >= 0 && iy < h && ix >= 0 && ix < wd {
-                    acc += Double(x.data[((bi * c + ci) * h + iy) * wd + ix]) * Double(w.data[((oc * c + ci) * kh + ky) * kw + kx])
+        for bi in 0..<n {
+            for oc in 0..<o {
+                for oy in 0..<ho {
+                    for ox in 0..<wo {
+                        var acc: Double = Double(b?.data[oc] ?? 0)
+                        for ci in 0..<c {
+                            for ky in 0..<kh {
+                                for kx in 0..<kw {
+                                    let iy = oy * stride - pad.top + ky, ix = ox * stride - pad.left + kx
+                                    if iy >= 0 && iy < h && ix >= 0 && ix < wd {
+                                        acc +=
+                                            Double(x.data[((bi * c + ci) * h + iy) * wd + ix])
+                                            * Double(w.data[((oc * c + ci) * kh + ky) * kw + kx])
+                                    }
+                                }
+                            }
+                        }
+                        out.data[((bi * o + oc) * ho + oy) * wo + ox] = Float(acc)
+                    }
                 }
-            } } }
-            out.data[((bi * o + oc) * ho + oy) * wo + ox] = Float(acc)
-        } } } }
+            }
+        }
         return out
     }
 
@@ -56,11 +68,13 @@ final class KernelTests: XCTestCase {
         let x = random([3, 4, 6], seed: 1), w = random([5, 6], seed: 2), b = random([5], seed: 3)
         let y = linear(x, weight: w, bias: b)
         XCTAssertEqual(y.shape, [3, 4, 5])
-        for r in 0..<12 { for o in 0..<5 {
-            var acc = b.data[o]
-            for i in 0..<6 { acc += x.data[r * 6 + i] * w.data[o * 6 + i] }
-            XCTAssertEqual(y.data[r * 5 + o], acc, accuracy: 1e-5)
-        } }
+        for r in 0..<12 {
+            for o in 0..<5 {
+                var acc = b.data[o]
+                for i in 0..<6 { acc += x.data[r * 6 + i] * w.data[o * 6 + i] }
+                XCTAssertEqual(y.data[r * 5 + o], acc, accuracy: 1e-5)
+            }
+        }
     }
 
     func testGroupNormAndFusedSiLU() {
@@ -68,18 +82,20 @@ final class KernelTests: XCTestCase {
         let w = random([6], seed: 6), b = random([6], seed: 7)
         let y = groupNorm(x, groups: 3, weight: w, bias: b, eps: 1e-5)
         let ys = groupNorm(x, groups: 3, weight: w, bias: b, eps: 1e-5, silu: true)
-        for n in 0..<2 { for g in 0..<3 {
-            let base = (n * 6 + g * 2) * 12
-            let vals = x.data[base..<(base + 24)].map(Double.init)
-            let mean = vals.reduce(0, +) / 24
-            let v = vals.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 24
-            for i in 0..<24 {
-                let ch = g * 2 + i / 12
-                let e = Float((vals[i] - mean) / (v + 1e-5).squareRoot()) * w.data[ch] + b.data[ch]
-                XCTAssertEqual(y.data[base + i], e, accuracy: 1e-5)
-                XCTAssertEqual(ys.data[base + i], e / (1 + expf(-e)), accuracy: 1e-5)
+        for n in 0..<2 {
+            for g in 0..<3 {
+                let base = (n * 6 + g * 2) * 12
+                let vals = x.data[base..<(base + 24)].map(Double.init)
+                let mean = vals.reduce(0, +) / 24
+                let v = vals.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 24
+                for i in 0..<24 {
+                    let ch = g * 2 + i / 12
+                    let e = Float((vals[i] - mean) / (v + 1e-5).squareRoot()) * w.data[ch] + b.data[ch]
+                    XCTAssertEqual(y.data[base + i], e, accuracy: 1e-5)
+                    XCTAssertEqual(ys.data[base + i], e / (1 + expf(-e)), accuracy: 1e-5)
+                }
             }
-        } }
+        }
     }
 
     func testLayerNorm() {
@@ -90,7 +106,9 @@ final class KernelTests: XCTestCase {
             let m = row.reduce(0, +) / 10
             let v = row.map { ($0 - m) * ($0 - m) }.reduce(0, +) / 10
             for i in 0..<10 {
-                XCTAssertEqual(y.data[r * 10 + i], (row[r * 10 + i] - m) / (v + 1e-5).squareRoot() * w.data[i] + b.data[i], accuracy: 1e-5)
+                XCTAssertEqual(
+                    y.data[r * 10 + i], (row[r * 10 + i] - m) / (v + 1e-5).squareRoot() * w.data[i] + b.data[i],
+                    accuracy: 1e-5)
             }
         }
     }
@@ -98,22 +116,30 @@ final class KernelTests: XCTestCase {
     func naiveAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool) -> Tensor {
         let b = q.shape[0], lq = q.shape[1], hd = q.shape[2], lk = k.shape[1], d = hd / heads
         var out = Tensor(zeros: q.shape)
-        for bi in 0..<b { for h in 0..<heads { for i in 0..<lq {
-            var s = [Double](repeating: -.infinity, count: lk)
-            for j in 0..<lk where !causal || j <= i {
-                var acc = 0.0
-                for e in 0..<d { acc += Double(q.data[(bi * lq + i) * hd + h * d + e]) * Double(k.data[(bi * lk + j) * hd + h * d + e]) }
-                s[j] = acc / Double(d).squareRoot()
+        for bi in 0..<b {
+            for h in 0..<heads {
+                for i in 0..<lq {
+                    var s = [Double](repeating: -.infinity, count: lk)
+                    for j in 0..<lk where !causal || j <= i {
+                        var acc = 0.0
+                        for e in 0..<d {
+                            acc +=
+                                Double(q.data[(bi * lq + i) * hd + h * d + e])
+                                * Double(k.data[(bi * lk + j) * hd + h * d + e])
+                        }
+                        s[j] = acc / Double(d).squareRoot()
+                    }
+                    let m = s.max()!
+                    let ex = s.map { exp($0 - m) }
+                    let z = ex.reduce(0, +)
+                    for e in 0..<d {
+                        var acc = 0.0
+                        for j in 0..<lk { acc += ex[j] / z * Double(v.data[(bi * lk + j) * hd + h * d + e]) }
+                        out.data[(bi * lq + i) * hd + h * d + e] = Float(acc)
+                    }
+                }
             }
-            let m = s.max()!
-            let ex = s.map { exp($0 - m) }
-            let z = ex.reduce(0, +)
-            for e in 0..<d {
-                var acc = 0.0
-                for j in 0..<lk { acc += ex[j] / z * Double(v.data[(bi * lk + j) * hd + h * d + e]) }
-                out.data[(bi * lq + i) * hd + h * d + e] = Float(acc)
-            }
-        } } }
+        }
         return out
     }
 
@@ -126,7 +152,8 @@ final class KernelTests: XCTestCase {
         }
         let qs = random([1, 9, 8], seed: 14)
         let causalRef = naiveAttention(q: qs, k: qs, v: qs, heads: 2, causal: true)
-        XCTAssertLessThan(attention(q: qs, k: qs, v: qs, heads: 2, causal: true, queryChunk: 4).maxAbsDifference(causalRef), 1e-5)
+        XCTAssertLessThan(
+            attention(q: qs, k: qs, v: qs, heads: 2, causal: true, queryChunk: 4).maxAbsDifference(causalRef), 1e-5)
     }
 
     /// Streaming attention over key blocks equals the float64 reference to fp32 rounding for every block size

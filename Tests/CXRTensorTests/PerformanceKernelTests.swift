@@ -20,7 +20,8 @@ final class PerformanceKernelTests: XCTestCase {
         let saved = (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels)
         defer { (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels) = saved }
         for (n, c, o, h, w) in [(2, 5, 7, 9, 7), (1, 16, 8, 16, 16), (1, 3, 4, 1, 1), (2, 33, 17, 6, 11)] {
-            let x = random([n, c, h, w], seed: UInt64(h * 31 + w)), wt = random([o, c, 3, 3], seed: 7), b = random([o], seed: 9)
+            let x = random([n, c, h, w], seed: UInt64(h * 31 + w)), wt = random([o, c, 3, 3], seed: 7),
+                b = random([o], seed: 9)
             ConvolutionSettings.winograd = false
             let ref = conv2d(x, weight: wt, bias: b, padding: .same(1))
             ConvolutionSettings.winograd = true
@@ -40,9 +41,17 @@ final class PerformanceKernelTests: XCTestCase {
         let b = Weight(shape: [65536], bits: all, format: .bf16).tensor
         for i in 0..<65536 {
             let e = Float(Float16(bitPattern: UInt16(i)))
-            if e.isNaN { XCTAssertTrue(h.data[i].isNaN) } else { XCTAssertEqual(h.data[i].bitPattern, e.bitPattern, "f16 \(i)") }
+            if e.isNaN {
+                XCTAssertTrue(h.data[i].isNaN)
+            } else {
+                XCTAssertEqual(h.data[i].bitPattern, e.bitPattern, "f16 \(i)")
+            }
             let eb = Float(bitPattern: UInt32(i) << 16)
-            if eb.isNaN { XCTAssertTrue(b.data[i].isNaN) } else { XCTAssertEqual(b.data[i].bitPattern, eb.bitPattern, "bf16 \(i)") }
+            if eb.isNaN {
+                XCTAssertTrue(b.data[i].isNaN)
+            } else {
+                XCTAssertEqual(b.data[i].bitPattern, eb.bitPattern, "bf16 \(i)")
+            }
         }
         let w32 = random([6, 10], seed: 3)
         let bits = w32.data.map { Float16($0).bitPattern }

@@ -46,8 +46,9 @@ final class CLIPTokenizerFileTests: XCTestCase {
     func testWriteFolderMatchesTransformersFilesByteForByte() throws {
         let dir = try makeTemporaryDirectory("write")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try CLIPTokenizer.writeFolder(bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: "<|endoftext|>",
-                                      mergeCount: 1000)
+        try CLIPTokenizer.writeFolder(
+            bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: "<|endoftext|>",
+            mergeCount: 1000)
         let reference = TokenizerFixtures.directory.appendingPathComponent("small")
         for name in ["vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"] {
             let ours = try Data(contentsOf: dir.appendingPathComponent(name))
@@ -60,7 +61,9 @@ final class CLIPTokenizerFileTests: XCTestCase {
         let fixtures = try TokenizerFixtures.loaded.get()
         let dir = try makeTemporaryDirectory("roundtrip")
         defer { try? FileManager.default.removeItem(at: dir) }
-        for (pad, reference) in [("<|endoftext|>", try TokenizerFixtures.sd1.get()), ("!", try TokenizerFixtures.sd2.get())] {
+        for (pad, reference) in [
+            ("<|endoftext|>", try TokenizerFixtures.sd1.get()), ("!", try TokenizerFixtures.sd2.get()),
+        ] {
             try CLIPTokenizer.writeFolder(bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: pad)
             let loaded = try CLIPTokenizer(directory: dir)
             XCTAssertEqual(loaded.vocabSize, 49_408)
@@ -96,7 +99,7 @@ final class CLIPTokenizerFileTests: XCTestCase {
         expectError("vocab.json") { _ = try CLIPTokenizer(directory: dir) }
         try Data("{\"a\": \"x\"}".utf8).write(to: vocabURL)
         expectError("vocab.json") { _ = try CLIPTokenizer(directory: dir) }
-        try Data("{\"a\": 0}".utf8).write(to: vocabURL)   // merges refer to tokens it lacks
+        try Data("{\"a\": 0}".utf8).write(to: vocabURL)  // merges refer to tokens it lacks
         expectError("vocab.json") { _ = try CLIPTokenizer(directory: dir) }
         try FileManager.default.removeItem(at: vocabURL)
         expectError("vocab.json") { _ = try CLIPTokenizer(directory: dir) }
@@ -127,21 +130,23 @@ final class CLIPTokenizerFileTests: XCTestCase {
         try CLIPTokenizer.writeFolder(bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: "!", mergeCount: 100)
         let configURL = dir.appendingPathComponent("tokenizer_config.json")
         try FileManager.default.removeItem(at: dir.appendingPathComponent("special_tokens_map.json"))
-        try Data(#"{"pad_token": {"__type": "AddedToken", "content": "!", "normalized": true}, "model_max_length": 16}"#.utf8)
-            .write(to: configURL)
+        try Data(
+            #"{"pad_token": {"__type": "AddedToken", "content": "!", "normalized": true}, "model_max_length": 16}"#.utf8
+        )
+        .write(to: configURL)
         let tokenizer = try CLIPTokenizer(directory: dir)
         XCTAssertEqual(tokenizer.padTokenID, 0)
         XCTAssertEqual(tokenizer.maxLength, 16)
         XCTAssertEqual(tokenizer.encode("a").ids.count, 16)
         try Data(#"{"pad_token": "<pad>"}"#.utf8).write(to: configURL)
         let added = try CLIPTokenizer(directory: dir)
-        XCTAssertEqual(added.padTokenID, 512 + 100 + 2)   // appended after the vocabulary, as transformers does
+        XCTAssertEqual(added.padTokenID, 512 + 100 + 2)  // appended after the vocabulary, as transformers does
         XCTAssertEqual(added.vocabSize, 512 + 100 + 3)
     }
 
     func testTokenizingAThousandPhrasesIsFast() throws {
         let fixtures = try TokenizerFixtures.loaded.get()
-        let tokenizer = try CLIPTokenizer(bpeGzip: TokenizerFixtures.bpeGzip)   // fresh, empty cache
+        let tokenizer = try CLIPTokenizer(bpeGzip: TokenizerFixtures.bpeGzip)  // fresh, empty cache
         let phrases = (0..<1000).map { fixtures.cases[$0 % fixtures.cases.count].text + " \($0)" }
         let start = Date()
         var total = 0

@@ -16,11 +16,14 @@ final class CLIPTokenizerReferenceTests: XCTestCase {
             for (tokenizer, expected, label) in [(sd1, c.eot, "eot"), (sd2, c.bang, "bang")] {
                 let got = tokenizer.encode(c.text)
                 if got.ids != expected.ids || got.tokenCount != expected.count || got.truncated != expected.truncated
-                    || got.droppedText != expected.dropped {
+                    || got.droppedText != expected.dropped
+                {
                     mismatches += 1
-                    XCTFail("\(label) \(c.kind) \(c.text.debugDescription): got \(got.ids.prefix(got.tokenCount)) "
+                    XCTFail(
+                        "\(label) \(c.kind) \(c.text.debugDescription): got \(got.ids.prefix(got.tokenCount)) "
                             + "count \(got.tokenCount) dropped \(String(describing: got.droppedText)); expected "
-                            + "\(expected.ids.prefix(expected.count)) count \(expected.count) dropped \(String(describing: expected.dropped))")
+                            + "\(expected.ids.prefix(expected.count)) count \(expected.count) dropped \(String(describing: expected.dropped))"
+                    )
                 }
                 XCTAssertEqual(got.ids.count, fixtures.max_length)
             }
@@ -37,8 +40,9 @@ final class CLIPTokenizerReferenceTests: XCTestCase {
         let fixtures = try TokenizerFixtures.loaded.get()
         let dir = try makeTemporaryDirectory("small")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try CLIPTokenizer.writeFolder(bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: "<|endoftext|>",
-                                      mergeCount: fixtures.small.merge_count)
+        try CLIPTokenizer.writeFolder(
+            bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: "<|endoftext|>",
+            mergeCount: fixtures.small.merge_count)
         let small = try CLIPTokenizer(directory: dir)
         XCTAssertEqual(small.vocabSize, fixtures.small.vocab_size)
         XCTAssertEqual(small.vocabSize, 512 + fixtures.small.merge_count + 2)

@@ -8,12 +8,15 @@ final class TokenizerFileErrorTests: XCTestCase {
     func testTokenizerJSONErrorsNameTheKeyPath() throws {
         let dir = try makeTemporaryDirectory("key-paths-json")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try CLIPTokenizer.writeFolder(bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: "!", mergeCount: 50,
-                                      layout: .tokenizerJSON)
+        try CLIPTokenizer.writeFolder(
+            bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: "!", mergeCount: 50,
+            layout: .tokenizerJSON)
         let url = dir.appendingPathComponent("tokenizer.json")
         let good = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
-        func expect(_ message: String, _ change: (inout [String: Any], inout [String: Any]) -> Void,
-                    line: UInt = #line) throws {
+        func expect(
+            _ message: String, _ change: (inout [String: Any], inout [String: Any]) -> Void,
+            line: UInt = #line
+        ) throws {
             var root = good
             var model = try XCTUnwrap(root["model"] as? [String: Any])
             change(&root, &model)

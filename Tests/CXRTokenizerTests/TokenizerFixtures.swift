@@ -70,9 +70,10 @@ struct TokenizerFixtures: Decodable, Sendable {
     static func configFiles(named name: String) throws -> (tokenizerConfig: Data, specialTokensMap: Data?) {
         let data = try Data(contentsOf: directory.appendingPathComponent("cases.json"))
         guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let configs = root["configs"] as? [[String: Any]],
-              let entry = configs.first(where: { ($0["name"] as? String) == name }),
-              let tc = entry["tokenizer_config"] else {
+            let configs = root["configs"] as? [[String: Any]],
+            let entry = configs.first(where: { ($0["name"] as? String) == name }),
+            let tc = entry["tokenizer_config"]
+        else {
             throw TokenizerError.invalidArgument("fixture config \(name) not found")
         }
         let tcData = try JSONSerialization.data(withJSONObject: tc)
@@ -87,7 +88,8 @@ struct TokenizerFixtures: Decodable, Sendable {
 /// A fresh temporary directory, removed by the caller's `defer`.
 func makeTemporaryDirectory(_ label: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("cxr-tokenizer-\(label)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+        .appendingPathComponent(
+            "cxr-tokenizer-\(label)-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }

@@ -14,8 +14,9 @@ final class TokenizerJSONLayoutTests: XCTestCase {
         for (pad, label) in [("<|endoftext|>", "eot"), ("!", "bang")] {
             let dir = try makeTemporaryDirectory("json-\(label)")
             defer { try? FileManager.default.removeItem(at: dir) }
-            try CLIPTokenizer.writeFolder(bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: pad,
-                                          layout: .tokenizerJSON)
+            try CLIPTokenizer.writeFolder(
+                bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: pad,
+                layout: .tokenizerJSON)
             XCTAssertEqual(folderListing(dir), ["tokenizer.json", "tokenizer_config.json"])
             XCTAssertEqual(CLIPTokenizer.layout(of: dir), .tokenizerJSON)
             let tokenizer = try CLIPTokenizer(directory: dir)
@@ -26,9 +27,11 @@ final class TokenizerJSONLayoutTests: XCTestCase {
                 let expected = label == "eot" ? c.eot : c.bang
                 let got = tokenizer.encode(c.text)
                 if got.ids != expected.ids || got.tokenCount != expected.count || got.truncated != expected.truncated
-                    || got.droppedText != expected.dropped {
+                    || got.droppedText != expected.dropped
+                {
                     mismatches += 1
-                    XCTFail("\(label) \(c.text.debugDescription): got \(got.ids.prefix(got.tokenCount)), "
+                    XCTFail(
+                        "\(label) \(c.text.debugDescription): got \(got.ids.prefix(got.tokenCount)), "
                             + "expected \(expected.ids.prefix(expected.count))")
                 }
             }
@@ -52,11 +55,13 @@ final class TokenizerJSONLayoutTests: XCTestCase {
         }
         let dir = try makeTemporaryDirectory("json-write")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try CLIPTokenizer.writeFolder(bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: "<|endoftext|>",
-                                      mergeCount: fixtures.small.merge_count, layout: .tokenizerJSON)
+        try CLIPTokenizer.writeFolder(
+            bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: "<|endoftext|>",
+            mergeCount: fixtures.small.merge_count, layout: .tokenizerJSON)
         for name in ["tokenizer.json", "tokenizer_config.json"] {
-            XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent(name)),
-                           try Data(contentsOf: reference.appendingPathComponent(name)), "\(name) differs")
+            XCTAssertEqual(
+                try Data(contentsOf: dir.appendingPathComponent(name)),
+                try Data(contentsOf: reference.appendingPathComponent(name)), "\(name) differs")
         }
     }
 
@@ -71,8 +76,9 @@ final class TokenizerJSONLayoutTests: XCTestCase {
             let dir = try makeTemporaryDirectory("both")
             temporary.append(dir)
             try CLIPTokenizer.writeFolder(bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: pad)
-            try CLIPTokenizer.writeFolder(bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: pad,
-                                          layout: .tokenizerJSON)
+            try CLIPTokenizer.writeFolder(
+                bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: pad,
+                layout: .tokenizerJSON)
             folders.append(dir)
         }
         let models = TokenizerFixtures.directory.deletingLastPathComponent().appendingPathComponent("models")
@@ -85,8 +91,9 @@ final class TokenizerJSONLayoutTests: XCTestCase {
             let b = try CLIPTokenizer(directory: dir, layout: .tokenizerJSON)
             let name = dir.path
             XCTAssertEqual(a.vocabSize, b.vocabSize, name)
-            XCTAssertEqual([a.bosTokenID, a.eosTokenID, a.padTokenID, a.maxLength],
-                           [b.bosTokenID, b.eosTokenID, b.padTokenID, b.maxLength], name)
+            XCTAssertEqual(
+                [a.bosTokenID, a.eosTokenID, a.padTokenID, a.maxLength],
+                [b.bosTokenID, b.eosTokenID, b.padTokenID, b.maxLength], name)
             XCTAssertEqual(Set(a.specialTokens.map(\.content)), Set(b.specialTokens.map(\.content)), name)
             for c in fixtures.cases { XCTAssertEqual(a.encode(c.text), b.encode(c.text), "\(name): \(c.text)") }
             for id in 0..<a.vocabSize { XCTAssertEqual(a.token(for: id), b.token(for: id), "\(name): id \(id)") }
@@ -99,8 +106,9 @@ final class TokenizerJSONLayoutTests: XCTestCase {
         XCTAssertNil(CLIPTokenizer.layout(of: dir))
         expectError("no tokenizer files") { _ = try CLIPTokenizer(directory: dir) }
 
-        try CLIPTokenizer.writeFolder(bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: "!", mergeCount: 50,
-                                      layout: .tokenizerJSON)
+        try CLIPTokenizer.writeFolder(
+            bpeGzip: TokenizerFixtures.bpeGzip, to: dir, padToken: "!", mergeCount: 50,
+            layout: .tokenizerJSON)
         let url = dir.appendingPathComponent("tokenizer.json")
         let good = try Data(contentsOf: url)
         XCTAssertNoThrow(try CLIPTokenizer(directory: dir))
@@ -119,13 +127,21 @@ final class TokenizerJSONLayoutTests: XCTestCase {
         expectError("tokenizer.json") { _ = try CLIPTokenizer(directory: dir) }
         try write { $0["model"] = nil }
         expectError("tokenizer.json") { _ = try CLIPTokenizer(directory: dir) }
-        try write { o in var m = o["model"] as! [String: Any]; m["type"] = "WordPiece"; o["model"] = m }
+        try write { o in
+            var m = o["model"] as! [String: Any]; m["type"] = "WordPiece"; o["model"] = m
+        }
         expectError("not CLIP's BPE") { _ = try CLIPTokenizer(directory: dir) }
-        try write { o in var m = o["model"] as! [String: Any]; m["end_of_word_suffix"] = nil; o["model"] = m }
+        try write { o in
+            var m = o["model"] as! [String: Any]; m["end_of_word_suffix"] = nil; o["model"] = m
+        }
         expectError("</w>") { _ = try CLIPTokenizer(directory: dir) }
-        try write { o in var m = o["model"] as! [String: Any]; m["merges"] = [["i"]]; o["model"] = m }
+        try write { o in
+            var m = o["model"] as! [String: Any]; m["merges"] = [["i"]]; o["model"] = m
+        }
         expectError("merge 0") { _ = try CLIPTokenizer(directory: dir) }
-        try write { o in var m = o["model"] as! [String: Any]; m["vocab"] = ["a": "x"]; o["model"] = m }
+        try write { o in
+            var m = o["model"] as! [String: Any]; m["vocab"] = ["a": "x"]; o["model"] = m
+        }
         expectError("tokenizer.json") { _ = try CLIPTokenizer(directory: dir) }
         try write { $0["added_tokens"] = [["content": "x"]] }
         expectError("added_tokens") { _ = try CLIPTokenizer(directory: dir) }

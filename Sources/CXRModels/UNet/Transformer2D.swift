@@ -55,8 +55,10 @@ struct Transformer2D {
     let projOutConv: Conv2d?, projOutLinear: Linear?
     let blocks: [BasicTransformerBlock]
 
-    init(_ p: ParameterScope, channels: Int, heads: Int, layers: Int, contextDim: Int, groups: Int,
-         linearProjection: Bool) throws {
+    init(
+        _ p: ParameterScope, channels: Int, heads: Int, layers: Int, contextDim: Int, groups: Int,
+        linearProjection: Bool
+    ) throws {
         norm = try GroupNorm(p("norm"), groups: groups, channels: channels, eps: 1e-6)
         if linearProjection {
             projInLinear = try Linear(p("proj_in"), in: channels, out: channels)
@@ -68,7 +70,8 @@ struct Transformer2D {
             projInLinear = nil; projOutLinear = nil
         }
         blocks = try (0..<layers).map {
-            try BasicTransformerBlock(p("transformer_blocks.\($0)"), dim: channels, contextDim: contextDim, heads: heads)
+            try BasicTransformerBlock(
+                p("transformer_blocks.\($0)"), dim: channels, contextDim: contextDim, heads: heads)
         }
     }
 
@@ -79,7 +82,9 @@ struct Transformer2D {
         if let projInConv { t = nchwToTokens(projInConv(n)) } else { t = projInLinear!(nchwToTokens(n)) }
         for block in blocks { t = block(t, context: context) }
         var out: Tensor
-        if let projOutLinear { out = tokensToNCHW(projOutLinear(t), height: h, width: w) } else {
+        if let projOutLinear {
+            out = tokensToNCHW(projOutLinear(t), height: h, width: w)
+        } else {
             out = projOutConv!(tokensToNCHW(t, height: h, width: w))
         }
         addInPlace(&out, x)

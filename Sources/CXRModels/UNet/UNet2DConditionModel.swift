@@ -25,8 +25,10 @@ public struct UNet2DConditionModel {
         var inC = ch0
         for i in 0..<n {
             let outC = c.blockOutChannels[i]
-            downBlocks.append(try DownBlock(p("down_blocks.\(i)"), config: c, index: i, in: inC, out: outC,
-                                            downsample: i < n - 1))
+            downBlocks.append(
+                try DownBlock(
+                    p("down_blocks.\(i)"), config: c, index: i, in: inC, out: outC,
+                    downsample: i < n - 1))
             inC = outC
         }
         down = downBlocks
@@ -38,9 +40,11 @@ public struct UNet2DConditionModel {
         var prevOut = rev[0]
         for i in 0..<n {
             let outC = rev[i], skipIn = rev[min(i + 1, n - 1)]
-            upBlocks.append(try UpBlock(p("up_blocks.\(i)"), config: c, kind: c.upBlocks[i], heads: revHeads[i],
-                                        transformerLayers: revTransformer[i], layers: revLayers[i] + 1,
-                                        in: skipIn, prevOut: prevOut, out: outC, upsample: i < n - 1))
+            upBlocks.append(
+                try UpBlock(
+                    p("up_blocks.\(i)"), config: c, kind: c.upBlocks[i], heads: revHeads[i],
+                    transformerLayers: revTransformer[i], layers: revLayers[i] + 1,
+                    in: skipIn, prevOut: prevOut, out: outC, upsample: i < n - 1))
             prevOut = outC
         }
         up = upBlocks
@@ -72,8 +76,9 @@ public struct UNet2DConditionModel {
         let b = sample.shape[0]
         let ts = timesteps.count == 1 ? Array(repeating: timesteps[0], count: b) : timesteps
         precondition(ts.count == b && context.shape[0] == b, "UNet: batch of sample, timesteps and context differ")
-        let feats = Self.timestepFeatures(ts, dim: config.blockOutChannels[0], flipSinToCos: config.flipSinToCos,
-                                          freqShift: config.freqShift)
+        let feats = Self.timestepFeatures(
+            ts, dim: config.blockOutChannels[0], flipSinToCos: config.flipSinToCos,
+            freqShift: config.freqShift)
         var temb = timeLinear1(feats)
         applyActivation(&temb, .silu)
         temb = timeLinear2(temb)
@@ -98,19 +103,24 @@ struct DownBlock {
     init(_ p: ParameterScope, config c: UNetConfig, index i: Int, in inC: Int, out outC: Int, downsample: Bool) throws {
         let layers = c.layersPerBlock[i]
         resnets = try (0..<layers).map {
-            try ResnetBlock2D(p("resnets.\($0)"), in: $0 == 0 ? inC : outC, out: outC, tembChannels: c.timeEmbedDim,
-                              groups: c.normGroups, eps: c.normEps)
+            try ResnetBlock2D(
+                p("resnets.\($0)"), in: $0 == 0 ? inC : outC, out: outC, tembChannels: c.timeEmbedDim,
+                groups: c.normGroups, eps: c.normEps)
         }
         if c.downBlocks[i] == .crossAttn {
             attentions = try (0..<layers).map {
-                try Transformer2D(p("attentions.\($0)"), channels: outC, heads: c.heads[i], layers: c.transformerLayers[i],
-                                  contextDim: c.crossAttentionDim, groups: c.normGroups, linearProjection: c.useLinearProjection)
+                try Transformer2D(
+                    p("attentions.\($0)"), channels: outC, heads: c.heads[i], layers: c.transformerLayers[i],
+                    contextDim: c.crossAttentionDim, groups: c.normGroups, linearProjection: c.useLinearProjection)
             }
         } else {
             attentions = []
         }
-        downsampler = downsample
-            ? try Conv2d(p("downsamplers.0.conv"), in: outC, out: outC, kernel: 3, stride: 2, padding: .same(c.downsamplePadding))
+        downsampler =
+            downsample
+            ? try Conv2d(
+                p("downsamplers.0.conv"), in: outC, out: outC, kernel: 3, stride: 2, padding: .same(c.downsamplePadding)
+            )
             : nil
     }
 
@@ -134,13 +144,16 @@ struct MidBlock {
 
     init(_ p: ParameterScope, config c: UNetConfig, channels: Int) throws {
         let last = c.blockOutChannels.count - 1
-        resnet0 = try ResnetBlock2D(p("resnets.0"), in: channels, out: channels, tembChannels: c.timeEmbedDim,
-                                    groups: c.normGroups, eps: c.normEps)
-        attention = try Transformer2D(p("attentions.0"), channels: channels, heads: c.heads[last],
-                                      layers: c.transformerLayers[last], contextDim: c.crossAttentionDim,
-                                      groups: c.normGroups, linearProjection: c.useLinearProjection)
-        resnet1 = try ResnetBlock2D(p("resnets.1"), in: channels, out: channels, tembChannels: c.timeEmbedDim,
-                                    groups: c.normGroups, eps: c.normEps)
+        resnet0 = try ResnetBlock2D(
+            p("resnets.0"), in: channels, out: channels, tembChannels: c.timeEmbedDim,
+            groups: c.normGroups, eps: c.normEps)
+        attention = try Transformer2D(
+            p("attentions.0"), channels: channels, heads: c.heads[last],
+            layers: c.transformerLayers[last], contextDim: c.crossAttentionDim,
+            groups: c.normGroups, linearProjection: c.useLinearProjection)
+        resnet1 = try ResnetBlock2D(
+            p("resnets.1"), in: channels, out: channels, tembChannels: c.timeEmbedDim,
+            groups: c.normGroups, eps: c.normEps)
     }
 
     func callAsFunction(_ x: Tensor, tembSiLU: Tensor, context: Tensor) -> Tensor {
@@ -153,18 +166,22 @@ struct UpBlock {
     let attentions: [Transformer2D]
     let upsampler: Conv2d?
 
-    init(_ p: ParameterScope, config c: UNetConfig, kind: UNetConfig.UpBlock, heads: Int, transformerLayers: Int,
-         layers: Int, in inC: Int, prevOut: Int, out outC: Int, upsample: Bool) throws {
+    init(
+        _ p: ParameterScope, config c: UNetConfig, kind: UNetConfig.UpBlock, heads: Int, transformerLayers: Int,
+        layers: Int, in inC: Int, prevOut: Int, out outC: Int, upsample: Bool
+    ) throws {
         resnets = try (0..<layers).map { j in
             let skip = j == layers - 1 ? inC : outC
             let resIn = j == 0 ? prevOut : outC
-            return try ResnetBlock2D(p("resnets.\(j)"), in: resIn + skip, out: outC, tembChannels: c.timeEmbedDim,
-                                     groups: c.normGroups, eps: c.normEps)
+            return try ResnetBlock2D(
+                p("resnets.\(j)"), in: resIn + skip, out: outC, tembChannels: c.timeEmbedDim,
+                groups: c.normGroups, eps: c.normEps)
         }
         if kind == .crossAttn {
             attentions = try (0..<layers).map {
-                try Transformer2D(p("attentions.\($0)"), channels: outC, heads: heads, layers: transformerLayers,
-                                  contextDim: c.crossAttentionDim, groups: c.normGroups, linearProjection: c.useLinearProjection)
+                try Transformer2D(
+                    p("attentions.\($0)"), channels: outC, heads: heads, layers: transformerLayers,
+                    contextDim: c.crossAttentionDim, groups: c.normGroups, linearProjection: c.useLinearProjection)
             }
         } else {
             attentions = []

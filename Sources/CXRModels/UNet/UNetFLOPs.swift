@@ -19,13 +19,13 @@ extension UNetConfig {
             linear(c, c, rows: t)  // proj_in
             linear(c, c, rows: t)  // proj_out
             for _ in 0..<layers {
-                linear(c, c, rows: t * 4)            // attn1 q, k, v, out
+                linear(c, c, rows: t * 4)  // attn1 q, k, v, out
                 total += 4 * Double(t) * Double(t) * Double(c)
-                linear(c, c, rows: t * 2)            // attn2 q, out
-                linear(cd, c, rows: l * 2)           // attn2 k, v
+                linear(c, c, rows: t * 2)  // attn2 q, out
+                linear(cd, c, rows: l * 2)  // attn2 k, v
                 total += 4 * Double(t) * Double(l) * Double(c)
-                linear(c, 8 * c, rows: t)            // GEGLU projection
-                linear(4 * c, c, rows: t)            // feed-forward out
+                linear(c, 8 * c, rows: t)  // GEGLU projection
+                linear(4 * c, c, rows: t)  // feed-forward out
             }
         }
         let ch = blockOutChannels, n = ch.count

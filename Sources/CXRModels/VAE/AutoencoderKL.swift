@@ -31,20 +31,24 @@ public struct VAEConfig: Sendable, Equatable {
         layersPerBlock = try c.positive("layers_per_block", c.optInt("layers_per_block", default: 1), max: 64)
         normGroups = try c.positive("norm_num_groups", c.optInt("norm_num_groups", default: 32), max: 4096)
         for ch in blockOutChannels where ch <= 0 || ch % normGroups != 0 {
-            throw ModelError.badConfig(file: c.file, message: "block_out_channels \(ch) not divisible by norm_num_groups \(normGroups)")
+            throw ModelError.badConfig(
+                file: c.file, message: "block_out_channels \(ch) not divisible by norm_num_groups \(normGroups)")
         }
         scalingFactor = Float(try c.number("scaling_factor", default: 0.18215, above: 0, upTo: 100))
         sampleSize = try c.optInt("sample_size", default: 512)
         useQuantConv = try c.optBool("use_quant_conv", default: true)
         usePostQuantConv = try c.optBool("use_post_quant_conv", default: true)
         midBlockAttention = try c.optBool("mid_block_add_attention", default: true)
-        for t in try c.isNull("down_block_types") ? [] : c.stringArray("down_block_types") where t != "DownEncoderBlock2D" {
+        for t in try c.isNull("down_block_types") ? [] : c.stringArray("down_block_types")
+        where t != "DownEncoderBlock2D" {
             throw ModelError.unsupported(file: c.file, message: "VAE down block type '\(t)'")
         }
         for t in try c.isNull("up_block_types") ? [] : c.stringArray("up_block_types") where t != "UpDecoderBlock2D" {
             throw ModelError.unsupported(file: c.file, message: "VAE up block type '\(t)'")
         }
-        if !c.isNull("shift_factor") { throw ModelError.unsupported(file: c.file, message: "shift_factor (not an SD 1.x/2.x VAE)") }
+        if !c.isNull("shift_factor") {
+            throw ModelError.unsupported(file: c.file, message: "shift_factor (not an SD 1.x/2.x VAE)")
+        }
     }
 }
 
@@ -129,10 +133,13 @@ struct VAEMidBlock {
     let resnet0: ResnetBlock2D, attention: VAEAttention?, resnet1: ResnetBlock2D
 
     init(_ p: ParameterScope, channels c: Int, config: VAEConfig, names: Set<String>) throws {
-        resnet0 = try ResnetBlock2D(p("resnets.0"), in: c, out: c, tembChannels: nil, groups: config.normGroups, eps: 1e-6)
-        attention = config.midBlockAttention
+        resnet0 = try ResnetBlock2D(
+            p("resnets.0"), in: c, out: c, tembChannels: nil, groups: config.normGroups, eps: 1e-6)
+        attention =
+            config.midBlockAttention
             ? try VAEAttention(p("attentions.0"), channels: c, groups: config.normGroups, names: names) : nil
-        resnet1 = try ResnetBlock2D(p("resnets.1"), in: c, out: c, tembChannels: nil, groups: config.normGroups, eps: 1e-6)
+        resnet1 = try ResnetBlock2D(
+            p("resnets.1"), in: c, out: c, tembChannels: nil, groups: config.normGroups, eps: 1e-6)
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
@@ -157,12 +164,15 @@ struct VAEEncoder {
         for (i, outC) in ch.enumerated() {
             let b = p("down_blocks.\(i)")
             let resnets = try (0..<c.layersPerBlock).map {
-                try ResnetBlock2D(b("resnets.\($0)"), in: $0 == 0 ? inC : outC, out: outC, tembChannels: nil, groups: g, eps: 1e-6)
+                try ResnetBlock2D(
+                    b("resnets.\($0)"), in: $0 == 0 ? inC : outC, out: outC, tembChannels: nil, groups: g, eps: 1e-6)
             }
             // Downsample2D with padding 0: pad right and bottom by one, then a 3x3 stride-2 convolution.
-            let ds = i < ch.count - 1
-                ? try Conv2d(b("downsamplers.0.conv"), in: outC, out: outC, kernel: 3, stride: 2,
-                             padding: Padding2D(top: 0, bottom: 1, left: 0, right: 1))
+            let ds =
+                i < ch.count - 1
+                ? try Conv2d(
+                    b("downsamplers.0.conv"), in: outC, out: outC, kernel: 3, stride: 2,
+                    padding: Padding2D(top: 0, bottom: 1, left: 0, right: 1))
                 : nil
             blocks.append((resnets, ds))
             inC = outC
@@ -200,7 +210,8 @@ struct VAEDecoder {
         for (i, outC) in rev.enumerated() {
             let b = p("up_blocks.\(i)")
             let resnets = try (0..<(c.layersPerBlock + 1)).map {
-                try ResnetBlock2D(b("resnets.\($0)"), in: $0 == 0 ? prev : outC, out: outC, tembChannels: nil, groups: g, eps: 1e-6)
+                try ResnetBlock2D(
+                    b("resnets.\($0)"), in: $0 == 0 ? prev : outC, out: outC, tembChannels: nil, groups: g, eps: 1e-6)
             }
             let us = i < rev.count - 1 ? try Conv2d(b("upsamplers.0.conv"), in: outC, out: outC, kernel: 3) : nil
             blocks.append((resnets, us))
