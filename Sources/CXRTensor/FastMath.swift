@@ -58,9 +58,9 @@ public enum FastMath {
         }
     }
 
-    /// In place softmax of row[0..<valid]; row[valid..<count] become 0.
-    @inlinable
-    public static func softmaxRow(_ row: UnsafeMutablePointer<Float>, valid: Int, count: Int) {
+    /// The largest of row[0..<valid] (-infinity when valid is 0).
+    @inlinable @inline(__always)
+    static func rowMax(_ row: UnsafeMutablePointer<Float>, valid: Int) -> Float {
         let raw = UnsafeMutableRawPointer(row)
         var i = 0
         var m8 = SIMD8<Float>(repeating: -.infinity)
@@ -70,9 +70,18 @@ public enum FastMath {
         }
         var m = m8.max()
         while i < valid { m = Swift.max(m, row[i]); i += 1 }
-        let mv = SIMD8<Float>(repeating: m)
+        return m
+    }
+
+    /// Replaces row[0..<valid] by e^(row[j] - shift) and returns their sum; row[valid..<count] become 0.
+    @inlinable @inline(__always)
+    static func exponentiate(_ row: UnsafeMutablePointer<Float>, valid: Int, count: Int, shift: Float)
+        -> Float
+    {
+        let raw = UnsafeMutableRawPointer(row)
+        let mv = SIMD8<Float>(repeating: shift)
         var s8 = SIMD8<Float>()
-        i = 0
+        var i = 0
         while i + 8 <= valid {
             let e = exp(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - mv)
             raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
@@ -81,14 +90,23 @@ public enum FastMath {
         }
         var sum = s8.sum()
         while i < valid {
-            let e = exp(row[i] - m)
+            let e = exp(row[i] - shift)
             row[i] = e
             sum += e
             i += 1
         }
+        if valid < count { (row + valid).update(repeating: 0, count: count - valid) }
+        return sum
+    }
+
+    /// In place softmax of row[0..<valid]; row[valid..<count] become 0.
+    @inlinable
+    public static func softmaxRow(_ row: UnsafeMutablePointer<Float>, valid: Int, count: Int) {
+        let raw = UnsafeMutableRawPointer(row)
+        let sum = exponentiate(row, valid: valid, count: count, shift: rowMax(row, valid: valid))
         let inv = 1 / sum
         let iv = SIMD8<Float>(repeating: inv)
-        i = 0
+        var i = 0
         while i + 8 <= valid {
             raw.storeBytes(
                 of: raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * iv,
@@ -96,7 +114,6 @@ public enum FastMath {
             i += 8
         }
         while i < valid { row[i] *= inv; i += 1 }
-        if valid < count { (row + valid).update(repeating: 0, count: count - valid) }
     }
 
     /// One key block of a streaming softmax row: with `runningMax` m and `runningSum` l over the blocks so far,
@@ -108,39 +125,14 @@ public enum FastMath {
         _ row: UnsafeMutablePointer<Float>, valid: Int, count: Int,
         runningMax: inout Float, runningSum: inout Float
     ) -> Float {
-        let raw = UnsafeMutableRawPointer(row)
-        var i = 0
-        var m8 = SIMD8<Float>(repeating: -.infinity)
-        while i + 8 <= valid {
-            m8 = pointwiseMax(m8, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
-            i += 8
-        }
-        var blockMax = m8.max()
-        while i < valid { blockMax = Swift.max(blockMax, row[i]); i += 1 }
-        let newMax = Swift.max(runningMax, blockMax)
+        let newMax = Swift.max(runningMax, rowMax(row, valid: valid))
         // No valid key yet (a causal row's later block): nothing to add, nothing to rescale.
         if newMax == -.infinity {
             row.update(repeating: 0, count: count)
             return 1
         }
         let correction: Float = runningMax == newMax ? 1 : runningMax == -.infinity ? 0 : exp(runningMax - newMax)
-        let mv = SIMD8<Float>(repeating: newMax)
-        var s8 = SIMD8<Float>()
-        i = 0
-        while i + 8 <= valid {
-            let e = exp(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - mv)
-            raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
-            s8 += e
-            i += 8
-        }
-        var sum = s8.sum()
-        while i < valid {
-            let e = exp(row[i] - newMax)
-            row[i] = e
-            sum += e
-            i += 1
-        }
-        if valid < count { (row + valid).update(repeating: 0, count: count - valid) }
+        let sum = exponentiate(row, valid: valid, count: count, shift: newMax)
         runningSum = runningSum * correction + sum
         runningMax = newMax
         return correction
