@@ -34,6 +34,8 @@ p.add_argument("--out", default="/work/train-state/edit-eval")
 p.add_argument("--extra", default="", help="extra CLI flags for every edit (e.g. a model or strength)")
 p.add_argument("--json", default=str(common.RUNS / "edit_eval.json"))
 p.add_argument("--sheet", default=str(common.DOC_IMG / "edits.png"))
+p.add_argument("--remove-sheet", default=str(common.DOC_IMG / "removals.png"),
+               help="input | null edit | --remove edit | 4 x |edit - null| for 2 held-out positives of each finding")
 p.add_argument("--skip-global", action="store_true")
 p.add_argument("--removals-only", action="store_true", help="only the --remove edits (e.g. with --extra \"--strength 1\")")
 p.add_argument("--quick", action="store_true",
@@ -157,12 +159,17 @@ for finding, side, sev in plan:
         res["add"][key]["mean_abs_change_image_right_lower"] = float(sc[:, 1].mean())
     print(key, res["add"][key], flush=True)
 
+remove_sheet = []
 for finding, lab in NIH.items():
     pos = [r for r in rows if lab in r["findings"].split("|")][:a.n]
     eff = []
     for i, r in enumerate(pos):
         e, n, w = run(f"{r['filename'][:-4]}.remove_{finding.replace(' ', '_')}", r["path"], ["--remove", finding], i)
         eff.append(probs(e)[finding] - probs(n)[finding])
+        if i < 2:
+            x, y, z = (np.asarray(Image.open(q).convert("L").resize((256, 256)), dtype=np.float64)
+                       for q in (r["path"], n, e))
+            remove_sheet.append(np.concatenate([x, y, z, np.clip(np.abs(z - y) * 4, 0, 255)], 1))
     res["remove"][finding] = {"mean_effect": float(np.mean(eff)), "ci95": boot_ci(eff, rng),
                               "right_way": float(np.mean(np.array(eff) < 0)),
                               "effect_over_gap": float(-np.mean(eff) / res["gap"][finding]["gap"]), "n": len(eff)}
@@ -200,4 +207,6 @@ Path(a.json).write_text(json.dumps(res, indent=1))
 if sheet:
     Path(a.sheet).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.concatenate(sheet, 0).astype(np.uint8)).save(a.sheet)
-print("wrote", a.json, a.sheet)
+if remove_sheet:
+    Image.fromarray(np.concatenate(remove_sheet, 0).astype(np.uint8)).save(a.remove_sheet)
+print("wrote", a.json, a.sheet, a.remove_sheet if remove_sheet else "")
