@@ -132,9 +132,9 @@ struct BatchEdit {
                 if job.needsNull, let nullURL = job.null, let nullRequest {
                     let reporter = ProgressReporter(edit.output, label: progress.label("null edit", label))
                     let outcome = try edit.run(editor, nullRequest, reporter: reporter)
-                    try edit.writeNull(
+                    try edit.write(
                         outcome, of: nullRequest, to: nullURL, stamp: settings.stamp, source: input,
-                        overwrite: job.nullState != .absent)
+                        overwrite: job.nullState != .absent, asNullEdit: true)
                     progress.finished(seconds: outcome.seconds)
                 }
                 seconds[i] = Date().timeIntervalSince(start)

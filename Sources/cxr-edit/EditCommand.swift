@@ -216,9 +216,9 @@ struct Edit: ParsableCommand {
         if let nullURL {
             let nullRequest = makeNullRequest(request, resolved: resolved, outputName: outURL.lastPathComponent)
             let nullOutcome = try run(editor, nullRequest, reporter: ProgressReporter(output, label: "null edit"))
-            try writeNull(
+            try write(
                 nullOutcome, of: nullRequest, to: nullURL, stamp: stamp, source: inURL,
-                overwrite: output.overwrite)
+                overwrite: output.overwrite, asNullEdit: true)
             null = (nullURL, nullOutcome)
         }
         try report(
@@ -336,28 +336,15 @@ struct Edit: ParsableCommand {
         return nullRequest
     }
 
-    /// Writes an edit with its provenance (atomically; DICOM for a .dcm name).
+    /// Writes an edit with its provenance (atomically; DICOM for a .dcm name); a null edit is marked as one.
     func write(
         _ outcome: EditOutcome, of request: EditRequest, to url: URL, stamp: OutputStamp, source: URL,
-        overwrite: Bool
-    ) throws {
-        let provenance = outcome.provenance(
-            of: request, software: stamp.software, model: stamp.modelPath,
-            modelHash: stamp.modelHash)
-        try ImageIO.write(
-            outcome.image, to: url, text: provenance.textChunks(), overwrite: overwrite, source: source,
-            anonymize: anonymize, window: window.choice)
-    }
-
-    /// Writes a null edit, marked as one in its provenance.
-    func writeNull(
-        _ outcome: EditOutcome, of request: EditRequest, to url: URL, stamp: OutputStamp, source: URL,
-        overwrite: Bool
+        overwrite: Bool, asNullEdit: Bool = false
     ) throws {
         var provenance = outcome.provenance(
             of: request, software: stamp.software, model: stamp.modelPath,
             modelHash: stamp.modelHash)
-        provenance.mode = "null-edit"
+        if asNullEdit { provenance.mode = "null-edit" }
         try ImageIO.write(
             outcome.image, to: url, text: provenance.textChunks(), overwrite: overwrite, source: source,
             anonymize: anonymize, window: window.choice)
