@@ -17,8 +17,8 @@ public struct AtlasTransform: Sendable, Equatable, Codable {
 
     /// The transform that maps the atlas box `from` onto the image box `to` (both x0, y0, x1, y1).
     public init(mapping from: BoundingBox, onto to: BoundingBox) {
-        scaleX = (to.x1 - to.x0) / (from.x1 - from.x0)
-        scaleY = (to.y1 - to.y0) / (from.y1 - from.y0)
+        scaleX = to.width / from.width
+        scaleY = to.height / from.height
         offsetX = to.x0 - scaleX * from.x0
         offsetY = to.y0 - scaleY * from.y0
     }
