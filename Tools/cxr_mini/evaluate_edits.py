@@ -167,8 +167,7 @@ for finding, lab in NIH.items():
         e, n, w = run(f"{r['filename'][:-4]}.remove_{finding.replace(' ', '_')}", r["path"], ["--remove", finding], i)
         eff.append(probs(e)[finding] - probs(n)[finding])
         if i < 2:
-            x, y, z = (np.asarray(Image.open(q).convert("L").resize((256, 256)), dtype=np.float64)
-                       for q in (r["path"], n, e))
+            x, y, z = grey(r["path"]), grey(n), grey(e)
             remove_sheet.append(np.concatenate([x, y, z, np.clip(np.abs(z - y) * 4, 0, 255)], 1))
     res["remove"][finding] = {"mean_effect": float(np.mean(eff)), "ci95": boot_ci(eff, rng),
                               "right_way": float(np.mean(np.array(eff) < 0)),
