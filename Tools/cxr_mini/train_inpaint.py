@@ -40,6 +40,8 @@ p.add_argument("--t-full", type=float, default=0.15, help="share of timesteps st
 p.add_argument("--omit", type=float, default=0.25,
                help="chance that a target finding's presence sentence is left out (the base prompt means 'not stated')")
 p.add_argument("--absent", type=float, default=0.4, help="chance of pertinent-negative sentences on other images")
+p.add_argument("--removal", type=float, default=0.15,
+               help="share of removal examples (a negative, a finding's mask, its absence sentence); at most 0.375")
 p.add_argument("--resume", action="store_true")
 p.add_argument("--anneal", action="store_true",
                help="cosine-decay the learning rate to 10%% over this run's time budget (a session's last run)")
@@ -47,6 +49,7 @@ p.add_argument("--init", choices=["unet", "export"], default="unet",
                help="fresh start from the 4-channel UNet (unet) or from the exported 9-channel one (export: a later "
                     "session whose checkpoint is gone goes on from the committed model; optimizer and EMA restart)")
 a = p.parse_args()
+assert 0 <= a.removal <= 0.375, "--removal must lie in [0, 0.375]"
 torch.set_num_threads(int(os.environ.get("CXR_THREADS", "2")))
 dev = "cuda" if torch.cuda.is_available() else "cpu"
 torch.manual_seed(0)
@@ -117,11 +120,11 @@ def pick():
     """(image, mask slot, absent finding): balanced over the target findings, mostly with the finding's own mask.
 
     A quarter of each batch are cardiomegaly positives, a quarter effusion positives, an eighth pneumothorax
-    positives; 15% are removal examples (an image without a target finding, with that finding's mask and its
-    absence sentence: what a `--remove` edit asks the model to paint); the rest are uniform.
+    positives; --removal (default 15%) are removal examples (an image without a target finding, with that
+    finding's mask and its absence sentence: what a `--remove` edit asks the model to paint); the rest are uniform.
     """
     u = rng.random()
-    if 0.625 <= u < 0.775:
+    if 0.625 <= u < 0.625 + a.removal:
         fid = rng.choice(findings.TARGETS)
         j = rng.choice(lacking[fid])
         slot = 0 if fid == "cardiomegaly" else slot_of[(fid, rng.choice(["right", "left"]))][0]
