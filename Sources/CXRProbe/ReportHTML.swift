@@ -211,7 +211,9 @@ enum ReportHTML {
             "<p class=\"muted\">Classifier \(esc(c)); each card: input, null edit, edit, |edit &minus; null edit| (brighter = larger change: what the finding changed). Top: largest |effect|; then smallest.</p><div class=\"gallery\">\n"
         for (d, r) in picks {
             var orig: RasterImage? = nil, cf: RasterImage? = nil, null: RasterImage? = nil
-            orig = try? ImageIO.read(URL(fileURLWithPath: r.imagePath))
+            // The input as the edit saw it: a DICOM input through the window the run chose.
+            let window = r.window.flatMap(DICOMWindow.init(argument:)) ?? .automatic
+            orig = try? ImageIO.read(URL(fileURLWithPath: r.imagePath), window: window).image
             if let o = r.output { cf = try? ImageIO.read(runDirectory.appendingPathComponent(o)) }
             if let o = r.null.output { null = try? ImageIO.read(runDirectory.appendingPathComponent(o)) }
             s += "<div class=\"card\">"
