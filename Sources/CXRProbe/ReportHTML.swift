@@ -16,7 +16,7 @@ enum ReportHTML {
             h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin-top:32px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
             h3{font-size:15px;margin:18px 0 6px} .muted{color:#57606a;font-size:13px}
             table{border-collapse:collapse;font-size:13px;margin:8px 0} th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:right}
-            th{background:#f6f8fa} td.l,th.l{text-align:left} td:not(.l),td.l:first-child{white-space:nowrap}
+            th{background:#f6f8fa} td.l,th.l{text-align:left} td:not(.l){white-space:nowrap}
             td.effect{background:#eef4fc} svg.forest{display:block;margin:6px 0 14px}
             .gallery{display:flex;flex-wrap:wrap;gap:14px} .card{border:1px solid #d0d7de;border-radius:6px;padding:8px;font-size:12px}
             .card img{width:128px;height:auto;image-rendering:auto;display:inline-block;margin-right:4px;background:#000}
