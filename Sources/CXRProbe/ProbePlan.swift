@@ -78,7 +78,7 @@ public struct ProbePlan: Sendable {
             schema: ProbeRunner.schema, steps: steps, guidance: guidance, scheduler: schedulerName,
             eta: spec.eta, invert: spec.invert, margin: spec.margin, detail: spec.detail,
             unet: spec.unet ?? "auto", force: spec.force, classifiers: spec.classifiers,
-            threshold: spec.threshold, modelSHA256: modelHash)
+            threshold: spec.threshold, modelSHA256: modelHash, window: spec.window.recorded)
     }
 
     /// run.json's `settings`: the shared settings, the edits, strengths and seeds.

@@ -72,6 +72,9 @@ public struct ProbeRow: ResultRow, Equatable {
     public var secondsDenoising: Double
     public var secondsClassifiers: Double
     public var secondsMetrics: Double
+    /// The DICOM window the input was read with, as `window:` and `--window` take it ("2", "minmax"); absent for the
+    /// default, so the report shows the input the edit saw.
+    public var window: String? = nil
 
     /// The matched null edit: the same edit with the prompt stripped of the finding, shared by every row that
     /// matches it.
@@ -94,7 +97,7 @@ public struct ProbeRow: ResultRow, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, schema, position, image, width, height, labels, edit, action, mode, area, regions, notes, prompt
         case target, strength, seed, steps, guidance, scheduler, eta, invert, margin, detail, unet, model, null
-        case classifiers, threshold, output, seconds
+        case classifiers, threshold, output, seconds, window
         case imagePath = "image_path", imageSHA256 = "image_sha256", editSpec = "edit_spec", editIndex = "edit_index"
         case fitScore = "fit_score", fitWarning = "fit_warning", negativePrompt = "negative_prompt"
         case modelSHA256 = "model_sha256", maskSHA256 = "mask_sha256", keepMaskSHA256 = "keep_mask_sha256"

@@ -119,6 +119,8 @@ public final class ProbeRunner {
         let index: Int
         let raster: RasterImage
         let sha: String
+        /// The window or VOI LUT that made a DICOM input's picture (as `edit` records it); nil for PNG and JPEG.
+        let window: String?
         var originalScores: [[String: Double]]
         var resolved: [Int: ResolvedEdit] = [:]
         var nulls: [String: NullResult] = [:]
@@ -176,13 +178,14 @@ public final class ProbeRunner {
 
     private func loadImage(_ index: Int, sha: String, summary: inout ProbeRunSummary) throws -> ImageState {
         let input = plan.images[index]
-        let raster = try ImageIO.read(input.url)
+        let windowed = try ImageIO.read(input.url, window: plan.spec.window)
+        let raster = windowed.image
         // Classifiers see what the editor's output is compared with: the input as grey (the editor writes grey).
         let original = raster.toGray()
         let t = Date()
         let scores = try score([original], input: input.name)[0]
         summary.classifierSeconds += Date().timeIntervalSince(t)
-        return ImageState(index: index, raster: raster, sha: sha, originalScores: scores)
+        return ImageState(index: index, raster: raster, sha: sha, window: windowed.window, originalScores: scores)
     }
 
     /// Scores images with every classifier: per image, one probability map per classifier (in classifier order).
@@ -251,7 +254,9 @@ public final class ProbeRunner {
         let id = String(key.prefix(32))
         let output = try save(
             outcome, request: nullRequest, name: "images/null-\(id).png", mode: "probe-null-edit",
-            extra: ["input": input.name, "probe-null-id": id])
+            extra: ["input": input.name, "probe-null-id": id].merging(s.window.map { ["window": $0] } ?? [:]) {
+                _, new in new
+            })
         let t = Date()
         let scores = try score([outcome.image], input: input.name)[0]
         summary.classifierSeconds += Date().timeIntervalSince(t)
@@ -293,6 +298,7 @@ public final class ProbeRunner {
         var request = plan.request(for: job, resolved: resolved, raster: s.raster, sha: s.sha)
         var extras = ["input": input.name, "input-sha256": s.sha, "area": resolved.area]
         if let r = resolved.regions { extras["regions"] = r }
+        if let w = s.window { extras["window"] = w }
         if let fit = resolved.fit {
             extras["atlas-fit"] = fit.summary
             extras["atlas-fit-score"] = String(format: "%.4f", fit.score)
@@ -351,7 +357,8 @@ public final class ProbeRunner {
             changedFractionOutside: finite(report.changedFractionOutside), repaintedFraction: report.repaintedFraction,
             null: nullEdit, classifiers: perClassifier, threshold: spec.threshold, output: outputName,
             denoisingSteps: outcome.denoisingSteps, seconds: Date().timeIntervalSince(start),
-            secondsDenoising: denoise, secondsClassifiers: classifierSeconds, secondsMetrics: metricSeconds)
+            secondsDenoising: denoise, secondsClassifiers: classifierSeconds, secondsMetrics: metricSeconds,
+            window: spec.window.recorded)
     }
 
     /// NaN and infinity are no value in a row (JSON has no such numbers; PSNR of identical pixels is infinite).

@@ -15,10 +15,13 @@ struct ProbeSettings: Encodable {
     var classifiers: [String]
     var threshold: Double
     var modelSHA256: String
+    /// The DICOM window chosen for the inputs (`DICOMWindow.description`); nil, and so absent from the JSON, for the
+    /// default, so that runs made before the spec had `window:` keep their fingerprints and ids.
+    var window: String?
 
     enum CodingKeys: String, CodingKey {
         case schema, steps, guidance, scheduler, eta, invert, margin, detail, unet, force, classifiers, threshold
-        case modelSHA256 = "model_sha256"
+        case window, modelSHA256 = "model_sha256"
     }
 
     /// What the plan's fingerprint (run.json's `settings`) adds to the settings: the study's lists.

@@ -1,3 +1,4 @@
+import CXRImaging
 import CXRRuns
 import Foundation
 
@@ -57,6 +58,9 @@ public struct ProbeSpec: Sendable {
     /// Model folder (nil = the CLI's --model / $CXR_EDIT_MODEL / bundled default).
     public var model: URL?
     public var inputs: ProbeInputs
+    /// Which window or VOI LUT makes the picture of a DICOM input (`--window` of `edit`); `.automatic` reads every
+    /// input as `edit` does without `--window`.
+    public var window: DICOMWindow
     public var edits: [ProbeEdit]
     public var strengths: [Double]
     public var seeds: [UInt64]
@@ -84,7 +88,7 @@ public struct ProbeSpec: Sendable {
     public var saveImages: Bool
 
     static let topKeys = [
-        "model", "inputs", "edits", "strengths", "strength", "seeds", "seed", "steps", "guidance",
+        "model", "inputs", "window", "edits", "strengths", "strength", "seeds", "seed", "steps", "guidance",
         "scheduler", "eta", "invert", "margin", "detail", "unet", "force", "classifiers", "threshold",
         "save_images",
     ]
@@ -131,6 +135,7 @@ public struct ProbeSpec: Sendable {
             }
         }
         self.inputs = ins
+        window = try r.window("window")
 
         guard let editList = try r.list("edits", maxCount: Self.maxEdits), !editList.isEmpty else {
             throw r.fail("edits", "is required: a list of edits (add:, remove: or prompt:)")

@@ -56,7 +56,7 @@ public struct ProbeSurvey {
                 continue
             }
             if c.raster == nil {
-                c.raster = try ImageIO.read(input.url)
+                c.raster = try ImageIO.read(input.url, window: plan.spec.window).image
                 out.images += 1
             }
             guard let raster = c.raster else { continue }

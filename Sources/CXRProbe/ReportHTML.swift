@@ -16,7 +16,8 @@ enum ReportHTML {
             h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin-top:32px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
             h3{font-size:15px;margin:18px 0 6px} .muted{color:#57606a;font-size:13px}
             table{border-collapse:collapse;font-size:13px;margin:8px 0} th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:right}
-            th{background:#f6f8fa} td.l,th.l{text-align:left}
+            th{background:#f6f8fa} td.l,th.l{text-align:left} td:not(.l){white-space:nowrap}
+            td.effect{background:#eef4fc} svg.forest{display:block;margin:6px 0 14px}
             .gallery{display:flex;flex-wrap:wrap;gap:14px} .card{border:1px solid #d0d7de;border-radius:6px;padding:8px;font-size:12px}
             .card img{width:128px;height:auto;image-rendering:auto;display:inline-block;margin-right:4px;background:#000}
             .warn{background:#fff8c5;border:1px solid #d4a72c;padding:8px;border-radius:6px;font-size:13px}
@@ -36,12 +37,12 @@ enum ReportHTML {
             "<p class=\"muted\">Effect = p(edit) &minus; p(null edit) on the target label: the null edit is the same edit (image, region, strength, seed, sampler) with the prompt stripped of the finding, so what any re-synthesis changes cancels. Sensitivity to re-synthesis = p(null edit) &minus; p(input): how far the classifier moves for an edit that asked for nothing. Right direction: share of counterfactuals whose effect has the sign the edit asks for (down for remove).</p>\n"
         for c in classifiers {
             h +=
-                "<h3>\(esc(c))</h3><table><tr><th class=\"l\">edit</th><th class=\"l\">mode</th><th class=\"l\">target</th><th>images</th><th>n</th><th>effect [95% CI]</th><th>right direction</th><th>sensitivity to re-synthesis [95% CI]</th><th>raw target &Delta; [95% CI]</th><th>flip rate</th><th>mean |off-target &Delta;|</th></tr>\n"
+                "<h3>\(esc(c))</h3><table><tr><th class=\"l\">edit</th><th class=\"l\">mode</th><th class=\"l\">target</th><th>images</th><th>n</th><th>effect [95% CI]</th><th>right direction</th><th>null control: sensitivity to re-synthesis [95% CI]</th><th>raw target &Delta; [95% CI]</th><th>flip rate</th><th>mean |off-target &Delta;|</th></tr>\n"
             for s in stats[c] ?? [] {
                 h +=
-                    "<tr><td class=\"l\">\(esc(s.edit))</td><td class=\"l\">\(esc(s.mode))</td><td class=\"l\">\(esc(s.target ?? "–"))</td><td>\(s.images)</td><td>\(s.n)</td><td><b>\(est(s.effect))</b></td><td>\(s.rightDirection.map { String(format: "%.0f%%", $0 * 100) } ?? "–")</td><td>\(est(s.sensitivity))</td><td>\(est(s.targetDelta))</td><td>\(est(s.flipRate, pct: true))</td><td>\(s.offTarget.map { fmt($0.mean) } ?? "–")</td></tr>\n"
+                    "<tr><td class=\"l\">\(esc(s.edit))</td><td class=\"l\">\(esc(s.mode))</td><td class=\"l\">\(esc(s.target ?? "–"))</td><td>\(s.images)</td><td>\(s.n)</td><td class=\"effect\"><b>\(est(s.effect))</b></td><td>\(s.rightDirection.map { String(format: "%.0f%%", $0 * 100) } ?? "–")</td><td class=\"null\">\(est(s.sensitivity))</td><td>\(est(s.targetDelta))</td><td>\(est(s.flipRate, pct: true))</td><td>\(s.offTarget.map { fmt($0.mean) } ?? "–")</td></tr>\n"
             }
-            h += "</table>\n"
+            h += "</table>\n" + forestPlot(stats[c] ?? [])
         }
         h +=
             "</section>\n<section id=\"prompts\"><h2>Edits: prompts and regions</h2><table><tr><th class=\"l\">edit</th><th class=\"l\">prompt</th><th class=\"l\">null edit prompt</th><th class=\"l\">regions</th></tr>\n"
@@ -148,6 +149,13 @@ enum ReportHTML {
         guard !series.isEmpty else {
             return "<p class=\"muted\">No edit has a target label this classifier scores.</p>\n"
         }
+        // One strength gives one point per edit and no curve: the per-edit table and intervals above say it all.
+        let strengths = Set(series.flatMap { $0.byStrength.map(\.strength) })
+        guard strengths.count > 1 else {
+            let only = strengths.first.map { StableJSON.text($0) } ?? "?"
+            return
+                "<p class=\"muted\">Every counterfactual was made at strength \(only): no curve to draw; the effects at that strength are in the per-edit table and chart above.</p>\n"
+        }
         let w = 640, hgt = 300, l = 60, r = 200, t = 16, b = 40
         var xs = [Double](), ys: [Double] = [0]
         for e in series { for p in e.byStrength { xs.append(p.strength); ys.append(p.mean) } }
@@ -211,7 +219,9 @@ enum ReportHTML {
             "<p class=\"muted\">Classifier \(esc(c)); each card: input, null edit, edit, |edit &minus; null edit| (brighter = larger change: what the finding changed). Top: largest |effect|; then smallest.</p><div class=\"gallery\">\n"
         for (d, r) in picks {
             var orig: RasterImage? = nil, cf: RasterImage? = nil, null: RasterImage? = nil
-            orig = try? ImageIO.read(URL(fileURLWithPath: r.imagePath))
+            // The input as the edit saw it: a DICOM input through the window the run chose.
+            let window = r.window.flatMap(DICOMWindow.init(argument:)) ?? .automatic
+            orig = try? ImageIO.read(URL(fileURLWithPath: r.imagePath), window: window).image
             if let o = r.output { cf = try? ImageIO.read(runDirectory.appendingPathComponent(o)) }
             if let o = r.null.output { null = try? ImageIO.read(runDirectory.appendingPathComponent(o)) }
             s += "<div class=\"card\">"

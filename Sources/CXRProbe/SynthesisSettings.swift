@@ -10,9 +10,12 @@ struct SynthesisSettings: Encodable {
     var modelSHA256: String
     var width: Int
     var height: Int
+    /// The DICOM window chosen for `from:` images (`DICOMWindow.description`); nil, and so absent from the JSON,
+    /// for the default, so that datasets made before the spec had `window:` keep their fingerprints and ids.
+    var window: String?
 
     enum CodingKeys: String, CodingKey {
-        case schema, steps, guidance, scheduler, width, height, modelSHA256 = "model_sha256"
+        case schema, steps, guidance, scheduler, width, height, window, modelSHA256 = "model_sha256"
     }
 
     /// What the plan's fingerprint (run.json's `settings`) adds to the settings: the spec's seed, strength and

@@ -161,7 +161,7 @@ public struct SynthesizePlan: Sendable {
     var settings: SynthesisSettings {
         SynthesisSettings(
             schema: SynthesizeRunner.schema, steps: steps, guidance: guidance, scheduler: schedulerName,
-            modelSHA256: modelHash, width: width, height: height)
+            modelSHA256: modelHash, width: width, height: height, window: spec.window.recorded)
     }
 
     /// run.json's `settings`: the shared settings, the spec's seed, strength and classifiers, and a hash of every

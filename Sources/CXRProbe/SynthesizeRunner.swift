@@ -75,10 +75,14 @@ public final class SynthesizeRunner {
                 scheduler: plan.spec.scheduler.flatMap { SchedulerKind(name: $0) })
             var denoise = 0.0
             let image: RasterImage
+            // The window or VOI LUT that made a DICOM source's picture, recorded as `edit` records it.
+            var window: String? = nil
             do {
                 if let src = item.source {
+                    let source = try ImageIO.read(src, window: plan.spec.window)
+                    window = source.window
                     let request = EditRequest(
-                        image: try ImageIO.read(src), prompt: item.prompt,
+                        image: source.image, prompt: item.prompt,
                         negativePrompt: item.negativePrompt, strength: plan.spec.strength,
                         seed: item.seed, steps: plan.steps, guidance: plan.guidance,
                         scheduler: settings.scheduler)
@@ -104,6 +108,7 @@ public final class SynthesizeRunner {
                 scheduler: plan.schedulerName)
             prov.extra = ["synthesize-id": id, "labels": item.labels.joined(separator: "|")]
             if let s = item.source { prov.extra["input"] = s.lastPathComponent; prov.extra["detail"] = "on" }
+            if let window { prov.extra["window"] = window }
             try ImageIO.writePNG(
                 image, to: dir.appendingPathComponent(item.file), text: prov.textChunks(), overwrite: true)
 

@@ -1,3 +1,4 @@
+import CXRImaging
 import Foundation
 
 /// A synthetic dataset to generate (`cxr-edit synthesize`): either explicit prompts with counts, or a target label
@@ -47,6 +48,8 @@ public struct SynthesizeSpec: Sendable {
     public var height: Int?
     /// Edit real images instead of generating from noise (SDEdit at `strength`).
     public var from: URL?
+    /// Which window or VOI LUT makes the picture of a DICOM `from:` image (`--window` of `edit`).
+    public var window: DICOMWindow
     public var strength: Double
     public var classifiers: [String]
     /// MS-SSIM above this between two images of one prompt flags a near-duplicate.
@@ -56,7 +59,7 @@ public struct SynthesizeSpec: Sendable {
 
     static let keys = [
         "model", "count", "prompts", "distribution", "sides", "severities", "demographics", "negative_prompt",
-        "steps", "guidance", "scheduler", "seed", "width", "height", "from", "strength", "classifiers",
+        "steps", "guidance", "scheduler", "seed", "width", "height", "from", "window", "strength", "classifiers",
         "duplicate_threshold", "max_pairs_per_prompt",
     ]
     public static let maxImages = 10_000_000
@@ -134,6 +137,10 @@ public struct SynthesizeSpec: Sendable {
         width = try r.int("width", range: 8...4096)
         height = try r.int("height", range: 8...4096)
         from = try r.string("from").map(resolve)
+        window = try r.window("window")
+        if from == nil && window != .automatic {
+            throw r.fail("window", "chooses how DICOM from: images are read; there is no from: folder")
+        }
         strength = try r.double("strength", range: 0...1, openLower: true) ?? 0.6
         classifiers = try r.strings("classifiers", maxCount: 16) ?? []
         duplicateThreshold = try r.double("duplicate_threshold", range: 0...1) ?? 0.95

@@ -56,6 +56,8 @@ struct ProbeRun: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup(title: "DICOM input") var window: WindowOptions
+
     @Flag(name: .long, help: "Print a machine-readable JSON summary on stdout at the end.")
     var json = false
 
@@ -86,6 +88,7 @@ struct ProbeRun: ParsableCommand {
         let specURL = URL(fileURLWithPath: spec)
         var probeSpec = try ProbeSpec.load(specURL)
         if let limit { probeSpec.inputs.limit = min(probeSpec.inputs.limit ?? limit, limit) }
+        probeSpec.window = window.choice(over: probeSpec.window)
         if !classifier.isEmpty {
             guard Set(classifier).count == classifier.count else {
                 throw CLIError("--classifier: a classifier is given twice")

@@ -44,6 +44,8 @@ struct SynthesizeRun: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup(title: "DICOM input (from: images)") var window: WindowOptions
+
     @Flag(name: .long, help: "Print a machine-readable JSON summary on stdout at the end.")
     var json = false
 
@@ -57,7 +59,11 @@ struct SynthesizeRun: ParsableCommand {
         try modelOptions.check()
         let shard = try shard.map { try Shard(parsing: $0) } ?? .all
         let specURL = URL(fileURLWithPath: spec)
-        let s = try SynthesizeSpec.load(specURL)
+        var s = try SynthesizeSpec.load(specURL)
+        if window.window != nil && s.from == nil {
+            throw CLIError("--window chooses how DICOM from: images are read; \(specURL.path) has no from: folder")
+        }
+        s.window = window.choice(over: s.window)
         modelOptions.applyThreads()
         let showProgress = !quiet && (progress || isatty(2) != 0)
         let classifiers: [Classifier] = try s.classifiers.enumerated().map { i, c in

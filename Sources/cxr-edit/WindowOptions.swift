@@ -3,7 +3,8 @@ import CXRImaging
 import Foundation
 
 /// `--window N|minmax`: which of a DICOM input's windows or VOI LUTs makes the picture a command works on. Its own
-/// option group so that every command reading an input image (edit, regions, explain) takes it the same way.
+/// option group so that every command reading an input image (edit, regions, explain, probe, synthesize) takes it
+/// the same way.
 struct WindowOptions: ParsableArguments {
     @Option(
         name: .customLong("window"),
@@ -15,6 +16,10 @@ struct WindowOptions: ParsableArguments {
 
     /// What the reader is asked for: the default unless --window was given.
     var choice: DICOMWindow { window ?? .automatic }
+
+    /// What a run spec's inputs are read with: --window when given (as --classifier replaces the spec's
+    /// classifiers), else the spec's `window:`.
+    func choice(over specWindow: DICOMWindow) -> DICOMWindow { window ?? specWindow }
 
     /// Reads `url` with the chosen window. A number the file does not have, or --window for a PNG/JPEG input,
     /// is the reader's one-line error (exit 1, before anything is written).

@@ -2,7 +2,8 @@ import CXRImaging
 import Foundation
 import XCTest
 
-/// `--window N|minmax` on the commands that read an input image (edit, regions, explain): the chosen window is
+/// `--window N|minmax` on the commands that read an input image (edit, regions, explain, probe, synthesize; the
+/// run specs' `window:`): the chosen window is
 /// what the command sees, the output's provenance records it and its regeneration command repeats it, and a
 /// window the file lacks (or --window on a PNG) is one line, exit 1, nothing written.
 final class WindowOptionTests: XCTestCase {
@@ -62,6 +63,58 @@ final class WindowOptionTests: XCTestCase {
                 "--add", "effusion",
             ]),
             matches: ["sc8.dcm", "no window or VOI LUT"], "explain, file without windows")
+    }
+
+    /// A DICOM input probed with a window is the picture `edit --window` edits: the probe's counterfactual is the
+    /// edit's, pixel for pixel, whether the window comes from the spec's `window:` or from `probe --window` (which
+    /// overrides the spec's), and its provenance names the window as the edit's does.
+    func testProbeWithAWindowEditsThePicturesOfEditWithThatWindow() throws {
+        let dir = try CLI.tempDir(self)
+        let inputs = dir.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
+        let image = inputs.appendingPathComponent("cr12.dcm")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: Self.cr12), to: image)
+        func probe(specWindow: String, arguments: [String]) throws -> (image: RasterImage, window: String?) {
+            let spec = dir.appendingPathComponent("s-\(specWindow).yaml")
+            try """
+            inputs: in
+            window: \(specWindow)
+            edits: [{name: heart, prompt: "Cardiomegaly."}]
+            strengths: [0.5]
+            seeds: [3]
+            steps: 2
+            guidance: 4
+            classifiers: [demo]
+            """.write(to: spec, atomically: true, encoding: .utf8)
+            let run = dir.appendingPathComponent("run-\(specWindow)")
+            let p = try CLI.run(
+                ["probe", "--spec", spec.path, "--out", run.path, "--model", CLI.sd1.path, "--quiet"] + arguments)
+            XCTAssertEqual(p.status, 0, p.stderr)
+            let line = try String(contentsOf: run.appendingPathComponent("results.jsonl"), encoding: .utf8)
+            let row = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            XCTAssertEqual(row["window"] as? String, "2", "the row says which window the input was read with")
+            let output = run.appendingPathComponent(try XCTUnwrap(row["output"] as? String))
+            let text = Dictionary(try ImageIO.readText(output).map { ($0.key, $0.value) }) { first, _ in first }
+            return (try ImageIO.read(output), text["cxr-edit:x:window"])
+        }
+        func edit(_ arguments: [String]) throws -> RasterImage {
+            let png = dir.appendingPathComponent("edit\(arguments.joined()).png")
+            let r = try CLI.run(
+                [
+                    "edit", image.path, "--model", CLI.sd1.path, "--prompt", "Cardiomegaly.", "--strength", "0.5",
+                    "--seed", "3", "--steps", "2", "--guidance", "4", "-o", png.path, "--quiet",
+                ] + arguments)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try ImageIO.read(png)
+        }
+        let windowed = try edit(["--window", "2"])
+        XCTAssertNotEqual(windowed, try edit([]), "the comparison is not vacuous: window 2 is another picture")
+        for (specWindow, arguments) in [("2", [String]()), ("auto", ["--window", "2"]), ("1", ["--window", "2"])] {
+            let probed = try probe(specWindow: specWindow, arguments: arguments)
+            XCTAssertEqual(
+                probed.image, windowed, "window: \(specWindow) \(arguments): the probe edited another picture")
+            XCTAssertEqual(probed.window, "window 2 of 2: center 2000 width 3000")
+        }
     }
 
     func testRegionsAndExplainTakeTheWindow() throws {

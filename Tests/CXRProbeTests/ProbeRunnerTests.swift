@@ -185,6 +185,38 @@ final class ProbeRunnerTests: XCTestCase {
         XCTAssertTrue(["true", "false"].contains(first[header.firstIndex(of: "identical_outside")!]))
     }
 
+    /// What issue 13 asks of the report, checked without a browser: it leads with the effect of every edit, shown
+    /// beside its null control (the null edit's own shift), each with an interval from the image-level bootstrap,
+    /// in the table and in the interval chart.
+    func testReportLeadsWithTheEffectItsNullControlAndImageLevelIntervals() throws {
+        let dir = try ProbeFixtures.tempDir("report-effect")
+        let spec = try ProbeFixtures.writeStudy(in: dir)
+        let out = dir.appendingPathComponent("run")
+        _ = try ProbeFixtures.runner(spec: spec, out: out).run()
+        let html = try String(contentsOf: try ProbeReport.write(runDirectory: out).html, encoding: .utf8)
+        func count(_ pattern: String) throws -> Int {
+            let regex = try NSRegularExpression(pattern: pattern)
+            return regex.numberOfMatches(in: html, range: NSRange(html.startIndex..., in: html))
+        }
+        let interval = #"[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\]"#
+        XCTAssertEqual(try count(#"<td class="effect"><b>"# + interval + "</b></td>"), 2, "an effect per edit")
+        XCTAssertEqual(try count(#"<td class="null">"# + interval + "</td>"), 2, "a null control per edit")
+        XCTAssertTrue(html.contains("over images"), "the intervals say what was resampled")
+        let chart = try XCTUnwrap(html.range(of: #"<svg[^>]*class="forest""#, options: .regularExpression))
+        let chartEnd = try XCTUnwrap(html.range(of: "</svg>", range: chart.upperBound..<html.endIndex))
+        let svg = String(html[chart.lowerBound..<chartEnd.upperBound])
+        for kind in ["effect", "null"] {
+            XCTAssertEqual(svg.components(separatedBy: "<g class=\"\(kind)\">").count - 1, 2, "\(kind) whiskers")
+        }
+        XCTAssertTrue(svg.contains("2 images"), "each edit says over how many images its interval was drawn")
+        // The report leads with it: the per-edit section comes before every other section.
+        let perEdit = try XCTUnwrap(html.range(of: "id=\"per-edit\""))
+        for other in ["prompts", "shortcut-matrix", "strength-curves", "gallery", "image-metrics"] {
+            let r = try XCTUnwrap(html.range(of: "id=\"\(other)\""), other)
+            XCTAssertLessThan(perEdit.lowerBound, r.lowerBound, other)
+        }
+    }
+
     func testPartialRunIsMarkedPartial() throws {
         let dir = try ProbeFixtures.tempDir("partial")
         let spec = try ProbeFixtures.writeStudy(in: dir)

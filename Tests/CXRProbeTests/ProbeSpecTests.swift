@@ -75,6 +75,26 @@ final class ProbeSpecTests: XCTestCase {
         XCTAssertEqual(s.threshold, 0.5)
     }
 
+    /// `window:` takes what `--window` takes (and `auto`); a DICOM window is part of the fingerprint and ids only
+    /// when chosen, so runs made before the key existed keep theirs.
+    func testWindowKey() throws {
+        let base = "inputs: imgs\nedits: [{prompt: x}]\n"
+        XCTAssertEqual(try spec(base).window, .automatic)
+        XCTAssertEqual(try spec(base + "window: 2").window, .number(2))
+        XCTAssertEqual(try spec(base + "window: minmax").window, .minMax)
+        XCTAssertEqual(try spec(base + "window: auto").window, .automatic)
+        assertError(base + "window: 0", contains: ["window", "'0'"])
+        assertError(base + "window: lung", contains: ["window", "minmax", "'lung'"])
+        func plan(_ text: String) throws -> ProbePlan {
+            try ProbePlan(
+                spec: try spec(text), images: [], steps: 2, guidance: 3, schedulerName: "ddim", modelHash: "h")
+        }
+        XCTAssertEqual(try plan(base).fingerprint, try plan(base + "window: auto").fingerprint)
+        XCTAssertFalse(try StableJSON.string(try plan(base).settings).contains("window"))
+        XCTAssertNotEqual(try plan(base).fingerprint, try plan(base + "window: 2").fingerprint)
+        XCTAssertNotEqual(try plan(base + "window: 1").fingerprint, try plan(base + "window: 2").fingerprint)
+    }
+
     func testErrorsNameFileAndKey() {
         let base = "inputs: imgs\nedits: [{prompt: x}]\n"
         assertError(base + "strenghts: [0.5]", contains: ["strenghts", "unknown key"])

@@ -74,6 +74,8 @@ final class SynthesizeTests: XCTestCase {
             ("count: 5", "exactly one"),
             ("prompts: [{prompt: x}]", "count"),
             ("count: 5\ndistribution: {pneumothorax: 1}\nsides: [up]", "up"),
+            ("count: 5\ndistribution: {pneumothorax: 1}\nwindow: 2", "no from: folder"),
+            ("count: 5\ndistribution: {pneumothorax: 1}\nfrom: real\nwindow: lung", "'lung'"),
         ] {
             try text.write(to: url, atomically: true, encoding: .utf8)
             XCTAssertThrowsError(try SynthesizeSpec.load(url)) {
@@ -155,6 +157,39 @@ final class SynthesizeTests: XCTestCase {
         XCTAssertEqual([img.width, img.height], [80, 80])
         XCTAssertEqual(
             try Provenance.read(from: out.appendingPathComponent("images/000001.png"))?.mode, "synthesize-edit")
+    }
+
+    /// `window:` reads DICOM `from:` images through the chosen window, as `edit --window` does: the provenance
+    /// names it, and another window gives another picture to edit (so other pixels and other ids).
+    func testWindowChoosesThePictureOfDICOMSources() throws {
+        let dir = try ProbeFixtures.tempDir("synth-window")
+        let real = dir.appendingPathComponent("real")
+        try FileManager.default.createDirectory(at: real, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: ProbeFixtures.fixtures.appendingPathComponent("dicom/cr12_explicit.dcm"),
+            to: real.appendingPathComponent("cr12.dcm"))
+        var images = [String: RasterImage]()
+        var ids = [String: String]()
+        for window in ["1", "2"] {
+            let spec = dir.appendingPathComponent("s\(window).yaml")
+            try """
+            prompts: [{prompt: "Cardiomegaly.", count: 1, findings: [cardiomegaly]}]
+            from: real
+            window: \(window)
+            strength: 0.5
+            steps: 2
+            guidance: 3
+            """.write(to: spec, atomically: true, encoding: .utf8)
+            let out = dir.appendingPathComponent("ds\(window)")
+            XCTAssertEqual(try runner(spec, out).run().done, 1)
+            let file = out.appendingPathComponent("images/000000.png")
+            let text = Dictionary(try ImageIO.readText(file).map { ($0.key, $0.value) }) { first, _ in first }
+            XCTAssertEqual(text["cxr-edit:x:window"]?.hasPrefix("window \(window) of 2"), true, "\(text)")
+            images[window] = try ImageIO.read(file)
+            ids[window] = try ResultsLog<SynthesisRow>.readRows(out.appendingPathComponent("results.jsonl"))[0].id
+        }
+        XCTAssertNotEqual(images["1"], images["2"], "the window changes the picture that is edited")
+        XCTAssertNotEqual(ids["1"], ids["2"])
     }
 
     func testMSSSIMFlagsDuplicates() throws {
