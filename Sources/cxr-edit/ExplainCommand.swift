@@ -53,7 +53,7 @@ struct ExplainCommand: ParsableCommand {
                 lines.append("window:          \(w)")
                 obj["window"] = w
             }
-            let placed = try resolved.masks(on: image, enforceFit: false)
+            let placed = try resolved.place(on: image, enforcingFit: false)
             if let fit = placed.fit {
                 lines.append("fit:             \(fit.summary)")
                 let weak = FitPolicy.standard.isWeak(fit)

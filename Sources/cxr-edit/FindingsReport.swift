@@ -1,0 +1,62 @@
+import CXRFindings
+import Foundation
+
+/// Resolved findings as the command line shows them: in words for `--dry-run` and `explain`, as JSON for their
+/// `--json` and `edit --json`. The words name the flags, so they live here and not in the library.
+extension ResolvedFindings {
+    /// The edit area in words, e.g. "right-cp-angle + right-lower-zone (grown 18 atlas px)".
+    var areaDescription: String {
+        switch areaSource {
+        case .wholeImage: return "whole image (SDEdit)"
+        case .maskFile: return "the --mask file"
+        case .extents, .named:
+            let parts = regions.edit.map { a in
+                a.regions.joined(separator: " + ") + (a.grow > 0 ? " (grown \(a.grow) atlas px)" : "")
+            }
+            let dilated = regions.dilate > 0 ? ", dilated \(regions.dilate) px" : ""
+            let origin = areaSource == .extents ? " [the findings' extents]" : ""
+            return parts.joined(separator: "; ") + dilated + origin
+        }
+    }
+
+    /// Human-readable lines for --dry-run / explain.
+    func describe() -> [String] {
+        var lines: [String] = []
+        lines.append("prompt:          \(prompt ?? "(none: give --prompt or --add/--remove)")")
+        lines.append("negative prompt: \(negativePrompt.isEmpty ? "(none)" : negativePrompt)")
+        if !adds.isEmpty { lines.append("add:             \(adds.map(\.summary).joined(separator: "; "))") }
+        if !removes.isEmpty { lines.append("remove:          \(removes.map(\.summary).joined(separator: "; "))") }
+        lines.append("edit region:     \(areaDescription)")
+        if areaSource != .extents && !extents.isEmpty {
+            let names = RegionRequest(edit: extents).editRegionNames
+            lines.append("finding extents: \(names.joined(separator: " + ")) (the default; --region auto)")
+        }
+        let kept = regions.keep + keepMaskFiles
+        lines.append("keep:            \(kept.isEmpty ? "(nothing)" : kept.joined(separator: " + "))")
+        lines.append(
+            "null edit:       \(nullPrompt)\(nullNegativePrompt.isEmpty ? "" : " (negative: \(nullNegativePrompt))")")
+        if let prompt { lines.append("prompt tokens:   about \(estimatedCLIPTokens(prompt)) of 75") }
+        for n in notes { lines.append("note:            \(n)") }
+        return lines
+    }
+
+    /// JSON-ready dictionary (for explain --json and edit --json summaries).
+    func jsonObject() -> [String: Any] {
+        func req(_ r: FindingRequest) -> [String: Any] {
+            [
+                "id": r.finding.id, "name": r.finding.name, "side": r.side?.rawValue as Any? ?? NSNull(),
+                "severity": r.severity as Any? ?? NSNull(),
+            ]
+        }
+        return [
+            "prompt": prompt as Any? ?? NSNull(), "negative_prompt": negativePrompt,
+            "null_prompt": nullPrompt, "null_negative_prompt": nullNegativePrompt,
+            "add": adds.map(req), "remove": removes.map(req), "area_source": areaSource.rawValue,
+            "edit_regions": regions.editRegionNames,
+            "edit_areas": regions.edit.map { ["regions": $0.regions, "grow": $0.grow] as [String: Any] },
+            "default_regions": RegionRequest(edit: extents).editRegionNames, "dilate": regions.dilate,
+            "keep_regions": regions.keep, "keep_masks": keepMaskFiles, "notes": notes,
+            "prompt_tokens_estimate": prompt.map(estimatedCLIPTokens) ?? 0,
+        ]
+    }
+}
