@@ -175,6 +175,34 @@ final class CommandJSONOutputTests: XCTestCase {
         XCTAssertEqual(printed, try Self.fixture("bench.json"))
     }
 
+    /// `edit --dry-run --json` of a finding's extent with a kept region, of a forced weak fit with a null edit, and of
+    /// a whole-image edit: the findings and the fit under their keys. Paths are `OUT`, `SAMPLES` and `FIXTURES`.
+    func testEditDryRunJSON() throws {
+        let out = try CLI.tempDir(self)
+        let sample = RegionalEditTests.sample
+        let grey8 = CLI.bad.appendingPathComponent("ok/grey8.png").path
+        var printed = ""
+        for args in [
+            [sample.path, "--add", "effusion", "--side", "right", "--keep-region", "heart", "-o", "e.png"],
+            [
+                grey8, "--prompt", "x", "--region", "heart", "--force", "-o", "g.png", "--null-edit",
+                out.appendingPathComponent("n.png").path,
+            ],
+            [grey8, "--prompt", "x", "-o", "w.png"],
+        ] {
+            let named = args.map {
+                $0.hasSuffix(".png") && !$0.contains("/") ? out.appendingPathComponent($0).path : $0
+            }
+            let r = try CLI.run(["edit"] + named + ["--model", CLI.sd1.path, "--dry-run", "--json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            printed += r.stdout
+        }
+        printed = printed.replacingOccurrences(of: Self.escaped(out), with: "OUT")
+            .replacingOccurrences(of: Self.escaped(sample.deletingLastPathComponent()), with: "SAMPLES")
+            .replacingOccurrences(of: Self.escaped(CLI.fixtures), with: "FIXTURES")
+        XCTAssertEqual(printed, try Self.fixture("edit-dry-run.json"))
+    }
+
     private static func fixture(_ name: String) throws -> String {
         try String(contentsOf: CLI.fixtures.appendingPathComponent("cli/\(name)"), encoding: .utf8)
     }
