@@ -74,7 +74,7 @@ final class FindingEditTests: XCTestCase {
             width: 8, height: 8, channels: 1, bitDepth: 8, samples: Array(repeating: 100, count: 64))
         let white = dir.appendingPathComponent("white.png")
         let black = dir.appendingPathComponent("black.png")
-        for (url, value) in [(white, 255), (black, 0)] {
+        for (url, value): (URL, UInt16) in [(white, 255), (black, 0)] {
             let mask = try RasterImage(
                 width: 8, height: 8, channels: 1, bitDepth: 8, samples: Array(repeating: value, count: 64))
             try ImageIO.writePNG(mask, to: url)
