@@ -2,6 +2,7 @@ import ArgumentParser
 import CXRFindings
 import CXRImaging
 import CXRPipelines
+import CXRRuns
 import CXRSchedulers
 import CXRTensor
 import Foundation
@@ -373,9 +374,9 @@ struct Edit: ParsableCommand {
                 "detail": detail.rawValue, "margin": margin, "invert": invert,
                 "unet": unet?.rawValue ?? (regional ? "auto" : "standard"),
             ]
-            obj["findings"] = r.jsonObject()
+            obj["findings"] = try StableJSON.object(FindingsJSON(r))
             if let fit = input.placed.fit {
-                obj["fit"] = fit.json(weak: r.fitPolicy.isWeak(fit))
+                obj["fit"] = try StableJSON.object(AtlasFitJSON(fit, weak: r.fitPolicy.isWeak(fit)))
             }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -435,9 +436,9 @@ struct Edit: ParsableCommand {
                 "margin": margin, "area": findings.areaSource.rawValue,
             ]
             obj.merge(outcome.report.json) { a, _ in a }
-            obj["findings"] = findings.jsonObject()
+            obj["findings"] = try StableJSON.object(FindingsJSON(findings))
             if let fit = placed.fit {
-                obj["fit"] = fit.json(weak: findings.fitPolicy.isWeak(fit))
+                obj["fit"] = try StableJSON.object(AtlasFitJSON(fit, weak: findings.fitPolicy.isWeak(fit)))
             }
             if let null {
                 var n: [String: Any] = [

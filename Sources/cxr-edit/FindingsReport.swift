@@ -1,8 +1,8 @@
 import CXRFindings
 import Foundation
 
-/// Resolved findings as the command line shows them: in words for `--dry-run` and `explain`, as JSON for their
-/// `--json` and `edit --json`. The words name the flags, so they live here and not in the library.
+/// Resolved findings as the command line shows them in words, for `--dry-run` and `explain` (`FindingsJSON` is
+/// their `--json`). The words name the flags, so they live here and not in the library.
 extension ResolvedFindings {
     /// The edit area in words, e.g. "right-cp-angle + right-lower-zone (grown 18 atlas px)".
     var areaDescription: String {
@@ -38,25 +38,5 @@ extension ResolvedFindings {
         if let prompt { lines.append("prompt tokens:   about \(estimatedCLIPTokens(prompt)) of 75") }
         for n in notes { lines.append("note:            \(n)") }
         return lines
-    }
-
-    /// JSON-ready dictionary (for explain --json and edit --json summaries).
-    func jsonObject() -> [String: Any] {
-        func req(_ r: FindingRequest) -> [String: Any] {
-            [
-                "id": r.finding.id, "name": r.finding.name, "side": r.side?.rawValue as Any? ?? NSNull(),
-                "severity": r.severity as Any? ?? NSNull(),
-            ]
-        }
-        return [
-            "prompt": prompt as Any? ?? NSNull(), "negative_prompt": negativePrompt,
-            "null_prompt": nullPrompt, "null_negative_prompt": nullNegativePrompt,
-            "add": adds.map(req), "remove": removes.map(req), "area_source": areaSource.rawValue,
-            "edit_regions": regions.editRegionNames,
-            "edit_areas": regions.edit.map { ["regions": $0.regions, "grow": $0.grow] as [String: Any] },
-            "default_regions": RegionRequest(edit: extents).editRegionNames, "dilate": regions.dilate,
-            "keep_regions": regions.keep, "keep_masks": keepMaskFiles, "notes": notes,
-            "prompt_tokens_estimate": prompt.map(estimatedCLIPTokens) ?? 0,
-        ]
     }
 }
