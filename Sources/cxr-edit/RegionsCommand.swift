@@ -54,8 +54,9 @@ struct RegionsCommand: ParsableCommand {
         "left-upper-zone", "left-middle-zone", "left-lower-zone", "heart", "mediastinum",
     ]
     func run() throws {
-        guard dilate >= 0 && dilate <= 1024 else {
-            throw CLIError("--dilate must be between 0 and 1024 pixels, got \(dilate)")
+        // The library's limit, phrased with --dilate by commandLineMessage as for edit.
+        guard (0...RegionFitter.maxDilation).contains(dilate) else {
+            throw FindingsError(.dilationOutOfRange(pixels: dilate))
         }
         let inURL = URL(fileURLWithPath: input)
         let image = try window.read(inURL).image
