@@ -82,11 +82,12 @@ public struct FindingEdit: Sendable, Equatable {
         var removes = try self.removes.map { try vocabulary.lookup($0) }
         try qualify(&adds, &removes, sides: sides, vocabulary: vocabulary)
 
-        let composed =
-            hasFindings
-            ? try compose(
-                EditSpec(basePrompt: prompt, baseNegativePrompt: negativePrompt, adds: adds, removes: removes),
-                vocabulary: vocabulary) : nil
+        // A free prompt is used as it is; findings are composed into it (or into the default base prompt).
+        var composed: ComposedEdit?
+        if hasFindings {
+            let spec = EditSpec(basePrompt: prompt, baseNegativePrompt: negativePrompt, adds: adds, removes: removes)
+            composed = try compose(spec, vocabulary: vocabulary)
+        }
         let extents = composed?.areas ?? []
         let source: EditAreaSource
         var areas: [ExtentArea] = []
