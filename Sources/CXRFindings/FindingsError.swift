@@ -22,6 +22,30 @@ public struct FindingsError: Error, CustomStringConvertible, Equatable, Sendable
         case addedTwice(finding: String)
         /// The edit regions, placed by the atlas fit, cover no pixel of the image.
         case regionOutsideImage(regions: [String])
+        /// Two ways of naming the edit area were given together (e.g. the whole image and named regions).
+        case areaGivenTwice(EditAreaSource, EditAreaSource)
+        /// A side word that is not left, right or bilateral (nor one of their synonyms).
+        case unknownSide(word: String)
+        /// A side or severity was given without a finding to qualify.
+        case qualifierWithoutFinding
+        /// More than one side (or severity) was given, but not one per finding of `action`.
+        case qualifierCountMismatch(Qualifier, given: Int, findings: Int, action: Action)
+        /// The `auto` region (the findings' extents) was named without a finding.
+        case automaticRegionWithoutFinding
+        /// A dilation was asked for an edit whose area (`source`) is no region.
+        case dilationWithoutRegion(EditAreaSource)
+        /// The edit mask file has no white pixel: nothing to edit.
+        case emptyMask(file: String)
+    }
+
+    /// What qualifies a finding.
+    public enum Qualifier: String, Sendable {
+        case side, severity
+    }
+
+    /// What an edit does with a finding.
+    public enum Action: String, Sendable {
+        case add, remove
     }
 
     public let description: String
@@ -57,6 +81,33 @@ extension FindingsError.Problem: CustomStringConvertible {
             return "\(finding) is added twice; give it once (bilateral for both sides)"
         case .regionOutsideImage(let regions):
             return "the fitted region \(regions.joined(separator: "+")) lies outside the image; check the atlas fit"
+        case .areaGivenTwice(let first, let second):
+            return "give \(Self.words(first)) or \(Self.words(second)), not both (each names the edit area)"
+        case .unknownSide(let word):
+            return "the side must be left, right or bilateral, got '\(word)'"
+        case .qualifierWithoutFinding:
+            return "a side or severity qualifies a finding to add or remove; give one"
+        case .qualifierCountMismatch(let qualifier, let given, let findings, let action):
+            return
+                "\(given) \(qualifier.rawValue) values for \(findings) findings to \(action.rawValue); give one for all "
+                + "or one per finding"
+        case .automaticRegionWithoutFinding:
+            return "the region 'auto' is the extents of findings to add or remove; give one"
+        case .dilationWithoutRegion(let source):
+            return "dilation grows a region; it applies to findings' extents or named regions, not to "
+                + (source == .maskFile ? "a mask file" : "whole-image edits")
+        case .emptyMask(let file):
+            return "\(file): the edit mask is empty (no white pixels): nothing to edit"
+        }
+    }
+
+    /// An edit area in words.
+    private static func words(_ source: EditAreaSource) -> String {
+        switch source {
+        case .extents: return "the findings' extents"
+        case .named: return "regions"
+        case .maskFile: return "a mask file"
+        case .wholeImage: return "the whole image"
         }
     }
 

@@ -73,8 +73,9 @@ public struct ImageLimits: Sendable, Equatable {
     /// strict. The command line adjusts it once at start-up (`--max-pixels`, `--lenient`), before any reading.
     nonisolated(unsafe) public static var `default` = ImageLimits()
 
-    /// Where lenient decoding reports what it let through (the CLI prints a `cxr-edit: warning:` line).
-    nonisolated(unsafe) public static var warningHandler: @Sendable (String) -> Void = { _ in }
+    /// Where lenient decoding reports what it let through: the error a strict read would have thrown (the CLI
+    /// prints it as a `cxr-edit: warning:` line that names the flag which let it through).
+    nonisolated(unsafe) public static var warningHandler: @Sendable (ImageError) -> Void = { _ in }
 
     /// Throws when `width`x`height` is empty or exceeds the limits.
     func check(width: Int, height: Int, file: String) throws {

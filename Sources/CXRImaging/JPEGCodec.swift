@@ -149,7 +149,7 @@ extension ImageLimits {
     func corrupt(file: String, _ problem: String) throws {
         let message = ImageError(file: file, "corrupt JPEG data: \(problem)")
         guard lenient else { throw message }
-        ImageLimits.warningHandler("\(message) (decoded anyway: --lenient)")
+        ImageLimits.warningHandler(message)
     }
 }
 

@@ -46,16 +46,17 @@ public protocol EditResolving: AnyObject {
     func resolve(_ edit: ProbeEdit, image: RasterImage, imageKey: String) throws -> ResolvedEdit
 }
 
-/// The standard resolver: findings vocabulary (CXRFindings) for add/remove edits, their extents or named regions
-/// placed with the atlas fitted to each image (`RegionRequest`, as `cxr-edit edit` places them), mask files read at
-/// the image's size.
+/// The standard resolver: a spec's edit as the library's `FindingEdit`, resolved and placed on each image exactly
+/// as `cxr-edit edit` resolves and places its flags (findings' extents or named regions fitted to the image, mask
+/// files read at its size). What it adds is what a run over many images needs: the fitter loaded once, one atlas
+/// fit per image key, mask files read once per size, and errors in the spec's words.
 public final class FindingsEditResolver: EditResolving {
     let vocabulary: Vocabulary
     let fitPolicy: FitPolicy
     private var fitter: RegionFitter?
     private var fitKey: String?
     private var fit: AtlasFit?
-    private var maskFiles: [String: Mask] = [:]
+    private let maskFiles = MaskFiles()
 
     public init(vocabulary: Vocabulary? = nil, fitPolicy: FitPolicy = .standard) throws {
         self.vocabulary = try vocabulary ?? Vocabulary.standard()
@@ -71,9 +72,7 @@ public final class FindingsEditResolver: EditResolving {
     public func validate(_ edits: [ProbeEdit], specFile: String) throws {
         for e in edits {
             do {
-                if e.action != .prompt { _ = try request(e) }
-                let names = e.region.filter { $0 != "auto" } + e.keepRegion
-                if !names.isEmpty { try atlasFitter().atlas.validate(names) }
+                _ = try resolve(e)
                 for file in [e.mask, e.keepMask].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: file)
                 {
                     throw ProbeError("mask file \(file) does not exist")
@@ -84,10 +83,28 @@ public final class FindingsEditResolver: EditResolving {
         }
     }
 
-    func request(_ e: ProbeEdit) throws -> FindingRequest {
-        var r = try vocabulary.lookup(e.finding ?? "")
-        try vocabulary.apply(side: e.side.flatMap { Side(rawValue: $0) }, severity: e.severity, to: &r)
-        return r
+    /// The spec's edit in the library's terms. The spec reader has already refused what the command line refuses
+    /// (region with mask, sdedit with either); `dilate:` beside sdedit or a mask has always been ignored, so it
+    /// reaches the library only where there are regions to grow.
+    static func findingEdit(_ e: ProbeEdit) -> FindingEdit {
+        let regional = e.mode == .inpaint && e.mask == nil
+        var edit = FindingEdit(
+            prompt: e.prompt, negativePrompt: e.negativePrompt, sides: e.side.map { [$0] } ?? [],
+            severities: e.severity.map { [$0] } ?? [], regions: regional ? e.region : [],
+            wholeImage: e.mode == .sdedit, editMaskFile: e.mode == .inpaint ? e.mask : nil,
+            dilate: regional ? e.dilate : 0, keepRegions: e.keepRegion, keepMaskFiles: e.keepMask.map { [$0] } ?? [])
+        switch e.action {
+        case .add: edit.adds = [e.finding ?? ""]
+        case .remove: edit.removes = [e.finding ?? ""]
+        case .prompt: break
+        }
+        return edit
+    }
+
+    func resolve(_ e: ProbeEdit) throws -> ResolvedFindings {
+        var resolved = try Self.findingEdit(e).resolve(vocabulary: vocabulary)
+        resolved.fitPolicy = fitPolicy
+        return resolved
     }
 
     func atlasFitter() throws -> RegionFitter {
@@ -108,66 +125,24 @@ public final class FindingsEditResolver: EditResolving {
         return fit
     }
 
-    func maskFile(_ path: String, image: RasterImage) throws -> Mask {
-        let key = "\(path)|\(image.width)x\(image.height)"
-        if let m = maskFiles[key] { return m }
-        let m = try Mask.read(URL(fileURLWithPath: path), size: (image.width, image.height))
-        if maskFiles.count > 64 { maskFiles.removeAll() }
-        maskFiles[key] = m
-        return m
-    }
-
     public func resolve(_ e: ProbeEdit, image: RasterImage, imageKey: String) throws -> ResolvedEdit {
-        var out: ResolvedEdit
-        var extents: [ExtentArea] = []
-        switch e.action {
-        case .prompt:
-            out = ResolvedEdit(
-                prompt: e.prompt ?? "", negativePrompt: e.negativePrompt ?? "",
-                nullNegativePrompt: e.negativePrompt ?? "", target: e.target)
-        case .add, .remove:
-            let r = try request(e)
-            let spec = EditSpec(
-                basePrompt: e.prompt, baseNegativePrompt: e.negativePrompt,
-                adds: e.action == .add ? [r] : [], removes: e.action == .remove ? [r] : [])
-            let composed = try compose(spec, vocabulary: vocabulary)
-            out = ResolvedEdit(
-                prompt: composed.prompt, negativePrompt: composed.negativePrompt,
-                nullPrompt: composed.basePrompt, nullNegativePrompt: composed.baseNegativePrompt,
-                target: e.target ?? r.finding.torchxrayvisionLabel, notes: composed.notes)
-            extents = composed.areas
-        }
-        // The same rules as `cxr-edit edit`: named regions, `auto` = the extents, a mask file, or (add/remove in
-        // inpaint mode without either) the extents; sdedit = the whole image.
-        var areas: [ExtentArea] = []
-        if e.mode == .inpaint && e.mask == nil {
-            let named = e.region.filter { $0 != "auto" }
-            if e.region.isEmpty || e.region.contains("auto") {
-                areas = extents
-                out.area = "extents"
-            } else {
-                out.area = "named"
-            }
-            if !named.isEmpty { areas.append(ExtentArea(regions: named, grow: 0)) }
-        }
-        let request = RegionRequest(edit: areas, dilate: e.dilate, keep: e.keepMask == nil ? e.keepRegion : [])
-        if !request.isEmpty {
-            let fit = try atlasFit(image, imageKey: imageKey)
-            let placed = try atlasFitter().place(request, fit: fit)
-            out.editMask = placed.edit
-            out.keepMask = placed.keep
-            out.fit = fit
-            out.fitWarning = fitPolicy.warning(for: fit)
-            if !areas.isEmpty { out.regions = request.editDescription }
-        }
-        if e.mode == .inpaint, let file = e.mask {
-            out.editMask = try maskFile(file, image: image)
-            out.area = "mask"
-        }
-        if let m = out.editMask, m.coverage == 0 {
+        let resolved = try resolve(e)
+        // The fitter (and its segmenter) is loaded only for an edit that places regions, as the fit is made.
+        let fit = resolved.needsAtlasFit ? try atlasFit(image, imageKey: imageKey) : nil
+        let placed: PlacedRegions
+        do {
+            placed = try resolved.place(on: image, fitter: fitter, fit: fit, maskFiles: maskFiles)
+        } catch let error as FindingsError {
+            guard case .some(.emptyMask) = error.problem else { throw error }
             throw ProbeError("edit '\(e.name)': the edit region is empty on this image")
         }
-        if let file = e.keepMask { out.keepMask = try maskFile(file, image: image) }
-        return out
+        let finding = (resolved.adds + resolved.removes).first
+        return ResolvedEdit(
+            prompt: resolved.prompt ?? "", negativePrompt: resolved.negativePrompt, nullPrompt: resolved.nullPrompt,
+            nullNegativePrompt: resolved.nullNegativePrompt, editMask: placed.edit, keepMask: placed.keep,
+            area: resolved.areaSource.rawValue,
+            regions: resolved.regions.edit.isEmpty ? nil : resolved.regions.editDescription, fit: placed.fit,
+            fitWarning: placed.fit.flatMap { fitPolicy.warning(for: $0) },
+            target: e.target ?? finding?.finding.torchxrayvisionLabel, notes: resolved.notes)
     }
 }

@@ -1,3 +1,4 @@
+import CXRFindings
 import CXRImaging
 import CXRRuns
 import Foundation
@@ -233,7 +234,8 @@ public struct ProbeSpec: Sendable {
         guard keepRegion.isEmpty || keepMask == nil else {
             throw e.fail("keep_mask", "give keep_region: or keep_mask:, not both")
         }
-        if region == ["auto"] && action == .prompt {
+        // `auto` is the findings' extents (FindingEdit.automaticRegion, in any case): a prompt has none to add.
+        if action == .prompt && region.contains(where: { $0.lowercased() == FindingEdit.automaticRegion }) {
             throw e.fail("region", "'auto' needs an add:/remove: finding; name the regions")
         }
         var mode: ProbeEdit.Mode? = nil

@@ -1,4 +1,5 @@
 import CXRCheckpoint
+import CXRFindings
 import CXRImaging
 import CXRPipelines
 import CXRRuns

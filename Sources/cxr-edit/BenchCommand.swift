@@ -2,6 +2,7 @@ import ArgumentParser
 import CXRModels
 import CXRPipelines
 import CXRTensor
+import CXRRuns
 import Foundation
 #if canImport(Glibc)
     import Glibc
@@ -61,24 +62,21 @@ struct Bench: ParsableCommand {
         let want = Set(parts)
         let url = try modelOptions.modelURL()
         let precision = try modelOptions.unetPrecision()
-        var report: [String: Any] = [
-            "model": url.path, "size": size, "steps": steps, "threads": ComputeThreads.count,
-            "precision": precision.rawValue,
-        ]
+        var report = BenchJSON(
+            model: url.path, size: size, steps: steps, threads: ComputeThreads.count, precision: precision.rawValue,
+            machine: .current)
         func note(_ s: String) { if !json { FileHandle.standardError.write(Data("\(s)\n".utf8)) } }
         // Figures from different kernels are not comparable: say which CPU and which OpenBLAS core ran.
-        report["machine"] = MachineReport.json
         MachineReport.lines.forEach(note)
 
         let t0 = Date()
         let model = try StableDiffusionModel.load(from: url, unetPrecision: precision)
-        report["load_s"] = Date().timeIntervalSince(t0)
+        report.loadSeconds = Date().timeIntervalSince(t0)
         note(String(format: "loaded in %.2f s", Date().timeIntervalSince(t0)))
 
-        /// Median of `steps` runs after one warm-up; also records the median process CPU time under
-        /// "<key>_cpu" (on a loaded machine wall time includes waiting for the cores, CPU time much less so).
-        var cpuTimes = [String: Double]()
-        func time(_ label: String, key: String = "", _ body: () throws -> Void) rethrows -> Double {
+        /// Median of `steps` runs after one warm-up, and the median process CPU time (on a loaded machine wall time
+        /// includes waiting for the cores, CPU time much less so).
+        func time(_ label: String, _ body: () throws -> Void) rethrows -> (seconds: Double, cpu: Double) {
             try body()
             var ts = [Double]()
             var cs = [Double]()
@@ -89,7 +87,6 @@ struct Bench: ParsableCommand {
                 cs.append(processCPUSeconds() - c0)
             }
             cs.sort()
-            if !key.isEmpty { cpuTimes[key + "_cpu"] = cs[cs.count / 2] }
             ts.sort()
             let m = ts.count % 2 == 1 ? ts[ts.count / 2] : (ts[ts.count / 2 - 1] + ts[ts.count / 2]) / 2
             note(
@@ -99,7 +96,7 @@ struct Bench: ParsableCommand {
             if Profiler.enabled {
                 note("kernel profile of \(label), all \(steps + 1) runs (CXR_EDIT_PROFILE=1):\n\(Profiler.report())")
             }
-            return m
+            return (m, cs[cs.count / 2])
         }
 
         var rng = BenchRandom(seed: 1)
@@ -109,7 +106,7 @@ struct Bench: ParsableCommand {
         ]
         var context = try model.textEncoder(ids)
         if want.contains("text") {
-            report["text_encode_s"] = try time("text encode (2 x 77 tokens)", key: "text_encode_s") {
+            (report.textEncodeSeconds, report.textEncodeCPUSeconds) = try time("text encode (2 x 77 tokens)") {
                 context = try model.textEncoder(ids)
             }
         }
@@ -117,47 +114,43 @@ struct Bench: ParsableCommand {
         let lc = model.unet.config.inChannels
         if want.contains("unet") {
             let sample = rng.tensor([2, lc, lh, lh])
-            let s = time("unet step (batch 2, \(lh)x\(lh) latents)", key: "unet_step_s") {
+            let (s, cpu) = time("unet step (batch 2, \(lh)x\(lh) latents)") {
                 _ = model.unet(sample, timesteps: [500], context: context)
             }
             let flops = model.unet.config.flops(
                 batch: 2, latentHeight: lh, latentWidth: lh, contextTokens: context.dim(1))
-            report["unet_step_s"] = s
-            report["unet_gflop"] = flops / 1e9
-            report["unet_gflops"] = flops / s / 1e9
+            report.unetStepSeconds = s
+            report.unetStepCPUSeconds = cpu
+            report.unetGFLOP = flops / 1e9
+            report.unetGFLOPS = flops / s / 1e9
             note(String(format: "unet: %.1f GFLOP per step, %.1f GFLOP/s", flops / 1e9, flops / s / 1e9))
         }
         if want.contains("vae-encode") {
             let image = rng.tensor([1, model.vae.config.inChannels, size, size], scale: 0.5)
-            report["vae_encode_s"] = time("vae encode (\(size)x\(size))", key: "vae_encode_s") {
+            (report.vaeEncodeSeconds, report.vaeEncodeCPUSeconds) = time("vae encode (\(size)x\(size))") {
                 _ = model.vae.encode(image)
             }
         }
         if want.contains("vae-decode") {
             let z = rng.tensor([1, model.vae.config.latentChannels, lh, lh])
-            report["vae_decode_s"] = time("vae decode (\(size)x\(size))", key: "vae_decode_s") {
+            (report.vaeDecodeSeconds, report.vaeDecodeCPUSeconds) = time("vae decode (\(size)x\(size))") {
                 _ = model.vae.decode(z)
             }
         }
         if want.contains("sgemm") {
             let g = SgemmPeak.measure(n: 4096, runs: max(2, min(steps, 3)))
-            report["sgemm_gflops"] = g
-            if let u = report["unet_gflops"] as? Double { report["unet_peak_fraction"] = u / g }
+            report.sgemmGFLOPS = g
+            if let u = report.unetGFLOPS { report.unetPeakFraction = u / g }
             note(String(format: "sgemm 4096^3 with %d threads: %.1f GFLOP/s", ComputeThreads.count, g))
         }
-        for (k, v) in cpuTimes { report[k] = v }
-        report["load_average"] = PeakMemory.loadAverage()
-        report["peak_rss_mb"] = PeakMemory.residentMB()
+        report.loadAverage = PeakMemory.loadAverage()
+        report.peakRSSMB = PeakMemory.residentMB()
         note(String(format: "peak resident memory: %.0f MB", PeakMemory.residentMB()))
         if json {
-            let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(try StableJSON.string(report, escapingSlashes: true))
         } else {
-            for k in [
-                "text_encode_s", "unet_step_s", "vae_encode_s", "vae_decode_s", "unet_gflops", "sgemm_gflops",
-                "peak_rss_mb",
-            ] {
-                if let v = report[k] as? Double { print(String(format: "%@ %.3f", k, v)) }
+            for (k, v) in report.summary {
+                if let v { print(String(format: "%@ %.3f", k, v)) }
             }
         }
     }

@@ -11,6 +11,8 @@ func commandLineMessage(for error: Error) -> String {
         if let problem = e.problem { return commandLineMessage(for: problem) }
     case let e as ProbeError:
         if let problem = e.problem { return commandLineMessage(for: problem) }
+    case let e as WeakFitError:
+        return "\(e) (`cxr-edit regions IN.png`); pass --force to edit anyway, or --global / --mask"
     case let e as ImageError:
         if let problem = e.problem {
             let text = commandLineMessage(for: problem)
@@ -39,6 +41,35 @@ private func commandLineMessage(for problem: FindingsError.Problem) -> String {
     case .regionOutsideImage(let regions):
         return "the fitted region \(regions.joined(separator: "+")) lies outside the image; check it with "
             + "`cxr-edit regions`"
+    case .areaGivenTwice(let first, let second):
+        // --global only widens the area, --region and --mask each name it: say so when two of those collide.
+        return "give \(flag(naming: first)) or \(flag(naming: second)), not both"
+            + (first == .wholeImage ? "" : " (each names the edit area)")
+    case .unknownSide(let word):
+        return "--side must be left, right or bilateral, got '\(word)'"
+    case .qualifierWithoutFinding:
+        return "--side and --severity qualify an --add or --remove finding; give one"
+    case .qualifierCountMismatch(let qualifier, let given, let findings, let action):
+        return
+            "\(given) --\(qualifier.rawValue) values for \(findings) --\(action.rawValue) findings; give one for all or "
+            + "one per finding"
+    case .automaticRegionWithoutFinding:
+        return "--region auto uses the extents of --add/--remove findings; give one"
+    case .dilationWithoutRegion(let source):
+        return "--dilate grows a region; it applies to --add/--remove regions or --region, not to "
+            + (source == .maskFile ? "--mask" : "whole-image edits")
+    case .emptyMask:
+        return "\(problem)"
+    }
+}
+
+/// The flag that names an edit area of `source`.
+private func flag(naming source: EditAreaSource) -> String {
+    switch source {
+    case .extents: return "--region auto"
+    case .named: return "--region"
+    case .maskFile: return "--mask"
+    case .wholeImage: return "--global"
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import CXRFindings
 import CXRImaging
 import CXRPipelines
+import CXRRuns
 import CXRSchedulers
 import CXRTensor
 import Foundation
@@ -152,8 +153,7 @@ struct Edit: ParsableCommand {
         }
         let batchSeeds = try isBatch ? checkBatchOptions() : nil
         let resolved = try findings.resolve(
-            prompt: sampling.prompt, negativePrompt: sampling.negativePrompt,
-            maskGiven: mask != nil)
+            prompt: sampling.prompt, negativePrompt: sampling.negativePrompt, mask: mask)
         if findings.dryRun && batchSeeds != nil {
             explainRun(resolved)  // a batch's inputs are checked by BatchEdit, which a dry run does not start
             return
@@ -283,19 +283,14 @@ struct Edit: ParsableCommand {
         let windowed = try window.read(inURL)
         let image = windowed.image
         let inputHash = try SHA256.hex(ofFileAt: inURL)
-        let fileMask = try mask.map { try Mask.read(URL(fileURLWithPath: $0), size: (image.width, image.height)) }
-        let placed = try resolved.masks(on: image)
-        let editMask = fileMask ?? placed.edit
-        if let editMask, editMask.coverage == 0 {
-            throw CLIError("\(mask ?? "the region"): the edit mask is empty (no white pixels): nothing to edit")
-        }
-        if unet == .inpaint && editMask == nil {
+        let placed = try resolved.place(on: image)
+        if unet == .inpaint && placed.edit == nil {
             throw CLIError(
                 "--unet inpaint repaints inside a region; give --add/--remove (without --global), "
                     + "--region or --mask")
         }
         return PreparedInput(
-            url: inURL, image: image, hash: inputHash, placed: placed, editMask: editMask,
+            url: inURL, image: image, hash: inputHash, placed: placed,
             windowProvenance: window.provenance(of: windowed))
     }
 
@@ -316,10 +311,12 @@ struct Edit: ParsableCommand {
             edit: self, input: input.url, seed: seed, resolved: resolved,
             modelURL: modelURL, steps: steps, guidance: guidance,
             strength: request.strength)
-        request.provenanceExtras = provenanceExtras(
-            input: input.url, resolved: resolved, placed: input.placed,
-            inputHash: input.hash, fitWarning: input.fitWarning(resolved),
-            command: command.text)
+        // What only the command line knows (the input file, the command that remakes the output), beside where the
+        // edit acted on this image, in the library's entries.
+        request.provenanceExtras = [
+            "input": input.url.lastPathComponent, "input-sha256": input.hash, "command": command.text,
+        ]
+        request.provenanceExtras.merge(resolved.provenance(of: input.placed)) { kept, _ in kept }
         request.provenanceExtras.merge(input.windowProvenance) { kept, _ in kept }
         // Recorded only when not the default, so fp32 outputs stay byte-identical to those made before the option.
         if try modelOptions.unetPrecision() == .bf16 { request.provenanceExtras["precision"] = "bf16" }
@@ -356,32 +353,6 @@ struct Edit: ParsableCommand {
         }
     }
 
-    /// Provenance entries only the CLI knows: where the regions came from and how they were placed, the input's
-    /// hash, and the command that regenerates the file.
-    private func provenanceExtras(
-        input: URL, resolved: ResolvedFindings, placed: PlacedRegions, inputHash: String,
-        fitWarning: String?, command: String
-    ) -> [String: String] {
-        var x: [String: String] = [
-            "input": input.lastPathComponent, "input-sha256": inputHash,
-            "area": resolved.areaSource.rawValue, "command": command,
-        ]
-        if !resolved.regions.edit.isEmpty {
-            x["regions"] = resolved.regions.editDescription
-            x["region-grow-px"] = placed.growth.map(String.init).joined(separator: ",")
-        }
-        if resolved.regions.dilate > 0 { x["dilate"] = String(resolved.regions.dilate) }
-        if let mask { x["mask-file"] = URL(fileURLWithPath: mask).lastPathComponent }
-        let kept = resolved.regions.keep + resolved.keepMasks.map { URL(fileURLWithPath: $0).lastPathComponent }
-        if !kept.isEmpty { x["keep"] = kept.joined(separator: "+") }
-        if let fit = placed.fit {
-            x["atlas-fit"] = fit.summary
-            x["atlas-fit-score"] = String(format: "%.4f", fit.score)
-        }
-        if let fitWarning { x["warning"] = fitWarning }
-        return x
-    }
-
     /// --dry-run: what the edit would do, without loading the model.
     /// --dry-run of one edit, after the run's own checks: what would be repainted (the area actually placed on this
     /// image, or the --mask file), with which settings, into which file; `--json` gives the same as one object.
@@ -403,9 +374,9 @@ struct Edit: ParsableCommand {
                 "detail": detail.rawValue, "margin": margin, "invert": invert,
                 "unet": unet?.rawValue ?? (regional ? "auto" : "standard"),
             ]
-            obj["findings"] = r.jsonObject()
+            obj["findings"] = try StableJSON.object(FindingsJSON(r))
             if let fit = input.placed.fit {
-                obj["fit"] = fit.json(weak: r.fitPolicy.isWeak(fit))
+                obj["fit"] = try StableJSON.object(AtlasFitJSON(fit, weak: r.fitPolicy.isWeak(fit)))
             }
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -465,9 +436,9 @@ struct Edit: ParsableCommand {
                 "margin": margin, "area": findings.areaSource.rawValue,
             ]
             obj.merge(outcome.report.json) { a, _ in a }
-            obj["findings"] = findings.jsonObject()
+            obj["findings"] = try StableJSON.object(FindingsJSON(findings))
             if let fit = placed.fit {
-                obj["fit"] = fit.json(weak: findings.fitPolicy.isWeak(fit))
+                obj["fit"] = try StableJSON.object(AtlasFitJSON(fit, weak: findings.fitPolicy.isWeak(fit)))
             }
             if let null {
                 var n: [String: Any] = [

@@ -41,7 +41,7 @@ struct ExplainCommand: ParsableCommand {
     func run() throws {
         if list { try printList(); return }
         let resolved = try findings.resolve(prompt: prompt, negativePrompt: negativePrompt)
-        var obj = resolved.jsonObject()
+        var report = ExplainJSON(findings: FindingsJSON(resolved))
         var lines = resolved.describe()
         if input == nil, let w = window.window {
             throw CLIError("--window \(w) chooses how a DICOM input is shown; give the input image")
@@ -51,9 +51,9 @@ struct ExplainCommand: ParsableCommand {
             let image = windowed.image
             if let w = windowed.window {
                 lines.append("window:          \(w)")
-                obj["window"] = w
+                report.window = w
             }
-            let placed = try resolved.masks(on: image, enforceFit: false)
+            let placed = try resolved.place(on: image, enforcingFit: false)
             if let fit = placed.fit {
                 lines.append("fit:             \(fit.summary)")
                 let weak = FitPolicy.standard.isWeak(fit)
@@ -63,20 +63,19 @@ struct ExplainCommand: ParsableCommand {
                             format: "warning:         weak fit (score %.2f, below %.2f): the edit needs --force",
                             fit.score, FitPolicy.standard.minimumScore))
                 }
-                obj["fit"] = fit.json(weak: weak).merging(["match": fit.score]) { kept, _ in kept }
+                report.fit = AtlasFitJSON(fit, weak: weak, withMatch: true)
             }
             if let e = placed.edit {
                 lines.append(String(format: "edit area:       %.1f%% of the image", e.coverage * 100))
-                obj["edit_coverage"] = e.coverage
+                report.editCoverage = e.coverage
             }
             if let k = placed.keep {
                 lines.append(String(format: "keep area:       %.1f%% of the image", k.coverage * 100))
-                obj["keep_coverage"] = k.coverage
+                report.keepCoverage = k.coverage
             }
         }
         if json {
-            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(try StableJSON.string(report, escapingSlashes: true))
         } else {
             lines.forEach { print($0) }
         }

@@ -1,11 +1,10 @@
 import ArgumentParser
 import CXRFindings
-import CXRImaging
 import Foundation
 
 /// Finding-level edit options shared by `edit` and `explain`: what to add or remove, where, and what to keep.
-/// `resolve(prompt:negativePrompt:maskGiven:)` turns them into prompts and a `RegionRequest`;
-/// `ResolvedFindings.masks(on:)` places it on the input image.
+/// `edit(prompt:negativePrompt:mask:)` hands them to the library as a `FindingEdit`, which resolves them into
+/// prompts and a `RegionRequest` (`ResolvedFindings`) and places those on the input image.
 ///
 /// Where an edit acts: `--add/--remove` repaint the findings' extents (their severity's regions, grown as
 /// findings.json says) unless `--global` asks for the whole image or `--region`/`--mask` name the area;
@@ -78,9 +77,6 @@ struct FindingOptions: ParsableArguments {
         help: "Print the prompt, negative prompt, regions and settings that would be used, and stop.")
     var dryRun = false
 
-    /// True when any finding-level option was given (so `edit` may compose its prompt).
-    var isActive: Bool { !add.isEmpty || !remove.isEmpty }
-
     /// Names given to a repeatable option, comma lists split, empty ones and repeats dropped.
     static func names(_ values: [String]) -> [String] {
         var out: [String] = []
@@ -93,107 +89,18 @@ struct FindingOptions: ParsableArguments {
         return out
     }
 
-    /// Resolves the options against the vocabulary (and checks region names against the atlas).
-    /// `prompt`/`negativePrompt` are the user's --prompt / --negative-prompt (base texts); `maskGiven` says that the
-    /// edit area comes from a --mask file instead.
-    func resolve(
-        prompt: String?, negativePrompt: String? = nil, maskGiven: Bool = false,
-        vocabulary: Vocabulary? = nil
-    ) throws -> ResolvedFindings {
-        do {
-            return try resolveUnchecked(
-                prompt: prompt, negativePrompt: negativePrompt, maskGiven: maskGiven,
-                vocabulary: vocabulary)
-        } catch let e as FindingsError {
-            throw CLIError(commandLineMessage(for: e))
-        }
+    /// The library's description of the edit these options ask for. `prompt`/`negativePrompt` are the user's
+    /// --prompt / --negative-prompt (base texts); `mask` is the --mask file that names the edit area instead.
+    func edit(prompt: String?, negativePrompt: String? = nil, mask: String? = nil) -> FindingEdit {
+        FindingEdit(
+            prompt: prompt, negativePrompt: negativePrompt, adds: add, removes: remove, sides: side,
+            severities: severity, regions: Self.names(region), wholeImage: global, editMaskFile: mask, dilate: dilate,
+            keepRegions: Self.names(keepRegion), keepMaskFiles: keep, force: force)
     }
 
-    private func resolveUnchecked(
-        prompt: String?, negativePrompt: String?, maskGiven: Bool,
-        vocabulary: Vocabulary?
-    ) throws -> ResolvedFindings {
-        guard dilate >= 0 && dilate <= 1024 else {
-            throw CLIError("--dilate must be between 0 and 1024 pixels, got \(dilate)")
-        }
-        let regionNames = Self.names(region)
-        if global && !regionNames.isEmpty { throw CLIError("give --global or --region, not both") }
-        if global && maskGiven { throw CLIError("give --global or --mask, not both") }
-        // Both name the edit area; the mask file used to win silently and the region was dropped.
-        if maskGiven && !regionNames.isEmpty {
-            throw CLIError("give --region or --mask, not both (each names the edit area)")
-        }
-        let vocab = try vocabulary ?? Vocabulary.standard()
-        let sides = try side.map { word -> Side in
-            guard let s = vocab.side(forWord: word) else {
-                throw CLIError("--side must be left, right or bilateral, got '\(word)'")
-            }
-            return s
-        }
-        var adds = try add.map { try vocab.lookup($0) }
-        var removes = try remove.map { try vocab.lookup($0) }
-        if !sides.isEmpty || !severity.isEmpty {
-            if adds.isEmpty && removes.isEmpty {
-                throw CLIError("--side and --severity qualify an --add or --remove finding; give one")
-            }
-            let targetIsAdd = !adds.isEmpty
-            let count = targetIsAdd ? adds.count : removes.count
-            let flag = targetIsAdd ? "--add" : "--remove"
-            for (name, n) in [("--side", sides.count), ("--severity", severity.count)] where n > 1 && n != count {
-                throw CLIError("\(n) \(name) values for \(count) \(flag) findings; give one for all or one per finding")
-            }
-            for i in 0..<count {
-                let s = sides.isEmpty ? nil : sides[sides.count == 1 ? 0 : i]
-                let v = severity.isEmpty ? nil : severity[severity.count == 1 ? 0 : i]
-                if targetIsAdd {
-                    try vocab.apply(side: s, severity: v, to: &adds[i])
-                } else {
-                    try vocab.apply(side: s, severity: v, to: &removes[i])
-                }
-            }
-        }
-
-        var composed: ComposedEdit?
-        if isActive {
-            composed = try compose(
-                EditSpec(basePrompt: prompt, baseNegativePrompt: negativePrompt, adds: adds, removes: removes),
-                vocabulary: vocab)
-        }
-        let extents = composed?.areas ?? []
-        var source: ResolvedFindings.AreaSource
-        var areas: [ExtentArea] = []
-        if regionNames.contains(where: { $0.lowercased() == "auto" }) {
-            guard isActive else {
-                throw CLIError("--region auto uses the extents of --add/--remove findings; give one")
-            }
-            let named = regionNames.filter { $0.lowercased() != "auto" }
-            areas = extents + (named.isEmpty ? [] : [ExtentArea(regions: named, grow: 0)])
-            source = .extents
-        } else if !regionNames.isEmpty {
-            areas = [ExtentArea(regions: regionNames, grow: 0)]
-            source = .named
-        } else if maskGiven {
-            source = .maskFile
-        } else if isActive && !global {
-            areas = extents
-            source = .extents
-        } else {
-            source = .wholeImage
-        }
-        if dilate > 0 && areas.isEmpty {
-            throw CLIError(
-                "--dilate grows a region; it applies to --add/--remove regions or --region, not to \(maskGiven ? "--mask" : "whole-image edits")"
-            )
-        }
-        let keepRegions = Self.names(keepRegion)
-        let request = RegionRequest(edit: areas, dilate: dilate, keep: keepRegions)
-        if !request.isEmpty { try RegionAtlas.standard().validate(request.allRegionNames) }
-        return ResolvedFindings(
-            prompt: composed?.prompt ?? prompt,
-            negativePrompt: composed?.negativePrompt ?? (negativePrompt ?? ""),
-            nullPrompt: composed?.basePrompt ?? EditSpec.defaultBasePrompt,
-            nullNegativePrompt: composed?.baseNegativePrompt ?? (negativePrompt ?? ""),
-            regions: request, areaSource: source, keepMasks: keep, adds: adds, removes: removes,
-            extents: extents, notes: composed?.notes ?? [], fitPolicy: FitPolicy(force: force))
+    /// Resolves the options against the vocabulary and the atlas (`FindingEdit.resolve`); its errors name no flag,
+    /// `commandLineMessage(for:)` phrases them with these options' names.
+    func resolve(prompt: String?, negativePrompt: String? = nil, mask: String? = nil) throws -> ResolvedFindings {
+        try edit(prompt: prompt, negativePrompt: negativePrompt, mask: mask).resolve()
     }
 }

@@ -4,6 +4,7 @@ import CXRModels
 import CXRPipelines
 import CXRSchedulers
 import CXRTokenizer
+import CXRRuns
 import Foundation
 
 /// `cxr-edit info MODEL_DIR`: what architecture a diffusers folder holds, read from its configs and weight headers.
@@ -27,7 +28,6 @@ struct Info: ParsableCommand {
     func run() throws {
         let url = URL(fileURLWithPath: modelDir)
         let folder = try DiffusersFolder(url: url)
-        var report: [String: Any] = ["model": url.path, "class": folder.className ?? "?"]
         var lines = [
             "model: \(url.path)", "pipeline: \(folder.className ?? "?") (diffusers \(folder.diffusersVersion ?? "?"))",
         ]
@@ -53,9 +53,6 @@ struct Info: ParsableCommand {
         lines.append(
             "text_encoder: CLIPTextModel hidden \(te.hiddenSize), \(te.layers) layers, \(te.heads) heads, \(te.activation.rawValue), vocab \(te.vocabSize); \(grouped(teW.params)) parameters [\(teW.dtypes)] in \(teW.file)"
         )
-        report["text_encoder"] = [
-            "hidden_size": te.hiddenSize, "layers": te.layers, "heads": te.heads, "parameters": teW.params,
-        ]
 
         let u = try UNetConfig(folder.config("unet"))
         let uW = try weightSummary("unet")
@@ -63,33 +60,22 @@ struct Info: ParsableCommand {
         lines.append(
             "unet: UNet2DConditionModel in \(u.inChannels)\(u.inChannels == 9 ? " (inpainting)" : "") out \(u.outChannels), channels \(u.blockOutChannels), heads x size [\(headDims)], cross-attention \(u.crossAttentionDim), \(u.useLinearProjection ? "linear" : "conv") projection, sample \(u.sampleSize); \(grouped(uW.params)) parameters [\(uW.dtypes)] in \(uW.file)"
         )
-        report["unet"] = [
-            "in_channels": u.inChannels, "block_out_channels": u.blockOutChannels, "heads": u.heads,
-            "cross_attention_dim": u.crossAttentionDim, "parameters": uW.params,
-        ]
 
         let v = try VAEConfig(folder.config("vae"))
         let vW = try weightSummary("vae")
         lines.append(
             "vae: AutoencoderKL latent \(v.latentChannels), channels \(v.blockOutChannels), downscale \(v.downscale), scaling \(v.scalingFactor); \(grouped(vW.params)) parameters [\(vW.dtypes)] in \(vW.file)"
         )
-        report["vae"] = [
-            "latent_channels": v.latentChannels, "block_out_channels": v.blockOutChannels,
-            "scaling_factor": Double(v.scalingFactor), "parameters": vW.params,
-        ]
 
         let tok = try CLIPTokenizer(directory: url.appendingPathComponent("tokenizer"))
         lines.append(
             "tokenizer: CLIP BPE, \(tok.vocabSize) tokens, max length \(tok.maxLength), pad id \(tok.padTokenID)")
-        report["tokenizer"] = ["vocab_size": tok.vocabSize, "pad_token_id": tok.padTokenID]
 
         let s = try SchedulerConfig(contentsOf: url.appendingPathComponent("scheduler/scheduler_config.json"))
         let prediction = s.predictionType?.rawValue ?? "epsilon", betas = s.betaSchedule?.rawValue ?? "linear"
         let spacing = s.timestepSpacing?.rawValue ?? "default"
         lines.append("scheduler: \(s.className ?? "?") (\(prediction), \(betas), spacing \(spacing))")
-        report["scheduler"] = s.className ?? "?"
         lines.append("native image size: \(u.sampleSize * v.downscale) px")
-        report["image_size"] = u.sampleSize * v.downscale
 
         // What generate/edit run with when --steps/--guidance are not given.
         let recommendations = try ModelRecommendations(modelFolder: url)
@@ -102,23 +88,33 @@ struct Info: ParsableCommand {
         lines.append(
             "defaults: \(defaults.steps) steps, guidance \(defaults.guidance) (\(origin))"
                 + (recommendations.inpaintUNet.map { "; inpainting UNet \($0)/" } ?? ""))
-        report["defaults"] = [
-            "steps": defaults.steps, "guidance": defaults.guidance,
-            "from": fromFile ? ModelRecommendations.fileName : "fallback",
-            "inpaint_unet": recommendations.inpaintUNet.map { $0 as Any } ?? NSNull(),
-        ]
 
         // Speed depends on the machine as much as on the model: name the CPU and the GEMM kernels in use.
         lines += MachineReport.lines
-        report["machine"] = MachineReport.json
 
         if check {
             _ = try StableDiffusionModel.load(from: url)
             lines.append("check: all weights loaded and every network built")
         }
         if json {
-            let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            let report = InfoJSON(
+                model: url.path, className: folder.className ?? "?",
+                textEncoder: .init(
+                    hiddenSize: te.hiddenSize, layers: te.layers, heads: te.heads, parameters: teW.params),
+                unet: .init(
+                    inChannels: u.inChannels, blockOutChannels: u.blockOutChannels, heads: u.heads,
+                    crossAttentionDim: u.crossAttentionDim, parameters: uW.params),
+                vae: .init(
+                    latentChannels: v.latentChannels, blockOutChannels: v.blockOutChannels,
+                    scalingFactor: Double(v.scalingFactor), parameters: vW.params),
+                tokenizer: .init(vocabSize: tok.vocabSize, padTokenID: tok.padTokenID), scheduler: s.className ?? "?",
+                imageSize: u.sampleSize * v.downscale,
+                defaults: .init(
+                    steps: defaults.steps, guidance: defaults.guidance,
+                    from: fromFile ? ModelRecommendations.fileName : "fallback",
+                    inpaintUNet: recommendations.inpaintUNet),
+                machine: .current)
+            print(try StableJSON.string(report, escapingSlashes: true, pretty: true))
         } else {
             print(lines.joined(separator: "\n"))
         }

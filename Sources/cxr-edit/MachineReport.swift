@@ -31,21 +31,4 @@ enum MachineReport {
     }
 
     static var lines: [String] { [cpuLine, blasLine, bf16Line] }
-
-    static var json: [String: Any] {
-        let cpu = CPUFeatures.current
-        var blas: [String: Any] = ["core": OpenBLASLibrary.coreName, "config": OpenBLASLibrary.config]
-        switch KernelSelection.choice.source {
-        case .openBLAS: blas["source"] = "openblas"
-        case .environment: blas["source"] = "environment"
-        case .selected(_, let detected):
-            blas["source"] = "cxr-edit"
-            blas["detected"] = detected
-        }
-        return [
-            "cpu": cpu.brand, "cpu_vendor": cpu.vendor, "cpu_family": cpu.family, "cpu_model": cpu.model,
-            "cpu_features": cpu.featureList, "cpu_best_tier": "\(cpu.bestTier)", "blas": blas,
-            "bf16_gemm": BFloat16GEMM.isSupported,
-        ]
-    }
 }

@@ -60,7 +60,7 @@ struct ModelOptions: ParsableArguments {
         _ = try unetPrecision()
         if lenient {
             ImageLimits.default.lenient = true
-            ImageLimits.warningHandler = { warn($0) }
+            ImageLimits.warningHandler = { warn("\($0) (decoded anyway: --lenient)") }
         }
     }
 

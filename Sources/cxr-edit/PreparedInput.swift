@@ -9,11 +9,13 @@ struct PreparedInput {
     let image: RasterImage
     /// SHA-256 of the file: recorded in the provenance, and how a rerun recognises its input.
     let hash: String
+    /// The --mask file or the regions at the image's size, and what is kept.
     let placed: PlacedRegions
-    /// The --mask file at the image's size, else the placed regions; nil = the whole image.
-    let editMask: Mask?
     /// Which window/VOI LUT of a DICOM input made the picture (`cxr-edit:x:window`); empty for PNG/JPEG.
     let windowProvenance: [String: String]
+
+    /// The --mask file at the image's size, else the placed regions; nil = the whole image.
+    var editMask: Mask? { placed.edit }
 
     /// The warning a weak atlas fit accepted with --force records (nil for a good fit or no regions).
     func fitWarning(_ resolved: ResolvedFindings) -> String? {

@@ -1,3 +1,4 @@
+import CXRFindings
 import Foundation
 
 /// The `cxr-edit edit` command line that makes an output again, byte for byte: every option that changes a pixel,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CXRFindings
 import CXRImaging
+import CXRRuns
 import Foundation
 
 /// `cxr-edit regions IN.png`: fits the anatomical atlas to a radiograph and writes an overlay PNG,
@@ -53,8 +54,9 @@ struct RegionsCommand: ParsableCommand {
         "left-upper-zone", "left-middle-zone", "left-lower-zone", "heart", "mediastinum",
     ]
     func run() throws {
-        guard dilate >= 0 && dilate <= 1024 else {
-            throw CLIError("--dilate must be between 0 and 1024 pixels, got \(dilate)")
+        // The library's limit, phrased with --dilate by commandLineMessage as for edit.
+        guard (0...RegionFitter.maxDilation).contains(dilate) else {
+            throw FindingsError(.dilationOutOfRange(pixels: dilate))
         }
         let inURL = URL(fileURLWithPath: input)
         let image = try window.read(inURL).image
@@ -118,21 +120,14 @@ struct RegionsCommand: ParsableCommand {
     private func report(fit: AtlasFit, names: [String], masks: [Mask], outURL: URL, maskURL: URL?) throws {
         let colours = names.indices.map { MaskOverlay.colourName(ofMaskAt: $0) }
         if json {
-            var regions: [[String: Any]] = []
-            for (i, n) in names.enumerated() {
-                regions.append(["name": n, "colour": colours[i], "coverage": masks[i].coverage])
-            }
-            let obj: [String: Any] = [
-                "output": outURL.path, "scale_x": fit.scaleX, "scale_y": fit.scaleY,
-                "offset_x": fit.offsetX, "offset_y": fit.offsetY, "match": fit.score,
-                "score": fit.score, "threshold": FitPolicy.standard.minimumScore,
-                "weak": FitPolicy.standard.isWeak(fit), "method": fit.method.rawValue,
-                "parts": fit.partsJSON,
-                "width": fit.imageWidth, "height": fit.imageHeight, "dilate": dilate,
-                "regions": regions, "mask": maskURL.map { $0.path as Any } ?? NSNull(),
-            ]
-            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            let report = RegionsJSON(
+                fit: AtlasFitJSON(fit, weak: FitPolicy.standard.isWeak(fit), withMatch: true), output: outURL.path,
+                mask: maskURL?.path, threshold: FitPolicy.standard.minimumScore, width: fit.imageWidth,
+                height: fit.imageHeight, dilate: dilate,
+                regions: names.indices.map {
+                    RegionsJSON.Region(name: names[$0], colour: colours[$0], coverage: masks[$0].coverage)
+                })
+            print(try StableJSON.string(report, escapingSlashes: true))
             return
         }
         print(outURL.path)

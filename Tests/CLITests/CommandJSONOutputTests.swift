@@ -85,4 +85,128 @@ final class CommandJSONOutputTests: XCTestCase {
                 contentsOf: CLI.fixtures.appendingPathComponent("cli/provenance.json"),
                 encoding: .utf8))
     }
+
+    /// `explain --json` without an image, with one (a segmented and a weak template fit, kept regions), and for a
+    /// prompt alone.
+    func testExplainJSON() throws {
+        let sample = RegionalEditTests.sample.path
+        let grey8 = CLI.bad.appendingPathComponent("ok/grey8.png").path
+        var printed = ""
+        for args in [
+            ["--add", "pleural effusion", "--side", "right", "--severity", "large", "--keep-region", "heart"],
+            [sample, "--add", "cardiomegaly", "--region", "auto", "--dilate", "12"],
+            [
+                sample, "--remove", "PTX", "--side", "left", "--prompt", "PA chest x-ray", "--negative-prompt",
+                "blurry / noisy", "--keep-region", "heart",
+            ],
+            ["--prompt", "Cardiomegaly."],
+            [grey8, "--prompt", "x", "--region", "heart"],
+        ] {
+            let r = try CLI.run(["explain"] + args + ["--json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            printed += r.stdout
+        }
+        XCTAssertEqual(printed, try Self.fixture("explain.json"))
+    }
+
+    /// `regions --json` with named regions and an exported mask, the default drawing, and a weak template fit.
+    /// The temporary folder is `OUT` on both sides.
+    func testRegionsJSON() throws {
+        let out = try CLI.tempDir(self)
+        let sample = RegionalEditTests.sample.path
+        var printed = ""
+        for args in [
+            [
+                sample, "--region", "right-lower-zone,heart", "--dilate", "4", "-o",
+                out.appendingPathComponent("r.png").path,
+                "--export-mask", out.appendingPathComponent("m.png").path,
+            ],
+            [sample, "-o", out.appendingPathComponent("d.png").path],
+            [CLI.bad.appendingPathComponent("ok/grey8.png").path, "-o", out.appendingPathComponent("g.png").path],
+        ] {
+            let r = try CLI.run(["regions"] + args + ["--json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            printed += r.stdout
+        }
+        XCTAssertEqual(
+            printed.replacingOccurrences(of: Self.escaped(out), with: "OUT"), try Self.fixture("regions.json"))
+    }
+
+    /// `info --json` of the three fixture models (`MODELS`) and of a copy with a cxr-edit.json (`OUT`). The machine
+    /// (CPU, OpenBLAS core) differs from host to host: it is `MACHINE` on both sides.
+    func testInfoJSON() throws {
+        let copy = try CLI.modelCopy(self)
+        try Data(#"{"steps": 33, "guidance": 4.5, "inpaint_unet": "unet"}"#.utf8).write(
+            to: copy.appendingPathComponent("cxr-edit.json"))
+        let models = CLI.sd1.deletingLastPathComponent()
+        var printed = ""
+        for model in ["sd1-tiny", "sd1-inpaint-tiny", "sd2-tiny"].map(models.appendingPathComponent) + [copy] {
+            let r = try CLI.run(["info", "--json", model.path])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            printed += r.stdout
+        }
+        printed = printed.replacingOccurrences(of: Self.escaped(models), with: "MODELS")
+            .replacingOccurrences(of: Self.escaped(copy.deletingLastPathComponent()), with: "OUT")
+            .replacingOccurrences(
+                of: #""machine" : \{\n(?:    .*\n)*  \}"#, with: #""machine" : MACHINE"#, options: .regularExpression)
+        XCTAssertEqual(printed, try Self.fixture("info.json"))
+    }
+
+    /// `bench --json` (all parts but sgemm, then the UNet alone): the keys and the computed work are pinned; the
+    /// times, load, memory, thread count and machine differ from run to run and are `N` and `MACHINE` on both sides.
+    func testBenchJSON() throws {
+        var printed = ""
+        for only in ["text,unet,vae-encode,vae-decode", "unet"] {
+            let r = try CLI.run([
+                "bench", "--model", CLI.sd1.path, "--size", "64", "--steps", "1", "--only", only, "--json",
+            ])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            printed += r.stdout
+        }
+        printed = printed.replacingOccurrences(of: Self.escaped(CLI.sd1.deletingLastPathComponent()), with: "MODELS")
+            .replacingOccurrences(
+                of: #""machine":\{(?:"blas":\{[^{}]*\}|[^{}])*\}"#, with: #""machine":MACHINE"#,
+                options: .regularExpression
+            )
+            .replacingOccurrences(
+                of:
+                    #""(load_average|load_s|peak_rss_mb|threads|[a-z_]+_s|[a-z_]+_cpu|[a-z_]+_gflops|unet_peak_fraction)":[0-9.eE+-]+"#,
+                with: #""$1":N"#, options: .regularExpression)
+        XCTAssertEqual(printed, try Self.fixture("bench.json"))
+    }
+
+    /// `edit --dry-run --json` of a finding's extent with a kept region, of a forced weak fit with a null edit, and of
+    /// a whole-image edit: the findings and the fit under their keys. Paths are `OUT`, `SAMPLES` and `FIXTURES`.
+    func testEditDryRunJSON() throws {
+        let out = try CLI.tempDir(self)
+        let sample = RegionalEditTests.sample
+        let grey8 = CLI.bad.appendingPathComponent("ok/grey8.png").path
+        var printed = ""
+        for args in [
+            [sample.path, "--add", "effusion", "--side", "right", "--keep-region", "heart", "-o", "e.png"],
+            [
+                grey8, "--prompt", "x", "--region", "heart", "--force", "-o", "g.png", "--null-edit",
+                out.appendingPathComponent("n.png").path,
+            ],
+            [grey8, "--prompt", "x", "-o", "w.png"],
+        ] {
+            let named = args.map {
+                $0.hasSuffix(".png") && !$0.contains("/") ? out.appendingPathComponent($0).path : $0
+            }
+            let r = try CLI.run(["edit"] + named + ["--model", CLI.sd1.path, "--dry-run", "--json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            printed += r.stdout
+        }
+        printed = printed.replacingOccurrences(of: Self.escaped(out), with: "OUT")
+            .replacingOccurrences(of: Self.escaped(sample.deletingLastPathComponent()), with: "SAMPLES")
+            .replacingOccurrences(of: Self.escaped(CLI.fixtures), with: "FIXTURES")
+        XCTAssertEqual(printed, try Self.fixture("edit-dry-run.json"))
+    }
+
+    private static func fixture(_ name: String) throws -> String {
+        try String(contentsOf: CLI.fixtures.appendingPathComponent("cli/\(name)"), encoding: .utf8)
+    }
+
+    /// A path as JSONSerialization writes it by default (slashes escaped).
+    private static func escaped(_ url: URL) -> String { url.path.replacingOccurrences(of: "/", with: #"\/"#) }
 }

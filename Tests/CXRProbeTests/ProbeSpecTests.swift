@@ -122,6 +122,15 @@ final class ProbeSpecTests: XCTestCase {
             contains: ["edits[0].mode", "whole image"])
     }
 
+    /// `auto` (the findings' extents, in any case) beside a prompt edit is refused where it is written, as
+    /// `FindingEdit` would refuse it for every image.
+    func testAutomaticRegionOfAPromptIsRefusedAtItsKey() {
+        for region in ["[auto]", "[auto, heart]", "[Auto]"] {
+            assertError(
+                "inputs: imgs\nedits: [{prompt: x, region: \(region)}]", contains: ["edits[0].region", "'auto'"])
+        }
+    }
+
     func testLimitsOnHostileSpecs() {
         // Alias bomb: nine levels of tenfold aliases would expand to 10^9 nodes.
         var bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
