@@ -51,7 +51,9 @@ let package = Package(
         .target(name: "CXRCheckpoint", dependencies: ["CXRTensor", "CXRFiles"], swiftSettings: optimize),
         // CLIP BPE tokenizer, identical to transformers' CLIPTokenizer.
         .target(name: "CXRTokenizer", dependencies: ["CZlib", "CXRFiles"], swiftSettings: optimize),
-        // CLIPTextModel, UNet2DConditionModel, AutoencoderKL, driven by config.json.
+        // The neural-network layers every network is built from (the diffusion models, the lung segmenter, the
+        // classifiers) and their weight reading; CLIPTextModel, UNet2DConditionModel, AutoencoderKL, driven by
+        // config.json.
         .target(name: "CXRModels", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRFiles"], swiftSettings: optimize),
         // Schedulers (DDIM, PNDM, Euler, Euler-a, DPM++2M, LMS) and torch-identical random numbers.
         .target(
@@ -73,9 +75,11 @@ let package = Package(
         .target(
             name: "CXRFindings", dependencies: ["CXRImaging", "CXRTensor", "CXRCheckpoint", "CXRModels"],
             resources: [.copy("Resources")], swiftSettings: optimize),
-        // Chest X-ray classifiers: native DenseNet-121 (torchxrayvision layout), the demo classifier, adapters.
+        // Chest X-ray classifiers: native DenseNet-121 (torchxrayvision layout), the demo classifier, adapters;
+        // their networks are built from CXRModels' layers.
         .target(
-            name: "CXRClassifiers", dependencies: ["CXRTensor", "CXRCheckpoint", "CXRImaging", "CXRFiles"],
+            name: "CXRClassifiers",
+            dependencies: ["CXRTensor", "CXRCheckpoint", "CXRModels", "CXRImaging", "CXRFiles"],
             swiftSettings: optimize),
         // Resumable, shardable runs: run directory lock, fsynced results log of typed rows, merge of shards,
         // run.json, progress, input image lists; knows nothing of what a row measures.

@@ -1,6 +1,7 @@
 import CXRCheckpoint
 import CXRFiles
 import CXRImaging
+import CXRModels
 import CXRTensor
 import Foundation
 
@@ -11,16 +12,14 @@ import Foundation
 /// sigmoid per label. Input: grey, centre square crop, bilinear resize (Pillow's filter) to `inputSize`,
 /// x = v / max * 2 - 1 — as Tools/classifiers/demo_cnn.py computes it.
 public final class DemoClassifier: Classifier, @unchecked Sendable {
-    private struct Layer { let weight: Weight; let bias: Tensor; let stride: Int }
-
     public let name: String
     public let labels: [String]
     public let inputSize: Int
     /// The model folder.
     public let directory: URL
-    private let layers: [Layer]
-    private let classifierWeight: Tensor
-    private let classifierBias: Tensor
+    /// Each 3x3 convolution with its BatchNorm folded in (a ReLU follows each).
+    private let layers: [Conv2d]
+    private let classifier: Linear
 
     /// Folder name under `Models/`.
     public static let folderName = "cxr-demo-classifier"
@@ -95,21 +94,15 @@ public final class DemoClassifier: Classifier, @unchecked Sendable {
         guard (16...1024).contains(size), !specs.isEmpty else {
             throw ClassifierError("\(cfgURL.path): input size must be 16...1024 and layers non-empty")
         }
-        let w = try WeightReader(url: directory.appendingPathComponent("model.safetensors"))
-        var layers: [Layer] = []
+        let p = ParameterScope(try WeightReader(url: directory.appendingPathComponent("model.safetensors")))
+        var layers: [Conv2d] = []
         var c = 1
         for (i, (out, stride)) in specs.enumerated() {
-            let conv = try w.tensor("layers.\(i).conv.weight", shape: [out, c, 3, 3])
-            let bn = try FoldedBatchNorm(w, "layers.\(i).bn", channels: out, eps: Float(eps))
-            // Fold BatchNorm into the convolution: W' = W * scale[o], b' = shift[o].
-            var folded = conv
-            let per = c * 9
-            for o in 0..<out { for j in 0..<per { folded.data[o * per + j] *= bn.scale[o] } }
-            layers.append(Layer(weight: Weight(folded), bias: Tensor(shape: [out], data: bn.shift), stride: stride))
+            let conv = try Conv2d(p("layers.\(i).conv"), in: c, out: out, kernel: 3, stride: stride, bias: false)
+            layers.append(conv.folding(try BatchNorm2d(p("layers.\(i).bn"), channels: out, eps: Float(eps))))
             c = out
         }
-        self.classifierWeight = try w.tensor("classifier.weight", shape: [labels.count, c])
-        self.classifierBias = try w.tensor("classifier.bias", shape: [labels.count])
+        self.classifier = try Linear(p("classifier"), in: c, out: labels.count)
         self.layers = layers
         self.labels = labels
         self.inputSize = size
@@ -139,12 +132,10 @@ public final class DemoClassifier: Classifier, @unchecked Sendable {
             throw ClassifierError("demo classifier: input shape \(input.shape) is not [N, 1, H, W]")
         }
         var x = input
-        for l in layers {
-            x = CNN.relu(conv2d(x, weight: l.weight, bias: l.bias, stride: l.stride, padding: .same(1)))
-        }
-        let z = linear(CNN.globalAveragePool(x), weight: classifierWeight, bias: classifierBias)
+        for conv in layers { x = activated(conv(x), .relu) }
+        let z = classifier(globalAveragePool(x))
         let k = labels.count
-        return (0..<input.shape[0]).map { b in (0..<k).map { CNN.sigmoid(z.data[b * k + $0]) } }
+        return (0..<input.shape[0]).map { b in (0..<k).map { Activation.sigmoid.apply(z.data[b * k + $0]) } }
     }
 
     public func predict(_ images: [RasterImage]) throws -> [[String: Double]] {

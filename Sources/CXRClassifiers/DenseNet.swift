@@ -1,3 +1,4 @@
+import CXRModels
 import CXRTensor
 import Foundation
 
@@ -108,57 +109,80 @@ public struct DenseNetArchitecture: Equatable, Sendable {
 }
 
 /// The DenseNet network in inference mode: features (conv0, norm0, ReLU, max-pool, dense blocks and
-/// transitions, norm5), ReLU, global average pool, linear — torchxrayvision's `features2` + `classifier`.
+/// transitions, norm5), ReLU, global average pool, linear — torchxrayvision's `features2` + `classifier`, built
+/// from CXRModels' layers.
 public final class DenseNetModel: @unchecked Sendable {
+    /// BatchNorm + ReLU + 1x1 conv to `bnSize * growthRate` channels, BatchNorm + ReLU + 3x3 conv to
+    /// `growthRate`; its output is appended to its input's channels.
     private struct DenseLayer {
-        let norm1: FoldedBatchNorm; let conv1: Weight; let norm2: FoldedBatchNorm; let conv2: Weight
+        let norm1: BatchNorm2d
+        let conv1: Conv2d
+        let norm2: BatchNorm2d
+        let conv2: Conv2d
+
+        init(_ p: ParameterScope, in inC: Int, growthRate: Int, bnSize: Int) throws {
+            let width = bnSize * growthRate
+            norm1 = try BatchNorm2d(p("norm1"), channels: inC)
+            conv1 = try Conv2d(p("conv1"), in: inC, out: width, kernel: 1, bias: false)
+            norm2 = try BatchNorm2d(p("norm2"), channels: width)
+            conv2 = try Conv2d(p("conv2"), in: width, out: growthRate, kernel: 3, bias: false)
+        }
+
+        func callAsFunction(_ x: Tensor) -> Tensor {
+            concatChannels(x, conv2(norm2(conv1(norm1(x, relu: true)), relu: true)))
+        }
     }
-    private struct Transition { let norm: FoldedBatchNorm; let conv: Weight }
+
+    /// BatchNorm + ReLU + 1x1 conv halving the channels, then 2x2 average pooling.
+    private struct Transition {
+        let norm: BatchNorm2d
+        let conv: Conv2d
+
+        init(_ p: ParameterScope, in inC: Int) throws {
+            norm = try BatchNorm2d(p("norm"), channels: inC)
+            conv = try Conv2d(p("conv"), in: inC, out: inC / 2, kernel: 1, bias: false)
+        }
+
+        func callAsFunction(_ x: Tensor) -> Tensor { avgPool2d(conv(norm(x, relu: true)), kernel: 2, stride: 2) }
+    }
 
     public let architecture: DenseNetArchitecture
-    private let conv0: Weight
-    private let norm0: FoldedBatchNorm
+    private let conv0: Conv2d
+    private let norm0: BatchNorm2d
     private let blocks: [[DenseLayer]]
     private let transitions: [Transition]
-    private let norm5: FoldedBatchNorm
-    private let classifierWeight: Tensor
-    private let classifierBias: Tensor
+    private let norm5: BatchNorm2d
+    private let classifier: Linear
 
     /// Loads and shape-checks every tensor of the architecture inferred from `weights`.
     public init(weights w: WeightReader) throws {
         let a = try DenseNetArchitecture.infer(from: w)
         architecture = a
-        let shapes = Dictionary(a.parameterShapes().map { ($0.name, $0.shape) }, uniquingKeysWith: { x, _ in x })
-        func t(_ name: String) throws -> Tensor { try w.tensor(name, shape: shapes[name]) }
-        func bn(_ p: String) throws -> FoldedBatchNorm {
-            FoldedBatchNorm(
-                weight: try t("\(p).weight"), bias: try t("\(p).bias"),
-                mean: try t("\(p).running_mean"), variance: try t("\(p).running_var"))
-        }
-        conv0 = Weight(try t("features.conv0.weight"))
-        norm0 = try bn("features.norm0")
+        let root = ParameterScope(w)
+        let features = root("features")
+        conv0 = try Conv2d(
+            features("conv0"), in: a.inChannels, out: a.numInitFeatures, kernel: 7, stride: 2, bias: false)
+        norm0 = try BatchNorm2d(features("norm0"), channels: a.numInitFeatures)
+        let (inputs, final) = a.blockInputs
         var blocks: [[DenseLayer]] = []
         var transitions: [Transition] = []
         for (b, layers) in a.blockConfig.enumerated() {
-            var block: [DenseLayer] = []
-            for l in 0..<layers {
-                let p = "features.denseblock\(b + 1).denselayer\(l + 1)"
-                block.append(
-                    DenseLayer(
-                        norm1: try bn("\(p).norm1"), conv1: Weight(try t("\(p).conv1.weight")),
-                        norm2: try bn("\(p).norm2"), conv2: Weight(try t("\(p).conv2.weight"))))
-            }
-            blocks.append(block)
+            let block = features("denseblock\(b + 1)")
+            blocks.append(
+                try (0..<layers).map { l in
+                    try DenseLayer(
+                        block("denselayer\(l + 1)"), in: inputs[b] + l * a.growthRate, growthRate: a.growthRate,
+                        bnSize: a.bnSize)
+                })
             if b != a.blockConfig.count - 1 {
-                let p = "features.transition\(b + 1)"
-                transitions.append(Transition(norm: try bn("\(p).norm"), conv: Weight(try t("\(p).conv.weight"))))
+                transitions.append(
+                    try Transition(features("transition\(b + 1)"), in: inputs[b] + layers * a.growthRate))
             }
         }
         self.blocks = blocks
         self.transitions = transitions
-        norm5 = try bn("features.norm5")
-        classifierWeight = try t("classifier.weight")
-        classifierBias = try t("classifier.bias")
+        norm5 = try BatchNorm2d(features("norm5"), channels: final)
+        classifier = try Linear(root("classifier"), in: final, out: a.numClasses)
     }
 
     /// Raw classifier outputs (logits), [N, numClasses], for input [N, inChannels, H, W] (H, W >= 32).
@@ -169,23 +193,11 @@ public final class DenseNetModel: @unchecked Sendable {
             throw ClassifierError(
                 "densenet: input shape \(input.shape) is not [N, \(architecture.inChannels), H>=32, W>=32]")
         }
-        var x = conv2d(input, weight: conv0, bias: nil, stride: 2, padding: .same(3))
-        x = norm0.apply(x, relu: true)
-        x = CNN.maxPool(x, kernel: 3, stride: 2, padding: 1)
+        var x = maxPool2d(norm0(conv0(input), relu: true), kernel: 3, stride: 2, padding: 1)
         for (b, block) in blocks.enumerated() {
-            for layer in block {
-                var h = layer.norm1.apply(x, relu: true)
-                h = conv2d(h, weight: layer.conv1, bias: nil)
-                h = layer.norm2.apply(h, relu: true)
-                h = conv2d(h, weight: layer.conv2, bias: nil, padding: .same(1))
-                x = CNN.concatChannels([x, h])
-            }
-            if b < transitions.count {
-                let tr = transitions[b]
-                x = CNN.avgPool2x2(conv2d(tr.norm.apply(x, relu: true), weight: tr.conv, bias: nil))
-            }
+            for layer in block { x = layer(x) }
+            if b < transitions.count { x = transitions[b](x) }
         }
-        x = norm5.apply(x, relu: true)
-        return linear(CNN.globalAveragePool(x), weight: classifierWeight, bias: classifierBias)
+        return classifier(globalAveragePool(norm5(x, relu: true)))
     }
 }

@@ -100,7 +100,7 @@ public final class DenseNetClassifier: Classifier, @unchecked Sendable {
     /// Sigmoid then `op_norm` (torchxrayvision's formula) for one row of logits; NaN thresholds give 0.5.
     public static func probabilities(logits: [Float], opThresholds: [Float]?) -> [Float] {
         logits.enumerated().map { i, z in
-            let p = CNN.sigmoid(z)
+            let p = Activation.sigmoid.apply(z)
             guard let op = opThresholds else { return p }
             let t = op[i]
             if t.isNaN { return 0.5 }

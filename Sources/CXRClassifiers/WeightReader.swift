@@ -1,10 +1,15 @@
 import CXRCheckpoint
+import CXRModels
 import CXRTensor
 import Foundation
 
-/// Named float32 tensors for a classifier, from a checkpoint file or from memory, with shape checks that turn
-/// a wrong or truncated checkpoint into a one-line `ClassifierError` instead of a crash in a kernel.
-public final class WeightReader {
+/// Named float32 tensors for a classifier, from a checkpoint file or from memory, with the attributes a
+/// classifier reads besides its layers (labels in the metadata, a pickled model's attributes).
+///
+/// The classifiers' networks are built from CXRModels' layers, which read it as their `WeightProvider`. Shapes
+/// must match exactly (no reshaping of same-sized tensors), and a wrong or truncated checkpoint is a one-line
+/// `ClassifierError` naming the file instead of a crash in a kernel.
+public final class WeightReader: WeightProvider {
     private let source: (any TensorSource)?
     private let memory: [String: Tensor]
     private let memoryAttributes: [String: TorchModuleAttribute]
@@ -38,7 +43,7 @@ public final class WeightReader {
     }
 
     /// All tensor names.
-    public var names: [String] { source?.names ?? memory.keys.sorted() }
+    public var parameterNames: [String] { source?.names ?? memory.keys.sorted() }
 
     /// The shape of `name`, or nil when absent.
     public func shape(_ name: String) -> [Int]? {
@@ -67,6 +72,16 @@ public final class WeightReader {
             throw ClassifierError("\(label): tensor '\(name)' holds \(t.data.count) values for shape \(t.shape)")
         }
         return t
+    }
+
+    public func parameter(_ name: String) throws -> Tensor { try tensor(name) }
+
+    public func parameter(_ name: String, expectedShape: [Int]) throws -> Tensor {
+        try tensor(name, shape: expectedShape)
+    }
+
+    public func weight(_ name: String, expectedShape: [Int]) throws -> Weight {
+        Weight(try tensor(name, shape: expectedShape))
     }
 
     /// Plain attributes of a pickled whole model (`TorchPickleFile.moduleAttributes`: torchxrayvision's

@@ -36,8 +36,58 @@ public struct Conv2d {
         precision = p.precision
     }
 
+    private init(weight: Weight, bias: Tensor?, stride: Int, padding: Padding2D, precision: GEMMPrecision) {
+        self.weight = weight
+        self.bias = bias
+        self.stride = stride
+        self.padding = padding
+        self.precision = precision
+    }
+
+    /// This convolution followed by `norm`, as one convolution: each output channel's kernel times its scale,
+    /// its bias times the scale plus the shift (a BatchNorm in inference is an affine map per channel, so the
+    /// pair costs one pass over the activations instead of two).
+    public func folding(_ norm: BatchNorm2d) -> Conv2d {
+        var kernels = weight.tensor
+        let outC = kernels.shape[0], per = kernels.count / outC
+        precondition(norm.channels == outC, "Conv2d.folding: \(outC) output channels vs \(norm.channels)")
+        for o in 0..<outC { for j in 0..<per { kernels.data[o * per + j] *= norm.scale[o] } }
+        let shift = bias.map { b in (0..<outC).map { b.data[$0] * norm.scale[$0] + norm.shift[$0] } } ?? norm.shift
+        return Conv2d(
+            weight: Weight(kernels), bias: Tensor(shape: [outC], data: shift), stride: stride, padding: padding,
+            precision: precision)
+    }
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
         conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, precision: precision)
+    }
+}
+
+/// torch.nn.BatchNorm2d in inference (eval mode): the running statistics and the affine parameters folded into
+/// one scale and shift per channel, `scale = weight / sqrt(running_var + eps)`, `shift = bias - running_mean *
+/// scale`, as PyTorch computes them. `relu` fuses a following ReLU.
+public struct BatchNorm2d {
+    public let scale: [Float]
+    public let shift: [Float]
+
+    public var channels: Int { scale.count }
+
+    public init(_ p: ParameterScope, channels: Int, eps: Float = 1e-5) throws {
+        let weight = try p.tensor("weight", shape: [channels]), bias = try p.tensor("bias", shape: [channels])
+        let mean = try p.tensor("running_mean", shape: [channels])
+        let variance = try p.tensor("running_var", shape: [channels])
+        var scale = [Float](repeating: 0, count: channels)
+        var shift = [Float](repeating: 0, count: channels)
+        for c in 0..<channels {
+            scale[c] = weight.data[c] / (variance.data[c] + eps).squareRoot()
+            shift[c] = bias.data[c] - mean.data[c] * scale[c]
+        }
+        self.scale = scale
+        self.shift = shift
+    }
+
+    public func callAsFunction(_ x: Tensor, relu: Bool = false) -> Tensor {
+        batchNorm(x, scale: scale, shift: shift, relu: relu)
     }
 }
 

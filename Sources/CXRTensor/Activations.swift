@@ -9,6 +9,10 @@ public enum Activation: String, Sendable {
     case geluTanh
     /// x * sigmoid(1.702 x), used by OpenAI CLIP (`quick_gelu`).
     case quickGelu
+    /// max(x, 0), for the classifiers (no config name maps to it: no text encoder or UNet read here uses it).
+    case relu
+    /// 1 / (1 + e^-x): classifier outputs.
+    case sigmoid
 
     /// Parses the `hidden_act` / `act_fn` names used in transformers and diffusers configs.
     public init?(configName: String) {
@@ -29,6 +33,8 @@ public enum Activation: String, Sendable {
         case .geluTanh:
             return 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
         case .quickGelu: return v / (1 + expf(-1.702 * v))
+        case .relu: return max(v, 0)
+        case .sigmoid: return 1 / (1 + expf(-v))
         }
     }
 }

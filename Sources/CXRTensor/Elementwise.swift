@@ -83,36 +83,44 @@ public func sliceChannels(_ x: Tensor, from: Int, to: Int) -> Tensor {
 
 /// NCHW -> N(HW)C: the token layout of the UNet's transformer blocks.
 public func nchwToTokens(_ x: Tensor) -> Tensor {
-    Profiler.measure("transpose") {
-        let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3]
-        var out = Tensor(zeros: [n, hw, c])
-        out.data.withUnsafeMutableBufferPointer { o in
-            x.data.withUnsafeBufferPointer { s in
-                for b in 0..<n {
-                    for ch in 0..<c {
-                        let src = s.baseAddress! + (b * c + ch) * hw
-                        let dst = o.baseAddress! + b * hw * c + ch
-                        for p in 0..<hw { dst[p * c] = src[p] }
-                    }
-                }
-            }
-        }
-        return out
-    }
+    let n = x.shape[0], c = x.shape[1], hw = x.shape[2] * x.shape[3]
+    return transposed(x, count: n, channels: c, positions: hw, toTokens: true, shape: [n, hw, c])
 }
 
 /// N(HW)C -> NCHW.
 public func tokensToNCHW(_ x: Tensor, height: Int, width: Int) -> Tensor {
+    let n = x.shape[0], hw = x.shape[1], c = x.shape[2]
+    return transposed(x, count: n, channels: c, positions: hw, toTokens: false, shape: [n, c, height, width])
+}
+
+/// Planes [channels, positions] <-> tokens [positions, channels], `count` of each, in tiles of 64 channels x 32
+/// positions. The planes are walked along their rows and the tokens across them, with a stride of `channels`:
+/// a stride of `positions` (a power of two at the usual image sizes) would crowd a tile's cache lines into a few
+/// cache sets. A tile's lines stay in cache until it is done; on 2 cores the untiled, single-threaded loops took
+/// 1.2 to 9 times as long on the UNet's and the VAE's shapes.
+private func transposed(
+    _ x: Tensor, count n: Int, channels c: Int, positions hw: Int, toTokens: Bool, shape: [Int]
+) -> Tensor {
     Profiler.measure("transpose") {
-        let n = x.shape[0], hw = x.shape[1], c = x.shape[2]
-        var out = Tensor(zeros: [n, c, height, width])
+        let channelTile = 64, positionTile = 32
+        let channelTiles = (c + channelTile - 1) / channelTile
+        var out = Tensor(zeros: shape)
         out.data.withUnsafeMutableBufferPointer { o in
             x.data.withUnsafeBufferPointer { s in
-                for b in 0..<n {
-                    for ch in 0..<c {
-                        let dst = o.baseAddress! + (b * c + ch) * hw
-                        let src = s.baseAddress! + b * hw * c + ch
-                        for p in 0..<hw { dst[p] = src[p * c] }
+                nonisolated(unsafe) let o = o, s = s
+                Parallel.for(n * channelTiles) { job in
+                    let src = s.baseAddress! + job / channelTiles * c * hw
+                    let dst = o.baseAddress! + job / channelTiles * c * hw
+                    let ch0 = job % channelTiles * channelTile, ch1 = min(c, ch0 + channelTile)
+                    for p0 in stride(from: 0, to: hw, by: positionTile) {
+                        let p1 = min(hw, p0 + positionTile)
+                        for ch in ch0..<ch1 {
+                            if toTokens {
+                                for p in p0..<p1 { dst[p * c + ch] = src[ch * hw + p] }
+                            } else {
+                                for p in p0..<p1 { dst[ch * hw + p] = src[p * c + ch] }
+                            }
+                        }
                     }
                 }
             }

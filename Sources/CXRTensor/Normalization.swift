@@ -111,3 +111,27 @@ func blockedSum(_ x: UnsafePointer<Float>, count n: Int, _ f: (SIMD8<Float>) -> 
     }
     return total
 }
+
+/// Inference-time BatchNorm over NCHW as one scale and shift per channel (`y = x * scale[c] + shift[c]`, the
+/// statistics already folded in); `relu` fuses the ReLU that follows BatchNorm in DenseNets.
+public func batchNorm(_ x: Tensor, scale: [Float], shift: [Float], relu: Bool = false) -> Tensor {
+    Profiler.measure("batchNorm") {
+        let n = x.shape[0], c = x.shape[1]
+        precondition(scale.count == c && shift.count == c, "batchNorm: \(x.shape) vs \(scale.count) channels")
+        let plane = x.count / (n * c)
+        var out = x
+        out.data.withUnsafeMutableBufferPointer { o in
+            nonisolated(unsafe) let o = o
+            Parallel.for(n * c, minChunk: 4) { p in
+                let s = scale[p % c], t = shift[p % c]
+                let d = o.baseAddress! + p * plane
+                if relu {
+                    for i in 0..<plane { d[i] = max(d[i] * s + t, 0) }
+                } else {
+                    for i in 0..<plane { d[i] = d[i] * s + t }
+                }
+            }
+        }
+        return out
+    }
+}
