@@ -203,6 +203,44 @@ final class CommandJSONOutputTests: XCTestCase {
         XCTAssertEqual(printed, try Self.fixture("edit-dry-run.json"))
     }
 
+    /// `edit --json` of one image: a region on a forced weak fit with a null edit (pasted back, so the PSNR outside is
+    /// "inf"), a 16-bit whole-image edit with a seed above Int64's range, and a --mask edit. The measured figures
+    /// are pinned with the layout (the fixture models' pixels are the same run to run); paths are `OUT` and
+    /// `FIXTURES`, seconds `SECONDS`.
+    func testEditJSON() throws {
+        let out = try CLI.tempDir(self)
+        let ok = CLI.bad.appendingPathComponent("ok")
+        var printed = ""
+        for args in [
+            [
+                ok.appendingPathComponent("grey8.png").path, "--prompt", "x", "--region", "heart", "--force",
+                "--seed", "7", "-o", "r.png", "--null-edit", out.appendingPathComponent("n.png").path,
+            ],
+            [
+                ok.appendingPathComponent("grey16.png").path, "--prompt", "Cardiomegaly.", "--seed",
+                "18446744073709551615", "-o", "w.png",
+            ],
+            [
+                ok.appendingPathComponent("grey8.png").path, "--prompt", "x", "--mask",
+                ok.appendingPathComponent("mask_right.png").path, "-o", "m.png",
+            ],
+        ] {
+            let named = args.map {
+                $0.hasSuffix(".png") && !$0.contains("/") ? out.appendingPathComponent($0).path : $0
+            }
+            let r = try CLI.run(
+                ["edit"] + named + ["--model", CLI.sd1.path, "--steps", "2", "--json", "--quiet"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            printed += r.stdout
+        }
+        printed = printed.replacingOccurrences(of: Self.escaped(out), with: "OUT")
+            .replacingOccurrences(of: Self.escaped(CLI.fixtures), with: "FIXTURES")
+            .replacingOccurrences(
+                of: #""seconds":[0-9.eE+-]+"#, with: #""seconds":SECONDS"#,
+                options: .regularExpression)
+        XCTAssertEqual(printed, try Self.fixture("edit.json"))
+    }
+
     private static func fixture(_ name: String) throws -> String {
         try String(contentsOf: CLI.fixtures.appendingPathComponent("cli/\(name)"), encoding: .utf8)
     }
