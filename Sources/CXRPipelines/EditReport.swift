@@ -1,5 +1,4 @@
 import CXRImaging
-import Foundation
 
 /// How much an edit changed, measured against the area it actually repainted (edit region + margin band, minus
 /// kept pixels; the whole image minus kept pixels for a whole-image edit).
@@ -58,18 +57,39 @@ public struct EditReport: Sendable, Equatable {
             ? "outside the repainted area (kept pixels count as outside, the margin band as repainted)"
             : "whole image (all of it repainted)"
     }
+}
 
-    /// JSON-ready figures (`--json`, probe rows); infinite PSNRs are written as "inf".
-    public var json: [String: Any] {
-        func db(_ v: Double) -> Any { v.isFinite ? v : "inf" }
-        var o: [String: Any] = [
-            "changed_fraction": changedFraction, "repainted_fraction": repaintedFraction,
-            "changed_fraction_inside": changedFractionInside,
-            "psnr_outside_db": db(psnrOutside), "ssim_outside": ssimOutside,
-            "psnr_db": db(psnr), "comparison_region": comparisonRegion,
-        ]
-        o["changed_fraction_outside"] = changedFractionOutside.map { $0 as Any } ?? NSNull()
-        o["sharpness_ratio"] = sharpnessRatio.map { $0 as Any } ?? NSNull()
-        return o
+/// The figures as `edit --json` prints them, beside the edit's own keys (and under `null_edit` for the null edit).
+/// A figure that was not measured is written as `null`, not left out, so every report has the same keys; an infinite
+/// PSNR (nothing changed) is written as "inf", which JSON numbers cannot hold.
+extension EditReport: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case changedFraction = "changed_fraction", repaintedFraction = "repainted_fraction"
+        case changedFractionInside = "changed_fraction_inside", changedFractionOutside = "changed_fraction_outside"
+        case psnrOutside = "psnr_outside_db", ssimOutside = "ssim_outside", psnr = "psnr_db"
+        case sharpnessRatio = "sharpness_ratio", comparisonRegion = "comparison_region"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(changedFraction, forKey: .changedFraction)
+        try c.encode(repaintedFraction, forKey: .repaintedFraction)
+        try c.encode(changedFractionInside, forKey: .changedFractionInside)
+        try c.encodeExplicitly(changedFractionOutside, forKey: .changedFractionOutside)
+        try c.encodeDecibels(psnrOutside, forKey: .psnrOutside)
+        try c.encode(ssimOutside, forKey: .ssimOutside)
+        try c.encodeDecibels(psnr, forKey: .psnr)
+        try c.encodeExplicitly(sharpnessRatio, forKey: .sharpnessRatio)
+        try c.encode(comparisonRegion, forKey: .comparisonRegion)
+    }
+}
+
+extension KeyedEncodingContainer where K == EditReport.CodingKeys {
+    fileprivate mutating func encodeExplicitly(_ value: Double?, forKey key: K) throws {
+        if let value { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
+    }
+
+    fileprivate mutating func encodeDecibels(_ value: Double, forKey key: K) throws {
+        if value.isFinite { try encode(value, forKey: key) } else { try encode("inf", forKey: key) }
     }
 }

@@ -31,12 +31,6 @@ public enum StableJSON {
         return String(decoding: try write(try tree(value, error), options: options, error), as: UTF8.self)
     }
 
-    /// `value` as a Foundation tree (dictionaries, arrays, NSNumbers) for the `--json` outputs still assembled as
-    /// dictionaries (`edit`'s, around `EditReport.json`), so that the typed parts they embed are written once.
-    public static func object<Value: Encodable>(_ value: Value) throws -> Any {
-        try tree(value, ProbeError("internal error: a --json output is not valid JSON (NaN or infinity?)")).foundation
-    }
-
     /// Pretty, sorted, with a final newline, for summary, manifest and run.json files.
     public static func pretty<Value: Encodable>(_ value: Value) throws -> [UInt8] {
         let error = ProbeError("internal error: a summary is not valid JSON")

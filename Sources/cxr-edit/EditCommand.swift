@@ -365,21 +365,14 @@ struct Edit: ParsableCommand {
         let area = mask.map { "the white pixels of \($0)" } ?? r.areaDescription
         let fraction = input.editMask?.coverage ?? 1
         if output.json {
-            var obj: [String: Any] = [
-                "dry_run": true, "input": input.url.path, "input_sha256": input.hash, "output": outURL.path,
-                "null_edit": nullEdit.map { $0 as Any } ?? NSNull(),
-                "area": mask != nil ? "mask" : r.areaSource.rawValue,
-                "edit_fraction": fraction, "mask": mask.map { $0 as Any } ?? NSNull(), "strength": strength,
-                "steps": steps, "guidance": guidance, "seed": sampling.seed.map(\.description) ?? "0",
-                "detail": detail.rawValue, "margin": margin, "invert": invert,
-                "unet": unet?.rawValue ?? (regional ? "auto" : "standard"),
-            ]
-            obj["findings"] = try StableJSON.object(FindingsJSON(r))
-            if let fit = input.placed.fit {
-                obj["fit"] = try StableJSON.object(AtlasFitJSON(fit, weak: r.fitPolicy.isWeak(fit)))
-            }
-            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            let report = EditDryRunJSON(
+                input: input.url.path, inputSHA256: input.hash, output: outURL.path, nullEdit: nullEdit,
+                area: mask != nil ? "mask" : r.areaSource.rawValue, editFraction: fraction, mask: mask,
+                strength: strength, steps: steps, guidance: guidance, seed: sampling.seed.map(\.description) ?? "0",
+                detail: detail.rawValue, margin: margin, invert: invert,
+                unet: unet?.rawValue ?? (regional ? "auto" : "standard"), findings: FindingsJSON(r),
+                fit: input.placed.fit.map { AtlasFitJSON($0, weak: r.fitPolicy.isWeak($0)) })
+            print(try StableJSON.string(report, escapingSlashes: true))
             return
         }
         for line in r.describe() {
@@ -426,31 +419,20 @@ struct Edit: ParsableCommand {
     ) throws {
         let image = outcome.image
         if output.json {
-            var obj: [String: Any] = [
-                "output": outURL.path, "seconds": outcome.seconds,
-                "denoising_steps": outcome.denoisingSteps,
-                "width": image.width, "height": image.height, "bit_depth": image.bitDepth,
-                "seed": request.seed, "strength": request.strength,
-                "mask": mask.map { $0 as Any } ?? NSNull(),
-                "mode": outcome.mode, "unet": outcome.unet.rawValue, "detail": detail.rawValue,
-                "margin": margin, "area": findings.areaSource.rawValue,
-            ]
-            obj.merge(outcome.report.json) { a, _ in a }
-            obj["findings"] = try StableJSON.object(FindingsJSON(findings))
-            if let fit = placed.fit {
-                obj["fit"] = try StableJSON.object(AtlasFitJSON(fit, weak: findings.fitPolicy.isWeak(fit)))
+            let nullEdit = try null.map {
+                EditJSON.NullEdit(
+                    output: $0.url.path, seconds: $0.outcome.seconds, prompt: findings.nullPrompt,
+                    negativePrompt: findings.nullNegativePrompt, report: $0.outcome.report,
+                    differenceFromEdit: try outcome.changedFraction(from: $0.outcome))
             }
-            if let null {
-                var n: [String: Any] = [
-                    "output": null.url.path, "seconds": null.outcome.seconds,
-                    "prompt": findings.nullPrompt, "negative_prompt": findings.nullNegativePrompt,
-                ]
-                n.merge(null.outcome.report.json) { a, _ in a }
-                n["difference_from_edit"] = try outcome.changedFraction(from: null.outcome)
-                obj["null_edit"] = n
-            }
-            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            let report = EditJSON(
+                output: outURL.path, seconds: outcome.seconds, denoisingSteps: outcome.denoisingSteps,
+                width: image.width, height: image.height, bitDepth: image.bitDepth, seed: request.seed,
+                strength: request.strength, mask: mask, mode: outcome.mode, unet: outcome.unet.rawValue,
+                detail: detail.rawValue, margin: margin, area: findings.areaSource.rawValue, report: outcome.report,
+                findings: FindingsJSON(findings),
+                fit: placed.fit.map { AtlasFitJSON($0, weak: findings.fitPolicy.isWeak($0)) }, nullEdit: nullEdit)
+            print(try StableJSON.string(report, escapingSlashes: true))
         } else {
             print(outURL.path)
             if let null { print(null.url.path) }

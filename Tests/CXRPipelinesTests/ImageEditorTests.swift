@@ -221,6 +221,12 @@ final class ImageEditorTests: XCTestCase {
         XCTAssertEqual(r2.changedFractionInside * r2.repaintedFraction * Double(w * h), 1, accuracy: 1e-9)
         XCTAssertEqual(
             try XCTUnwrap(r2.changedFractionOutside) * (1 - r2.repaintedFraction) * Double(w * h), 1, accuracy: 1e-9)
-        XCTAssertEqual(r2.json["changed_fraction_outside"] as? Double, r2.changedFractionOutside)
+        // Read back by JSONDecoder, which (unlike JSONSerialization's reader) gives every double exactly.
+        struct Written: Decodable {
+            var changedFractionOutside: Double?
+            enum CodingKeys: String, CodingKey { case changedFractionOutside = "changed_fraction_outside" }
+        }
+        let written = try JSONDecoder().decode(Written.self, from: JSONEncoder().encode(r2))
+        XCTAssertEqual(written.changedFractionOutside, r2.changedFractionOutside)
     }
 }
