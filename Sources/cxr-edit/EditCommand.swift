@@ -308,8 +308,7 @@ struct Edit: ParsableCommand {
             margin: margin, pasteBack: !noPasteBack, rgb: rgb, noise: noise, unet: unet,
             imageKey: input.hash)
         let command = RegenerationCommand(
-            edit: self, input: input.url, seed: seed, resolved: resolved,
-            modelURL: modelURL, steps: steps, guidance: guidance,
+            edit: self, input: input.url, seed: seed, modelURL: modelURL, steps: steps, guidance: guidance,
             strength: request.strength)
         // What only the command line knows (the input file, the command that remakes the output), beside where the
         // edit acted on this image, in the library's entries.

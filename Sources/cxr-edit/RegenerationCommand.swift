@@ -1,4 +1,3 @@
-import CXRFindings
 import Foundation
 
 /// The `cxr-edit edit` command line that makes an output again, byte for byte: every option that changes a pixel,
@@ -10,8 +9,7 @@ struct RegenerationCommand {
 
     /// `input` and `seed` are the one image and seed of this output (a batch edit has several of each).
     init(
-        edit e: Edit, input: URL, seed: UInt64, resolved: ResolvedFindings, modelURL: URL, steps: Int,
-        guidance: Double, strength: Double
+        edit e: Edit, input: URL, seed: UInt64, modelURL: URL, steps: Int, guidance: Double, strength: Double
     ) {
         func path(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.path }
         var a = ["cxr-edit", "edit", path(input.path), "--model", modelURL.standardizedFileURL.path]
