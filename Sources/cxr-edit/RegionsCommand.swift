@@ -60,6 +60,10 @@ struct RegionsCommand: ParsableCommand {
         }
         let inURL = URL(fileURLWithPath: input)
         let image = try window.read(inURL).image
+        // Split here, not resolved as a `FindingEdit`: there 'auto' means the findings' extents (`--region auto`
+        // would be refused for want of a finding, not as an unknown region), repeated names are dropped (each is
+        // drawn here, in its own colour), and resolving before the image is read would report a bad name ahead of a
+        // missing input.
         let names =
             region.isEmpty
             ? Self.defaultRegions
