@@ -6,6 +6,7 @@ Writes Tools/cxr_mini/runs/eval.json, docs/images/model/{contact_sheet,vae_recon
 diversity,loss_curves}.png, and sets Models/cxr-mini/cxr-edit.json's guidance to the sweep's best value.
 Only NIH (permissive) held-out images are shown in figures; JSRT images never leave /work/train-state.
 Deterministic for a given checkpoint (fixed seeds, fixed held-out subset).
+--vae-only: only (a), the VAE reconstruction (figure and eval.json entry), e.g. after train_vae_decoder.py.
 """
 import json, sys, time
 import common, metrics
@@ -115,6 +116,11 @@ def main():
                                  "ssim_mean": float(np.mean(ss)), "ssim_std": float(np.std(ss))}
     grid(shown, 6, 192).save(common.DOC_IMG / "vae_reconstruction.png", optimize=True)
     print("vae", res["vae_reconstruction"], f"{time.time() - T0:.0f}s", flush=True)
+    if "--vae-only" in sys.argv:  # after a decoder fine-tune: the UNet's figures stay those of eval.json
+        old = json.loads((common.RUNS / "eval.json").read_text())
+        old["vae_reconstruction"] = res["vae_reconstruction"]
+        (common.RUNS / "eval.json").write_text(json.dumps(old, indent=1))
+        return
 
     real_feat = np.stack([metrics.features(imgs[i]) for i in held])
     real_imgs = [imgs[i] for i in held]
