@@ -9,11 +9,7 @@ final class CommandJSONOutputTests: XCTestCase {
     func testExplainListJSON() throws {
         let r = try CLI.run(["explain", "--list", "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(
-            r.stdout,
-            try String(
-                contentsOf: CLI.fixtures.appendingPathComponent("cli/explain-list.json"),
-                encoding: .utf8))
+        XCTAssertEqual(r.stdout, try Self.fixture("explain-list.json"))
     }
 
     /// Seeds above Int64's range are written exactly; the output paths (slashes escaped) and the seconds, which
@@ -27,16 +23,8 @@ final class CommandJSONOutputTests: XCTestCase {
             "-o", out.appendingPathComponent("a.png").path, "--json", "--quiet",
         ])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let escapedOut = out.path.replacingOccurrences(of: "/", with: #"\/"#)
-        let stdout = r.stdout.replacingOccurrences(of: escapedOut, with: "OUT")
-            .replacingOccurrences(
-                of: #""seconds":[0-9.eE+-]+"#, with: #""seconds":SECONDS"#,
-                options: .regularExpression)
-        XCTAssertEqual(
-            stdout,
-            try String(
-                contentsOf: CLI.fixtures.appendingPathComponent("cli/generate.json"),
-                encoding: .utf8))
+        let stdout = Self.maskingSeconds(r.stdout.replacingOccurrences(of: Self.escaped(out), with: "OUT"))
+        XCTAssertEqual(stdout, try Self.fixture("generate.json"))
     }
 
     /// A batch edit: written rows (with null edits and seconds), then skipped ones with and without null edits.
@@ -55,17 +43,10 @@ final class CommandJSONOutputTests: XCTestCase {
             XCTAssertEqual(r.status, 0, r.stderr)
             printed += r.stdout
         }
-        func escaped(_ url: URL) -> String { url.path.replacingOccurrences(of: "/", with: #"\/"#) }
-        printed = printed.replacingOccurrences(of: escaped(out), with: "OUT")
-            .replacingOccurrences(of: escaped(CLI.bad.appendingPathComponent("ok")), with: "IN")
-            .replacingOccurrences(
-                of: #""seconds":[0-9.eE+-]+"#, with: #""seconds":SECONDS"#,
-                options: .regularExpression)
-        XCTAssertEqual(
-            printed,
-            try String(
-                contentsOf: CLI.fixtures.appendingPathComponent("cli/edit-batch.json"),
-                encoding: .utf8))
+        printed = Self.maskingSeconds(
+            printed.replacingOccurrences(of: Self.escaped(out), with: "OUT")
+                .replacingOccurrences(of: Self.escaped(CLI.bad.appendingPathComponent("ok")), with: "IN"))
+        XCTAssertEqual(printed, try Self.fixture("edit-batch.json"))
     }
 
     /// Every text chunk, the last of a repeated key, exact (control characters escaped by JSON, not the terminal).
@@ -80,11 +61,7 @@ final class CommandJSONOutputTests: XCTestCase {
         try ImageIO.writePNG(image, to: url, text: text, overwrite: true)
         let r = try CLI.run(["provenance", "--json", url.path])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(
-            r.stdout,
-            try String(
-                contentsOf: CLI.fixtures.appendingPathComponent("cli/provenance.json"),
-                encoding: .utf8))
+        XCTAssertEqual(r.stdout, try Self.fixture("provenance.json"))
     }
 
     /// `explain --json` without an image, with one (a segmented and a weak template fit, kept regions), and for a
@@ -234,11 +211,9 @@ final class CommandJSONOutputTests: XCTestCase {
             XCTAssertEqual(r.status, 0, r.stderr)
             printed += r.stdout
         }
-        printed = printed.replacingOccurrences(of: Self.escaped(out), with: "OUT")
-            .replacingOccurrences(of: Self.escaped(CLI.fixtures), with: "FIXTURES")
-            .replacingOccurrences(
-                of: #""seconds":[0-9.eE+-]+"#, with: #""seconds":SECONDS"#,
-                options: .regularExpression)
+        printed = Self.maskingSeconds(
+            printed.replacingOccurrences(of: Self.escaped(out), with: "OUT")
+                .replacingOccurrences(of: Self.escaped(CLI.fixtures), with: "FIXTURES"))
         try Self.assertSameJSON(printed, fixture: "edit.json")
     }
 
@@ -269,6 +244,12 @@ final class CommandJSONOutputTests: XCTestCase {
 
     private static func fixture(_ name: String) throws -> String {
         try String(contentsOf: CLI.fixtures.appendingPathComponent("cli/\(name)"), encoding: .utf8)
+    }
+
+    /// Wall times vary from run to run: every `"seconds":` value reads `SECONDS` on both sides.
+    private static func maskingSeconds(_ text: String) -> String {
+        text.replacingOccurrences(
+            of: #""seconds":[0-9.eE+-]+"#, with: #""seconds":SECONDS"#, options: .regularExpression)
     }
 
     /// A path as JSONSerialization writes it by default (slashes escaped).

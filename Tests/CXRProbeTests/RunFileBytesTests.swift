@@ -33,25 +33,28 @@ final class RunFileBytesTests: XCTestCase {
     }
 
     func testProbeRunInfoIsWrittenAsBefore() throws {
-        let old = try paths(probeRun)
-        let plan = try OlderRunDirectoryTests.olderProbePlan(mask: try XCTUnwrap(old.settings.edits?[1].mask))
-        let dir = try ProbeFixtures.tempDir("run-info")
-        try plan.runInfo(software: "cxr-edit", modelName: "").writeOrCheck(directory: dir)
-        let written = try text(dir.appendingPathComponent("run.json"))
-        XCTAssertEqual(
-            written.replacingOccurrences(of: plan.spec.file.path, with: old.spec),
-            try text(probeRun.appendingPathComponent("run.json")))
+        let plan = try OlderRunDirectoryTests.olderProbePlan(
+            mask: try XCTUnwrap(try paths(probeRun).settings.edits?[1].mask))
+        try assertWrittenAsBefore(
+            plan.runInfo(software: "cxr-edit", modelName: ""), spec: plan.spec.file, run: probeRun)
     }
 
     func testDatasetRunInfoIsWrittenAsBefore() throws {
-        let old = try paths(dataset)
         let plan = try OlderRunDirectoryTests.olderDatasetPlan()
+        try assertWrittenAsBefore(plan.runInfo(software: "cxr-edit", modelName: ""), spec: plan.spec.file, run: dataset)
+    }
+
+    /// `info` written into a new directory is the run.json of the older `run` byte for byte, once the spec's path
+    /// reads as the one that run recorded.
+    func assertWrittenAsBefore<Details>(
+        _ info: RunInfo<Details>, spec: URL, run: URL, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let dir = try ProbeFixtures.tempDir("run-info")
-        try plan.runInfo(software: "cxr-edit", modelName: "").writeOrCheck(directory: dir)
+        try info.writeOrCheck(directory: dir)
         let written = try text(dir.appendingPathComponent("run.json"))
         XCTAssertEqual(
-            written.replacingOccurrences(of: plan.spec.file.path, with: old.spec),
-            try text(dataset.appendingPathComponent("run.json")))
+            written.replacingOccurrences(of: spec.path, with: try paths(run).spec),
+            try text(run.appendingPathComponent("run.json")), file: file, line: line)
     }
 
     /// A merge rewrites run.json with the directories it merged; everything else is kept as it was.
