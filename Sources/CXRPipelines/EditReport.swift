@@ -75,20 +75,17 @@ extension EditReport: Encodable {
         try c.encode(changedFraction, forKey: .changedFraction)
         try c.encode(repaintedFraction, forKey: .repaintedFraction)
         try c.encode(changedFractionInside, forKey: .changedFractionInside)
-        try c.encodeExplicitly(changedFractionOutside, forKey: .changedFractionOutside)
+        // An Optional encoded with `encode` (not `encodeIfPresent`) writes `null` when it has no value.
+        try c.encode(changedFractionOutside, forKey: .changedFractionOutside)
         try c.encodeDecibels(psnrOutside, forKey: .psnrOutside)
         try c.encode(ssimOutside, forKey: .ssimOutside)
         try c.encodeDecibels(psnr, forKey: .psnr)
-        try c.encodeExplicitly(sharpnessRatio, forKey: .sharpnessRatio)
+        try c.encode(sharpnessRatio, forKey: .sharpnessRatio)
         try c.encode(comparisonRegion, forKey: .comparisonRegion)
     }
 }
 
 extension KeyedEncodingContainer where K == EditReport.CodingKeys {
-    fileprivate mutating func encodeExplicitly(_ value: Double?, forKey key: K) throws {
-        if let value { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
-    }
-
     fileprivate mutating func encodeDecibels(_ value: Double, forKey key: K) throws {
         if value.isFinite { try encode(value, forKey: key) } else { try encode("inf", forKey: key) }
     }

@@ -32,11 +32,12 @@ struct BenchJSON: Encodable {
 
     /// The figures the text output prints, in its order, under their JSON keys.
     var summary: [(key: String, value: Double?)] {
-        [
-            ("text_encode_s", textEncodeSeconds), ("unet_step_s", unetStepSeconds),
-            ("vae_encode_s", vaeEncodeSeconds), ("vae_decode_s", vaeDecodeSeconds), ("unet_gflops", unetGFLOPS),
-            ("sgemm_gflops", sgemmGFLOPS), ("peak_rss_mb", peakRSSMB),
+        let figures: [(CodingKeys, Double?)] = [
+            (.textEncodeSeconds, textEncodeSeconds), (.unetStepSeconds, unetStepSeconds),
+            (.vaeEncodeSeconds, vaeEncodeSeconds), (.vaeDecodeSeconds, vaeDecodeSeconds), (.unetGFLOPS, unetGFLOPS),
+            (.sgemmGFLOPS, sgemmGFLOPS), (.peakRSSMB, peakRSSMB),
         ]
+        return figures.map { (key: $0.0.stringValue, value: $0.1) }
     }
 
     enum CodingKeys: String, CodingKey {
