@@ -31,10 +31,12 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-KEYS = ["text_encode_s", "unet_step_s", "vae_encode_s", "vae_decode_s"]
+KEYS = ["unet_step_s", "vae_encode_s", "vae_decode_s", "text_encode_s"]  # the order of the tables
+EDIT_PROMPT = "Frontal chest radiograph. Pleural effusion."
 
 
 def torch_worker(args):
@@ -120,8 +122,6 @@ def torch_edit_worker(args, torch):
     print(json.dumps({"edit_s": statistics.median(ts), "edit_runs_s": ts, "torch": torch.__version__,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
-
-EDIT_PROMPT = "Frontal chest radiograph. Pleural effusion."
 
 
 def run_cxr_edit_process(args, out_dir):
@@ -216,7 +216,6 @@ def main():
             sides[side]["load_after"] = os.getloadavg()
         info["runs"][precision] = sides
     if args.edit_image:
-        import tempfile
         with tempfile.TemporaryDirectory() as out_dir:
             edit = {}
             for side in (["cxr", "torch"] if args.order == "cxr-first" else ["torch", "cxr"]):
@@ -251,7 +250,7 @@ def render(info, args):
         rows = []
         names = {"unet_step_s": "UNet step (guided, batch 2)", "vae_encode_s": f"VAE encode {args.size}",
                  "vae_decode_s": f"VAE decode {args.size}", "text_encode_s": "text encode 2x77"}
-        for k in ["unet_step_s", "vae_encode_s", "vae_decode_s", "text_encode_s"]:
+        for k in KEYS:
             if k in t and k in c:
                 rows.append([names[k], f"{t[k]:.3f}", f"{c[k]:.3f}", f"{c[k] / t[k]:.2f}"])
         rows.append(["peak RSS MB (bench process)", f"{t['peak_rss_mb']:,.0f}", f"{c['peak_rss_mb']:,.0f}",
