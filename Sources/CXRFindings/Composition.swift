@@ -108,7 +108,9 @@ public func compose(_ spec: EditSpec, vocabulary: Vocabulary) throws -> Composed
         let n = estimatedCLIPTokens(text)
         if n > 75 { notes.append("the \(label) is about \(n) CLIP tokens; the text encoder reads only the first 75") }
     }
-    let areas = (spec.adds + spec.removes).map { $0.finding.editExtent(side: $0.side, severity: $0.severity) }
+    let areas =
+        spec.adds.map { $0.finding.editExtent(side: $0.side, severity: $0.severity) }
+        + spec.removes.map { $0.finding.removalExtent(side: $0.side, severity: $0.severity) }
     return ComposedEdit(
         prompt: prompt, negativePrompt: negative, regions: regions, notes: notes, areas: areas,
         basePrompt: basePrompt, baseNegativePrompt: baseNegative)

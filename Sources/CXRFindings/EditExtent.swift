@@ -39,10 +39,14 @@ public struct ExtentArea: Sendable, Equatable {
     public var regions: [String]
     /// Pixels of the 256x256 atlas frame; scaled by the fit to the image's pixels when placed.
     public var grow: Int
+    /// Whether the area is clipped to the pleural fluid measured on the image (`PleuralFluid`), side by side
+    /// where fluid is found: the default extent of a removed pleural effusion.
+    public var followsFluid: Bool
 
-    public init(regions: [String], grow: Int) {
+    public init(regions: [String], grow: Int, followsFluid: Bool = false) {
         self.regions = regions
         self.grow = grow
+        self.followsFluid = followsFluid
     }
 }
 
@@ -56,6 +60,18 @@ extension Finding {
             return ExtentArea(regions: defaultRegions(side: side), grow: 0)
         }
         return ExtentArea(regions: Finding.expand(level.regions, side: side), grow: level.grow)
+    }
+
+    /// The area removing this finding repaints: `editExtent(side:severity:)`, and for a pleural effusion removed
+    /// without a severity word, clipped to the fluid measured on the image where there is any (`followsFluid`).
+    ///
+    /// Only the removal follows the fluid: an added effusion needs room beyond the fluid already there, and an
+    /// explicit severity is the user's own statement of the extent, so both keep the extent levels (which stay
+    /// monotone in severity).
+    public func removalExtent(side: Side?, severity: String?) -> ExtentArea {
+        var area = editExtent(side: side, severity: severity)
+        area.followsFluid = id == PleuralFluid.findingID && severity == nil
+        return area
     }
 
     /// Region templates with `{side}` replaced by the single sides of `side` (both for nil or bilateral),

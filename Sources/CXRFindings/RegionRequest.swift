@@ -28,6 +28,13 @@ public struct RegionRequest: Sendable, Equatable {
     /// Whether anything has to be placed (so the atlas has to be fitted).
     public var isEmpty: Bool { edit.isEmpty && keep.isEmpty }
 
+    /// The sides whose pleural fluid an edit area follows (`ExtentArea.followsFluid`), right before left: the
+    /// sides to measure on the image.
+    public var fluidSides: [Side] {
+        let names = edit.filter(\.followsFluid).flatMap(\.regions)
+        return [Side.right, .left].filter { side in names.contains { $0.hasPrefix(side.rawValue + "-") } }
+    }
+
     /// Every region name repainted, in order, without repeats.
     public var editRegionNames: [String] {
         var out: [String] = []
@@ -54,35 +61,61 @@ public struct PlacedRegions: Sendable {
     public var keep: Mask?
     /// Growth of each edit area in image pixels: its extent's grow scaled by the fit, plus `dilate`.
     public var growth: [Int]
+    /// The pleural fluid that clipped the areas following it (`ExtentArea.followsFluid`), one per side where
+    /// fluid was found; empty = every area placed as its extent says.
+    public var fluid: [PleuralFluid]
 
-    public init(fit: AtlasFit? = nil, edit: Mask? = nil, keep: Mask? = nil, growth: [Int] = []) {
+    public init(
+        fit: AtlasFit? = nil, edit: Mask? = nil, keep: Mask? = nil, growth: [Int] = [], fluid: [PleuralFluid] = []
+    ) {
         self.fit = fit
         self.edit = edit
         self.keep = keep
         self.growth = growth
+        self.fluid = fluid
     }
 }
 
 extension RegionFitter {
-    /// Places `request` on an image with a known fit (the fit's image size is the mask size).
-    public func place(_ request: RegionRequest, fit: AtlasFit) throws -> PlacedRegions {
+    /// Places `request` on an image with a known fit (the fit's image size is the mask size). An area that follows
+    /// the fluid is clipped, side by side, to the `fluid` measured on that side (`PleuralFluid.clip`); a side
+    /// without fluid keeps its extent.
+    public func place(_ request: RegionRequest, fit: AtlasFit, fluid: [PleuralFluid] = []) throws -> PlacedRegions {
         guard (0...Self.maxDilation).contains(request.dilate) else {
             throw FindingsError(.dilationOutOfRange(pixels: request.dilate))
         }
         var edit: Mask?
         var growth: [Int] = []
+        var clipping: [PleuralFluid] = []
         for area in request.edit {
             // Atlas pixels to image pixels: the mean of the fit's two scales (they differ by the aspect only).
             let grow = Int((Double(area.grow) * (fit.scaleX + fit.scaleY) / 2).rounded()) + request.dilate
             growth.append(grow)
-            let placed = try place(area.regions, fit: fit, dilate: min(grow, Self.maxDilation))
+            let found = area.followsFluid ? fluid.filter { f in area.regions.contains { f.claims($0) } } : []
+            var placed: Mask
+            if found.isEmpty {
+                placed = try place(area.regions, fit: fit, dilate: min(grow, Self.maxDilation))
+            } else {
+                // Each side placed and grown on its own (growth distributes over the union), then clipped by its
+                // own fluid, so that one side's box never cuts the other side's region.
+                let sides = found.map { f in area.regions.filter { f.claims($0) } }
+                let rest = area.regions.filter { r in !found.contains { $0.claims(r) } }
+                placed = try Mask(empty: fit.imageWidth, height: fit.imageHeight)
+                for (f, names) in zip(found, sides) {
+                    placed = try placed.union(try f.clip(place(names, fit: fit, dilate: min(grow, Self.maxDilation))))
+                }
+                if !rest.isEmpty {
+                    placed = try placed.union(place(rest, fit: fit, dilate: min(grow, Self.maxDilation)))
+                }
+                for f in found where !clipping.contains(f) { clipping.append(f) }
+            }
             edit = try edit.map { try $0.union(placed) } ?? placed
         }
         if let e = edit, e.coverage == 0 {
             throw FindingsError(.regionOutsideImage(regions: request.editRegionNames))
         }
         let keep = request.keep.isEmpty ? nil : try place(request.keep, fit: fit, dilate: 0)
-        return PlacedRegions(fit: fit, edit: edit, keep: keep, growth: growth)
+        return PlacedRegions(fit: fit, edit: edit, keep: keep, growth: growth, fluid: clipping)
     }
 
     /// Fits the atlas to `image` and places `request` on it; a fit below `policy` is an error (see `FitPolicy`).

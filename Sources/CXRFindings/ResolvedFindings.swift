@@ -62,7 +62,7 @@ public struct ResolvedFindings: Sendable {
             let fitter = try fitter ?? RegionFitter.standard()
             let fit = fit ?? fitter.fit(image)
             if enforcingFit { try fitPolicy.check(fit) }
-            placed = try fitter.place(regions, fit: fit)
+            placed = try fitter.place(regions, fit: fit, fluid: measureFluid(on: image, fitter: fitter))
         }
         if let fileMask { placed.edit = fileMask }
         for path in keepMaskFiles {
@@ -74,5 +74,14 @@ public struct ResolvedFindings: Sendable {
             throw FindingsError(.emptyMask(file: file))
         }
         return placed
+    }
+
+    /// The pleural fluid on each side an area follows (`RegionRequest.fluidSides`), where there is any. It needs the
+    /// segmenter's lungs; a fitter without a segmenter measures nothing, so its areas keep their extents.
+    func measureFluid(on image: RasterImage, fitter: RegionFitter) -> [PleuralFluid] {
+        let sides = regions.fluidSides
+        guard !sides.isEmpty, let segmenter = fitter.segmenter else { return [] }
+        let masks = segmenter.segment(image)
+        return sides.compactMap { PleuralFluid.measure(in: image, masks: masks, side: $0) }
     }
 }
