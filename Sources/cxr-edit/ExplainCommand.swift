@@ -69,6 +69,8 @@ struct ExplainCommand: ParsableCommand {
                 lines.append(String(format: "edit area:       %.1f%% of the image", e.coverage * 100))
                 report.editCoverage = e.coverage
             }
+            for f in placed.fluid { lines.append("pleural fluid:   \(f.summary)") }
+            if !placed.fluid.isEmpty { report.pleuralFluid = placed.fluid }
             if let k = placed.keep {
                 lines.append(String(format: "keep area:       %.1f%% of the image", k.coverage * 100))
                 report.keepCoverage = k.coverage

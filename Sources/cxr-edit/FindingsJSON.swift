@@ -16,10 +16,22 @@ struct FindingsJSON: Encodable {
         }
     }
 
-    /// One area repainted: its regions and their growth in atlas pixels.
+    /// One area repainted: its regions and their growth in atlas pixels, and whether it follows the measured
+    /// pleural fluid (present only when it does).
     struct Area: Encodable {
         var regions: [String]
         var grow: Int
+        var followsFluid: Bool?
+
+        init(_ area: ExtentArea) {
+            regions = area.regions
+            grow = area.grow
+            followsFluid = area.followsFluid ? true : nil
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case regions, grow, followsFluid = "follows_fluid"
+        }
     }
 
     @ExplicitNull var prompt: String?
@@ -45,7 +57,7 @@ struct FindingsJSON: Encodable {
         add = r.adds.map(Request.init); remove = r.removes.map(Request.init)
         areaSource = r.areaSource.rawValue
         editRegions = r.regions.editRegionNames
-        editAreas = r.regions.edit.map { Area(regions: $0.regions, grow: $0.grow) }
+        editAreas = r.regions.edit.map(Area.init)
         defaultRegions = RegionRequest(edit: r.extents).editRegionNames
         dilate = r.regions.dilate; keepRegions = r.regions.keep; keepMasks = r.keepMaskFiles; notes = r.notes
         promptTokensEstimate = r.prompt.map(estimatedCLIPTokens) ?? 0

@@ -60,6 +60,31 @@ final class RegenerationTests: XCTestCase {
         try regenerate(first, to: out.appendingPathComponent("again.png"))
     }
 
+    /// A removed effusion's region follows the fluid measured on the image: the measurement is recorded with the
+    /// edit, and the recorded command measures the same fluid and repaints the same pixels again.
+    func testEditFollowingMeasuredFluidRegenerates() throws {
+        let out = try CLI.tempDir(self)
+        // The sample with its lower right hemithorax (image left) made opaque, as a large effusion shows.
+        let sample = try ImageIO.read(RegionalEditTests.sample).toGray()
+        let w = sample.width, h = sample.height
+        var samples = sample.samples
+        for y in (h / 2)..<(h * 9 / 10) { for x in 0..<(w * 45 / 100) { samples[y * w + x] = 255 } }
+        let wet = out.appendingPathComponent("wet.png")
+        try ImageIO.writePNG(
+            try RasterImage(width: w, height: h, channels: 1, bitDepth: 8, samples: samples), to: wet)
+        let first = out.appendingPathComponent("dry.png")
+        let r = try CLI.run([
+            "edit", wet.path, "--model", CLI.sd1.path, "--remove", "pleural effusion", "--side", "right",
+            "--steps", "3", "--seed", "3", "-o", first.path, "--quiet",
+        ])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let shown = try CLI.run(["provenance", first.path])
+        XCTAssertEqual(shown.status, 0, shown.stderr)
+        XCTAssertTrue(shown.stdout.contains("pleural-fluid"), shown.stdout)
+        XCTAssertTrue(shown.stdout.contains("right: opaque from the base up to"), shown.stdout)
+        try regenerate(first, to: out.appendingPathComponent("again.png"))
+    }
+
     func testInvertedEditWithKeepMaskRegenerates() throws {
         let out = try CLI.tempDir(self)
         // A keep mask file: the top quarter of the 512x512 sample.
