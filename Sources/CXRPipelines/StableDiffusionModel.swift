@@ -22,7 +22,10 @@ public struct StableDiffusionModel {
 
     /// Loads every component. Errors name the file and the problem in one line. `unetPrecision` is the GEMM
     /// precision of the UNets (the text encoder and the VAE stay fp32: they run once per edit, the UNet per step).
-    public static func load(from url: URL, unetPrecision: GEMMPrecision = .fp32) throws -> StableDiffusionModel {
+    /// `vaeTiling` says when the VAE works in tiles.
+    public static func load(
+        from url: URL, unetPrecision: GEMMPrecision = .fp32, vaeTiling: VAETiling = .auto
+    ) throws -> StableDiffusionModel {
         let folder = try DiffusersFolder(url: url)
         for name in ["unet", "vae", "text_encoder", "tokenizer", "scheduler"] {
             var isDir: ObjCBool = false
@@ -42,7 +45,7 @@ public struct StableDiffusionModel {
             precision: unetPrecision)
         let vae = try AutoencoderKL(
             config: VAEConfig(folder.config("vae")),
-            weights: CheckpointWeights(folder.weights("vae")))
+            weights: CheckpointWeights(folder.weights("vae")), tiling: vaeTiling)
         let schedulerConfig = try SchedulerConfig(
             contentsOf: url.appendingPathComponent("scheduler/scheduler_config.json"))
 

@@ -70,7 +70,8 @@ struct Bench: ParsableCommand {
         MachineReport.lines.forEach(note)
 
         let t0 = Date()
-        let model = try StableDiffusionModel.load(from: url, unetPrecision: precision)
+        let model = try StableDiffusionModel.load(
+            from: url, unetPrecision: precision, vaeTiling: modelOptions.vaeTilingMode())
         report.loadSeconds = Date().timeIntervalSince(t0)
         note(String(format: "loaded in %.2f s", Date().timeIntervalSince(t0)))
 

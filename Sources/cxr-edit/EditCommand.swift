@@ -261,7 +261,8 @@ struct Edit: ParsableCommand {
         let model: StableDiffusionModel
         let precision = try modelOptions.unetPrecision()
         do {
-            model = try StableDiffusionModel.load(from: modelURL, unetPrecision: precision)
+            model = try StableDiffusionModel.load(
+                from: modelURL, unetPrecision: precision, vaeTiling: modelOptions.vaeTilingMode())
         } catch let e as PipelineError {
             throw CLIError(e.description)
         }
@@ -319,6 +320,8 @@ struct Edit: ParsableCommand {
         request.provenanceExtras.merge(input.windowProvenance) { kept, _ in kept }
         // Recorded only when not the default, so fp32 outputs stay byte-identical to those made before the option.
         if try modelOptions.unetPrecision() == .bf16 { request.provenanceExtras["precision"] = "bf16" }
+        let tiling = try modelOptions.vaeTilingMode()
+        if tiling != .auto { request.provenanceExtras["vae-tiling"] = tiling.rawValue }
         return request
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
-import CXRPipelines
 import CXRImaging
+import CXRModels
+import CXRPipelines
 import CXRSchedulers
 import CXRTensor
 import Foundation
@@ -37,6 +38,15 @@ struct ModelOptions: ParsableArguments {
             valueName: "fp32|bf16|auto"))
     var precision = GEMMPrecision.Request.fp32.rawValue
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "When the VAE encodes and decodes in overlapping tiles (diffusers' enable_tiling; bounds the memory of "
+                + "large images): auto (default: images larger than \(VAETiling.automaticLimit) px on a side), on "
+                + "(whenever larger than the VAE's sample_size), off.",
+            valueName: "auto|on|off"))
+    var vaeTiling = VAETiling.auto.rawValue
+
     /// The most threads `--threads` may ask for: 4 per core, at most 256. More only adds thread stacks and BLAS
     /// buffers; 1000 threads under an address-space limit made OpenBLAS hang at exit.
     static var maxThreads: Int { min(256, 4 * max(1, ProcessInfo.processInfo.activeProcessorCount)) }
@@ -58,6 +68,7 @@ struct ModelOptions: ParsableArguments {
             ImageLimits.default.maxPixels = maxPixels
         }
         _ = try unetPrecision()
+        _ = try vaeTilingMode()
         if lenient {
             ImageLimits.default.lenient = true
             ImageLimits.warningHandler = { warn("\($0) (decoded anyway: --lenient)") }
@@ -88,6 +99,14 @@ struct ModelOptions: ParsableArguments {
                     + "\(CPUFeatures.current.featureList)); use fp32 or auto")
         }
         return p
+    }
+
+    /// The VAE tiling --vae-tiling asks for.
+    func vaeTilingMode() throws -> VAETiling {
+        guard let tiling = VAETiling(rawValue: vaeTiling) else {
+            throw CLIError("--vae-tiling must be auto, on or off, got \(vaeTiling)")
+        }
+        return tiling
     }
 
     func modelURL() throws -> URL {
