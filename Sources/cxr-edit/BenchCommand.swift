@@ -61,7 +61,7 @@ struct Bench: ParsableCommand {
         modelOptions.applyThreads()
         let want = Set(parts)
         let url = try modelOptions.modelURL()
-        let precision = try modelOptions.unetPrecision()
+        let precision = try modelOptions.gemmPrecision()
         var report = BenchJSON(
             model: url.path, size: size, steps: steps, threads: ComputeThreads.count, precision: precision.rawValue,
             machine: .current)
@@ -71,7 +71,7 @@ struct Bench: ParsableCommand {
 
         let t0 = Date()
         let model = try StableDiffusionModel.load(
-            from: url, unetPrecision: precision, vaeTiling: modelOptions.vaeTilingMode())
+            from: url, precision: precision, vaeTiling: modelOptions.vaeTilingMode())
         report.loadSeconds = Date().timeIntervalSince(t0)
         note(String(format: "loaded in %.2f s", Date().timeIntervalSince(t0)))
 

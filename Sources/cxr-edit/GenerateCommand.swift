@@ -55,7 +55,7 @@ struct Generate: ParsableCommand {
         let modelURL = try modelOptions.modelURL()
         reporter.note("loading model \(modelURL.path)")
         let model = try StableDiffusionModel.load(
-            from: modelURL, unetPrecision: modelOptions.unetPrecision(), vaeTiling: modelOptions.vaeTilingMode())
+            from: modelURL, precision: modelOptions.gemmPrecision(), vaeTiling: modelOptions.vaeTilingMode())
         let defaults = samplingDefaults(model)
         let w = width ?? model.nativeImageSize, h = height ?? model.nativeImageSize
         let hash = WeightsHash.hex(of: model)
@@ -80,7 +80,7 @@ struct Generate: ParsableCommand {
                 modelHash: hash, prompt: prompt, negativePrompt: settings.negativePrompt,
                 seed: settings.seed, steps: settings.steps, guidance: settings.guidance,
                 scheduler: settings.scheduler?.rawValue ?? model.schedulerConfig.className ?? "default")
-            if try modelOptions.unetPrecision() == .bf16 { provenance.extra["precision"] = "bf16" }
+            if try modelOptions.gemmPrecision() == .bf16 { provenance.extra["precision"] = "bf16" }
             // Like the precision, recorded only when not the default, so default outputs keep their bytes.
             let tiling = try modelOptions.vaeTilingMode()
             if tiling != .auto { provenance.extra["vae-tiling"] = tiling.rawValue }

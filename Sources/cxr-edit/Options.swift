@@ -32,8 +32,8 @@ struct ModelOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Arithmetic of the UNet's GEMMs and convolutions: fp32 (default, what "
-                + "the parity tests check), bf16 (bf16 operands with fp32 sums, needs "
+            "Arithmetic of the UNet's and the VAE's GEMMs and convolutions: fp32 (default, "
+                + "what the parity tests check), bf16 (bf16 operands with fp32 sums, needs "
                 + "AVX512-BF16), auto (bf16 where the CPU has it, else fp32).",
             valueName: "fp32|bf16|auto"))
     var precision = GEMMPrecision.Request.fp32.rawValue
@@ -67,7 +67,7 @@ struct ModelOptions: ParsableArguments {
             }
             ImageLimits.default.maxPixels = maxPixels
         }
-        _ = try unetPrecision()
+        _ = try gemmPrecision()
         _ = try vaeTilingMode()
         if lenient {
             ImageLimits.default.lenient = true
@@ -86,9 +86,9 @@ struct ModelOptions: ParsableArguments {
         ComputeThreads.set(fitted)
     }
 
-    /// The UNet precision --precision gives on this CPU; bf16 on a CPU without bf16 instructions is refused
-    /// rather than emulated (emulation would only be slower than fp32).
-    func unetPrecision() throws -> GEMMPrecision {
+    /// The precision of the UNet's and VAE's GEMMs that --precision gives on this CPU; bf16 on a CPU without bf16
+    /// instructions is refused rather than emulated (emulation would only be slower than fp32).
+    func gemmPrecision() throws -> GEMMPrecision {
         // Parsed here rather than by ArgumentParser, whose value errors are several lines (cxr-edit's are one).
         guard let request = GEMMPrecision.Request(rawValue: precision) else {
             throw CLIError("--precision must be fp32, bf16 or auto, got \(precision)")

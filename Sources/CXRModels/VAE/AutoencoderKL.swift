@@ -76,10 +76,14 @@ public struct AutoencoderKL {
     let quantConv: Conv2d?
     let postQuantConv: Conv2d?
 
-    public init(config c: VAEConfig, weights: any WeightProvider, tiling: VAETiling = .auto) throws {
+    /// `precision` is that of every convolution and linear layer (bf16 only where `BFloat16GEMM.isSupported`); the
+    /// attention products, the norms and the posterior stay fp32, as in the UNet.
+    public init(
+        config c: VAEConfig, weights: any WeightProvider, precision: GEMMPrecision = .fp32, tiling: VAETiling = .auto
+    ) throws {
         config = c
         self.tiling = tiling
-        let p = ParameterScope(weights)
+        let p = ParameterScope(weights, precision: precision)
         let names = Set(weights.parameterNames)
         encoder = try VAEEncoder(p("encoder"), config: c, names: names)
         decoder = try VAEDecoder(p("decoder"), config: c, names: names)
