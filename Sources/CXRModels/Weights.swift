@@ -62,16 +62,25 @@ public struct ParameterScope {
     public let prefix: String
     /// The GEMM precision of the linear and convolution layers built in this scope (and its children).
     public let precision: GEMMPrecision
+    /// Whether the weights keep their derived copies (bf16 packed operands) between calls: yes for networks run
+    /// many times per edit (the UNet, every step), no for those run once or twice (the VAE).
+    public let keepsDerivedValues: Bool
 
-    public init(_ provider: any WeightProvider, prefix: String = "", precision: GEMMPrecision = .fp32) {
+    public init(
+        _ provider: any WeightProvider, prefix: String = "", precision: GEMMPrecision = .fp32,
+        keepsDerivedValues: Bool = true
+    ) {
         self.provider = provider
         self.prefix = prefix
         self.precision = precision
+        self.keepsDerivedValues = keepsDerivedValues
     }
 
     /// The scope of a child module.
     public func callAsFunction(_ child: String) -> ParameterScope {
-        ParameterScope(provider, prefix: prefix.isEmpty ? child : "\(prefix).\(child)", precision: precision)
+        ParameterScope(
+            provider, prefix: prefix.isEmpty ? child : "\(prefix).\(child)", precision: precision,
+            keepsDerivedValues: keepsDerivedValues)
     }
 
     public func key(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }
@@ -92,7 +101,8 @@ public struct ParameterScope {
         guard t.shape == shape || t.count == shape.reduce(1, *) else {
             throw ModelError.shapeMismatch(name: key(name), expected: shape, found: t.shape)
         }
-        return t.shape == shape ? t : t.reshaped(shape)
+        let shaped = t.shape == shape ? t : t.reshaped(shape)
+        return keepsDerivedValues ? shaped : shaped.derivingOnEveryUse()
     }
 
     /// Whether the checkpoint has a parameter named `name` in this scope.

@@ -20,9 +20,12 @@ public struct StableDiffusionModel {
     /// What `cxr-edit.json` recommends (steps, guidance, the inpainting UNet's folder).
     public let recommendations: ModelRecommendations
 
-    /// Loads every component. Errors name the file and the problem in one line. `unetPrecision` is the GEMM
-    /// precision of the UNets (the text encoder and the VAE stay fp32: they run once per edit, the UNet per step).
-    public static func load(from url: URL, unetPrecision: GEMMPrecision = .fp32) throws -> StableDiffusionModel {
+    /// Loads every component. Errors name the file and the problem in one line. `precision` is the GEMM precision
+    /// of the UNets and the VAE (the text encoder stays fp32: it runs once per prompt, on 77 tokens); `vaeTiling`
+    /// says when the VAE works in tiles.
+    public static func load(
+        from url: URL, precision: GEMMPrecision = .fp32, vaeTiling: VAETiling = .auto
+    ) throws -> StableDiffusionModel {
         let folder = try DiffusersFolder(url: url)
         for name in ["unet", "vae", "text_encoder", "tokenizer", "scheduler"] {
             var isDir: ObjCBool = false
@@ -39,10 +42,10 @@ public struct StableDiffusionModel {
         let unet = try UNet2DConditionModel(
             config: UNetConfig(folder.config("unet")),
             weights: CheckpointWeights(folder.weights("unet")),
-            precision: unetPrecision)
+            precision: precision)
         let vae = try AutoencoderKL(
             config: VAEConfig(folder.config("vae")),
-            weights: CheckpointWeights(folder.weights("vae")))
+            weights: CheckpointWeights(folder.weights("vae")), precision: precision, tiling: vaeTiling)
         let schedulerConfig = try SchedulerConfig(
             contentsOf: url.appendingPathComponent("scheduler/scheduler_config.json"))
 
@@ -70,7 +73,7 @@ public struct StableDiffusionModel {
             let net = try UNet2DConditionModel(
                 config: UNetConfig(folder.config(name)),
                 weights: CheckpointWeights(folder.weights(name)),
-                precision: unetPrecision)
+                precision: precision)
             try check(net, folder: dir, textEncoder: textEncoder, inChannels: [2 * l + 1], latentChannels: l)
             inpaintUNet = net
         }

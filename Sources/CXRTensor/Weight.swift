@@ -18,7 +18,7 @@ public struct Weight: @unchecked Sendable {
     /// 16-bit values (f16 / bf16): a buffer we own or a read-only view into a memory-mapped checkpoint.
     let halves: HalfStorage?
     /// Copies made from the values for faster arithmetic (bf16 packed operands), shared by copies of this value.
-    let derived = DerivedValues()
+    private(set) var derived = DerivedValues()
 
     /// Number of elements.
     public var count: Int { shape.reduce(1, *) }
@@ -56,8 +56,22 @@ public struct Weight: @unchecked Sendable {
     /// The same values under another shape with the same element count.
     public func reshaped(_ newShape: [Int]) -> Weight {
         precondition(newShape.reduce(1, *) == count, "Weight.reshaped: \(shape) -> \(newShape)")
-        return Weight(shape: newShape, format: format, floats: floats, halves: halves)
+        var w = Weight(shape: newShape, format: format, floats: floats, halves: halves)
+        w.derived = DerivedValues(keeps: derived.keeps)
+        return w
     }
+
+    /// The same values, with their derived copies (bf16 packed operands) made afresh on every use instead of kept:
+    /// for a network that uses each weight once or twice per run, where keeping them would only hold memory.
+    /// Results are the same either way.
+    public func derivingOnEveryUse() -> Weight {
+        var w = self
+        w.derived = DerivedValues(keeps: false)
+        return w
+    }
+
+    /// Whether derived copies are kept with the weight (see `derivingOnEveryUse()`).
+    public var keepsDerivedValues: Bool { derived.keeps }
 
     private init(shape: [Int], format: Format, floats: [Float], halves: HalfStorage?) {
         self.shape = shape; self.format = format; self.floats = floats; self.halves = halves

@@ -61,7 +61,7 @@ struct Bench: ParsableCommand {
         modelOptions.applyThreads()
         let want = Set(parts)
         let url = try modelOptions.modelURL()
-        let precision = try modelOptions.unetPrecision()
+        let precision = try modelOptions.gemmPrecision()
         var report = BenchJSON(
             model: url.path, size: size, steps: steps, threads: ComputeThreads.count, precision: precision.rawValue,
             machine: .current)
@@ -70,7 +70,8 @@ struct Bench: ParsableCommand {
         MachineReport.lines.forEach(note)
 
         let t0 = Date()
-        let model = try StableDiffusionModel.load(from: url, unetPrecision: precision)
+        let model = try StableDiffusionModel.load(
+            from: url, precision: precision, vaeTiling: modelOptions.vaeTilingMode())
         report.loadSeconds = Date().timeIntervalSince(t0)
         note(String(format: "loaded in %.2f s", Date().timeIntervalSince(t0)))
 

@@ -259,9 +259,10 @@ struct Edit: ParsableCommand {
     /// Loads the model once and checks it against the options that need it (the inpainting UNet, prompt length).
     func loadModel(_ modelURL: URL, prompt: String) throws -> StableDiffusionModel {
         let model: StableDiffusionModel
-        let precision = try modelOptions.unetPrecision()
+        let precision = try modelOptions.gemmPrecision()
         do {
-            model = try StableDiffusionModel.load(from: modelURL, unetPrecision: precision)
+            model = try StableDiffusionModel.load(
+                from: modelURL, precision: precision, vaeTiling: modelOptions.vaeTilingMode())
         } catch let e as PipelineError {
             throw CLIError(e.description)
         }
@@ -318,7 +319,9 @@ struct Edit: ParsableCommand {
         request.provenanceExtras.merge(resolved.provenance(of: input.placed)) { kept, _ in kept }
         request.provenanceExtras.merge(input.windowProvenance) { kept, _ in kept }
         // Recorded only when not the default, so fp32 outputs stay byte-identical to those made before the option.
-        if try modelOptions.unetPrecision() == .bf16 { request.provenanceExtras["precision"] = "bf16" }
+        if try modelOptions.gemmPrecision() == .bf16 { request.provenanceExtras["precision"] = "bf16" }
+        let tiling = try modelOptions.vaeTilingMode()
+        if tiling != .auto { request.provenanceExtras["vae-tiling"] = tiling.rawValue }
         return request
     }
 

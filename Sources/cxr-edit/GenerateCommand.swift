@@ -54,7 +54,8 @@ struct Generate: ParsableCommand {
         let reporter = ProgressReporter(output, label: "generate")
         let modelURL = try modelOptions.modelURL()
         reporter.note("loading model \(modelURL.path)")
-        let model = try StableDiffusionModel.load(from: modelURL, unetPrecision: modelOptions.unetPrecision())
+        let model = try StableDiffusionModel.load(
+            from: modelURL, precision: modelOptions.gemmPrecision(), vaeTiling: modelOptions.vaeTilingMode())
         let defaults = samplingDefaults(model)
         let w = width ?? model.nativeImageSize, h = height ?? model.nativeImageSize
         let hash = WeightsHash.hex(of: model)
@@ -79,7 +80,10 @@ struct Generate: ParsableCommand {
                 modelHash: hash, prompt: prompt, negativePrompt: settings.negativePrompt,
                 seed: settings.seed, steps: settings.steps, guidance: settings.guidance,
                 scheduler: settings.scheduler?.rawValue ?? model.schedulerConfig.className ?? "default")
-            if try modelOptions.unetPrecision() == .bf16 { provenance.extra["precision"] = "bf16" }
+            if try modelOptions.gemmPrecision() == .bf16 { provenance.extra["precision"] = "bf16" }
+            // Like the precision, recorded only when not the default, so default outputs keep their bytes.
+            let tiling = try modelOptions.vaeTilingMode()
+            if tiling != .auto { provenance.extra["vae-tiling"] = tiling.rawValue }
             try ImageIO.write(image, to: url, text: provenance.textChunks(), overwrite: output.overwrite)
             let seconds = Date().timeIntervalSince(start)
             images.append(.init(output: url.path, seed: settings.seed, seconds: seconds))

@@ -1,6 +1,7 @@
 import ArgumentParser
-import CXRPipelines
 import CXRImaging
+import CXRModels
+import CXRPipelines
 import CXRSchedulers
 import CXRTensor
 import Foundation
@@ -31,11 +32,20 @@ struct ModelOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Arithmetic of the UNet's GEMMs and convolutions: fp32 (default, what "
-                + "the parity tests check), bf16 (bf16 operands with fp32 sums, needs "
+            "Arithmetic of the UNet's and the VAE's GEMMs and convolutions: fp32 (default, "
+                + "what the parity tests check), bf16 (bf16 operands with fp32 sums, needs "
                 + "AVX512-BF16), auto (bf16 where the CPU has it, else fp32).",
             valueName: "fp32|bf16|auto"))
     var precision = GEMMPrecision.Request.fp32.rawValue
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "When the VAE encodes and decodes in overlapping tiles (diffusers' enable_tiling; bounds the memory of "
+                + "large images): auto (default: images larger than \(VAETiling.automaticLimit) px on a side), on "
+                + "(whenever larger than the VAE's sample_size), off.",
+            valueName: "auto|on|off"))
+    var vaeTiling = VAETiling.auto.rawValue
 
     /// The most threads `--threads` may ask for: 4 per core, at most 256. More only adds thread stacks and BLAS
     /// buffers; 1000 threads under an address-space limit made OpenBLAS hang at exit.
@@ -57,7 +67,8 @@ struct ModelOptions: ParsableArguments {
             }
             ImageLimits.default.maxPixels = maxPixels
         }
-        _ = try unetPrecision()
+        _ = try gemmPrecision()
+        _ = try vaeTilingMode()
         if lenient {
             ImageLimits.default.lenient = true
             ImageLimits.warningHandler = { warn("\($0) (decoded anyway: --lenient)") }
@@ -75,9 +86,9 @@ struct ModelOptions: ParsableArguments {
         ComputeThreads.set(fitted)
     }
 
-    /// The UNet precision --precision gives on this CPU; bf16 on a CPU without bf16 instructions is refused
-    /// rather than emulated (emulation would only be slower than fp32).
-    func unetPrecision() throws -> GEMMPrecision {
+    /// The precision of the UNet's and VAE's GEMMs that --precision gives on this CPU; bf16 on a CPU without bf16
+    /// instructions is refused rather than emulated (emulation would only be slower than fp32).
+    func gemmPrecision() throws -> GEMMPrecision {
         // Parsed here rather than by ArgumentParser, whose value errors are several lines (cxr-edit's are one).
         guard let request = GEMMPrecision.Request(rawValue: precision) else {
             throw CLIError("--precision must be fp32, bf16 or auto, got \(precision)")
@@ -88,6 +99,14 @@ struct ModelOptions: ParsableArguments {
                     + "\(CPUFeatures.current.featureList)); use fp32 or auto")
         }
         return p
+    }
+
+    /// The VAE tiling --vae-tiling asks for.
+    func vaeTilingMode() throws -> VAETiling {
+        guard let tiling = VAETiling(rawValue: vaeTiling) else {
+            throw CLIError("--vae-tiling must be auto, on or off, got \(vaeTiling)")
+        }
+        return tiling
     }
 
     func modelURL() throws -> URL {

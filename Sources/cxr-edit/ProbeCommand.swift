@@ -113,7 +113,8 @@ struct ProbeRun: ParsableCommand {
         let modelURL =
             try modelOptions.model.map { URL(fileURLWithPath: $0) } ?? probeSpec.model ?? modelOptions.modelURL()
         note("loading model \(modelURL.path)")
-        let model = try StableDiffusionModel.load(from: modelURL, unetPrecision: modelOptions.unetPrecision())
+        let model = try StableDiffusionModel.load(
+            from: modelURL, precision: modelOptions.gemmPrecision(), vaeTiling: modelOptions.vaeTilingMode())
         let defaults = samplingDefaults(model)
         let plan = try ProbePlan(
             spec: probeSpec, images: images, steps: probeSpec.steps ?? defaults.steps,

@@ -42,7 +42,9 @@ struct RegenerationCommand {
         a += ["--detail", e.detail.rawValue, "--margin", String(e.margin)]
         if let u = e.unet { a += ["--unet", u.rawValue] }
         // The precision that ran (auto resolved): bf16 changes pixels, and auto may resolve otherwise elsewhere.
-        if (try? e.modelOptions.unetPrecision()) == .bf16 { a += ["--precision", "bf16"] }
+        if (try? e.modelOptions.gemmPrecision()) == .bf16 { a += ["--precision", "bf16"] }
+        // Forced tiling on or off changes the pixels of images larger than one tile.
+        if let tiling = try? e.modelOptions.vaeTilingMode(), tiling != .auto { a += ["--vae-tiling", tiling.rawValue] }
         if e.noPasteBack { a.append("--no-paste-back") }
         if e.rgb { a.append("--rgb") }
         arguments = a

@@ -74,7 +74,8 @@ struct SynthesizeRun: ParsableCommand {
         }
         let modelURL = try modelOptions.model.map { URL(fileURLWithPath: $0) } ?? s.model ?? modelOptions.modelURL()
         if showProgress { FileHandle.standardError.write(Data("loading model \(modelURL.path)\n".utf8)) }
-        let model = try StableDiffusionModel.load(from: modelURL, unetPrecision: modelOptions.unetPrecision())
+        let model = try StableDiffusionModel.load(
+            from: modelURL, precision: modelOptions.gemmPrecision(), vaeTiling: modelOptions.vaeTilingMode())
         let defaults = samplingDefaults(model)
         let plan = try SynthesizePlan(
             spec: s, vocabulary: Vocabulary.standard(), steps: s.steps ?? defaults.steps,

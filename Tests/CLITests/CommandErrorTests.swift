@@ -28,6 +28,7 @@ final class CommandErrorTests: XCTestCase {
             (["--dilate", "4"], ["--dilate"]),
             (["--threads", "0"], ["--threads"]),
             (["--precision", "fp16"], ["--precision", "fp16"]),
+            (["--vae-tiling", "sometimes"], ["--vae-tiling", "sometimes"]),
             (["--scheduler", "nonsense"], ["unknown scheduler", "nonsense"]),
             (["--prompt", "   "], ["--prompt"]),
             (["--prompt", "\n\t\r\n"], ["--prompt", "blank"]),

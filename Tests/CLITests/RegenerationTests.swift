@@ -48,6 +48,31 @@ final class RegenerationTests: XCTestCase {
         try regenerate(first, to: out.appendingPathComponent("again.png"))
     }
 
+    /// A forced --vae-tiling is recorded (it changes the pixels of images larger than one tile) and regenerates; the
+    /// default auto leaves no trace, so default outputs keep the bytes they had before the option.
+    func testForcedVAETilingIsRecordedAndRegenerates() throws {
+        let out = try CLI.tempDir(self)
+        var files: [String: URL] = [:]
+        for tiling in ["auto", "off"] {
+            let file = out.appendingPathComponent("\(tiling).png")
+            let r = try CLI.run([
+                "edit", RegionalEditTests.sample.path, "--model", CLI.sd1.path, "--add", "large right effusion",
+                "--steps", "2", "--seed", "5", "--vae-tiling", tiling, "-o", file.path, "--quiet",
+            ])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            files[tiling] = file
+        }
+        func provenance(_ file: URL) throws -> [String: String] {
+            let json = try CLI.run(["provenance", "--json", file.path]).stdout
+            return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String])
+        }
+        XCTAssertEqual(try provenance(files["off"]!)["cxr-edit:x:vae-tiling"], "off")
+        XCTAssertNil(try provenance(files["auto"]!)["cxr-edit:x:vae-tiling"])
+        let command = try CLI.run(["provenance", "--command", files["off"]!.path]).stdout
+        XCTAssertTrue(command.contains("--vae-tiling off"), command)
+        try regenerate(files["off"]!, to: out.appendingPathComponent("again.png"))
+    }
+
     func testRegionEditWithDilateAndKeepRegionRegenerates() throws {
         let out = try CLI.tempDir(self)
         let first = out.appendingPathComponent("first.png")

@@ -123,4 +123,32 @@ final class BFloat16GEMMTests: XCTestCase {
             XCTAssertEqual(conv2d(x, weight: wt, bias: b, padding: .same(1), precision: .bf16), got, "cached packing")
         }
     }
+
+    /// A weight that derives on every use (the VAE's) packs afresh for each call and keeps nothing, with results
+    /// bit-identical to a weight that keeps its packed copies, in every path: linear, im2col, 1x1 and Winograd.
+    func testWeightsDerivingOnEveryUseKeepNothingAndGiveTheSameResults() {
+        let saved = (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels)
+        defer { (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels) = saved }
+        ConvolutionSettings.winogradMinPixels = 1
+        let x = random([3, 37, 70], seed: 1), w = random([45, 70], seed: 2)
+        let kept = Weight(w), perUse = Weight(w).derivingOnEveryUse()
+        let want = linear(x, weight: kept, bias: nil, precision: .bf16)
+        XCTAssertEqual(linear(x, weight: perUse, bias: nil, precision: .bf16), want)
+        XCTAssertEqual(perUse.derived.count, 0)
+        XCTAssertEqual(kept.derived.count, 1)
+        XCTAssertFalse(perUse.reshaped([70, 45]).keepsDerivedValues, "a reshaped view derives the same way")
+        for (winograd, kernel, stride) in [(true, 3, 1), (false, 3, 1), (false, 3, 2), (false, 1, 1)] {
+            ConvolutionSettings.winograd = winograd
+            let xi = random([2, 13, 12, 10], seed: 4), wi = random([9, 13, kernel, kernel], seed: 5)
+            let kept = Weight(wi), perUse = Weight(wi).derivingOnEveryUse()
+            let pad = Padding2D.same(kernel / 2)
+            let want = conv2d(xi, weight: kept, bias: nil, stride: stride, padding: pad, precision: .bf16)
+            for _ in 0..<2 {
+                let got = conv2d(xi, weight: perUse, bias: nil, stride: stride, padding: pad, precision: .bf16)
+                XCTAssertEqual(got, want, "winograd \(winograd) \(kernel)x\(kernel)/\(stride)")
+            }
+            XCTAssertEqual(perUse.derived.count, 0)
+            XCTAssertEqual(kept.derived.count, 1)
+        }
+    }
 }

@@ -69,14 +69,23 @@ public struct LatentDistribution {
 /// diffusers' AutoencoderKL: encoder to a latent Gaussian, decoder back to pixels in [-1, 1] (unclamped).
 public struct AutoencoderKL {
     public let config: VAEConfig
+    /// When encode and decode work in tiles (diffusers' `enable_tiling()`); see `VAETiling`.
+    public let tiling: VAETiling
     let encoder: VAEEncoder
     let decoder: VAEDecoder
     let quantConv: Conv2d?
     let postQuantConv: Conv2d?
 
-    public init(config c: VAEConfig, weights: any WeightProvider) throws {
+    /// `precision` is that of every convolution and linear layer (bf16 only where `BFloat16GEMM.isSupported`); the
+    /// attention products, the norms and the posterior stay fp32, as in the UNet. Unlike the UNet's, the weights
+    /// make their bf16 packed copies on every use: an edit encodes once and decodes once or twice, so kept copies
+    /// would save no time and hold 16/9 x 2 bytes per 3x3 weight (0.3 GB for an SD VAE) through the whole edit.
+    public init(
+        config c: VAEConfig, weights: any WeightProvider, precision: GEMMPrecision = .fp32, tiling: VAETiling = .auto
+    ) throws {
         config = c
-        let p = ParameterScope(weights)
+        self.tiling = tiling
+        let p = ParameterScope(weights, precision: precision, keepsDerivedValues: false)
         let names = Set(weights.parameterNames)
         encoder = try VAEEncoder(p("encoder"), config: c, names: names)
         decoder = try VAEDecoder(p("decoder"), config: c, names: names)
@@ -85,10 +94,20 @@ public struct AutoencoderKL {
         postQuantConv = c.usePostQuantConv ? try Conv2d(p("post_quant_conv"), in: l, out: l, kernel: 1) : nil
     }
 
+    /// diffusers' tile sides: `sample_size` pixels, int(sample_size / downscale) latents.
+    var pixelTileSize: Int { config.sampleSize }
+    var latentTileSize: Int { Int(Double(config.sampleSize) / Double(config.downscale)) }
+
     /// image [B, 3, H, W] in [-1, 1] -> posterior (unscaled latents; multiply samples by `scalingFactor`).
     public func encode(_ image: Tensor) -> LatentDistribution {
-        var moments = encoder(image)
-        if let quantConv { moments = quantConv(moments) }
+        let moments: Tensor
+        if tiling.tiles(height: image.dim(2), width: image.dim(3), tileSize: pixelTileSize),
+            let tiles = OverlappingTiles(inputSize: pixelTileSize, outputSize: latentTileSize)
+        {
+            moments = tiles.apply(image, encodeMoments)
+        } else {
+            moments = encodeMoments(image)
+        }
         let l = config.latentChannels
         var logvar = sliceChannels(moments, from: l, to: 2 * l)
         for i in 0..<logvar.count { logvar.data[i] = min(max(logvar.data[i], -30), 20) }
@@ -97,9 +116,24 @@ public struct AutoencoderKL {
 
     /// Unscaled latents [B, 4, h, w] (divide model latents by `scalingFactor` first) -> image [B, 3, 8h, 8w].
     public func decode(_ latents: Tensor) -> Tensor {
-        var z = latents
-        if let postQuantConv { z = postQuantConv(z) }
-        return decoder(z)
+        // diffusers compares the latent size with the latent tile; in pixels the comparison is the same.
+        let f = config.downscale
+        if tiling.tiles(height: latents.dim(2) * f, width: latents.dim(3) * f, tileSize: latentTileSize * f),
+            let tiles = OverlappingTiles(inputSize: latentTileSize, outputSize: pixelTileSize)
+        {
+            return tiles.apply(latents, decodeLatents)
+        }
+        return decodeLatents(latents)
+    }
+
+    /// Mean and log-variance side by side on the channels, before clamping.
+    private func encodeMoments(_ image: Tensor) -> Tensor {
+        let moments = encoder(image)
+        return quantConv.map { $0(moments) } ?? moments
+    }
+
+    private func decodeLatents(_ latents: Tensor) -> Tensor {
+        decoder(postQuantConv.map { $0(latents) } ?? latents)
     }
 }
 
