@@ -33,6 +33,7 @@ class Engine:
     def __init__(self, name, argv, env, runs=lambda shape, precision: True):
         self.name = name
         self.runs = runs  # which (shape, precision) pairs this engine is timed on
+        self.weight_seconds = None  # onednn_bench's one-time weight reorder of the last command
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
                                      bufsize=1)
         self.banner = self.proc.stdout.readline().strip()
@@ -49,6 +50,8 @@ class Engine:
         for word in answer.split()[1:]:
             if word.startswith("impl="):
                 impl = word[5:]
+            elif word.startswith("weights="):  # onednn_bench: its one-time weight reorder, not in the totals
+                self.weight_seconds = float(word[8:])
             elif "," in word:  # onednn_bench: whole layer, primitive alone
                 t, p = word.split(",")
                 total.append(float(t))
@@ -111,7 +114,7 @@ def time_shapes(shapes, engines, precisions, rounds, budget, log):
                     if not (s["op"] == "attention" and p != "fp32") and e.runs(s, p)]
         times = {(e.name, p): [] for e, p in variants}
         prims = {(e.name, p): [] for e, p in variants}
-        impls = {}
+        impls, weight_seconds = {}, {}
         for r in range(rounds):
             order = variants[r % len(variants):] + variants[:r % len(variants)]
             for e, p in order:
@@ -120,8 +123,12 @@ def time_shapes(shapes, engines, precisions, rounds, budget, log):
                 prims[(e.name, p)] += pr
                 if impl:
                     impls[(e.name, p)] = impl
+                if e.weight_seconds is not None:
+                    weight_seconds.setdefault(f"{e.name}_{p}", []).append(e.weight_seconds)
+                    e.weight_seconds = None
         row = dict(s, label=label(s), kind=kind(s), gflop=flops(s) / 1e9, reps=reps, rounds=rounds, median={},
-                   primitive_median={}, impl={})
+                   primitive_median={}, impl={},
+                   weight_reorder_median={v: statistics.median(w) for v, w in weight_seconds.items()})
         for (name, p), t in times.items():
             row["median"][f"{name}_{p}"] = statistics.median(t)
             if prims[(name, p)]:

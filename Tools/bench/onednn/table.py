@@ -38,8 +38,8 @@ def group_table(rows):
 
         def tot(key):
             # Attention has no bf16 variant: the models run it in fp32 under --precision bf16 too.
-            vals = [r["calls"] * r["median"].get(key, r["median"].get(key.replace("bf16", "fp32"))) for r in sel]
-            return sum(vals) if all(v is not None for v in vals) else None
+            vals = [r["median"].get(key, r["median"].get(key.replace("bf16", "fp32"))) for r in sel]
+            return sum(r["calls"] * v for r, v in zip(sel, vals)) if None not in vals else None
 
         o32, d32, w32, t32 = tot("ours_fp32"), tot("onednn_fp32"), None, tot("torch_fp32")
         # Winograd where oneDNN has it (3x3 stride 1), its default elsewhere.
