@@ -104,6 +104,10 @@ let package = Package(
             ],
             swiftSettings: optimize),
 
+        // Times CXRTensor's conv2d, linear and attention on given shapes, driven by Tools/bench/onednn/compare.py
+        // beside another library's benchmark (a tool, not a product: nothing else depends on it).
+        .executableTarget(name: "cxr-kernel-bench", dependencies: ["CXRTensor"], swiftSettings: optimize),
+
         .testTarget(name: "CXRTensorTests", dependencies: ["CXRTensor"]),
         .testTarget(name: "CXRCheckpointTests", dependencies: ["CXRCheckpoint", "CXRTensor", "CXRFiles"]),
         .testTarget(name: "CXRTokenizerTests", dependencies: ["CXRTokenizer"]),
