@@ -60,7 +60,7 @@ func winogradConv3x3(
     var p0 = 0
     while p0 < tiles {
         let pc = min(chunk, tiles - p0)
-        let vStride = c * pc  // between ξ planes
+        let vStride = c * pc, mStride = o * pc  // between ξ planes
         // Input transform, parallel over channels, a run of adjacent tiles at a time.
         Parallel.for(c, minChunk: 2) { ci in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * (tw + 1)) { rows in
@@ -72,21 +72,26 @@ func winogradConv3x3(
                 }
             }
         }
-        // 16 GEMMs: M[ξ] (o x pc) = U[ξ] (o x c) · V[ξ] (c x pc).
-        for xi in 0..<16 {
-            gemm(
-                precision, m: o, n: pc, k: c, a: operands[xi], b: .floats(v + xi * vStride, ld: pc, transposed: false),
-                c: m + xi * o * pc, ldc: pc)
-        }
-        // Output transform, parallel over output channels, a run of adjacent tiles at a time.
-        let mStride = o * pc
-        Parallel.for(o, minChunk: 2) { oi in
-            let b = bias?.data[oi] ?? 0
-            forEachTileRun(first: p0, count: pc, tilesPerImage: tilesPerImage, tileColumns: tw) {
-                img, ty, tx, length, offset in
-                transformOutputRun(
-                    m: m + oi * pc + offset, mStride: mStride, length: length, bias: b,
-                    plane: dst + (img * o + oi) * ho * wo, ho: ho, wo: wo, oy: 2 * ty, ox: 2 * tx)
+        // Each thread takes blocks of output channels (`gemmRowBlock`, so results do not depend on the split) through
+        // their rows of the 16 products M[ξ] (o x pc) = U[ξ] (o x c) · V[ξ] (c x pc) and their output transform:
+        // one hand-off for both stages instead of one per GEMM. bf16 operands are packed whole, so there the bf16
+        // kernel splits each product itself (one block of all rows).
+        let rowBlock = precision == .fp32 ? gemmRowBlock : o
+        Parallel.ranges((o + rowBlock - 1) / rowBlock, minChunk: 1) { lo, hi in
+            let r0 = lo * rowBlock, r1 = min(o, hi * rowBlock)
+            for xi in 0..<16 {
+                gemm(
+                    precision, m: r1 - r0, n: pc, k: c, a: operands[xi].rows(from: r0),
+                    b: .floats(v + xi * vStride, ld: pc, transposed: false), c: m + xi * mStride + r0 * pc, ldc: pc)
+            }
+            Parallel.for(r1 - r0, minChunk: 2) { i in
+                let oi = r0 + i, b = bias?.data[oi] ?? 0
+                forEachTileRun(first: p0, count: pc, tilesPerImage: tilesPerImage, tileColumns: tw) {
+                    img, ty, tx, length, offset in
+                    transformOutputRun(
+                        m: m + oi * pc + offset, mStride: mStride, length: length, bias: b,
+                        plane: dst + (img * o + oi) * ho * wo, ho: ho, wo: wo, oy: 2 * ty, ox: 2 * tx)
+                }
             }
         }
         p0 += pc
