@@ -26,18 +26,25 @@ func winogradConv3x3(
     let tilesPerImage = th * tw, tiles = n * tilesPerImage
     let chunk = max(64, min(tiles, (32 << 20) / (64 * max(c, o))))
 
-    // U[ξ] (o x c): in fp32 recomputed per call from the stored weight (cheap next to the GEMMs, no memory
-    // kept); in bf16 rounded, packed and kept with the weight, since the packed copy is the point of caching.
+    // U[ξ] (o x c): in fp32 kept with the weight while it fits `DerivedFloats.budget` (a small model's), else
+    // recomputed per call from the stored weight (cheap next to a large model's GEMMs); in bf16 rounded, packed
+    // and kept with the weight, since the packed copy is the point of caching.
     let oc16 = o * c
     var uBuf: ScratchPool.Buffer?
     defer { if let uBuf { ScratchPool.shared.give(uBuf) } }
     let operands: [GEMMOperand]
     switch precision {
     case .fp32:
-        let buf = ScratchPool.shared.take(16 * oc16)
-        uBuf = buf
-        winogradWeights(weight, into: buf.base)
-        operands = (0..<16).map { .floats(buf.base + $0 * oc16, ld: c, transposed: false) }
+        var u = weight.derived.floats("winograd F(2x2,3x3) fp32", count: 16 * oc16) {
+            winogradWeights(weight, into: $0)
+        }?.base
+        if u == nil {
+            let buf = ScratchPool.shared.take(16 * oc16)
+            uBuf = buf
+            winogradWeights(weight, into: buf.base)
+            u = buf.base
+        }
+        operands = (0..<16).map { .floats(u! + $0 * oc16, ld: c, transposed: false) }
     case .bf16:
         let packed = weight.cached("winograd F(2x2,3x3) bf16") { () -> WinogradPackedWeights in
             let buf = ScratchPool.shared.take(16 * oc16)
