@@ -46,18 +46,6 @@ public func gemm(
 }
 
 extension GEMMOperand {
-    /// The operand without its first `r0` rows (of op(X)), for a block of a product's rows. A packed operand is
-    /// only ever used whole.
-    func rows(from r0: Int) -> GEMMOperand {
-        switch self {
-        case .floats(let values, let ld, let transposed):
-            return .floats(transposed ? values + r0 : values + r0 * ld, ld: ld, transposed: transposed)
-        case .packed:
-            precondition(r0 == 0, "a packed operand is used whole")
-            return self
-        }
-    }
-
     /// The operand as a bf16 matrix for `side` (packing float32 values now).
     func packed(side: BFloat16Matrix.Side, rows: Int, columns: Int) -> BFloat16Matrix {
         switch self {

@@ -7,9 +7,9 @@ import Foundation
 /// OpenBLAS itself runs single-threaded. Why: at the small shapes of a 256 px edit (a UNet call is ~200 GEMMs of
 /// 1-10 MFLOP) its threading cost more than it gave: each threaded call hands work to its worker threads and waits
 /// for them, and the workers then spin for ~0.1 s (sched_yield), competing with our own loops for the cores. A GEMM
-/// split by our loops is one hand-off, and a Winograd convolution splits its output channels once for all of its 16
-/// GEMMs. The splits keep every element's arithmetic that of one single-threaded call (`gemmRowBlock`), so results
-/// no longer depend on the thread count (OpenBLAS's own threading changed the last bits of some elements).
+/// split by our loops is one hand-off, and a Winograd convolution spreads its 16 GEMMs over the threads in one. The
+/// splits keep every element's arithmetic that of one single-threaded call (`gemmRowBlock`), so results no longer
+/// depend on the thread count (OpenBLAS's own threading changed the last bits of some elements).
 public enum ComputeThreads {
     nonisolated(unsafe) private static var _count: Int = defaultCount()
 

@@ -79,26 +79,21 @@ func winogradConv3x3(
                 }
             }
         }
-        // Each thread takes blocks of output channels (`gemmRowBlock`, so results do not depend on the split) through
-        // their rows of the 16 products M[ξ] (o x pc) = U[ξ] (o x c) · V[ξ] (c x pc) and their output transform:
-        // one hand-off for both stages instead of one per GEMM. bf16 operands are packed whole, so there the bf16
-        // kernel splits each product itself (one block of all rows).
-        let rowBlock = precision == .fp32 ? gemmRowBlock : o
-        Parallel.ranges((o + rowBlock - 1) / rowBlock, minChunk: 1) { lo, hi in
-            let r0 = lo * rowBlock, r1 = min(o, hi * rowBlock)
-            for xi in 0..<16 {
-                gemm(
-                    precision, m: r1 - r0, n: pc, k: c, a: operands[xi].rows(from: r0),
-                    b: .floats(v + xi * vStride, ld: pc, transposed: false), c: m + xi * mStride + r0 * pc, ldc: pc)
-            }
-            Parallel.for(r1 - r0, minChunk: 2) { i in
-                let oi = r0 + i, b = bias?.data[oi] ?? 0
-                forEachTileRun(first: p0, count: pc, tilesPerImage: tilesPerImage, tileColumns: tw) {
-                    img, ty, tx, length, offset in
-                    transformOutputRun(
-                        m: m + oi * pc + offset, mStride: mStride, length: length, bias: b,
-                        plane: dst + (img * o + oi) * ho * wo, ho: ho, wo: wo, oy: 2 * ty, ox: 2 * tx)
-                }
+        // The 16 products M[ξ] (o x pc) = U[ξ] (o x c) · V[ξ] (c x pc), whole GEMMs spread over the threads: one
+        // hand-off for all 16, each product computed (and its V packed) once, as one single-threaded call.
+        Parallel.for(16) { xi in
+            gemm(
+                precision, m: o, n: pc, k: c, a: operands[xi], b: .floats(v + xi * vStride, ld: pc, transposed: false),
+                c: m + xi * mStride, ldc: pc)
+        }
+        // Output transform, parallel over output channels, a run of adjacent tiles at a time.
+        Parallel.for(o, minChunk: 2) { oi in
+            let b = bias?.data[oi] ?? 0
+            forEachTileRun(first: p0, count: pc, tilesPerImage: tilesPerImage, tileColumns: tw) {
+                img, ty, tx, length, offset in
+                transformOutputRun(
+                    m: m + oi * pc + offset, mStride: mStride, length: length, bias: b,
+                    plane: dst + (img * o + oi) * ho * wo, ho: ho, wo: wo, oy: 2 * ty, ox: 2 * tx)
             }
         }
         p0 += pc
