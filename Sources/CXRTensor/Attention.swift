@@ -1,4 +1,3 @@
-import COpenBLAS
 import Foundation
 
 /// Multi-head scaled-dot-product attention, softmax(Q K^T / sqrt(d)) V, on projections laid out as linear
@@ -9,8 +8,7 @@ import Foundation
 /// of queryChunk x Lk (4 MB at Lk = 4096, which spilled to L3 and made the K = 40 score GEMM bound by memory
 /// writes). Per row it keeps the running maximum m and sum l of exp(s - m); when a block raises m, the row's
 /// partial output and l are rescaled by exp(m_old - m_new), and the output is divided by l at the end. Heads and
-/// query chunks run in parallel on our threads with BLAS single-threaded (the per-tile GEMMs are too small for
-/// BLAS threading to pay off).
+/// query chunks run in parallel on our threads, each tile's GEMMs on its own thread.
 public func attention(
     q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
     queryChunk: Int = AttentionSettings.queryChunk,
@@ -31,15 +29,13 @@ public func attention(
         // Per worker: the score tile, then the running maximum and sum of each query row.
         let perWorker = chunk * block + 2 * chunk
         var scratch = [Float](repeating: 0, count: workers * perWorker)
-        openblas_set_num_threads(1)
-        defer { ComputeThreads.applyToBLAS() }
         out.data.withUnsafeMutableBufferPointer { op in
             q.data.withUnsafeBufferPointer { qp in
                 k.data.withUnsafeBufferPointer { kp in
                     v.data.withUnsafeBufferPointer { vp in
                         scratch.withUnsafeMutableBufferPointer { sp in
                             nonisolated(unsafe) let op = op, qp = qp, kp = kp, vp = vp, sp = sp
-                            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                            Parallel.for(workers) { worker in
                                 let scores = sp.baseAddress! + worker * perWorker
                                 let rowMax = scores + chunk * block, rowSum = rowMax + chunk
                                 var item = worker

@@ -1,7 +1,8 @@
 import Foundation
 import COpenBLAS
 
-/// Row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C, through OpenBLAS.
+/// Row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C, through OpenBLAS on the calling thread
+/// (`gemm` splits a large one among the threads).
 ///
 /// `lda`, `ldb`, `ldc` are row strides in elements (row-major), so sub-blocks of larger matrices can be used.
 @inline(__always)
@@ -12,6 +13,7 @@ public func sgemm(
     beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     if m == 0 || n == 0 { return }
+    OpenBLASThreads.singleThreaded()
     cblas_sgemm(
         CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
         Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))

@@ -15,7 +15,7 @@ public enum FastMath {
     /// ~1e-38, not exactly 0, which no sum in this engine can notice).
     @inlinable @inline(__always)
     public static func exp(_ xIn: SIMD8<Float>) -> SIMD8<Float> {
-        var x = xIn.clamped(lowerBound: SIMD8(repeating: -87.33), upperBound: SIMD8(repeating: 88.7))
+        var x = minimum(SIMD8(repeating: 88.7), maximum(SIMD8(repeating: -87.33), xIn))
         let t = x * log2e + roundMagic
         let n = t - roundMagic
         let ni =
@@ -33,6 +33,20 @@ public enum FastMath {
         let y = p * z + x + 1
         let scale = unsafeBitCast((ni &+ 127) &<< 23, to: SIMD8<Float>.self)
         return y * scale
+    }
+
+    /// Lane by lane `Float.maximum(a, b)`: `a` where a > b or b is NaN, else `b`. The standard library's
+    /// `pointwiseMax` (and `clamped`, built on it) gives the same lanes but runs a generic lane-by-lane loop behind a
+    /// function call: 6% of a 256 px edit went to it in `exp`'s clamp and the softmax row maximum.
+    @inlinable @inline(__always)
+    static func maximum(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        b.replacing(with: a, where: a .> b .| b .!= b)
+    }
+
+    /// Lane by lane `Float.minimum(a, b)`: `a` where a <= b or b is NaN, else `b` (as `pointwiseMin`, vectorised).
+    @inlinable @inline(__always)
+    static func minimum(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        b.replacing(with: a, where: a .<= b .| b .!= b)
     }
 
     /// Scalar version (same polynomial), for loop tails.
@@ -65,7 +79,7 @@ public enum FastMath {
         var i = 0
         var m8 = SIMD8<Float>(repeating: -.infinity)
         while i + 8 <= valid {
-            m8 = pointwiseMax(m8, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+            m8 = maximum(m8, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
             i += 8
         }
         var m = m8.max()

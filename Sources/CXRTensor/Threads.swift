@@ -2,10 +2,14 @@ import COpenBLAS
 import Dispatch
 import Foundation
 
-/// The one thread budget shared by OpenBLAS and our own parallel loops.
+/// The one thread budget of our parallel loops, which also split every GEMM among the threads (`gemm`).
 ///
-/// BLAS calls and our `Parallel.for` loops never run at the same time (every kernel is a sequence of
-/// phases), so both may use the whole budget without oversubscribing the cores.
+/// OpenBLAS itself runs single-threaded. Why: at the small shapes of a 256 px edit (a UNet call is ~200 GEMMs of
+/// 1-10 MFLOP) its threading cost more than it gave: each threaded call hands work to its worker threads and waits
+/// for them, and the workers then spin for ~0.1 s (sched_yield), competing with our own loops for the cores. A GEMM
+/// split by our loops is one hand-off, and a Winograd convolution spreads its 16 GEMMs over the threads in one. The
+/// splits keep every element's arithmetic that of one single-threaded call (`gemmRowBlock`), so results no longer
+/// depend on the thread count (OpenBLAS's own threading changed the last bits of some elements).
 public enum ComputeThreads {
     nonisolated(unsafe) private static var _count: Int = defaultCount()
 
@@ -18,10 +22,10 @@ public enum ComputeThreads {
     /// Current number of threads.
     public static var count: Int { _count }
 
-    /// Sets the number of threads for BLAS and for our loops. Call once, before any computation.
+    /// Sets the number of threads for our loops and GEMMs. Call once, before any computation.
     public static func set(_ n: Int) {
         _count = max(1, n)
-        openblas_set_num_threads(Int32(_count))
+        OpenBLASThreads.singleThreaded()
     }
 
     /// Address space a run needs besides the per-thread share: runtime, libraries, model, images (bytes).
@@ -49,28 +53,34 @@ public enum ComputeThreads {
         return fit >= 1 ? min(max(1, n), fit) : nil
     }
 
-    /// Makes sure OpenBLAS uses our budget (it defaults to all cores, or OPENBLAS_NUM_THREADS).
-    public static func applyToBLAS() {
-        openblas_set_num_threads(Int32(_count))
-    }
+}
+
+/// OpenBLAS kept to the calling thread (see `ComputeThreads`).
+enum OpenBLASThreads {
+    private static let once: Void = openblas_set_num_threads(1)
+
+    /// Makes OpenBLAS single-threaded (it starts with all cores, or OPENBLAS_NUM_THREADS); cheap after the first call.
+    @inline(__always)
+    static func singleThreaded() { once }
 }
 
 /// Data-parallel loops over Dispatch, bounded by `ComputeThreads.count`.
+///
+/// A loop started inside another loop's body runs inline on that thread: the outer loop already occupies every
+/// thread, and a hand-off per inner loop would cost more than it saves (a GEMM inside a Winograd worker).
 public enum Parallel {
     /// Runs `body(i)` for i in 0..<n, split into contiguous chunks over the thread budget.
     @inline(__always)
     public static func `for`(_ n: Int, minChunk: Int = 1, _ body: (Int) -> Void) {
         let threads = ComputeThreads.count
-        if threads <= 1 || n <= minChunk {
+        if threads <= 1 || n <= minChunk || isInsideLoop {
             for i in 0..<n { body(i) }
             return
         }
         let chunks = min(threads, (n + minChunk - 1) / minChunk)
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lo = n * c / chunks, hi = n * (c + 1) / chunks
-                for i in lo..<hi { body(i) }
-            }
+        fork(chunks) { c in
+            let lo = n * c / chunks, hi = n * (c + 1) / chunks
+            for i in lo..<hi { body(i) }
         }
     }
 
@@ -78,14 +88,31 @@ public enum Parallel {
     @inline(__always)
     public static func ranges(_ n: Int, minChunk: Int = 1024, _ body: (Int, Int) -> Void) {
         let threads = ComputeThreads.count
-        if threads <= 1 || n <= minChunk {
+        if threads <= 1 || n <= minChunk || isInsideLoop {
             body(0, n)
             return
         }
         let chunks = min(threads, (n + minChunk - 1) / minChunk)
+        fork(chunks) { c in body(n * c / chunks, n * (c + 1) / chunks) }
+    }
+
+    /// Marks the threads running a loop's body (a thread-specific value: non-nil inside).
+    private static let insideKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        return key
+    }()
+
+    /// Whether this thread is running the body of a parallel loop.
+    static var isInsideLoop: Bool { pthread_getspecific(insideKey) != nil }
+
+    /// `body(c)` for c in 0..<chunks on the Dispatch pool, each marked as inside a loop.
+    private static func fork(_ chunks: Int, _ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { body in
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                body(n * c / chunks, n * (c + 1) / chunks)
+                pthread_setspecific(insideKey, UnsafeRawPointer(bitPattern: 1))
+                body(c)
+                pthread_setspecific(insideKey, nil)
             }
         }
     }

@@ -106,27 +106,41 @@ public struct Weight: @unchecked Sendable {
         }
     }
 
-    /// Calls `body` with all values as float32: the stored array itself for f32, otherwise a scratch buffer
-    /// (reused across calls) filled with the widened values. The pointer is valid only inside `body`.
+    /// Calls `body` with all values as float32: the stored array itself for f32, otherwise the widened values, kept
+    /// with the weight while they fit `DerivedFloats.budget` and else widened into a scratch buffer (reused across
+    /// calls). The pointer is valid only inside `body`.
     public func withFloats<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
         if format == .f32 {
             return try floats.withUnsafeBufferPointer { try body($0.baseAddress!) }
         }
-        let n = count
-        let buf = ScratchPool.shared.take(n)
+        if let widened = derived.floats("f32", count: count, fill: widenAll) { return try body(widened.base) }
+        return try withFloatsOnce(body)
+    }
+
+    /// `withFloats` without keeping a widened copy (16-bit values are widened into a scratch buffer), for values about
+    /// to be turned into what is kept instead (a bf16 packed copy, made while `derived` is locked).
+    func withFloatsOnce<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
+        if format == .f32 {
+            return try floats.withUnsafeBufferPointer { try body($0.baseAddress!) }
+        }
+        let buf = ScratchPool.shared.take(count)
         defer { ScratchPool.shared.give(buf) }
-        let p = buf.base
+        widenAll(into: buf.base)
+        return try body(buf.base)
+    }
+
+    /// All values widened into `p` (16-bit formats).
+    private func widenAll(into p: UnsafeMutablePointer<Float>) {
         let src = halves!.base
         let fmt = format
         nonisolated(unsafe) let dst = p
-        Parallel.ranges(n, minChunk: 1 << 18) { lo, hi in
+        Parallel.ranges(count, minChunk: 1 << 18) { lo, hi in
             if fmt == .f16 {
                 HalfWidening.halfToFloat(src + lo, dst + lo, count: hi - lo)
             } else {
                 HalfWidening.bfloat16ToFloat(src + lo, dst + lo, count: hi - lo)
             }
         }
-        return try body(p)
     }
 }
 

@@ -14,7 +14,7 @@ extension Weight {
             return try withFloats { try body(.floats($0, ld: columns, transposed: transposed)) }
         case .bf16:
             let packed = derived.value("bf16 \(side) \(transposed ? "T" : "N")") { () -> BFloat16Matrix in
-                let m = withFloats {
+                let m = withFloatsOnce {
                     BFloat16Matrix(
                         side: side, rows: transposed ? columns : rows, columns: transposed ? rows : columns,
                         values: $0, ld: columns, transposed: transposed)

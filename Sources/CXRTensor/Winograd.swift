@@ -26,18 +26,25 @@ func winogradConv3x3(
     let tilesPerImage = th * tw, tiles = n * tilesPerImage
     let chunk = max(64, min(tiles, (32 << 20) / (64 * max(c, o))))
 
-    // U[ξ] (o x c): in fp32 recomputed per call from the stored weight (cheap next to the GEMMs, no memory
-    // kept); in bf16 rounded, packed and kept with the weight, since the packed copy is the point of caching.
+    // U[ξ] (o x c): in fp32 kept with the weight while it fits `DerivedFloats.budget` (a small model's), else
+    // recomputed per call from the stored weight (cheap next to a large model's GEMMs); in bf16 rounded, packed
+    // and kept with the weight, since the packed copy is the point of caching.
     let oc16 = o * c
     var uBuf: ScratchPool.Buffer?
     defer { if let uBuf { ScratchPool.shared.give(uBuf) } }
     let operands: [GEMMOperand]
     switch precision {
     case .fp32:
-        let buf = ScratchPool.shared.take(16 * oc16)
-        uBuf = buf
-        winogradWeights(weight, into: buf.base)
-        operands = (0..<16).map { .floats(buf.base + $0 * oc16, ld: c, transposed: false) }
+        var u = weight.derived.floats("winograd F(2x2,3x3) fp32", count: 16 * oc16) {
+            winogradWeights(weight, into: $0)
+        }?.base
+        if u == nil {
+            let buf = ScratchPool.shared.take(16 * oc16)
+            uBuf = buf
+            winogradWeights(weight, into: buf.base)
+            u = buf.base
+        }
+        operands = (0..<16).map { .floats(u! + $0 * oc16, ld: c, transposed: false) }
     case .bf16:
         let packed = weight.cached("winograd F(2x2,3x3) bf16") { () -> WinogradPackedWeights in
             let buf = ScratchPool.shared.take(16 * oc16)
@@ -60,75 +67,182 @@ func winogradConv3x3(
     var p0 = 0
     while p0 < tiles {
         let pc = min(chunk, tiles - p0)
-        let vStride = c * pc  // between ξ planes
-        // Input transform, parallel over channels.
+        let vStride = c * pc, mStride = o * pc  // between ξ planes
+        // Input transform, parallel over channels, a run of adjacent tiles at a time.
         Parallel.for(c, minChunk: 2) { ci in
-            for p in 0..<pc {
-                let g = p0 + p
-                let img = g / tilesPerImage, r = g - img * tilesPerImage
-                let ty = r / tw, tx = r - ty * tw
-                let y0 = 2 * ty - padTop, x0 = 2 * tx - padLeft
-                let plane = x + (img * c + ci) * h * w
-                func row(_ i: Int) -> SIMD4<Float> {
-                    let yy = y0 + i
-                    if yy < 0 || yy >= h { return SIMD4<Float>() }
-                    let src = plane + yy * w
-                    if x0 >= 0 && x0 + 4 <= w {
-                        return UnsafeRawPointer(src + x0).loadUnaligned(as: SIMD4<Float>.self)
-                    }
-                    var s = SIMD4<Float>()
-                    for j in 0..<4 where x0 + j >= 0 && x0 + j < w { s[j] = src[x0 + j] }
-                    return s
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * (tw + 1)) { rows in
+                forEachTileRun(first: p0, count: pc, tilesPerImage: tilesPerImage, tileColumns: tw) {
+                    img, ty, tx, length, offset in
+                    transformInputRun(
+                        plane: x + (img * c + ci) * h * w, h: h, w: w, y0: 2 * ty - padTop, x0: 2 * tx - padLeft,
+                        length: length, rows: rows.baseAddress!, v: v + ci * pc + offset, vStride: vStride)
                 }
-                let d0 = row(0), d1 = row(1), d2 = row(2), d3 = row(3)
-                // Bᵀ d (rows), then · B (columns).
-                let t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3
-                let base = v + ci * pc + p
-                @inline(__always) func put(_ ri: Int, _ t: SIMD4<Float>) {
-                    base[(ri * 4 + 0) * vStride] = t[0] - t[2]
-                    base[(ri * 4 + 1) * vStride] = t[1] + t[2]
-                    base[(ri * 4 + 2) * vStride] = t[2] - t[1]
-                    base[(ri * 4 + 3) * vStride] = t[1] - t[3]
-                }
-                put(0, t0); put(1, t1); put(2, t2); put(3, t3)
             }
         }
-        // 16 GEMMs: M[ξ] (o x pc) = U[ξ] (o x c) · V[ξ] (c x pc).
-        for xi in 0..<16 {
+        // The 16 products M[ξ] (o x pc) = U[ξ] (o x c) · V[ξ] (c x pc), whole GEMMs spread over the threads: one
+        // hand-off for all 16, each product computed (and its V packed) once, as one single-threaded call.
+        Parallel.for(16) { xi in
             gemm(
                 precision, m: o, n: pc, k: c, a: operands[xi], b: .floats(v + xi * vStride, ld: pc, transposed: false),
-                c: m + xi * o * pc, ldc: pc)
+                c: m + xi * mStride, ldc: pc)
         }
-        // Output transform, parallel over output channels.
-        let mStride = o * pc
+        // Output transform, parallel over output channels, a run of adjacent tiles at a time.
         Parallel.for(o, minChunk: 2) { oi in
             let b = bias?.data[oi] ?? 0
-            for p in 0..<pc {
-                let g = p0 + p
-                let img = g / tilesPerImage, r = g - img * tilesPerImage
-                let ty = r / tw, tx = r - ty * tw
-                let src = m + oi * pc + p
-                @inline(__always) func at(_ k: Int) -> Float { src[k * mStride] }
-                // Aᵀ M: rows s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 (each a row of 4).
-                var s0 = SIMD4<Float>(), s1 = SIMD4<Float>()
-                for col in 0..<4 {
-                    let a0 = at(col), a1 = at(4 + col), a2 = at(8 + col), a3 = at(12 + col)
-                    s0[col] = a0 + a1 + a2
-                    s1[col] = a1 - a2 - a3
-                }
-                let y00 = s0[0] + s0[1] + s0[2] + b, y01 = s0[1] - s0[2] - s0[3] + b
-                let y10 = s1[0] + s1[1] + s1[2] + b, y11 = s1[1] - s1[2] - s1[3] + b
-                let oy = 2 * ty, ox = 2 * tx
-                let plane = dst + (img * o + oi) * ho * wo
-                plane[oy * wo + ox] = y00
-                if ox + 1 < wo { plane[oy * wo + ox + 1] = y01 }
-                if oy + 1 < ho {
-                    plane[(oy + 1) * wo + ox] = y10
-                    if ox + 1 < wo { plane[(oy + 1) * wo + ox + 1] = y11 }
-                }
+            forEachTileRun(first: p0, count: pc, tilesPerImage: tilesPerImage, tileColumns: tw) {
+                img, ty, tx, length, offset in
+                transformOutputRun(
+                    m: m + oi * pc + offset, mStride: mStride, length: length, bias: b,
+                    plane: dst + (img * o + oi) * ho * wo, ho: ho, wo: wo, oy: 2 * ty, ox: 2 * tx)
             }
         }
         p0 += pc
+    }
+}
+
+/// Calls `body(image, tileRow, firstColumn, length, offset)` for the runs of adjacent tiles along one tile row
+/// that make up tiles [first, first + count) (tiles numbered image by image, row by row; `offset` is the run's
+/// first tile minus `first`), so the transforms can work on a run at once.
+@inline(__always)
+private func forEachTileRun(
+    first: Int, count: Int, tilesPerImage: Int, tileColumns tw: Int, _ body: (Int, Int, Int, Int, Int) -> Void
+) {
+    var g = first
+    while g < first + count {
+        let img = g / tilesPerImage, r = g - img * tilesPerImage
+        let ty = r / tw, tx = r - ty * tw
+        let length = min(tw - tx, first + count - g)
+        body(img, ty, tx, length, g - first)
+        g += length
+    }
+}
+
+/// V = Bᵀ d B of the 4x4 input patches of `length` adjacent tiles of one channel plane, whose first patch starts
+/// at (y0, x0) (outside the plane is zero), into v[ξ * vStride + i] for tile i (ξ = 4 · row + column of V).
+///
+/// Vectorised across the tiles: tile i's patch columns are x0 + 2i + 0...3, so once each patch row is split into
+/// its even and odd positions, every patch column of the run is a contiguous vector (column 0: even from i,
+/// 1: odd from i, 2: even from i + 1, 3: odd from i + 1). Each value takes the same additions in the same order
+/// as the per-tile formula (Bᵀ d on the rows, then · B on the columns), so the result is bit-identical to it.
+/// `rows` is scratch for 8 · (length + 1) floats.
+@inline(__always)
+private func transformInputRun(
+    plane: UnsafePointer<Float>, h: Int, w: Int, y0: Int, x0: Int, length: Int,
+    rows: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, vStride: Int
+) {
+    let n = length + 1
+    // rows[2i] and rows[2i + 1]: the even and odd positions of patch row i.
+    @inline(__always) func row(_ i: Int, odd: Int) -> UnsafeMutablePointer<Float> { rows + (2 * i + odd) * n }
+    for i in 0..<4 {
+        let yy = y0 + i
+        let even = row(i, odd: 0), odd = row(i, odd: 1)
+        guard yy >= 0 && yy < h else {
+            even.update(repeating: 0, count: n)
+            odd.update(repeating: 0, count: n)
+            continue
+        }
+        let src = plane + yy * w
+        for k in 0..<n {
+            let xx = x0 + 2 * k
+            even[k] = xx >= 0 && xx < w ? src[xx] : 0
+            odd[k] = xx + 1 >= 0 && xx + 1 < w ? src[xx + 1] : 0
+        }
+    }
+    // Bᵀ d: t0 = d0 - d2, t1 = d1 + d2, t2 = d2 - d1, t3 = d1 - d3, in place on both halves.
+    for half in 0..<2 {
+        let d0 = row(0, odd: half), d1 = row(1, odd: half), d2 = row(2, odd: half), d3 = row(3, odd: half)
+        var k = 0
+        while k + 8 <= n {
+            let a = SIMD8.load(d0 + k), b = SIMD8.load(d1 + k), c = SIMD8.load(d2 + k), d = SIMD8.load(d3 + k)
+            (a - c).store(to: d0 + k); (b + c).store(to: d1 + k); (c - b).store(to: d2 + k); (b - d).store(to: d3 + k)
+            k += 8
+        }
+        while k < n {
+            let a = d0[k], b = d1[k], c = d2[k], d = d3[k]
+            d0[k] = a - c; d1[k] = b + c; d2[k] = c - b; d3[k] = b - d
+            k += 1
+        }
+    }
+    // · B on the columns: with a row's t = (even[i], odd[i], even[i + 1], odd[i + 1]),
+    // V = (t0 - t2, t1 + t2, t2 - t1, t1 - t3).
+    for ri in 0..<4 {
+        let even = row(ri, odd: 0), odd = row(ri, odd: 1)
+        let out0 = v + (4 * ri) * vStride, out1 = out0 + vStride, out2 = out1 + vStride, out3 = out2 + vStride
+        var i = 0
+        while i + 8 <= length {
+            let t0 = SIMD8.load(even + i), t1 = SIMD8.load(odd + i)
+            let t2 = SIMD8.load(even + i + 1), t3 = SIMD8.load(odd + i + 1)
+            (t0 - t2).store(to: out0 + i); (t1 + t2).store(to: out1 + i)
+            (t2 - t1).store(to: out2 + i); (t1 - t3).store(to: out3 + i)
+            i += 8
+        }
+        while i < length {
+            let t0 = even[i], t1 = odd[i], t2 = even[i + 1], t3 = odd[i + 1]
+            out0[i] = t0 - t2; out1[i] = t1 + t2; out2[i] = t2 - t1; out3[i] = t1 - t3
+            i += 1
+        }
+    }
+}
+
+/// Y = Aᵀ M A + bias for `length` adjacent tiles, M[ξ] of tile i at m[ξ * mStride + i], into the 2x2 output blocks
+/// at (oy, ox + 2i) of an ho x wo plane (blocks cut at the plane's edge).
+///
+/// Vectorised across the tiles, with the per-tile formula's additions in the same order (bit-identical to it):
+/// s0 = m0 + m1 + m2 and s1 = m1 - m2 - m3 on the rows of M, then the same on the columns of s0 and s1.
+@inline(__always)
+private func transformOutputRun(
+    m: UnsafePointer<Float>, mStride: Int, length: Int, bias: Float, plane: UnsafeMutablePointer<Float>,
+    ho: Int, wo: Int, oy: Int, ox: Int
+) {
+    let top = plane + oy * wo + ox
+    let hasBottom = oy + 1 < ho
+    let bottom = top + wo
+    // The last tile of a row of odd width has no right column.
+    let fullWidth = min(length, (wo - ox) / 2)
+    @inline(__always) func store(
+        _ row: UnsafeMutablePointer<Float>, _ left: SIMD8<Float>, _ right: SIMD8<Float>,
+        at i: Int, count: Int
+    ) {
+        for l in 0..<count {
+            row[2 * (i + l)] = left[l]
+            if i + l < fullWidth { row[2 * (i + l) + 1] = right[l] }
+        }
+    }
+    let b = SIMD8<Float>(repeating: bias)
+    var i = 0
+    while i < length {
+        let count = min(8, length - i)
+        @inline(__always) func at(_ k: Int) -> SIMD8<Float> {
+            let p = m + k * mStride + i
+            if count == 8 { return SIMD8.load(p) }
+            var s = SIMD8<Float>()
+            for l in 0..<count { s[l] = p[l] }
+            return s
+        }
+        let m0 = at(0), m1 = at(1), m2 = at(2), m3 = at(3), m4 = at(4), m5 = at(5), m6 = at(6), m7 = at(7)
+        let m8 = at(8), m9 = at(9), m10 = at(10), m11 = at(11), m12 = at(12), m13 = at(13), m14 = at(14)
+        let m15 = at(15)
+        // Aᵀ M: row s0 = m0 + m1 + m2, row s1 = m1 - m2 - m3 (rows of M are m[4r...4r+3]).
+        let s00 = m0 + m4 + m8, s01 = m1 + m5 + m9, s02 = m2 + m6 + m10, s03 = m3 + m7 + m11
+        let s10 = m4 - m8 - m12, s11 = m5 - m9 - m13, s12 = m6 - m10 - m14, s13 = m7 - m11 - m15
+        // · A on the columns of s0 and s1.
+        store(top, s00 + s01 + s02 + b, s01 - s02 - s03 + b, at: i, count: count)
+        if hasBottom { store(bottom, s10 + s11 + s12 + b, s11 - s12 - s13 + b, at: i, count: count) }
+        i += count
+    }
+}
+
+extension SIMD8 where Scalar == Float {
+    /// Eight floats from `p` (any alignment).
+    @inline(__always)
+    fileprivate static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    /// Stores the eight lanes at `p` (any alignment).
+    @inline(__always)
+    fileprivate func store(to p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: self, as: SIMD8<Float>.self)
     }
 }
 

@@ -157,22 +157,22 @@ struct Bench: ParsableCommand {
     }
 }
 
-/// The machine's practical fp32 GEMM peak: OpenBLAS sgemm on n x n matrices with the current thread budget.
+/// The machine's practical fp32 GEMM peak: `gemm` (OpenBLAS's SGEMM split among the threads, as the models run it)
+/// on n x n matrices with the current thread budget.
 enum SgemmPeak {
     static func measure(n: Int, runs: Int) -> Double {
         var rng = BenchRandom(seed: 2)
         let a = rng.tensor([n, n]).data, b = rng.tensor([n, n]).data
         var c = [Float](repeating: 0, count: n * n)
-        ComputeThreads.applyToBLAS()
         var best = 0.0
         for r in 0...runs {
             let s = Date()
             a.withUnsafeBufferPointer { ap in
                 b.withUnsafeBufferPointer { bp in
                     c.withUnsafeMutableBufferPointer { cp in
-                        sgemm(
-                            m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: bp.baseAddress!, ldb: n,
-                            c: cp.baseAddress!, ldc: n)
+                        gemm(
+                            .fp32, m: n, n: n, k: n, a: .floats(ap.baseAddress!, ld: n, transposed: false),
+                            b: .floats(bp.baseAddress!, ld: n, transposed: false), c: cp.baseAddress!, ldc: n)
                     }
                 }
             }
