@@ -64,7 +64,9 @@ public struct CLIPTextModel {
     public init(config: CLIPTextConfig, weights: any WeightProvider) throws {
         self.config = config
         let hasPrefix = weights.parameterNames.contains { $0.hasPrefix("text_model.") }
-        let root = ParameterScope(weights, prefix: hasPrefix ? "text_model" : "")
+        // Run a few times per edit (once per prompt batch): its derived copies are made per use (see
+        // `ParameterScope.keepsDerivedValues`), so the kept-copy budget goes to the UNet.
+        let root = ParameterScope(weights, prefix: hasPrefix ? "text_model" : "", keepsDerivedValues: false)
         let d = config.hiddenSize
         tokenEmbedding = try root("embeddings.token_embedding").weight("weight", shape: [config.vocabSize, d])
         positionEmbedding = try root("embeddings.position_embedding").tensor("weight", shape: [config.maxPositions, d])

@@ -62,8 +62,9 @@ public struct ParameterScope {
     public let prefix: String
     /// The GEMM precision of the linear and convolution layers built in this scope (and its children).
     public let precision: GEMMPrecision
-    /// Whether the weights keep their derived copies (bf16 packed operands) between calls: yes for networks run
-    /// many times per edit (the UNet, every step), no for those run once or twice (the VAE).
+    /// Whether the weights keep their derived copies (bf16 packed operands, widened values, Winograd transforms)
+    /// between calls: yes for networks run many times per edit (the UNet, every step), no for those run once or
+    /// twice (the text encoder, the VAE).
     public let keepsDerivedValues: Bool
 
     public init(

@@ -31,8 +31,11 @@ final class DerivedValues: @unchecked Sendable {
     }
 
     /// The float32 values under `key` (`count` of them, filled by `fill` the first time), or nil when keeping them
-    /// would exceed `DerivedFloats.budget`: the caller then computes them per use into scratch, as without a cache.
+    /// would exceed `DerivedFloats.budget` or this cache does not keep values: the caller then computes them per use
+    /// into scratch, as without a cache. Not keeping leaves the process-wide budget to the networks run every step:
+    /// the text encoder and the VAE run before the UNet in an edit and would otherwise take it first.
     func floats(_ key: String, count: Int, fill: (UnsafeMutablePointer<Float>) -> Void) -> DerivedFloats? {
+        guard keeps else { return nil }
         lock.lock()
         defer { lock.unlock() }
         if let v = values[key] as? DerivedFloats { return v }

@@ -151,4 +151,23 @@ final class BFloat16GEMMTests: XCTestCase {
             XCTAssertEqual(kept.derived.count, 1)
         }
     }
+
+    /// In fp32 too, a weight that derives on every use keeps neither its widened fp16 values nor its Winograd
+    /// transform (so the process-wide budget of kept copies is left to the UNet), with the same results.
+    func testFP16WeightsDerivingOnEveryUseKeepNoFloatCopies() {
+        let saved = (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels)
+        defer { (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels) = saved }
+        (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels) = (true, 1)
+        let wi = random([9, 13, 3, 3], seed: 5)
+        let bits = wi.data.map { Float16($0).bitPattern }
+        let kept = Weight(shape: wi.shape, bits: bits, format: .f16)
+        let perUse = Weight(shape: wi.shape, bits: bits, format: .f16).derivingOnEveryUse()
+        let x = random([2, 13, 12, 10], seed: 4)
+        let want = conv2d(x, weight: kept, bias: nil, padding: .same(1))
+        XCTAssertEqual(conv2d(x, weight: perUse, bias: nil, padding: .same(1)), want)
+        XCTAssertGreaterThan(kept.derived.count, 0, "a kept fp16 weight keeps its Winograd transform")
+        XCTAssertEqual(perUse.derived.count, 0)
+        XCTAssertEqual(perUse.withFloats { $0[7] }, kept.withFloats { $0[7] })
+        XCTAssertEqual(perUse.derived.count, 0, "widened values are not kept either")
+    }
 }
