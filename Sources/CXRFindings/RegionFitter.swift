@@ -50,10 +50,13 @@ public struct RegionFitter: Sendable {
     /// Finds where the atlas lies on `image` (any size, grey or RGB, 8/16-bit): the segmented fit when there is
     /// a segmenter and its masks are plausible, else the template fit. The score is the template fit's in both
     /// cases: it judges the image (a frontal chest radiograph that the atlas matches), with the threshold measured
-    /// for it, while the segmenter decides where the regions go.
-    public func fit(_ image: RasterImage) -> AtlasFit {
+    /// for it, while the segmenter decides where the regions go. `masks` are the segmenter's masks of `image` when
+    /// the caller already has them (it needs them too), so that the network runs once.
+    public func fit(_ image: RasterImage, masks: LungMasks? = nil) -> AtlasFit {
         let template = templateFit(image)
-        if let segmenter, let f = segmentedFit(segmenter.segment(image), on: image, score: template.score) { return f }
+        if let segmenter, let f = segmentedFit(masks ?? segmenter.segment(image), on: image, score: template.score) {
+            return f
+        }
         return template
     }
 

@@ -60,9 +60,11 @@ public struct ResolvedFindings: Sendable {
         var placed = PlacedRegions()
         if needsAtlasFit {
             let fitter = try fitter ?? RegionFitter.standard()
-            let fit = fit ?? fitter.fit(image)
+            // The lungs an area following the fluid needs, segmented once for the fit and the fluid alike.
+            let masks = regions.fluidSides.isEmpty ? nil : fitter.segmenter?.segment(image)
+            let fit = fit ?? fitter.fit(image, masks: masks)
             if enforcingFit { try fitPolicy.check(fit) }
-            placed = try fitter.place(regions, fit: fit, fluid: measureFluid(on: image, fitter: fitter))
+            placed = try fitter.place(regions, fit: fit, fluid: measureFluid(on: image, masks: masks))
         }
         if let fileMask { placed.edit = fileMask }
         for path in keepMaskFiles {
@@ -77,11 +79,9 @@ public struct ResolvedFindings: Sendable {
     }
 
     /// The pleural fluid on each side an area follows (`RegionRequest.fluidSides`), where there is any. It needs the
-    /// segmenter's lungs; a fitter without a segmenter measures nothing, so its areas keep their extents.
-    func measureFluid(on image: RasterImage, fitter: RegionFitter) -> [PleuralFluid] {
-        let sides = regions.fluidSides
-        guard !sides.isEmpty, let segmenter = fitter.segmenter else { return [] }
-        let masks = segmenter.segment(image)
-        return sides.compactMap { PleuralFluid.measure(in: image, masks: masks, side: $0) }
+    /// segmenter's lungs (`masks`); without a segmenter nothing is measured, so the areas keep their extents.
+    func measureFluid(on image: RasterImage, masks: LungMasks?) -> [PleuralFluid] {
+        guard let masks else { return [] }
+        return regions.fluidSides.compactMap { PleuralFluid.measure(in: image, masks: masks, side: $0) }
     }
 }
