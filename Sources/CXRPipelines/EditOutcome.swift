@@ -36,14 +36,21 @@ public struct EditOutcome: Sendable {
             strength: request.strength, guidance: request.guidance, scheduler: schedulerName)
         p.maskHash = repainted.map { m in SHA256.hex(of: Data(m.pixels.map { $0 ? UInt8(1) : 0 })) }
         var x = request.provenanceExtras
-        x["detail"] = request.detail ? "on" : "off"
+        x["detail"] = request.detail.rawValue
+        if request.detail == .difference {
+            x["null-prompt"] = request.nullPrompt ?? ""
+            if !request.nullNegativePrompt.isEmpty { x["null-negative-prompt"] = request.nullNegativePrompt }
+        }
         x["unet"] = unet.rawValue
         if request.editMask != nil || request.keepMask != nil { x["margin"] = String(request.margin) }
         if !request.pasteBack { x["paste-back"] = "off" }
         if request.eta != 0 { x["eta"] = "\(request.eta)" }
         if request.rgb { x["rgb"] = "on" }
         if request.noise != nil { x["noise"] = "explicit" }
-        if request.invert { x["invert"] = "ddpm-edit-friendly"; x["source-prompt"] = request.sourcePrompt }
+        if request.invert {
+            x["invert"] = "ddpm-edit-friendly"; x["source-prompt"] = request.sourcePrompt
+            if !request.sourceNegativePrompt.isEmpty { x["source-negative-prompt"] = request.sourceNegativePrompt }
+        }
         p.extra.merge(x) { _, new in new }
         return p
     }

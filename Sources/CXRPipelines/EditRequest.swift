@@ -33,11 +33,19 @@ public struct EditRequest: Sendable {
     /// nil = the checkpoint's own scheduler.
     public var scheduler: SchedulerKind?
     public var eta: Double
-    /// Edit-friendly DDPM inversion under `sourcePrompt` before regenerating.
+    /// Edit-friendly DDPM inversion under `sourcePrompt` / `sourceNegativePrompt` (what describes the input as it
+    /// is) before regenerating. With a findings edit's null prompts as the source, the null edit reproduces the
+    /// input's latents exactly, so every change of the edit is the finding's.
     public var invert: Bool
     public var sourcePrompt: String
-    /// Add back the input's detail that the model cannot represent (`DetailTransfer`); off = the raw pipeline output.
-    public var detail: Bool
+    public var sourceNegativePrompt: String
+    /// How the output treats what the model cannot reproduce of the input (`DetailMode`); `.difference` needs
+    /// `nullPrompt`.
+    public var detail: DetailMode
+    /// The matched null edit's prompts (the prompt without the finding's sentences, and for a removal the negative
+    /// prompt without the sentences it adds): what `.difference` renders beside the edit.
+    public var nullPrompt: String?
+    public var nullNegativePrompt: String
     /// Soft margin in pixels of the 256 px frame: the model repaints this much around the edit mask and the output
     /// blends across it; beyond it the input is kept bit for bit.
     public var margin: Int
@@ -59,8 +67,8 @@ public struct EditRequest: Sendable {
         image: RasterImage, prompt: String, negativePrompt: String = "", editMask: Mask? = nil,
         keepMask: Mask? = nil, strength: Double? = nil, seed: UInt64 = 0, steps: Int = 50,
         guidance: Double = 7.5, scheduler: SchedulerKind? = nil, eta: Double = 0, invert: Bool = false,
-        sourcePrompt: String = "",
-        detail: Bool = true, margin: Int = EditRequest.defaultMargin, pasteBack: Bool = true, rgb: Bool = false,
+        sourcePrompt: String = "", sourceNegativePrompt: String = "",
+        detail: DetailMode = .transfer, nullPrompt: String? = nil, nullNegativePrompt: String = "", margin: Int = EditRequest.defaultMargin, pasteBack: Bool = true, rgb: Bool = false,
         noise: Tensor? = nil, unet: UNetChoice? = nil, imageKey: String? = nil,
         provenanceExtras: [String: String] = [:]
     ) {
@@ -68,7 +76,9 @@ public struct EditRequest: Sendable {
         self.editMask = editMask; self.keepMask = keepMask
         self.strength = strength ?? EditRequest.defaultStrength(regional: editMask != nil)
         self.seed = seed; self.steps = steps; self.guidance = guidance; self.scheduler = scheduler; self.eta = eta
-        self.invert = invert; self.sourcePrompt = sourcePrompt; self.detail = detail; self.margin = margin
+        self.invert = invert; self.sourcePrompt = sourcePrompt; self.sourceNegativePrompt = sourceNegativePrompt
+        self.detail = detail; self.nullPrompt = nullPrompt; self.nullNegativePrompt = nullNegativePrompt
+        self.margin = margin
         self.pasteBack = pasteBack; self.rgb = rgb; self.noise = noise; self.unet = unet; self.imageKey = imageKey
         self.provenanceExtras = provenanceExtras
     }
@@ -89,8 +99,13 @@ public struct EditRequest: Sendable {
         var null = self
         null.prompt = basePrompt
         null.negativePrompt = baseNegativePrompt
+        null.nullPrompt = basePrompt
+        null.nullNegativePrompt = baseNegativePrompt
         return null
     }
+
+    /// Whether this request is its own null edit (its prompts are the null prompts).
+    public var isNullEdit: Bool { prompt == nullPrompt && negativePrompt == nullNegativePrompt }
 
     /// Checks values a user can get wrong, with messages that name the value (callers map them to their options).
     public func validate() throws {
@@ -111,6 +126,9 @@ public struct EditRequest: Sendable {
                 throw PipelineError.invalid(
                     "the \(name) mask is \(m.width)x\(m.height), the image \(image.width)x\(image.height)")
             }
+        }
+        if detail == .difference && nullPrompt == nil {
+            throw PipelineError.invalid("detail 'difference' needs the null edit's prompt (the prompt without the finding)")
         }
         if unet == .inpaint && editMask == nil {
             throw PipelineError.invalid("the inpainting UNet repaints inside an edit mask; a whole-image edit has none")

@@ -20,6 +20,11 @@ public final class ImageEditor {
     let pipeline: StableDiffusionPipeline
     let cache: EncodingCache
     private var roundTrips: [String: Tensor] = [:]
+    /// Raw renderings by everything that shapes them, so that an edit and its null edit under `.difference` (and a
+    /// probe's edits sharing one null edit) render the null prompt once. Bounded: cleared when it grows past
+    /// `renderCacheLimit` entries and with the image caches.
+    private var renders: [String: DiffusionResult] = [:]
+    static let renderCacheLimit = 8
 
     public init(model: StableDiffusionModel, cache: EncodingCache = EncodingCache()) {
         self.model = model
@@ -31,6 +36,7 @@ public final class ImageEditor {
     public func forgetImages() {
         cache.forgetImages()
         roundTrips.removeAll()
+        renders.removeAll()
     }
 
     /// Pixels of the input per pixel of the 256 px reference frame (margins and blur radii are given in that frame).
@@ -38,11 +44,10 @@ public final class ImageEditor {
         Double(max(image.width, image.height)) / Double(EditRequest.referenceSize)
     }
 
-    /// The UNet a request runs with: its own choice, else the inpainting UNet for masked edits when the model has one
-    /// (inversion needs the 4-channel one).
+    /// The UNet a request runs with: its own choice, else the inpainting UNet for masked edits when the model has one.
     public func unetChoice(for r: EditRequest) -> UNetChoice {
         if let u = r.unet { return u }
-        return r.isRegional && !r.invert && model.hasInpaintingUNet ? .inpaint : .standard
+        return r.isRegional && model.hasInpaintingUNet ? .inpaint : .standard
     }
 
     public func edit(_ r: EditRequest, progress: ((StepProgress) -> Void)? = nil) throws -> EditOutcome {
@@ -59,7 +64,7 @@ public final class ImageEditor {
             prompt: r.prompt, negativePrompt: r.negativePrompt, steps: r.steps,
             guidance: r.guidance, seed: r.seed, scheduler: r.scheduler, eta: r.eta,
             strength: r.strength, initialNoise: r.noise, invert: r.invert,
-            sourcePrompt: r.sourcePrompt, unet: unet)
+            sourcePrompt: r.sourcePrompt, sourceNegativePrompt: r.sourceNegativePrompt, unet: unet)
         settings.keepMask = try r.keepMask.map { try prepared.modelMask($0) }
         let task: DiffusionTask
         if let repaint = area.modelMask {
@@ -71,14 +76,34 @@ public final class ImageEditor {
         } else {
             task = .edit(image: prepared.tensor)
         }
-        let result = try pipeline.run(task, settings: settings, cache: cache, imageKey: r.imageKey, progress: progress)
+        // Under `.difference` an edit renders twice (its prompt, then the null prompt): progress counts both.
+        let passes = r.detail == .difference && !r.isNullEdit ? 2 : 1
+        let result = try render(task, settings: settings, key: r.imageKey) { p in
+            progress?(StepProgress(step: p.step, total: passes * p.total, elapsed: p.elapsed))
+        }
         var composite = try prepared.unfit(result.image)
-        if r.detail {
+        switch r.detail {
+        case .off:
+            break
+        case .transfer:
             let roundTrip = try prepared.unfit(roundTripTensor(prepared, key: r.imageKey))
             let radius = max(1, Int((Double(DetailTransfer.blurRadius) * scale).rounded()))
             composite = try DetailTransfer.apply(
                 original: prepared.original, raw: composite, roundTrip: roundTrip,
                 radius: radius)
+        case .difference:
+            if r.isNullEdit {
+                composite = prepared.original
+            } else {
+                var nullSettings = settings
+                nullSettings.prompt = r.nullPrompt ?? ""
+                nullSettings.negativePrompt = r.nullNegativePrompt
+                let null = try render(task, settings: nullSettings, key: r.imageKey) { p in
+                    progress?(StepProgress(step: p.total + p.step, total: 2 * p.total, elapsed: p.elapsed))
+                }
+                composite = try NullDifference.apply(
+                    original: prepared.original, edit: composite, null: prepared.unfit(null.image))
+            }
         }
         var output = composite
         if r.pasteBack, let alpha = area.alpha {
@@ -91,6 +116,40 @@ public final class ImageEditor {
             image: output, repainted: repainted, report: report, unet: unet,
             denoisingSteps: result.timesteps.count, schedulerName: scheduler,
             seconds: Date().timeIntervalSince(clock), repaintedByMask: area.modelMask != nil)
+    }
+
+    /// One pipeline run, cached by the image key and every setting that changes its pixels (none without a key or
+    /// with explicit noise).
+    private func render(
+        _ task: DiffusionTask, settings s: DiffusionSettings, key: String?,
+        progress: ((StepProgress) -> Void)?
+    ) throws -> DiffusionResult {
+        let renderKey = key.flatMap { Self.renderKey(task, settings: s, imageKey: $0) }
+        if let renderKey, let hit = renders[renderKey] { return hit }
+        let result = try pipeline.run(task, settings: s, cache: cache, imageKey: key, progress: progress)
+        if let renderKey {
+            if renders.count >= Self.renderCacheLimit { renders.removeAll() }
+            renders[renderKey] = result
+        }
+        return result
+    }
+
+    /// Everything in a run that changes its pixels besides the image itself, as one string; nil for explicit noise.
+    static func renderKey(_ task: DiffusionTask, settings s: DiffusionSettings, imageKey: String) -> String? {
+        guard s.initialNoise == nil else { return nil }
+        func hash(_ t: Tensor) -> String { SHA256.hex(of: t.data.withUnsafeBytes { Data($0) }) }
+        let mask: String
+        switch task {
+        case .generate(let w, let h): mask = "generate \(w)x\(h)"
+        case .edit: mask = "whole image"
+        case .inpaint(_, let m): mask = hash(m)
+        }
+        let parts: [String] = [
+            imageKey, s.prompt, s.negativePrompt, String(s.steps), "\(s.guidance)", String(s.seed),
+            s.scheduler?.rawValue ?? "default", "\(s.eta)", "\(s.strength)", "\(s.invert)", s.sourcePrompt,
+            s.sourceNegativePrompt, s.unet.rawValue, mask, s.keepMask.map(hash) ?? "no keep",
+        ]
+        return parts.joined(separator: "\u{1F}")
     }
 
     /// The model's rendering of the unedited input: posterior mean, decoded (cached by image key).

@@ -1,3 +1,4 @@
+import CXRModels
 import CXRSchedulers
 import CXRTensor
 import Foundation
@@ -27,7 +28,7 @@ extension StableDiffusionPipeline {
         }
         let guided = s.guidance > 1
         let target = try encodePrompt(s.prompt, negative: s.negativePrompt, guided: guided, cache: cache)
-        let source = try encodePrompt(s.sourcePrompt, negative: s.negativePrompt, guided: guided, cache: cache)
+        let source = try encodePrompt(s.sourcePrompt, negative: s.sourceNegativePrompt, guided: guided, cache: cache)
         // The DDPM step is DDIM with eta = 1 on the checkpoint's own schedule settings.
         var ddim = try DDIMScheduler(config: model.schedulerConfig, eta: 1)
         var dummy = ddim as any Scheduler
@@ -38,7 +39,24 @@ extension StableDiffusionPipeline {
         let scale = model.vae.config.scalingFactor, f = model.vae.config.downscale
         // The faithful starting point is the posterior mean, not a sample.
         let x0 = scaled(posterior(image, key: imageKey, cache: cache).mean, scale)
+        // Regenerating under the very prompts the noise maps were extracted with passes through the inverted copies
+        // by construction and ends at x0 (a findings edit's null edit): return it without the 2n UNet evaluations,
+        // exactly rather than up to float rounding.
+        if s.prompt == s.sourcePrompt && s.negativePrompt == s.sourceNegativePrompt {
+            progress?(StepProgress(step: 2 * timesteps.count, total: 2 * timesteps.count, elapsed: 0))
+            return DiffusionResult(image: model.vae.decode(scaled(x0, 1 / scale)), latents: x0, timesteps: timesteps)
+        }
         let n = timesteps.count
+        let unet = try model.unet(for: s.unet)
+        // A 9-channel inpainting UNet sees the mask and the masked image's latents (posterior means: inversion has
+        // no diffusers pipeline to match draw for draw); both passes see the same conditioning, so the source
+        // prompt still reproduces the input exactly.
+        var conditioning: (mask: Tensor, maskedImageLatents: Tensor)? = nil
+        if model.isInpainting(unet) {
+            guard let editMask else { throw PipelineError.invalid("an inpainting UNet inverts inside a mask") }
+            let masked = scaled(model.vae.encode(maskedImage(image, editMask)).mean, scale)
+            conditioning = (upsampleNearest(editMask, height: x0.dim(2), width: x0.dim(3)), masked)
+        }
 
         // 1. Independently noised copies x_t for every timestep; x after the last step is x0 itself.
         var xs = [Tensor]()
@@ -53,7 +71,8 @@ extension StableDiffusionPipeline {
         let clock = Date()
         var zs = [Tensor]()
         for (i, t) in timesteps.enumerated() {
-            let eps = try epsilon(xs[i], t: t, context: source, guidance: s.guidance, ddim: ddim)
+            let eps = try epsilon(
+                xs[i], t: t, context: source, guidance: s.guidance, ddim: ddim, unet: unet, conditioning: conditioning)
             let (mean, sigma) = try ddpmMean(xs[i], eps: eps, t: t, ddim: ddim)
             zs.append(combine(xs[i + 1], 1 / sigma, mean, -1 / sigma))
             progress?(StepProgress(step: i + 1, total: 2 * n, elapsed: Date().timeIntervalSince(clock)))
@@ -68,7 +87,8 @@ extension StableDiffusionPipeline {
         }
         var x = xs[0]
         for (i, t) in timesteps.enumerated() {
-            let eps = try epsilon(x, t: t, context: target, guidance: s.guidance, ddim: ddim)
+            let eps = try epsilon(
+                x, t: t, context: target, guidance: s.guidance, ddim: ddim, unet: unet, conditioning: conditioning)
             let (mean, sigma) = try ddpmMean(x, eps: eps, t: t, ddim: ddim)
             x = combine(mean, 1, zs[i], sigma)
             if let generate { x = blend(known: xs[i + 1], generated: x, mask: generate) }
@@ -78,12 +98,12 @@ extension StableDiffusionPipeline {
     }
 
     /// The model's noise prediction (converted from v for v_prediction models).
-    private func epsilon(_ x: Tensor, t: Double, context: Tensor, guidance: Double, ddim: DDIMScheduler) throws
-        -> Tensor
-    {
+    private func epsilon(
+        _ x: Tensor, t: Double, context: Tensor, guidance: Double, ddim: DDIMScheduler, unet: UNet2DConditionModel,
+        conditioning: (mask: Tensor, maskedImageLatents: Tensor)?
+    ) throws -> Tensor {
         let out = try predictNoise(
-            x, t: t, context: context, guidance: guidance, scheduler: ddim, unet: model.unet,
-            conditioning: nil)
+            x, t: t, context: context, guidance: guidance, scheduler: ddim, unet: unet, conditioning: conditioning)
         guard model.schedulerConfig.predictionType == .vPrediction else { return out }
         let a = try ddim.alphaPair(for: t).current
         return combine(out, a.squareRoot(), x, (1 - a).squareRoot())

@@ -26,19 +26,21 @@ public struct DiffusionSettings: Sendable {
     public var invert: Bool
     /// The prompt that describes the input image, for inversion ("" = unconditional).
     public var sourcePrompt: String
+    /// The negative prompt the inversion guides against (the one the input's description goes with).
+    public var sourceNegativePrompt: String
     /// Which UNet denoises (`model.unet(for:)`); a 9-channel one runs diffusers' inpainting conditioning.
     public var unet: UNetChoice
 
     public init(
         prompt: String, negativePrompt: String = "", steps: Int = 50, guidance: Double = 7.5, seed: UInt64 = 0,
         scheduler: SchedulerKind? = nil, eta: Double = 0, strength: Double = 1, initialNoise: Tensor? = nil,
-        keepMask: Tensor? = nil, invert: Bool = false, sourcePrompt: String = "",
+        keepMask: Tensor? = nil, invert: Bool = false, sourcePrompt: String = "", sourceNegativePrompt: String = "",
         unet: UNetChoice = .standard
     ) {
         self.prompt = prompt; self.negativePrompt = negativePrompt; self.steps = steps; self.guidance = guidance
         self.seed = seed; self.scheduler = scheduler; self.eta = eta; self.strength = strength
         self.initialNoise = initialNoise; self.keepMask = keepMask; self.invert = invert;
-        self.sourcePrompt = sourcePrompt
+        self.sourcePrompt = sourcePrompt; self.sourceNegativePrompt = sourceNegativePrompt
         self.unet = unet
     }
 }
@@ -160,7 +162,6 @@ public struct StableDiffusionPipeline {
         if case .edit = task, inpainting {
             throw PipelineError.invalid("an inpainting UNet (9 input channels) edits inside a mask; this edit has none")
         }
-        if s.invert && inpainting { throw PipelineError.invalid("inversion needs a 4-channel UNet") }
     }
 
     /// Runs the task. `progress` is called after every denoising step. `imageKey` names the input image in `cache`.

@@ -17,7 +17,9 @@ struct NullEditKey: Encodable {
     var eta: Double
     var invert: Bool
     var sourcePrompt: String
-    var detail: Bool
+    /// Left out when empty, so keys of requests made before it existed hash as they did.
+    var sourceNegativePrompt: String?
+    var detail: RecordedDetail
     var margin: Int
     var unet: String
 
@@ -26,12 +28,13 @@ struct NullEditKey: Encodable {
         editMask = r.editMask.map(ProbeRunner.maskHash) ?? ""; keepMask = r.keepMask.map(ProbeRunner.maskHash) ?? ""
         strength = r.strength; seed = Int(r.seed); steps = r.steps; guidance = r.guidance
         scheduler = r.scheduler?.rawValue ?? ""; eta = r.eta; invert = r.invert; sourcePrompt = r.sourcePrompt
-        detail = r.detail; margin = r.margin; unet = r.unet?.rawValue ?? "auto"
+        sourceNegativePrompt = r.sourceNegativePrompt.isEmpty ? nil : r.sourceNegativePrompt
+        detail = RecordedDetail(r.detail); margin = r.margin; unet = r.unet?.rawValue ?? "auto"
     }
 
     enum CodingKeys: String, CodingKey {
         case image, prompt, strength, seed, steps, guidance, scheduler, eta, invert, detail, margin, unet
         case negativePrompt = "negative_prompt", editMask = "edit_mask", keepMask = "keep_mask"
-        case sourcePrompt = "source_prompt"
+        case sourcePrompt = "source_prompt", sourceNegativePrompt = "source_negative_prompt"
     }
 }

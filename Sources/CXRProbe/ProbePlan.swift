@@ -76,7 +76,7 @@ public struct ProbePlan: Sendable {
     var settings: ProbeSettings {
         ProbeSettings(
             schema: ProbeRunner.schema, steps: steps, guidance: guidance, scheduler: schedulerName,
-            eta: spec.eta, invert: spec.invert, margin: spec.margin, detail: spec.detail,
+            eta: spec.eta, invert: spec.invert, margin: spec.margin, detail: RecordedDetail(spec.detail),
             unet: spec.unet ?? "auto", force: spec.force, classifiers: spec.classifiers,
             threshold: spec.threshold, modelSHA256: modelHash, window: spec.window.recorded)
     }
@@ -109,7 +109,11 @@ public struct ProbePlan: Sendable {
             image: raster, prompt: resolved.prompt, negativePrompt: resolved.negativePrompt,
             editMask: resolved.editMask, keepMask: resolved.keepMask, strength: job.strength, seed: job.seed,
             steps: steps, guidance: guidance, scheduler: spec.scheduler.flatMap { SchedulerKind(name: $0) },
-            eta: spec.eta, invert: spec.invert, detail: spec.detail, margin: spec.margin,
+            eta: spec.eta, invert: spec.invert,
+            // An inverted edit starts from its null edit's prompts, as `cxr-edit edit --invert` does.
+            sourcePrompt: spec.invert ? resolved.nullPrompt : "",
+            sourceNegativePrompt: spec.invert ? resolved.nullNegativePrompt : "", detail: spec.detail,
+            nullPrompt: resolved.nullPrompt, nullNegativePrompt: resolved.nullNegativePrompt, margin: spec.margin,
             unet: spec.unet.flatMap(UNetChoice.init(rawValue:)), imageKey: sha)
     }
 }

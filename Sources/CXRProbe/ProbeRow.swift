@@ -42,7 +42,7 @@ public struct ProbeRow: ResultRow, Equatable {
     public var eta: Double
     public var invert: Bool
     public var margin: Int
-    public var detail: Bool
+    public var detail: RecordedDetail
     public var unet: String
     public var model: String
     public var modelSHA256: String

@@ -346,7 +346,7 @@ public final class ProbeRunner {
             notes: resolved.notes.isEmpty ? nil : resolved.notes,
             prompt: resolved.prompt, negativePrompt: resolved.negativePrompt, target: resolved.target,
             strength: job.strength, seed: job.seed, steps: plan.steps, guidance: plan.guidance,
-            scheduler: plan.schedulerName, eta: spec.eta, invert: spec.invert, margin: spec.margin, detail: spec.detail,
+            scheduler: plan.schedulerName, eta: spec.eta, invert: spec.invert, margin: spec.margin, detail: RecordedDetail(spec.detail),
             unet: outcome.unet.rawValue, model: options.modelName, modelSHA256: plan.modelHash,
             maskSHA256: repainted.map(Self.maskHash), keepMaskSHA256: resolved.keepMask.map(Self.maskHash),
             outsideFraction: 1 - report.repaintedFraction, mseOutside: finite(mse),

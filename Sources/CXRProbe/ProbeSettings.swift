@@ -9,7 +9,7 @@ struct ProbeSettings: Encodable {
     var eta: Double
     var invert: Bool
     var margin: Int
-    var detail: Bool
+    var detail: RecordedDetail
     var unet: String
     var force: Bool
     var classifiers: [String]

@@ -1,4 +1,5 @@
 import CXRFindings
+import CXRPipelines
 import CXRImaging
 import CXRRuns
 import Foundation
@@ -75,8 +76,9 @@ public struct ProbeSpec: Sendable {
     public var invert: Bool
     /// Soft margin around edit regions, in pixels of the 256 px frame (`EditRequest.margin`).
     public var margin: Int
-    /// Add the input's own detail back where an edit left the content alone (`EditRequest.detail`).
-    public var detail: Bool
+    /// How outputs treat what the model cannot reproduce (`EditRequest.detail`): `difference` (default), `on`
+    /// (detail transfer) or `off`; `true` / `false` mean on / off.
+    public var detail: DetailMode
     /// nil = automatic (the inpainting UNet for regions when the model has one).
     public var unet: String?
     /// Edit regions of images the atlas fits poorly (recorded in each row) instead of stopping.
@@ -174,7 +176,7 @@ public struct ProbeSpec: Sendable {
             throw r.fail("feather", "was replaced by margin: (a soft margin outside the region, default 8)")
         }
         margin = try r.int("margin", range: 0...256) ?? 8
-        detail = try r.bool("detail") ?? true
+        detail = try r.detailMode("detail") ?? .difference
         unet = try r.string("unet")?.lowercased()
         if let u = unet, !["standard", "inpaint"].contains(u) {
             throw r.fail("unet", "must be standard or inpaint, got '\(u)'")

@@ -1,4 +1,5 @@
 import CXRFiles
+import CXRPipelines
 import CXRRuns
 import Foundation
 import Yams
@@ -237,6 +238,18 @@ struct SpecReader {
         guard let v = value[k], v != .null else { return nil }
         guard case .bool(let b) = v else { throw fail(k, "must be true or false, got \(v.kindName)") }
         return b
+    }
+
+    /// `difference`, `on` or `off`; true / false (and YAML's on / off read as booleans) mean on / off.
+    func detailMode(_ k: String) throws -> DetailMode? {
+        guard let v = value[k], v != .null else { return nil }
+        switch v {
+        case .bool(let b): return b ? .transfer : .off
+        case .string(let s):
+            if let m = DetailMode(rawValue: s.lowercased()) { return m }
+            throw fail(k, "must be difference, on or off, got '\(s)'")
+        default: throw fail(k, "must be difference, on or off, got \(v.kindName)")
+        }
     }
 
     static func number(_ v: SpecValue, range: ClosedRange<Double>, openLower: Bool, fail: (String) -> ProbeError) throws

@@ -89,9 +89,10 @@ struct Edit: ParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "on: add the input's own fine detail back where the edit left the content alone; off: the raw model output.",
-            valueName: "on|off"))
-    var detail: Switch = .on
+            "difference: the input plus the edit's difference from its null edit (keeps the patient; the null edit is the input); on: add the input's fine detail back where the edit left the content alone; off: the raw model output.",
+            discussion: "difference renders the null prompt too: twice the UNet evaluations of on or off.",
+            valueName: "difference|on|off"))
+    var detail: DetailMode = .difference
 
     @Option(
         name: .long,
@@ -113,7 +114,13 @@ struct Edit: ParsableCommand {
             discussion: "Costs twice the UNet evaluations; changes less outside the finding than plain SDEdit."))
     var invert = false
 
-    @Option(name: .long, help: "With --invert: a prompt describing the input as it is (default: empty, unconditional).")
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --invert: a prompt describing the input as it is.",
+            discussion:
+                "Default: the null edit's prompt and negative prompt, so the null edit reproduces the input exactly and every change is the finding's."
+        ))
     var sourcePrompt: String = ""
 
     @Option(
@@ -305,7 +312,10 @@ struct Edit: ParsableCommand {
             image: input.image, prompt: prompt, negativePrompt: resolved.negativePrompt,
             editMask: input.editMask, keepMask: input.placed.keep, strength: strength,
             seed: seed, steps: steps, guidance: guidance, scheduler: try sampling.schedulerKind(),
-            eta: sampling.eta, invert: invert, sourcePrompt: sourcePrompt, detail: detail == .on,
+            eta: sampling.eta, invert: invert,
+            sourcePrompt: sourcePrompt.isEmpty ? resolved.nullPrompt : sourcePrompt,
+            sourceNegativePrompt: sourcePrompt.isEmpty ? resolved.nullNegativePrompt : "", detail: detail,
+            nullPrompt: resolved.nullPrompt, nullNegativePrompt: resolved.nullNegativePrompt,
             margin: margin, pasteBack: !noPasteBack, rgb: rgb, noise: noise, unet: unet,
             imageKey: input.hash)
         let command = RegenerationCommand(

@@ -236,9 +236,6 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ message: String) { description = message }
 }
 
-/// An on/off option value (`--detail on`).
-enum Switch: String, ExpressibleByArgument, CaseIterable {
-    case on, off
-}
-
 extension UNetChoice: ExpressibleByArgument {}
+
+extension DetailMode: ExpressibleByArgument {}
