@@ -50,14 +50,18 @@ def difference(a, b):
 
 
 def with_null(name, title, *args):
-    """An edit and its matched null edit (same image, seed, strength, region; prompt without the finding)."""
+    """An edit and its matched null edit (same image, seed, strength, region; prompt without the finding), after the
+    raw null rendering (`--detail off`): what any pass through the model changes, which the default
+    `--detail difference` cancels (its null edit is the input)."""
     edit, null = tmp / f"{name}.png", tmp / f"{name}.null.png"
+    raw, raw_null = tmp / f"{name}.raw.png", tmp / f"{name}.raw-null.png"
     run(SAMPLE, *args, "-o", str(edit), "--null-edit", str(null))
+    run(SAMPLE, *args, "--detail", "off", "-o", str(raw), "--null-edit", str(raw_null))
     x = np.asarray(Image.open(edit).convert("L"), dtype=np.float32)
     y = np.asarray(Image.open(null).convert("L"), dtype=np.float32)
     diff = Image.fromarray(np.clip(np.abs(x - y) * 4, 0, 255).astype(np.uint8))
-    panel([(SAMPLE, "input"), (null, "null edit (no finding)"), (edit, title), (diff, "4 x |edit - null edit|")],
-          OUT / f"{name}.png")
+    panel([(SAMPLE, "input"), (raw_null, "raw null rendering (cancelled)"), (null, "null edit (no finding)"),
+           (edit, title), (diff, "4 x |edit - null edit|")], OUT / f"{name}.png")
 
 
 with_null("add_effusion", "--add effusion --side right", "--add", "pleural effusion", "--side", "right",

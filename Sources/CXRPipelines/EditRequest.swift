@@ -68,7 +68,8 @@ public struct EditRequest: Sendable {
         keepMask: Mask? = nil, strength: Double? = nil, seed: UInt64 = 0, steps: Int = 50,
         guidance: Double = 7.5, scheduler: SchedulerKind? = nil, eta: Double = 0, invert: Bool = false,
         sourcePrompt: String = "", sourceNegativePrompt: String = "",
-        detail: DetailMode = .transfer, nullPrompt: String? = nil, nullNegativePrompt: String = "", margin: Int = EditRequest.defaultMargin, pasteBack: Bool = true, rgb: Bool = false,
+        detail: DetailMode = .transfer, nullPrompt: String? = nil, nullNegativePrompt: String = "",
+        margin: Int = EditRequest.defaultMargin, pasteBack: Bool = true, rgb: Bool = false,
         noise: Tensor? = nil, unet: UNetChoice? = nil, imageKey: String? = nil,
         provenanceExtras: [String: String] = [:]
     ) {
@@ -128,7 +129,8 @@ public struct EditRequest: Sendable {
             }
         }
         if detail == .difference && nullPrompt == nil {
-            throw PipelineError.invalid("detail 'difference' needs the null edit's prompt (the prompt without the finding)")
+            throw PipelineError.invalid(
+                "detail 'difference' needs the null edit's prompt (the prompt without the finding)")
         }
         if unet == .inpaint && editMask == nil {
             throw PipelineError.invalid("the inpainting UNet repaints inside an edit mask; a whole-image edit has none")

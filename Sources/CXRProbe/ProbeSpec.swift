@@ -1,6 +1,6 @@
 import CXRFindings
-import CXRPipelines
 import CXRImaging
+import CXRPipelines
 import CXRRuns
 import Foundation
 

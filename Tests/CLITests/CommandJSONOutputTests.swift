@@ -225,6 +225,11 @@ final class CommandJSONOutputTests: XCTestCase {
     private static func assertSameJSON(
         _ printed: String, fixture name: String, file: StaticString = #filePath, line: UInt = #line
     ) throws {
+        // CXR_EDIT_WRITE_FIXTURES=1 regenerates the fixture from this run (after a deliberate change of output;
+        // review the diff before committing it).
+        if ProcessInfo.processInfo.environment["CXR_EDIT_WRITE_FIXTURES"] == "1" {
+            try printed.write(to: CLI.fixtures.appendingPathComponent("cli/\(name)"), atomically: true, encoding: .utf8)
+        }
         let expected = try fixture(name)
         let number = try NSRegularExpression(pattern: #"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"#)
         func split(_ text: String) -> (layout: String, numbers: [Double]) {

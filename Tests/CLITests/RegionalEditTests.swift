@@ -38,14 +38,17 @@ final class RegionalEditTests: XCTestCase {
             findings["edit_regions"] as? [String], ["right-cp-angle", "right-lower-zone", "right-middle-zone"])
         let n = try XCTUnwrap(o["null_edit"] as? [String: Any])
         XCTAssertEqual(n["prompt"] as? String, "Frontal chest radiograph.")
-        XCTAssertNotNil(n["psnr_db"] as? Double)
-        XCTAssertNotNil(n["sharpness_ratio"] as? Double)
+        // The default --detail difference builds the edit as input + (edit - null edit): the null edit is the input.
+        XCTAssertEqual(n["psnr_db"] as? String, "inf")
+        XCTAssertEqual(n["sharpness_ratio"] as? Double, 1)
+        XCTAssertEqual(try ImageIO.read(null).samples, try ImageIO.read(Self.sample).toGray().samples)
         XCTAssertEqual(n["repainted_fraction"] as? Double, o["repainted_fraction"] as? Double, "same region")
 
         let pe = try provenance(edit), pn = try provenance(null)
         XCTAssertEqual(pe["cxr-edit:x:area"], "extents")
         XCTAssertEqual(pe["cxr-edit:x:regions"], "right-cp-angle+right-lower-zone+right-middle-zone(grow 18)")
-        XCTAssertEqual(pe["cxr-edit:x:detail"], "on")
+        XCTAssertEqual(pe["cxr-edit:x:detail"], "difference")
+        XCTAssertEqual(pe["cxr-edit:x:null-prompt"], "Frontal chest radiograph.")
         XCTAssertEqual(pe["cxr-edit:x:input-sha256"], try SHA256.hex(ofFileAt: Self.sample))
         XCTAssertNotNil(pe["cxr-edit:x:atlas-fit-score"])
         XCTAssertEqual(pn["cxr-edit:mode"], "null-edit")
@@ -59,6 +62,24 @@ final class RegionalEditTests: XCTestCase {
         }
         // The prompts differ, so the repainted pixels do; the report says how many.
         XCTAssertGreaterThan(try XCTUnwrap(n["difference_from_edit"] as? Double), 0)
+    }
+
+    /// `--detail on` (the detail transfer) and `off` still re-render the region: their null edits differ from the
+    /// input inside it, and the difference is what `--detail difference` cancels.
+    func testDetailOnAndOffKeepTheRenderedNullEdit() throws {
+        let out = try CLI.tempDir(self)
+        for mode in ["on", "off"] {
+            let null = out.appendingPathComponent("n-\(mode).png")
+            let r = try CLI.run([
+                "edit", Self.sample.path, "--model", CLI.sd1.path, "--add", "cardiomegaly", "--steps", "3",
+                "--detail", mode, "-o", out.appendingPathComponent("e-\(mode).png").path, "--null-edit", null.path,
+                "--json", "--quiet",
+            ])
+            let n = try XCTUnwrap(try json(r)["null_edit"] as? [String: Any])
+            XCTAssertNotNil(n["psnr_db"] as? Double, mode)
+            XCTAssertNotEqual(try ImageIO.read(null).samples, try ImageIO.read(Self.sample).toGray().samples, mode)
+            XCTAssertEqual(try provenance(null)["cxr-edit:x:detail"], mode)
+        }
     }
 
     func testGlobalAndPromptOnlyEditTheWholeImage() throws {

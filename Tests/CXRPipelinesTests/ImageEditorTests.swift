@@ -137,7 +137,7 @@ final class ImageEditorTests: XCTestCase {
     func testDetailOffIsTheRawPipelineOutput() throws {
         let model = try StableDiffusionModel.load(from: Self.fixtureModel("sd1-tiny"))
         let original = try Self.image(width: 64, height: 48, bitDepth: 16)
-        let r = EditRequest(image: original, prompt: "Cardiomegaly.", seed: 7, steps: 6, guidance: 4, detail: false)
+        let r = EditRequest(image: original, prompt: "Cardiomegaly.", seed: 7, steps: 6, guidance: 4, detail: .off)
         XCTAssertEqual(r.strength, EditRequest.defaultWholeImageStrength)
         let out = try ImageEditor(model: model).edit(r)
         let prepared = try PreparedImage(original, size: model.nativeImageSize)
@@ -148,6 +148,72 @@ final class ImageEditorTests: XCTestCase {
         XCTAssertEqual(out.unet, .standard)
         XCTAssertNil(out.repainted)
         XCTAssertEqual(out.mode, "edit")
+    }
+
+    /// `.difference`: the output is the input plus (edit - null edit), both rendered by the pipeline from the same
+    /// seed and region; the null edit itself is the input; both renderings are cached, so the null edit made after
+    /// the edit costs no UNet evaluation; a request without null prompts is refused.
+    func testDifferenceIsTheInputPlusTheEditMinusItsNullEdit() throws {
+        let model = try StableDiffusionModel.load(from: Self.twoUNetFolder(self))
+        let editor = ImageEditor(model: model)
+        for bitDepth in [8, 16] {
+            let w = 96, h = 72
+            let original = try Self.image(width: w, height: h, bitDepth: bitDepth)
+            let region = try Self.rect(w, h, x: 40..<70, y: 20..<50)
+            let base = "Frontal chest radiograph."
+            let r = EditRequest(
+                image: original, prompt: base + " Right pleural effusion.", editMask: region, seed: 4, steps: 6,
+                guidance: 4, detail: .difference, nullPrompt: base, margin: 0, imageKey: "img\(bitDepth)")
+            var steps: [Int] = []
+            let out = try editor.edit(r) { steps.append($0.step) }
+            XCTAssertEqual(steps.last, 2 * out.denoisingSteps, "progress counts the edit's and the null's passes")
+
+            // The same two renderings by hand, through the raw editor.
+            var raw = r
+            raw.detail = .off
+            raw.pasteBack = false
+            let fresh = ImageEditor(model: model)
+            let edit = try fresh.edit(raw).image
+            raw.prompt = base
+            let null = try fresh.edit(raw).image
+            let expected = try NullDifference.apply(original: original, edit: edit, null: null)
+            XCTAssertNotEqual(expected, original, "the finding changed something")
+            let band = region.dilated(by: 0)
+            for i in 0..<(w * h) {
+                XCTAssertEqual(out.image.samples[i], band.contains(i) ? expected.samples[i] : original.samples[i])
+            }
+            let p = out.provenance(of: r, software: "t", model: "m", modelHash: "h")
+            XCTAssertEqual(p.extra["detail"], "difference")
+            XCTAssertEqual(p.extra["null-prompt"], base)
+
+            let nullRequest = r.nullEdit(basePrompt: base, baseNegativePrompt: "")
+            XCTAssertTrue(nullRequest.isNullEdit)
+            var nullSteps: [Int] = []
+            let nullOut = try editor.edit(nullRequest) { nullSteps.append($0.step) }
+            XCTAssertEqual(nullOut.image, original, "the null edit is the input")
+            XCTAssertTrue(nullSteps.isEmpty, "the null rendering was cached by the edit")
+        }
+        var orphan = EditRequest(
+            image: try Self.image(width: 8, height: 8, bitDepth: 8), prompt: "x", detail: .difference)
+        XCTAssertThrowsError(try orphan.validate()) { XCTAssertTrue("\($0)".contains("null edit")) }
+        orphan.nullPrompt = "y"
+        XCTAssertNoThrow(try orphan.validate())
+    }
+
+    func testNullDifferenceClampsAndKeepsBitDepth() throws {
+        for (depth, full) in [(8, 255), (16, 65535)] {
+            let img = { (v: [Int]) in
+                try RasterImage(width: 3, height: 1, channels: 1, bitDepth: depth, samples: v.map { UInt16($0) })
+            }
+            let out = try NullDifference.apply(
+                original: img([10, full - 5, 100]), edit: img([50, 40, 7]), null: img([30, 20, 90]))
+            XCTAssertEqual(out.samples, [30, UInt16(full), 17].map { UInt16($0) })
+            XCTAssertEqual(out.bitDepth, depth)
+            XCTAssertThrowsError(
+                try NullDifference.apply(
+                    original: img([1, 2, 3]), edit: img([1, 2, 3]),
+                    null: try Self.image(width: 3, height: 2, bitDepth: depth)))
+        }
     }
 
     func testDetailTransferRestoresUnchangedNeighbourhoodsOnly() throws {
@@ -179,7 +245,7 @@ final class ImageEditorTests: XCTestCase {
         let img = try Self.image(width: 8, height: 8, bitDepth: 8)
         let r = EditRequest(
             image: img, prompt: "Frontal chest radiograph. Cardiomegaly.", negativePrompt: "x. Effusion.",
-            editMask: try Self.rect(8, 8, x: 0..<4, y: 0..<4), seed: 3, steps: 9, guidance: 2, detail: false,
+            editMask: try Self.rect(8, 8, x: 0..<4, y: 0..<4), seed: 3, steps: 9, guidance: 2, detail: .off,
             margin: 5, imageKey: "k")
         XCTAssertEqual(r.strength, EditRequest.defaultRegionalStrength)
         let n = r.nullEdit(basePrompt: "Frontal chest radiograph.", baseNegativePrompt: "x.")

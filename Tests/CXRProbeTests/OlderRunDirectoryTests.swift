@@ -85,6 +85,7 @@ final class OlderRunDirectoryTests: XCTestCase {
     }
 
     /// The plan of the older probe run, from the fixture's spec (its mask where it was when the run was made).
+    /// `detail: on` was the default when the run was made (the default is now `difference`, a different study).
     static func olderProbePlan(mask: String) throws -> ProbePlan {
         let dir = try ProbeFixtures.tempDir("older-ids")
         let specURL = dir.appendingPathComponent("study.yaml")
@@ -108,6 +109,7 @@ final class OlderRunDirectoryTests: XCTestCase {
         guidance: 3
         force: true
         classifiers: [stub]
+        detail: on
         """.write(to: specURL, atomically: true, encoding: .utf8)
         let images = ["images-in/img00.png", "images-in/img01.png"].map {
             InputImage(url: dir.appendingPathComponent($0), name: $0, labels: [:])

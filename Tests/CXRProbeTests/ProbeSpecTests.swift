@@ -50,7 +50,8 @@ final class ProbeSpecTests: XCTestCase {
             ])
         XCTAssertEqual(s.edits[0].mode, .inpaint, "add/remove repaint their extent unless mode: sdedit")
         XCTAssertEqual(s.edits[5].mode, .sdedit, "a prompt without region re-draws the whole image")
-        XCTAssertEqual([s.margin, s.detail ? 1 : 0, s.force ? 1 : 0], [8, 1, 0])
+        XCTAssertEqual([s.margin, s.force ? 1 : 0], [8, 0])
+        XCTAssertEqual(s.detail, .difference, "probes build edits from their null edits unless told otherwise")
         XCTAssertEqual(s.edits[1].keepRegion, ["right-apex"])
         XCTAssertEqual(s.edits[5].target, "No Finding")
         XCTAssertEqual(s.strengths, [0.3, 0.5])
@@ -93,6 +94,26 @@ final class ProbeSpecTests: XCTestCase {
         XCTAssertFalse(try StableJSON.string(try plan(base).settings).contains("window"))
         XCTAssertNotEqual(try plan(base).fingerprint, try plan(base + "window: 2").fingerprint)
         XCTAssertNotEqual(try plan(base + "window: 1").fingerprint, try plan(base + "window: 2").fingerprint)
+    }
+
+    /// `detail:` takes `difference` (the default), `on` and `off` (or true / false, which YAML also reads on / off
+    /// as); on and off keep the fingerprints runs had before `difference` existed.
+    func testDetailKey() throws {
+        let base = "inputs: imgs\nedits: [{prompt: x}]\n"
+        XCTAssertEqual(try spec(base).detail, .difference)
+        XCTAssertEqual(try spec(base + "detail: difference").detail, .difference)
+        XCTAssertEqual(try spec(base + "detail: \"on\"").detail, .transfer)
+        XCTAssertEqual(try spec(base + "detail: on").detail, .transfer)
+        XCTAssertEqual(try spec(base + "detail: true").detail, .transfer)
+        XCTAssertEqual(try spec(base + "detail: \"off\"").detail, .off)
+        XCTAssertEqual(try spec(base + "detail: false").detail, .off)
+        assertError(base + "detail: sharp", contains: ["detail", "difference, on or off", "'sharp'"])
+        func plan(_ text: String) throws -> ProbePlan {
+            try ProbePlan(
+                spec: try spec(text), images: [], steps: 2, guidance: 3, schedulerName: "ddim", modelHash: "h")
+        }
+        XCTAssertTrue(try StableJSON.string(try plan(base + "detail: on").settings).contains(#""detail":true"#))
+        XCTAssertTrue(try StableJSON.string(try plan(base).settings).contains(#""detail":"difference""#))
     }
 
     func testErrorsNameFileAndKey() {

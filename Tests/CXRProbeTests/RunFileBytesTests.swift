@@ -148,8 +148,15 @@ final class RunFileBytesTests: XCTestCase {
             image: image, prompt: "No \"effusion\".", negativePrompt: "blurry",
             editMask: mask, keepMask: mask, strength: 0.8, seed: 12_345_678_901, steps: 30,
             guidance: 7.5, scheduler: .eulerAncestral, eta: 0.25, invert: true,
-            sourcePrompt: "Large effusion.", detail: false, margin: 12, unet: .inpaint)
+            sourcePrompt: "Large effusion.", detail: .off, margin: 12, unet: .inpaint)
         let keys = [ProbeRunner.nullKey(whole), ProbeRunner.nullKey(masked)]
+        // Requests with on / off detail (and no source negative prompt) hash as before those settings existed; the
+        // null difference and a source negative prompt are new keys.
+        var difference = masked
+        difference.detail = .difference
+        difference.nullPrompt = "No \"effusion\"."
+        difference.sourceNegativePrompt = "Effusion."
+        XCTAssertTrue(ProbeRunner.nullKey(difference) != ProbeRunner.nullKey(masked))
         try assertOutput(keys.joined(separator: "\n") + "\n", "null-keys.txt")
     }
 }

@@ -127,6 +127,9 @@ if a.quick:
 if a.removals_only:
     plan, a.skip_global = [], True
 sheet, fidelity, walls = [], {"regional": [], "global": []}, []
+# The edits' own fidelity to the input (default --add edits; the finding's change included): with --detail
+# difference the null edit is the input itself, so this is where what else an edit changes shows.
+edit_fidelity = {"regional": [], "global": []}
 made = {}  # default --add of each finding: (edit paths, null paths), for the Frechet distances
 for finding, side, sev in plan:
     key = finding + (f" {side}" if side else "") + (f" {sev}" if sev else "")
@@ -146,6 +149,8 @@ for finding, side, sev in plan:
             made[finding][1].append(n)
             x, y = grey(r["path"]), grey(n)
             fidelity["regional"].append((psnr(x, y), lapvar(y) / max(lapvar(x), 1e-9)))
+            z = grey(e)
+            edit_fidelity["regional"].append((psnr(x, z), lapvar(z) / max(lapvar(x), 1e-9)))
         if i < 3 and sev is None and side is None:
             x, y, z = grey(r["path"]), grey(n), grey(e)
             sheet.append(np.concatenate([x, y, z, np.clip(np.abs(z - y) * 4, 0, 255)], 1))
@@ -180,12 +185,23 @@ if not a.skip_global:
                       ["--add", "cardiomegaly", "--global", "--strength", "0.5"], i)
         x, y = grey(r["path"]), grey(n)
         fidelity["global"].append((psnr(x, y), lapvar(y) / max(lapvar(x), 1e-9)))
-for k, v in fidelity.items():
-    if v:
-        v = np.array(v)
-        res[f"null_fidelity_{k}"] = {"psnr_db_mean": float(np.mean(v[:, 0])), "sharpness_ratio_mean": float(np.mean(v[:, 1])),
-                                     "n": len(v)}
-        print(k, res[f"null_fidelity_{k}"])
+        z = grey(e)
+        edit_fidelity["global"].append((psnr(x, z), lapvar(z) / max(lapvar(x), 1e-9)))
+def fidelity_summary(v):
+    """Mean PSNR (dB; "inf" when every output equals its input) and sharpness ratio; identical = outputs equal to
+    their inputs in every pixel (their PSNR is infinite, so the mean is over the others)."""
+    v = np.array(v)
+    finite = v[np.isfinite(v[:, 0]), 0]
+    return {"psnr_db_mean": float(np.mean(finite)) if len(finite) else "inf",
+            "identical_to_input": int(len(v) - len(finite)),
+            "sharpness_ratio_mean": float(np.mean(v[:, 1])), "n": len(v)}
+
+
+for name, table in [("null_fidelity", fidelity), ("edit_fidelity", edit_fidelity)]:
+    for k, v in table.items():
+        if v:
+            res[f"{name}_{k}"] = fidelity_summary(v)
+            print(name, k, res[f"{name}_{k}"])
 # Frechet distance in the demo classifier's feature space (features standardised by all real held-out NIH images):
 # do the --add edits of a finding lie nearer the real held-out positives of that finding than their null edits
 # and the inputs do? Few images per set (n), so the covariance term is rough; compare within one run.
