@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "CCPUID"),
         // bf16 GEMM with float32 accumulation on AVX512-BF16 (Debian's OpenBLAS is built without sbgemm).
         .target(name: "CBFloat16", dependencies: ["CCPUID"]),
+        // Fused fp32 attention on AVX-512 (score tiles in registers and L1, online softmax; see Attention.swift).
+        .target(name: "CAttention", dependencies: ["CCPUID"]),
         // DICOM through DCMTK (apt: libdcmtk-dev), behind a C interface: parsing, JPEG/JPEG-LS/RLE/deflate
         // decoding, Modality/VOI LUT rendering, derived-image writing; JPEG 2000 and HTJ2K decoding through
         // OpenJPEG (apt: libopenjp2-7-dev), which DCMTK's free codecs lack.
@@ -46,7 +48,9 @@ let package = Package(
         // input-file error type that the checkpoint layer shares.
         .target(name: "CXRFiles", swiftSettings: optimize),
         // Tensor type and CPU kernels (GEMM via OpenBLAS, conv, norms, attention, activations).
-        .target(name: "CXRTensor", dependencies: ["COpenBLAS", "CCPUID", "CBFloat16"], swiftSettings: optimize),
+        .target(
+            name: "CXRTensor", dependencies: ["COpenBLAS", "CCPUID", "CBFloat16", "CAttention"],
+            swiftSettings: optimize),
         // safetensors (validated, mmapped), PyTorch .bin through an allow-listed unpickler, diffusers folders.
         .target(name: "CXRCheckpoint", dependencies: ["CXRTensor", "CXRFiles"], swiftSettings: optimize),
         // CLIP BPE tokenizer, identical to transformers' CLIPTokenizer.

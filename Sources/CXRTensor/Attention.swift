@@ -1,93 +1,184 @@
+import CAttention
 import Foundation
 
 /// Multi-head scaled-dot-product attention, softmax(Q K^T / sqrt(d)) V, on projections laid out as linear
 /// layers produce them: q [B, Lq, H*D], k and v [B, Lk, H*D] -> [B, Lq, H*D].
 ///
-/// Streaming (as flash attention): each worker takes `queryChunk` query rows of one head and walks the keys in
-/// blocks of `keyBlock`, keeping only a queryChunk x keyBlock score tile (256 KB at 256 x 256, inside L2) instead
-/// of queryChunk x Lk (4 MB at Lk = 4096, which spilled to L3 and made the K = 40 score GEMM bound by memory
-/// writes). Per row it keeps the running maximum m and sum l of exp(s - m); when a block raises m, the row's
-/// partial output and l are rescaled by exp(m_old - m_new), and the output is divided by l at the end. Heads and
-/// query chunks run in parallel on our threads, each tile's GEMMs on its own thread.
+/// Both kernels stream (as flash attention): a block of `queryChunk` query rows of one head walks the keys in
+/// blocks of `keyBlock`, keeping only a score tile instead of queryChunk x Lk scores. Per row they keep the
+/// running maximum m and sum l of exp(s - m); when a block raises m, the row's partial output and l are rescaled
+/// by exp(m_old - m_new), and the output is divided by l at the end. Heads and query blocks run in parallel on our
+/// threads. `kernel` chooses the implementation (the fused one falls back to BLAS where AVX-512 is missing); nil
+/// chunk and block sizes take the chosen kernel's tuned ones.
 public func attention(
     q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
-    queryChunk: Int = AttentionSettings.queryChunk,
-    keyBlock: Int = AttentionSettings.keyBlock
+    queryChunk: Int? = nil, keyBlock: Int? = nil, kernel: AttentionKernel = AttentionSettings.kernel
 ) -> Tensor {
     Profiler.measure("attention") {
-        let b = q.shape[0], lq = q.shape[1], hd = q.shape[2]
-        let lk = k.shape[1]
-        precondition(hd % heads == 0 && k.shape[2] == hd && v.shape[2] == hd && v.shape[1] == lk)
-        let d = hd / heads
-        let scale = 1 / Float(d).squareRoot()
-        let chunk = min(queryChunk, lq)
-        let block = max(1, min(keyBlock, lk))
-        let chunksPerHead = (lq + chunk - 1) / chunk
-        let items = b * heads * chunksPerHead
-        var out = Tensor(zeros: [b, lq, hd])
-        let workers = min(ComputeThreads.count, items)
-        // Per worker: the score tile, then the running maximum and sum of each query row.
-        let perWorker = chunk * block + 2 * chunk
-        var scratch = [Float](repeating: 0, count: workers * perWorker)
-        out.data.withUnsafeMutableBufferPointer { op in
-            q.data.withUnsafeBufferPointer { qp in
-                k.data.withUnsafeBufferPointer { kp in
-                    v.data.withUnsafeBufferPointer { vp in
-                        scratch.withUnsafeMutableBufferPointer { sp in
-                            nonisolated(unsafe) let op = op, qp = qp, kp = kp, vp = vp, sp = sp
-                            Parallel.for(workers) { worker in
-                                let scores = sp.baseAddress! + worker * perWorker
-                                let rowMax = scores + chunk * block, rowSum = rowMax + chunk
-                                var item = worker
-                                while item < items {
-                                    let ci = item % chunksPerHead
-                                    let h = (item / chunksPerHead) % heads
-                                    let bi = item / (chunksPerHead * heads)
-                                    let q0 = ci * chunk, rows = min(chunk, lq - q0)
-                                    let qBase = qp.baseAddress! + (bi * lq + q0) * hd + h * d
-                                    let oBase = op.baseAddress! + (bi * lq + q0) * hd + h * d
-                                    // Causal rows see keys 0...q0+r: blocks past the chunk's last row are skipped.
-                                    let keys = causal ? min(lk, q0 + rows) : lk
-                                    rowMax.update(repeating: -.infinity, count: rows)
-                                    rowSum.update(repeating: 0, count: rows)
-                                    var k0 = 0
-                                    while k0 < keys {
-                                        let n = min(block, keys - k0)
-                                        let kBase = kp.baseAddress! + (bi * lk + k0) * hd + h * d
-                                        let vBase = vp.baseAddress! + (bi * lk + k0) * hd + h * d
-                                        sgemm(
-                                            transB: true, m: rows, n: n, k: d, alpha: scale, a: qBase, lda: hd,
-                                            b: kBase, ldb: hd, c: scores, ldc: n)
-                                        for r in 0..<rows {
-                                            let valid = causal ? max(0, min(n, q0 + r + 1 - k0)) : n
-                                            let correction = FastMath.softmaxBlock(
-                                                scores + r * n, valid: valid,
-                                                count: n, runningMax: &rowMax[r],
-                                                runningSum: &rowSum[r])
-                                            if k0 > 0 && correction != 1 {
-                                                let o = oBase + r * hd
-                                                for e in 0..<d { o[e] *= correction }
-                                            }
-                                        }
-                                        sgemm(
-                                            m: rows, n: d, k: n, a: scores, lda: n, b: vBase, ldb: hd,
-                                            beta: k0 == 0 ? 0 : 1, c: oBase, ldc: hd)
-                                        k0 += n
-                                    }
+        precondition(q.shape[2] % heads == 0 && k.shape[2] == q.shape[2] && v.shape[2] == q.shape[2])
+        precondition(v.shape[1] == k.shape[1])
+        let kernel = kernel == .fused && AttentionKernel.fusedIsSupported ? kernel : .blas
+        let chunk = max(1, queryChunk ?? AttentionSettings.queryChunk(for: kernel))
+        let block = max(1, keyBlock ?? AttentionSettings.keyBlock(for: kernel))
+        switch kernel {
+        case .fused: return fusedAttention(q: q, k: k, v: v, heads: heads, causal: causal, chunk: chunk, block: block)
+        case .blas: return blasAttention(q: q, k: k, v: v, heads: heads, causal: causal, chunk: chunk, block: block)
+        }
+    }
+}
+
+/// The attention kernels.
+public enum AttentionKernel: String, Sendable, CaseIterable {
+    /// Sources/CAttention on AVX-512: a register-blocked score kernel on K packed once per head, the online softmax
+    /// with a 16-lane exp, and the P V product into the output rows, all on one L1-sized tile. Why not sgemm on
+    /// the tiles: with a head dimension of 40-160 each tile GEMM is small, OpenBLAS packs both operands on every
+    /// call and (held to its Haswell AVX2 kernel) runs at half the vector width; its score tiles also left L1.
+    case fused
+    /// OpenBLAS sgemm on each score tile, FastMath's softmax between the two products (any CPU).
+    case blas
+
+    /// Whether this CPU and OS can run the fused kernel.
+    public static let fusedIsSupported: Bool = cxr_attention_supported() == 1
+}
+
+/// The fused kernel: K packed per head (panels of 16 keys, so a score needs no transpose), then query blocks
+/// claimed one at a time by the threads.
+private func fusedAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool, chunk: Int, block: Int)
+    -> Tensor
+{
+    let b = q.shape[0], lq = q.shape[1], hd = q.shape[2], lk = k.shape[1]
+    let d = hd / heads
+    var out = Tensor(zeros: [b, lq, hd])
+    if lq == 0 || d == 0 { return out }
+    let scale = 1 / Float(d).squareRoot()
+    let chunk = min(chunk, lq)
+    let chunksPerHead = (lq + chunk - 1) / chunk
+    let items = b * heads * chunksPerHead
+    let workers = min(ComputeThreads.count, items)
+    let packedCount = cxr_attention_packed_keys_count(lk, d)
+    let scratchCount = cxr_attention_scratch_count(chunk, block, d)
+    let packed = UnsafeMutablePointer<Float>.allocate(capacity: max(1, b * heads * packedCount))
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * scratchCount)
+    let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    next.initialize(to: 0)
+    defer {
+        packed.deallocate()
+        scratch.deallocate()
+        next.deallocate()
+    }
+    nonisolated(unsafe) let packedKeys = packed, scratchBase = scratch, counter = next
+    out.data.withUnsafeMutableBufferPointer { op in
+        q.data.withUnsafeBufferPointer { qp in
+            k.data.withUnsafeBufferPointer { kp in
+                v.data.withUnsafeBufferPointer { vp in
+                    nonisolated(unsafe) let op = op, qp = qp, kp = kp, vp = vp
+                    Parallel.for(b * heads) { i in
+                        let bi = i / heads, h = i % heads
+                        cxr_attention_pack_keys(
+                            kp.baseAddress! + bi * lk * hd + h * d, hd, lk, d, packedKeys + i * packedCount)
+                    }
+                    // Items are head-major, so the threads work on the same head's keys at the same time (shared
+                    // in L3); claimed one by one, since on a shared machine one thread may get far less CPU.
+                    Parallel.for(workers) { worker in
+                        let tile = scratchBase + worker * scratchCount
+                        while true {
+                            let item = cxr_attention_claim(counter)
+                            if item >= items { break }
+                            let head = item / chunksPerHead, ci = item % chunksPerHead
+                            let bi = head / heads, h = head % heads
+                            let q0 = ci * chunk, rows = min(chunk, lq - q0)
+                            let rowOffset = (bi * lq + q0) * hd + h * d
+                            let headOffset = bi * lk * hd + h * d
+                            cxr_attention_rows(
+                                qp.baseAddress! + rowOffset, hd, packedKeys + head * packedCount,
+                                vp.baseAddress! + headOffset, hd, lk, d, scale, rows, causal ? 1 : 0, q0, block,
+                                op.baseAddress! + rowOffset, hd, tile)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return out
+}
+
+/// The BLAS kernel: each worker takes query chunks of one head, each key block's score tile (256 KB at 256 x 256,
+/// inside L2, instead of 4 MB at Lk = 4096, which spilled to L3 and made the K = 40 score GEMM bound by memory
+/// writes) from one sgemm, FastMath's streaming softmax on it, and the P V product from a second sgemm.
+private func blasAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool, chunk: Int, block: Int)
+    -> Tensor
+{
+    let b = q.shape[0], lq = q.shape[1], hd = q.shape[2]
+    let lk = k.shape[1]
+    let d = hd / heads
+    let scale = 1 / Float(d).squareRoot()
+    let chunk = min(chunk, lq)
+    let block = min(block, lk)
+    let chunksPerHead = (lq + chunk - 1) / chunk
+    let items = b * heads * chunksPerHead
+    var out = Tensor(zeros: [b, lq, hd])
+    let workers = min(ComputeThreads.count, items)
+    // Per worker: the score tile, then the running maximum and sum of each query row.
+    let perWorker = chunk * block + 2 * chunk
+    var scratch = [Float](repeating: 0, count: workers * perWorker)
+    out.data.withUnsafeMutableBufferPointer { op in
+        q.data.withUnsafeBufferPointer { qp in
+            k.data.withUnsafeBufferPointer { kp in
+                v.data.withUnsafeBufferPointer { vp in
+                    scratch.withUnsafeMutableBufferPointer { sp in
+                        nonisolated(unsafe) let op = op, qp = qp, kp = kp, vp = vp, sp = sp
+                        Parallel.for(workers) { worker in
+                            let scores = sp.baseAddress! + worker * perWorker
+                            let rowMax = scores + chunk * block, rowSum = rowMax + chunk
+                            var item = worker
+                            while item < items {
+                                let ci = item % chunksPerHead
+                                let h = (item / chunksPerHead) % heads
+                                let bi = item / (chunksPerHead * heads)
+                                let q0 = ci * chunk, rows = min(chunk, lq - q0)
+                                let qBase = qp.baseAddress! + (bi * lq + q0) * hd + h * d
+                                let oBase = op.baseAddress! + (bi * lq + q0) * hd + h * d
+                                // Causal rows see keys 0...q0+r: blocks past the chunk's last row are skipped.
+                                let keys = causal ? min(lk, q0 + rows) : lk
+                                rowMax.update(repeating: -.infinity, count: rows)
+                                rowSum.update(repeating: 0, count: rows)
+                                var k0 = 0
+                                while k0 < keys {
+                                    let n = min(block, keys - k0)
+                                    let kBase = kp.baseAddress! + (bi * lk + k0) * hd + h * d
+                                    let vBase = vp.baseAddress! + (bi * lk + k0) * hd + h * d
+                                    sgemm(
+                                        transB: true, m: rows, n: n, k: d, alpha: scale, a: qBase, lda: hd,
+                                        b: kBase, ldb: hd, c: scores, ldc: n)
                                     for r in 0..<rows {
-                                        let inv = 1 / rowSum[r], o = oBase + r * hd
-                                        for e in 0..<d { o[e] *= inv }
+                                        let valid = causal ? max(0, min(n, q0 + r + 1 - k0)) : n
+                                        let correction = FastMath.softmaxBlock(
+                                            scores + r * n, valid: valid,
+                                            count: n, runningMax: &rowMax[r],
+                                            runningSum: &rowSum[r])
+                                        if k0 > 0 && correction != 1 {
+                                            let o = oBase + r * hd
+                                            for e in 0..<d { o[e] *= correction }
+                                        }
                                     }
-                                    item += workers
+                                    sgemm(
+                                        m: rows, n: d, k: n, a: scores, lda: n, b: vBase, ldb: hd,
+                                        beta: k0 == 0 ? 0 : 1, c: oBase, ldc: hd)
+                                    k0 += n
                                 }
+                                for r in 0..<rows {
+                                    let inv = 1 / rowSum[r], o = oBase + r * hd
+                                    for e in 0..<d { o[e] *= inv }
+                                }
+                                item += workers
                             }
                         }
                     }
                 }
             }
         }
-        return out
     }
+    return out
 }
 
 /// In-place softmax of row[0..<valid]; row[valid..<count] (masked keys) become 0.
@@ -116,16 +207,35 @@ public func softmax(_ x: Tensor) -> Tensor {
     return y
 }
 
-/// Tuning of the attention kernel (`CXR_EDIT_ATTN_CHUNK` and `CXR_EDIT_ATTN_KEY_BLOCK` override the query-chunk
-/// and key-block sizes for experiments).
+/// Tuning of the attention kernels (`CXR_EDIT_ATTN_CHUNK` and `CXR_EDIT_ATTN_KEY_BLOCK` override the query-chunk
+/// and key-block sizes, `CXR_EDIT_ATTN_KERNEL=blas` or `fused` the kernel, for experiments).
 public enum AttentionSettings {
-    public static let queryChunk: Int = {
-        if let s = ProcessInfo.processInfo.environment["CXR_EDIT_ATTN_CHUNK"], let v = Int(s), v > 0 { return v }
-        return 256
+    /// The fused kernel where the CPU has it, else BLAS.
+    public static let kernel: AttentionKernel = {
+        if let s = ProcessInfo.processInfo.environment["CXR_EDIT_ATTN_KERNEL"], let k = AttentionKernel(rawValue: s) {
+            return k
+        }
+        return AttentionKernel.fusedIsSupported ? .fused : .blas
     }()
-    /// 256 keys: a 256 x 256 float score tile is 256 KB, which stays in a 1 MB L2 with the Q and K/V tiles.
-    public static let keyBlock: Int = {
-        if let s = ProcessInfo.processInfo.environment["CXR_EDIT_ATTN_KEY_BLOCK"], let v = Int(s), v > 0 { return v }
-        return 256
-    }()
+
+    static let queryChunkOverride = positiveInteger("CXR_EDIT_ATTN_CHUNK")
+    static let keyBlockOverride = positiveInteger("CXR_EDIT_ATTN_KEY_BLOCK")
+
+    /// Query rows per work item. Fused: 48 rows (a multiple of the 6- and 8-row register tiles) keep the score
+    /// tile and the partial output rows in L1/L2 and still give the threads hundreds of items.
+    public static func queryChunk(for kernel: AttentionKernel) -> Int {
+        queryChunkOverride ?? (kernel == .fused ? 48 : 256)
+    }
+
+    /// Keys per block: 256. BLAS: a 256 x 256 float score tile is 256 KB, which stays in a 1 MB L2 with the Q and
+    /// K/V tiles. Fused: a 48 x 272 tile (52 KB, in L2); 128 keys (an L1-sized tile) took 3-5% more CPU time at
+    /// d = 40-160 on Zen 5, since each row's block ends in two horizontal reductions, 512 about the same.
+    public static func keyBlock(for kernel: AttentionKernel) -> Int {
+        keyBlockOverride ?? 256
+    }
+
+    private static func positiveInteger(_ name: String) -> Int? {
+        if let s = ProcessInfo.processInfo.environment[name], let v = Int(s), v > 0 { return v }
+        return nil
+    }
 }
