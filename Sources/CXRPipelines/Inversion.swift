@@ -82,7 +82,7 @@ extension StableDiffusionPipeline {
         -> Tensor
     {
         let out = try predictNoise(
-            x, t: t, context: context, guidance: guidance, scheduler: ddim, unet: model.unet,
+            x, t: t, context: context, guidance: guidance, scheduler: ddim, unet: try model.unet,
             conditioning: nil)
         guard model.schedulerConfig.predictionType == .vPrediction else { return out }
         let a = try ddim.alphaPair(for: t).current

@@ -112,13 +112,14 @@ struct Bench: ParsableCommand {
             }
         }
         let f = model.vae.config.downscale, lh = size / f
-        let lc = model.unet.config.inChannels
+        let lc = model.unetConfig.inChannels
         if want.contains("unet") {
+            let unet = try model.unet
             let sample = rng.tensor([2, lc, lh, lh])
             let (s, cpu) = time("unet step (batch 2, \(lh)x\(lh) latents)") {
-                _ = model.unet(sample, timesteps: [500], context: context)
+                _ = unet(sample, timesteps: [500], context: context)
             }
-            let flops = model.unet.config.flops(
+            let flops = unet.config.flops(
                 batch: 2, latentHeight: lh, latentWidth: lh, contextTokens: context.dim(1))
             report.unetStepSeconds = s
             report.unetStepCPUSeconds = cpu
@@ -150,6 +151,7 @@ struct Bench: ParsableCommand {
         if json {
             print(try StableJSON.string(report, escapingSlashes: true))
         } else {
+            for (k, v) in report.settings { print("\(k) \(v)") }
             for (k, v) in report.summary {
                 if let v { print(String(format: "%@ %.3f", k, v)) }
             }
