@@ -105,7 +105,10 @@ public struct Mask: Sendable, Equatable {
     /// Every pixel within Euclidean distance `radius` of a set pixel (binary); `radius` 0 binarises.
     public func dilated(by radius: Int) -> Mask {
         guard radius > 0 else { return binarized() }
-        let d2 = distanceToSet()
+        return dilated(by: radius, squaredDistances: distanceToSet())
+    }
+
+    private func dilated(by radius: Int, squaredDistances d2: [Double]) -> Mask {
         let r2 = Double(radius * radius)
         var m = self
         m.values = d2.map { $0 <= r2 ? 1 : 0 }
@@ -118,9 +121,20 @@ public struct Mask: Sendable, Equatable {
     /// The band is `dilated(by: margin)` minus the mask.
     public func softEdge(margin: Int) -> [Float] {
         guard margin > 0 else { return pixels.map { $0 ? 1 : 0 } }
-        let d2 = distanceToSet()
+        return softEdge(margin: margin, squaredDistances: distanceToSet())
+    }
+
+    private func softEdge(margin: Int, squaredDistances d2: [Double]) -> [Float] {
         let r = Double(margin + 1), r2 = Double(margin * margin)
         return d2.map { $0 > r2 ? 0 : Float(1 - $0.squareRoot() / r) }
+    }
+
+    /// `dilated(by: margin)` and `softEdge(margin:)` from one distance transform: a regional edit needs both, and
+    /// the transform of a full-size mask was computed twice.
+    public func dilatedAndSoftEdge(margin: Int) -> (dilated: Mask, softEdge: [Float]) {
+        guard margin > 0 else { return (dilated(by: margin), softEdge(margin: margin)) }
+        let d2 = distanceToSet()
+        return (dilated(by: margin, squaredDistances: d2), softEdge(margin: margin, squaredDistances: d2))
     }
 
     /// Squared distance of every pixel to the nearest set pixel (0 on set pixels; 1e20 when none is set).

@@ -21,8 +21,9 @@ struct RepaintArea {
         for m in [edit, keep].compactMap({ $0 }) where m.width != width || m.height != height {
             throw PipelineError.invalid("mask size \(m.width)x\(m.height) differs from the image's \(width)x\(height)")
         }
-        modelMask = edit?.dilated(by: margin)
-        var weights = edit?.softEdge(margin: margin)
+        let grown = edit?.dilatedAndSoftEdge(margin: margin)
+        modelMask = grown?.dilated
+        var weights = grown?.softEdge
         if let keep {
             let near = keep.softEdge(margin: margin)
             var w = weights ?? [Float](repeating: 1, count: width * height)

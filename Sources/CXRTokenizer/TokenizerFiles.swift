@@ -222,7 +222,11 @@ enum TokenizerFiles {
     /// Parses the JSON object in `url` with CXRFiles' reader and hands it to `read`; the reader's errors (which name
     /// the file and the key) become `TokenizerError`s, the tokenizer's one error type.
     static func readJSONObject<T>(_ url: URL, _ read: (JSONConfig) throws -> T) throws -> T {
-        let data = try readData(url)
+        try readJSONObject(try readData(url), of: url, read)
+    }
+
+    /// `readJSONObject` of bytes already read from `url`.
+    static func readJSONObject<T>(_ data: Data, of url: URL, _ read: (JSONConfig) throws -> T) throws -> T {
         do {
             let value = try JSONValue(data: data, source: url.path, maxBytes: maximumFileBytes)
             let file = value.config(file: url.path)
@@ -239,8 +243,12 @@ enum TokenizerFiles {
         return try readJSONObject(url, read)
     }
 
+    /// The common flat form is read byte by byte (`FlatVocabularyJSON`); anything else, errors included, by the
+    /// general JSON reader. Both give the same vocabulary.
     static func readVocab(_ url: URL) throws -> [String: Int] {
-        try readJSONObject(url, vocabulary)
+        let data = try readData(url)
+        if let vocab = FlatVocabularyJSON.parse(data) { return vocab }
+        return try readJSONObject(data, of: url, vocabulary)
     }
 
     /// A token -> id object (vocab.json, or tokenizer.json's model.vocab) with every id checked.
@@ -265,8 +273,15 @@ enum TokenizerFiles {
     }
 
     /// `merges.txt` as the `tokenizers` library reads it: lines starting with `#version` are skipped, every
-    /// other non-empty line must be two tokens separated by one space.
+    /// other non-empty line must be two tokens separated by one space. Files of byte-level characters only are read
+    /// as bytes (`ByteLevelMergesText`, same result); others, and malformed ones, as below.
     static func parseMerges(_ text: String, path: String) throws -> [(String, String)] {
+        if let merges = ByteLevelMergesText.parse(text) { return merges }
+        return try parseMergeLines(text, path: path)
+    }
+
+    /// `parseMerges` on the `String`'s characters: any file, with the line number of a malformed line.
+    static func parseMergeLines(_ text: String, path: String) throws -> [(String, String)] {
         var merges = [(String, String)]()
         var lineNumber = 0
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {

@@ -7,6 +7,8 @@ struct BenchJSON: Encodable {
     var steps: Int
     var threads: Int
     var precision: String
+    /// `--vae-tiling` (auto, on or off): VAE figures at sizes above one tile depend on it.
+    var vaeTiling: String
     var machine: MachineJSON
     var loadSeconds: Double = 0
     var textEncodeSeconds: Double?
@@ -25,10 +27,16 @@ struct BenchJSON: Encodable {
     var loadAverage: Double = 0
     var peakRSSMB: Double = 0
 
-    init(model: String, size: Int, steps: Int, threads: Int, precision: String, machine: MachineJSON) {
+    init(
+        model: String, size: Int, steps: Int, threads: Int, precision: String, vaeTiling: String, machine: MachineJSON
+    ) {
         self.model = model; self.size = size; self.steps = steps; self.threads = threads
-        self.precision = precision; self.machine = machine
+        self.precision = precision; self.vaeTiling = vaeTiling; self.machine = machine
     }
+
+    /// The settings the text output prints before the figures (as `key value` lines, like them), under their JSON
+    /// keys.
+    var settings: [(key: String, value: String)] { [(CodingKeys.vaeTiling.stringValue, vaeTiling)] }
 
     /// The figures the text output prints, in its order, under their JSON keys.
     var summary: [(key: String, value: Double?)] {
@@ -41,7 +49,7 @@ struct BenchJSON: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, size, steps, threads, precision, machine, loadSeconds = "load_s"
+        case model, size, steps, threads, precision, vaeTiling = "vae_tiling", machine, loadSeconds = "load_s"
         case textEncodeSeconds = "text_encode_s", textEncodeCPUSeconds = "text_encode_s_cpu"
         case unetStepSeconds = "unet_step_s", unetStepCPUSeconds = "unet_step_s_cpu"
         case unetGFLOP = "unet_gflop", unetGFLOPS = "unet_gflops"

@@ -443,7 +443,8 @@ struct Edit: ParsableCommand {
                 strength: request.strength, mask: mask, mode: outcome.mode, unet: outcome.unet.rawValue,
                 detail: detail.rawValue, margin: margin, area: findings.areaSource.rawValue, report: outcome.report,
                 findings: FindingsJSON(findings),
-                fit: placed.fit.map { AtlasFitJSON($0, weak: findings.fitPolicy.isWeak($0)) }, nullEdit: nullEdit)
+                fit: placed.fit.map { AtlasFitJSON($0, weak: findings.fitPolicy.isWeak($0)) },
+                pleuralFluid: placed.fluid.isEmpty ? nil : placed.fluid, nullEdit: nullEdit)
             print(try StableJSON.string(report, escapingSlashes: true))
         } else {
             print(outURL.path)

@@ -1,3 +1,4 @@
+import CXRFindings
 import CXRPipelines
 
 /// `edit --json` of one image: the file written with the settings that made it, the report's figures beside them
@@ -48,6 +49,9 @@ struct EditJSON: Encodable {
     var report: EditReport
     var findings: FindingsJSON
     var fit: AtlasFitJSON?
+    /// The pleural fluid a removed effusion's area followed, one entry per side where it was measured (as `explain`
+    /// shows it and provenance records it as `cxr-edit:x:pleural-fluid`); null when none was measured.
+    var pleuralFluid: [PleuralFluid]?
     var nullEdit: NullEdit?
 
     /// The report's keys and these in one object.
@@ -70,11 +74,13 @@ struct EditJSON: Encodable {
         try container.encode(area, forKey: .area)
         try container.encode(findings, forKey: .findings)
         try container.encodeIfPresent(fit, forKey: .fit)
+        try container.encode(pleuralFluid, forKey: .pleuralFluid)
         try container.encodeIfPresent(nullEdit, forKey: .nullEdit)
     }
 
     enum CodingKeys: String, CodingKey {
         case output, seconds, denoisingSteps = "denoising_steps", width, height, bitDepth = "bit_depth", seed
-        case strength, mask, mode, unet, detail, margin, area, findings, fit, nullEdit = "null_edit"
+        case strength, mask, mode, unet, detail, margin, area, findings, fit, pleuralFluid = "pleural_fluid"
+        case nullEdit = "null_edit"
     }
 }

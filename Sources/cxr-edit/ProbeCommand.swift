@@ -164,9 +164,10 @@ extension ProbeRun {
         let size = model.nativeImageSize, latent = size / model.vae.config.downscale
         let ids = [model.tokenizer.encode("").ids, model.tokenizer.encode(EditSpec.defaultBasePrompt).ids]
         let context = try model.textEncoder(ids)
+        let unet = try model.unet
         let sample = Tensor(
-            shape: [2, model.unet.config.inChannels, latent, latent],
-            data: [Float](repeating: 0.1, count: 2 * model.unet.config.inChannels * latent * latent))
+            shape: [2, unet.config.inChannels, latent, latent],
+            data: [Float](repeating: 0.1, count: 2 * unet.config.inChannels * latent * latent))
         // The faster of two timed runs after a warm-up (first-call allocations), for the UNet and for the VAE.
         func fastest(_ body: () -> Void) -> Double {
             body()
@@ -176,7 +177,7 @@ extension ProbeRun {
                 return Date().timeIntervalSince(t)
             }.min() ?? 0
         }
-        let perStep = fastest { _ = model.unet(sample, timesteps: [500], context: context) }
+        let perStep = fastest { _ = unet(sample, timesteps: [500], context: context) }
         let image = Tensor(
             shape: [1, model.vae.config.inChannels, size, size],
             data: [Float](repeating: 0, count: model.vae.config.inChannels * size * size))

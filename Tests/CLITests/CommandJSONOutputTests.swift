@@ -153,6 +153,20 @@ final class CommandJSONOutputTests: XCTestCase {
         XCTAssertEqual(printed, try Self.fixture("bench.json"))
     }
 
+    /// `bench` says which `--vae-tiling` its VAE figures were measured with, in the JSON and in the text output.
+    func testBenchReportsTheVAETilingMode() throws {
+        for mode in ["on", "off"] {
+            let base = ["bench", "--model", CLI.sd1.path, "--size", "64", "--steps", "1", "--only", "vae-decode"]
+            let json = try CLI.run(base + ["--vae-tiling", mode, "--json"])
+            XCTAssertEqual(json.status, 0, json.stderr)
+            XCTAssertTrue(json.stdout.contains(#""vae_tiling":"\#(mode)""#), json.stdout)
+            let text = try CLI.run(base + ["--vae-tiling", mode])
+            XCTAssertEqual(text.status, 0, text.stderr)
+            XCTAssertEqual(text.stdout.split(separator: "\n").first, "vae_tiling \(mode)", text.stdout)
+            XCTAssertTrue(text.stdout.contains("vae_decode_s "), text.stdout)
+        }
+    }
+
     /// `edit --dry-run --json` of a finding's extent with a kept region, of a forced weak fit with a null edit, and of
     /// a whole-image edit: the findings and the fit under their keys. Paths are `OUT`, `SAMPLES` and `FIXTURES`.
     func testEditDryRunJSON() throws {

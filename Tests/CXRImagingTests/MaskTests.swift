@@ -146,4 +146,16 @@ final class MaskOperationTests: XCTestCase {
         XCTAssertEqual(m.softEdge(margin: 0), m.values)
         XCTAssertTrue(try Mask(empty: 4, height: 4).softEdge(margin: 2).allSatisfy { $0 == 0 })
     }
+
+    /// One distance transform for both: the same mask and weights as the two calls.
+    func testDilatedAndSoftEdgeTogetherEqualEachAlone() throws {
+        let soft = try Mask(width: 5, height: 4, values: (0..<20).map { Float($0 % 7) / 6 })
+        for m in [try square(31, 10, 20), soft, try Mask(empty: 4, height: 4)] {
+            for margin in [0, 1, 3, 8] {
+                let both = m.dilatedAndSoftEdge(margin: margin)
+                XCTAssertEqual(both.dilated, m.dilated(by: margin), "margin \(margin)")
+                XCTAssertEqual(both.softEdge, m.softEdge(margin: margin), "margin \(margin)")
+            }
+        }
+    }
 }

@@ -9,7 +9,7 @@ import CXRTensor
 extension DefaultModelParityTests {
     func testRegionalUNetSameSeedSameImageAsDiffusers() throws {
         let model = try StableDiffusionModel.load(from: Self.modelURL)
-        XCTAssertNotNil(model.inpaintUNet, "Models/cxr-mini names an inpainting UNet in cxr-edit.json")
+        XCTAssertNotNil(try model.inpaintUNet, "Models/cxr-mini names an inpainting UNet in cxr-edit.json")
         let input = try ImageIO.read(Self.fixtures.appendingPathComponent("input.png"))
         let image = Tensor(shape: [1, 3, 256, 256], data: input.floatPixelsCHW(channels: 3))
         let mask = try Mask.read(Self.fixtures.appendingPathComponent("inpaint_mask.png"), size: (256, 256))

@@ -53,8 +53,8 @@ final class ImageEditorTests: XCTestCase {
 
     func testInpaintingUNetLoadsAndRunsTheNineChannelPath() throws {
         let two = try StableDiffusionModel.load(from: Self.twoUNetFolder(self))
-        XCTAssertEqual(two.unet.config.inChannels, 4)
-        XCTAssertEqual(two.inpaintUNet?.config.inChannels, 9)
+        XCTAssertEqual(try two.unet.config.inChannels, 4)
+        XCTAssertEqual(try two.inpaintUNet?.config.inChannels, 9)
         XCTAssertTrue(two.hasInpaintingUNet)
         XCTAssertEqual(two.recommendations.inpaintUNet, "unet-inpaint")
         // The 9-channel path with the second UNet is diffusers' inpainting pipeline on that UNet: identical to
