@@ -90,6 +90,12 @@ def run(tag, src, args, seed):
            "--quiet", "--json", *shlex.split(a.extra)]
     t = time.time()
     r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0 and "fits this image poorly" in r.stderr:
+        # What a user gets too: the CLI refuses to place regions on an image its atlas fit rejects. Counted, not
+        # forced (a forced region would land in the wrong place and measure nothing).
+        print(f"skipped (weak atlas fit): {src}", flush=True)
+        skipped.append({"image": Path(src).name, "args": args})
+        return None
     if r.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{r.stderr}")
     out = json.loads(r.stdout.strip().splitlines()[-1])
@@ -97,6 +103,9 @@ def run(tag, src, args, seed):
     out["command"] = cmd
     meta.write_text(json.dumps(out))
     return e, n, out["wall_s"]
+
+
+skipped = []
 
 
 def boot_ci(v, rng, b=2000):
@@ -136,7 +145,10 @@ for finding, side, sev in plan:
     eff, right_way, side_change = [], [], []
     for i, r in enumerate(neg):
         args = ["--add", finding] + (["--side", side] if side else []) + (["--severity", sev] if sev else [])
-        e, n, w = run(f"{r['filename'][:-4]}.{key.replace(' ', '_')}", r["path"], args, i)
+        outcome = run(f"{r['filename'][:-4]}.{key.replace(' ', '_')}", r["path"], args, i)
+        if outcome is None:
+            continue
+        e, n, w = outcome
         walls.append(w)
         pe, pn = probs(e), probs(n)
         eff.append(pe[finding] - pn[finding])
@@ -169,7 +181,10 @@ for finding, lab in NIH.items():
     pos = [r for r in rows if lab in r["findings"].split("|")][:a.n]
     eff = []
     for i, r in enumerate(pos):
-        e, n, w = run(f"{r['filename'][:-4]}.remove_{finding.replace(' ', '_')}", r["path"], ["--remove", finding], i)
+        outcome = run(f"{r['filename'][:-4]}.remove_{finding.replace(' ', '_')}", r["path"], ["--remove", finding], i)
+        if outcome is None:
+            continue
+        e, n, w = outcome
         eff.append(probs(e)[finding] - probs(n)[finding])
         if i < 2:
             x, y, z = grey(r["path"]), grey(n), grey(e)
@@ -218,6 +233,7 @@ for finding, (edits, nulls) in made.items():
         "n_edits": len(edits), "n_real_positives": len(pos)}
     print("frechet", finding, res["frechet_demo_features"][finding], flush=True)
 res["seconds_per_edit_with_null_mean"] = float(np.mean(walls))
+res["skipped_weak_fit"] = skipped
 Path(a.json).write_text(json.dumps(res, indent=1))
 if sheet:
     Path(a.sheet).parent.mkdir(parents=True, exist_ok=True)
