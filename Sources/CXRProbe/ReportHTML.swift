@@ -35,6 +35,11 @@ enum ReportHTML {
         h += "<section id=\"per-edit\"><h2>Per edit: effect of the finding against its null edit</h2>\n"
         h +=
             "<p class=\"muted\">Effect = p(edit) &minus; p(null edit) on the target label: the null edit is the same edit (image, region, strength, seed, sampler) with the prompt stripped of the finding, so what any re-synthesis changes cancels. Sensitivity to re-synthesis = p(null edit) &minus; p(input): how far the classifier moves for an edit that asked for nothing. Right direction: share of counterfactuals whose effect has the sign the edit asks for (down for remove).</p>\n"
+        if rows.contains(where: { $0.detail.mode == .difference }) {
+            // Otherwise a reader sees a null control of exactly zero and suspects a broken control.
+            h +=
+                "<p class=\"muted\" id=\"null-difference\">These counterfactuals were built from their null edits (detail: difference): each is the input plus the difference between the model's rendering with and without the finding, so the null edit is the input itself and its sensitivity to re-synthesis is zero by construction. What any re-synthesis does cancels in the images, not only in the effect; `detail: on` or `off` shows the classifier's reaction to re-synthesis.</p>\n"
+        }
         for c in classifiers {
             h +=
                 "<h3>\(esc(c))</h3><table><tr><th class=\"l\">edit</th><th class=\"l\">mode</th><th class=\"l\">target</th><th>images</th><th>n</th><th>effect [95% CI]</th><th>right direction</th><th>null control: sensitivity to re-synthesis [95% CI]</th><th>raw target &Delta; [95% CI]</th><th>flip rate</th><th>mean |off-target &Delta;|</th></tr>\n"

@@ -230,6 +230,30 @@ final class ProbeRunnerTests: XCTestCase {
         XCTAssertEqual(summary["rows"] as? Int, 3)
         let html = try String(contentsOf: files.html, encoding: .utf8)
         XCTAssertTrue(html.contains("id=\"partial\"") && html.contains("3 of 8"), "the report says the run is partial")
+        XCTAssertTrue(html.contains("id=\"null-difference\""), "the report says why the null control is zero")
+    }
+
+    /// Under the default `detail: difference` every null edit is the input, so the null control reads zero; the report
+    /// says why. With `detail: off` the null edits are re-renderings and the note is absent.
+    func testNullDifferenceNoteFollowsTheDetailSetting() throws {
+        let dir = try ProbeFixtures.tempDir("detail-note")
+        let spec = try ProbeFixtures.writeStudy(in: dir)
+        _ = try ProbeFixtures.runner(spec: spec, out: dir.appendingPathComponent("run")).run()
+        let log = try ResultsLog<ProbeRow>.readRows(dir.appendingPathComponent("run/results.jsonl"))
+        XCTAssertFalse(log.isEmpty)
+        for row in log {
+            XCTAssertEqual(row.detail.mode, .difference)
+            XCTAssertEqual(row.null.changedFraction, 0, "the null edit is the input")
+            XCTAssertEqual(row.null.sharpnessRatio, 1)
+        }
+        try (try String(contentsOf: spec, encoding: .utf8) + "\ndetail: off\n").write(
+            to: spec, atomically: true, encoding: .utf8)
+        _ = try ProbeFixtures.runner(
+            spec: spec, out: dir.appendingPathComponent("off"), options: ProbeRunOptions(stopAfter: 2)
+        )
+        .run()
+        let files = try ProbeReport.write(runDirectory: dir.appendingPathComponent("off"))
+        XCTAssertFalse(try String(contentsOf: files.html, encoding: .utf8).contains("id=\"null-difference\""))
     }
 
     func testClassifierAnsweringOutOfRangeIsAClearError() throws {
