@@ -89,14 +89,7 @@ final class RegenerationTests: XCTestCase {
     /// edit, and the recorded command measures the same fluid and repaints the same pixels again.
     func testEditFollowingMeasuredFluidRegenerates() throws {
         let out = try CLI.tempDir(self)
-        // The sample with its lower right hemithorax (image left) made opaque, as a large effusion shows.
-        let sample = try ImageIO.read(RegionalEditTests.sample).toGray()
-        let w = sample.width, h = sample.height
-        var samples = sample.samples
-        for y in (h / 2)..<(h * 9 / 10) { for x in 0..<(w * 45 / 100) { samples[y * w + x] = 255 } }
-        let wet = out.appendingPathComponent("wet.png")
-        try ImageIO.writePNG(
-            try RasterImage(width: w, height: h, channels: 1, bitDepth: 8, samples: samples), to: wet)
+        let wet = try EditPleuralFluidJSONTests.wetSample(in: out)
         let first = out.appendingPathComponent("dry.png")
         let r = try CLI.run([
             "edit", wet.path, "--model", CLI.sd1.path, "--remove", "pleural effusion", "--side", "right",
