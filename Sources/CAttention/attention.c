@@ -1,15 +1,14 @@
 #include "cxr_attention.h"
+#include "attention_layout.h"
 
 #include <math.h>
 #include <string.h>
 
 size_t cxr_attention_packed_keys_count(size_t lk, size_t d) { return (lk + 15) / 16 * 16 * d; }
 
-/* Score rows hold a block's keys from the start of its first 16-key panel: up to 15 leading columns when the
-   block starts inside a panel (any key_block works; the tests use 1, 3, 7). */
-static size_t score_stride(size_t key_block) { return (key_block + 15 + 15) / 16 * 16; }
+static size_t score_stride(size_t key_block) { return cxr_score_stride(key_block); }
 
-static size_t padded_dim(size_t d) { return (d + 15) / 16 * 16; }
+static size_t padded_dim(size_t d) { return cxr_padded_dim(d); }
 
 size_t cxr_attention_scratch_count(size_t rows, size_t key_block, size_t d) {
     return rows * score_stride(key_block) + rows * padded_dim(d) + 2 * rows;

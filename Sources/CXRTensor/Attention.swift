@@ -8,8 +8,8 @@ import Foundation
 /// blocks of `keyBlock`, keeping only a score tile instead of queryChunk x Lk scores. Per row they keep the
 /// running maximum m and sum l of exp(s - m); when a block raises m, the row's partial output and l are rescaled
 /// by exp(m_old - m_new), and the output is divided by l at the end. Heads and query blocks run in parallel on our
-/// threads. `kernel` chooses the implementation (the fused one falls back to BLAS where AVX-512 is missing); nil
-/// chunk and block sizes take the chosen kernel's tuned ones.
+/// threads. `kernel` chooses the implementation (one the CPU lacks falls back to the next: AVX-512 fused, AVX2
+/// fused, BLAS); nil chunk and block sizes take the chosen kernel's tuned ones.
 public func attention(
     q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
     queryChunk: Int? = nil, keyBlock: Int? = nil, kernel: AttentionKernel = AttentionSettings.kernel
@@ -17,11 +17,13 @@ public func attention(
     Profiler.measure("attention") {
         precondition(q.shape[2] % heads == 0 && k.shape[2] == q.shape[2] && v.shape[2] == q.shape[2])
         precondition(v.shape[1] == k.shape[1])
-        let kernel = kernel == .fused && AttentionKernel.fusedIsSupported ? kernel : .blas
+        let kernel = kernel.available
         let chunk = max(1, queryChunk ?? AttentionSettings.queryChunk(for: kernel))
         let block = max(1, keyBlock ?? AttentionSettings.keyBlock(for: kernel))
         switch kernel {
-        case .fused: return fusedAttention(q: q, k: k, v: v, heads: heads, causal: causal, chunk: chunk, block: block)
+        case .fused, .fusedAVX2:
+            return fusedAttention(
+                q: q, k: k, v: v, heads: heads, causal: causal, chunk: chunk, block: block, avx2: kernel == .fusedAVX2)
         case .blas: return blasAttention(q: q, k: k, v: v, heads: heads, causal: causal, chunk: chunk, block: block)
         }
     }
@@ -34,18 +36,43 @@ public enum AttentionKernel: String, Sendable, CaseIterable {
     /// the tiles: with a head dimension of 40-160 each tile GEMM is small, OpenBLAS packs both operands on every
     /// call and (held to its Haswell AVX2 kernel) runs at half the vector width; its score tiles also left L1.
     case fused
+    /// The same fused kernel in AVX2 + FMA (8 lanes, 16 registers), for x86 CPUs without AVX-512 (Zen 1-3, Haswell
+    /// to Alder Lake), where the BLAS kernel took about twice PyTorch's time.
+    case fusedAVX2 = "fused-avx2"
     /// OpenBLAS sgemm on each score tile, FastMath's softmax between the two products (any CPU).
     case blas
 
-    /// Whether this CPU and OS can run the fused kernel.
+    /// Whether this CPU and OS can run the AVX-512 fused kernel.
     public static let fusedIsSupported: Bool = cxr_attention_supported() == 1
+    /// Whether this CPU and OS can run the AVX2 fused kernel.
+    public static let fusedAVX2IsSupported: Bool = cxr_attention_avx2_supported() == 1
+
+    /// The fastest kernel this CPU runs: AVX-512 fused, else AVX2 fused, else BLAS.
+    public static let best: AttentionKernel = fused.available
+
+    /// Whether this CPU can run the kernel.
+    public var isSupported: Bool {
+        switch self {
+        case .fused: return Self.fusedIsSupported
+        case .fusedAVX2: return Self.fusedAVX2IsSupported
+        case .blas: return true
+        }
+    }
+
+    /// The kernel that runs when this one is asked for: itself where the CPU has it, else the next slower one, so
+    /// `fused` on an AVX2-only CPU still gets a fused kernel.
+    public var available: AttentionKernel {
+        if isSupported { return self }
+        return self == .fused ? AttentionKernel.fusedAVX2.available : .blas
+    }
 }
 
 /// The fused kernel: K packed per head (panels of 16 keys, so a score needs no transpose), then query blocks
-/// claimed one at a time by the threads.
-private func fusedAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool, chunk: Int, block: Int)
-    -> Tensor
-{
+/// claimed one at a time by the threads. Both variants share the packing and the scratch layout; `avx2` picks
+/// the 8-lane one.
+private func fusedAttention(
+    q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool, chunk: Int, block: Int, avx2: Bool
+) -> Tensor {
     let b = q.shape[0], lq = q.shape[1], hd = q.shape[2], lk = k.shape[1]
     let d = hd / heads
     var out = Tensor(zeros: [b, lq, hd])
@@ -89,10 +116,18 @@ private func fusedAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal:
                             let q0 = ci * chunk, rows = min(chunk, lq - q0)
                             let rowOffset = (bi * lq + q0) * hd + h * d
                             let headOffset = bi * lk * hd + h * d
-                            cxr_attention_rows(
-                                qp.baseAddress! + rowOffset, hd, packedKeys + head * packedCount,
-                                vp.baseAddress! + headOffset, hd, lk, d, scale, rows, causal ? 1 : 0, q0, block,
-                                op.baseAddress! + rowOffset, hd, tile)
+                            let qRows = qp.baseAddress! + rowOffset, keys = packedKeys + head * packedCount
+                            let values = vp.baseAddress! + headOffset, outRows = op.baseAddress! + rowOffset
+                            let mask: Int32 = causal ? 1 : 0
+                            if avx2 {
+                                cxr_attention_rows_avx2(
+                                    qRows, hd, keys, values, hd, lk, d, scale, rows, mask, q0, block, outRows, hd,
+                                    tile)
+                            } else {
+                                cxr_attention_rows(
+                                    qRows, hd, keys, values, hd, lk, d, scale, rows, mask, q0, block, outRows, hd,
+                                    tile)
+                            }
                         }
                     }
                 }
@@ -208,14 +243,15 @@ public func softmax(_ x: Tensor) -> Tensor {
 }
 
 /// Tuning of the attention kernels (`CXR_EDIT_ATTN_CHUNK` and `CXR_EDIT_ATTN_KEY_BLOCK` override the query-chunk
-/// and key-block sizes, `CXR_EDIT_ATTN_KERNEL=blas` or `fused` the kernel, for experiments).
+/// and key-block sizes, `CXR_EDIT_ATTN_KERNEL=blas`, `fused` or `fused-avx2` the kernel, for experiments: `fused-avx2`
+/// runs the AVX2 variant on an AVX-512 CPU too, so it can be tested and timed there).
 public enum AttentionSettings {
-    /// The fused kernel where the CPU has it, else BLAS.
+    /// The fastest fused kernel the CPU has, else BLAS.
     public static let kernel: AttentionKernel = {
         if let s = ProcessInfo.processInfo.environment["CXR_EDIT_ATTN_KERNEL"], let k = AttentionKernel(rawValue: s) {
             return k
         }
-        return AttentionKernel.fusedIsSupported ? .fused : .blas
+        return AttentionKernel.best
     }()
 
     static let queryChunkOverride = positiveInteger("CXR_EDIT_ATTN_CHUNK")
@@ -224,7 +260,7 @@ public enum AttentionSettings {
     /// Query rows per work item. Fused: 48 rows (a multiple of the 6- and 8-row register tiles) keep the score
     /// tile and the partial output rows in L1/L2 and still give the threads hundreds of items.
     public static func queryChunk(for kernel: AttentionKernel) -> Int {
-        queryChunkOverride ?? (kernel == .fused ? 48 : 256)
+        queryChunkOverride ?? (kernel == .blas ? 256 : 48)
     }
 
     /// Keys per block: 256. BLAS: a 256 x 256 float score tile is 256 KB, which stays in a 1 MB L2 with the Q and

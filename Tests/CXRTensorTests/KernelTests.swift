@@ -186,12 +186,12 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    /// Both attention kernels (the fused AVX-512 one where the CPU has it) equal the float64 reference on every
+    /// All attention kernels (the fused ones where the CPU has them) equal the float64 reference on every
     /// kind of tail the fused kernel's register tiles have: head dimensions that are not a multiple of 16 (5, 40)
     /// or take several output groups (80, 200), key counts and key blocks that start inside a 16-key panel, query
     /// blocks of 1-13 rows, causal masks, and scores wide enough that later blocks rescale the output.
     func testAttentionKernelsMatchReference() {
-        let kernels = AttentionKernel.allCases.filter { $0 != .fused || AttentionKernel.fusedIsSupported }
+        let kernels = AttentionKernel.allCases.filter(\.isSupported)
         for (heads, d, lq, lk) in [(2, 5, 13, 21), (1, 40, 50, 77), (2, 80, 9, 35), (1, 200, 7, 18)] {
             let q = random([2, lq, heads * d], seed: 31), v = random([2, lk, heads * d], seed: 33)
             var k = random([2, lk, heads * d], seed: 32)
@@ -216,6 +216,49 @@ final class KernelTests: XCTestCase {
                         y.maxAbsDifference(causalRef), 1e-5, "\(kernel) causal d \(d) chunk \(chunk ?? 0)")
                 }
             }
+        }
+    }
+
+    /// The AVX2 fused kernel (what CPUs without AVX-512 run; forced here, so AVX-512 machines test it too) equals
+    /// the float64 reference on SD's head sizes (40, 64, 80, 160) and on sizes whose last vector is masked (5, 12,
+    /// 20), self-attention with query and key blocks ending inside its 6-row and 16-key tiles, cross-attention on
+    /// 77 keys, causal masks, and keys wide enough that each block rescales the output by far.
+    func testFusedAVX2AttentionMatchesReference() throws {
+        try XCTSkipUnless(AttentionKernel.fusedAVX2IsSupported, "this CPU has no AVX2 + FMA")
+        XCTAssertEqual(AttentionKernel(rawValue: "fused-avx2"), .fusedAVX2)
+        XCTAssertEqual(AttentionKernel.fusedAVX2.available, .fusedAVX2)
+        let cases = [
+            (2, 40, 53, 77), (1, 64, 29, 29), (2, 80, 19, 77), (1, 160, 14, 33), (1, 5, 13, 21), (2, 12, 9, 40),
+            (1, 20, 11, 77),
+        ]
+        for (heads, d, lq, lk) in cases {
+            let q = random([2, lq, heads * d], seed: 41), v = random([2, lk, heads * d], seed: 43)
+            var k = random([2, lk, heads * d], seed: 42)
+            for i in k.data.indices { k.data[i] *= 4 }
+            let ref = naiveAttention(q: q, k: k, v: v, heads: heads, causal: false)
+            let blocks: [(Int?, Int?)] = [(nil, nil), (5, 7), (1, 16), (13, 33), (6, 1), (48, 20), (7, 256)]
+            for (chunk, block) in blocks {
+                let y = attention(
+                    q: q, k: k, v: v, heads: heads, queryChunk: chunk, keyBlock: block, kernel: .fusedAVX2)
+                XCTAssertLessThan(
+                    y.maxAbsDifference(ref), 1e-5, "d \(d) lq \(lq) lk \(lk) chunk \(chunk ?? 0) block \(block ?? 0)")
+            }
+            let causalRef = naiveAttention(q: q, k: q, v: q, heads: heads, causal: true)
+            for (chunk, block) in [(nil, nil), (4, 3), (13, 17), (6, 16)] as [(Int?, Int?)] {
+                let y = attention(
+                    q: q, k: q, v: q, heads: heads, causal: true, queryChunk: chunk, keyBlock: block,
+                    kernel: .fusedAVX2)
+                XCTAssertLessThan(y.maxAbsDifference(causalRef), 1e-5, "causal d \(d) chunk \(chunk ?? 0)")
+            }
+        }
+        // Keys that grow along the sequence: each block's maximum exceeds the last by far.
+        var kw = random([1, 40, 8], seed: 44)
+        for j in 0..<40 { for e in 0..<8 { kw.data[j * 8 + e] = Float(j) * 8 * (e == 0 ? 1 : 0.1) } }
+        let qw = random([1, 9, 8], seed: 45), vw = random([1, 40, 8], seed: 46)
+        let wideRef = naiveAttention(q: qw, k: kw, v: vw, heads: 1, causal: false)
+        for block in [1, 4, 5, 16] {
+            let y = attention(q: qw, k: kw, v: vw, heads: 1, keyBlock: block, kernel: .fusedAVX2)
+            XCTAssertLessThan(y.maxAbsDifference(wideRef), 1e-5, "wide scores, block \(block)")
         }
     }
 

@@ -39,6 +39,16 @@ void cxr_attention_rows(const float *q, size_t ldq, const float *packed_keys, co
                         size_t lk, size_t d, float scale, size_t rows, int causal, size_t first_row,
                         size_t key_block, float *out, size_t ldo, float *scratch);
 
+/* 1 when this CPU and OS can run the AVX2 variant (AVX2 and FMA with YMM state enabled). */
+int cxr_attention_avx2_supported(void);
+
+/* cxr_attention_rows in AVX2 + FMA (8 lanes, 16 registers; attention_avx2.c), for x86 CPUs without AVX-512 such
+   as Zen 1-3 and Haswell to Alder Lake: the same packed keys, scratch, arguments and result up to float rounding.
+   Must only be called where cxr_attention_avx2_supported() is 1. */
+void cxr_attention_rows_avx2(const float *q, size_t ldq, const float *packed_keys, const float *v, size_t ldv,
+                             size_t lk, size_t d, float scale, size_t rows, int causal, size_t first_row,
+                             size_t key_block, float *out, size_t ldo, float *scratch);
+
 /* Atomically adds 1 to *counter and returns its previous value: hands out work items to threads in order,
    so a thread that the shared machine descheduled takes fewer of them instead of holding up the others. */
 size_t cxr_attention_claim(size_t *counter);

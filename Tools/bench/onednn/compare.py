@@ -304,6 +304,11 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--accuracy", action="store_true", help="run the float64 accuracy check first")
     ap.add_argument("--no-winograd", action="store_true", help="leave out oneDNN's fp32 Winograd convolution")
+    ap.add_argument("--no-onednn", action="store_true", help="leave out oneDNN (to compare our own kernels)")
+    ap.add_argument("--attn-kernels", default="",
+                    help="comma-separated CXR_EDIT_ATTN_KERNEL values (fused, fused-avx2, blas): the first one runs "
+                    "in 'ours', each other one in an extra cxr-kernel-bench named attn-<kernel>, timed on attention "
+                    "only, so the kernels alternate shape by shape in one run")
     ap.add_argument("--json-out")
     args = ap.parse_args()
     if args.serve_torch:
@@ -313,8 +318,15 @@ def main():
         print(msg, file=sys.stderr, flush=True)
 
     env = dict(os.environ, CXR_EDIT_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads))
-    engines = [Engine("ours", [args.ours], env), Engine("onednn", [args.onednn], env)]
-    if not args.no_winograd:
+    attn_kernels = list(filter(None, args.attn_kernels.split(",")))
+    ours_env = dict(env, CXR_EDIT_ATTN_KERNEL=attn_kernels[0]) if attn_kernels else env
+    engines = [Engine("ours", [args.ours], ours_env)]
+    for kernel in attn_kernels[1:]:
+        engines.append(Engine(f"attn-{kernel}", [args.ours], dict(env, CXR_EDIT_ATTN_KERNEL=kernel),
+                              runs=lambda s, p: s["op"] == "attention"))
+    if not args.no_onednn:
+        engines.append(Engine("onednn", [args.onednn], env))
+    if not args.no_onednn and not args.no_winograd:
         # oneDNN's Winograd F(4x4,3x3) exists for fp32 3x3 stride-1 only; auto (= direct) is the other engine.
         engines.append(Engine("onednn_wino", [args.onednn], dict(env, ONEDNN_BENCH_CONV_ALG="winograd"),
                               runs=lambda s, p: p == "fp32" and s["op"] == "conv" and s["k"] == 3
@@ -325,14 +337,15 @@ def main():
         log(f"{e.name}: {e.banner}")
     load_before = os.getloadavg()
     result = dict(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), threads=args.threads,
+                  attn_kernels=attn_kernels or None,
                   openblas_coretype=os.environ.get("OPENBLAS_CORETYPE"), banners={e.name: e.banner for e in engines},
                   load_before=load_before)
     try:
+        ops = set(args.ops.split(","))
         if args.accuracy:
-            result["accuracy"] = accuracy(engines, ACCURACY_CASES, log)
+            result["accuracy"] = accuracy(engines, [c for c in ACCURACY_CASES if c["op"] in ops], log)
         shapes = json.load(open(args.shapes))["shapes"]
         groups = set(filter(None, args.groups.split(",")))
-        ops = set(args.ops.split(","))
         shapes = [s for s in shapes if (not groups or s["group"] in groups) and s["op"] in ops]
         rows = time_shapes(shapes, engines, args.precisions.split(","), args.rounds, args.budget, log)
         result["rows"] = rows
