@@ -20,9 +20,11 @@ struct Edit: ParsableCommand {
             --mask (white = edit) name the area yourself.
 
             A region is repainted together with a --margin band around it, blended softly into the input; every pixel \
-            beyond the band (and in --keep areas) is the input's, bit for bit. With --detail on (the default) the input's \
-            own fine detail, which the model cannot represent, is added back wherever the edit left the content alone; \
-            --detail off gives the pipeline's raw output (the same image as diffusers for the same seed).
+            beyond the band (and in --keep areas) is the input's, bit for bit. Inside, --detail difference (the \
+            default) writes the input plus the difference between the model's rendering with and without the finding \
+            (the null edit), so what any pass through the model changes cancels and the null edit is the input; \
+            --detail on adds the input's fine detail back to the model's rendering wherever the edit left the content \
+            alone; --detail off gives the pipeline's raw output (the same image as diffusers for the same seed).
 
             The image is fitted to the model's size (long side scaled, black padding), edited, mapped back and written \
             at the input's size and bit depth, grey unless --rgb. The output is marked synthetic, and its provenance \
