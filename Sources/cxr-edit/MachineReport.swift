@@ -30,5 +30,18 @@ enum MachineReport {
             : "bf16 gemm: not available (no AVX512-BF16); --precision auto runs fp32"
     }
 
-    static var lines: [String] { [cpuLine, blasLine, bf16Line] }
+    /// The attention kernel that runs, and whether the environment chose it (`CXR_EDIT_ATTN_KERNEL`): attention is a
+    /// third to a half of a UNet step, and its kernels differ about twofold between ISAs.
+    static var attentionLine: String {
+        let runs = AttentionSettings.kernel.available, best = AttentionKernel.best
+        let names: [AttentionKernel: String] = [
+            .fused: "fused AVX-512", .fusedAVX2: "fused AVX2+FMA", .blas: "OpenBLAS tiles",
+        ]
+        let chosen =
+            runs == best
+            ? "the best this CPU runs" : "from CXR_EDIT_ATTN_KERNEL; the best here is \(best.rawValue)"
+        return "attention: \(runs.rawValue) (\(names[runs] ?? runs.rawValue)), \(chosen)"
+    }
+
+    static var lines: [String] { [cpuLine, blasLine, bf16Line, attentionLine] }
 }

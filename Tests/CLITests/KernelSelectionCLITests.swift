@@ -35,6 +35,23 @@ final class KernelSelectionCLITests: XCTestCase {
         XCTAssertTrue(report.gemmLine.hasPrefix("gemm check: passed"), report.gemmLine)
     }
 
+    /// The attention kernel is reported: the best this CPU runs, or the one CXR_EDIT_ATTN_KERNEL asks for.
+    func testAttentionKernelIsReported() throws {
+        func attentionLine(_ environment: [String: String?]) throws -> String {
+            let r = try CLI.run(["--version"], environment: environment)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return r.stdout.split(separator: "\n").map(String.init).first { $0.hasPrefix("attention: ") } ?? ""
+        }
+        let best = try attentionLine(["CXR_EDIT_ATTN_KERNEL": nil])
+        XCTAssertTrue(best.hasPrefix("attention: \(AttentionKernel.best.rawValue) ("), best)
+        XCTAssertTrue(best.hasSuffix("the best this CPU runs"), best)
+        let forced = try attentionLine(["CXR_EDIT_ATTN_KERNEL": "blas"])
+        XCTAssertTrue(forced.hasPrefix("attention: blas (OpenBLAS tiles)"), forced)
+        if AttentionKernel.best != .blas {
+            XCTAssertTrue(forced.contains("from CXR_EDIT_ATTN_KERNEL"), forced)
+        }
+    }
+
     /// Every kernel set this CPU can execute, when asked for: respected, reported, and correct on the check's
     /// odd shapes and transposes.
     func testEachKernelSetTheEnvironmentAsksForIsRespectedAndCorrect() throws {
