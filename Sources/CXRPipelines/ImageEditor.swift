@@ -22,9 +22,10 @@ public final class ImageEditor {
     private var roundTrips: [String: Tensor] = [:]
     /// Raw renderings by everything that shapes them, so that an edit and its null edit under `.difference` (and a
     /// probe's edits sharing one null edit) render the null prompt once. Bounded: cleared when it grows past
-    /// `renderCacheLimit` entries and with the image caches.
+    /// `renderCacheLimit` entries (a 512 px rendering is about 3 MB, so at most about 100 MB) and with the image
+    /// caches; a cleared entry is rendered again, to the same pixels.
     private var renders: [String: DiffusionResult] = [:]
-    static let renderCacheLimit = 8
+    static let renderCacheLimit = 32
 
     public init(model: StableDiffusionModel, cache: EncodingCache = EncodingCache()) {
         self.model = model
