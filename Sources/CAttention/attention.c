@@ -6,12 +6,8 @@
 
 size_t cxr_attention_packed_keys_count(size_t lk, size_t d) { return (lk + 15) / 16 * 16 * d; }
 
-static size_t score_stride(size_t key_block) { return cxr_score_stride(key_block); }
-
-static size_t padded_dim(size_t d) { return cxr_padded_dim(d); }
-
 size_t cxr_attention_scratch_count(size_t rows, size_t key_block, size_t d) {
-    return rows * score_stride(key_block) + rows * padded_dim(d) + 2 * rows;
+    return rows * cxr_score_stride(key_block) + rows * cxr_padded_dim(d) + 2 * rows;
 }
 
 void cxr_attention_pack_keys(const float *k, size_t ldk, size_t lk, size_t d, float *dst) {
@@ -243,13 +239,9 @@ AVX512 void cxr_attention_rows(const float *q, size_t ldq, const float *packed_k
                                size_t lk, size_t d, float scale, size_t rows, int causal, size_t first_row,
                                size_t key_block, float *out, size_t ldo, float *scratch) {
     if (rows == 0 || d == 0) return;
-    const size_t lds = score_stride(key_block), dpad = padded_dim(d), dv = dpad / 16;
+    const size_t lds = cxr_score_stride(key_block), dpad = cxr_padded_dim(d), dv = dpad / 16;
     float *s = scratch, *o = s + rows * lds, *m = o + rows * dpad, *l = m + rows;
-    memset(o, 0, rows * dpad * sizeof(float));
-    for (size_t r = 0; r < rows; r++) {
-        m[r] = -INFINITY;
-        l[r] = 0;
-    }
+    cxr_start_rows(o, m, l, rows, dpad);
     const __mmask16 last = lanes(d - (dv - 1) * 16);
     /* Output vectors in groups of at most 6, as even as possible (d = 160: 5 + 5, not 6 + 4). */
     const size_t groups = (dv + 5) / 6, groupWidth = (dv + groups - 1) / groups;
@@ -261,9 +253,7 @@ AVX512 void cxr_attention_rows(const float *q, size_t ldq, const float *packed_k
         if (dv == 3) pairs = value_pairs_8_2;
         if (dv == 4) pairs = value_pairs_6_3, pairRows = 6;
     }
-    /* Causal rows see keys 0 ... first_row + r: keys past the block's last row are never needed. */
-    size_t keys = lk;
-    if (causal && first_row + rows < keys) keys = first_row + rows;
+    const size_t keys = cxr_needed_keys(lk, causal, first_row, rows);
     for (size_t k0 = 0; k0 < keys; k0 += key_block) {
         const size_t n = key_block < keys - k0 ? key_block : keys - k0;
         const size_t lead = k0 % 16, panels = (lead + n + 15) / 16;
@@ -276,11 +266,7 @@ AVX512 void cxr_attention_rows(const float *q, size_t ldq, const float *packed_k
             }
         }
         for (size_t r = 0; r < rows; r++) {
-            size_t valid = n;
-            if (causal) {
-                size_t seen = first_row + r + 1; /* keys this row may see */
-                valid = seen <= k0 ? 0 : seen - k0 < n ? seen - k0 : n;
-            }
+            const size_t valid = cxr_visible_keys(causal, first_row, r, k0, n);
             float correction = softmax_block(s + r * lds + lead, valid, n, scale, &m[r], &l[r]);
             if (correction != 1) {
                 const __m512 cv = _mm512_set1_ps(correction);

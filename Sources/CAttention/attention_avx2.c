@@ -222,18 +222,12 @@ AVX2 void cxr_attention_rows_avx2(const float *q, size_t ldq, const float *packe
     if (rows == 0 || d == 0) return;
     const size_t lds = cxr_score_stride(key_block), dpad = cxr_padded_dim(d), dv = (d + 7) / 8;
     float *s = scratch, *o = s + rows * lds, *m = o + rows * dpad, *l = m + rows;
-    memset(o, 0, rows * dpad * sizeof(float));
-    for (size_t r = 0; r < rows; r++) {
-        m[r] = -INFINITY;
-        l[r] = 0;
-    }
+    cxr_start_rows(o, m, l, rows, dpad);
     const __m256i last = lanes(d - (dv - 1) * 8);
     const int tailMasked = d % 8 != 0;
     /* Output vectors in pairs, the last one alone where their count is odd (d = 40: 2 + 2 + 1). */
     const size_t groups = (dv + VALUE_WIDTH - 1) / VALUE_WIDTH, narrow = dv / groups, wide = dv % groups;
-    /* Causal rows see keys 0 ... first_row + r: keys past the block's last row are never needed. */
-    size_t keys = lk;
-    if (causal && first_row + rows < keys) keys = first_row + rows;
+    const size_t keys = cxr_needed_keys(lk, causal, first_row, rows);
     for (size_t k0 = 0; k0 < keys; k0 += key_block) {
         const size_t n = key_block < keys - k0 ? key_block : keys - k0;
         const size_t lead = k0 % 16, panels = (lead + n + 15) / 16;
@@ -243,11 +237,7 @@ AVX2 void cxr_attention_rows_avx2(const float *q, size_t ldq, const float *packe
             score_kernels[rr](q + r0 * ldq, ldq, kp, d, s + r0 * lds, lds, panels);
         }
         for (size_t r = 0; r < rows; r++) {
-            size_t valid = n;
-            if (causal) {
-                size_t seen = first_row + r + 1; /* keys this row may see */
-                valid = seen <= k0 ? 0 : seen - k0 < n ? seen - k0 : n;
-            }
+            const size_t valid = cxr_visible_keys(causal, first_row, r, k0, n);
             float correction = softmax_block(s + r * lds + lead, valid, n, scale, &m[r], &l[r]);
             if (correction != 1) {
                 const __m256 cv = _mm256_set1_ps(correction);
