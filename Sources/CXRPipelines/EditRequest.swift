@@ -93,15 +93,16 @@ public struct EditRequest: Sendable {
     public var isRegional: Bool { editMask != nil }
 
     /// The matched null edit (docs/EVALUATION.md): the same image, masks, seed, strength, sampler, inversion and
-    /// detail settings, with the prompt the edit would use without its findings' sentences (`basePrompt`) and the
-    /// negative prompt without the sentences a removal adds (`baseNegativePrompt`). What it changes, any edit
-    /// changes; only the difference between the two is the finding.
-    public func nullEdit(basePrompt: String, baseNegativePrompt: String) -> EditRequest {
+    /// detail settings, with `nullPrompt` (the prompt the edit would use without its findings' sentences) and
+    /// `nullNegativePrompt` (without the sentences a removal adds) as its prompts. What it changes, any edit
+    /// changes; only the difference between the two is the finding. Throws when the request has no null prompt.
+    public func nullEdit() throws -> EditRequest {
+        guard let nullPrompt else {
+            throw PipelineError.invalid("this edit has no null prompt (the prompt without the finding)")
+        }
         var null = self
-        null.prompt = basePrompt
-        null.negativePrompt = baseNegativePrompt
-        null.nullPrompt = basePrompt
-        null.nullNegativePrompt = baseNegativePrompt
+        null.prompt = nullPrompt
+        null.negativePrompt = nullNegativePrompt
         return null
     }
 

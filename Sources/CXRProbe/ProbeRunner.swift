@@ -244,10 +244,10 @@ public final class ProbeRunner {
     /// The matched null edit of `request` (same everything, the prompt without the finding), made once per image
     /// and shared by every edit that matches it; identified by a hash of the request's pixel-changing settings.
     private func null(
-        of request: EditRequest, resolved: ResolvedEdit, input: InputImage, state s: inout ImageState,
+        of request: EditRequest, input: InputImage, state s: inout ImageState,
         summary: inout ProbeRunSummary
     ) throws -> NullResult {
-        let nullRequest = Self.nullRequest(of: request, resolved: resolved)
+        let nullRequest = try request.nullEdit()
         let key = Self.nullKey(nullRequest)
         if let hit = s.nulls[key] { return hit }
         let outcome = try edit(nullRequest, what: "\(input.url.path): null edit", summary: &summary)
@@ -265,11 +265,6 @@ public final class ProbeRunner {
             scores: scores, report: outcome.report, output: output)
         s.nulls[key] = result
         return result
-    }
-
-    /// The matched null edit of a counterfactual: the same request with the prompts of the edit without its findings.
-    static func nullRequest(of request: EditRequest, resolved: ResolvedEdit) -> EditRequest {
-        request.nullEdit(basePrompt: resolved.nullPrompt, baseNegativePrompt: resolved.nullNegativePrompt)
     }
 
     /// SHA-256 of everything in a request that changes its pixels (the image by its key).
@@ -306,7 +301,7 @@ public final class ProbeRunner {
         if let w = resolved.fitWarning { extras["warning"] = w }
         request.provenanceExtras = extras
         let outcome = try self.edit(request, what: "\(input.url.path): edit '\(edit.name)'", summary: &summary)
-        let nullResult = try null(of: request, resolved: resolved, input: input, state: &s, summary: &summary)
+        let nullResult = try null(of: request, input: input, state: &s, summary: &summary)
         let denoise = summary.denoisingSeconds - denoiseBefore
         let outputName = try save(
             outcome, request: request, name: "images/\(id).png",

@@ -75,7 +75,7 @@ public struct ProbeSurvey {
             let steps = Self.denoisingSteps(of: request)
             out.counterfactuals += 1
             out.denoisingSteps += steps
-            let nullKey = ProbeRunner.nullKey(ProbeRunner.nullRequest(of: request, resolved: resolved))
+            let nullKey = ProbeRunner.nullKey(try request.nullEdit())
             if c.nulls.insert(nullKey).inserted {
                 out.nullEdits += 1
                 out.denoisingSteps += steps

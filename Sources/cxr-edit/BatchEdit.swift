@@ -153,9 +153,7 @@ struct BatchEdit {
         let request = try edit.makeRequest(
             prepared, seed: job.seed, resolved: resolved, prompt: prompt,
             modelURL: s.modelURL, steps: s.steps, guidance: s.guidance, noise: s.noise)
-        let null = job.null.map { _ in
-            edit.makeNullRequest(request, resolved: resolved, outputName: job.output.lastPathComponent)
-        }
+        let null = try job.null.map { _ in try edit.makeNullRequest(request, outputName: job.output.lastPathComponent) }
         return (request, null)
     }
 

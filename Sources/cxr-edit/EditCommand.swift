@@ -223,7 +223,7 @@ struct Edit: ParsableCommand {
         try write(outcome, of: request, to: outURL, stamp: stamp, source: inURL, overwrite: output.overwrite)
         var null: (url: URL, outcome: EditOutcome)?
         if let nullURL {
-            let nullRequest = makeNullRequest(request, resolved: resolved, outputName: outURL.lastPathComponent)
+            let nullRequest = try makeNullRequest(request, outputName: outURL.lastPathComponent)
             let nullOutcome = try run(editor, nullRequest, reporter: ProgressReporter(output, label: "null edit"))
             try write(
                 nullOutcome, of: nullRequest, to: nullURL, stamp: stamp, source: inURL,
@@ -338,10 +338,8 @@ struct Edit: ParsableCommand {
     }
 
     /// The matched null edit of `request`, naming the edit's file in its provenance.
-    func makeNullRequest(_ request: EditRequest, resolved: ResolvedFindings, outputName: String) -> EditRequest {
-        var nullRequest = request.nullEdit(
-            basePrompt: resolved.nullPrompt,
-            baseNegativePrompt: resolved.nullNegativePrompt)
+    func makeNullRequest(_ request: EditRequest, outputName: String) throws -> EditRequest {
+        var nullRequest = try request.nullEdit()
         nullRequest.provenanceExtras["null-edit-of"] = outputName
         nullRequest.provenanceExtras["command"] = nil
         return nullRequest

@@ -186,7 +186,7 @@ final class ImageEditorTests: XCTestCase {
             XCTAssertEqual(p.extra["detail"], "difference")
             XCTAssertEqual(p.extra["null-prompt"], base)
 
-            let nullRequest = r.nullEdit(basePrompt: base, baseNegativePrompt: "")
+            let nullRequest = try r.nullEdit()
             XCTAssertTrue(nullRequest.isNullEdit)
             var nullSteps: [Int] = []
             let nullOut = try editor.edit(nullRequest) { nullSteps.append($0.step) }
@@ -246,9 +246,13 @@ final class ImageEditorTests: XCTestCase {
         let r = EditRequest(
             image: img, prompt: "Frontal chest radiograph. Cardiomegaly.", negativePrompt: "x. Effusion.",
             editMask: try Self.rect(8, 8, x: 0..<4, y: 0..<4), seed: 3, steps: 9, guidance: 2, detail: .off,
-            margin: 5, imageKey: "k")
+            nullPrompt: "Frontal chest radiograph.", nullNegativePrompt: "x.", margin: 5, imageKey: "k")
         XCTAssertEqual(r.strength, EditRequest.defaultRegionalStrength)
-        let n = r.nullEdit(basePrompt: "Frontal chest radiograph.", baseNegativePrompt: "x.")
+        let n = try r.nullEdit()
+        XCTAssertTrue(n.isNullEdit)
+        var orphan = r
+        orphan.nullPrompt = nil
+        XCTAssertThrowsError(try orphan.nullEdit())
         XCTAssertEqual(n.prompt, "Frontal chest radiograph.")
         XCTAssertEqual(n.negativePrompt, "x.")
         XCTAssertEqual([n.seed, UInt64(n.steps), UInt64(n.margin)], [3, 9, 5])
