@@ -21,7 +21,11 @@ final class CompositionTests: XCTestCase {
         let c = try compose(
             EditSpec(basePrompt: "PA chest x-ray", baseNegativePrompt: "blurry", removes: [ptx]), vocabulary: vocab)
         XCTAssertEqual(c.prompt, "PA chest x-ray. No pneumothorax.")
-        XCTAssertEqual(c.negativePrompt, "blurry. Small right pneumothorax.")
+        // Guidance starts from the image as it is (base prompt + finding) and moves away from the finding; the
+        // null edit's negative prompt is the base prompt, so it renders the plain "PA chest x-ray." conditional.
+        XCTAssertEqual(c.negativePrompt, "blurry. PA chest x-ray. Small right pneumothorax.")
+        XCTAssertEqual(c.basePrompt, "PA chest x-ray.")
+        XCTAssertEqual(c.baseNegativePrompt, "blurry. PA chest x-ray.")
         XCTAssertEqual(c.regions, ["right-lung"])
     }
 
@@ -32,7 +36,8 @@ final class CompositionTests: XCTestCase {
                 removes: [try vocab.lookup("edema")]), vocabulary: vocab)
         XCTAssertEqual(
             c.prompt, "Frontal chest radiograph. Mild cardiomegaly. Left pleural effusion. No pulmonary edema.")
-        XCTAssertEqual(c.negativePrompt, "Pulmonary edema.")
+        XCTAssertEqual(c.negativePrompt, "Frontal chest radiograph. Pulmonary edema.")
+        XCTAssertEqual(c.baseNegativePrompt, "Frontal chest radiograph.")
         XCTAssertEqual(c.regions, ["heart", "left-lower-zone", "lungs"])
         XCTAssertLessThan(estimatedCLIPTokens(c.prompt), 75)
     }

@@ -110,9 +110,9 @@ final class ExtentTests: XCTestCase {
             EditSpec(basePrompt: "PA view", baseNegativePrompt: "blurry", adds: [effusion], removes: [cardio]),
             vocabulary: vocab)
         XCTAssertEqual(c.prompt, "PA view. Large right pleural effusion. Heart size is normal.")
-        XCTAssertEqual(c.negativePrompt, "blurry. Cardiomegaly.")
+        XCTAssertEqual(c.negativePrompt, "blurry. PA view. Cardiomegaly.")
         XCTAssertEqual(c.basePrompt, "PA view.")
-        XCTAssertEqual(c.baseNegativePrompt, "blurry.")
+        XCTAssertEqual(c.baseNegativePrompt, "blurry. PA view.")
         XCTAssertEqual(
             c.areas,
             [
