@@ -39,10 +39,16 @@ public func conv2d(
         {
             out.data.withUnsafeMutableBufferPointer { op in
                 x.data.withUnsafeBufferPointer { xp in
-                    winogradConv3x3(
-                        xp.baseAddress!, n: n, c: c, h: h, w: w, weight: weight, bias: bias,
-                        padTop: padding.top, padLeft: padding.left, ho: ho, wo: wo, out: op.baseAddress!,
-                        precision: precision)
+                    if ConvolutionSettings.usesLargeTiles(channels: c, pixels: plane, precision: precision) {
+                        winogradF4Conv3x3(
+                            xp.baseAddress!, n: n, c: c, h: h, w: w, weight: weight, bias: bias,
+                            padTop: padding.top, padLeft: padding.left, ho: ho, wo: wo, out: op.baseAddress!)
+                    } else {
+                        winogradConv3x3(
+                            xp.baseAddress!, n: n, c: c, h: h, w: w, weight: weight, bias: bias,
+                            padTop: padding.top, padLeft: padding.left, ho: ho, wo: wo, out: op.baseAddress!,
+                            precision: precision)
+                    }
                 }
             }
             return out

@@ -2,12 +2,29 @@ import Foundation
 
 /// Switches for the convolution algorithms (benchmarks and tests flip them; normal use keeps the defaults).
 public enum ConvolutionSettings {
-    /// Use Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions on planes of at least `winogradMinPixels`.
+    /// Use Winograd for 3x3 stride-1 convolutions on planes of at least `winogradMinPixels`.
     /// Set CXR_EDIT_WINOGRAD=0 to disable (e.g. to compare with plain im2col).
     nonisolated(unsafe) public static var winograd: Bool =
         ProcessInfo.processInfo.environment["CXR_EDIT_WINOGRAD"] != "0"
     /// Below this output size the transforms cost more than the 2.25x fewer multiplications save.
     nonisolated(unsafe) public static var winogradMinPixels: Int = 16 * 16
+    /// Use F(4x4, 3x3) (`winogradF4Conv3x3`) instead of F(2x2, 3x3) where `usesLargeTiles` says so.
+    /// Set CXR_EDIT_WINOGRAD=2 to keep F(2x2, 3x3) everywhere (e.g. to compare the two).
+    nonisolated(unsafe) public static var winogradLargeTiles: Bool =
+        ProcessInfo.processInfo.environment["CXR_EDIT_WINOGRAD"] != "2"
+    /// F(4x4, 3x3) from this output plane size: the SD VAE decoder's 128x128 to 512x512 planes, not the UNet's
+    /// (64x64 at most at 512 px), whose fp32 weights are kept transformed and would take 36/16 the memory.
+    nonisolated(unsafe) public static var winogradLargeTileMinPixels: Int = 128 * 128
+    /// ... and from this many input channels (an SD VAE decoder's narrowest layers have 128): the bundled model's
+    /// VAE (64 channels and fewer) keeps F(2x2, 3x3), and with it its recorded outputs.
+    nonisolated(unsafe) public static var winogradLargeTileMinChannels: Int = 128
+
+    /// Whether a 3x3 stride-1 convolution with `channels` inputs on an output plane of `pixels` runs by F(4x4, 3x3):
+    /// in fp32 only (in bf16 its error is 5x F(2x2, 3x3)'s, see `winogradF4Conv3x3`).
+    static func usesLargeTiles(channels: Int, pixels: Int, precision: GEMMPrecision) -> Bool {
+        winogradLargeTiles && precision == .fp32 && pixels >= winogradLargeTileMinPixels
+            && channels >= winogradLargeTileMinChannels
+    }
 }
 
 /// 3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3): each 2x2 output tile costs 16
@@ -104,7 +121,7 @@ func winogradConv3x3(
 /// that make up tiles [first, first + count) (tiles numbered image by image, row by row; `offset` is the run's
 /// first tile minus `first`), so the transforms can work on a run at once.
 @inline(__always)
-private func forEachTileRun(
+func forEachTileRun(
     first: Int, count: Int, tilesPerImage: Int, tileColumns tw: Int, _ body: (Int, Int, Int, Int, Int) -> Void
 ) {
     var g = first
@@ -235,13 +252,13 @@ private func transformOutputRun(
 extension SIMD8 where Scalar == Float {
     /// Eight floats from `p` (any alignment).
     @inline(__always)
-    fileprivate static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
     }
 
     /// Stores the eight lanes at `p` (any alignment).
     @inline(__always)
-    fileprivate func store(to p: UnsafeMutablePointer<Float>) {
+    func store(to p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: self, as: SIMD8<Float>.self)
     }
 }
