@@ -318,8 +318,10 @@ final class ProbeRunnerTests: XCTestCase {
         XCTAssertNil(try resolver.resolve(global, image: img, imageKey: "k").editMask)
         let remove = ProbeEdit(name: "r", action: .remove, finding: "pneumothorax", region: ["auto"])
         let rr = try resolver.resolve(remove, image: img, imageKey: "k")
-        XCTAssertFalse(rr.negativePrompt.isEmpty)
-        XCTAssertEqual(rr.nullNegativePrompt, "", "the null edit drops the removal's negative prompt")
+        XCTAssertEqual(rr.negativePrompt, "Frontal chest radiograph. Pneumothorax.")
+        XCTAssertEqual(
+            rr.nullNegativePrompt, "Frontal chest radiograph.",
+            "the null edit drops the removal's presence sentence and keeps the base prompt as its negative prompt")
         XCTAssertEqual(rr.target, "Pneumothorax")
         XCTAssertNotNil(rr.editMask)
         XCTAssertThrowsError(
