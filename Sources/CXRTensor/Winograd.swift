@@ -39,8 +39,7 @@ func winogradConv3x3(
     precision: GEMMPrecision = .fp32
 ) {
     let o = weight.shape[0]
-    let th = (ho + 1) / 2, tw = (wo + 1) / 2
-    let tilesPerImage = th * tw, tiles = n * tilesPerImage
+    let tiles = n * ((ho + 1) / 2) * ((wo + 1) / 2)
     let chunk = max(64, min(tiles, (32 << 20) / (64 * max(c, o))))
 
     // U[ξ] (o x c): in fp32 kept with the weight while it fits `DerivedFloats.budget` (a small model's), else
@@ -77,28 +76,59 @@ func winogradConv3x3(
         operands = packed.matrices.map { .packed($0) }
     }
 
-    let vBuf = ScratchPool.shared.take(16 * c * chunk)
-    let mBuf = ScratchPool.shared.take(16 * o * chunk)
+    winogradBands(
+        WinogradTiles(side: 2, rowScratchPerTile: 8, inputRun: transformInputRun, outputRun: transformOutputRun),
+        x, n: n, c: c, h: h, w: w, o: o, bias: bias, padTop: padTop, padLeft: padLeft, ho: ho, wo: wo, out: out,
+        chunk: chunk, precision: precision, operands: operands)
+}
+
+/// The transforms of one Winograd variant, for the band loop F(2x2, 3x3) and F(4x4, 3x3) share.
+struct WinogradTiles {
+    /// Output tile side (2 or 4); the input patches are side + 2 square, so there are (side + 2)² products.
+    var side: Int
+    /// Scratch floats the input transform needs per tile of a run (plus one tile's worth).
+    var rowScratchPerTile: Int
+    /// V = Bᵀ d B of a run of adjacent tiles: (plane, h, w, y0, x0, length, rows scratch, v, vStride).
+    var inputRun:
+        (UnsafePointer<Float>, Int, Int, Int, Int, Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int)
+            -> Void
+    /// Y = Aᵀ M A (+ bias) of a run of adjacent tiles: (m, mStride, length, bias, plane, ho, wo, oy, ox).
+    var outputRun: (UnsafePointer<Float>, Int, Int, Float, UnsafeMutablePointer<Float>, Int, Int, Int, Int) -> Void
+}
+
+/// Runs the tiles `chunk` at a time: input transform (parallel over channels), the (side + 2)² products
+/// M[ξ] (o x tiles) = U[ξ] (o x c) · V[ξ] (c x tiles), then the output transform (parallel over output channels).
+/// Why bands: the transformed inputs and products of a whole plane would take (side + 2)² / side² times the
+/// activations' memory; a band of tiles keeps them near 32 MB.
+func winogradBands(
+    _ tiles: WinogradTiles, _ x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, o: Int, bias: Tensor?,
+    padTop: Int, padLeft: Int, ho: Int, wo: Int, out: UnsafeMutablePointer<Float>, chunk: Int,
+    precision: GEMMPrecision, operands: [GEMMOperand]
+) {
+    let side = tiles.side, points = (side + 2) * (side + 2)
+    let tw = (wo + side - 1) / side, tilesPerImage = ((ho + side - 1) / side) * tw, count = n * tilesPerImage
+    let vBuf = ScratchPool.shared.take(points * c * chunk)
+    let mBuf = ScratchPool.shared.take(points * o * chunk)
     defer { ScratchPool.shared.give(vBuf); ScratchPool.shared.give(mBuf) }
     nonisolated(unsafe) let v = vBuf.base, m = mBuf.base, dst = out
     var p0 = 0
-    while p0 < tiles {
-        let pc = min(chunk, tiles - p0)
+    while p0 < count {
+        let pc = min(chunk, count - p0)
         let vStride = c * pc, mStride = o * pc  // between ξ planes
         // Input transform, parallel over channels, a run of adjacent tiles at a time.
         Parallel.for(c, minChunk: 2) { ci in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * (tw + 1)) { rows in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: tiles.rowScratchPerTile * (tw + 1)) { rows in
                 forEachTileRun(first: p0, count: pc, tilesPerImage: tilesPerImage, tileColumns: tw) {
                     img, ty, tx, length, offset in
-                    transformInputRun(
-                        plane: x + (img * c + ci) * h * w, h: h, w: w, y0: 2 * ty - padTop, x0: 2 * tx - padLeft,
-                        length: length, rows: rows.baseAddress!, v: v + ci * pc + offset, vStride: vStride)
+                    tiles.inputRun(
+                        x + (img * c + ci) * h * w, h, w, side * ty - padTop, side * tx - padLeft, length,
+                        rows.baseAddress!, v + ci * pc + offset, vStride)
                 }
             }
         }
-        // The 16 products M[ξ] (o x pc) = U[ξ] (o x c) · V[ξ] (c x pc), whole GEMMs spread over the threads: one
-        // hand-off for all 16, each product computed (and its V packed) once, as one single-threaded call.
-        Parallel.for(16) { xi in
+        // The products, whole GEMMs spread over the threads: one hand-off for all of them, each product computed
+        // (and its V packed) once, as one single-threaded call.
+        Parallel.for(points) { xi in
             gemm(
                 precision, m: o, n: pc, k: c, a: operands[xi], b: .floats(v + xi * vStride, ld: pc, transposed: false),
                 c: m + xi * mStride, ldc: pc)
@@ -108,9 +138,9 @@ func winogradConv3x3(
             let b = bias?.data[oi] ?? 0
             forEachTileRun(first: p0, count: pc, tilesPerImage: tilesPerImage, tileColumns: tw) {
                 img, ty, tx, length, offset in
-                transformOutputRun(
-                    m: m + oi * pc + offset, mStride: mStride, length: length, bias: b,
-                    plane: dst + (img * o + oi) * ho * wo, ho: ho, wo: wo, oy: 2 * ty, ox: 2 * tx)
+                tiles.outputRun(
+                    m + oi * pc + offset, mStride, length, b, dst + (img * o + oi) * ho * wo, ho, wo, side * ty,
+                    side * tx)
             }
         }
         p0 += pc

@@ -18,9 +18,9 @@ import Foundation
 ///
 /// V = Bᵀ d B (6x6 input patches), U = G g Gᵀ (weights), 36 GEMMs M[ξ] = U[ξ] · V[ξ], Y = Aᵀ M A. Its error
 /// against direct convolution is still several times F(2x2, 3x3)'s (measured in KernelTests), which is why
-/// `ConvolutionSettings` keeps it to large planes with many channels, where the saving is largest. Same structure
-/// as `winogradConv3x3`: tiles in bands so the transformed inputs stay near 32 MB, each transform vectorised across
-/// a run of adjacent tiles.
+/// `ConvolutionSettings` keeps it to large planes with many channels, where the saving is largest. The band loop
+/// is `winogradConv3x3`'s (`winogradBands`: tiles in bands so the transformed inputs stay near 32 MB), each transform
+/// vectorised across a run of adjacent tiles.
 ///
 /// fp32 only: in bf16 the rounded transformed operands, carried through Aᵀ's constants up to 8, gave 2.1-2.4e-2 of
 /// the output scale against fp32 direct convolution (F(2x2, 3x3) in bf16: 3.8-5.1e-3), beyond the 2⁻⁶ that
@@ -30,8 +30,7 @@ func winogradF4Conv3x3(
     padTop: Int, padLeft: Int, ho: Int, wo: Int, out: UnsafeMutablePointer<Float>
 ) {
     let o = weight.shape[0]
-    let th = (ho + 3) / 4, tw = (wo + 3) / 4
-    let tilesPerImage = th * tw, tiles = n * tilesPerImage
+    let tiles = n * ((ho + 3) / 4) * ((wo + 3) / 4)
     let chunk = max(64, min(tiles, (32 << 20) / (36 * 4 * max(c, o))))
 
     // U[ξ] (o x c), kept with the weight within `DerivedFloats.budget` as in F(2x2, 3x3), else per call.
@@ -49,41 +48,10 @@ func winogradF4Conv3x3(
     }
     let operands: [GEMMOperand] = (0..<36).map { .floats(u! + $0 * oc, ld: c, transposed: false) }
 
-    let vBuf = ScratchPool.shared.take(36 * c * chunk)
-    let mBuf = ScratchPool.shared.take(36 * o * chunk)
-    defer { ScratchPool.shared.give(vBuf); ScratchPool.shared.give(mBuf) }
-    nonisolated(unsafe) let v = vBuf.base, m = mBuf.base, dst = out
-    var p0 = 0
-    while p0 < tiles {
-        let pc = min(chunk, tiles - p0)
-        let vStride = c * pc, mStride = o * pc  // between ξ planes
-        Parallel.for(c, minChunk: 2) { ci in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 24 * (tw + 1)) { rows in
-                forEachTileRun(first: p0, count: pc, tilesPerImage: tilesPerImage, tileColumns: tw) {
-                    img, ty, tx, length, offset in
-                    transformF4InputRun(
-                        plane: x + (img * c + ci) * h * w, h: h, w: w, y0: 4 * ty - padTop, x0: 4 * tx - padLeft,
-                        length: length, rows: rows.baseAddress!, v: v + ci * pc + offset, vStride: vStride)
-                }
-            }
-        }
-        // The 36 products, whole GEMMs spread over the threads in one hand-off (as in F(2x2, 3x3)).
-        Parallel.for(36) { xi in
-            gemm(
-                .fp32, m: o, n: pc, k: c, a: operands[xi], b: .floats(v + xi * vStride, ld: pc, transposed: false),
-                c: m + xi * mStride, ldc: pc)
-        }
-        Parallel.for(o, minChunk: 2) { oi in
-            let b = bias?.data[oi] ?? 0
-            forEachTileRun(first: p0, count: pc, tilesPerImage: tilesPerImage, tileColumns: tw) {
-                img, ty, tx, length, offset in
-                transformF4OutputRun(
-                    m: m + oi * pc + offset, mStride: mStride, length: length, bias: b,
-                    plane: dst + (img * o + oi) * ho * wo, ho: ho, wo: wo, oy: 4 * ty, ox: 4 * tx)
-            }
-        }
-        p0 += pc
-    }
+    winogradBands(
+        WinogradTiles(side: 4, rowScratchPerTile: 24, inputRun: transformF4InputRun, outputRun: transformF4OutputRun),
+        x, n: n, c: c, h: h, w: w, o: o, bias: bias, padTop: padTop, padLeft: padLeft, ho: ho, wo: wo, out: out,
+        chunk: chunk, precision: .fp32, operands: operands)
 }
 
 /// Bᵀ applied to six values (a column of a patch, or a row of Bᵀ d), lane-wise.
