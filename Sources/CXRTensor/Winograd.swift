@@ -39,28 +39,17 @@ func winogradConv3x3(
     precision: GEMMPrecision = .fp32
 ) {
     let o = weight.shape[0]
-    let tiles = n * ((ho + 1) / 2) * ((wo + 1) / 2)
-    let chunk = max(64, min(tiles, (32 << 20) / (64 * max(c, o))))
-
     // U[ξ] (o x c): in fp32 kept with the weight while it fits `DerivedFloats.budget` (a small model's), else
     // recomputed per call from the stored weight (cheap next to a large model's GEMMs); in bf16 rounded, packed
     // and kept with the weight, since the packed copy is the point of caching.
     let oc16 = o * c
-    var uBuf: ScratchPool.Buffer?
-    defer { if let uBuf { ScratchPool.shared.give(uBuf) } }
+    var scratch: ScratchPool.Buffer?
+    defer { if let scratch { ScratchPool.shared.give(scratch) } }
     let operands: [GEMMOperand]
     switch precision {
     case .fp32:
-        var u = weight.derived.floats("winograd F(2x2,3x3) fp32", count: 16 * oc16) {
-            winogradWeights(weight, into: $0)
-        }?.base
-        if u == nil {
-            let buf = ScratchPool.shared.take(16 * oc16)
-            uBuf = buf
-            winogradWeights(weight, into: buf.base)
-            u = buf.base
-        }
-        operands = (0..<16).map { .floats(u! + $0 * oc16, ld: c, transposed: false) }
+        (operands, scratch) = floatWinogradOperands(
+            weight, key: "winograd F(2x2,3x3) fp32", points: 16, transform: winogradWeights)
     case .bf16:
         let packed = weight.cached("winograd F(2x2,3x3) bf16") { () -> WinogradPackedWeights in
             let buf = ScratchPool.shared.take(16 * oc16)
@@ -79,7 +68,25 @@ func winogradConv3x3(
     winogradBands(
         WinogradTiles(side: 2, rowScratchPerTile: 8, inputRun: transformInputRun, outputRun: transformOutputRun),
         x, n: n, c: c, h: h, w: w, o: o, bias: bias, padTop: padTop, padLeft: padLeft, ho: ho, wo: wo, out: out,
-        chunk: chunk, precision: precision, operands: operands)
+        precision: precision, operands: operands)
+}
+
+/// U[ξ] (o x c) of a 3x3 weight in fp32, one GEMM operand per ξ: kept with the weight while it fits
+/// `DerivedFloats.budget` (a small model's), else computed for this call into `scratch`, which the caller gives
+/// back to `ScratchPool.shared` when the convolution is done.
+func floatWinogradOperands(
+    _ weight: Weight, key: String, points: Int, transform: (Weight, UnsafeMutablePointer<Float>) -> Void
+) -> (operands: [GEMMOperand], scratch: ScratchPool.Buffer?) {
+    let o = weight.shape[0], c = weight.shape[1], oc = o * c
+    var scratch: ScratchPool.Buffer?
+    var u = weight.derived.floats(key, count: points * oc) { transform(weight, $0) }?.base
+    if u == nil {
+        let buf = ScratchPool.shared.take(points * oc)
+        transform(weight, buf.base)
+        scratch = buf
+        u = buf.base
+    }
+    return ((0..<points).map { .floats(u! + $0 * oc, ld: c, transposed: false) }, scratch)
 }
 
 /// The transforms of one Winograd variant, for the band loop F(2x2, 3x3) and F(4x4, 3x3) share.
@@ -96,17 +103,18 @@ struct WinogradTiles {
     var outputRun: (UnsafePointer<Float>, Int, Int, Float, UnsafeMutablePointer<Float>, Int, Int, Int, Int) -> Void
 }
 
-/// Runs the tiles `chunk` at a time: input transform (parallel over channels), the (side + 2)² products
+/// Runs the tiles a band at a time: input transform (parallel over channels), the (side + 2)² products
 /// M[ξ] (o x tiles) = U[ξ] (o x c) · V[ξ] (c x tiles), then the output transform (parallel over output channels).
 /// Why bands: the transformed inputs and products of a whole plane would take (side + 2)² / side² times the
 /// activations' memory; a band of tiles keeps them near 32 MB.
 func winogradBands(
     _ tiles: WinogradTiles, _ x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, o: Int, bias: Tensor?,
-    padTop: Int, padLeft: Int, ho: Int, wo: Int, out: UnsafeMutablePointer<Float>, chunk: Int,
+    padTop: Int, padLeft: Int, ho: Int, wo: Int, out: UnsafeMutablePointer<Float>,
     precision: GEMMPrecision, operands: [GEMMOperand]
 ) {
     let side = tiles.side, points = (side + 2) * (side + 2)
     let tw = (wo + side - 1) / side, tilesPerImage = ((ho + side - 1) / side) * tw, count = n * tilesPerImage
+    let chunk = max(64, min(count, (32 << 20) / (points * 4 * max(c, o))))
     let vBuf = ScratchPool.shared.take(points * c * chunk)
     let mBuf = ScratchPool.shared.take(points * o * chunk)
     defer { ScratchPool.shared.give(vBuf); ScratchPool.shared.give(mBuf) }
@@ -151,7 +159,7 @@ func winogradBands(
 /// that make up tiles [first, first + count) (tiles numbered image by image, row by row; `offset` is the run's
 /// first tile minus `first`), so the transforms can work on a run at once.
 @inline(__always)
-func forEachTileRun(
+private func forEachTileRun(
     first: Int, count: Int, tilesPerImage: Int, tileColumns tw: Int, _ body: (Int, Int, Int, Int, Int) -> Void
 ) {
     var g = first

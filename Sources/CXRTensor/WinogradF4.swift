@@ -29,29 +29,14 @@ func winogradF4Conv3x3(
     _ x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, weight: Weight, bias: Tensor?,
     padTop: Int, padLeft: Int, ho: Int, wo: Int, out: UnsafeMutablePointer<Float>
 ) {
-    let o = weight.shape[0]
-    let tiles = n * ((ho + 3) / 4) * ((wo + 3) / 4)
-    let chunk = max(64, min(tiles, (32 << 20) / (36 * 4 * max(c, o))))
-
     // U[ξ] (o x c), kept with the weight within `DerivedFloats.budget` as in F(2x2, 3x3), else per call.
-    let oc = o * c
-    var uBuf: ScratchPool.Buffer?
-    defer { if let uBuf { ScratchPool.shared.give(uBuf) } }
-    var u = weight.derived.floats("winograd F(4x4,3x3) fp32", count: 36 * oc) {
-        winogradF4Weights(weight, into: $0)
-    }?.base
-    if u == nil {
-        let buf = ScratchPool.shared.take(36 * oc)
-        uBuf = buf
-        winogradF4Weights(weight, into: buf.base)
-        u = buf.base
-    }
-    let operands: [GEMMOperand] = (0..<36).map { .floats(u! + $0 * oc, ld: c, transposed: false) }
-
+    let (operands, scratch) = floatWinogradOperands(
+        weight, key: "winograd F(4x4,3x3) fp32", points: 36, transform: winogradF4Weights)
+    defer { if let scratch { ScratchPool.shared.give(scratch) } }
     winogradBands(
         WinogradTiles(side: 4, rowScratchPerTile: 24, inputRun: transformF4InputRun, outputRun: transformF4OutputRun),
-        x, n: n, c: c, h: h, w: w, o: o, bias: bias, padTop: padTop, padLeft: padLeft, ho: ho, wo: wo, out: out,
-        chunk: chunk, precision: .fp32, operands: operands)
+        x, n: n, c: c, h: h, w: w, o: weight.shape[0], bias: bias, padTop: padTop, padLeft: padLeft, ho: ho,
+        wo: wo, out: out, precision: .fp32, operands: operands)
 }
 
 /// Bᵀ applied to six values (a column of a patch, or a row of Bᵀ d), lane-wise.
