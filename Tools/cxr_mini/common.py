@@ -1,7 +1,8 @@
 """Shared helpers for cxr-mini: data loading, the held-out split, augmentation, model configs.
 
 Not run directly. Used by prepare_data.py, train_vae.py, train_unet.py, export.py, evaluate.py.
-Paths: data from ../shared/data (beside the repository), state in /work/train-state (outside the repo).
+Paths: data from ../shared/data (beside the repository), state in /work/train-state (outside the repo);
+CXR_SHARED, CXR_STATE and CXR_RUNS override them (device_pack.py / device_train.sh rebuild both elsewhere).
 """
 import csv, hashlib, json, os, re, sys, time
 
@@ -16,7 +17,9 @@ import torch.nn.functional as F
 REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("CXR_SHARED", REPO.parent / "shared")) / "data"
 STATE = Path(os.environ.get("CXR_STATE", "/work/train-state"))
-RUNS = REPO / "Tools" / "cxr_mini" / "runs"
+# Run logs are committed beside the scripts; CXR_RUNS puts them elsewhere (device_train.sh's dry runs, which
+# must not touch the tracked logs).
+RUNS = Path(os.environ.get("CXR_RUNS", REPO / "Tools" / "cxr_mini" / "runs"))
 MODEL_DIR = REPO / "Models" / "cxr-mini"
 DOC_IMG = REPO / "docs" / "images" / "model"
 

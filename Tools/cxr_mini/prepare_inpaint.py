@@ -1,6 +1,6 @@
 """Stage 5a: training data of the inpainting UNet: latents, finding-region masks and masked-image latents.
 
-Run: nice -n 10 /work/venv/bin/python Tools/cxr_mini/prepare_inpaint.py
+Run: nice -n 10 /work/venv/bin/python Tools/cxr_mini/prepare_inpaint.py [--workers N] [--limit N]
 Reads the exported VAE (Models/cxr-mini/vae, frozen: the 4-channel UNet and the new one share its latent space),
 the training images and findings.py's descriptions. For every training image it draws six masks, each an edit
 extent as the Swift editor makes it (findings.json `extent`, atlas regions jittered like a fit, grown):
@@ -9,15 +9,21 @@ extent as the Swift editor makes it (findings.json `extent`, atlas regions jitte
 "other": the box of another finding of the image, a default region of one of its findings, or a random blob)
 and encodes the masked image (pixels inside the mask set to 0, as diffusers' inpainting pipeline does) with the
 VAE's posterior mean (bf16 autocast on CPU; the pipeline samples the posterior, whose noise is larger).
-Writes /work/train-state/inpaint_data.pt.
+Writes /work/train-state/inpaint_data.pt (CXR_STATE).
+On a GPU the encoder is quick and drawing the masks (CPU) dominates: --workers N draws them in N processes
+(same masks: each image's draw has its own seed). --limit N keeps only the first N training images (dry runs).
 """
-import random, time
+import argparse, os, random, time
 import torch
 import torch.nn.functional as F
 import common, findings, regions
 from diffusers import AutoencoderKL
 
-torch.set_num_threads(int(__import__("os").environ.get("CXR_THREADS", "2")))
+p = argparse.ArgumentParser()
+p.add_argument("--workers", type=int, default=0, help="processes drawing the masks (0 = in this one, as before)")
+p.add_argument("--limit", type=int, default=0, help="only the first N training images (0 = all; for dry runs)")
+a = p.parse_args()
+torch.set_num_threads(int(os.environ.get("CXR_THREADS", "2")))
 dev = "cuda" if torch.cuda.is_available() else "cpu"
 rows = common.load_rows()
 imgs = common.load_images(rows)
@@ -68,25 +74,41 @@ def draw_masks(i, row, rng):
     return desc, masks, meta
 
 
+class Draws(torch.utils.data.Dataset):
+    """The masks of training image j (its own seed, so the same in any worker process and in any order)."""
+
+    def __len__(self):
+        return len(train_idx)
+
+    def __getitem__(self, j):
+        i = train_idx[j]
+        desc, masks, meta = draw_masks(i, rows[i], random.Random(1000 + i))
+        return i, desc, torch.stack(masks), meta  # masks: K x 256 x 256
+
+
 t0 = time.time()
 train_idx = [i for i, r in enumerate(rows) if not r["heldout"]]
+if a.limit:
+    train_idx = train_idx[:a.limit]
 lat = torch.zeros(len(rows), 4, 32, 32)
-for s in range(0, len(rows), 32):
-    lat[s:s + 32] = encode(common.to_model(imgs[s:s + 32]))
+todo = train_idx if a.limit else list(range(len(rows)))
+for s in range(0, len(todo), 32):
+    ids = todo[s:s + 32]
+    lat[ids] = encode(common.to_model(imgs[ids]))
 print(f"latents {time.time() - t0:.0f}s", flush=True)
 mlat = torch.zeros(len(train_idx), K, 4, 32, 32, dtype=torch.float16)
 mask32 = torch.zeros(len(train_idx), K, 32, 32, dtype=torch.bool)
 metas, descs = [], []
 B = 4  # images per encoder batch (x6 masks)
-for s in range(0, len(train_idx), B):
+# fork: the workers inherit rows, boxes and the atlas (this script is not importable, so spawn cannot work).
+loader = torch.utils.data.DataLoader(Draws(), batch_size=B, shuffle=False, num_workers=a.workers,
+                                     collate_fn=lambda items: items,
+                                     multiprocessing_context="fork" if a.workers else None)
+for s, batch in zip(range(0, len(train_idx), B), loader):
     xs, ms = [], []
-    for j in range(s, min(s + B, len(train_idx))):
-        i = train_idx[j]
-        rng = random.Random(1000 + i)
-        desc, masks, meta = draw_masks(i, rows[i], rng)
+    for i, desc, m, meta in batch:
         descs.append(desc); metas.append(meta)
         x = common.to_model(imgs[i:i + 1])
-        m = torch.stack(masks)  # K x 256 x 256
         xs.append(x * (m[:, None] < 0.5))
         ms.append(m)
     z = encode(torch.cat(xs))

@@ -3,7 +3,9 @@
 Run (from the repo root, in the background; resumes with --resume):
   nohup nice -n 10 /work/venv/bin/python Tools/cxr_mini/train_inpaint.py --minutes 120 [--resume] \
       > /work/train-state/inpaint.log 2>&1 &
-Runs on a CUDA GPU when one is present (then raise --batch), else on CPU (CXR_THREADS, default 2).
+Runs on a CUDA GPU when one is present (then raise --batch, add --bf16; device_train.sh does both), else on CPU
+(CXR_THREADS, default 2). --width 2 trains a wider UNet (channels doubled, attention still at the two lower
+resolutions) from scratch instead of going on from the 4-channel one: too slow for these CPUs, quick on a GPU.
 
 Input of the UNet: noisy latents (4) + mask at latent size (1) + latents of the masked image (4), as
 StableDiffusionInpaintPipeline feeds it. Warm start: the 4-channel cxr-mini UNet (conv_in's extra 5 input
@@ -42,7 +44,12 @@ p.add_argument("--omit", type=float, default=0.25,
 p.add_argument("--absent", type=float, default=0.4, help="chance of pertinent-negative sentences on other images")
 p.add_argument("--removal", type=float, default=0.15,
                help="share of removal examples (a negative, a finding's mask, its absence sentence); at most 0.375")
-p.add_argument("--resume", action="store_true")
+p.add_argument("--resume", action="store_true", help="go on from STATE/inpaint.pt (its own config: --width is ignored)")
+p.add_argument("--width", type=int, default=1,
+               help="channel multiplier of a fresh start (1 = the 4-channel UNet's shape, warm-started from it; "
+                    "2 = doubled, random init)")
+p.add_argument("--log", default="inpaint", help="run log runs/LOG.json (a new model shape gets its own)")
+p.add_argument("--log-every", type=int, default=25, help="steps between loss prints / log points")
 p.add_argument("--anneal", action="store_true",
                help="cosine-decay the learning rate to 10%% over this run's time budget (a session's last run)")
 p.add_argument("--init", choices=["unet", "export"], default="unet",
@@ -50,8 +57,12 @@ p.add_argument("--init", choices=["unet", "export"], default="unet",
                     "session whose checkpoint is gone goes on from the committed model; optimizer and EMA restart)")
 a = p.parse_args()
 assert 0 <= a.removal <= 0.375, "--removal must lie in [0, 0.375]"
+assert a.width == 1 or a.init == "unet", "--width is a fresh start; --init export goes on with the committed shape"
 torch.set_num_threads(int(os.environ.get("CXR_THREADS", "2")))
 dev = "cuda" if torch.cuda.is_available() else "cpu"
+if dev == "cuda":  # fp32 parts (loss, optimizer) on tensor cores too; fixed shapes, so let cuDNN pick its kernels
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cudnn.benchmark = True
 torch.manual_seed(0)
 rng = random.Random(0)
 
@@ -73,34 +84,42 @@ text.requires_grad_(False).eval()
 base = UNet2DConditionModel.from_pretrained(str(common.MODEL_DIR / "unet"), torch_dtype=torch.float32)
 cfg = dict(base.config) | {"in_channels": 9}
 cfg = {k: v for k, v in cfg.items() if not k.startswith("_")}
+cfg["block_out_channels"] = [c * a.width for c in cfg["block_out_channels"]]
+ck = common.STATE / "inpaint.pt"
+ckpt = torch.load(ck, map_location=dev) if a.resume and ck.exists() else None
+if ckpt is not None and "config" in ckpt:
+    cfg = ckpt["config"]  # the checkpoint's shape, whatever --width says
+elif a.init == "export":  # the committed shape (the 4-channel one's, unless a wider model was committed)
+    cfg = {k: v for k, v in UNet2DConditionModel.load_config(str(common.MODEL_DIR / "unet-inpaint")).items()
+           if not k.startswith("_")}
 unet = UNet2DConditionModel(**cfg)
-sd = base.state_dict()
-w = sd["conv_in.weight"]
-sd["conv_in.weight"] = torch.cat([w, torch.zeros(w.shape[0], 5, *w.shape[2:])], 1)
-unet.load_state_dict(sd)
-if a.init == "export":
+if list(cfg["block_out_channels"]) == list(base.config.block_out_channels):
+    # Warm start: the 4-channel UNet's weights, conv_in's 5 extra input channels at zero.
+    sd = base.state_dict()
+    w = sd["conv_in.weight"]
+    sd["conv_in.weight"] = torch.cat([w, torch.zeros(w.shape[0], 5, *w.shape[2:])], 1)
+    unet.load_state_dict(sd)
+if a.init == "export" and ckpt is None:
     unet.load_state_dict(UNet2DConditionModel.from_pretrained(str(common.MODEL_DIR / "unet-inpaint"),
                                                               torch_dtype=torch.float32).state_dict())
 unet.to(dev)
 sched = DDPMScheduler(**{k: v for k, v in common.SCHED_KW.items() if k not in ("steps_offset", "set_alpha_to_one")})
 opt = torch.optim.AdamW(unet.parameters(), lr=a.lr, weight_decay=1e-2)
 ema = copy.deepcopy(unet).requires_grad_(False)
-ck = common.STATE / "inpaint.pt"
 step, wall0 = 0, 0.0
-if a.resume and ck.exists():
-    s = torch.load(ck, map_location=dev)
-    unet.load_state_dict(s["unet"]); opt.load_state_dict(s["opt"]); ema.load_state_dict(s["ema"])
-    step, wall0 = s["step"], s["wall"]
+if ckpt is not None:
+    unet.load_state_dict(ckpt["unet"]); opt.load_state_dict(ckpt["opt"]); ema.load_state_dict(ckpt["ema"])
+    step, wall0 = ckpt["step"], ckpt["wall"]
     rng.seed(step); torch.manual_seed(step)
 elif a.init == "export":
     # Count on from the committed model's run log, so steps and wall time stay totals across sessions.
-    prev = common.json.loads((common.RUNS / "inpaint.json").read_text())
+    prev = common.json.loads((common.RUNS / f"{a.log}.json").read_text())
     step, wall0 = prev["steps"], prev["wall_s"]
     rng.seed(step); torch.manual_seed(step)
 settings = vars(a) | {"device": dev, "unet_config": cfg, "train_images": N, "masks_per_image": K,
                       "positives": {k: len(v) for k, v in groups.items()},
                       "params": sum(p.numel() for p in unet.parameters()), "severity_cuts": D["severity_cuts"]}
-log = common.RunLog("inpaint", settings)
+log = common.RunLog(a.log, settings)
 alphas = sched.alphas_cumprod.to(dev)
 emb_cache = {}
 
@@ -143,12 +162,24 @@ def pick():
     return j, slot_of[(fid, side)][0], None
 
 
-def shift(*ts):
-    """The same random shift of -1..1 latent pixels (about 8 px), edge padded, for every tensor."""
-    dy, dx = rng.randint(-1, 1), rng.randint(-1, 1)
-    if dy == 0 and dx == 0:
-        return ts
-    return tuple(F.pad(t[None], (1, 1, 1, 1), mode="replicate")[0][..., 1 + dy:33 + dy, 1 + dx:33 + dx] for t in ts)
+def shifted(picks):
+    """Latents, masked-image latents and masks of the picks, each example shifted by -1..1 latent pixels
+    (about 8 px; the same shift for its three tensors), edge padded.
+
+    One gather for the whole batch (a GPU would otherwise spend its time on 3 x batch tiny copies); the same
+    random draws in the same order and the same values as shifting example by example.
+    """
+    off = torch.tensor([(rng.randint(-1, 1), rng.randint(-1, 1)) for _ in picks], device=dev) + 1  # B x (dy, dx)
+    j = torch.tensor([p[0] for p in picks], device=dev)
+    k = torch.tensor([p[1] for p in picks], device=dev)
+    x = F.pad(torch.cat([lat[j], mlat[j, k], m32[j, k][:, None]], 1), (1, 1, 1, 1), mode="replicate")
+    n, c = x.shape[:2]
+    ar = torch.arange(32, device=dev)
+    rows = (off[:, 0, None] + ar)[:, None, :, None].expand(n, c, 32, 34)
+    x = x.gather(2, rows)
+    cols = (off[:, 1, None] + ar)[:, None, None, :].expand(n, c, 32, 32)
+    x = x.gather(3, cols)
+    return x[:, :4].contiguous(), x[:, 4:8].contiguous(), x[:, 8:9].contiguous()
 
 
 def save():
@@ -159,11 +190,11 @@ def save():
 
 step0 = step  # warm-up counts from this run's start (a fresh optimizer after --init export)
 t0 = time.time(); deadline = t0 + a.minutes * 60; last_ck = t0; acc = []
+ema_params, unet_params = list(ema.parameters()), list(unet.parameters())
 unet.train()
 while time.time() < deadline and not (a.max_steps and step >= a.max_steps):
     picks = [pick() for _ in range(a.batch)]
-    z0, zm, mk = zip(*(shift(lat[j], mlat[j, k], m32[j, k:k + 1]) for j, k, _ in picks))
-    z0, zm, mk = torch.stack(z0), torch.stack(zm), torch.stack(mk)
+    z0, zm, mk = shifted(picks)
     caps = ["" if rng.random() < a.drop else findings.training_prompt(
         descs[j], rng, absent_p=a.absent, omit_p=a.omit, absent=f) for j, _, f in picks]
     h = embed(caps)
@@ -188,14 +219,21 @@ while time.time() < deadline and not (a.max_steps and step >= a.max_steps):
     step += 1
     d = min(a.ema, (1 + step) / (10 + step))
     with torch.no_grad():
-        for pe, pm in zip(ema.parameters(), unet.parameters()):
-            pe.lerp_(pm, 1 - d)
-    acc.append(loss.item())
-    if step % 25 == 0:
+        if dev == "cuda":  # one fused launch instead of one per tensor
+            torch._foreach_lerp_(ema_params, unet_params, 1 - d)
+        else:
+            for pe, pm in zip(ema.parameters(), unet.parameters()):
+                pe.lerp_(pm, 1 - d)
+    acc.append(loss.detach())  # read back at the log points only (a GPU then runs ahead of Python)
+    if step % a.log_every == 0:
         wall = wall0 + time.time() - t0
-        log.log(step, wall, loss=sum(acc) / len(acc))
-        print(f"step {step} wall {wall:.0f}s loss {sum(acc) / len(acc):.4f}", flush=True); acc = []
+        mean = sum(x.item() for x in acc) / len(acc)
+        log.log(step, wall, loss=mean)
+        rate = (step - step0) * a.batch / (time.time() - t0)
+        print(f"step {step} wall {wall:.0f}s loss {mean:.4f} ({rate:.0f} samples/s)", flush=True); acc = []
     if time.time() - last_ck > 180:
         save(); last_ck = time.time()
+if acc:  # the steps since the last log point, so that the log's step and wall totals are this run's end
+    log.log(step, wall0 + time.time() - t0, loss=sum(x.item() for x in acc) / len(acc))
 save()
 print("done", step, flush=True)
