@@ -1,15 +1,17 @@
 """The training data of cxr-mini in one carryable pack, for a lent GPU machine that sees only the repository.
 
 Run:
-  here:  nice -n 10 /work/venv/bin/python Tools/cxr_mini/device_pack.py pack .device-pack [--quality 95]
+  here:  nice -n 10 /work/venv/bin/python Tools/cxr_mini/device_pack.py pack .device-pack [--quality 75]
   there: python3 Tools/cxr_mini/device_pack.py unpack .device-pack --shared /tmp/cxr/shared --state /tmp/cxr/state
          (device_train.sh does this)
 
-Why: the GPU machine gets the working tree and up to 8 carried ignored paths (64 MiB), never ../shared or
+Why: the GPU machine gets the working tree and up to 8 carried ignored paths (64 MiB in all, tracked files
+included: see device_slim.sh), never ../shared or
 /work/train-state, and PNGs plus the 173 MB inpaint_data.pt do not fit. What the scripts read of the shared data
 is small: the labels CSVs of nih-labelled and cxr256 (common.load_rows), nih-labelled/boxes.csv (findings.py,
 prompts.py) and the 2,566 training images at 256 x 256 grey (common.load_images). The images travel as JPEG
-(quality 95: about 0.7 grey levels of mean error, far below the VAE's own reconstruction error), the latents and
+(quality 75: 16.6 MiB, 1.5 grey levels of mean error, below the VAE's own reconstruction error of ~5; quality 95
+gives 0.7 at 40 MiB, which does not fit beside the ~38 MiB of slimmed tracked tree), the latents and
 masks are remade there by prepare_inpaint.py, which on a GPU takes seconds.
 
 `pack DIR` writes DIR/pack.zip (data/<sub>/*.csv deflated, images/<filename>.jpg stored, in load_rows order) and
@@ -99,7 +101,8 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("mode", choices=["pack", "unpack"])
     p.add_argument("dir", help="the pack folder (keep it ignored: .device-pack/ in the repository root is)")
-    p.add_argument("--quality", type=int, default=95, help="JPEG quality (pack)")
+    p.add_argument("--quality", type=int, default=75,
+                   help="JPEG quality (pack); 80 keeps pack + wheel + slimmed tree under the 64 MiB a call may carry")
     p.add_argument("--shared", help="unpack: folder to use as CXR_SHARED")
     p.add_argument("--state", help="unpack: folder to use as CXR_STATE")
     a = p.parse_args()
