@@ -1,14 +1,13 @@
 #!/usr/bin/env python3
 """Tunes and measures the image-dependent pleural effusion extent (PleuralFluid, issue 13) on the NIH expert boxes.
 
-The default region of `cxr-edit edit IMG --remove "pleural effusion" --side S` is the effusion extent
-(`{side}-cp-angle+{side}-lower-zone+{side}-middle-zone:10`) clipped to the fluid measured on the image
-(Sources/CXRFindings/PleuralFluid.swift): in the rank-equalised image, the mean of the lateral band of the segmented
-lung box is walked up from the lung base while it stays bright; a run reaching above MAX_TOP of the lung height is
-fluid, and the region keeps the rows from MARGIN lung heights above the run's top down and the lateral LATERAL share
-of the lung width. Measured as Tools/measure_region_coverage.py does: coverage = area(bbox(region) & box) /
-area(box), inside = area(bbox(region) & box) / area(bbox(region)); target (issue 13): mean coverage >= 75% with
-mean inside >= 50%.
+The default region of `cxr-edit edit IMG --remove "pleural effusion" --side S` is the effusion extent, grown as its
+large level (GROW atlas px), clipped to the fluid estimated on the image (Sources/CXRFindings/PleuralFluid.swift):
+the mean rank-equalised brightness over the segmented lung (its opacity) moves the fluid's top (a share of the lung
+height, per side) up as it rises above a typical effusion's; the region keeps the rows from that top down to BASE
+lung heights below the lung, and from WALL lung widths outside the chest wall to a per-side medial share of the lung
+width. Measured as Tools/measure_region_coverage.py does: coverage = area(bbox(region) & box) / area(box), inside =
+area(bbox(region) & box) / area(bbox(region)); target (issue 13): mean coverage >= 75% with mean inside >= 50%.
 
 Split by patient (labels.csv patient_id): even ids tune, odd ids are held out. Only the tuning half chooses the
 constants: the combination with the highest mean inside among those with mean coverage >= 77% on the tuning half
@@ -16,12 +15,14 @@ constants: the combination with the highest mean inside among those with mean co
 
     /work/venv/bin/python Tools/measure_fluid_extent.py --tune     # grid on the tuning half (Python mirror of the
                                                                    # measurement, lungs from the training script's
-                                                                   # network in torch); writes the grid's best rows
+                                                                   # network in torch); writes the grid's best rows,
+                                                                   # then the best one's held-out figures
     /work/venv/bin/python Tools/measure_fluid_extent.py            # the shipped Swift measurement: runs `cxr-edit
         explain IMG --remove "pleural effusion" --side S --json` per box (fluid box from `pleural_fluid`), rebuilds
         the region, checks its pixel count against the binary's edit_coverage, and reports tune / held-out, PA / AP,
         against today's extent; also how often fluid is found on NIH "No Finding" images.
-    --tune also reports the best clip at one fixed level for every image (no measurement), chosen the same way.
+    --tune also reports the best clip without the opacity (LEVEL_PER_OPACITY 0: one top per side), chosen the same
+    way: what the measurement adds.
 
 Writes Tools/runs/fluid_extent.json (figures only: no image nor pixel of one).
 """
@@ -46,8 +47,11 @@ DATA = coverage.DEFAULT_DATA
 OUT = REPO / "Tools" / "runs" / "fluid_extent.json"
 FITS = REPO / "Tools" / "runs" / "region_coverage_fits_segmenter.json"
 TUNE_COVERAGE = 0.77
-# The shipped constants (PleuralFluid.swift), as chosen by --tune.
-SHIPPED = {"threshold": 0.45, "band": 0.3, "smoothing": 5, "max_top": 0.8, "margin": 0.2, "lateral": 0.7}
+# The shipped constants (PleuralFluid.swift), as chosen by --tune: typical level and lateral share per side (right,
+# left), top moved per unit of opacity above the typical opacity, margins at the wall and the base, growth.
+SHIPPED = {"level_right": 0.2, "level_left": 0.55, "per_opacity": 1.0, "typical_opacity": 0.37,
+           "lateral_right": 0.7, "lateral_left": 0.55, "wall": 0.15, "base": 0.15, "grow": 18}
+# Before (the lateral band's bright run from the lung base; see git history): tuning 77% / 39%, held out 75% / 46%.
 
 
 # ---------------------------------------------------------------------------------------------- the measurement
@@ -74,34 +78,22 @@ def lung_box(mask):
     return (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if len(xs) else None
 
 
-def swift_round(x):
-    return int(np.floor(x + 0.5))
+def opacity(eq, lung_mask):
+    """Mean equalised brightness over the segmented lung (PleuralFluid.opacity)."""
+    return float(eq[lung_mask].astype(np.float64).sum() / lung_mask.sum())
 
 
-def fluid_level(eq, lung, side, p):
-    """Top of the bright run from the lung base, as a share of the lung height (PleuralFluid.measure)."""
+def fluid_box(lung, side, opac, p):
+    """(level, box): the estimated top of the fluid as a share of the lung height and the box the region is kept in
+    (PleuralFluid.measure), in the lung mask's pixels."""
     x0, y0, x1, y1 = lung
-    k = max(1, swift_round((x1 - x0) * p["band"]))
-    cols = slice(x0, x0 + k) if side == "right" else slice(x1 - k, x1)
-    prof = eq[y0:y1, cols].astype(np.float64).mean(1)
-    half = p["smoothing"] // 2
-    idx = np.clip(np.arange(len(prof))[:, None] + np.arange(-half, half + 1)[None, :], 0, len(prof) - 1)
-    sm = prof[idx].mean(1)
-    r = len(sm) - 1
-    while r >= 0 and sm[r] >= p["threshold"]:
-        r -= 1
-    return (r + 1) / len(sm)
-
-
-def fluid_box(lung, side, level, p, width, height):
-    """The box the region is kept in, or None when no fluid is found (level above MAX_TOP)."""
-    if level > p["max_top"]:
-        return None
-    x0, y0, x1, y1 = lung
-    top = y0 + (y1 - y0) * (level - p["margin"])
+    w, h = x1 - x0, y1 - y0
+    level = p[f"level_{side}"] - p["per_opacity"] * (opac - p["typical_opacity"])
+    top, bottom = y0 + h * level, y0 + h * (1 + p["base"])
+    wall, inner = p["wall"] * w, p[f"lateral_{side}"] * w
     if side == "right":
-        return (0.0, top, x0 + p["lateral"] * (x1 - x0), float(height))
-    return (x1 - p["lateral"] * (x1 - x0), top, float(width), float(height))
+        return level, (x0 - wall, top, x0 + inner, bottom)
+    return level, (x1 - inner, top, x1 + wall, bottom)
 
 
 def clip(mask, box):
@@ -124,9 +116,11 @@ def load(data):
     return cases, labels
 
 
-def default_region(c, fit):
+def default_region(c, fit, grow=None):
+    """The default effusion extent on the box's side, grown by its own grow (today's region) or by `grow`."""
     ext = coverage.load_extents()["Effusion"]
-    regs, grow = ext["levels"][ext["default"]]
+    regs, default_grow = ext["levels"][ext["default"]]
+    grow = default_grow if grow is None else grow
     mask, _ = coverage.place_exact(coverage.expand(regs, c["side"]), fit, fit["width"], fit["height"], grow)
     return mask
 
@@ -163,30 +157,34 @@ def torch_lungs(data, filenames):
     u8 = torch.from_numpy(np.stack([np.asarray(Image.open(data / "images" / f).convert("L")) for f in filenames])
                           .astype(np.float32))
     prob = seg.predict(net, u8).numpy()
-    return {f: {"right": lung_box(largest(prob[i, 0] >= 0.5)), "left": lung_box(largest(prob[i, 1] >= 0.5))}
+    return {f: {"right": largest(prob[i, 0] >= 0.5), "left": largest(prob[i, 1] >= 0.5)}
             for i, f in enumerate(filenames)}
 
 
 def tune(cases, fits, data):
+    """Two stages on the tuning half (the images are 256 px, the segmenter's working size): the per-side levels and
+    shares and the opacity's weight at the large level's growth and margins of 0.15; then growth and margins."""
     files = sorted({c["filename"] for c in cases})
     lungs = torch_lungs(data, files)
     eqs = {f: equalise(np.asarray(Image.open(data / "images" / f).convert("L"))) for f in files}
-    regions = {(c["filename"], c["side"]): default_region(c, fits[c["filename"]]) for c in cases}
-    grid = {"threshold": [0.4, 0.45, 0.5, 0.55, 0.6, 0.65], "band": [0.3, 0.4, 0.5, 0.7, 1.0], "smoothing": [5],
-            "max_top": [0.8, 0.9, 0.95, 1.01], "margin": [0.05, 0.1, 0.15, 0.2, 0.25, 0.3],
-            "lateral": [0.6, 0.7, 0.8, 0.9, 1.0]}
-    def evaluate(p, half, fixed_level=None, per_case=False):
-        """Mean coverage and inside on one half; fixed_level: every image gets that level (no measurement)."""
+    found = {}
+    for c in cases:
+        mask = lungs[c["filename"]][c["side"]]
+        found[(c["filename"], c["side"])] = (lung_box(mask), opacity(eqs[c["filename"]], mask)) if mask.any() else None
+    regions = {}
+
+    def region(c, grow):
+        key = (c["filename"], c["side"], grow)
+        if key not in regions:
+            regions[key] = default_region(c, fits[c["filename"]], grow)
+        return regions[key]
+
+    def evaluate(p, half, per_case=False):
         cov, ins = [], []
         for c in (c for c in cases if c["half"] == half):
-            f = fits[c["filename"]]
-            lung = lungs[c["filename"]][c["side"]]
-            m = regions[(c["filename"], c["side"])]
-            level = fixed_level if fixed_level is not None else (
-                fluid_level(eqs[c["filename"]], lung, c["side"], p) if lung else 2.0)
-            b = fluid_box(lung, c["side"], level, p, f["width"], f["height"]) if lung else None
-            clipped = clip(m, b) if b else m
-            s = score(clipped if clipped.any() else m, c["box"])
+            m = found[(c["filename"], c["side"])]
+            clipped = clip(region(c, p["grow"]), fluid_box(m[0], c["side"], m[1], p)[1]) if m else None
+            s = score(clipped, c["box"]) if m else score(default_region(c, fits[c["filename"]]), c["box"])
             cov.append(s[0])
             ins.append(s[1])
         if per_case:
@@ -197,25 +195,33 @@ def tune(cases, fits, data):
         ok = [r for r in candidates if r["tune"]["coverage_mean"] >= TUNE_COVERAGE]
         return sorted(ok, key=lambda r: -r["tune"]["inside_mean"])
 
-    measured = best([{"params": p, "tune": evaluate(p, "tune")}
-                     for p in (dict(zip(grid, v)) for v in itertools.product(*grid.values()))])
-    # The same clip at one fixed level for every image (no measurement): what the measurement has to beat.
-    fixed = best([{"params": {**SHIPPED, "max_top": 2.0, "lateral": lat, "margin": 0.0, "level": lv},
-                   "tune": evaluate({**SHIPPED, "max_top": 2.0, "lateral": lat, "margin": 0.0}, "tune", lv)}
-                  for lv in (0.2, 0.3, 0.4, 0.5, 0.6) for lat in grid["lateral"]])
-    for r in (measured[0], fixed[0]):
-        p = r["params"]
-        r["held_out"] = evaluate(p, "held_out", p.get("level"))
-    # Held out, paired per box: measured minus fixed, 95% bootstrap interval of the mean difference.
+    stage1 = {"level_right": np.arange(0.0, 0.41, 0.05), "level_left": np.arange(0.3, 0.71, 0.05),
+              "per_opacity": [0.0, 0.5, 1.0, 1.5, 2.0], "lateral_right": [0.65, 0.7, 0.75, 0.8],
+              "lateral_left": [0.45, 0.5, 0.55, 0.6]}
+    stage2 = {"grow": [14, 18, 22], "wall": [0.1, 0.15, 0.2, 0.3], "base": [0.1, 0.15, 0.2, 0.3]}
+    fixed = {"typical_opacity": 0.37, "wall": 0.15, "base": 0.15, "grow": 18}
+
+    def grid(g, base):
+        return [{**base, **{k: round(float(x), 3) for k, x in zip(g, v)}} for v in itertools.product(*g.values())]
+
+    first = [{"params": p, "tune": evaluate(p, "tune")} for p in grid(stage1, fixed)]
+    measured = best([{"params": p, "tune": evaluate(p, "tune")} for p in grid(stage2, best(first)[0]["params"])])
+    # The same clip without the opacity (one top per side for every image): what the measurement adds.
+    without = best([r for r in first if r["params"]["per_opacity"] == 0.0])
+    for r in (measured[0], without[0]):
+        r["held_out"] = evaluate(r["params"], "held_out")
+    # Held out, paired per box: with minus without the opacity, 95% bootstrap interval of the mean difference.
     mc, mi = evaluate(measured[0]["params"], "held_out", per_case=True)
-    fc, fi = evaluate(fixed[0]["params"], "held_out", fixed[0]["params"]["level"], per_case=True)
+    fc, fi = evaluate(without[0]["params"], "held_out", per_case=True)
     rng = np.random.default_rng(13)
     draws = rng.integers(0, len(mi), size=(2000, len(mi)))
     paired = {name: {"mean": float((a - b).mean()),
                      "ci95": np.percentile((a - b)[draws].mean(1), [2.5, 97.5]).tolist()}
               for name, a, b in (("inside", mi, fi), ("coverage", mc, fc))}
-    return {"grid": grid, "rule": f"max inside with coverage >= {TUNE_COVERAGE} (tune half)",
-            "measured_best": measured[:10], "fixed_best": fixed[:3],
+    return {"grid": {"stage1": {k: [float(x) for x in v] for k, v in stage1.items()}, "stage1_fixed": fixed,
+                     "stage2": stage2},
+            "rule": f"max inside with coverage >= {TUNE_COVERAGE} (tune half)",
+            "measured_best": measured[:10], "fixed_best": without[:3],
             "held_out_measured_minus_fixed": paired}
 
 
@@ -234,23 +240,29 @@ def measure_shipped(cases, fits, data, binary, labels, normals_every):
         m = default_region(c, fit)
         fluid = j.get("pleural_fluid") or []
         region = m
-        for f in fluid:
+        for f in fluid:  # one side: the extent grown by PleuralFluid.grow, clipped to the fluid's box
             b = f["box"]
-            region = clip(region, (b["x0"], b["y0"], b["x1"], b["y1"]))
+            region = clip(default_region(c, fit, SHIPPED["grow"]), (b["x0"], b["y0"], b["x1"], b["y1"]))
         pixels = round(j["edit_coverage"] * fit["width"] * fit["height"])
         if pixels != int(region.sum()):
             mismatches.append((c["filename"], c["side"], pixels, int(region.sum())))
         row = {"filename": c["filename"], "side": c["side"], "view": c["view"], "half": c["half"],
                "found": bool(fluid), "level": fluid[0]["level"] if fluid else None,
+               "opacity": fluid[0]["opacity"] if fluid else None,
                "today": score(m, c["box"]), "measured": score(region, c["box"])}
         rows.append(row)
+    # Is the opacity a fluid detector? The same measurement on NIH "No Finding" images, against the effusion sides.
     normals = [f for f, r in labels.items() if r["findings"] == "No Finding"][::normals_every]
-    found = {"right": 0, "left": 0}
+    normal_opacity = []
     for f in normals:
-        for side in found:
-            found[side] += bool(explain_remove(binary, data / "images" / f, side).get("pleural_fluid"))
-    return rows, mismatches, {"images": len(normals), "every": normals_every,
-                              **{f"found_{k}": v / len(normals) for k, v in found.items()}}
+        for side in ("right", "left"):
+            fluid = explain_remove(binary, data / "images" / f, side).get("pleural_fluid") or []
+            normal_opacity += [x["opacity"] for x in fluid]
+    effusion_opacity = [r["opacity"] for r in rows if r["opacity"] is not None]
+    return rows, mismatches, {
+        "images": len(normals), "every": normals_every, "sides_measured": len(normal_opacity),
+        "opacity_quartiles_normal": np.percentile(normal_opacity, [25, 50, 75]).tolist(),
+        "opacity_quartiles_effusion": np.percentile(effusion_opacity, [25, 50, 75]).tolist()}
 
 
 def main():
