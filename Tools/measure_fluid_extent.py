@@ -184,7 +184,9 @@ def tune(cases, fits, data):
         for c in (c for c in cases if c["half"] == half):
             m = found[(c["filename"], c["side"])]
             clipped = clip(region(c, p["grow"]), fluid_box(m[0], c["side"], m[1], p)[1]) if m else None
-            s = score(clipped, c["box"]) if m else score(default_region(c, fits[c["filename"]]), c["box"])
+            # No lung, or a clip that leaves nothing: the extent as it is (RegionFitter.place).
+            kept = clipped if clipped is not None and clipped.any() else default_region(c, fits[c["filename"]])
+            s = score(kept, c["box"])
             cov.append(s[0])
             ins.append(s[1])
         if per_case:

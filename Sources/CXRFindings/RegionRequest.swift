@@ -63,7 +63,7 @@ public struct PlacedRegions: Sendable {
     /// clipped to the fluid, `PleuralFluid.grow` scaled the same way (a side without fluid keeps its extent's).
     public var growth: [Int]
     /// The pleural fluid that clipped the areas following it (`ExtentArea.followsFluid`), one per side where
-    /// fluid was found; empty = every area placed as its extent says.
+    /// fluid was found and its clip left part of the side; empty = every area placed as its extent says.
     public var fluid: [PleuralFluid]
 
     public init(
@@ -80,7 +80,7 @@ public struct PlacedRegions: Sendable {
 extension RegionFitter {
     /// Places `request` on an image with a known fit (the fit's image size is the mask size). An area that follows
     /// the fluid is grown by `PleuralFluid.grow` and clipped, side by side, to the `fluid` measured on that side
-    /// (`PleuralFluid.clip`); a side without fluid keeps its extent.
+    /// (`PleuralFluid.clip`); a side without fluid, or whose clip would leave nothing, keeps its extent.
     public func place(_ request: RegionRequest, fit: AtlasFit, fluid: [PleuralFluid] = []) throws -> PlacedRegions {
         guard (0...Self.maxDilation).contains(request.dilate) else {
             throw FindingsError(.dilationOutOfRange(pixels: request.dilate))
@@ -93,28 +93,26 @@ extension RegionFitter {
             Int((Double(grow) * (fit.scaleX + fit.scaleY) / 2).rounded()) + request.dilate
         }
         for area in request.edit {
-            let grow = pixels(area.grow)
-            let found = area.followsFluid ? fluid.filter { f in area.regions.contains { f.claims($0) } } : []
-            var placed: Mask
-            if found.isEmpty {
-                growth.append(grow)
-                placed = try place(area.regions, fit: fit, dilate: min(grow, Self.maxDilation))
-            } else {
-                // Each side placed and grown on its own (growth distributes over the union), by the fluid's growth,
-                // then clipped by its own fluid, so that one side's box never cuts the other side's region.
-                let fluidGrow = pixels(PleuralFluid.grow)
-                growth.append(fluidGrow)
-                let sides = found.map { f in area.regions.filter { f.claims($0) } }
-                let rest = area.regions.filter { r in !found.contains { $0.claims(r) } }
-                placed = try Mask(empty: fit.imageWidth, height: fit.imageHeight)
-                for (f, names) in zip(found, sides) {
-                    let grown = try place(names, fit: fit, dilate: min(fluidGrow, Self.maxDilation))
-                    placed = try placed.union(try f.clip(grown))
-                }
-                if !rest.isEmpty {
-                    placed = try placed.union(place(rest, fit: fit, dilate: min(grow, Self.maxDilation)))
-                }
-                for f in found where !clipping.contains(f) { clipping.append(f) }
+            let grow = pixels(area.grow), fluidGrow = pixels(PleuralFluid.grow)
+            // Each side that follows its fluid is placed and grown on its own (growth distributes over the union), by
+            // the fluid's growth, then clipped by its own fluid, so that one side's box never cuts the other side's
+            // region. A clip that leaves nothing (a lung box far from where the fit put the zones) keeps the extent.
+            var clipped: [(fluid: PleuralFluid, mask: Mask)] = []
+            for f in area.followsFluid ? fluid : [] {
+                let names = area.regions.filter { f.claims($0) }
+                guard !names.isEmpty else { continue }
+                let mask = try f.clip(place(names, fit: fit, dilate: min(fluidGrow, Self.maxDilation)))
+                if mask.coverage > 0 { clipped.append((f, mask)) }
+            }
+            let rest = area.regions.filter { r in !clipped.contains { $0.fluid.claims(r) } }
+            growth.append(clipped.isEmpty ? grow : fluidGrow)
+            var placed =
+                rest.isEmpty
+                ? try Mask(empty: fit.imageWidth, height: fit.imageHeight)
+                : try place(rest, fit: fit, dilate: min(grow, Self.maxDilation))
+            for c in clipped {
+                placed = try placed.union(c.mask)
+                if !clipping.contains(c.fluid) { clipping.append(c.fluid) }
             }
             edit = try edit.map { try $0.union(placed) } ?? placed
         }

@@ -13,8 +13,8 @@ extension ResolvedFindings {
             let parts = regions.edit.map { a in
                 a.regions.joined(separator: " + ") + (a.grow > 0 ? " (grown \(a.grow) atlas px)" : "")
                     + (a.followsFluid
-                        ? ", where a lung is segmented grown \(PleuralFluid.grow) and clipped to the fluid estimated "
-                            + "from its opacity" : "")
+                        ? ", or grown \(PleuralFluid.grow) and clipped to the fluid estimated from the lung's opacity"
+                        : "")
             }
             let dilated = regions.dilate > 0 ? ", dilated \(regions.dilate) px" : ""
             let origin = areaSource == .extents ? " [the findings' extents]" : ""

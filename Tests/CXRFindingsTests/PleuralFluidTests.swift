@@ -115,6 +115,13 @@ final class PleuralFluidTests: XCTestCase {
         let box = try XCTUnwrap(BoundingBox(pixels: rightPart.pixels, width: 256, height: 256))
         XCTAssertGreaterThanOrEqual(box.y0, 130)
         XCTAssertLessThanOrEqual(box.x1, 90)
+        // A box that leaves nothing of the side (a lung box far from where the fit put the zones) keeps the extent.
+        var away = right
+        away.box = BoundingBox(x0: 0, y0: 0, x1: 10, y1: 10)
+        let kept = try fitter.place(request, fit: fit, fluid: [away])
+        XCTAssertEqual(kept.edit, today.edit)
+        XCTAssertEqual(kept.fluid, [])
+        XCTAssertEqual(kept.growth, today.growth)
         // An area that does not follow the fluid ignores it.
         var fixed = area
         fixed.followsFluid = false
