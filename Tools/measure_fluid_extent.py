@@ -2,11 +2,11 @@
 """Tunes and measures the image-dependent pleural effusion extent (PleuralFluid, issue 13) on the NIH expert boxes.
 
 The default region of `cxr-edit edit IMG --remove "pleural effusion" --side S` is the effusion extent, grown as its
-large level (GROW atlas px), clipped to the fluid estimated on the image (Sources/CXRFindings/PleuralFluid.swift):
-the mean rank-equalised brightness over the segmented lung (its opacity) moves the fluid's top (a share of the lung
-height, per side) up as it rises above a typical effusion's; the region keeps the rows from that top down to BASE
-lung heights below the lung, and from WALL lung widths outside the chest wall to a per-side medial share of the lung
-width. Measured as Tools/measure_region_coverage.py does: coverage = area(bbox(region) & box) / area(box), inside =
+large level (SHIPPED["grow"] atlas px), clipped to the fluid estimated on the image
+(Sources/CXRFindings/PleuralFluid.swift): the mean rank-equalised brightness over the segmented lung (its opacity)
+moves the fluid's top (a share of the lung height, per side) up as it rises above a typical effusion's; the region
+keeps the rows from that top down to "base" lung heights below the lung, and from "wall" lung widths outside the
+chest wall to a per-side share of the lung width. A side whose clip leaves nothing keeps the extent as it is. Measured as Tools/measure_region_coverage.py does: coverage = area(bbox(region) & box) / area(box), inside =
 area(bbox(region) & box) / area(bbox(region)); target (issue 13): mean coverage >= 75% with mean inside >= 50%.
 
 Split by patient (labels.csv patient_id): even ids tune, odd ids are held out. Only the tuning half chooses the
@@ -20,9 +20,9 @@ constants: the combination with the highest mean inside among those with mean co
     /work/venv/bin/python Tools/measure_fluid_extent.py            # the shipped Swift measurement: runs `cxr-edit
         explain IMG --remove "pleural effusion" --side S --json` per box (fluid box from `pleural_fluid`), rebuilds
         the region, checks its pixel count against the binary's edit_coverage, and reports tune / held-out, PA / AP,
-        against today's extent; also how often fluid is found on NIH "No Finding" images.
-    --tune also reports the best clip without the opacity (LEVEL_PER_OPACITY 0: one top per side), chosen the same
-    way: what the measurement adds.
+        against today's extent; also the lung opacity of NIH "No Finding" images against the effusion sides'.
+    --tune also reports the best clip without the opacity ("per_opacity" 0: one top per side), chosen the same way:
+    what the measurement adds.
 
 Writes Tools/runs/fluid_extent.json (figures only: no image nor pixel of one).
 """

@@ -8,13 +8,15 @@ import Foundation
 /// far the fluid reaches in each image. Fluid is opaque, so the more of the hemithorax it fills, the brighter the
 /// lung field is on the rank-equalised image: `measure(in:masks:side:)` takes the mean equalised brightness over the
 /// segmented lung (its `opacity`; the segmenter marks the lung field through basal opacities, as it was trained to)
-/// and moves the estimated top of the fluid up the lung as the opacity rises above a typical effusion's.
+/// and moves the estimated top of the fluid up the lung as the opacity rises above a typical effusion's. Normal lungs
+/// overlap effusions in opacity, so this estimates how far fluid reaches, not whether there is any: the removal
+/// assumes there is, as `--remove` states.
 ///
 /// The region to repaint is the effusion extent, grown as its `large` level, clipped to `box` in the lung's frame:
 /// from that top down to `baseMargin` lung heights below the lung, and from `wallMargin` lung widths outside the
 /// chest wall to a medial share of the lung width. The expert boxes lie lower and more laterally on the patient's
-/// left (image right: the heart fills the medial left base and the left hemidiaphragm lies lower), so the top and
-/// the medial share are per side. Every constant was tuned on the NIH expert boxes of even patient ids and is
+/// left (image right; likely as the heart fills the medial left base and the left hemidiaphragm lies lower), so the
+/// top and the medial share are per side. Every constant was tuned on the NIH expert boxes of even patient ids and is
 /// reported on the odd ones (Tools/measure_fluid_extent.py, which mirrors this measurement; docs/regions.md).
 public struct PleuralFluid: Sendable, Equatable, Codable {
     /// The side measured (right or left; image left is the patient's right).
