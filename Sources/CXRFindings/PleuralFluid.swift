@@ -14,10 +14,10 @@ import Foundation
 ///
 /// The region to repaint is the effusion extent, grown as its `large` level, clipped to `box` in the lung's frame:
 /// from that top down to `baseMargin` lung heights below the lung, and from `wallMargin` lung widths outside the
-/// chest wall to a medial share of the lung width. The expert boxes lie lower and more laterally on the patient's
-/// left (image right; likely as the heart fills the medial left base and the left hemidiaphragm lies lower), so the
-/// top and the medial share are per side. Every constant was tuned on the NIH expert boxes of even patient ids and is
-/// reported on the odd ones (Tools/measure_fluid_extent.py, which mirrors this measurement; docs/regions.md).
+/// chest wall to `lateralShare` of the lung width. The constants are the same on both sides: a top and a share per
+/// side fitted the tuning boxes more closely than they generalise (cross-validated within the tuning boxes they lost 3
+/// points of coverage, shared constants 1). Every constant was tuned on the NIH expert boxes of even patient ids and
+/// is reported on the odd ones (Tools/measure_fluid_extent.py, which mirrors this measurement; docs/regions.md).
 public struct PleuralFluid: Sendable, Equatable, Codable {
     /// The side measured (right or left; image left is the patient's right).
     public var side: Side
@@ -47,19 +47,17 @@ public struct PleuralFluid: Sendable, Equatable, Codable {
     public static let grow = 18
     /// The opacity of a typical effusion's lung (the median over the tuning boxes), where the top is `typicalLevel`.
     public static let typicalOpacity = 0.37
+    /// The top of a typical effusion's region, as a share of the lung height from its top.
+    public static let typicalLevel = 0.35
     /// Lung heights the top moves up per unit of opacity above `typicalOpacity` (down below it).
-    public static let levelPerOpacity = 1.0
+    public static let levelPerOpacity = 2.0
     /// Lung widths outside the lung box, at the chest wall, that the region keeps: the boxes include the wall.
     public static let wallMargin = 0.15
     /// Lung heights below the lung box that the region keeps: the boxes reach into the costophrenic recess.
     public static let baseMargin = 0.15
-
-    /// The top of a typical effusion's region on `side`, as a share of the lung height: the expert boxes of the
-    /// patient's right reach higher.
-    public static func typicalLevel(_ side: Side) -> Double { side == .right ? 0.2 : 0.55 }
-
-    /// Share of the lung width, from the chest wall, that the region keeps on `side`.
-    public static func lateralShare(_ side: Side) -> Double { side == .right ? 0.7 : 0.55 }
+    /// Share of the lung width, from the chest wall, that the region keeps: the boxes are lateral (the medial base
+    /// is heart and diaphragm).
+    public static let lateralShare = 0.7
 
     /// The fluid on `side` of `image`, with the segmenter's `masks` of that image; nil when the side is not a single
     /// side or its lung is missing.
@@ -75,13 +73,13 @@ public struct PleuralFluid: Sendable, Equatable, Codable {
             count += 1
         }
         let opacity = sum / Double(count)
-        let level = typicalLevel(side) - levelPerOpacity * (opacity - typicalOpacity)
+        let level = typicalLevel - levelPerOpacity * (opacity - typicalOpacity)
 
         // The box in the lung's frame at the masks' size, then in the image's pixels.
         let kx = Double(masks.imageWidth) / Double(masks.width)
         let ky = Double(masks.imageHeight) / Double(masks.height)
         let y0 = lung.y0 + lung.height * level, y1 = lung.y0 + lung.height * (1 + baseMargin)
-        let wall = wallMargin * lung.width, inner = lateralShare(side) * lung.width
+        let wall = wallMargin * lung.width, inner = lateralShare * lung.width
         let box =
             side == .right
             ? BoundingBox(x0: lung.x0 - wall, y0: y0, x1: lung.x0 + inner, y1: y1)

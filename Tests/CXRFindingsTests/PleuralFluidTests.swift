@@ -37,22 +37,27 @@ final class PleuralFluidTests: XCTestCase {
         XCTAssertLessThan(wet.level, clear.level, "so the fluid's top is estimated higher up the lung")
         for fluid in [wet, clear] {
             let level =
-                PleuralFluid.typicalLevel(.right)
-                - PleuralFluid.levelPerOpacity * (fluid.opacity - PleuralFluid.typicalOpacity)
+                PleuralFluid.typicalLevel - PleuralFluid.levelPerOpacity * (fluid.opacity - PleuralFluid.typicalOpacity)
             XCTAssertEqual(fluid.level, level, accuracy: 1e-12)
         }
+        // Two lung heights per unit of opacity, as tuned: the opaque half lifts the top by twice the opacity's rise.
+        XCTAssertEqual(clear.level - wet.level, 2 * (wet.opacity - clear.opacity), accuracy: 1e-12)
         XCTAssertEqual(wet.lung, BoundingBox(x0: 30, y0: 40, x1: 110, y1: 200))
         // The box in the lung's frame: from the level down to below the base, from outside the chest wall (image
         // left for the right lung) to the lateral share of the lung width.
         XCTAssertEqual(wet.box.y0, 40 + 160 * wet.level, accuracy: 1e-9)
         XCTAssertEqual(wet.box.y1, 40 + 160 * (1 + PleuralFluid.baseMargin), accuracy: 1e-9)
         XCTAssertEqual(wet.box.x0, 30 - 80 * PleuralFluid.wallMargin, accuracy: 1e-9)
-        XCTAssertEqual(wet.box.x1, 30 + 80 * PleuralFluid.lateralShare(.right), accuracy: 1e-9)
-        // The left lung is mirrored: its chest wall is on the image's right; its boxes lie lower and more lateral.
-        let left = try XCTUnwrap(PleuralFluid.measure(in: image, masks: masks, side: .left))
+        XCTAssertEqual(wet.box.x1, 30 + 80 * PleuralFluid.lateralShare, accuracy: 1e-9)
+        // The left lung is mirrored (its chest wall is on the image's right) and measured with the same constants:
+        // the clear left lung gets the clear right lung's level and the mirror of its box.
+        let left = try XCTUnwrap(PleuralFluid.measure(in: clearImage, masks: masks, side: .left))
+        XCTAssertEqual(left.opacity, clear.opacity, accuracy: 1e-12)
+        XCTAssertEqual(left.level, clear.level, accuracy: 1e-12)
         XCTAssertEqual(left.box.x1, 226 + 80 * PleuralFluid.wallMargin, accuracy: 1e-9)
-        XCTAssertEqual(left.box.x0, 226 - 80 * PleuralFluid.lateralShare(.left), accuracy: 1e-9)
-        XCTAssertGreaterThan(PleuralFluid.typicalLevel(.left), PleuralFluid.typicalLevel(.right))
+        XCTAssertEqual(left.box.x0, 226 - 80 * PleuralFluid.lateralShare, accuracy: 1e-9)
+        XCTAssertEqual(left.box.x1 - left.box.x0, clear.box.x1 - clear.box.x0, accuracy: 1e-9)
+        XCTAssertEqual(left.box.y0, clear.box.y0, accuracy: 1e-9)
         XCTAssertNil(PleuralFluid.measure(in: image, masks: masks, side: .bilateral), "not one side")
     }
 
