@@ -621,8 +621,8 @@ def recommend(result):
                          + ("Placing the atlas on each lung as the segmenter finds it raised this bound (the "
                             "template fit's frame gives 65%) but not to the target: what is missing is how far "
                             "the fluid reaches in each image, which neither the lung fit nor the extent knows. "
-                            "For `--remove`, the region now follows the opacity measured on each image: see [the "
-                            "next section](#effusion-removal-the-region-follows-the-lateral-opacity)."
+                            "For `--remove`, the region now follows the fluid estimated on each image: see [the "
+                            "next section](#effusion-removal-the-region-follows-the-lung-opacity)."
                             if result.get("fit_methods", {}).get("segmenter") else
                             "Reaching the target needs the region placed per image, not another extent."))
             out.append(head)

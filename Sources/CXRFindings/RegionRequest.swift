@@ -59,10 +59,11 @@ public struct PlacedRegions: Sendable {
     public var edit: Mask?
     /// Pixels held to the input (1 = keep); nil = nothing kept.
     public var keep: Mask?
-    /// Growth of each edit area in image pixels: its extent's grow scaled by the fit, plus `dilate`.
+    /// Growth of each edit area in image pixels: its extent's grow scaled by the fit, plus `dilate`; for an area
+    /// clipped to the fluid, `PleuralFluid.grow` scaled the same way (a side without fluid keeps its extent's).
     public var growth: [Int]
     /// The pleural fluid that clipped the areas following it (`ExtentArea.followsFluid`), one per side where
-    /// fluid was found; empty = every area placed as its extent says.
+    /// fluid was found and its clip left part of the side; empty = every area placed as its extent says.
     public var fluid: [PleuralFluid]
 
     public init(
@@ -78,8 +79,8 @@ public struct PlacedRegions: Sendable {
 
 extension RegionFitter {
     /// Places `request` on an image with a known fit (the fit's image size is the mask size). An area that follows
-    /// the fluid is clipped, side by side, to the `fluid` measured on that side (`PleuralFluid.clip`); a side
-    /// without fluid keeps its extent.
+    /// the fluid is grown by `PleuralFluid.grow` and clipped, side by side, to the `fluid` measured on that side
+    /// (`PleuralFluid.clip`); a side without fluid, or whose clip would leave nothing, keeps its extent.
     public func place(_ request: RegionRequest, fit: AtlasFit, fluid: [PleuralFluid] = []) throws -> PlacedRegions {
         guard (0...Self.maxDilation).contains(request.dilate) else {
             throw FindingsError(.dilationOutOfRange(pixels: request.dilate))
@@ -87,27 +88,31 @@ extension RegionFitter {
         var edit: Mask?
         var growth: [Int] = []
         var clipping: [PleuralFluid] = []
+        // Atlas pixels to image pixels: the mean of the fit's two scales (they differ by the aspect only).
+        func pixels(_ grow: Int) -> Int {
+            Int((Double(grow) * (fit.scaleX + fit.scaleY) / 2).rounded()) + request.dilate
+        }
         for area in request.edit {
-            // Atlas pixels to image pixels: the mean of the fit's two scales (they differ by the aspect only).
-            let grow = Int((Double(area.grow) * (fit.scaleX + fit.scaleY) / 2).rounded()) + request.dilate
-            growth.append(grow)
-            let found = area.followsFluid ? fluid.filter { f in area.regions.contains { f.claims($0) } } : []
-            var placed: Mask
-            if found.isEmpty {
-                placed = try place(area.regions, fit: fit, dilate: min(grow, Self.maxDilation))
-            } else {
-                // Each side placed and grown on its own (growth distributes over the union), then clipped by its
-                // own fluid, so that one side's box never cuts the other side's region.
-                let sides = found.map { f in area.regions.filter { f.claims($0) } }
-                let rest = area.regions.filter { r in !found.contains { $0.claims(r) } }
-                placed = try Mask(empty: fit.imageWidth, height: fit.imageHeight)
-                for (f, names) in zip(found, sides) {
-                    placed = try placed.union(try f.clip(place(names, fit: fit, dilate: min(grow, Self.maxDilation))))
-                }
-                if !rest.isEmpty {
-                    placed = try placed.union(place(rest, fit: fit, dilate: min(grow, Self.maxDilation)))
-                }
-                for f in found where !clipping.contains(f) { clipping.append(f) }
+            let grow = pixels(area.grow), fluidGrow = pixels(PleuralFluid.grow)
+            // Each side that follows its fluid is placed and grown on its own (growth distributes over the union), by
+            // the fluid's growth, then clipped by its own fluid, so that one side's box never cuts the other side's
+            // region. A clip that leaves nothing (a lung box far from where the fit put the zones) keeps the extent.
+            var clipped: [(fluid: PleuralFluid, mask: Mask)] = []
+            for f in area.followsFluid ? fluid : [] {
+                let names = area.regions.filter { f.claims($0) }
+                guard !names.isEmpty else { continue }
+                let mask = try f.clip(place(names, fit: fit, dilate: min(fluidGrow, Self.maxDilation)))
+                if mask.coverage > 0 { clipped.append((f, mask)) }
+            }
+            let rest = area.regions.filter { r in !clipped.contains { $0.fluid.claims(r) } }
+            growth.append(clipped.isEmpty ? grow : fluidGrow)
+            var placed =
+                rest.isEmpty
+                ? try Mask(empty: fit.imageWidth, height: fit.imageHeight)
+                : try place(rest, fit: fit, dilate: min(grow, Self.maxDilation))
+            for c in clipped {
+                placed = try placed.union(c.mask)
+                if !clipping.contains(c.fluid) { clipping.append(c.fluid) }
             }
             edit = try edit.map { try $0.union(placed) } ?? placed
         }

@@ -12,7 +12,9 @@ extension ResolvedFindings {
         case .extents, .named:
             let parts = regions.edit.map { a in
                 a.regions.joined(separator: " + ") + (a.grow > 0 ? " (grown \(a.grow) atlas px)" : "")
-                    + (a.followsFluid ? ", clipped to the measured pleural opacity where found" : "")
+                    + (a.followsFluid
+                        ? ", or grown \(PleuralFluid.grow) and clipped to the fluid estimated from the lung's opacity"
+                        : "")
             }
             let dilated = regions.dilate > 0 ? ", dilated \(regions.dilate) px" : ""
             let origin = areaSource == .extents ? " [the findings' extents]" : ""

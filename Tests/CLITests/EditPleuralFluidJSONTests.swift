@@ -40,9 +40,11 @@ final class EditPleuralFluidJSONTests: XCTestCase {
         XCTAssertEqual(reported.first?["side"] as? String, "right")
         XCTAssertEqual(reported as NSArray, shown as NSArray, "the fluid explain shows for the same image and options")
         let level = try XCTUnwrap(reported.first?["level"] as? Double)
+        let opacity = try XCTUnwrap(reported.first?["opacity"] as? Double)
         let provenance = try CLI.run(["provenance", out.appendingPathComponent("dry.png").path])
         XCTAssertTrue(provenance.stdout.contains("pleural-fluid"), provenance.stdout)
-        let recorded = String(format: "right: opaque from the base up to %.0f%% of the lung height", level * 100)
+        let recorded = String(
+            format: "right: lung opacity %.2f, fluid from %.0f%% of the lung height", opacity, level * 100)
         XCTAssertTrue(provenance.stdout.contains(recorded), provenance.stdout)
     }
 

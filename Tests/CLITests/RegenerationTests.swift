@@ -99,7 +99,7 @@ final class RegenerationTests: XCTestCase {
         let shown = try CLI.run(["provenance", first.path])
         XCTAssertEqual(shown.status, 0, shown.stderr)
         XCTAssertTrue(shown.stdout.contains("pleural-fluid"), shown.stdout)
-        XCTAssertTrue(shown.stdout.contains("right: opaque from the base up to"), shown.stdout)
+        XCTAssertTrue(shown.stdout.contains("right: lung opacity"), shown.stdout)
         try regenerate(first, to: out.appendingPathComponent("again.png"))
     }
 
