@@ -46,8 +46,6 @@ public func applyActivation(_ x: inout Tensor, _ act: Activation) {
         Parallel.ranges(p.count, minChunk: 1 << 14) { lo, hi in
             if act == .silu {
                 FastMath.siluInPlace(p.baseAddress! + lo, count: hi - lo)
-            } else if act == .gelu {
-                FastMath.geluInPlace(p.baseAddress! + lo, count: hi - lo)
             } else {
                 for i in lo..<hi { p[i] = act.apply(p[i]) }
             }
@@ -74,7 +72,7 @@ public func geglu(_ x: Tensor) -> Tensor {
                 Parallel.for(rows, minChunk: 8) { r in
                     let s = xp.baseAddress! + r * d2
                     let o = op.baseAddress! + r * d
-                    FastMath.gatedGelu(value: s, gate: s + d, into: o, count: d)
+                    for i in 0..<d { o[i] = s[i] * Activation.gelu.apply(s[d + i]) }
                 }
             }
         }

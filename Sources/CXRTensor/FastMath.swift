@@ -1,4 +1,4 @@
-/// Vectorised exp and erf for the hot loops (softmax over attention scores, SiLU after GroupNorm, GELU gates).
+/// Vectorised exp for the hot loops (softmax over attention scores, SiLU after GroupNorm).
 ///
 /// Why: a 512x512 UNet step evaluates ~1.3 billion exponentials in self-attention alone; libm's scalar `expf`
 /// (~5 ns each here) made softmax a third of the attention time. This is Cephes' expf range reduction and
@@ -68,65 +68,6 @@ public enum FastMath {
         }
         while i < n {
             p[i] = p[i] / (1 + exp(-p[i]))
-            i += 1
-        }
-    }
-
-    /// erf(x) per lane by Abramowitz & Stegun 7.1.26: 1 - (a1 t + ... + a5 t^5) e^(-x^2) with t = 1 / (1 + p|x|),
-    /// sign restored. Absolute error at most 1.5e-7 (the formula's, plus a few ulp of `exp`).
-    @inlinable @inline(__always)
-    public static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let ax = x.replacing(with: -x, where: x .< 0)
-        let t = 1 / (ax * 0.327_591_1 + 1)
-        var poly = SIMD8<Float>(repeating: 1.061_405_429)
-        poly = poly * t - 1.453_152_027
-        poly = poly * t + 1.421_413_741
-        poly = poly * t - 0.284_496_736
-        poly = poly * t + 0.254_829_592
-        let y = 1 - poly * t * exp(-(ax * ax))
-        return y.replacing(with: -y, where: x .< 0)
-    }
-
-    /// GELU with the exact erf (torch's `gelu`): v / 2 * (1 + erf(v / sqrt 2)), 8 lanes at a time.
-    ///
-    /// Why: libm's scalar `erff` took 5% of a 512 px UNet step (the transformer blocks' GEGLU gates: 2 x 4096 x
-    /// 1280 per block at 64x64 latents). Differs from `Activation.gelu.apply` by at most 1e-7 of |v|.
-    @inlinable @inline(__always)
-    public static func gelu(_ v: SIMD8<Float>) -> SIMD8<Float> {
-        v * 0.5 * (1 + erf(v * 0.707_106_781_186_547_52))
-    }
-
-    /// In place: p[i] = gelu(p[i]).
-    @inlinable
-    public static func geluInPlace(_ p: UnsafeMutablePointer<Float>, count n: Int) {
-        let raw = UnsafeMutableRawPointer(p)
-        var i = 0
-        while i + 8 <= n {
-            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            raw.storeBytes(of: gelu(v), toByteOffset: i * 4, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < n {
-            p[i] = gelu(SIMD8<Float>(repeating: p[i]))[0]
-            i += 1
-        }
-    }
-
-    /// out[i] = value[i] * gelu(gate[i]) for i in 0..<n (GEGLU's product).
-    @inlinable
-    public static func gatedGelu(
-        value: UnsafePointer<Float>, gate: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count n: Int
-    ) {
-        let rv = UnsafeRawPointer(value), rg = UnsafeRawPointer(gate), ro = UnsafeMutableRawPointer(out)
-        var i = 0
-        while i + 8 <= n {
-            let v = rv.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            let g = rg.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            ro.storeBytes(of: v * gelu(g), toByteOffset: i * 4, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < n {
-            out[i] = value[i] * gelu(SIMD8<Float>(repeating: gate[i]))[0]
             i += 1
         }
     }
