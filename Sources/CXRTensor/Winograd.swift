@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 
 /// Switches for the convolution algorithms (benchmarks and tests flip them; normal use keeps the defaults).
@@ -65,8 +66,15 @@ func winogradConv3x3(
         operands = packed.matrices.map { .packed($0) }
     }
 
+    let tiles =
+        VectorKernels.enabled
+        ? WinogradTiles(
+            side: 2, rowScratchPerTile: 0,
+            inputRun: { cxr_winograd_f2_input_run($0, $1, $2, $3, $4, $5, $7, $8) },
+            outputRun: { cxr_winograd_f2_output_run($0, $1, $2, $3, $4, $5, $6, $7, $8) })
+        : WinogradTiles(side: 2, rowScratchPerTile: 8, inputRun: transformInputRun, outputRun: transformOutputRun)
     winogradBands(
-        WinogradTiles(side: 2, rowScratchPerTile: 8, inputRun: transformInputRun, outputRun: transformOutputRun),
+        tiles,
         x, n: n, c: c, h: h, w: w, o: o, bias: bias, padTop: padTop, padLeft: padLeft, ho: ho, wo: wo, out: out,
         precision: precision, operands: operands)
 }
