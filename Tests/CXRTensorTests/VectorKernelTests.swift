@@ -4,7 +4,7 @@ import XCTest
 @testable import CXRTensor
 
 /// CVectorKernels: the erf behind GELU against double-precision erf, and the AVX-512 kernels bit for bit against
-/// the portable code they replace (SiLU, the Winograd F(2x2,3x3) transforms).
+/// the portable code they replace (SiLU, the Winograd F(2x2,3x3) transforms, cache-sized Winograd bands).
 final class VectorKernelTests: XCTestCase {
     /// Deterministic pseudo-random values in [-scale, scale).
     func random(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
@@ -110,6 +110,43 @@ final class VectorKernelTests: XCTestCase {
             let portable = run(false), vector = run(true)
             XCTAssertEqual(vector.shape, portable.shape)
             XCTAssertEqual(vector.data.map(\.bitPattern), portable.data.map(\.bitPattern), "case \(cs)")
+        }
+    }
+
+    /// Cache-sized bands, run a band per thread, give the results of whole-plane bands, the same at 1 and 2
+    /// threads; with OpenBLAS's Haswell kernels (the measured ones) the same bits, as bands start at multiples of
+    /// 64 tiles (`WinogradBanding.bandAlignment`).
+    func testCacheSizedWinogradBandsGiveTheSameResults() {
+        let saved = (
+            ConvolutionSettings.winogradMinPixels, WinogradBanding.cacheBandBytes, WinogradBanding.cacheBandMinTiles,
+            ComputeThreads.count
+        )
+        defer {
+            ConvolutionSettings.winogradMinPixels = saved.0
+            (WinogradBanding.cacheBandBytes, WinogradBanding.cacheBandMinTiles) = (saved.1, saved.2)
+            ComputeThreads.set(saved.3)
+        }
+        ConvolutionSettings.winogradMinPixels = 1
+        let x = random([2, 8, 37, 45], seed: 7)
+        let w = random([6, 8, 3, 3], seed: 8)
+        let b = random([6], seed: 9)
+        func run(bandBytes: Int, minTiles: Int, threads: Int) -> Tensor {
+            (WinogradBanding.cacheBandBytes, WinogradBanding.cacheBandMinTiles) = (bandBytes, minTiles)
+            ComputeThreads.set(threads)
+            return conv2d(x, weight: w, bias: b, stride: 1, padding: .same(1))
+        }
+        let whole = run(bandBytes: 0, minTiles: 1 << 30, threads: 1)
+        let bitwise = OpenBLASLibrary.coreName == "Haswell"
+        // 16 points x 4 bytes x 8 channels per tile; the batch has 2 x 19 x 23 = 874 tiles.
+        for tiles in [64, 128, 200, 320] {
+            let one = run(bandBytes: tiles * 16 * 4 * 8, minTiles: 1, threads: 1)
+            let two = run(bandBytes: tiles * 16 * 4 * 8, minTiles: 1, threads: 2)
+            XCTAssertEqual(one.data.map(\.bitPattern), two.data.map(\.bitPattern), "\(tiles) tiles per band")
+            if bitwise {
+                XCTAssertEqual(one.data.map(\.bitPattern), whole.data.map(\.bitPattern), "\(tiles) tiles per band")
+            } else {
+                XCTAssertLessThan(one.maxAbsDifference(whole), 1e-5, "\(tiles) tiles per band")
+            }
         }
     }
 }
