@@ -72,7 +72,10 @@ static void *worker_main(void *unused) {
         uint32_t sequence;
         while ((sequence = (uint32_t)(atomic_load_explicit(&ticket, memory_order_acquire) >> 32)) == seen) {
             relax();
-            if (++spins % 256 != 0 || now_ns() - spun_since < spin_ns) continue;
+            /* Now and then give the core to whatever else could run on it (on a busy machine, maybe the caller). */
+            if (++spins % 128 != 0) continue;
+            sched_yield();
+            if (now_ns() - spun_since < spin_ns) continue;
             pthread_mutex_lock(&sleep_mutex);
             atomic_fetch_add(&sleepers, 1);
             while ((uint32_t)(atomic_load(&ticket) >> 32) == seen) pthread_cond_wait(&sleep_cond, &sleep_mutex);
