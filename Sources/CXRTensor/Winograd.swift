@@ -120,7 +120,8 @@ struct WinogradTiles {
 /// `cacheBandMinTiles` tiles: then bands are that small, so that V and M stay in the core's cache between the
 /// transforms and the GEMMs (which are short there, so the transforms' memory traffic dominated), and each
 /// thread runs whole bands, one hand-off per convolution instead of three per band. Bands depend on the shape
-/// only, never on the thread count, and start at multiples of `bandAlignment` tiles.
+/// only, never on the thread count, so results do not depend on it either. The products' GEMMs are shorter, which
+/// OpenBLAS blocks differently: a few of their sums round differently in the last bit than in one whole-plane GEMM.
 func winogradBands(
     _ tiles: WinogradTiles, _ x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, o: Int, bias: Tensor?,
     padTop: Int, padLeft: Int, ho: Int, wo: Int, out: UnsafeMutablePointer<Float>,
@@ -129,8 +130,7 @@ func winogradBands(
     let side = tiles.side, points = (side + 2) * (side + 2)
     let tw = (wo + side - 1) / side, tilesPerImage = ((ho + side - 1) / side) * tw, count = n * tilesPerImage
     let bytesPerTile = points * 4 * max(c, o)
-    let alignment = WinogradBanding.bandAlignment
-    let cacheTiles = WinogradBanding.cacheBandBytes / bytesPerTile / alignment * alignment
+    let cacheTiles = WinogradBanding.cacheBandBytes / bytesPerTile
     let cached = cacheTiles >= max(1, WinogradBanding.cacheBandMinTiles)
     let chunk = cached ? min(count, cacheTiles) : max(64, min(count, (32 << 20) / bytesPerTile))
     nonisolated(unsafe) let dst = out
@@ -195,12 +195,6 @@ enum WinogradBanding {
     /// ... where that is still this many tiles, enough for the GEMMs' overheads not to dominate (a 256 px edit's VAE
     /// decode took 0.096-0.105 s CPU with 256-1024 tiles per band, 0.134-0.147 s with whole 16,384-tile planes).
     nonisolated(unsafe) static var cacheBandMinTiles = 256
-    /// Cache-sized bands hold a multiple of this many tiles. Why: a tile is a column of the products' GEMMs, a row
-    /// of OpenBLAS's column-major blocks, and its Haswell SGEMM rounds the few rows of a block's ragged end
-    /// (fewer than 8) differently from full blocks' rows; bands starting at multiples of 8 tiles give every product
-    /// the bits of one whole-plane GEMM, so outputs stay as they were before bands were cut small (64 leaves room
-    /// for kernels with wider blocks).
-    nonisolated(unsafe) static var bandAlignment = 64
 }
 
 /// Calls `body(image, tileRow, firstColumn, length, offset)` for the runs of adjacent tiles along one tile row

@@ -113,9 +113,8 @@ final class VectorKernelTests: XCTestCase {
         }
     }
 
-    /// Cache-sized bands, run a band per thread, give the results of whole-plane bands, the same at 1 and 2
-    /// threads; with OpenBLAS's Haswell kernels (the measured ones) the same bits, as bands start at multiples of
-    /// 64 tiles (`WinogradBanding.bandAlignment`).
+    /// Cache-sized bands, run a band per thread, give the whole-plane bands' results up to float rounding (their
+    /// GEMMs are shorter, which OpenBLAS blocks differently), and the same bits at 1 and 2 threads.
     func testCacheSizedWinogradBandsGiveTheSameResults() {
         let saved = (
             ConvolutionSettings.winogradMinPixels, WinogradBanding.cacheBandBytes, WinogradBanding.cacheBandMinTiles,
@@ -127,26 +126,22 @@ final class VectorKernelTests: XCTestCase {
             ComputeThreads.set(saved.3)
         }
         ConvolutionSettings.winogradMinPixels = 1
-        let x = random([2, 8, 37, 45], seed: 7)
-        let w = random([6, 8, 3, 3], seed: 8)
-        let b = random([6], seed: 9)
+        let x = random([2, 32, 37, 45], seed: 7)
+        let w = random([32, 32, 3, 3], seed: 8)
+        let b = random([32], seed: 9)
         func run(bandBytes: Int, minTiles: Int, threads: Int) -> Tensor {
             (WinogradBanding.cacheBandBytes, WinogradBanding.cacheBandMinTiles) = (bandBytes, minTiles)
             ComputeThreads.set(threads)
             return conv2d(x, weight: w, bias: b, stride: 1, padding: .same(1))
         }
         let whole = run(bandBytes: 0, minTiles: 1 << 30, threads: 1)
-        let bitwise = OpenBLASLibrary.coreName == "Haswell"
-        // 16 points x 4 bytes x 8 channels per tile; the batch has 2 x 19 x 23 = 874 tiles.
-        for tiles in [64, 128, 200, 320] {
-            let one = run(bandBytes: tiles * 16 * 4 * 8, minTiles: 1, threads: 1)
-            let two = run(bandBytes: tiles * 16 * 4 * 8, minTiles: 1, threads: 2)
+        let scale = whole.data.map(abs).max()!
+        // 16 points x 4 bytes x 32 channels per tile; the batch has 2 x 19 x 23 = 874 tiles.
+        for tiles in [3, 64, 200, 320] {
+            let one = run(bandBytes: tiles * 16 * 4 * 32, minTiles: 1, threads: 1)
+            let two = run(bandBytes: tiles * 16 * 4 * 32, minTiles: 1, threads: 2)
             XCTAssertEqual(one.data.map(\.bitPattern), two.data.map(\.bitPattern), "\(tiles) tiles per band")
-            if bitwise {
-                XCTAssertEqual(one.data.map(\.bitPattern), whole.data.map(\.bitPattern), "\(tiles) tiles per band")
-            } else {
-                XCTAssertLessThan(one.maxAbsDifference(whole), 1e-5, "\(tiles) tiles per band")
-            }
+            XCTAssertLessThan(one.maxAbsDifference(whole) / scale, 1e-6, "\(tiles) tiles per band")
         }
     }
 }
