@@ -434,14 +434,14 @@ struct Edit: ParsableCommand {
             let nullEdit = try null.map {
                 EditJSON.NullEdit(
                     output: $0.url.path, seconds: $0.outcome.seconds, prompt: findings.nullPrompt,
-                    negativePrompt: findings.nullNegativePrompt, report: $0.outcome.report,
+                    negativePrompt: findings.nullNegativePrompt, report: try $0.outcome.report,
                     differenceFromEdit: try outcome.changedFraction(from: $0.outcome))
             }
             let report = EditJSON(
                 output: outURL.path, seconds: outcome.seconds, denoisingSteps: outcome.denoisingSteps,
                 width: image.width, height: image.height, bitDepth: image.bitDepth, seed: request.seed,
                 strength: request.strength, mask: mask, mode: outcome.mode, unet: outcome.unet.rawValue,
-                detail: detail.rawValue, margin: margin, area: findings.areaSource.rawValue, report: outcome.report,
+                detail: detail.rawValue, margin: margin, area: findings.areaSource.rawValue, report: try outcome.report,
                 findings: FindingsJSON(findings),
                 fit: placed.fit.map { AtlasFitJSON($0, weak: findings.fitPolicy.isWeak($0)) },
                 pleuralFluid: placed.fluid.isEmpty ? nil : placed.fluid, nullEdit: nullEdit)
