@@ -180,6 +180,8 @@ struct Edit: ParsableCommand {
             return
         }
         modelOptions.applyThreads()
+        // The tokenizer is built meanwhile (a failure there is reported by the load, in its place).
+        let tokenizer = findings.dryRun ? nil : (try? modelOptions.modelURL()).map { TokenizerPreload(modelFolder: $0) }
         let inURL = URL(fileURLWithPath: inputs[0])
         let input = try prepareInput(inURL, resolved: resolved)
         let outURL =
@@ -207,7 +209,7 @@ struct Edit: ParsableCommand {
         let reporter = ProgressReporter(output, label: "edit")
         let modelURL = try modelOptions.modelURL()
         reporter.note("loading model \(modelURL.path)")
-        let model = try loadModel(modelURL, prompt: prompt)
+        let model = try loadModel(modelURL, prompt: prompt, tokenizer: tokenizer)
         let defaults = samplingDefaults(model)
         // After the model loaded, as before: a model that fails to load gives its one error line alone.
         if let fitWarning = input.fitWarning(resolved) { warn(fitWarning) }
@@ -266,12 +268,12 @@ struct Edit: ParsableCommand {
     }
 
     /// Loads the model once and checks it against the options that need it (the inpainting UNet, prompt length).
-    func loadModel(_ modelURL: URL, prompt: String) throws -> StableDiffusionModel {
+    func loadModel(_ modelURL: URL, prompt: String, tokenizer: TokenizerPreload? = nil) throws -> StableDiffusionModel {
         let model: StableDiffusionModel
         let precision = try modelOptions.gemmPrecision()
         do {
             model = try StableDiffusionModel.load(
-                from: modelURL, precision: precision, vaeTiling: modelOptions.vaeTilingMode())
+                from: modelURL, precision: precision, vaeTiling: modelOptions.vaeTilingMode(), tokenizer: tokenizer)
         } catch let e as PipelineError {
             throw CLIError(e.description)
         }
