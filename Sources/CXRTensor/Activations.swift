@@ -70,7 +70,7 @@ public func geglu(_ x: Tensor) -> Tensor {
     Profiler.measure("geglu") {
         let d2 = x.shape.last!, d = d2 / 2
         let rows = x.count / d2
-        var out = Tensor(zeros: Array(x.shape.dropLast()) + [d])
+        var out = Tensor(unfilled: Array(x.shape.dropLast()) + [d])
         out.data.withUnsafeMutableBufferPointer { op in
             x.data.withUnsafeBufferPointer { xp in
                 nonisolated(unsafe) let op = op, xp = xp
