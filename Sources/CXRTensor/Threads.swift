@@ -123,6 +123,9 @@ public enum Parallel {
     /// Whether this thread is running the body of a parallel loop.
     static var isInsideLoop: Bool { pthread_getspecific(insideKey) != nil }
 
+    /// Workers beyond the cores would only spin against each other (`--threads` above the core count).
+    private static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
     /// Runs item `c` of a loop whose `(Int) -> Void` body `context` points to, marked as inside a loop.
     private static let runItem: cxr_pool_task = { context, c in
         pthread_setspecific(Parallel.insideKey, UnsafeRawPointer(bitPattern: 1))
@@ -136,7 +139,7 @@ public enum Parallel {
         withoutActuallyEscaping(body) { body in
             var task = body
             withUnsafeMutablePointer(to: &task) { context in
-                cxr_pool_run(Int32(ComputeThreads.count - 1), chunks, Parallel.runItem, context)
+                cxr_pool_run(Int32(min(ComputeThreads.count, cores) - 1), chunks, Parallel.runItem, context)
             }
         }
     }
