@@ -32,6 +32,11 @@ let package = Package(
         .target(name: "CBFloat16", dependencies: ["CCPUID"]),
         // Fused fp32 attention on AVX-512 (score tiles in registers and L1, online softmax; see Attention.swift).
         .target(name: "CAttention", dependencies: ["CCPUID"]),
+        // Elementwise kernels of the small models' hot loops: SiLU and the Winograd F(2x2,3x3) transforms in
+        // AVX-512, bit-identical to the Swift they replace; GELU with an erf of our own, the same bits on every CPU.
+        .target(name: "CVectorKernels", dependencies: ["CCPUID"]),
+        // The worker threads of the parallel loops: spin briefly between loops, then sleep (see Threads.swift).
+        .target(name: "CThreadPool"),
         // DICOM through DCMTK (apt: libdcmtk-dev), behind a C interface: parsing, JPEG/JPEG-LS/RLE/deflate
         // decoding, Modality/VOI LUT rendering, derived-image writing; JPEG 2000 and HTJ2K decoding through
         // OpenJPEG (apt: libopenjp2-7-dev), which DCMTK's free codecs lack.
@@ -49,7 +54,8 @@ let package = Package(
         .target(name: "CXRFiles", swiftSettings: optimize),
         // Tensor type and CPU kernels (GEMM via OpenBLAS, conv, norms, attention, activations).
         .target(
-            name: "CXRTensor", dependencies: ["COpenBLAS", "CCPUID", "CBFloat16", "CAttention"],
+            name: "CXRTensor",
+            dependencies: ["COpenBLAS", "CCPUID", "CBFloat16", "CAttention", "CVectorKernels", "CThreadPool"],
             swiftSettings: optimize),
         // safetensors (validated, mmapped), PyTorch .bin through an allow-listed unpickler, diffusers folders.
         .target(name: "CXRCheckpoint", dependencies: ["CXRTensor", "CXRFiles"], swiftSettings: optimize),

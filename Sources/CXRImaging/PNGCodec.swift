@@ -131,6 +131,9 @@ private let pngWriteBody: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMut
     guard let info = png_create_info_struct(png) else { return nil }
     job.pointee.info = info
     png_set_write_fn(png, raw, pngWrite, pngFlush)
+    // zlib level 3 (greedy matching) instead of the default 6 (lazy): a 512 px 8-bit edit output is written in
+    // 6 ms instead of 19, 12% larger (74 instead of 66 KB); the pixels and text chunks are the same.
+    png_set_compression_level(png, 3)
     let w = job.pointee.width, h = job.pointee.height
     let color = job.pointee.channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY
     png_set_IHDR(

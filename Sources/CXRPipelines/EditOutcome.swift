@@ -7,14 +7,20 @@ public struct EditOutcome: Sendable {
     public var image: RasterImage
     /// Pixels the output may differ in (edit region + margin band, minus kept pixels); nil = the whole image.
     public var repainted: Mask?
-    public var report: EditReport
+    /// The input as the output is measured against (at the output's size and bit depth).
+    let original: RasterImage
+    /// How much the edit changed, measured when asked (`edit --json`, probes): a plain edit that writes its
+    /// output does not need it, and the SSIM and PSNR maps took 10 ms of a 0.55 s bundled-model edit.
+    public var report: EditReport {
+        get throws { try EditReport(original: original, edited: image, repainted: repainted) }
+    }
     /// Which UNet denoised.
     public var unet: UNetChoice
     /// Scheduler steps actually run (strength x steps).
     public var denoisingSteps: Int
     /// The scheduler's name as recorded (its kind, else the checkpoint's class).
     public var schedulerName: String
-    /// Seconds of the whole edit (model passes, round trip, compositing, report).
+    /// Seconds of the whole edit (model passes, round trip, compositing).
     public var seconds: Double
     /// "inpaint" for a masked edit, else "edit".
     public var mode: String { repaintedByMask ? "inpaint" : "edit" }

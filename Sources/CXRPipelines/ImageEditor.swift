@@ -10,7 +10,7 @@ import Foundation
 /// 3. Map the output back to the input's size and bit depth; with `detail` on, add back the input's detail where the
 ///    edit left the content alone (`DetailTransfer`).
 /// 4. Paste the input back by `RepaintArea`'s rule: bit for bit beyond the margin and in kept areas.
-/// 5. Measure the result against the input over the area actually repainted (`EditReport`).
+/// 5. Measure the result against the input over the area actually repainted (`EditReport`, when asked for).
 ///
 /// The editor caches prompt embeddings, the input's posterior and its VAE round trip by `EditRequest.imageKey`, so an
 /// edit and its null edit (or a probe's many edits of one image) encode the image once. Results are the same with
@@ -111,10 +111,9 @@ public final class ImageEditor {
             output = try Mask.pasteBack(original: prepared.original, edited: composite, alpha: alpha)
         }
         let repainted = r.pasteBack ? area.repainted : nil
-        let report = try EditReport(original: prepared.original, edited: output, repainted: repainted)
         let scheduler = settings.scheduler?.rawValue ?? model.schedulerConfig.className ?? "default"
         return EditOutcome(
-            image: output, repainted: repainted, report: report, unet: unet,
+            image: output, repainted: repainted, original: prepared.original, unet: unet,
             denoisingSteps: result.timesteps.count, schedulerName: scheduler,
             seconds: Date().timeIntervalSince(clock), repaintedByMask: area.modelMask != nil)
     }

@@ -31,9 +31,10 @@ public struct StableDiffusionModel {
     /// Loads every component; the UNets' layers are built on first use (their configs and weights files are checked
     /// now). Errors name the file and the problem in one line. `precision` is the GEMM precision
     /// of the UNets and the VAE (the text encoder stays fp32: it runs once per prompt, on 77 tokens); `vaeTiling`
-    /// says when the VAE works in tiles.
+    /// says when the VAE works in tiles. `tokenizer`, when given, is the tokenizer already being built.
     public static func load(
-        from url: URL, precision: GEMMPrecision = .fp32, vaeTiling: VAETiling = .auto
+        from url: URL, precision: GEMMPrecision = .fp32, vaeTiling: VAETiling = .auto,
+        tokenizer preload: TokenizerPreload? = nil
     ) throws -> StableDiffusionModel {
         let folder = try DiffusersFolder(url: url)
         for name in ["unet", "vae", "text_encoder", "tokenizer", "scheduler"] {
@@ -44,7 +45,6 @@ public struct StableDiffusionModel {
                 throw ModelError.badConfig(file: url.path, message: "the model folder has no '\(name)' component")
             }
         }
-        let tokenizer = try CLIPTokenizer(directory: url.appendingPathComponent("tokenizer"))
         let textEncoder = try CLIPTextModel(
             config: CLIPTextConfig(folder.config("text_encoder")),
             weights: CheckpointWeights(folder.weights("text_encoder")))
@@ -58,6 +58,9 @@ public struct StableDiffusionModel {
         let schedulerConfig = try SchedulerConfig(
             contentsOf: url.appendingPathComponent("scheduler/scheduler_config.json"))
 
+        // After the networks, so that a tokenizer being built meanwhile (`preload`) is ready.
+        let tokenizerFolder = url.appendingPathComponent("tokenizer")
+        let tokenizer = try preload?.tokenizer(of: tokenizerFolder) ?? CLIPTokenizer(directory: tokenizerFolder)
         let l = vae.config.latentChannels
         try check(
             unet.config, folder: url.appendingPathComponent("unet"), textEncoder: textEncoder,

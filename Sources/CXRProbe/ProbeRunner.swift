@@ -262,7 +262,7 @@ public final class ProbeRunner {
         summary.classifierSeconds += Date().timeIntervalSince(t)
         let result = NullResult(
             id: id, prompt: nullRequest.prompt, negativePrompt: nullRequest.negativePrompt,
-            scores: scores, report: outcome.report, output: output)
+            scores: scores, report: try outcome.report, output: output)
         s.nulls[key] = result
         return result
     }
@@ -316,7 +316,7 @@ public final class ProbeRunner {
         let a = GrayPlane(s.raster.toGray()), b = GrayPlane(outcome.image)
         let repainted = outcome.repainted
         let mse = try ImageQuality.mse(a, b, outside: repainted)
-        let report = outcome.report
+        let report = try outcome.report
         let metricSeconds = Date().timeIntervalSince(tm)
         var perClassifier = [String: ClassifierComparison]()
         for (k, c) in classifiers.enumerated() {

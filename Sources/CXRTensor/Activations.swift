@@ -1,9 +1,10 @@
+import CVectorKernels
 import Foundation
 
 /// Elementwise activations, as PyTorch defines them.
 public enum Activation: String, Sendable {
     case silu
-    /// GELU with the exact erf (torch's default, `gelu`).
+    /// GELU with the exact erf (torch's default, `gelu`); the erf is `cxr_erf` (see `geglu`).
     case gelu
     /// GELU with the tanh approximation (`gelu_pytorch_tanh`, `gelu_new`).
     case geluTanh
@@ -29,7 +30,7 @@ public enum Activation: String, Sendable {
     public func apply(_ v: Float) -> Float {
         switch self {
         case .silu: return v / (1 + expf(-v))
-        case .gelu: return 0.5 * v * (1 + erff(v * 0.70710678118654752))
+        case .gelu: return 0.5 * v * (1 + cxr_erf(v * 0.70710678118654752))
         case .geluTanh:
             return 0.5 * v * (1 + tanhf(0.79788456080286536 * (v + 0.044715 * v * v * v)))
         case .quickGelu: return v / (1 + expf(-1.702 * v))
@@ -61,18 +62,22 @@ public func activated(_ x: Tensor, _ act: Activation) -> Tensor {
 }
 
 /// GEGLU: x [..., 2D] -> value * gelu(gate) [..., D], where value is the first half and gate the second.
+///
+/// The GELU's erf is `cxr_erf` (CVectorKernels), not libm's `erff`: vectorised, within about an ulp of the exact
+/// value, and the same bits on every CPU and in `Activation.gelu`. libm's scalar erff took a fifth of the bundled
+/// model's UNet step.
 public func geglu(_ x: Tensor) -> Tensor {
     Profiler.measure("geglu") {
         let d2 = x.shape.last!, d = d2 / 2
         let rows = x.count / d2
-        var out = Tensor(zeros: Array(x.shape.dropLast()) + [d])
+        var out = Tensor(unfilled: Array(x.shape.dropLast()) + [d])
         out.data.withUnsafeMutableBufferPointer { op in
             x.data.withUnsafeBufferPointer { xp in
                 nonisolated(unsafe) let op = op, xp = xp
                 Parallel.for(rows, minChunk: 8) { r in
                     let s = xp.baseAddress! + r * d2
                     let o = op.baseAddress! + r * d
-                    for i in 0..<d { o[i] = s[i] * Activation.gelu.apply(s[d + i]) }
+                    cxr_geglu(s, s + d, o, d)
                 }
             }
         }

@@ -33,7 +33,7 @@ public func conv2d(
         let wo = (w + padding.left + padding.right - kw) / stride + 1
         let k = c * kh * kw
         let plane = ho * wo
-        var out = Tensor(zeros: [n, o, ho, wo])
+        var out = Tensor(unfilled: [n, o, ho, wo])
         if kh == 3 && kw == 3 && stride == 1 && ConvolutionSettings.winograd
             && ho * wo >= ConvolutionSettings.winogradMinPixels
         {

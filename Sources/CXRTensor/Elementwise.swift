@@ -104,7 +104,7 @@ private func transposed(
     Profiler.measure("transpose") {
         let channelTile = 64, positionTile = 32
         let channelTiles = (c + channelTile - 1) / channelTile
-        var out = Tensor(zeros: shape)
+        var out = Tensor(unfilled: shape)
         out.data.withUnsafeMutableBufferPointer { o in
             x.data.withUnsafeBufferPointer { s in
                 nonisolated(unsafe) let o = o, s = s
@@ -133,7 +133,7 @@ private func transposed(
 public func upsampleNearest2x(_ x: Tensor) -> Tensor {
     Profiler.measure("upsample") {
         let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
-        var out = Tensor(zeros: [n, c, 2 * h, 2 * w])
+        var out = Tensor(unfilled: [n, c, 2 * h, 2 * w])
         out.data.withUnsafeMutableBufferPointer { o in
             x.data.withUnsafeBufferPointer { s in
                 nonisolated(unsafe) let o = o, s = s

@@ -1,3 +1,5 @@
+import CVectorKernels
+
 /// Vectorised exp for the hot loops (softmax over attention scores, SiLU after GroupNorm).
 ///
 /// Why: a 512x512 UNet step evaluates ~1.3 billion exponentials in self-attention alone; libm's scalar `expf`
@@ -55,9 +57,19 @@ public enum FastMath {
         exp(SIMD8<Float>(repeating: x))[0]
     }
 
-    /// In place: p[i] = p[i] * sigmoid(p[i]) (SiLU).
-    @inlinable
+    /// In place: p[i] = p[i] * sigmoid(p[i]) (SiLU); by CVectorKernels' AVX-512 kernel where it runs, which gives
+    /// the same bits as `portableSiLUInPlace`.
     public static func siluInPlace(_ p: UnsafeMutablePointer<Float>, count n: Int) {
+        if VectorKernels.enabled {
+            cxr_silu_inplace(p, n)
+        } else {
+            portableSiLUInPlace(p, count: n)
+        }
+    }
+
+    /// SiLU in place in Swift, 8 lanes at a time (any CPU).
+    @inlinable
+    public static func portableSiLUInPlace(_ p: UnsafeMutablePointer<Float>, count n: Int) {
         var i = 0
         let raw = UnsafeMutableRawPointer(p)
         while i + 8 <= n {

@@ -10,7 +10,7 @@ public func linear(_ x: Tensor, weight: Weight, bias: Tensor?, precision: GEMMPr
         let inF = weight.shape[1], outF = weight.shape[0]
         precondition(x.shape.last == inF, "linear: input \(x.shape) vs weight \(weight.shape)")
         let rows = x.count / inF
-        var out = Tensor(zeros: Array(x.shape.dropLast()) + [outF])
+        var out = Tensor(unfilled: Array(x.shape.dropLast()) + [outF])
         out.data.withUnsafeMutableBufferPointer { o in
             if let bias {
                 bias.data.withUnsafeBufferPointer { b in

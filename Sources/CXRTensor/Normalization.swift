@@ -10,7 +10,7 @@ public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, ep
         let spatial = x.count / (n * c)
         let cpg = c / groups
         precondition(c % groups == 0, "groupNorm: \(c) channels not divisible by \(groups) groups")
-        var out = Tensor(zeros: x.shape)
+        var out = Tensor(unfilled: x.shape)
         let groupSize = cpg * spatial
         out.data.withUnsafeMutableBufferPointer { op in
             x.data.withUnsafeBufferPointer { xp in
@@ -57,7 +57,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> 
     Profiler.measure("layerNorm") {
         let d = x.shape.last!
         let rows = x.count / d
-        var out = Tensor(zeros: x.shape)
+        var out = Tensor(unfilled: x.shape)
         out.data.withUnsafeMutableBufferPointer { op in
             x.data.withUnsafeBufferPointer { xp in
                 weight.data.withUnsafeBufferPointer { wp in

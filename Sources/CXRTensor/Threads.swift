@@ -1,5 +1,5 @@
 import COpenBLAS
-import Dispatch
+import CThreadPool
 import Foundation
 
 /// The one thread budget of our parallel loops, which also split every GEMM among the threads (`gemm`).
@@ -57,14 +57,31 @@ public enum ComputeThreads {
 
 /// OpenBLAS kept to the calling thread (see `ComputeThreads`).
 enum OpenBLASThreads {
-    private static let once: Void = openblas_set_num_threads(1)
+    private static let once: Void = {
+        openblas_set_num_threads(1)
+        // The worker threads OpenBLAS started when it loaded are never used now, but each spins in sched_yield
+        // for its thread timeout first (about 0.1 s), on the core the first loops of an edit need. pthreads builds
+        // (Debian's) export the call that ends them; others run on as before.
+        #if os(Linux)
+            typealias Shutdown = @convention(c) () -> Int32
+            // RTLD_DEFAULT (a null handle): the symbol as the process resolves it, i.e. OpenBLAS's.
+            if let symbol = dlsym(nil, "blas_thread_shutdown_") {
+                _ = unsafeBitCast(symbol, to: Shutdown.self)()
+            }
+        #endif
+    }()
 
-    /// Makes OpenBLAS single-threaded (it starts with all cores, or OPENBLAS_NUM_THREADS); cheap after the first call.
+    /// Makes OpenBLAS single-threaded (it starts with all cores, or OPENBLAS_NUM_THREADS) and ends its idle worker
+    /// threads; cheap after the first call.
     @inline(__always)
     static func singleThreaded() { once }
 }
 
-/// Data-parallel loops over Dispatch, bounded by `ComputeThreads.count`.
+/// Data-parallel loops on the calling thread and CThreadPool's workers, bounded by `ComputeThreads.count`.
+///
+/// Why not Dispatch's `concurrentPerform`: it wakes a sleeping worker for every loop, which on the 2-core machines
+/// measured took longer than most of a small model's loops, so the caller ran them alone and 2 threads were slower
+/// than 1; the pool's workers spin briefly between loops (see `cxr_pool_run`).
 ///
 /// A loop started inside another loop's body runs inline on that thread: the outer loop already occupies every
 /// thread, and a hand-off per inner loop would cost more than it saves (a GEMM inside a Winograd worker).
@@ -106,13 +123,23 @@ public enum Parallel {
     /// Whether this thread is running the body of a parallel loop.
     static var isInsideLoop: Bool { pthread_getspecific(insideKey) != nil }
 
-    /// `body(c)` for c in 0..<chunks on the Dispatch pool, each marked as inside a loop.
+    /// Workers beyond the cores would only spin against each other (`--threads` above the core count).
+    private static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Runs item `c` of a loop whose `(Int) -> Void` body `context` points to, marked as inside a loop.
+    private static let runItem: cxr_pool_task = { context, c in
+        pthread_setspecific(Parallel.insideKey, UnsafeRawPointer(bitPattern: 1))
+        context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(c)
+        pthread_setspecific(Parallel.insideKey, nil)
+    }
+
+    /// `body(c)` for c in 0..<chunks on the calling thread and the pool's workers (`cxr_pool_run`), each marked as
+    /// inside a loop.
     private static func fork(_ chunks: Int, _ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                pthread_setspecific(insideKey, UnsafeRawPointer(bitPattern: 1))
-                body(c)
-                pthread_setspecific(insideKey, nil)
+            var task = body
+            withUnsafeMutablePointer(to: &task) { context in
+                cxr_pool_run(Int32(min(ComputeThreads.count, cores) - 1), chunks, Parallel.runItem, context)
             }
         }
     }

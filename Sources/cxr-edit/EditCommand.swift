@@ -180,6 +180,8 @@ struct Edit: ParsableCommand {
             return
         }
         modelOptions.applyThreads()
+        // The tokenizer is built meanwhile (a failure there is reported by the load, in its place).
+        let tokenizer = findings.dryRun ? nil : (try? modelOptions.modelURL()).map { TokenizerPreload(modelFolder: $0) }
         let inURL = URL(fileURLWithPath: inputs[0])
         let input = try prepareInput(inURL, resolved: resolved)
         let outURL =
@@ -207,7 +209,7 @@ struct Edit: ParsableCommand {
         let reporter = ProgressReporter(output, label: "edit")
         let modelURL = try modelOptions.modelURL()
         reporter.note("loading model \(modelURL.path)")
-        let model = try loadModel(modelURL, prompt: prompt)
+        let model = try loadModel(modelURL, prompt: prompt, tokenizer: tokenizer)
         let defaults = samplingDefaults(model)
         // After the model loaded, as before: a model that fails to load gives its one error line alone.
         if let fitWarning = input.fitWarning(resolved) { warn(fitWarning) }
@@ -266,12 +268,12 @@ struct Edit: ParsableCommand {
     }
 
     /// Loads the model once and checks it against the options that need it (the inpainting UNet, prompt length).
-    func loadModel(_ modelURL: URL, prompt: String) throws -> StableDiffusionModel {
+    func loadModel(_ modelURL: URL, prompt: String, tokenizer: TokenizerPreload? = nil) throws -> StableDiffusionModel {
         let model: StableDiffusionModel
         let precision = try modelOptions.gemmPrecision()
         do {
             model = try StableDiffusionModel.load(
-                from: modelURL, precision: precision, vaeTiling: modelOptions.vaeTilingMode())
+                from: modelURL, precision: precision, vaeTiling: modelOptions.vaeTilingMode(), tokenizer: tokenizer)
         } catch let e as PipelineError {
             throw CLIError(e.description)
         }
@@ -434,14 +436,14 @@ struct Edit: ParsableCommand {
             let nullEdit = try null.map {
                 EditJSON.NullEdit(
                     output: $0.url.path, seconds: $0.outcome.seconds, prompt: findings.nullPrompt,
-                    negativePrompt: findings.nullNegativePrompt, report: $0.outcome.report,
+                    negativePrompt: findings.nullNegativePrompt, report: try $0.outcome.report,
                     differenceFromEdit: try outcome.changedFraction(from: $0.outcome))
             }
             let report = EditJSON(
                 output: outURL.path, seconds: outcome.seconds, denoisingSteps: outcome.denoisingSteps,
                 width: image.width, height: image.height, bitDepth: image.bitDepth, seed: request.seed,
                 strength: request.strength, mask: mask, mode: outcome.mode, unet: outcome.unet.rawValue,
-                detail: detail.rawValue, margin: margin, area: findings.areaSource.rawValue, report: outcome.report,
+                detail: detail.rawValue, margin: margin, area: findings.areaSource.rawValue, report: try outcome.report,
                 findings: FindingsJSON(findings),
                 fit: placed.fit.map { AtlasFitJSON($0, weak: findings.fitPolicy.isWeak($0)) },
                 pleuralFluid: placed.fluid.isEmpty ? nil : placed.fluid, nullEdit: nullEdit)

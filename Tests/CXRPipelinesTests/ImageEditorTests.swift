@@ -123,7 +123,7 @@ final class ImageEditorTests: XCTestCase {
                 }
                 XCTAssertGreaterThan(changedInside, 300, "the region was edited")
                 XCTAssertEqual(out.repainted, try band.subtracting(keep), "repainted = region + band - keep")
-                XCTAssertEqual(out.report.changedFractionOutside, 0)
+                XCTAssertEqual(try out.report.changedFractionOutside, 0)
                 let p = out.provenance(of: r, software: "t", model: "m", modelHash: "h")
                 XCTAssertEqual(p.extra["margin"], String(margin))
                 XCTAssertEqual(p.extra["unet"], "inpaint")

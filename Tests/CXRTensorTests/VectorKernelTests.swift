@@ -1,0 +1,147 @@
+import CVectorKernels
+import Foundation
+import XCTest
+@testable import CXRTensor
+
+/// CVectorKernels: the erf behind GELU against double-precision erf, and the AVX-512 kernels bit for bit against
+/// the portable code they replace (SiLU, the Winograd F(2x2,3x3) transforms, cache-sized Winograd bands).
+final class VectorKernelTests: XCTestCase {
+    /// Deterministic pseudo-random values in [-scale, scale).
+    func random(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
+        var s = seed &* 6364136223846793005 &+ 1442695040888963407
+        let n = shape.reduce(1, *)
+        var d = [Float](repeating: 0, count: n)
+        for i in 0..<n {
+            s = s &* 6364136223846793005 &+ 1442695040888963407
+            d[i] = scale * (Float(Int64(bitPattern: s >> 11) % 2_000_000) / 1_000_000 - 1)
+        }
+        return Tensor(shape: shape, data: d)
+    }
+
+    /// Within 1.1 ulp of erf for |x| >= 1/256 (0.5 from 1 up; libm's erff: 0.86), 1.6 ulp below (where GELU adds
+    /// the erf to 1, so no bit of it shows), measured on every 997th float in [0, 4.5]; odd; +-1 from 4 on.
+    func testErfAccuracy() {
+        var worstSmall = 0.0, worst = 0.0
+        var bits: UInt32 = 0
+        while bits <= Float(4.5).bitPattern {
+            let x = Float(bitPattern: bits)
+            let exact = Foundation.erf(Double(x))
+            let rounded = Float(exact)
+            let ulp = rounded == 0 ? Double(Float.leastNonzeroMagnitude) : Double(rounded.ulp)
+            let error = abs(Double(cxr_erf(x)) - exact) / ulp
+            if x < 1 / 256 { worstSmall = max(worstSmall, error) } else { worst = max(worst, error) }
+            XCTAssertEqual(cxr_erf(-x).bitPattern, (-cxr_erf(x)).bitPattern, "odd at \(x)")
+            bits += 997
+        }
+        XCTAssertLessThanOrEqual(worst, 1.1)
+        XCTAssertLessThanOrEqual(worstSmall, 1.6)
+        XCTAssertEqual(cxr_erf(0).bitPattern, Float(0).bitPattern)
+        XCTAssertEqual(cxr_erf(-0.0).bitPattern, Float(-0.0).bitPattern)
+        for x: Float in [4, 4.01, 9, 1e30, .infinity] {
+            XCTAssertEqual(cxr_erf(x), 1)
+            XCTAssertEqual(cxr_erf(-x), -1)
+        }
+        XCTAssertTrue(cxr_erf(.nan).isNaN)
+    }
+
+    /// Values that reach every branch: zeros, tiny, each table interval's edges, the clamp at 4, large, infinite,
+    /// NaN, subnormal.
+    func specialValues() -> [Float] {
+        var v: [Float] = [0, -0.0, 1e-40, -1e-40, 1e-8, 0.001, 1.0 / 256, 1.0 / 128, 0.5, 1, 1.2, 2, 3.99, 4, 4.5, 6]
+        v += [100, 1e30, .infinity, .nan, .greatestFiniteMagnitude, 88.7, 88.8, -87.3, -87.4, -100]
+        return v + v.map { -$0 }
+    }
+
+    /// GEGLU (vectorised where the CPU has AVX-512) equals value * `Activation.gelu` (scalar) bit for bit.
+    func testGEGLUMatchesScalarGELU() {
+        for count in [1, 7, 15, 16, 17, 33, 1000] {
+            var gate = random([count], seed: UInt64(count), scale: 6).data
+            let special = specialValues()
+            for i in 0..<min(count, special.count) { gate[i] = special[i] }
+            let value = random([count], seed: UInt64(100 + count), scale: 2).data
+            var out = [Float](repeating: 0, count: count)
+            cxr_geglu(value, gate, &out, count)
+            for i in 0..<count {
+                let expected = value[i] * Activation.gelu.apply(gate[i])
+                if expected.isNaN {
+                    XCTAssertTrue(out[i].isNaN, "gate \(gate[i])")
+                } else {
+                    XCTAssertEqual(out[i].bitPattern, expected.bitPattern, "gate \(gate[i])")
+                }
+            }
+        }
+    }
+
+    /// The AVX-512 SiLU gives FastMath's bits, on every tail length and on the values its clamps act on.
+    func testSiLUKernelMatchesPortable() throws {
+        try XCTSkipUnless(VectorKernels.supported, "no AVX-512 on this CPU")
+        for count in [0, 1, 8, 15, 16, 17, 40, 2048] {
+            var data = random([max(count, 1)], seed: UInt64(count), scale: 20).data
+            let special = specialValues()
+            for i in 0..<min(count, special.count) { data[i] = special[i] }
+            var portable = data
+            portable.withUnsafeMutableBufferPointer { FastMath.portableSiLUInPlace($0.baseAddress!, count: count) }
+            data.withUnsafeMutableBufferPointer { cxr_silu_inplace($0.baseAddress!, count) }
+            for i in 0..<count {
+                XCTAssertEqual(data[i].bitPattern, portable[i].bitPattern, "count \(count) value \(i)")
+            }
+        }
+    }
+
+    /// 3x3 convolutions whose Winograd F(2x2,3x3) transforms run in AVX-512 give the portable transforms' bits:
+    /// planes of odd and even size, tile rows shorter and longer than the kernel's 16-tile blocks, padding 0 and 1,
+    /// a batch of two.
+    func testWinogradTransformKernelsMatchPortable() throws {
+        try XCTSkipUnless(VectorKernels.supported, "no AVX-512 on this CPU")
+        let saved = (ConvolutionSettings.winogradMinPixels, VectorKernels.enabled)
+        defer { (ConvolutionSettings.winogradMinPixels, VectorKernels.enabled) = saved }
+        ConvolutionSettings.winogradMinPixels = 1
+        let cases: [(h: Int, w: Int, pad: Int)] = [
+            (5, 5, 1), (6, 31, 1), (9, 32, 0), (16, 33, 1), (17, 34, 0), (3, 65, 1), (40, 70, 1),
+        ]
+        for (k, cs) in cases.enumerated() {
+            let x = random([2, 3, cs.h, cs.w], seed: UInt64(k))
+            let w = random([5, 3, 3, 3], seed: UInt64(50 + k))
+            let b = random([5], seed: UInt64(90 + k))
+            func run(_ vector: Bool) -> Tensor {
+                VectorKernels.enabled = vector
+                return conv2d(x, weight: w, bias: b, stride: 1, padding: .same(cs.pad))
+            }
+            let portable = run(false), vector = run(true)
+            XCTAssertEqual(vector.shape, portable.shape)
+            XCTAssertEqual(vector.data.map(\.bitPattern), portable.data.map(\.bitPattern), "case \(cs)")
+        }
+    }
+
+    /// Cache-sized bands, run a band per thread, give the whole-plane bands' results up to float rounding (their
+    /// GEMMs are shorter, which OpenBLAS blocks differently), and the same bits at 1 and 2 threads.
+    func testCacheSizedWinogradBandsGiveTheSameResults() {
+        let saved = (
+            ConvolutionSettings.winogradMinPixels, WinogradBanding.cacheBandBytes, WinogradBanding.cacheBandMinTiles,
+            ComputeThreads.count
+        )
+        defer {
+            ConvolutionSettings.winogradMinPixels = saved.0
+            (WinogradBanding.cacheBandBytes, WinogradBanding.cacheBandMinTiles) = (saved.1, saved.2)
+            ComputeThreads.set(saved.3)
+        }
+        ConvolutionSettings.winogradMinPixels = 1
+        let x = random([2, 32, 37, 45], seed: 7)
+        let w = random([32, 32, 3, 3], seed: 8)
+        let b = random([32], seed: 9)
+        func run(bandBytes: Int, minTiles: Int, threads: Int) -> Tensor {
+            (WinogradBanding.cacheBandBytes, WinogradBanding.cacheBandMinTiles) = (bandBytes, minTiles)
+            ComputeThreads.set(threads)
+            return conv2d(x, weight: w, bias: b, stride: 1, padding: .same(1))
+        }
+        let whole = run(bandBytes: 0, minTiles: 1 << 30, threads: 1)
+        let scale = whole.data.map(abs).max()!
+        // 16 points x 4 bytes x 32 channels per tile; the batch has 2 x 19 x 23 = 874 tiles.
+        for tiles in [3, 64, 200, 320] {
+            let one = run(bandBytes: tiles * 16 * 4 * 32, minTiles: 1, threads: 1)
+            let two = run(bandBytes: tiles * 16 * 4 * 32, minTiles: 1, threads: 2)
+            XCTAssertEqual(one.data.map(\.bitPattern), two.data.map(\.bitPattern), "\(tiles) tiles per band")
+            XCTAssertLessThan(one.maxAbsDifference(whole) / scale, 1e-6, "\(tiles) tiles per band")
+        }
+    }
+}
