@@ -309,13 +309,7 @@ private func transformOutputRun(
     var i = 0
     while i < length {
         let count = min(8, length - i)
-        @inline(__always) func at(_ k: Int) -> SIMD8<Float> {
-            let p = m + k * mStride + i
-            if count == 8 { return SIMD8.load(p) }
-            var s = SIMD8<Float>()
-            for l in 0..<count { s[l] = p[l] }
-            return s
-        }
+        @inline(__always) func at(_ k: Int) -> SIMD8<Float> { SIMD8.load(m + k * mStride + i, count: count) }
         let m0 = at(0), m1 = at(1), m2 = at(2), m3 = at(3), m4 = at(4), m5 = at(5), m6 = at(6), m7 = at(7)
         let m8 = at(8), m9 = at(9), m10 = at(10), m11 = at(11), m12 = at(12), m13 = at(13), m14 = at(14)
         let m15 = at(15)
@@ -340,6 +334,22 @@ extension SIMD8 where Scalar == Float {
     @inline(__always)
     func store(to p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: self, as: SIMD8<Float>.self)
+    }
+
+    /// The first `count` (1...8) floats at `p`, the other lanes 0: the last, partial vector of a run of tiles.
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>, count: Int) -> SIMD8<Float> {
+        if count == 8 { return load(p) }
+        var s = SIMD8<Float>()
+        for l in 0..<count { s[l] = p[l] }
+        return s
+    }
+
+    /// Stores the first `count` (1...8) lanes at `p`.
+    @inline(__always)
+    func store(to p: UnsafeMutablePointer<Float>, count: Int) {
+        if count == 8 { store(to: p); return }
+        for l in 0..<count { p[l] = self[l] }
     }
 }
 

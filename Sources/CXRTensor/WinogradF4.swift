@@ -100,18 +100,8 @@ private func transformF4InputRun(
         var k = 0
         while k < n {
             let count = min(8, n - k)
-            @inline(__always) func load(_ r: Int) -> SIMD8<Float> {
-                let q = row(r, p) + k
-                if count == 8 { return SIMD8.load(q) }
-                var s = SIMD8<Float>()
-                for l in 0..<count { s[l] = q[l] }
-                return s
-            }
-            @inline(__always) func put(_ r: Int, _ s: SIMD8<Float>) {
-                let q = row(r, p) + k
-                if count == 8 { s.store(to: q); return }
-                for l in 0..<count { q[l] = s[l] }
-            }
+            @inline(__always) func load(_ r: Int) -> SIMD8<Float> { SIMD8.load(row(r, p) + k, count: count) }
+            @inline(__always) func put(_ r: Int, _ s: SIMD8<Float>) { s.store(to: row(r, p) + k, count: count) }
             let t = inputTransform(load(0), load(1), load(2), load(3), load(4), load(5))
             put(0, t.0); put(1, t.1); put(2, t.2); put(3, t.3); put(4, t.4); put(5, t.5)
             k += count
@@ -125,17 +115,10 @@ private func transformF4InputRun(
         while i < length {
             let count = min(8, length - i)
             @inline(__always) func load(_ q: UnsafeMutablePointer<Float>, _ at: Int) -> SIMD8<Float> {
-                if count == 8 { return SIMD8.load(q + at) }
-                var s = SIMD8<Float>()
-                for l in 0..<count { s[l] = q[at + l] }
-                return s
+                SIMD8.load(q + at, count: count)
             }
             let t = inputTransform(load(q0, i), load(q1, i), load(q2, i), load(q3, i), load(q0, i + 1), load(q1, i + 1))
-            @inline(__always) func put(_ j: Int, _ s: SIMD8<Float>) {
-                let q = out + j * vStride + i
-                if count == 8 { s.store(to: q); return }
-                for l in 0..<count { q[l] = s[l] }
-            }
+            @inline(__always) func put(_ j: Int, _ s: SIMD8<Float>) { s.store(to: out + j * vStride + i, count: count) }
             put(0, t.0); put(1, t.1); put(2, t.2); put(3, t.3); put(4, t.4); put(5, t.5)
             i += count
         }
@@ -169,13 +152,7 @@ private func transformF4OutputRun(
     var i = 0
     while i < length {
         let count = min(8, length - i)
-        @inline(__always) func at(_ xi: Int) -> SIMD8<Float> {
-            let p = m + xi * mStride + i
-            if count == 8 { return SIMD8.load(p) }
-            var s = SIMD8<Float>()
-            for l in 0..<count { s[l] = p[l] }
-            return s
-        }
+        @inline(__always) func at(_ xi: Int) -> SIMD8<Float> { SIMD8.load(m + xi * mStride + i, count: count) }
         // Aᵀ M, column by column of M: s[r][j] for output row r.
         @inline(__always) func column(_ j: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
             outputTransform(at(j), at(6 + j), at(12 + j), at(18 + j), at(24 + j), at(30 + j))
