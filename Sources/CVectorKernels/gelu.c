@@ -1,5 +1,5 @@
 #include "cxr_gelu.h"
-#include "cxr_cpuid.h"
+#include "cxr_silu.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -18,10 +18,9 @@ static float erf_value[ERF_ENTRIES], erf_value_low[ERF_ENTRIES], erf_slope[ERF_E
     erf_cubic[ERF_ENTRIES];
 static int use_avx512;
 static pthread_once_t erf_once = PTHREAD_ONCE_INIT;
-static int avx512_supported(void);
 
 static void erf_build(void) {
-    use_avx512 = avx512_supported();
+    use_avx512 = cxr_vector_kernels_supported();
     for (int i = 0; i < ERF_ENTRIES; i++) {
         double r = (double)i / ERF_STEPS_PER_UNIT;
         double value = erf(r), slope = 1.1283791670955126 * exp(-r * r);
@@ -66,12 +65,6 @@ float cxr_erf(float x) {
 
 #define AVX512 __attribute__((target("avx512f")))
 
-static int avx512_supported(void) {
-    uint32_t r[4];
-    if (!cxr_cpuid(7, 0, r) || !((r[1] >> 16) & 1)) return 0;
-    return (cxr_xgetbv0() & 0xE6) == 0xE6;
-}
-
 /* erf_scalar in 16 lanes: the same operations in the same order. */
 AVX512 static inline __m512 erf16(__m512 x) {
     const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
@@ -104,8 +97,6 @@ AVX512 static void geglu_avx512(const float *value, const float *gate, float *ou
         _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, value + i), g));
     }
 }
-#else
-static int avx512_supported(void) { return 0; }
 #endif
 
 void cxr_geglu(const float *value, const float *gate, float *out, size_t count) {
