@@ -91,10 +91,12 @@ class Renderer:
         return z / self.sf
 
 
-def heldout_rendered(renderer, cache=common.STATE / "decoder_heldout_renderings.pt"):
-    """The 64 held-out images rendered by the 4-channel UNet (strength 0.4, guidance 16, own prompt), built once."""
+def heldout_rendered(cache=common.STATE / "decoder_heldout_renderings.pt"):
+    """The 64 held-out images rendered by the 4-channel UNet (strength 0.4, guidance 16, own prompt), built once
+    (the UNets and the text encoder are loaded only then)."""
     if cache.exists():
         return torch.load(cache)
+    renderer = Renderer()
     boxes, _ = findings.box_sides_and_severity()
     rng, gen = random.Random(5), torch.Generator().manual_seed(5)
     with torch.no_grad():
@@ -137,7 +139,7 @@ if (a.resume or a.export or a.eval_only) and not a.exported:
         vae.decoder.load_state_dict(torch.load(ck)["decoder"])
         vae.post_quant_conv.load_state_dict(torch.load(ck)["post_quant_conv"])
 if a.eval_only:
-    print(heldout_quality(), rendered_quality(heldout_rendered(Renderer()))); raise SystemExit
+    print(heldout_quality(), rendered_quality(heldout_rendered())); raise SystemExit
 if a.export:
     out = common.MODEL_DIR / "vae"
     vae.to(torch.float16).save_pretrained(str(out), safe_serialization=True)
@@ -187,7 +189,7 @@ def training_renderings(n, cache=common.STATE / "decoder_renderings.pt"):
 
 
 R = training_renderings(a.renderings) if a.rendered > 0 else None
-held_rendered = heldout_rendered(Renderer())
+held_rendered = heldout_rendered()
 before = (heldout_quality() | rendered_quality(held_rendered)) if not a.resume else None
 settings = vars(a) | {"train_images": len(train_idx), "trainable_params": sum(q.numel() for q in params)}
 log = common.RunLog("vae_decoder", settings)
