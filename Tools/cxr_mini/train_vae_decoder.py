@@ -22,11 +22,16 @@ finding masks; strength 0.2-0.6, guidance 4 or 16, DDIM 50, the image's own trai
 built once and cached in decoder_renderings.pt) with the original image as the target. The log then adds
 rendered_psnr: the same 64 held-out images rendered by the 4-channel UNet (strength 0.4, guidance 16, fixed seeds),
 decoded and compared with the input.
+The fourth run (--adversarial; not kept, see the model card) adds a PatchGAN term (patch_discriminator.py) on
+decoded renderings and txt2img latents of the 4-channel UNet (built once, decoder_generated.pt), whose weight is
+scaled to the reconstruction's gradient at the decoder's last layer; the critic is warmed up first on cached decodes
+(--disc-warmup) and checkpointed beside the decoder (patch_discriminator.pt).
 """
 import argparse, os, random, time
 import numpy as np
 import torch
 import common, findings, metrics
+from patch_discriminator import PatchDiscriminator, critic_loss, generator_loss
 from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
 from transformers import CLIPTextModel, CLIPTokenizer
 
@@ -42,6 +47,16 @@ p.add_argument("--mse", type=float, default=0.0, help="weight of a pixel MSE ter
 p.add_argument("--rendered", type=float, default=0.0,
                help="share of each batch decoded from UNet renderings of the image (target: the original)")
 p.add_argument("--renderings", type=int, default=1536, help="training renderings to build (once) and cache")
+p.add_argument("--adversarial", type=float, default=0.0,
+               help="weight of a PatchGAN loss on decoded UNet renderings and generated latents (0: off)")
+p.add_argument("--adv-batch", type=int, default=2, help="renderings / generated latents decoded per step for it")
+p.add_argument("--disc-lr", type=float, default=2e-4)
+p.add_argument("--adv-start", type=int, default=0,
+               help="steps of this run that train the discriminator alone before the decoder feels it")
+p.add_argument("--disc-warmup", type=int, default=600,
+               help="discriminator steps (8 real, 8 fake) on the decoder's present decodes before the loop, when it "
+                    "starts afresh: trained only inside the loop (2 + 2 new images a step) it stayed at chance")
+p.add_argument("--generated", type=int, default=96, help="txt2img latents (4-channel UNet) to build once and cache")
 p.add_argument("--resume", action="store_true")
 p.add_argument("--export", action="store_true", help="write the fine-tuned decoder into Models/cxr-mini/vae and stop")
 p.add_argument("--eval-only", action="store_true")
@@ -188,7 +203,30 @@ def training_renderings(n, cache=common.STATE / "decoder_renderings.pt"):
     return out
 
 
-R = training_renderings(a.renderings) if a.rendered > 0 else None
+def generated_latents(n, cache=common.STATE / "decoder_generated.pt"):
+    """n txt2img latents of the 4-channel UNet (DDIM 50 from noise, guidance 4 or 16, training prompts of random
+    training images; seeds apart from the comparison sheets'), built once: where the grid shows most."""
+    if cache.exists():
+        return torch.load(cache)
+    renderer = Renderer()
+    rng, g = random.Random(11), torch.Generator().manual_seed(11)
+    zs = []
+    for b in range(n // 16):
+        prompts = [findings.training_prompt(D["desc"][rng.randrange(len(train_idx))], rng) for _ in range(16)]
+        zs.append(renderer(torch.zeros(16, 4, 32, 32), prompts, 1.0, rng.choice([4.0, 16.0]), g))
+        print(f"generated {16 * (b + 1)}/{n}", flush=True)
+    torch.save(torch.cat(zs), cache)
+    return torch.load(cache)
+
+
+R = training_renderings(a.renderings) if a.rendered > 0 or a.adversarial > 0 else None
+if a.adversarial > 0:
+    fakes = torch.cat([R["latents"], generated_latents(a.generated)])
+    disc = PatchDiscriminator()
+    opt_d = torch.optim.AdamW(disc.parameters(), lr=a.disc_lr, weight_decay=0.0, betas=(0.5, 0.9))
+    dk = common.STATE / "patch_discriminator.pt"
+    if a.resume and dk.exists():
+        sd = torch.load(dk); disc.load_state_dict(sd["disc"]); opt_d.load_state_dict(sd["opt"])
 held_rendered = heldout_rendered()
 before = (heldout_quality() | rendered_quality(held_rendered)) if not a.resume else None
 settings = vars(a) | {"train_images": len(train_idx), "trainable_params": sum(q.numel() for q in params)}
@@ -196,6 +234,22 @@ log = common.RunLog("vae_decoder", settings)
 if before:
     log.d["heldout_before"] = before
 print("before", before, flush=True)
+
+if a.adversarial > 0 and not (a.resume and dk.exists()):
+    with torch.no_grad():
+        vae.eval()
+        cached = torch.cat([vae.decode(fakes[i:i + 16]).sample.mean(1, keepdim=True) for i in range(0, len(fakes), 16)])
+        vae.train()
+    acc = []
+    for k in range(a.disc_warmup):
+        f = cached[torch.randint(len(cached), (8,), generator=gen)]
+        r = common.to_model(imgs[train_idx[torch.randint(len(train_idx), (8,), generator=gen)]])[:, :1]
+        d_loss = critic_loss(disc(r), disc(f))
+        opt_d.zero_grad(set_to_none=True); d_loss.backward(); opt_d.step()
+        acc.append(d_loss.item())
+        if (k + 1) % 50 == 0:
+            print(f"critic warm-up {k + 1}: {sum(acc) / len(acc):.3f}", flush=True); acc = []
+    del cached
 
 # The posterior's log-variance is needed for noisy latents: one encoder pass per image, cached lazily.
 logvar = {}
@@ -211,10 +265,12 @@ def noisy(i, z):
 def save():
     torch.save({"decoder": vae.decoder.state_dict(), "post_quant_conv": vae.post_quant_conv.state_dict(),
                 "opt": opt.state_dict(), "step": step, "wall": wall0 + time.time() - t0}, ck)
+    if a.adversarial > 0:
+        torch.save({"disc": disc.state_dict(), "opt": opt_d.state_dict()}, common.STATE / "patch_discriminator.pt")
     log.save()
 
 
-t0 = time.time(); deadline = t0 + a.minutes * 60; last_ck = t0; acc = []
+t0 = time.time(); deadline = t0 + a.minutes * 60; last_ck = t0; acc = []; run_steps = 0
 c = a.crop
 while time.time() < deadline:
     sel = train_idx[torch.randint(len(train_idx), (a.batch,), generator=gen)].tolist()
@@ -235,19 +291,43 @@ while time.time() < deadline:
     gl = common.grad_l1(rec, x)
     fl = (torch.fft.rfft2(rec).abs() - torch.fft.rfft2(x).abs()).abs().mean() / (c * 8)
     loss = l1 + 0.5 * gl + a.fft * fl + a.mse * ((rec - x) ** 2).mean()
+    adv = d_loss = torch.zeros(())
+    if a.adversarial > 0:
+        # Fakes: whole decoded renderings / generated latents (no pixel target). Reals: whole training images.
+        pick = torch.randint(len(fakes), (a.adv_batch,), generator=gen)
+        with torch.set_grad_enabled(run_steps >= a.adv_start):
+            fake = vae.decode(fakes[pick]).sample.mean(1, keepdim=True)
+        real = common.to_model(imgs[train_idx[torch.randint(len(train_idx), (a.adv_batch,), generator=gen)]])[:, :1]
+        if run_steps >= a.adv_start:
+            disc.requires_grad_(False)
+            adv = generator_loss(disc(fake))
+            # Adaptive weight (as VQGAN): the adversarial gradient at the decoder's last layer scaled to the
+            # reconstruction's, so --adversarial is a share of it, whatever the two losses' magnitudes.
+            last = vae.decoder.conv_out.weight
+            g_rec = torch.autograd.grad(loss, last, retain_graph=True)[0]
+            g_adv = torch.autograd.grad(adv, last, retain_graph=True)[0]
+            scale = (g_rec.norm() / (g_adv.norm() + 1e-4)).clamp(0, 1e4).detach()
+            loss = loss + a.adversarial * scale * adv
+            disc.requires_grad_(True)
     for g in opt.param_groups:
         g["lr"] = a.lr * min(1.0, (step + 1) / 50)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(params, 1.0)
     opt.step()
-    step += 1
-    acc.append((loss.item(), l1.item(), gl.item(), fl.item()))
+    if a.adversarial > 0:  # after the decoder's backward: it needed the discriminator's weights as they were
+        opt_d.zero_grad(set_to_none=True)
+        d_loss = critic_loss(disc(real), disc(fake.detach()))
+        d_loss.backward()
+        opt_d.step()
+    step += 1; run_steps += 1
+    acc.append((loss.item(), l1.item(), gl.item(), fl.item(), adv.item(), d_loss.item()))
     if step % 20 == 0:
         m = torch.tensor(acc).mean(0).tolist(); acc = []
         w = wall0 + time.time() - t0
-        log.log(step, w, loss=m[0], l1=m[1], grad_l1=m[2], fft=m[3])
-        print(f"step {step} wall {w:.0f}s loss {m[0]:.4f} l1 {m[1]:.4f} grad {m[2]:.4f} fft {m[3]:.4f}", flush=True)
+        log.log(step, w, loss=m[0], l1=m[1], grad_l1=m[2], fft=m[3], adversarial=m[4], critic=m[5])
+        print(f"step {step} wall {w:.0f}s loss {m[0]:.4f} l1 {m[1]:.4f} grad {m[2]:.4f} fft {m[3]:.4f} "
+              f"adv {m[4]:.3f} critic {m[5]:.3f}", flush=True)
     if time.time() - last_ck > 180:
         save(); last_ck = time.time()
 after = heldout_quality() | rendered_quality(held_rendered)
