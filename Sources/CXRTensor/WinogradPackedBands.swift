@@ -1,14 +1,21 @@
 import CBFloat16
 import CVectorKernels
 
+/// Float32 V per band of `winogradPackedBands` (its tiles are counted as if V were float32, as in `winogradBands`).
+/// Why smaller than `winogradBands`' 32 MB: the packed operands and the products of a band (6 MB here, 48 MB at
+/// 32 MB) then stay in the 32 MiB L3 between the stages: the 512 px bf16 decode took 5.25-5.65 s CPU with 4 MB,
+/// 4.83-6.30 with 8 MB, 5.24-6.20 with 16 MB and 6.57-6.90 with 32 MB (alternating runs, shared Zen 5, load 3.6-5.1);
+/// the bf16 UNet step at 512 px was unchanged (5.45-5.51 s CPU against 5.40-5.49).
+let packedBandBytes = 4 << 20
+
 /// `winogradBands` for bf16 F(2x2, 3x3): the input transform writes its values rounded to bf16 straight into the 16
 /// packed B operands of the products, instead of writing V in float32 for each product to read back and pack.
 ///
 /// Why: in a 512 px bf16 VAE decode the F(2x2) input transform was 12% of the time and packing its output 12%; V
 /// was written as 32 MB of floats per band, read back, and written again as 16 MB of bf16. The operands are bit for
 /// bit those packing V gives (same float32 values, same rounding), so results are unchanged; the float32 V buffer is
-/// gone too. Bands are those of `winogradBands` (in bf16 the products' sums do not depend on them anyway).
-/// Needs AVX512-BF16 (and so AVX-512F for the output transform).
+/// gone too. Bands are smaller than `winogradBands`' (`packedBandBytes`); in bf16 the products' sums do not depend on
+/// the bands, so neither do the results. Needs AVX512-BF16 (and so AVX-512F for the output transform).
 func winogradPackedBands(
     _ x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, o: Int, bias: Tensor?,
     padTop: Int, padLeft: Int, ho: Int, wo: Int, out: UnsafeMutablePointer<Float>, operands: [GEMMOperand]
@@ -18,7 +25,7 @@ func winogradPackedBands(
     let bytesPerTile = points * 4 * max(c, o)
     let cacheTiles = WinogradBanding.cacheBandBytes / bytesPerTile
     let cached = cacheTiles >= max(1, WinogradBanding.cacheBandMinTiles)
-    let chunk = cached ? min(count, cacheTiles) : max(64, min(count, (32 << 20) / bytesPerTile))
+    let chunk = cached ? min(count, cacheTiles) : max(64, min(count, packedBandBytes / bytesPerTile))
     let pairs = (c + 1) / 2
     nonisolated(unsafe) let dst = out
 
