@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "bf16_round.h"
+
 /* Layout (see the header): A panels are MR rows, each row its k pairs as 32-bit words, so packing a row-major
    activation is a straight conversion of each row (no transpose per call); B panels are, for each k pair, NR
    32-bit column words, so the kernel loads 16 columns x 2 k values with one vector load. */
@@ -16,18 +18,8 @@ size_t cxr_bf16_packed_b_count(size_t k, size_t n) {
     return ((n + CXR_BF16_NR - 1) / CXR_BF16_NR) * CXR_BF16_NR * kpairs_of(k) * 2;
 }
 
-/* float32 -> bf16 bits, round to nearest even; NaN kept NaN (quiet bit set) rather than rounded to infinity. */
-static inline uint16_t to_bf16(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x40);
-    return (uint16_t)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
-}
-
 #if defined(__x86_64__)
-#include <immintrin.h>
 #include "cxr_cpuid.h"
-#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 
 int cxr_bf16_supported(void) {
     uint32_t r[4];
@@ -38,17 +30,6 @@ int cxr_bf16_supported(void) {
     if (!cxr_cpuid(7, 1, s) || !((s[0] >> 5) & 1)) return 0;
     /* The OS must save the YMM and ZMM state (XCR0 bits 1-2 and 5-7). */
     return (cxr_xgetbv0() & 0xE6) == 0xE6;
-}
-
-/* 16 floats -> 16 bf16 (RNE) in the low halves of 32-bit lanes. Same rounding as to_bf16, NaN included. */
-BF16_TARGET static inline __m512i bf16_lanes(__m512 f) {
-    __m512i u = _mm512_castps_si512(f);
-    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7FFF))), 16);
-    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7FFFFFFF)),
-                                            _mm512_set1_epi32(0x7F800000));
-    __m512i q = _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40));
-    return _mm512_mask_mov_epi32(r, nan, q);
 }
 
 BF16_TARGET void cxr_bf16_pack_a(const float *a, size_t lda, int trans, size_t m, size_t k, uint16_t *dst,

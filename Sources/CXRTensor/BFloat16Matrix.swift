@@ -37,6 +37,17 @@ public final class BFloat16Matrix: @unchecked Sendable {
         }
     }
 
+    /// An operand whose panels the caller writes into `storage` (uninitialised here) before any product reads it: the
+    /// Winograd input transform packs its output directly (`winogradPackedBands`).
+    init(unpackedSide side: Side, rows: Int, columns: Int) {
+        precondition(BFloat16GEMM.isSupported, "BFloat16Matrix needs a CPU with AVX512-BF16")
+        self.side = side
+        self.rows = rows
+        self.columns = columns
+        count = side == .a ? cxr_bf16_packed_a_count(rows, columns) : cxr_bf16_packed_b_count(rows, columns)
+        storage = .allocate(capacity: max(1, count))
+    }
+
     deinit { storage.deallocate() }
 
     /// Bytes held.

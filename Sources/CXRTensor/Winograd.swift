@@ -64,6 +64,12 @@ func winogradConv3x3(
                 })
         }
         operands = packed.matrices.map { .packed($0) }
+        if VectorKernels.enabled {
+            winogradPackedBands(
+                x, n: n, c: c, h: h, w: w, o: o, bias: bias, padTop: padTop, padLeft: padLeft, ho: ho, wo: wo,
+                out: out, operands: operands)
+            return
+        }
     }
 
     let tiles =
@@ -201,7 +207,7 @@ enum WinogradBanding {
 /// that make up tiles [first, first + count) (tiles numbered image by image, row by row; `offset` is the run's
 /// first tile minus `first`), so the transforms can work on a run at once.
 @inline(__always)
-private func forEachTileRun(
+func forEachTileRun(
     first: Int, count: Int, tilesPerImage: Int, tileColumns tw: Int, _ body: (Int, Int, Int, Int, Int) -> Void
 ) {
     var g = first

@@ -20,3 +20,23 @@ extension ModelParityTests {
         }
     }
 }
+
+/// The VAE decoder recycles its activations into a `TensorBufferPool`; with every buffer pooled (the tiny model's are
+/// far below the real threshold) its output must be bit for bit that of a decode with none pooled, in both precisions,
+/// so no activation is recycled while it is still read.
+extension ModelParityTests {
+    func testVAEDecodeWithEveryBufferPooledIsBitIdentical() throws {
+        let latents = try reference("sd1-tiny").tensor("vae_latent_in")
+        let saved = TensorBufferPool.minimumCount
+        defer { TensorBufferPool.minimumCount = saved }
+        for precision in GEMMPrecision.bf16Available ? [GEMMPrecision.fp32, .bf16] : [.fp32] {
+            let vae = try AutoencoderKL(
+                config: VAEConfig(config("sd1-tiny", "vae")), weights: weights("sd1-tiny", "vae"), precision: precision)
+            TensorBufferPool.minimumCount = .max
+            let unpooled = vae.decode(latents)
+            TensorBufferPool.minimumCount = 1
+            let pooled = vae.decode(latents)
+            XCTAssertEqual(pooled, unpooled, "\(precision)")
+        }
+    }
+}

@@ -42,6 +42,17 @@ void cxr_bf16_pack_b(const float *b, size_t ldb, int trans, size_t k, size_t n, 
 void cxr_bf16_gemm(size_t m, size_t n, size_t k, float alpha, const uint16_t *pa, const uint16_t *pb,
                    float beta, float *c, size_t ldc, size_t ap0, size_t ap1, size_t bp0, size_t bp1);
 
+/* Winograd F(2x2,3x3)'s input transform V = B^T d B, packed as it is computed: for `length` adjacent tiles along a
+   tile row of channels 2 * pair (plane0) and 2 * pair + 1 (plane1; NULL where k is odd and this is its last pair),
+   h x w planes, the first patch at (y0, x0) (outside the plane is zero), the 16 values of each tile rounded to bf16
+   and written as columns column...column + length - 1 of the 16 packed B operands (k x n, the layout above)
+   operands[xi]. The float32 values are bit for bit those of cxr_winograd_f2_input_run, and the rounding
+   that of cxr_bf16_pack_b, so the operands are the ones packing V would give, without writing V in float32 and
+   reading it back. Padding columns of the last panel are left as they are (the kernel stores none of their sums).
+   Must only be called where cxr_bf16_supported() is 1. */
+void cxr_bf16_winograd_f2_pack_run(const float *plane0, const float *plane1, long h, long w, long y0, long x0,
+                                   long length, uint16_t *const *operands, size_t k, size_t pair, size_t column);
+
 #ifdef __cplusplus
 }
 #endif

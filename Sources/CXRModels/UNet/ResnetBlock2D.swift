@@ -18,11 +18,24 @@ struct ResnetBlock2D {
     }
 
     /// `tembSiLU` is SiLU(time embedding), [batch, temb]: computed once per UNet call, shared by all blocks.
+    /// Each intermediate goes to `TensorBufferPool.recycle` as soon as it is used, where the next one of its size can
+    /// take its memory (within a VAE decode's pool scope; elsewhere it is freed as before).
     func callAsFunction(_ x: Tensor, tembSiLU: Tensor?) -> Tensor {
-        var h = conv1(norm1(x, silu: true))
+        var normed = norm1(x, silu: true)
+        var h = conv1(normed)
+        TensorBufferPool.recycle(&normed)
         if let timeProj, let tembSiLU { h = addPerChannel(h, timeProj(tembSiLU)) }
-        h = conv2(norm2(h, silu: true))
-        if let shortcut { addInPlace(&h, shortcut(x)) } else { addInPlace(&h, x) }
+        normed = norm2(h, silu: true)
+        TensorBufferPool.recycle(&h)
+        h = conv2(normed)
+        TensorBufferPool.recycle(&normed)
+        if let shortcut {
+            var projected = shortcut(x)
+            addInPlace(&h, projected)
+            TensorBufferPool.recycle(&projected)
+        } else {
+            addInPlace(&h, x)
+        }
         return h
     }
 }

@@ -256,12 +256,25 @@ struct VAEDecoder {
         convOut = try Conv2d(p("conv_out"), in: rev[rev.count - 1], out: c.outChannels, kernel: 3)
     }
 
+    /// Within a `TensorBufferPool` scope: each activation is recycled once the next is computed, so layers of the
+    /// same size reuse each other's memory instead of fresh pages (see `TensorBufferPool`).
     func callAsFunction(_ z: Tensor) -> Tensor {
-        var x = mid(convIn(z))
-        for block in blocks {
-            for r in block.resnets { x = r(x, tembSiLU: nil) }
-            if let us = block.upsampler { x = us(upsampleNearest2x(x)) }
+        TensorBufferPool.withScope { _ in
+            var x = mid(convIn(z))
+            func advance(_ next: Tensor) {
+                var done = next
+                swap(&done, &x)
+                TensorBufferPool.recycle(&done)
+            }
+            for block in blocks {
+                for r in block.resnets { advance(r(x, tembSiLU: nil)) }
+                if let us = block.upsampler {
+                    advance(upsampleNearest2x(x))
+                    advance(us(x))
+                }
+            }
+            advance(normOut(x, silu: true))
+            return convOut(x)
         }
-        return convOut(normOut(x, silu: true))
     }
 }
