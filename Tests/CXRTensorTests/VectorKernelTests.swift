@@ -113,6 +113,63 @@ final class VectorKernelTests: XCTestCase {
         }
     }
 
+    /// The AVX-512 F(2x2,3x3) weight transform against G g Gᵀ in Double: within the rounding of its three
+    /// additions per value (4 ulp of the magnitudes summed), for block tails of 1-15 kernels and whole blocks.
+    func testWinogradWeightKernelMatchesDouble() throws {
+        try XCTSkipUnless(VectorKernels.supported, "no AVX-512 on this CPU")
+        let gMatrix: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+        for count in [1, 5, 15, 16, 17, 40] {
+            let g = random([count, 9], seed: UInt64(7 + count), scale: 3).data
+            let stride = count + 3  // a stride other than the count, as in a weight's O·C
+            var u = [Float](repeating: .nan, count: 16 * stride)
+            cxr_winograd_f2_weights(g, count, &u, stride)
+            for i in 0..<count {
+                for r in 0..<4 {
+                    for j in 0..<4 {
+                        var exact = 0.0, magnitude = 0.0
+                        for a in 0..<3 {
+                            for b in 0..<3 {
+                                let term = gMatrix[r][a] * Double(g[9 * i + 3 * a + b]) * gMatrix[j][b]
+                                exact += term
+                                magnitude += abs(term)
+                            }
+                        }
+                        let value = Double(u[(4 * r + j) * stride + i])
+                        XCTAssertLessThanOrEqual(
+                            abs(value - exact), 4 * Double(Float.ulpOfOne) * magnitude,
+                            "count \(count) kernel \(i) value \(4 * r + j)")
+                    }
+                }
+            }
+            // Nothing written past the count in any of the 16 rows.
+            for xi in 0..<16 { for i in count..<stride { XCTAssertTrue(u[xi * stride + i].isNaN) } }
+        }
+    }
+
+    /// Convolutions whose Winograd weight transform runs in AVX-512 give the portable transform's bits, with input
+    /// channel counts below, at and above the kernel's 16-kernel blocks, from fp32 and fp16 weights.
+    func testWinogradWeightKernelMatchesPortable() throws {
+        try XCTSkipUnless(VectorKernels.supported, "no AVX-512 on this CPU")
+        let saved = (ConvolutionSettings.winogradMinPixels, VectorKernels.enabled)
+        defer { (ConvolutionSettings.winogradMinPixels, VectorKernels.enabled) = saved }
+        ConvolutionSettings.winogradMinPixels = 1
+        for (k, c) in [1, 16, 17, 37].enumerated() {
+            let x = random([2, c, 9, 10], seed: UInt64(200 + k))
+            let w = random([6, c, 3, 3], seed: UInt64(300 + k), scale: 0.5)
+            let halves = Weight(
+                shape: w.shape, bits: w.data.map { Float16($0).bitPattern }, format: .f16)
+            for weight in [Weight(w), halves] {
+                func run(_ vector: Bool) -> Tensor {
+                    VectorKernels.enabled = vector
+                    return conv2d(x, weight: weight.derivingOnEveryUse(), bias: nil, padding: .same(1))
+                }
+                let portable = run(false), vector = run(true)
+                XCTAssertEqual(
+                    vector.data.map(\.bitPattern), portable.data.map(\.bitPattern), "\(c) channels, \(weight.format)")
+            }
+        }
+    }
+
     /// Cache-sized bands, run a band per thread, give the whole-plane bands' results up to float rounding (their
     /// GEMMs are shorter, which OpenBLAS blocks differently), and the same bits at 1 and 2 threads.
     func testCacheSizedWinogradBandsGiveTheSameResults() {
