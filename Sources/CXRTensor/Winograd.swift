@@ -13,9 +13,10 @@ public enum ConvolutionSettings {
     /// Set CXR_EDIT_WINOGRAD=2 to keep F(2x2, 3x3) everywhere (e.g. to compare the two).
     nonisolated(unsafe) public static var winogradLargeTiles: Bool =
         ProcessInfo.processInfo.environment["CXR_EDIT_WINOGRAD"] != "2"
-    /// F(4x4, 3x3) from this output plane size: the SD VAE decoder's 128x128 to 512x512 planes, not the UNet's
-    /// (64x64 at most at 512 px), whose fp32 weights are kept transformed and would take 36/16 the memory.
-    nonisolated(unsafe) public static var winogradLargeTileMinPixels: Int = 128 * 128
+    /// F(4x4, 3x3) from this output plane size: an SD VAE's 64x64 to 512x512 planes and an SD UNet's 64x64 ones at
+    /// 512 px. Smaller planes have too few tiles for the 36 per-call transformed weight matrices (2.25x F(2x2, 3x3)'s)
+    /// to pay: at 32x32 (a guided 512 px UNet step's 128 tiles) F(4x4, 3x3) saved no time.
+    nonisolated(unsafe) public static var winogradLargeTileMinPixels: Int = 64 * 64
     /// ... and from this many input channels (an SD VAE decoder's narrowest layers have 128): the bundled model's
     /// VAE (64 channels and fewer) keeps F(2x2, 3x3), and with it its recorded outputs.
     nonisolated(unsafe) public static var winogradLargeTileMinChannels: Int = 128

@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 
 /// 3x3 stride-1 convolution by Winograd's F(4x4, 3x3): each 4x4 output tile costs 36 multiplications per (input,
@@ -197,15 +198,23 @@ private func weightTransform(_ g0: Float, _ g1: Float, _ g2: Float) -> SIMD8<Flo
 }
 
 /// The 36 transformed weight matrices U[ξ][oc][ic] = (G g Gᵀ)[ξ] of a [O, C, 3, 3] weight, into `u` (36·O·C).
+/// As in F(2x2, 3x3), an output channel's kernels are widened at once, then transformed 16 at a time by
+/// `cxr_winograd_f4_weights` where the vector kernels run, else one at a time below (the same bits).
 private func winogradF4Weights(_ weight: Weight, into uBase: UnsafeMutablePointer<Float>) {
     let o = weight.shape[0], c = weight.shape[1]
     nonisolated(unsafe) let u = uBase
     let oc = o * c
+    let vector = VectorKernels.enabled
     Parallel.for(o, minChunk: 4) { oi in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9) { gp in
-            let g = gp.baseAddress!
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * c) { kernels in
+            let row = kernels.baseAddress!
+            weight.widen(into: row, from: oi * c * 9, count: 9 * c)
+            if vector {
+                cxr_winograd_f4_weights(row, c, u + oi * c, oc)
+                return
+            }
             for ci in 0..<c {
-                weight.widen(into: g, from: (oi * c + ci) * 9, count: 9)
+                let g = row + 9 * ci
                 // G g, one kernel column at a time: t_k[r] = (G g)[r][k].
                 let t0 = weightTransform(g[0], g[3], g[6])
                 let t1 = weightTransform(g[1], g[4], g[7])
