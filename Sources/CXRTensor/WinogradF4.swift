@@ -34,9 +34,15 @@ func winogradF4Conv3x3(
     let (operands, scratch) = floatWinogradOperands(
         weight, key: "winograd F(4x4,3x3) fp32", points: 36, transform: winogradF4Weights)
     defer { if let scratch { ScratchPool.shared.give(scratch) } }
+    let tiles =
+        VectorKernels.enabled
+        ? WinogradTiles(
+            side: 4, rowScratchPerTile: 0,
+            inputRun: { cxr_winograd_f4_input_run($0, $1, $2, $3, $4, $5, $7, $8) },
+            outputRun: { cxr_winograd_f4_output_run($0, $1, $2, $3, $4, $5, $6, $7, $8) })
+        : WinogradTiles(side: 4, rowScratchPerTile: 24, inputRun: transformF4InputRun, outputRun: transformF4OutputRun)
     winogradBands(
-        WinogradTiles(side: 4, rowScratchPerTile: 24, inputRun: transformF4InputRun, outputRun: transformF4OutputRun),
-        x, n: n, c: c, h: h, w: w, o: weight.shape[0], bias: bias, padTop: padTop, padLeft: padLeft, ho: ho,
+        tiles, x, n: n, c: c, h: h, w: w, o: weight.shape[0], bias: bias, padTop: padTop, padLeft: padLeft, ho: ho,
         wo: wo, out: out, precision: .fp32, operands: operands)
 }
 

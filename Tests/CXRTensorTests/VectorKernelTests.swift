@@ -88,28 +88,45 @@ final class VectorKernelTests: XCTestCase {
         }
     }
 
-    /// 3x3 convolutions whose Winograd F(2x2,3x3) transforms run in AVX-512 give the portable transforms' bits:
-    /// planes of odd and even size, tile rows shorter and longer than the kernel's 16-tile blocks, padding 0 and 1,
-    /// a batch of two.
+    /// 3x3 convolutions whose Winograd F(2x2,3x3) and F(4x4,3x3) transforms run in AVX-512 give the portable
+    /// transforms' bits: planes of odd and even size, tile rows shorter and longer than the kernels' 16-tile blocks,
+    /// padding 0 and 1, a batch of two.
     func testWinogradTransformKernelsMatchPortable() throws {
         try XCTSkipUnless(VectorKernels.supported, "no AVX-512 on this CPU")
-        let saved = (ConvolutionSettings.winogradMinPixels, VectorKernels.enabled)
-        defer { (ConvolutionSettings.winogradMinPixels, VectorKernels.enabled) = saved }
+        let saved = (
+            ConvolutionSettings.winogradMinPixels, ConvolutionSettings.winogradLargeTileMinPixels,
+            ConvolutionSettings.winogradLargeTileMinChannels, ConvolutionSettings.winogradLargeTiles,
+            VectorKernels.enabled
+        )
+        defer {
+            (
+                ConvolutionSettings.winogradMinPixels, ConvolutionSettings.winogradLargeTileMinPixels,
+                ConvolutionSettings.winogradLargeTileMinChannels, ConvolutionSettings.winogradLargeTiles,
+                VectorKernels.enabled
+            ) = saved
+        }
         ConvolutionSettings.winogradMinPixels = 1
+        (ConvolutionSettings.winogradLargeTileMinPixels, ConvolutionSettings.winogradLargeTileMinChannels) = (1, 1)
         let cases: [(h: Int, w: Int, pad: Int)] = [
-            (5, 5, 1), (6, 31, 1), (9, 32, 0), (16, 33, 1), (17, 34, 0), (3, 65, 1), (40, 70, 1),
+            (5, 5, 1), (6, 31, 1), (9, 32, 0), (16, 33, 1), (17, 34, 0), (3, 65, 1), (40, 70, 1), (10, 140, 1),
+            (7, 131, 0),
         ]
-        for (k, cs) in cases.enumerated() {
-            let x = random([2, 3, cs.h, cs.w], seed: UInt64(k))
-            let w = random([5, 3, 3, 3], seed: UInt64(50 + k))
-            let b = random([5], seed: UInt64(90 + k))
-            func run(_ vector: Bool) -> Tensor {
-                VectorKernels.enabled = vector
-                return conv2d(x, weight: w, bias: b, stride: 1, padding: .same(cs.pad))
+        for largeTiles in [false, true] {
+            ConvolutionSettings.winogradLargeTiles = largeTiles
+            for (k, cs) in cases.enumerated() {
+                let x = random([2, 3, cs.h, cs.w], seed: UInt64(k))
+                let w = random([5, 3, 3, 3], seed: UInt64(50 + k))
+                let b = random([5], seed: UInt64(90 + k))
+                func run(_ vector: Bool) -> Tensor {
+                    VectorKernels.enabled = vector
+                    return conv2d(x, weight: w, bias: b, stride: 1, padding: .same(cs.pad))
+                }
+                let portable = run(false), vector = run(true)
+                XCTAssertEqual(vector.shape, portable.shape)
+                XCTAssertEqual(
+                    vector.data.map(\.bitPattern), portable.data.map(\.bitPattern),
+                    "case \(cs), F(\(largeTiles ? 4 : 2))")
             }
-            let portable = run(false), vector = run(true)
-            XCTAssertEqual(vector.shape, portable.shape)
-            XCTAssertEqual(vector.data.map(\.bitPattern), portable.data.map(\.bitPattern), "case \(cs)")
         }
     }
 
