@@ -223,6 +223,29 @@ final class VectorKernelTests: XCTestCase {
         }
     }
 
+    /// The AVX-512 fp16 widening gives the portable code's bits for all 65,536 patterns (NaN payloads included) and
+    /// every length of a partial last block; for every pattern that is not NaN, float32's own fp16 conversion.
+    func testHalfWideningKernelMatchesPortable() throws {
+        try XCTSkipUnless(VectorKernels.supported, "no AVX-512 on this CPU")
+        let all = (0..<65536).map { UInt16($0) }
+        var portable = [Float](repeating: 0, count: all.count), vector = portable
+        HalfWidening.portableHalfToFloat(all, &portable, count: all.count)
+        cxr_half_to_float(all, &vector, all.count)
+        XCTAssertEqual(vector.map(\.bitPattern), portable.map(\.bitPattern))
+        for (i, bits) in all.enumerated() where !Float16(bitPattern: bits).isNaN {
+            XCTAssertEqual(vector[i].bitPattern, Float(Float16(bitPattern: bits)).bitPattern, "pattern \(bits)")
+        }
+        // Partial last blocks, starting at NaNs and subnormals, with the floats after the count untouched.
+        for count in 1...33 {
+            let start = [0x7C01, 0xFE00, 0x0001, 0x8000][count % 4]
+            let src = (0..<count).map { UInt16((start + 37 * $0) & 0xFFFF) }
+            var expected = [Float](repeating: -1, count: count + 1), got = expected
+            HalfWidening.portableHalfToFloat(src, &expected, count: count)
+            cxr_half_to_float(src, &got, count)
+            XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "count \(count)")
+        }
+    }
+
     /// Cache-sized bands, run a band per thread, give the whole-plane bands' results up to float rounding (their
     /// GEMMs are shorter, which OpenBLAS blocks differently), and the same bits at 1 and 2 threads.
     func testCacheSizedWinogradBandsGiveTheSameResults() {
