@@ -1,10 +1,10 @@
 import CVectorKernels
 import Foundation
 
-/// Whether the AVX-512 kernels of CVectorKernels replace the portable Swift code of SiLU and of the Winograd
-/// F(2x2,3x3) transforms. They give the same bits (the same float operations in the same order); the Swift code is
-/// built for baseline x86-64, where its 8-lane vectors are pairs of SSE operations, and its transforms gather the
-/// patch rows' even and odd positions one value at a time.
+/// Whether the AVX-512 kernels of CVectorKernels replace the portable Swift code of SiLU, of the Winograd
+/// F(2x2,3x3) and F(4x4,3x3) transforms (inputs, outputs and weights) and of the fp16 weights' widening. They give
+/// the same bits (the same operations in the same order); the Swift code is built for baseline x86-64, where its
+/// 8-lane vectors are pairs of SSE operations, and its transforms gather the patch rows' phases one value at a time.
 ///
 /// On by default where the CPU runs AVX-512F; `CXR_EDIT_VECTOR_KERNELS=0` keeps the portable code (A/B timing),
 /// and the tests switch it to compare the two.

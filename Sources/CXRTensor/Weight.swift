@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 
 /// A model parameter as the checkpoint stores it: float32, or IEEE fp16 / bfloat16 kept at 2 bytes per value
@@ -229,7 +230,17 @@ public final class ScratchPool: @unchecked Sendable {
 /// Branch-free fp16/bf16 -> float32 widening, 8 lanes at a time (exact for all inputs: normals, subnormals,
 /// zeros, infinities and NaN), portable SIMD so it needs no F16C instructions.
 public enum HalfWidening {
+    /// fp16 values widened to float32: by `cxr_half_to_float` where the vector kernels run, else below (the same
+    /// bits, NaN payloads included).
     public static func halfToFloat(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count n: Int) {
+        if VectorKernels.enabled {
+            cxr_half_to_float(src, dst, n)
+            return
+        }
+        portableHalfToFloat(src, dst, count: n)
+    }
+
+    static func portableHalfToFloat(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count n: Int) {
         var i = 0
         let magic = SIMD8<Float>(repeating: Float(bitPattern: 0x7780_0000))  // 2^112
         let infIn = SIMD8<UInt32>(repeating: 0x7C00)

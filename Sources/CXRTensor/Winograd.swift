@@ -13,9 +13,10 @@ public enum ConvolutionSettings {
     /// Set CXR_EDIT_WINOGRAD=2 to keep F(2x2, 3x3) everywhere (e.g. to compare the two).
     nonisolated(unsafe) public static var winogradLargeTiles: Bool =
         ProcessInfo.processInfo.environment["CXR_EDIT_WINOGRAD"] != "2"
-    /// F(4x4, 3x3) from this output plane size: the SD VAE decoder's 128x128 to 512x512 planes, not the UNet's
-    /// (64x64 at most at 512 px), whose fp32 weights are kept transformed and would take 36/16 the memory.
-    nonisolated(unsafe) public static var winogradLargeTileMinPixels: Int = 128 * 128
+    /// F(4x4, 3x3) from this output plane size: an SD VAE's 64x64 to 512x512 planes and an SD UNet's 64x64 ones at
+    /// 512 px. Smaller planes have too few tiles for the 36 per-call transformed weight matrices (2.25x F(2x2, 3x3)'s)
+    /// to pay: at 32x32 (a guided 512 px UNet step's 128 tiles) F(4x4, 3x3) saved no time.
+    nonisolated(unsafe) public static var winogradLargeTileMinPixels: Int = 64 * 64
     /// ... and from this many input channels (an SD VAE decoder's narrowest layers have 128): the bundled model's
     /// VAE (64 channels and fewer) keeps F(2x2, 3x3), and with it its recorded outputs.
     nonisolated(unsafe) public static var winogradLargeTileMinChannels: Int = 128
@@ -360,14 +361,26 @@ extension SIMD8 where Scalar == Float {
 }
 
 /// The 16 transformed weight matrices U[ξ][oc][ic] = (G g Gᵀ)[ξ] of a [O, C, 3, 3] weight, into `u` (16·O·C).
+///
+/// An output channel's C kernels are widened at once (one call instead of one per kernel: per-kernel widening
+/// and the scalar fp16 conversion of each kernel's ninth value were half of this transform's time), then
+/// transformed 16 kernels at a time by `cxr_winograd_f2_weights` where the vector kernels run, else one at a time
+/// below; both give the same bits.
 private func winogradWeights(_ weight: Weight, into uBase: UnsafeMutablePointer<Float>) {
     let o = weight.shape[0], c = weight.shape[1]
     nonisolated(unsafe) let u = uBase
     let oc16 = o * c
+    let vector = VectorKernels.enabled
     Parallel.for(o, minChunk: 4) { oi in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9) { gp in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * c) { kernels in
+            let g = kernels.baseAddress!
+            weight.widen(into: g, from: oi * c * 9, count: 9 * c)
+            if vector {
+                cxr_winograd_f2_weights(g, c, u + oi * c, oc16)
+                return
+            }
             for ci in 0..<c {
-                weight.widen(into: gp.baseAddress!, from: (oi * c + ci) * 9, count: 9)
+                let gp = g + 9 * ci
                 // G g: rows of 3 (as SIMD4 with a zero lane).
                 let g0 = SIMD4<Float>(gp[0], gp[1], gp[2], 0)
                 let g1 = SIMD4<Float>(gp[3], gp[4], gp[5], 0)

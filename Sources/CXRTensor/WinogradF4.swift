@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 
 /// 3x3 stride-1 convolution by Winograd's F(4x4, 3x3): each 4x4 output tile costs 36 multiplications per (input,
@@ -33,9 +34,15 @@ func winogradF4Conv3x3(
     let (operands, scratch) = floatWinogradOperands(
         weight, key: "winograd F(4x4,3x3) fp32", points: 36, transform: winogradF4Weights)
     defer { if let scratch { ScratchPool.shared.give(scratch) } }
+    let tiles =
+        VectorKernels.enabled
+        ? WinogradTiles(
+            side: 4, rowScratchPerTile: 0,
+            inputRun: { cxr_winograd_f4_input_run($0, $1, $2, $3, $4, $5, $7, $8) },
+            outputRun: { cxr_winograd_f4_output_run($0, $1, $2, $3, $4, $5, $6, $7, $8) })
+        : WinogradTiles(side: 4, rowScratchPerTile: 24, inputRun: transformF4InputRun, outputRun: transformF4OutputRun)
     winogradBands(
-        WinogradTiles(side: 4, rowScratchPerTile: 24, inputRun: transformF4InputRun, outputRun: transformF4OutputRun),
-        x, n: n, c: c, h: h, w: w, o: weight.shape[0], bias: bias, padTop: padTop, padLeft: padLeft, ho: ho,
+        tiles, x, n: n, c: c, h: h, w: w, o: weight.shape[0], bias: bias, padTop: padTop, padLeft: padLeft, ho: ho,
         wo: wo, out: out, precision: .fp32, operands: operands)
 }
 
@@ -197,15 +204,23 @@ private func weightTransform(_ g0: Float, _ g1: Float, _ g2: Float) -> SIMD8<Flo
 }
 
 /// The 36 transformed weight matrices U[ξ][oc][ic] = (G g Gᵀ)[ξ] of a [O, C, 3, 3] weight, into `u` (36·O·C).
+/// As in F(2x2, 3x3), an output channel's kernels are widened at once, then transformed 16 at a time by
+/// `cxr_winograd_f4_weights` where the vector kernels run, else one at a time below (the same bits).
 private func winogradF4Weights(_ weight: Weight, into uBase: UnsafeMutablePointer<Float>) {
     let o = weight.shape[0], c = weight.shape[1]
     nonisolated(unsafe) let u = uBase
     let oc = o * c
+    let vector = VectorKernels.enabled
     Parallel.for(o, minChunk: 4) { oi in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9) { gp in
-            let g = gp.baseAddress!
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * c) { kernels in
+            let row = kernels.baseAddress!
+            weight.widen(into: row, from: oi * c * 9, count: 9 * c)
+            if vector {
+                cxr_winograd_f4_weights(row, c, u + oi * c, oc)
+                return
+            }
             for ci in 0..<c {
-                weight.widen(into: g, from: (oi * c + ci) * 9, count: 9)
+                let g = row + 9 * ci
                 // G g, one kernel column at a time: t_k[r] = (G g)[r][k].
                 let t0 = weightTransform(g[0], g[3], g[6])
                 let t1 = weightTransform(g[1], g[4], g[7])

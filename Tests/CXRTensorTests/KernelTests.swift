@@ -115,16 +115,17 @@ final class KernelTests: XCTestCase {
             "Winograd F(4x4,3x3) error over the output scale: \(worst.f4) (F(2x2) \(worst.f2), im2col \(worst.im2col))")
     }
 
-    /// F(4x4, 3x3) is chosen for the large, wide planes of a VAE decoder in fp32, and not for small planes, few
-    /// channels, bf16, or when switched off.
+    /// F(4x4, 3x3) is chosen for the large, wide planes of a VAE decoder and a 512 px UNet's 64x64 planes in fp32,
+    /// and not for smaller planes, few channels, bf16, or when switched off.
     func testWinogradLargeTilesChoice() {
         let saved = ConvolutionSettings.winogradLargeTiles
         defer { ConvolutionSettings.winogradLargeTiles = saved }
         ConvolutionSettings.winogradLargeTiles = true
         XCTAssertTrue(ConvolutionSettings.usesLargeTiles(channels: 128, pixels: 512 * 512, precision: .fp32))
         XCTAssertTrue(ConvolutionSettings.usesLargeTiles(channels: 512, pixels: 128 * 128, precision: .fp32))
+        XCTAssertTrue(ConvolutionSettings.usesLargeTiles(channels: 320, pixels: 64 * 64, precision: .fp32))
         XCTAssertFalse(
-            ConvolutionSettings.usesLargeTiles(channels: 320, pixels: 64 * 64, precision: .fp32), "UNet planes")
+            ConvolutionSettings.usesLargeTiles(channels: 640, pixels: 32 * 32, precision: .fp32), "32x32 planes")
         XCTAssertFalse(
             ConvolutionSettings.usesLargeTiles(channels: 64, pixels: 512 * 512, precision: .fp32), "64 channels")
         XCTAssertFalse(ConvolutionSettings.usesLargeTiles(channels: 128, pixels: 512 * 512, precision: .bf16), "bf16")

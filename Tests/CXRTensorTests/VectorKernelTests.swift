@@ -88,28 +88,161 @@ final class VectorKernelTests: XCTestCase {
         }
     }
 
-    /// 3x3 convolutions whose Winograd F(2x2,3x3) transforms run in AVX-512 give the portable transforms' bits:
-    /// planes of odd and even size, tile rows shorter and longer than the kernel's 16-tile blocks, padding 0 and 1,
-    /// a batch of two.
+    /// 3x3 convolutions whose Winograd F(2x2,3x3) and F(4x4,3x3) transforms run in AVX-512 give the portable
+    /// transforms' bits: planes of odd and even size, tile rows shorter and longer than the kernels' 16-tile blocks,
+    /// padding 0 and 1, a batch of two.
     func testWinogradTransformKernelsMatchPortable() throws {
         try XCTSkipUnless(VectorKernels.supported, "no AVX-512 on this CPU")
-        let saved = (ConvolutionSettings.winogradMinPixels, VectorKernels.enabled)
-        defer { (ConvolutionSettings.winogradMinPixels, VectorKernels.enabled) = saved }
+        let saved = (
+            ConvolutionSettings.winogradMinPixels, ConvolutionSettings.winogradLargeTileMinPixels,
+            ConvolutionSettings.winogradLargeTileMinChannels, ConvolutionSettings.winogradLargeTiles,
+            VectorKernels.enabled
+        )
+        defer {
+            (
+                ConvolutionSettings.winogradMinPixels, ConvolutionSettings.winogradLargeTileMinPixels,
+                ConvolutionSettings.winogradLargeTileMinChannels, ConvolutionSettings.winogradLargeTiles,
+                VectorKernels.enabled
+            ) = saved
+        }
         ConvolutionSettings.winogradMinPixels = 1
+        (ConvolutionSettings.winogradLargeTileMinPixels, ConvolutionSettings.winogradLargeTileMinChannels) = (1, 1)
         let cases: [(h: Int, w: Int, pad: Int)] = [
-            (5, 5, 1), (6, 31, 1), (9, 32, 0), (16, 33, 1), (17, 34, 0), (3, 65, 1), (40, 70, 1),
+            (5, 5, 1), (6, 31, 1), (9, 32, 0), (16, 33, 1), (17, 34, 0), (3, 65, 1), (40, 70, 1), (10, 140, 1),
+            (7, 131, 0),
         ]
-        for (k, cs) in cases.enumerated() {
-            let x = random([2, 3, cs.h, cs.w], seed: UInt64(k))
-            let w = random([5, 3, 3, 3], seed: UInt64(50 + k))
-            let b = random([5], seed: UInt64(90 + k))
-            func run(_ vector: Bool) -> Tensor {
-                VectorKernels.enabled = vector
-                return conv2d(x, weight: w, bias: b, stride: 1, padding: .same(cs.pad))
+        for largeTiles in [false, true] {
+            ConvolutionSettings.winogradLargeTiles = largeTiles
+            for (k, cs) in cases.enumerated() {
+                let x = random([2, 3, cs.h, cs.w], seed: UInt64(k))
+                let w = random([5, 3, 3, 3], seed: UInt64(50 + k))
+                let b = random([5], seed: UInt64(90 + k))
+                func run(_ vector: Bool) -> Tensor {
+                    VectorKernels.enabled = vector
+                    return conv2d(x, weight: w, bias: b, stride: 1, padding: .same(cs.pad))
+                }
+                let portable = run(false), vector = run(true)
+                XCTAssertEqual(vector.shape, portable.shape)
+                XCTAssertEqual(
+                    vector.data.map(\.bitPattern), portable.data.map(\.bitPattern),
+                    "case \(cs), F(\(largeTiles ? 4 : 2))")
             }
-            let portable = run(false), vector = run(true)
-            XCTAssertEqual(vector.shape, portable.shape)
-            XCTAssertEqual(vector.data.map(\.bitPattern), portable.data.map(\.bitPattern), "case \(cs)")
+        }
+    }
+
+    /// G g Gᵀ of each of `count` 3x3 kernels (9 values each in `g`) in Double, against the transformed values in
+    /// `u` (value ξ of kernel i at u[ξ * stride + i]); the largest error over the magnitudes summed, |G| |g| |Gᵀ|.
+    func worstTransformError(_ gMatrix: [[Double]], g: [Float], count: Int, u: [Float], stride: Int) -> Double {
+        let side = gMatrix.count
+        var worst = 0.0
+        for i in 0..<count {
+            for r in 0..<side {
+                for j in 0..<side {
+                    var exact = 0.0, magnitude = 0.0
+                    for a in 0..<3 {
+                        for b in 0..<3 {
+                            let term = gMatrix[r][a] * Double(g[9 * i + 3 * a + b]) * gMatrix[j][b]
+                            exact += term
+                            magnitude += abs(term)
+                        }
+                    }
+                    let value = Double(u[(side * r + j) * stride + i])
+                    worst = max(worst, abs(value - exact) / magnitude)
+                }
+            }
+        }
+        return worst
+    }
+
+    /// The AVX-512 weight transforms against G g Gᵀ in Double, for block tails of 1-15 kernels and whole blocks:
+    /// F(2x2,3x3) within the rounding of its additions (measured 0.7 ulp of the magnitudes summed, bound 4),
+    /// F(4x4,3x3) within that of its additions and its constants 1/3 and 1/15 (measured 1.7 ulp, bound 8).
+    func testWinogradWeightKernelsMatchDouble() throws {
+        try XCTSkipUnless(VectorKernels.supported, "no AVX-512 on this CPU")
+        let f2: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+        let f4: [[Double]] = [
+            [1, 0, 0], [-1.0 / 3, -1.0 / 3, -1.0 / 3], [1.0 / 3, -1.0 / 3, 1.0 / 3], [1.0 / 15, 2.0 / 15, 4.0 / 15],
+            [-16.0 / 15, 8.0 / 15, -4.0 / 15], [0, 0, 1],
+        ]
+        var worst = (f2: 0.0, f4: 0.0)
+        for count in [1, 5, 15, 16, 17, 40] {
+            let g = random([count, 9], seed: UInt64(7 + count), scale: 3).data
+            let stride = count + 3  // a stride other than the count, as in a weight's O·C
+            var u2 = [Float](repeating: .nan, count: 16 * stride), u4 = [Float](repeating: .nan, count: 36 * stride)
+            cxr_winograd_f2_weights(g, count, &u2, stride)
+            cxr_winograd_f4_weights(g, count, &u4, stride)
+            worst.f2 = max(worst.f2, worstTransformError(f2, g: g, count: count, u: u2, stride: stride))
+            worst.f4 = max(worst.f4, worstTransformError(f4, g: g, count: count, u: u4, stride: stride))
+            // Nothing written past the count in any row.
+            for xi in 0..<16 { for i in count..<stride { XCTAssertTrue(u2[xi * stride + i].isNaN) } }
+            for xi in 0..<36 { for i in count..<stride { XCTAssertTrue(u4[xi * stride + i].isNaN) } }
+        }
+        let ulp = Double(Float.ulpOfOne)
+        print("Winograd weight transforms, largest error in ulp: F(2x2) \(worst.f2 / ulp), F(4x4) \(worst.f4 / ulp)")
+        XCTAssertLessThanOrEqual(worst.f2, 4 * ulp)
+        XCTAssertLessThanOrEqual(worst.f4, 8 * ulp)
+    }
+
+    /// Convolutions whose Winograd weight transforms run in AVX-512 give the portable transforms' bits, F(2x2,3x3)
+    /// and F(4x4,3x3), with input channel counts below, at and above the kernels' 16-kernel blocks, from fp32 and
+    /// fp16 weights.
+    func testWinogradWeightKernelsMatchPortable() throws {
+        try XCTSkipUnless(VectorKernels.supported, "no AVX-512 on this CPU")
+        let saved = (
+            ConvolutionSettings.winogradMinPixels, ConvolutionSettings.winogradLargeTileMinPixels,
+            ConvolutionSettings.winogradLargeTileMinChannels, ConvolutionSettings.winogradLargeTiles,
+            VectorKernels.enabled
+        )
+        defer {
+            (
+                ConvolutionSettings.winogradMinPixels, ConvolutionSettings.winogradLargeTileMinPixels,
+                ConvolutionSettings.winogradLargeTileMinChannels, ConvolutionSettings.winogradLargeTiles,
+                VectorKernels.enabled
+            ) = saved
+        }
+        ConvolutionSettings.winogradMinPixels = 1
+        (ConvolutionSettings.winogradLargeTileMinPixels, ConvolutionSettings.winogradLargeTileMinChannels) = (1, 1)
+        for (k, c) in [1, 16, 17, 37].enumerated() {
+            let x = random([2, c, 9, 10], seed: UInt64(200 + k))
+            let w = random([6, c, 3, 3], seed: UInt64(300 + k), scale: 0.5)
+            let halves = Weight(
+                shape: w.shape, bits: w.data.map { Float16($0).bitPattern }, format: .f16)
+            for weight in [Weight(w), halves] {
+                for largeTiles in [false, true] {
+                    ConvolutionSettings.winogradLargeTiles = largeTiles
+                    func run(_ vector: Bool) -> Tensor {
+                        VectorKernels.enabled = vector
+                        return conv2d(x, weight: weight.derivingOnEveryUse(), bias: nil, padding: .same(1))
+                    }
+                    let portable = run(false), vector = run(true)
+                    XCTAssertEqual(
+                        vector.data.map(\.bitPattern), portable.data.map(\.bitPattern),
+                        "\(c) channels, \(weight.format), F(\(largeTiles ? 4 : 2))")
+                }
+            }
+        }
+    }
+
+    /// The AVX-512 fp16 widening gives the portable code's bits for all 65,536 patterns (NaN payloads included) and
+    /// every length of a partial last block; for every pattern that is not NaN, float32's own fp16 conversion.
+    func testHalfWideningKernelMatchesPortable() throws {
+        try XCTSkipUnless(VectorKernels.supported, "no AVX-512 on this CPU")
+        let all = (0..<65536).map { UInt16($0) }
+        var portable = [Float](repeating: 0, count: all.count), vector = portable
+        HalfWidening.portableHalfToFloat(all, &portable, count: all.count)
+        cxr_half_to_float(all, &vector, all.count)
+        XCTAssertEqual(vector.map(\.bitPattern), portable.map(\.bitPattern))
+        for (i, bits) in all.enumerated() where !Float16(bitPattern: bits).isNaN {
+            XCTAssertEqual(vector[i].bitPattern, Float(Float16(bitPattern: bits)).bitPattern, "pattern \(bits)")
+        }
+        // Partial last blocks, starting at NaNs and subnormals, with the floats after the count untouched.
+        for count in 1...33 {
+            let start = [0x7C01, 0xFE00, 0x0001, 0x8000][count % 4]
+            let src = (0..<count).map { UInt16((start + 37 * $0) & 0xFFFF) }
+            var expected = [Float](repeating: -1, count: count + 1), got = expected
+            HalfWidening.portableHalfToFloat(src, &expected, count: count)
+            cxr_half_to_float(src, &got, count)
+            XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "count \(count)")
         }
     }
 
