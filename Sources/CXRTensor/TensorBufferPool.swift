@@ -99,9 +99,5 @@ public final class TensorBufferPool: @unchecked Sendable {
     }
 
     /// The thread-specific current pool (an unretained pointer; `withScope` keeps the pool alive).
-    private static let currentKey: pthread_key_t = {
-        var key = pthread_key_t()
-        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
-        return key
-    }()
+    private static let currentKey: pthread_key_t = makeThreadSpecificKey()
 }

@@ -114,11 +114,7 @@ public enum Parallel {
     }
 
     /// Marks the threads running a loop's body (a thread-specific value: non-nil inside).
-    private static let insideKey: pthread_key_t = {
-        var key = pthread_key_t()
-        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
-        return key
-    }()
+    private static let insideKey: pthread_key_t = makeThreadSpecificKey()
 
     /// Whether this thread is running the body of a parallel loop.
     static var isInsideLoop: Bool { pthread_getspecific(insideKey) != nil }
