@@ -14,13 +14,10 @@ public final class BFloat16Matrix: @unchecked Sendable {
 
     /// Rounds and packs op(X) from row-major float32 at `values` with row stride `ld`; `transposed` means the
     /// operand is Xᵀ of the stored matrix. Panels are packed in parallel.
-    public init(side: Side, rows: Int, columns: Int, values: UnsafePointer<Float>, ld: Int, transposed: Bool) {
-        precondition(BFloat16GEMM.isSupported, "BFloat16Matrix needs a CPU with AVX512-BF16")
-        self.side = side
-        self.rows = rows
-        self.columns = columns
-        count = side == .a ? cxr_bf16_packed_a_count(rows, columns) : cxr_bf16_packed_b_count(rows, columns)
-        storage = .allocate(capacity: max(1, count))
+    public convenience init(
+        side: Side, rows: Int, columns: Int, values: UnsafePointer<Float>, ld: Int, transposed: Bool
+    ) {
+        self.init(unpackedSide: side, rows: rows, columns: columns)
         nonisolated(unsafe) let dst = storage
         let trans: Int32 = transposed ? 1 : 0
         switch side {

@@ -362,40 +362,49 @@ extension SIMD8 where Scalar == Float {
 
 /// The 16 transformed weight matrices U[ξ][oc][ic] = (G g Gᵀ)[ξ] of a [O, C, 3, 3] weight, into `u` (16·O·C).
 ///
-/// An output channel's C kernels are widened at once (one call instead of one per kernel: per-kernel widening
-/// and the scalar fp16 conversion of each kernel's ninth value were half of this transform's time), then
-/// transformed 16 kernels at a time by `cxr_winograd_f2_weights` where the vector kernels run, else one at a time
-/// below; both give the same bits.
+/// An output channel's C kernels are widened at once (`forEachOutputChannelWidened`), then transformed 16 kernels
+/// at a time by `cxr_winograd_f2_weights` where the vector kernels run, else one at a time below; both give the
+/// same bits.
 private func winogradWeights(_ weight: Weight, into uBase: UnsafeMutablePointer<Float>) {
     let o = weight.shape[0], c = weight.shape[1]
     nonisolated(unsafe) let u = uBase
     let oc16 = o * c
     let vector = VectorKernels.enabled
-    Parallel.for(o, minChunk: 4) { oi in
+    forEachOutputChannelWidened(weight) { g, oi in
+        if vector {
+            cxr_winograd_f2_weights(g, c, u + oi * c, oc16)
+            return
+        }
+        for ci in 0..<c {
+            let gp = g + 9 * ci
+            // G g: rows of 3 (as SIMD4 with a zero lane).
+            let g0 = SIMD4<Float>(gp[0], gp[1], gp[2], 0)
+            let g1 = SIMD4<Float>(gp[3], gp[4], gp[5], 0)
+            let g2 = SIMD4<Float>(gp[6], gp[7], gp[8], 0)
+            let t0 = g0, t1 = 0.5 * (g0 + g1 + g2), t2 = 0.5 * (g0 - g1 + g2), t3 = g2
+            let base = oi * c + ci
+            @inline(__always) func put(_ r: Int, _ t: SIMD4<Float>) {
+                let a = t[0], b = t[1], d = t[2]
+                u[(r * 4 + 0) * oc16 + base] = a
+                u[(r * 4 + 1) * oc16 + base] = 0.5 * (a + b + d)
+                u[(r * 4 + 2) * oc16 + base] = 0.5 * (a - b + d)
+                u[(r * 4 + 3) * oc16 + base] = d
+            }
+            put(0, t0); put(1, t1); put(2, t2); put(3, t3)
+        }
+    }
+}
+
+/// Runs `transform(kernels, oi)` for each output channel `oi` of a [O, C, 3, 3] weight, in parallel, with that
+/// channel's C kernels widened to float32 at once (9·C values). Why at once: per-kernel widening and the scalar fp16
+/// conversion of each kernel's ninth value were half of a Winograd weight transform's time. Shared by F(2x2) and
+/// F(4x4).
+func forEachOutputChannelWidened(_ weight: Weight, _ transform: (UnsafePointer<Float>, Int) -> Void) {
+    let c = weight.shape[1]
+    Parallel.for(weight.shape[0], minChunk: 4) { oi in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * c) { kernels in
-            let g = kernels.baseAddress!
-            weight.widen(into: g, from: oi * c * 9, count: 9 * c)
-            if vector {
-                cxr_winograd_f2_weights(g, c, u + oi * c, oc16)
-                return
-            }
-            for ci in 0..<c {
-                let gp = g + 9 * ci
-                // G g: rows of 3 (as SIMD4 with a zero lane).
-                let g0 = SIMD4<Float>(gp[0], gp[1], gp[2], 0)
-                let g1 = SIMD4<Float>(gp[3], gp[4], gp[5], 0)
-                let g2 = SIMD4<Float>(gp[6], gp[7], gp[8], 0)
-                let t0 = g0, t1 = 0.5 * (g0 + g1 + g2), t2 = 0.5 * (g0 - g1 + g2), t3 = g2
-                let base = oi * c + ci
-                @inline(__always) func put(_ r: Int, _ t: SIMD4<Float>) {
-                    let a = t[0], b = t[1], d = t[2]
-                    u[(r * 4 + 0) * oc16 + base] = a
-                    u[(r * 4 + 1) * oc16 + base] = 0.5 * (a + b + d)
-                    u[(r * 4 + 2) * oc16 + base] = 0.5 * (a - b + d)
-                    u[(r * 4 + 3) * oc16 + base] = d
-                }
-                put(0, t0); put(1, t1); put(2, t2); put(3, t3)
-            }
+            weight.widen(into: kernels.baseAddress!, from: oi * c * 9, count: 9 * c)
+            transform(kernels.baseAddress!, oi)
         }
     }
 }

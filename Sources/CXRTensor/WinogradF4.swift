@@ -211,26 +211,22 @@ private func winogradF4Weights(_ weight: Weight, into uBase: UnsafeMutablePointe
     nonisolated(unsafe) let u = uBase
     let oc = o * c
     let vector = VectorKernels.enabled
-    Parallel.for(o, minChunk: 4) { oi in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 9 * c) { kernels in
-            let row = kernels.baseAddress!
-            weight.widen(into: row, from: oi * c * 9, count: 9 * c)
-            if vector {
-                cxr_winograd_f4_weights(row, c, u + oi * c, oc)
-                return
-            }
-            for ci in 0..<c {
-                let g = row + 9 * ci
-                // G g, one kernel column at a time: t_k[r] = (G g)[r][k].
-                let t0 = weightTransform(g[0], g[3], g[6])
-                let t1 = weightTransform(g[1], g[4], g[7])
-                let t2 = weightTransform(g[2], g[5], g[8])
-                let base = oi * c + ci
-                for r in 0..<6 {
-                    // Row r of (G g) Gᵀ: G times that row's three values.
-                    let s = weightTransform(t0[r], t1[r], t2[r])
-                    for j in 0..<6 { u[(6 * r + j) * oc + base] = s[j] }
-                }
+    forEachOutputChannelWidened(weight) { row, oi in
+        if vector {
+            cxr_winograd_f4_weights(row, c, u + oi * c, oc)
+            return
+        }
+        for ci in 0..<c {
+            let g = row + 9 * ci
+            // G g, one kernel column at a time: t_k[r] = (G g)[r][k].
+            let t0 = weightTransform(g[0], g[3], g[6])
+            let t1 = weightTransform(g[1], g[4], g[7])
+            let t2 = weightTransform(g[2], g[5], g[8])
+            let base = oi * c + ci
+            for r in 0..<6 {
+                // Row r of (G g) Gᵀ: G times that row's three values.
+                let s = weightTransform(t0[r], t1[r], t2[r])
+                for j in 0..<6 { u[(6 * r + j) * oc + base] = s[j] }
             }
         }
     }
