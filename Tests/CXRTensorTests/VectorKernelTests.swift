@@ -88,25 +88,32 @@ final class VectorKernelTests: XCTestCase {
         }
     }
 
-    /// 3x3 convolutions whose Winograd F(2x2,3x3) and F(4x4,3x3) transforms run in AVX-512 give the portable
-    /// transforms' bits: planes of odd and even size, tile rows shorter and longer than the kernels' 16-tile blocks,
-    /// padding 0 and 1, a batch of two.
-    func testWinogradTransformKernelsMatchPortable() throws {
-        try XCTSkipUnless(VectorKernels.supported, "no AVX-512 on this CPU")
+    /// Puts every 3x3 convolution on Winograd, F(4x4,3x3) allowed from any size and channel count; the returned
+    /// closure restores the settings (and `VectorKernels.enabled`, which the tests switch).
+    private func winogradOnEverySize() -> () -> Void {
         let saved = (
             ConvolutionSettings.winogradMinPixels, ConvolutionSettings.winogradLargeTileMinPixels,
             ConvolutionSettings.winogradLargeTileMinChannels, ConvolutionSettings.winogradLargeTiles,
             VectorKernels.enabled
         )
-        defer {
+        ConvolutionSettings.winogradMinPixels = 1
+        (ConvolutionSettings.winogradLargeTileMinPixels, ConvolutionSettings.winogradLargeTileMinChannels) = (1, 1)
+        return {
             (
                 ConvolutionSettings.winogradMinPixels, ConvolutionSettings.winogradLargeTileMinPixels,
                 ConvolutionSettings.winogradLargeTileMinChannels, ConvolutionSettings.winogradLargeTiles,
                 VectorKernels.enabled
             ) = saved
         }
-        ConvolutionSettings.winogradMinPixels = 1
-        (ConvolutionSettings.winogradLargeTileMinPixels, ConvolutionSettings.winogradLargeTileMinChannels) = (1, 1)
+    }
+
+    /// 3x3 convolutions whose Winograd F(2x2,3x3) and F(4x4,3x3) transforms run in AVX-512 give the portable
+    /// transforms' bits: planes of odd and even size, tile rows shorter and longer than the kernels' 16-tile blocks,
+    /// padding 0 and 1, a batch of two.
+    func testWinogradTransformKernelsMatchPortable() throws {
+        try XCTSkipUnless(VectorKernels.supported, "no AVX-512 on this CPU")
+        let restore = winogradOnEverySize()
+        defer { restore() }
         let cases: [(h: Int, w: Int, pad: Int)] = [
             (5, 5, 1), (6, 31, 1), (9, 32, 0), (16, 33, 1), (17, 34, 0), (3, 65, 1), (40, 70, 1), (10, 140, 1),
             (7, 131, 0),
@@ -188,20 +195,8 @@ final class VectorKernelTests: XCTestCase {
     /// fp16 weights.
     func testWinogradWeightKernelsMatchPortable() throws {
         try XCTSkipUnless(VectorKernels.supported, "no AVX-512 on this CPU")
-        let saved = (
-            ConvolutionSettings.winogradMinPixels, ConvolutionSettings.winogradLargeTileMinPixels,
-            ConvolutionSettings.winogradLargeTileMinChannels, ConvolutionSettings.winogradLargeTiles,
-            VectorKernels.enabled
-        )
-        defer {
-            (
-                ConvolutionSettings.winogradMinPixels, ConvolutionSettings.winogradLargeTileMinPixels,
-                ConvolutionSettings.winogradLargeTileMinChannels, ConvolutionSettings.winogradLargeTiles,
-                VectorKernels.enabled
-            ) = saved
-        }
-        ConvolutionSettings.winogradMinPixels = 1
-        (ConvolutionSettings.winogradLargeTileMinPixels, ConvolutionSettings.winogradLargeTileMinChannels) = (1, 1)
+        let restore = winogradOnEverySize()
+        defer { restore() }
         for (k, c) in [1, 16, 17, 37].enumerated() {
             let x = random([2, c, 9, 10], seed: UInt64(200 + k))
             let w = random([6, c, 3, 3], seed: UInt64(300 + k), scale: 0.5)
