@@ -8,58 +8,19 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-#define AVX512 __attribute__((target("avx512f")))
+#include "winograd_f2_tiles.h"
 
-/* Lanes j < 16 whose position start + j lies in [0, limit). */
-static inline __mmask16 inside(long start, long limit) {
-    long lo = start < 0 ? -start : 0, hi = limit - start < 16 ? limit - start : 16;
-    if (hi <= lo) return 0;
-    return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
-}
+#define AVX512 __attribute__((target("avx512f")))
 
 static inline __mmask16 first(long count) { return count >= 16 ? 0xFFFF : (__mmask16)((1u << count) - 1); }
 
 AVX512 void cxr_winograd_f2_input_run(const float *plane, long h, long w, long y0, long x0, long length, float *v,
                                       long v_stride) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     for (long i = 0; i < length; i += 16) {
-        long px = x0 + 2 * i;
-        __mmask16 m0 = inside(px, w), m1 = inside(px + 16, w), m2 = inside(px + 2, w), m3 = inside(px + 18, w);
-        /* Patch row r's values at tiles i...i + 15: t0 (even positions), t1 (odd), t2 and t3 (the same, one tile
-           on). */
-        __m512 t[4][4];
-        for (int r = 0; r < 4; r++) {
-            long yy = y0 + r;
-            if (yy < 0 || yy >= h) {
-                for (int c = 0; c < 4; c++) t[r][c] = _mm512_setzero_ps();
-                continue;
-            }
-            const float *src = plane + yy * w + px;
-            __m512 a = _mm512_maskz_loadu_ps(m0, src), b = _mm512_maskz_loadu_ps(m1, src + 16);
-            __m512 c = _mm512_maskz_loadu_ps(m2, src + 2), d = _mm512_maskz_loadu_ps(m3, src + 18);
-            t[r][0] = _mm512_permutex2var_ps(a, even, b);
-            t[r][1] = _mm512_permutex2var_ps(a, odd, b);
-            t[r][2] = _mm512_permutex2var_ps(c, even, d);
-            t[r][3] = _mm512_permutex2var_ps(c, odd, d);
-        }
-        /* B^T d on the rows: d0 - d2, d1 + d2, d2 - d1, d1 - d3. */
-        __m512 u[4][4];
-        for (int c = 0; c < 4; c++) {
-            u[0][c] = _mm512_sub_ps(t[0][c], t[2][c]);
-            u[1][c] = _mm512_add_ps(t[1][c], t[2][c]);
-            u[2][c] = _mm512_sub_ps(t[2][c], t[1][c]);
-            u[3][c] = _mm512_sub_ps(t[1][c], t[3][c]);
-        }
-        /* . B on the columns: t0 - t2, t1 + t2, t2 - t1, t1 - t3. */
+        __m512 t[16];
+        cxr_winograd_f2_tiles16(plane, h, w, y0, x0 + 2 * i, t);
         __mmask16 keep = first(length - i);
-        for (int r = 0; r < 4; r++) {
-            float *out = v + 4 * r * v_stride + i;
-            _mm512_mask_storeu_ps(out, keep, _mm512_sub_ps(u[r][0], u[r][2]));
-            _mm512_mask_storeu_ps(out + v_stride, keep, _mm512_add_ps(u[r][1], u[r][2]));
-            _mm512_mask_storeu_ps(out + 2 * v_stride, keep, _mm512_sub_ps(u[r][2], u[r][1]));
-            _mm512_mask_storeu_ps(out + 3 * v_stride, keep, _mm512_sub_ps(u[r][1], u[r][3]));
-        }
+        for (int xi = 0; xi < 16; xi++) _mm512_mask_storeu_ps(v + xi * v_stride + i, keep, t[xi]);
     }
 }
 
