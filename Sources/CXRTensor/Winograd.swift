@@ -136,10 +136,6 @@ func winogradBands(
 ) {
     let side = tiles.side, points = (side + 2) * (side + 2)
     let tw = (wo + side - 1) / side, tilesPerImage = ((ho + side - 1) / side) * tw, count = n * tilesPerImage
-    let bytesPerTile = points * 4 * max(c, o)
-    let cacheTiles = WinogradBanding.cacheBandBytes / bytesPerTile
-    let cached = cacheTiles >= max(1, WinogradBanding.cacheBandMinTiles)
-    let chunk = cached ? min(count, cacheTiles) : max(64, min(count, (32 << 20) / bytesPerTile))
     nonisolated(unsafe) let dst = out
 
     /// Tiles [p0, p0 + pc) through the three stages, with V and M in `v` and `m`.
@@ -176,32 +172,51 @@ func winogradBands(
         }
     }
 
-    let bands = (count + chunk - 1) / chunk
-    if cached && bands > 1 {
-        // Whole bands per thread (the stages' loops inside then run inline), each with its own V and M.
-        Parallel.for(bands) { bi in
-            let vBuf = ScratchPool.shared.take(points * c * chunk)
-            let mBuf = ScratchPool.shared.take(points * o * chunk)
-            defer { ScratchPool.shared.give(vBuf); ScratchPool.shared.give(mBuf) }
-            band(bi * chunk, min(chunk, count - bi * chunk), v: vBuf.base, m: mBuf.base)
-        }
-        return
-    }
-    let vBuf = ScratchPool.shared.take(points * c * chunk)
-    let mBuf = ScratchPool.shared.take(points * o * chunk)
-    defer { ScratchPool.shared.give(vBuf); ScratchPool.shared.give(mBuf) }
-    for bi in 0..<bands {
-        band(bi * chunk, min(chunk, count - bi * chunk), v: vBuf.base, m: mBuf.base)
+    WinogradBanding.forEachBand(
+        count: count, bytesPerTile: points * 4 * max(c, o), largeBandBytes: 32 << 20,
+        floatsPerTile: [points * c, points * o]
+    ) { p0, pc, scratch in
+        band(p0, pc, v: scratch[0], m: scratch[1])
     }
 }
 
-/// Band sizes of `winogradBands`.
+/// Band sizes of `winogradBands` and `winogradPackedBands`, and how their bands run.
 enum WinogradBanding {
     /// Transformed inputs of a band kept within a core's L2 cache (1 MiB on the Zen 4/5 EPYCs measured) ...
     nonisolated(unsafe) static var cacheBandBytes = 1 << 20
     /// ... where that is still this many tiles, enough for the GEMMs' overheads not to dominate (a 256 px edit's VAE
     /// decode took 0.096-0.105 s CPU with 256-1024 tiles per band, 0.134-0.147 s with whole 16,384-tile planes).
     nonisolated(unsafe) static var cacheBandMinTiles = 256
+
+    /// Runs `band(first, count, scratch)` over tiles [0, `count`) split into bands, `scratch[k]` holding at least
+    /// `floatsPerTile[k]` floats per tile of a band and `minimumFloats`. Where a band of `cacheBandBytes` still holds
+    /// `cacheBandMinTiles` tiles, bands are that size and each thread runs whole bands with scratch of its own (the
+    /// stages' loops inside then run inline); otherwise bands of `largeBandBytes` (at least 64 tiles) run one after
+    /// the other on shared scratch, each stage parallel inside. Bands depend on the shape only, never on the thread
+    /// count.
+    static func forEachBand(
+        count: Int, bytesPerTile: Int, largeBandBytes: Int, floatsPerTile: [Int], minimumFloats: Int = 0,
+        _ band: (_ first: Int, _ count: Int, _ scratch: [UnsafeMutablePointer<Float>]) -> Void
+    ) {
+        let cacheTiles = cacheBandBytes / bytesPerTile
+        let cached = cacheTiles >= max(1, cacheBandMinTiles)
+        let chunk = cached ? min(count, cacheTiles) : max(64, min(count, largeBandBytes / bytesPerTile))
+        let bands = (count + chunk - 1) / chunk
+        func withScratch(_ body: ([UnsafeMutablePointer<Float>]) -> Void) {
+            let buffers = floatsPerTile.map { ScratchPool.shared.take(max($0 * chunk, minimumFloats)) }
+            defer { buffers.forEach { ScratchPool.shared.give($0) } }
+            body(buffers.map(\.base))
+        }
+        if cached && bands > 1 {
+            Parallel.for(bands) { bi in
+                withScratch { band(bi * chunk, min(chunk, count - bi * chunk), $0) }
+            }
+        } else {
+            withScratch { scratch in
+                for bi in 0..<bands { band(bi * chunk, min(chunk, count - bi * chunk), scratch) }
+            }
+        }
+    }
 }
 
 /// Calls `body(image, tileRow, firstColumn, length, offset)` for the runs of adjacent tiles along one tile row

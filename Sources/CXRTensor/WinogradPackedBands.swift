@@ -22,10 +22,6 @@ func winogradPackedBands(
 ) {
     let points = 16
     let tw = (wo + 1) / 2, tilesPerImage = ((ho + 1) / 2) * tw, count = n * tilesPerImage
-    let bytesPerTile = points * 4 * max(c, o)
-    let cacheTiles = WinogradBanding.cacheBandBytes / bytesPerTile
-    let cached = cacheTiles >= max(1, WinogradBanding.cacheBandMinTiles)
-    let chunk = cached ? min(count, cacheTiles) : max(64, min(count, packedBandBytes / bytesPerTile))
     let pairs = (c + 1) / 2
     nonisolated(unsafe) let dst = out
     // Products' buffers of at least 32 MiB, which glibc maps rather than cuts from the heap (pages a band never
@@ -66,19 +62,11 @@ func winogradPackedBands(
         }
     }
 
-    let bands = (count + chunk - 1) / chunk
-    if cached && bands > 1 {
-        // Whole bands per thread, as in `winogradBands`.
-        Parallel.for(bands) { bi in
-            let mBuf = ScratchPool.shared.take(max(points * o * chunk, mappedFloats))
-            defer { ScratchPool.shared.give(mBuf) }
-            band(bi * chunk, min(chunk, count - bi * chunk), m: mBuf.base)
-        }
-        return
-    }
-    let mBuf = ScratchPool.shared.take(max(points * o * chunk, mappedFloats))
-    defer { ScratchPool.shared.give(mBuf) }
-    for bi in 0..<bands {
-        band(bi * chunk, min(chunk, count - bi * chunk), m: mBuf.base)
+    // Tiles are counted as if V were float32, as in `winogradBands`.
+    WinogradBanding.forEachBand(
+        count: count, bytesPerTile: points * 4 * max(c, o), largeBandBytes: packedBandBytes,
+        floatsPerTile: [points * o], minimumFloats: mappedFloats
+    ) { p0, pc, scratch in
+        band(p0, pc, m: scratch[0])
     }
 }
