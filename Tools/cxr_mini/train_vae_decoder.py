@@ -215,8 +215,9 @@ def generated_latents(n, cache=common.STATE / "decoder_generated.pt"):
         prompts = [findings.training_prompt(D["desc"][rng.randrange(len(train_idx))], rng) for _ in range(16)]
         zs.append(renderer(torch.zeros(16, 4, 32, 32), prompts, 1.0, rng.choice([4.0, 16.0]), g))
         print(f"generated {16 * (b + 1)}/{n}", flush=True)
-    torch.save(torch.cat(zs), cache)
-    return torch.load(cache)
+    out = torch.cat(zs)
+    torch.save(out, cache)
+    return out
 
 
 R = training_renderings(a.renderings) if a.rendered > 0 or a.adversarial > 0 else None
@@ -266,7 +267,7 @@ def save():
     torch.save({"decoder": vae.decoder.state_dict(), "post_quant_conv": vae.post_quant_conv.state_dict(),
                 "opt": opt.state_dict(), "step": step, "wall": wall0 + time.time() - t0}, ck)
     if a.adversarial > 0:
-        torch.save({"disc": disc.state_dict(), "opt": opt_d.state_dict()}, common.STATE / "patch_discriminator.pt")
+        torch.save({"disc": disc.state_dict(), "opt": opt_d.state_dict()}, dk)
     log.save()
 
 
