@@ -21,14 +21,16 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
-        // System libraries (apt: libopenblas-dev libpng-dev libjpeg-dev libdcmtk-dev libopenjp2-7-dev).
-        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        // System libraries (apt: libdnnl-dev libpng-dev libjpeg-dev libdcmtk-dev libopenjp2-7-dev). oneDNN (what
+        // PyTorch runs on CPU) for the fp32 GEMMs: its kernels are generated at run time for the CPU's best
+        // instruction set.
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // CPUID and XGETBV, which Swift cannot execute itself (kernel selection needs the CPU's features).
         .target(name: "CCPUID"),
-        // bf16 GEMM with float32 accumulation on AVX512-BF16 (Debian's OpenBLAS is built without sbgemm).
+        // bf16 GEMM with float32 accumulation on AVX512-BF16, packing and caching its weights once (see BFloat16GEMM).
         .target(name: "CBFloat16", dependencies: ["CCPUID"]),
         // Fused fp32 attention on AVX-512 (score tiles in registers and L1, online softmax; see Attention.swift).
         .target(name: "CAttention", dependencies: ["CCPUID"]),
@@ -52,10 +54,10 @@ let package = Package(
         // descriptor), the one JSON reader and writer (typed getters whose errors name file and key), and the
         // input-file error type that the checkpoint layer shares.
         .target(name: "CXRFiles", swiftSettings: optimize),
-        // Tensor type and CPU kernels (GEMM via OpenBLAS, conv, norms, attention, activations).
+        // Tensor type and CPU kernels (GEMM via oneDNN, conv, norms, attention, activations).
         .target(
             name: "CXRTensor",
-            dependencies: ["COpenBLAS", "CCPUID", "CBFloat16", "CAttention", "CVectorKernels", "CThreadPool"],
+            dependencies: ["CDNNL", "CCPUID", "CBFloat16", "CAttention", "CVectorKernels", "CThreadPool"],
             swiftSettings: optimize),
         // safetensors (validated, mmapped), PyTorch .bin through an allow-listed unpickler, diffusers folders.
         .target(name: "CXRCheckpoint", dependencies: ["CXRTensor", "CXRFiles"], swiftSettings: optimize),

@@ -33,13 +33,13 @@ public func attention(
 public enum AttentionKernel: String, Sendable, CaseIterable {
     /// Sources/CAttention on AVX-512: a register-blocked score kernel on K packed once per head, the online softmax
     /// with a 16-lane exp, and the P V product into the output rows, all on one L1-sized tile. Why not sgemm on
-    /// the tiles: with a head dimension of 40-160 each tile GEMM is small, OpenBLAS packs both operands on every
-    /// call and (held to its Haswell AVX2 kernel) runs at half the vector width; its score tiles also left L1.
+    /// the tiles: with a head dimension of 40-160 each tile GEMM is small, a BLAS packs both operands on every call
+    /// (measured with OpenBLAS, used before, held to its Haswell AVX2 kernel), and its score tiles left L1.
     case fused
     /// The same fused kernel in AVX2 + FMA (8 lanes, 16 registers), for x86 CPUs without AVX-512 (Zen 1-3, Haswell
     /// to Alder Lake), where the BLAS kernel took about twice PyTorch's time.
     case fusedAVX2 = "fused-avx2"
-    /// OpenBLAS sgemm on each score tile, FastMath's softmax between the two products (any CPU).
+    /// oneDNN sgemm on each score tile, FastMath's softmax between the two products (any CPU).
     case blas
 
     /// Whether this CPU and OS can run the AVX-512 fused kernel.

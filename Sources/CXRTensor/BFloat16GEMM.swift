@@ -2,8 +2,9 @@ import CBFloat16
 
 /// C = alpha * A * B + beta * C with bfloat16 operands and float32 accumulation (AVX512-BF16).
 ///
-/// Debian's OpenBLAS 0.3.21 is built without its sbgemm (no `cblas_sbgemm` export), so the kernel is ours
-/// (Sources/CBFloat16): VDPBF16PS over packed panels, blocked so a B panel stays in L1.
+/// oneDNN's BLAS-style API has no bf16 GEMM (only `dnnl_sgemm` and integer ones; its bf16 products are matmul
+/// primitives, built per shape), and Debian's OpenBLAS, used before, was built without sbgemm, so the kernel is
+/// ours (Sources/CBFloat16): VDPBF16PS over packed panels, blocked so a B panel stays in L1.
 public enum BFloat16GEMM {
     /// Whether this CPU and OS can run the kernel.
     public static let isSupported: Bool = cxr_bf16_supported() == 1

@@ -1,6 +1,7 @@
 /// The loaded SGEMM against a plain double-precision loop on odd shapes, all four transposes, padded strides,
-/// alpha and beta, and k = 0: a kernel set that computes wrong numbers on this CPU (OpenBLAS has shipped such
-/// bugs) is caught by the tests and reported by `cxr-edit --version` instead of spoiling images.
+/// alpha and beta, and k = 0: kernels that compute wrong numbers on this CPU (BLAS libraries, JIT-generated ones
+/// included, have shipped such bugs) are caught by the tests and reported by `cxr-edit --version` instead of
+/// spoiling images.
 public enum GEMMCheck {
     public struct Case: Sendable {
         public var m, n, k: Int
@@ -8,8 +9,8 @@ public enum GEMMCheck {
         public var alpha, beta: Float
     }
 
-    /// Shapes around kernel-block edges (1, 3, 7, 17, 33, 65 rows), attention's K = 40, and one big enough for
-    /// OpenBLAS's blocked, threaded path rather than its small-matrix kernels.
+    /// Shapes around kernel-block edges (1, 3, 7, 17, 33, 65 rows), attention's K = 40, single rows and columns
+    /// (oneDNN's GEMV kernels), and one big enough for its blocked, packing path rather than its small-matrix one.
     public static let cases: [Case] = {
         let shapes = [
             (1, 1, 1), (1, 17, 33), (13, 1, 7), (7, 9, 5), (31, 33, 40), (65, 3, 129), (3, 4, 0),
@@ -31,8 +32,8 @@ public enum GEMMCheck {
         UnsafeMutablePointer<Float>, Int
     ) -> Void
 
-    /// The loaded OpenBLAS.
-    public static let openBLAS: Multiply = { c, a, lda, b, ldb, out, ldc in
+    /// The GEMM every fp32 layer runs (`sgemm`, oneDNN's).
+    public static let loaded: Multiply = { c, a, lda, b, ldb, out, ldc in
         sgemm(
             transA: c.transA, transB: c.transB, m: c.m, n: c.n, k: c.k, alpha: c.alpha,
             a: a, lda: lda, b: b, ldb: ldb, beta: c.beta, c: out, ldc: ldc)
@@ -44,7 +45,7 @@ public enum GEMMCheck {
     /// summation error, and no more.
     public static func run(
         _ cases: [Case] = cases, operandRounding: Double = 0,
-        multiply: Multiply = openBLAS
+        multiply: Multiply = loaded
     ) -> [String] {
         var failures = [String]()
         var seed: UInt64 = 0x5EED

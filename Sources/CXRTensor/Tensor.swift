@@ -23,7 +23,7 @@ public struct Tensor: Sendable, Equatable {
 
     /// A tensor for an operation's output that the operation overwrites element by element before anything reads
     /// it: its memory is not zero-filled first. Why: the outputs of the 256 px VAE's layers are 8 MB each, and
-    /// zeroing them (and, for GEMM outputs, OpenBLAS zeroing them again for beta = 0) cost ~15 ms of an edit.
+    /// zeroing them (and, for GEMM outputs, the BLAS zeroing them again for beta = 0) cost ~15 ms of an edit.
     /// Large ones come from the current `TensorBufferPool` where it holds one of the same size.
     init(unfilled shape: [Int]) {
         let n = shape.reduce(1, *)

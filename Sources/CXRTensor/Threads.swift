@@ -1,15 +1,15 @@
-import COpenBLAS
 import CThreadPool
 import Foundation
 
 /// The one thread budget of our parallel loops, which also split every GEMM among the threads (`gemm`).
 ///
-/// OpenBLAS itself runs single-threaded. Why: at the small shapes of a 256 px edit (a UNet call is ~200 GEMMs of
-/// 1-10 MFLOP) its threading cost more than it gave: each threaded call hands work to its worker threads and waits
-/// for them, and the workers then spin for ~0.1 s (sched_yield), competing with our own loops for the cores. A GEMM
-/// split by our loops is one hand-off, and a Winograd convolution spreads its 16 GEMMs over the threads in one. The
-/// splits keep every element's arithmetic that of one single-threaded call (`gemmRowBlock`), so results no longer
-/// depend on the thread count (OpenBLAS's own threading changed the last bits of some elements).
+/// oneDNN's sgemm runs single-threaded on the calling thread (`cxr_dnnl_sgemm`). Why: at the small shapes of a
+/// 256 px edit (a UNet call is ~200 GEMMs of 1-10 MFLOP) a BLAS's own threading cost more than it gave (measured
+/// with OpenBLAS, which cxr-edit used before): each threaded call hands work to its worker threads and waits for
+/// them, and the workers then spin, competing with our own loops for the cores. A GEMM split by our loops is one
+/// hand-off, and a Winograd convolution spreads its 16 GEMMs over the threads in one. The splits keep every
+/// element's arithmetic that of one single-threaded call (`gemmRowBlock`), so results do not depend on the thread
+/// count.
 public enum ComputeThreads {
     nonisolated(unsafe) private static var _count: Int = defaultCount()
 
@@ -25,13 +25,16 @@ public enum ComputeThreads {
     /// Sets the number of threads for our loops and GEMMs. Call once, before any computation.
     public static func set(_ n: Int) {
         _count = max(1, n)
-        OpenBLASThreads.singleThreaded()
     }
 
-    /// Address space a run needs besides the per-thread share: runtime, libraries, model, images (bytes).
-    public static let baseAddressSpace = 768 << 20
-    /// Address space each thread adds: OpenBLAS's 128 MiB work buffer plus its stack.
-    public static let addressSpacePerThread = 136 << 20
+    /// Address space a run needs besides the per-thread share: runtime, libraries (oneDNN's generated kernels
+    /// included), model, images (bytes). Measured under `ulimit -v`: the bundled model's 512 px edit needs
+    /// 425-434 MB at 1 and 2 threads (Zen 5, oneDNN 2.6.3); rounded up to 448 MiB.
+    public static let baseAddressSpace = 448 << 20
+    /// Address space each thread adds: its stack (8 MiB, the default RLIMIT_STACK) and the 64 MiB glibc reserves
+    /// for the thread's malloc arena, where oneDNN's packing buffers live. Measured: 72 MiB per thread of 16
+    /// threads, each running UNet-shaped sgemms (VmPeak).
+    public static let addressSpacePerThread = 72 << 20
 
     /// The address-space limit (`ulimit -v`, RLIMIT_AS) in bytes, or nil when there is none.
     public static func addressSpaceLimit() -> Int? {
@@ -44,37 +47,15 @@ public enum ComputeThreads {
 
     /// `n` threads reduced to what fits the address-space limit, or nil when not even one thread fits.
     ///
-    /// Why: when OpenBLAS cannot map a thread's work buffer it retries for ever (a silent hang under a
-    /// 400-700 MB limit), and threads it could not start made it hang at exit; so the count must fit before
-    /// the first BLAS call rather than fail inside it.
+    /// Why: a run that meets the limit inside the work ends badly (a Swift allocation's fatal error, and oneDNN
+    /// crashes if it cannot get memory while generating its kernels; OpenBLAS, used before, even retried its buffer
+    /// for ever), so the count must fit before the first GEMM rather than fail inside it.
     public static func fitting(_ n: Int, limit: Int? = addressSpaceLimit()) -> Int? {
         guard let limit else { return max(1, n) }
         let fit = (limit - baseAddressSpace) / addressSpacePerThread
         return fit >= 1 ? min(max(1, n), fit) : nil
     }
 
-}
-
-/// OpenBLAS kept to the calling thread (see `ComputeThreads`).
-enum OpenBLASThreads {
-    private static let once: Void = {
-        openblas_set_num_threads(1)
-        // The worker threads OpenBLAS started when it loaded are never used now, but each spins in sched_yield
-        // for its thread timeout first (about 0.1 s), on the core the first loops of an edit need. pthreads builds
-        // (Debian's) export the call that ends them; others run on as before.
-        #if os(Linux)
-            typealias Shutdown = @convention(c) () -> Int32
-            // RTLD_DEFAULT (a null handle): the symbol as the process resolves it, i.e. OpenBLAS's.
-            if let symbol = dlsym(nil, "blas_thread_shutdown_") {
-                _ = unsafeBitCast(symbol, to: Shutdown.self)()
-            }
-        #endif
-    }()
-
-    /// Makes OpenBLAS single-threaded (it starts with all cores, or OPENBLAS_NUM_THREADS) and ends its idle worker
-    /// threads; cheap after the first call.
-    @inline(__always)
-    static func singleThreaded() { once }
 }
 
 /// Data-parallel loops on the calling thread and CThreadPool's workers, bounded by `ComputeThreads.count`.

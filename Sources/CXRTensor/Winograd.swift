@@ -128,7 +128,8 @@ struct WinogradTiles {
 /// transforms and the GEMMs (which are short there, so the transforms' memory traffic dominated), and each
 /// thread runs whole bands, one hand-off per convolution instead of three per band. Bands depend on the shape
 /// only, never on the thread count, so results do not depend on it either. The products' GEMMs are shorter, which
-/// OpenBLAS blocks differently: a few of their sums round differently in the last bit than in one whole-plane GEMM.
+/// a BLAS blocks differently: a few of their sums may round differently in the last bit than in one whole-plane
+/// GEMM.
 func winogradBands(
     _ tiles: WinogradTiles, _ x: UnsafePointer<Float>, n: Int, c: Int, h: Int, w: Int, o: Int, bias: Tensor?,
     padTop: Int, padLeft: Int, ho: Int, wo: Int, out: UnsafeMutablePointer<Float>,

@@ -67,7 +67,7 @@ struct Bench: ParsableCommand {
             model: url.path, size: size, steps: steps, threads: ComputeThreads.count, precision: precision.rawValue,
             vaeTiling: tiling.rawValue, machine: .current)
         func note(_ s: String) { if !json { FileHandle.standardError.write(Data("\(s)\n".utf8)) } }
-        // Figures from different kernels are not comparable: say which CPU and which OpenBLAS core ran.
+        // Figures from different kernels are not comparable: say which CPU and which GEMM kernels ran.
         MachineReport.lines.forEach(note)
 
         let t0 = Date()
@@ -161,7 +161,7 @@ struct Bench: ParsableCommand {
     }
 }
 
-/// The machine's practical fp32 GEMM peak: `gemm` (OpenBLAS's SGEMM split among the threads, as the models run it)
+/// The machine's practical fp32 GEMM peak: `gemm` (oneDNN's sgemm split among the threads, as the models run it)
 /// on n x n matrices with the current thread budget.
 enum SgemmPeak {
     static func measure(n: Int, runs: Int) -> Double {

@@ -32,8 +32,8 @@ struct CXREdit: ParsableCommand {
 @main
 enum Main {
     static func main() {
-        KernelSelection.apply()
         HeapSettings.apply()
+        GEMMFailureExit.install()
         // --version also names the CPU and the GEMM kernels in use (ArgumentParser would print the number only).
         if Array(CommandLine.arguments.dropFirst()) == ["--version"] {
             print(([CXREdit.version] + MachineReport.lines + [MachineReport.gemmCheckLine]).joined(separator: "\n"))

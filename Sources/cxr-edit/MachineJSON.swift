@@ -2,13 +2,15 @@ import CXRTensor
 
 /// The CPU and the GEMM kernels in use, as `info --json` and `bench --json` report them under `machine`.
 struct MachineJSON: Encodable {
-    /// The OpenBLAS core running the GEMMs and who chose it (`openblas`, `environment` or `cxr-edit`, which also
-    /// names the core OpenBLAS `detected`).
-    struct BLAS: Encodable {
-        var core: String
-        var config: String
+    /// The library running the fp32 GEMMs (oneDNN), the instruction set of its kernels (and that set's tier), and
+    /// who chose it: `onednn` (its own detection) or `environment`, which then also names the `limit` variable and
+    /// value.
+    struct GEMM: Encodable {
+        var library: String
+        var isa: String
+        var tier: String?
         var source: String
-        var detected: String?
+        var limit: String?
     }
 
     var cpu: String
@@ -17,28 +19,24 @@ struct MachineJSON: Encodable {
     var cpuModel: Int
     var cpuFeatures: String
     var cpuBestTier: String
-    var blas: BLAS
+    var gemm: GEMM
     var bf16GEMM: Bool
 
-    /// This machine, with the kernels `KernelSelection` applied.
+    /// This machine and the kernels it runs.
     static var current: MachineJSON {
-        let cpu = CPUFeatures.current
-        var blas = BLAS(core: OpenBLASLibrary.coreName, config: OpenBLASLibrary.config, source: "openblas")
-        switch KernelSelection.choice.source {
-        case .openBLAS: blas.source = "openblas"
-        case .environment: blas.source = "environment"
-        case .selected(_, let detected):
-            blas.source = "cxr-edit"
-            blas.detected = detected
-        }
+        let cpu = CPUFeatures.current, kernel = GEMMKernel.current
+        let gemm = GEMM(
+            library: "oneDNN \(OneDNN.version)", isa: kernel.isa, tier: GEMMKernel.tier(of: kernel.isa).map { "\($0)" },
+            source: kernel.limit == nil ? "onednn" : "environment",
+            limit: kernel.limit.map { "\($0.variable)=\($0.value)" })
         return MachineJSON(
             cpu: cpu.brand, cpuVendor: cpu.vendor, cpuFamily: cpu.family, cpuModel: cpu.model,
-            cpuFeatures: cpu.featureList, cpuBestTier: "\(cpu.bestTier)", blas: blas,
+            cpuFeatures: cpu.featureList, cpuBestTier: "\(cpu.bestTier)", gemm: gemm,
             bf16GEMM: BFloat16GEMM.isSupported)
     }
 
     enum CodingKeys: String, CodingKey {
         case cpu, cpuVendor = "cpu_vendor", cpuFamily = "cpu_family", cpuModel = "cpu_model"
-        case cpuFeatures = "cpu_features", cpuBestTier = "cpu_best_tier", blas, bf16GEMM = "bf16_gemm"
+        case cpuFeatures = "cpu_features", cpuBestTier = "cpu_best_tier", gemm, bf16GEMM = "bf16_gemm"
     }
 }

@@ -11,8 +11,14 @@ enum MachineReport {
             + "best sgemm tier: \(cpu.bestTier)"
     }
 
-    static var blasLine: String {
-        "blas: \(KernelSelection.choice.describe(core: OpenBLASLibrary.coreName)); \(OpenBLASLibrary.config)"
+    /// "gemm: oneDNN 2.6.3 sgemm, isa ..., one thread per call (OpenMP runtime)". A machine that pins OpenBLAS's
+    /// kernels (`OPENBLAS_CORETYPE`) is told that OpenBLAS is not used, so nobody reads its figures as OpenBLAS's.
+    static var gemmLine: String {
+        let openBLAS = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"].map {
+            "; OPENBLAS_CORETYPE=\($0) is set but OpenBLAS is not used"
+        }
+        return "gemm: oneDNN \(OneDNN.version) sgemm, \(GEMMKernel.current.description); one thread per call "
+            + "(\(OneDNN.runtime) runtime)\(openBLAS ?? "")"
     }
 
     /// "gemm check: passed ..." or the failing cases (the check takes a few milliseconds).
@@ -35,7 +41,7 @@ enum MachineReport {
     static var attentionLine: String {
         let runs = AttentionSettings.kernel.available, best = AttentionKernel.best
         let names: [AttentionKernel: String] = [
-            .fused: "fused AVX-512", .fusedAVX2: "fused AVX2+FMA", .blas: "OpenBLAS tiles",
+            .fused: "fused AVX-512", .fusedAVX2: "fused AVX2+FMA", .blas: "oneDNN sgemm tiles",
         ]
         let chosen =
             runs == best
@@ -43,5 +49,5 @@ enum MachineReport {
         return "attention: \(runs.rawValue) (\(names[runs] ?? runs.rawValue)), \(chosen)"
     }
 
-    static var lines: [String] { [cpuLine, blasLine, bf16Line, attentionLine] }
+    static var lines: [String] { [cpuLine, gemmLine, bf16Line, attentionLine] }
 }

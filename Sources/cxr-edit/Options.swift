@@ -47,8 +47,8 @@ struct ModelOptions: ParsableArguments {
             valueName: "auto|on|off"))
     var vaeTiling = VAETiling.auto.rawValue
 
-    /// The most threads `--threads` may ask for: 4 per core, at most 256. More only adds thread stacks and BLAS
-    /// buffers; 1000 threads under an address-space limit made OpenBLAS hang at exit.
+    /// The most threads `--threads` may ask for: 4 per core, at most 256. More only adds thread stacks and malloc
+    /// arenas (1000 threads under an address-space limit made OpenBLAS, used before, hang at exit).
     static var maxThreads: Int { min(256, 4 * max(1, ProcessInfo.processInfo.activeProcessorCount)) }
 
     /// Checks the values and applies the input limits (they must be in place before the first image is read).
@@ -75,7 +75,7 @@ struct ModelOptions: ParsableArguments {
         }
     }
 
-    /// Applies --threads to BLAS and our loops.
+    /// Applies --threads to our loops and GEMMs, and generates the GEMM kernels before the work (`OneDNN`).
     /// The count is lowered to what fits an address-space limit (`check()` refused a limit too small for one).
     func applyThreads() {
         let wanted = threads ?? ComputeThreads.defaultCount()
@@ -84,6 +84,7 @@ struct ModelOptions: ParsableArguments {
             warn("--threads \(wanted) lowered to \(fitted) to fit the address-space limit (ulimit -v)")
         }
         ComputeThreads.set(fitted)
+        OneDNN.prepareKernels()
     }
 
     /// The precision of the UNet's and VAE's GEMMs that --precision gives on this CPU; bf16 on a CPU without bf16

@@ -128,7 +128,7 @@ let threads = Int(ProcessInfo.processInfo.environment["CXR_EDIT_THREADS"] ?? "")
 ComputeThreads.set(threads)
 // The first line says which kernels run, so a results file records them.
 print(
-    "ready threads \(ComputeThreads.count) blas-core \(OpenBLASLibrary.coreName) bf16 \(GEMMPrecision.bf16Available)"
+    "ready threads \(ComputeThreads.count) gemm-isa \(OneDNN.effectiveISA) bf16 \(GEMMPrecision.bf16Available)"
         + " attention \(AttentionSettings.kernel.available.rawValue)")
 fflush(stdout)
 while let line = readLine() {

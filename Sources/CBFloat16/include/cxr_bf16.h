@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* bfloat16 GEMM with float32 accumulation on AVX512-BF16 (VDPBF16PS), for CPUs whose OpenBLAS build has no
-   sbgemm (Debian's 0.3.21 is built without BUILD_BFLOAT16). Row-major, C = alpha * A * B + beta * C.
+/* bfloat16 GEMM with float32 accumulation on AVX512-BF16 (VDPBF16PS): oneDNN's BLAS-style API has no bf16 GEMM
+   (its bf16 products are matmul primitives built per shape). Row-major, C = alpha * A * B + beta * C.
 
    Operands are packed first, so a weight can be packed once and reused for every call:
    - A (m x k): panels of CXR_BF16_MR rows; within a panel, for each pair of k, the MR row pairs
