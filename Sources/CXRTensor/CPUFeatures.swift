@@ -15,7 +15,7 @@ public struct CPUFeatures: Equatable, Sendable {
     public var vendor: String
     /// The marketing name (CPUID 0x80000002-4), e.g. "AMD EPYC 9R14 96-Core Processor".
     public var brand: String
-    /// Display family and model (base + extended fields, as the kernel and OpenBLAS compute them).
+    /// Display family and model (base + extended fields, as the Linux kernel computes them).
     public var family: Int
     public var model: Int
     public var features: Set<Feature>
@@ -81,7 +81,7 @@ public struct CPUFeatures: Equatable, Sendable {
 
     public func has(_ f: Feature) -> Bool { features.contains(f) }
 
-    /// The best tier an fp32 GEMM kernel can use here. AVX-512 needs the subsets OpenBLAS's SkylakeX kernels
+    /// The best tier an fp32 GEMM kernel can use here. AVX-512 needs the subsets oneDNN's avx512_core kernels
     /// assume (F, CD, DQ, BW, VL; Xeon Phi has F without BW/VL and is not that tier).
     public var bestTier: InstructionTier {
         if [.avx512f, .avx512cd, .avx512dq, .avx512bw, .avx512vl].allSatisfy(has) { return .avx512 }

@@ -39,9 +39,8 @@ public struct GEMMKernel: Equatable, Sendable {
     /// The kernel for oneDNN's instruction set `isa` under `environment` (the process's, for this run).
     public init(isa: String, environment: [String: String]) {
         self.isa = isa
-        limit = Self.limitVariables.lazy.compactMap { variable in
-            environment[variable].flatMap { $0.isEmpty ? nil : Limit(variable: variable, value: $0) }
-        }.first
+        let set = Self.limitVariables.first { environment[$0].map { !$0.isEmpty } ?? false }
+        limit = set.map { Limit(variable: $0, value: environment[$0]!) }
     }
 
     /// What this process runs.

@@ -111,7 +111,7 @@ final class CommandJSONOutputTests: XCTestCase {
     }
 
     /// `info --json` of the three fixture models (`MODELS`) and of a copy with a cxr-edit.json (`OUT`). The machine
-    /// (CPU, OpenBLAS core) differs from host to host: it is `MACHINE` on both sides.
+    /// (CPU, GEMM kernels) differs from host to host: it is `MACHINE` on both sides.
     func testInfoJSON() throws {
         let copy = try CLI.modelCopy(self)
         try Data(#"{"steps": 33, "guidance": 4.5, "inpaint_unet": "unet"}"#.utf8).write(
@@ -143,7 +143,7 @@ final class CommandJSONOutputTests: XCTestCase {
         }
         printed = printed.replacingOccurrences(of: Self.escaped(CLI.sd1.deletingLastPathComponent()), with: "MODELS")
             .replacingOccurrences(
-                of: #""machine":\{(?:"blas":\{[^{}]*\}|[^{}])*\}"#, with: #""machine":MACHINE"#,
+                of: #""machine":\{(?:"gemm":\{[^{}]*\}|[^{}])*\}"#, with: #""machine":MACHINE"#,
                 options: .regularExpression
             )
             .replacingOccurrences(

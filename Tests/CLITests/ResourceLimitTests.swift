@@ -47,15 +47,18 @@ final class ResourceLimitTests: XCTestCase {
             "--threads 1000")
     }
 
-    /// Under an address-space limit too small for a run, one line instead of OpenBLAS retrying its buffer for ever;
-    /// under a tight but sufficient one, the thread count is lowered and the run completes.
+    /// Under an address-space limit too small for a run, one line before the work instead of a crash inside it
+    /// (and, with OpenBLAS before, a buffer retried for ever); under a tight but sufficient one, the thread count is
+    /// lowered and the run completes. The limits follow `ComputeThreads`' measured figures (520 MiB for one
+    /// thread, 72 MiB for each further one): 300 000 KiB loads the libraries and would reach the work, 500 000 KiB
+    /// is just below one thread's need, and 700 000 KiB fits 3 threads of the 8 asked for.
     func testAddressSpaceLimit() throws {
         let out = try CLI.tempDir(self)
-        for kib in [400_000, 700_000] {
+        for kib in [300_000, 500_000] {
             let r = try edit(grey8, [], out: out, addressSpaceKiB: kib)
             CLI.assertFails(r, matches: ["address-space limit"], dir: out, "ulimit -v \(kib)")
         }
-        let r = try edit(grey8, ["--threads", "8"], out: out, addressSpaceKiB: 1_100_000)
+        let r = try edit(grey8, ["--threads", "8"], out: out, addressSpaceKiB: 700_000)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("lowered to"), r.stderr)
         XCTAssertEqual(CLI.listing(out), ["o.png"])

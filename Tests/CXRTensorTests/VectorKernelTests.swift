@@ -242,7 +242,7 @@ final class VectorKernelTests: XCTestCase {
     }
 
     /// Cache-sized bands, run a band per thread, give the whole-plane bands' results up to float rounding (their
-    /// GEMMs are shorter, which OpenBLAS blocks differently), and the same bits at 1 and 2 threads.
+    /// GEMMs are shorter, which a BLAS may block differently), and the same bits at 1 and 2 threads.
     func testCacheSizedWinogradBandsGiveTheSameResults() {
         let saved = (
             ConvolutionSettings.winogradMinPixels, WinogradBanding.cacheBandBytes, WinogradBanding.cacheBandMinTiles,

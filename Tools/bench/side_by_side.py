@@ -174,7 +174,8 @@ def machine():
     wanted = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_bf16", "amx_bf16", "amx_tile"]
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "kernel": platform.release(),
             "features": [f for f in wanted if f in flags], "bf16": "avx512_bf16" in flags or "amx_bf16" in flags,
-            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE")}
+            # The limit both engines' oneDNN honours (cxr-edit's sgemm, PyTorch's convolutions and matmuls).
+            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")}
 
 
 def table(rows, head):
@@ -240,11 +241,15 @@ def render(info, args):
            f"after {tuple(round(x, 2) for x in info['load_after'])}."]
     for precision, sides in info["runs"].items():
         t, c = sides["torch"], sides["cxr"]
+        gemm = c.get("machine", {}).get("gemm")
+        # Results taken before oneDNN's sgemm was adopted name the OpenBLAS core instead.
         blas = c.get("machine", {}).get("blas", {})
+        kernel = (f"{gemm.get('library', '?')} sgemm isa {gemm.get('isa', '?')} from {gemm.get('source', '?')}"
+                  if gemm else f"OpenBLAS core {blas.get('core', '?')} from {blas.get('source', '?')}")
         out.append("")
         out.append(f"**{precision}** (PyTorch {t.get('torch')}, CPU capability {t.get('cpu_capability')}"
                    f"{', bf16 autocast' if precision == 'bf16' else ''}; cxr-edit `--precision {precision}`, "
-                   f"OpenBLAS core {blas.get('core', '?')} from {blas.get('source', '?')}"
+                   f"{kernel}"
                    f"{', own AVX512-BF16 GEMM' if precision == 'bf16' else ''})")
         out.append("")
         rows = []

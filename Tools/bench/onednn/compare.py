@@ -338,7 +338,8 @@ def main():
     load_before = os.getloadavg()
     result = dict(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), threads=args.threads,
                   attn_kernels=attn_kernels or None,
-                  openblas_coretype=os.environ.get("OPENBLAS_CORETYPE"), banners={e.name: e.banner for e in engines},
+                  onednn_max_cpu_isa=os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA"),
+                  banners={e.name: e.banner for e in engines},
                   load_before=load_before)
     try:
         ops = set(args.ops.split(","))
