@@ -5,19 +5,21 @@ public enum GEMMOperand {
     case packed(BFloat16Matrix)
 }
 
-/// Rows of C per block when a GEMM is split among threads. OpenBLAS's Haswell (and Zen) SGEMM computes a row-major C
-/// in groups of 12 rows (3 x its 4-column unroll, C being column-major to it), with arithmetic that depends on where an
-/// element falls in its group; splitting anywhere else, or along columns, changes the last bits of some elements
-/// (measured: a 64 x 512 product split at a column differs in ~15% of its elements). Blocks of 12 rows give every
-/// element the arithmetic of one whole single-threaded call, so results do not depend on the thread count.
-let gemmRowBlock = 12
+/// The fewest rows of C one call gets when a GEMM is split among threads. oneDNN's sgemm gives an element the same
+/// arithmetic whichever rows around it a call covers, except that with B transposed (linear layers, attention
+/// scores) a call of fewer than 16 rows runs its small-matrix kernel, which sums in another order (measured with
+/// oneDNN 2.6.3 on Zen 5: every row count from 1 to 15 differs from the whole product in ~90% of the elements, 16
+/// and more in none). So the rows are split into blocks of 16, the last one taking the remainder: no call then has
+/// fewer than 16 rows unless the whole product has, and results do not depend on the thread count. (OpenBLAS,
+/// used before, needed blocks of exactly 12 rows, its kernel's group.)
+let gemmRowBlock = 16
 
-/// Row-major C = alpha * op(A) * op(B) + beta * C (op(A) m x k, op(B) k x n) in `precision`: OpenBLAS's SGEMM
+/// Row-major C = alpha * op(A) * op(B) + beta * C (op(A) m x k, op(B) k x n) in `precision`: oneDNN's sgemm
 /// for fp32, the bf16 kernel (float32 operands rounded and packed here, per call) for bf16. The one GEMM entry
 /// of the layers, so the precision is a parameter of each operation rather than a second implementation.
 ///
 /// fp32 runs on the thread budget by splitting the rows of C into blocks of `gemmRowBlock`, each a single-threaded
-/// SGEMM (see `ComputeThreads`); products under ~2^17 multiply-adds, where a hand-off costs more than it saves, and
+/// sgemm (see `ComputeThreads`); products under ~2^17 multiply-adds, where a hand-off costs more than it saves, and
 /// GEMMs inside a parallel loop run whole on the calling thread.
 public func gemm(
     _ precision: GEMMPrecision, m: Int, n: Int, k: Int, alpha: Float = 1, a: GEMMOperand,
@@ -30,10 +32,10 @@ public func gemm(
             preconditionFailure("an fp32 GEMM takes float32 operands")
         }
         nonisolated(unsafe) let ap = aValues, c = c
-        let blocks = (m + gemmRowBlock - 1) / gemmRowBlock
+        let blocks = max(1, m / gemmRowBlock)
         let minBlocks = max(1, (1 << 17) / max(1, gemmRowBlock * n * k))
         Parallel.ranges(blocks, minChunk: minBlocks) { lo, hi in
-            let r0 = lo * gemmRowBlock, rows = min(m, hi * gemmRowBlock) - r0
+            let r0 = lo * gemmRowBlock, rows = (hi == blocks ? m : hi * gemmRowBlock) - r0
             sgemm(
                 transA: ta, transB: tb, m: rows, n: n, k: k, alpha: alpha, a: ta ? ap + r0 : ap + r0 * lda,
                 lda: lda, b: bp, ldb: ldb, beta: beta, c: c + r0 * ldc, ldc: ldc)

@@ -183,40 +183,45 @@ final class KernelSelectionTests: XCTestCase {
             throw XCTSkip("counts threads in /proc/self/task")
         #endif
         guard OneDNN.runtime == "OpenMP" else { throw XCTSkip("oneDNN built with the \(OneDNN.runtime) runtime") }
-        func threads() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count }
+        func threads() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task"))?.count ?? 0 }
         let n = 512
         let a = [Float](repeating: 0.5, count: n * n)
-        func multiply() -> [Float] {
+        let multiply: @Sendable () -> [Float] = {
             var c = [Float](repeating: 0, count: n * n)
             c.withUnsafeMutableBufferPointer { cp in
                 sgemm(m: n, n: n, k: n, a: a, lda: n, b: a, ldb: n, c: cp.baseAddress!, ldc: n)
             }
             return c
         }
-        let before = try threads()
-        let lock = NSLock()
-        var seen = [Int?]()
-        var results = [[Float]]()
+        /// What the two threads saw: their OpenMP thread count after multiplying, and their products.
+        final class Seen: @unchecked Sendable {
+            let lock = NSLock()
+            var openMPThreads = [Int?]()
+            var products = [[Float]]()
+        }
+        let seen = Seen()
+        let before = threads()
+        XCTAssertGreaterThan(before, 0)
         let workers = (0..<2).map { _ in
             Thread {
                 let c = multiply()
-                lock.lock()
-                seen.append(OneDNN.openMPThreadsOfThisThread)
-                results.append(c)
-                lock.unlock()
+                seen.lock.withLock {
+                    seen.openMPThreads.append(OneDNN.openMPThreadsOfThisThread)
+                    seen.products.append(c)
+                }
             }
         }
         workers.forEach { $0.start() }
         let c = multiply()
-        let during = try threads()
-        while lock.withLock({ results.count }) < 2 { usleep(1000) }
+        let during = threads()
+        while seen.lock.withLock({ seen.products.count }) < 2 { usleep(1000) }
         XCTAssertEqual(OneDNN.openMPThreadsOfThisThread, 1)
-        XCTAssertEqual(seen, [1, 1])
+        XCTAssertEqual(seen.openMPThreads, [1, 1])
         XCTAssertLessThanOrEqual(during, before + 2, "only the two threads this test started")
         XCTAssertEqual(c[0], 0.25 * Float(n))
-        XCTAssertEqual(results, [c, c])
+        XCTAssertEqual(seen.products, [c, c])
         usleep(50_000)
-        XCTAssertLessThanOrEqual(try threads(), before, "no OpenMP worker left behind")
+        XCTAssertLessThanOrEqual(threads(), before, "no OpenMP worker left behind")
     }
 
     func testTheCheckCatchesWrongProducts() {
