@@ -23,6 +23,15 @@ RUNS = Path(os.environ.get("CXR_RUNS", REPO / "Tools" / "cxr_mini" / "runs"))
 MODEL_DIR = REPO / "Models" / "cxr-mini"
 DOC_IMG = REPO / "docs" / "images" / "model"
 
+def save_checkpoint(obj, path):
+    """torch.save through a temporary file and a rename: a run stopped while saving (the session ends, the machine
+    is taken back) leaves the previous checkpoint whole, so --resume never meets a truncated file."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
 # ---- architecture (kept inside what the Swift engine supports) ----
 VAE_CONFIG = dict(
     in_channels=3, out_channels=3, latent_channels=4,

@@ -183,7 +183,7 @@ def shifted(picks):
 
 
 def save():
-    torch.save({"unet": unet.state_dict(), "opt": opt.state_dict(), "ema": ema.state_dict(), "step": step,
+    common.save_checkpoint({"unet": unet.state_dict(), "opt": opt.state_dict(), "ema": ema.state_dict(), "step": step,
                 "wall": wall0 + time.time() - t0, "config": cfg, "scaling_factor": sf}, ck)
     log.save()
 

@@ -59,7 +59,7 @@ t0 = time.time(); deadline = t0 + a.minutes * 60; last_ck = t0; acc = []
 
 
 def save():
-    torch.save({"unet": unet.state_dict(), "text": text.state_dict(), "opt": opt.state_dict(),
+    common.save_checkpoint({"unet": unet.state_dict(), "text": text.state_dict(), "opt": opt.state_dict(),
                 "ema_unet": ema_u.state_dict(), "ema_text": ema_t.state_dict(), "step": step,
                 "wall": wall0 + time.time() - t0, "scaling_factor": sf}, ck)
     log.save()

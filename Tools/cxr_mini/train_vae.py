@@ -45,7 +45,7 @@ acc = []
 
 
 def save():
-    torch.save({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step, "wall": wall0 + time.time() - t0}, ck)
+    common.save_checkpoint({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step, "wall": wall0 + time.time() - t0}, ck)
     log.save()
 
 

@@ -264,10 +264,10 @@ def noisy(i, z):
 
 
 def save():
-    torch.save({"decoder": vae.decoder.state_dict(), "post_quant_conv": vae.post_quant_conv.state_dict(),
+    common.save_checkpoint({"decoder": vae.decoder.state_dict(), "post_quant_conv": vae.post_quant_conv.state_dict(),
                 "opt": opt.state_dict(), "step": step, "wall": wall0 + time.time() - t0}, ck)
     if a.adversarial > 0:
-        torch.save({"disc": disc.state_dict(), "opt": opt_d.state_dict()}, dk)
+        common.save_checkpoint({"disc": disc.state_dict(), "opt": opt_d.state_dict()}, dk)
     log.save()
 
 
