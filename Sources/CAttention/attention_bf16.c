@@ -52,17 +52,20 @@ BF16 INLINE void round_pairs(const float *src, size_t count, uint32_t *dst) {
 }
 
 /* Panels of 16 keys as the fp32 packing, with each key's dimension pairs as one 32-bit column word: the score
-   kernel loads 16 keys' values of one dimension pair with one vector load. */
+   kernel loads 16 keys' values of one dimension pair with one vector load. Each key's row is rounded 16 pairs at
+   a time and its words stored one by one down its column (a 16-lane scatter
+   took 0.92% of a bf16 UNet step on Zen 5, this 0.81%: the time is reading K's rows). */
 BF16 void cxr_attention_bf16_pack_keys(const float *k, size_t ldk, size_t lk, size_t d, uint16_t *dst) {
     const size_t dp = dim_pairs(d), panels = (lk + 15) / 16;
-    const __m512i column = _mm512_set_epi32(240, 224, 208, 192, 176, 160, 144, 128, 112, 96, 80, 64, 48, 32, 16, 0);
-    uint32_t *words = (uint32_t *)dst;
+    uint32_t *words = (uint32_t *)dst, row[16];
     memset(words, 0, panels * 16 * dp * sizeof(uint32_t));
     for (size_t j = 0; j < lk; j++) {
-        uint32_t *panel = words + j / 16 * 16 * dp + j % 16;
-        for (size_t w = 0; w < dp; w += 16)
-            _mm512_mask_i32scatter_epi32(panel + w * 16, lanes(dp - w), column,
-                                         pairs_of(k + j * ldk + 2 * w, d - 2 * w), 4);
+        uint32_t *column = words + j / 16 * 16 * dp + j % 16;
+        for (size_t w = 0; w < dp; w += 16) {
+            _mm512_storeu_si512(row, pairs_of(k + j * ldk + 2 * w, d - 2 * w));
+            const size_t count = dp - w < 16 ? dp - w : 16;
+            for (size_t i = 0; i < count; i++) column[(w + i) * 16] = row[i];
+        }
     }
 }
 
