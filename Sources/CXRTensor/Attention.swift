@@ -9,10 +9,13 @@ import Foundation
 /// running maximum m and sum l of exp(s - m); when a block raises m, the row's partial output and l are rescaled
 /// by exp(m_old - m_new), and the output is divided by l at the end. Heads and query blocks run in parallel on our
 /// threads. `kernel` chooses the implementation (one the CPU lacks falls back to the next: AVX-512 fused, AVX2
-/// fused, BLAS); nil chunk and block sizes take the chosen kernel's tuned ones.
+/// fused, BLAS); nil chunk and block sizes take the chosen kernel's tuned ones. `precision` bf16 runs the AVX-512
+/// fused kernel's bf16 variant where the CPU has AVX512-BF16 (`AttentionKernel.fusedBF16IsSupported`), as
+/// PyTorch's bf16 autocast does; elsewhere, and for the other kernels, attention stays float32.
 public func attention(
     q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool = false,
-    queryChunk: Int? = nil, keyBlock: Int? = nil, kernel: AttentionKernel = AttentionSettings.kernel
+    queryChunk: Int? = nil, keyBlock: Int? = nil, kernel: AttentionKernel = AttentionSettings.kernel,
+    precision: GEMMPrecision = .fp32
 ) -> Tensor {
     Profiler.measure("attention") {
         precondition(q.shape[2] % heads == 0 && k.shape[2] == q.shape[2] && v.shape[2] == q.shape[2])
@@ -21,9 +24,12 @@ public func attention(
         let chunk = max(1, queryChunk ?? AttentionSettings.queryChunk(for: kernel))
         let block = max(1, keyBlock ?? AttentionSettings.keyBlock(for: kernel))
         switch kernel {
+        case .fused where precision == .bf16 && AttentionKernel.fusedBF16IsSupported:
+            return fusedAttention(q: q, k: k, v: v, heads: heads, causal: causal, chunk: chunk, block: block, .bf16)
         case .fused, .fusedAVX2:
             return fusedAttention(
-                q: q, k: k, v: v, heads: heads, causal: causal, chunk: chunk, block: block, avx2: kernel == .fusedAVX2)
+                q: q, k: k, v: v, heads: heads, causal: causal, chunk: chunk, block: block,
+                kernel == .fusedAVX2 ? .avx2 : .avx512)
         case .blas: return blasAttention(q: q, k: k, v: v, heads: heads, causal: causal, chunk: chunk, block: block)
         }
     }
@@ -46,6 +52,8 @@ public enum AttentionKernel: String, Sendable, CaseIterable {
     public static let fusedIsSupported: Bool = cxr_attention_supported() == 1
     /// Whether this CPU and OS can run the AVX2 fused kernel.
     public static let fusedAVX2IsSupported: Bool = cxr_attention_avx2_supported() == 1
+    /// Whether this CPU and OS can run the AVX-512 fused kernel's bf16 variant (AVX512-BF16, as the bf16 GEMM).
+    public static let fusedBF16IsSupported: Bool = fusedIsSupported && BFloat16GEMM.isSupported
 
     /// The fastest kernel this CPU runs: AVX-512 fused, else AVX2 fused, else BLAS.
     public static let best: AttentionKernel = fused.available
@@ -67,11 +75,14 @@ public enum AttentionKernel: String, Sendable, CaseIterable {
     }
 }
 
-/// The fused kernel: K packed per head (panels of 16 keys, so a score needs no transpose), then query blocks
-/// claimed one at a time by the threads. Both variants share the packing and the scratch layout; `avx2` picks
-/// the 8-lane one.
+/// The variants of the fused kernel: fp32 on AVX-512 or AVX2, bf16 products on AVX512-BF16.
+private enum FusedVariant { case avx512, avx2, bf16 }
+
+/// The fused kernel: K packed per head (panels of 16 keys, so a score needs no transpose; bf16 also packs V, in
+/// key pairs), then query blocks claimed one at a time by the threads. The variants share this distribution of
+/// the work and the fp32 ones the packing and the scratch layout.
 private func fusedAttention(
-    q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool, chunk: Int, block: Int, avx2: Bool
+    q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool, chunk: Int, block: Int, _ variant: FusedVariant
 ) -> Tensor {
     let b = q.shape[0], lq = q.shape[1], hd = q.shape[2], lk = k.shape[1]
     let d = hd / heads
@@ -82,9 +93,14 @@ private func fusedAttention(
     let chunksPerHead = (lq + chunk - 1) / chunk
     let items = b * heads * chunksPerHead
     let workers = min(ComputeThreads.count, items)
-    let packedCount = cxr_attention_packed_keys_count(lk, d)
-    let scratchCount = cxr_attention_scratch_count(chunk, block, d)
-    let packed = UnsafeMutablePointer<Float>.allocate(capacity: max(1, b * heads * packedCount))
+    let bf16 = variant == .bf16
+    // Per head: fp32 keys, or bf16 keys then bf16 values (counts in their own elements).
+    let keyCount = bf16 ? cxr_attention_bf16_packed_keys_count(lk, d) : cxr_attention_packed_keys_count(lk, d)
+    let valueCount = bf16 ? cxr_attention_bf16_packed_values_count(lk, d) : 0
+    let headBytes = bf16 ? (keyCount + valueCount) * 2 : keyCount * 4
+    let scratchCount =
+        bf16 ? cxr_attention_bf16_scratch_count(chunk, block, d) : cxr_attention_scratch_count(chunk, block, d)
+    let packed = UnsafeMutableRawPointer.allocate(byteCount: max(4, b * heads * headBytes), alignment: 64)
     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * scratchCount)
     let next = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     next.initialize(to: 0)
@@ -93,7 +109,7 @@ private func fusedAttention(
         scratch.deallocate()
         next.deallocate()
     }
-    nonisolated(unsafe) let packedKeys = packed, scratchBase = scratch, counter = next
+    nonisolated(unsafe) let packedHeads = packed, scratchBase = scratch, counter = next
     out.data.withUnsafeMutableBufferPointer { op in
         q.data.withUnsafeBufferPointer { qp in
             k.data.withUnsafeBufferPointer { kp in
@@ -101,8 +117,15 @@ private func fusedAttention(
                     nonisolated(unsafe) let op = op, qp = qp, kp = kp, vp = vp
                     Parallel.for(b * heads) { i in
                         let bi = i / heads, h = i % heads
-                        cxr_attention_pack_keys(
-                            kp.baseAddress! + bi * lk * hd + h * d, hd, lk, d, packedKeys + i * packedCount)
+                        let offset = bi * lk * hd + h * d, head = packedHeads + i * headBytes
+                        if bf16 {
+                            let keys = head.assumingMemoryBound(to: UInt16.self)
+                            cxr_attention_bf16_pack_keys(kp.baseAddress! + offset, hd, lk, d, keys)
+                            cxr_attention_bf16_pack_values(vp.baseAddress! + offset, hd, lk, d, keys + keyCount)
+                        } else {
+                            cxr_attention_pack_keys(
+                                kp.baseAddress! + offset, hd, lk, d, head.assumingMemoryBound(to: Float.self))
+                        }
                     }
                     // Items are head-major, so the threads work on the same head's keys at the same time (shared
                     // in L3); claimed one by one, since on a shared machine one thread may get far less CPU.
@@ -116,17 +139,23 @@ private func fusedAttention(
                             let q0 = ci * chunk, rows = min(chunk, lq - q0)
                             let rowOffset = (bi * lq + q0) * hd + h * d
                             let headOffset = bi * lk * hd + h * d
-                            let qRows = qp.baseAddress! + rowOffset, keys = packedKeys + head * packedCount
+                            let qRows = qp.baseAddress! + rowOffset, packedHead = packedHeads + head * headBytes
                             let values = vp.baseAddress! + headOffset, outRows = op.baseAddress! + rowOffset
                             let mask: Int32 = causal ? 1 : 0
-                            if avx2 {
-                                cxr_attention_rows_avx2(
-                                    qRows, hd, keys, values, hd, lk, d, scale, rows, mask, q0, block, outRows, hd,
-                                    tile)
-                            } else {
+                            switch variant {
+                            case .avx512:
                                 cxr_attention_rows(
-                                    qRows, hd, keys, values, hd, lk, d, scale, rows, mask, q0, block, outRows, hd,
-                                    tile)
+                                    qRows, hd, packedHead.assumingMemoryBound(to: Float.self), values, hd, lk, d,
+                                    scale, rows, mask, q0, block, outRows, hd, tile)
+                            case .avx2:
+                                cxr_attention_rows_avx2(
+                                    qRows, hd, packedHead.assumingMemoryBound(to: Float.self), values, hd, lk, d,
+                                    scale, rows, mask, q0, block, outRows, hd, tile)
+                            case .bf16:
+                                let keys = packedHead.assumingMemoryBound(to: UInt16.self)
+                                cxr_attention_rows_bf16(
+                                    qRows, hd, keys, keys + keyCount, lk, d, scale, rows, mask, q0, block, outRows,
+                                    hd, tile)
                             }
                         }
                     }

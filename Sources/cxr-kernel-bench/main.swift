@@ -7,9 +7,10 @@
 //   conv N C H W O K STRIDE PAD PRECISION REPS [INPUT_PREFIX OUTPUT_FILE]
 //   linear M K N PRECISION REPS [INPUT_PREFIX OUTPUT_FILE]
 //   attention B HEADS LQ LK D REPS [INPUT_PREFIX OUTPUT_FILE]
-// PRECISION is fp32 or bf16 (attention is fp32 only, as in the models). Without files the operands are
-// pseudo-random; with them, INPUT_PREFIX.{x,w,b}.bin (conv, linear) or .{q,k,v}.bin (attention) are read as
-// raw little-endian float32 and the last output is written to OUTPUT_FILE, for accuracy checks. Each command
+// PRECISION is fp32 or bf16 (attention times the fp32 kernel; the UNet's bf16 variant is timed by cxr-edit bench).
+// Without files the operands are pseudo-random; with them, INPUT_PREFIX.{x,w,b}.bin (conv, linear) or .{q,k,v}.bin
+// (attention) are read as raw little-endian float32 and the last output is written to OUTPUT_FILE, for accuracy
+// checks. Each command
 // runs once untimed (warm-up: bf16 weights are packed then, as on a model's first step) and REPS times timed.
 import CXRTensor
 import Foundation

@@ -49,6 +49,24 @@ void cxr_attention_rows_avx2(const float *q, size_t ldq, const float *packed_key
                              size_t lk, size_t d, float scale, size_t rows, int causal, size_t first_row,
                              size_t key_block, float *out, size_t ldo, float *scratch);
 
+/* The bf16 variant of cxr_attention_rows (attention_bf16.c; AVX512-BF16, for `--precision bf16`): Q, K and V
+   rounded to bf16 (to nearest even), Q K^T and P V by VDPBF16PS with float32 sums, the online softmax in float32
+   and its probabilities rounded to bf16 before P V. K and V are packed once per head by the two functions below
+   (sizes in uint16 values); odd key blocks are rounded up to even ones. Must only be called where
+   cxr_attention_supported() and cxr_bf16_supported() are 1. */
+size_t cxr_attention_bf16_packed_keys_count(size_t lk, size_t d);
+size_t cxr_attention_bf16_packed_values_count(size_t lk, size_t d);
+/* Panels of 16 keys, each key's dimension pairs (k[e], k[e + 1]) as one 32-bit column word. */
+void cxr_attention_bf16_pack_keys(const float *k, size_t ldk, size_t lk, size_t d, uint16_t *dst);
+/* Per pair of keys (2i, 2i + 1), the words (v[2i][e], v[2i + 1][e]) for e < d rounded up to 16. */
+void cxr_attention_bf16_pack_values(const float *v, size_t ldv, size_t lk, size_t d, uint16_t *dst);
+/* Floats of scratch one call of cxr_attention_rows_bf16 needs. */
+size_t cxr_attention_bf16_scratch_count(size_t rows, size_t key_block, size_t d);
+void cxr_attention_rows_bf16(const float *q, size_t ldq, const uint16_t *packed_keys,
+                             const uint16_t *packed_values, size_t lk, size_t d, float scale, size_t rows,
+                             int causal, size_t first_row, size_t key_block, float *out, size_t ldo,
+                             float *scratch);
+
 /* Atomically adds 1 to *counter and returns its previous value: hands out work items to threads in order,
    so a thread that the shared machine descheduled takes fewer of them instead of holding up the others. */
 size_t cxr_attention_claim(size_t *counter);

@@ -14,11 +14,12 @@ struct CrossAttention {
         self.heads = heads
     }
 
-    /// x [B, L, C]; context [B, Lk, Cc] or nil for self-attention. Computed in float32 always, so
-    /// `upcast_attention` needs no separate path.
+    /// x [B, L, C]; context [B, Lk, Cc] or nil for self-attention. In the projections' precision: float32 (so
+    /// `upcast_attention` needs no separate path), or under bf16 with bf16 products and a float32 softmax, as
+    /// PyTorch's bf16 autocast.
     func callAsFunction(_ x: Tensor, context: Tensor? = nil) -> Tensor {
         let ctx = context ?? x
-        return out(attention(q: q(x), k: k(ctx), v: v(ctx), heads: heads))
+        return out(attention(q: q(x), k: k(ctx), v: v(ctx), heads: heads, precision: q.precision))
     }
 }
 

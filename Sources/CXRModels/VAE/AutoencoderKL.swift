@@ -77,9 +77,10 @@ public struct AutoencoderKL {
     let postQuantConv: Conv2d?
 
     /// `precision` is that of every convolution and linear layer (bf16 only where `BFloat16GEMM.isSupported`); the
-    /// attention products, the norms and the posterior stay fp32, as in the UNet. Unlike the UNet's, the weights
-    /// make their bf16 packed copies on every use: an edit encodes once and decodes once or twice, so kept copies
-    /// would save no time and hold 16/9 x 2 bytes per 3x3 weight (0.3 GB for an SD VAE) through the whole edit.
+    /// attention products (bf16 in the UNet; this single-head d = 512 call was not measured in bf16), the norms and
+    /// the posterior stay fp32. Unlike the UNet's, the weights make their bf16 packed copies on every use: an edit
+    /// encodes once and decodes once or twice, so kept copies would save no time and hold 16/9 x 2 bytes per 3x3
+    /// weight (0.3 GB for an SD VAE) through the whole edit.
     public init(
         config c: VAEConfig, weights: any WeightProvider, precision: GEMMPrecision = .fp32, tiling: VAETiling = .auto
     ) throws {
