@@ -149,8 +149,7 @@ static const score_fn score_kernels[7][5] = {
                                        float *o, size_t ldo, __mmask16 last) {                                   \
         value_tile(R, C, p, lds, v, ldv, n, o, ldo, last);                                                       \
     }
-/* Register budget (32 vectors): R x C accumulators + C values + 1 broadcast, so 8 rows up to 3 vectors, 6 rows
-   at 4, 4 rows at 5-6. */
+/* Register budget: value_rows (attention_softmax_avx512.h). */
 #define VALUE_ROW(R) VALUE(R, 1) VALUE(R, 2) VALUE(R, 3)
 VALUE_ROW(1) VALUE_ROW(2) VALUE_ROW(3) VALUE_ROW(4) VALUE_ROW(5) VALUE_ROW(6) VALUE_ROW(7) VALUE_ROW(8)
 VALUE(1, 4) VALUE(2, 4) VALUE(3, 4) VALUE(4, 4) VALUE(5, 4) VALUE(6, 4)
@@ -167,7 +166,6 @@ static const value_fn value_kernels[9][7] = {
     {NULL, value_7_1, value_7_2, value_7_3, NULL, NULL, NULL},
     {NULL, value_8_1, value_8_2, value_8_3, NULL, NULL, NULL},
 };
-static int value_rows(int c) { return c <= 3 ? 8 : c == 4 ? 6 : 4; }
 
 AVX512 void cxr_attention_rows(const float *q, size_t ldq, const float *packed_keys, const float *v, size_t ldv,
                                size_t lk, size_t d, float scale, size_t rows, int causal, size_t first_row,
@@ -201,12 +199,7 @@ AVX512 void cxr_attention_rows(const float *q, size_t ldq, const float *packed_k
         }
         for (size_t r = 0; r < rows; r++) {
             const size_t valid = cxr_visible_keys(causal, first_row, r, k0, n);
-            float correction = softmax_block(s + r * lds + lead, valid, n, scale, &m[r], &l[r]);
-            if (correction != 1) {
-                const __m512 cv = _mm512_set1_ps(correction);
-                for (size_t c = 0; c < dv; c++)
-                    _mm512_storeu_ps(o + r * dpad + c * 16, _mm512_mul_ps(cv, _mm512_loadu_ps(o + r * dpad + c * 16)));
-            }
+            softmax_row(s + r * lds + lead, valid, n, scale, &m[r], &l[r], o + r * dpad, dv);
         }
         const float *vb = v + k0 * ldv;
         const float *pb = s + lead;

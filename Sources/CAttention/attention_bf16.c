@@ -185,7 +185,7 @@ typedef void (*value_fn)(const uint32_t *, size_t, const uint32_t *, size_t, siz
                                      float *o, size_t ldo) {                                                     \
         value_tile(R, C, p, ldp, v, ldv, n2, o, ldo);                                                            \
     }
-/* The fp32 kernel's register budget: R x C accumulators + C values + 1 broadcast <= 32. */
+/* Register budget: value_rows (attention_softmax_avx512.h). */
 #define VALUE_ROW(R) VALUE(R, 1) VALUE(R, 2) VALUE(R, 3)
 VALUE_ROW(1) VALUE_ROW(2) VALUE_ROW(3) VALUE_ROW(4) VALUE_ROW(5) VALUE_ROW(6) VALUE_ROW(7) VALUE_ROW(8)
 VALUE(1, 4) VALUE(2, 4) VALUE(3, 4) VALUE(4, 4) VALUE(5, 4) VALUE(6, 4)
@@ -202,7 +202,6 @@ static const value_fn value_kernels[9][7] = {
     {NULL, value_7_1, value_7_2, value_7_3, NULL, NULL, NULL},
     {NULL, value_8_1, value_8_2, value_8_3, NULL, NULL, NULL},
 };
-static int value_rows(int c) { return c <= 3 ? 8 : c == 4 ? 6 : 4; }
 
 /* cxr_attention_rows's streaming, step for step: score tile, online softmax in float32, rescaling of the partial
    output, P V into it, division by the sums at the end. */
@@ -241,12 +240,7 @@ BF16 void cxr_attention_rows_bf16(const float *q, size_t ldq, const uint16_t *pa
         }
         for (size_t r = 0; r < rows; r++) {
             const size_t valid = cxr_visible_keys(causal, first_row, r, k0, n);
-            float correction = softmax_block(s + r * lds + lead, valid, n, scale, &m[r], &l[r]);
-            if (correction != 1) {
-                const __m512 cv = _mm512_set1_ps(correction);
-                for (size_t c = 0; c < dv; c++)
-                    _mm512_storeu_ps(o + r * dpad + c * 16, _mm512_mul_ps(cv, _mm512_loadu_ps(o + r * dpad + c * 16)));
-            }
+            softmax_row(s + r * lds + lead, valid, n, scale, &m[r], &l[r], o + r * dpad, dv);
             /* The sums l keep the float32 probabilities; only the P V operand is rounded. */
             round_pairs(s + r * lds + lead, n, pp + r * ldp);
         }

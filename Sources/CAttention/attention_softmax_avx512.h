@@ -76,4 +76,19 @@ AVX512 INLINE float softmax_block(float *row, size_t valid, size_t n, float scal
     return correction;
 }
 
+/* softmax_block on one row of the score tile, then that row's partial output (dv vectors of 16) scaled by the
+   factor it returns: the step both kernels take between their score and their P V products. */
+AVX512 INLINE void softmax_row(float *row, size_t valid, size_t n, float scale, float *m, float *l, float *o,
+                               size_t dv) {
+    float correction = softmax_block(row, valid, n, scale, m, l);
+    if (correction != 1) {
+        const __m512 cv = _mm512_set1_ps(correction);
+        for (size_t c = 0; c < dv; c++) _mm512_storeu_ps(o + c * 16, _mm512_mul_ps(cv, _mm512_loadu_ps(o + c * 16)));
+    }
+}
+
+/* Rows per P V tile for c output vectors, both kernels' register budget (32 vectors): R x C accumulators + C
+   values + 1 broadcast, so 8 rows up to 3 vectors, 6 rows at 4, 4 rows at 5-6. */
+static inline int value_rows(int c) { return c <= 3 ? 8 : c == 4 ? 6 : 4; }
+
 #endif
