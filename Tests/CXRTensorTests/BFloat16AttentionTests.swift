@@ -25,16 +25,6 @@ final class BFloat16AttentionTests: XCTestCase {
 
     static let epsilon = 1.0 / 512
 
-    /// Values in [-1, 1) from a fixed generator (the one BFloat16GEMMTests uses).
-    func random(_ shape: [Int], seed: UInt64) -> Tensor {
-        var s = seed &* 6364136223846793005 &+ 1442695040888963407
-        let data = (0..<shape.reduce(1, *)).map { _ -> Float in
-            s = s &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: s >> 11) % 2_000_000) / 1_000_000 - 1
-        }
-        return Tensor(shape: shape, data: data)
-    }
-
     /// Softmax(q k^T / sqrt(d)) v in float64 and, per output row, the bound above on what bf16 rounding moves it.
     func reference(q: Tensor, k: Tensor, v: Tensor, heads: Int, causal: Bool) -> (out: [Double], bound: [Double]) {
         let b = q.shape[0], lq = q.shape[1], hd = q.shape[2], lk = k.shape[1], d = hd / heads
@@ -112,8 +102,8 @@ final class BFloat16AttentionTests: XCTestCase {
         ]
         let chunks: [(Int?, Int?)] = [(nil, nil), (5, 7), (1, 16), (13, 33), (6, 1), (48, 2)]
         for (heads, d, lq, lk) in cases {
-            let q = random([2, lq, heads * d], seed: 41), v = random([2, lk, heads * d], seed: 43)
-            var k = random([2, lk, heads * d], seed: 42)
+            let q = randomTensor([2, lq, heads * d], seed: 41), v = randomTensor([2, lk, heads * d], seed: 43)
+            var k = randomTensor([2, lk, heads * d], seed: 42)
             for i in k.data.indices { k.data[i] *= 4 }
             check(q: q, k: k, v: v, heads: heads, causal: false, chunks: chunks, "d \(d) lq \(lq) lk \(lk)")
             check(
@@ -125,14 +115,15 @@ final class BFloat16AttentionTests: XCTestCase {
     /// Long rows as the UNet's self-attention has (4096 keys at 512 px; 700 here: three 256-key blocks, the last
     /// partial), where the float32 sums run over many keys.
     func testLongSelfAttentionWithinBF16Rounding() {
-        let x = random([1, 700, 2 * 40], seed: 44)
+        let x = randomTensor([1, 700, 2 * 40], seed: 44)
         check(q: x, k: x, v: x, heads: 2, causal: false, chunks: [(nil, nil)], "self-attention 700 x 700")
     }
 
     /// `precision: .fp32` (the default) runs the float32 kernel, bit for bit; bf16 under the other kernels does
     /// too, since only the AVX-512 fused kernel has a bf16 variant.
     func testFloat32AndOtherKernelsAreUnchanged() {
-        let q = random([1, 30, 80], seed: 45), k = random([1, 77, 80], seed: 46), v = random([1, 77, 80], seed: 47)
+        let q = randomTensor([1, 30, 80], seed: 45), k = randomTensor([1, 77, 80], seed: 46),
+            v = randomTensor([1, 77, 80], seed: 47)
         let fp32 = attention(q: q, k: k, v: v, heads: 2, kernel: .fused)
         XCTAssertEqual(attention(q: q, k: k, v: v, heads: 2, kernel: .fused, precision: .fp32).data, fp32.data)
         for kernel in [AttentionKernel.fusedAVX2, .blas] where kernel.isSupported {

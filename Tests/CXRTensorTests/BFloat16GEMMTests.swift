@@ -9,16 +9,6 @@ final class BFloat16GEMMTests: XCTestCase {
         guard BFloat16GEMM.isSupported else { throw XCTSkip("this CPU has no AVX512-BF16") }
     }
 
-    /// Values in [-1, 1) from a fixed generator (the one PerformanceKernelTests uses).
-    func random(_ shape: [Int], seed: UInt64) -> Tensor {
-        var s = seed &* 6364136223846793005 &+ 1442695040888963407
-        let data = (0..<shape.reduce(1, *)).map { _ -> Float in
-            s = s &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: s >> 11) % 2_000_000) / 1_000_000 - 1
-        }
-        return Tensor(shape: shape, data: data)
-    }
-
     /// Through `gemm(.bf16, ...)` with both operands packed per call.
     let bf16: GEMMCheck.Multiply = { c, a, lda, b, ldb, out, ldc in
         gemm(
@@ -80,8 +70,8 @@ final class BFloat16GEMMTests: XCTestCase {
     /// A linear layer and an im2col / 1x1 convolution in bf16 are the fp32 layer applied to bf16-rounded
     /// operands, up to fp32 summation order; and the packed weight is cached (a second call is bit-identical).
     func testLayersEqualFP32OnRoundedOperands() {
-        let x = random([3, 37, 70], seed: 1)
-        let w = random([45, 70], seed: 2), b = random([45], seed: 3)
+        let x = randomTensor([3, 37, 70], seed: 1)
+        let w = randomTensor([45, 70], seed: 2), b = randomTensor([45], seed: 3)
         let weight = Weight(w)
         let got = linear(x, weight: weight, bias: b, precision: .bf16)
         let want = linear(roundedToBF16(x), weight: roundedToBF16(w), bias: b)
@@ -93,9 +83,9 @@ final class BFloat16GEMMTests: XCTestCase {
         defer { ConvolutionSettings.winograd = saved }
         ConvolutionSettings.winograd = false
         for (kernel, stride, c, o) in [(3, 1, 13, 9), (3, 2, 20, 40), (1, 1, 33, 17)] {
-            let xi = random([2, c, 11, 9], seed: 4)
-            let wi = random([o, c, kernel, kernel], seed: 5)
-            let bi = random([o], seed: 6)
+            let xi = randomTensor([2, c, 11, 9], seed: 4)
+            let wi = randomTensor([o, c, kernel, kernel], seed: 5)
+            let bi = randomTensor([o], seed: 6)
             let pad = Padding2D.same(kernel / 2)
             let got = conv2d(xi, weight: Weight(wi), bias: bi, stride: stride, padding: pad, precision: .bf16)
             let want = conv2d(roundedToBF16(xi), weight: roundedToBF16(wi), bias: bi, stride: stride, padding: pad)
@@ -112,9 +102,9 @@ final class BFloat16GEMMTests: XCTestCase {
         ConvolutionSettings.winograd = true
         ConvolutionSettings.winogradMinPixels = 1
         for (n, c, o, h, w) in [(2, 5, 7, 9, 7), (1, 64, 40, 16, 16), (2, 33, 17, 6, 11)] {
-            let x = random([n, c, h, w], seed: UInt64(h * 31 + w))
-            let wt = Weight(random([o, c, 3, 3], seed: 7))
-            let b = random([o], seed: 9)
+            let x = randomTensor([n, c, h, w], seed: UInt64(h * 31 + w))
+            let wt = Weight(randomTensor([o, c, 3, 3], seed: 7))
+            let b = randomTensor([o], seed: 9)
             let ref = conv2d(x, weight: wt, bias: b, padding: .same(1))
             let got = conv2d(x, weight: wt, bias: b, padding: .same(1), precision: .bf16)
             let error = got.maxAbsDifference(ref) / max(1, ref.maxAbs)
@@ -130,7 +120,7 @@ final class BFloat16GEMMTests: XCTestCase {
         let saved = (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels)
         defer { (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels) = saved }
         ConvolutionSettings.winogradMinPixels = 1
-        let x = random([3, 37, 70], seed: 1), w = random([45, 70], seed: 2)
+        let x = randomTensor([3, 37, 70], seed: 1), w = randomTensor([45, 70], seed: 2)
         let kept = Weight(w), perUse = Weight(w).derivingOnEveryUse()
         let want = linear(x, weight: kept, bias: nil, precision: .bf16)
         XCTAssertEqual(linear(x, weight: perUse, bias: nil, precision: .bf16), want)
@@ -139,7 +129,7 @@ final class BFloat16GEMMTests: XCTestCase {
         XCTAssertFalse(perUse.reshaped([70, 45]).keepsDerivedValues, "a reshaped view derives the same way")
         for (winograd, kernel, stride) in [(true, 3, 1), (false, 3, 1), (false, 3, 2), (false, 1, 1)] {
             ConvolutionSettings.winograd = winograd
-            let xi = random([2, 13, 12, 10], seed: 4), wi = random([9, 13, kernel, kernel], seed: 5)
+            let xi = randomTensor([2, 13, 12, 10], seed: 4), wi = randomTensor([9, 13, kernel, kernel], seed: 5)
             let kept = Weight(wi), perUse = Weight(wi).derivingOnEveryUse()
             let pad = Padding2D.same(kernel / 2)
             let want = conv2d(xi, weight: kept, bias: nil, stride: stride, padding: pad, precision: .bf16)
@@ -158,11 +148,11 @@ final class BFloat16GEMMTests: XCTestCase {
         let saved = (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels)
         defer { (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels) = saved }
         (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels) = (true, 1)
-        let wi = random([9, 13, 3, 3], seed: 5)
+        let wi = randomTensor([9, 13, 3, 3], seed: 5)
         let bits = wi.data.map { Float16($0).bitPattern }
         let kept = Weight(shape: wi.shape, bits: bits, format: .f16)
         let perUse = Weight(shape: wi.shape, bits: bits, format: .f16).derivingOnEveryUse()
-        let x = random([2, 13, 12, 10], seed: 4)
+        let x = randomTensor([2, 13, 12, 10], seed: 4)
         let want = conv2d(x, weight: kept, bias: nil, padding: .same(1))
         XCTAssertEqual(conv2d(x, weight: perUse, bias: nil, padding: .same(1)), want)
         XCTAssertGreaterThan(kept.derived.count, 0, "a kept fp16 weight keeps its Winograd transform")

@@ -3,17 +3,6 @@ import XCTest
 
 /// Kernels against straightforward reference loops (the model-level parity with PyTorch lives in CXRModelsTests).
 final class KernelTests: XCTestCase {
-    /// Deterministic pseudo-random values in [-1, 1).
-    func random(_ shape: [Int], seed: UInt64) -> Tensor {
-        var s = seed &* 6364136223846793005 &+ 1442695040888963407
-        let n = shape.reduce(1, *)
-        var d = [Float](repeating: 0, count: n)
-        for i in 0..<n {
-            s = s &* 6364136223846793005 &+ 1442695040888963407
-            d[i] = Float(Int64(bitPattern: s >> 11) % 2_000_000) / 1_000_000 - 1
-        }
-        return Tensor(shape: shape, data: d)
-    }
 
     func naiveConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, pad: Padding2D) -> Tensor {
         let n = x.shape[0], c = x.shape[1], h = x.shape[2], wd = x.shape[3]
@@ -51,9 +40,9 @@ final class KernelTests: XCTestCase {
             (3, 2, Padding2D(top: 0, bottom: 1, left: 0, right: 1), 8, 8), (3, 1, .same(1), 1, 1),
         ]
         for (i, cs) in cases.enumerated() {
-            let x = random([2, 5, cs.h, cs.w], seed: UInt64(i))
-            let w = random([4, 5, cs.k, cs.k], seed: UInt64(100 + i))
-            let b = random([4], seed: UInt64(200 + i))
+            let x = randomTensor([2, 5, cs.h, cs.w], seed: UInt64(i))
+            let w = randomTensor([4, 5, cs.k, cs.k], seed: UInt64(100 + i))
+            let b = randomTensor([4], seed: UInt64(200 + i))
             let ref = naiveConv(x, w, b, stride: cs.s, pad: cs.p)
             // A tiny column budget forces many bands: the banded path must equal the single-band one.
             for budget in [1, 24 << 20] {
@@ -93,8 +82,9 @@ final class KernelTests: XCTestCase {
         ]
         var worst = (im2col: Float(0), f2: Float(0), f4: Float(0))
         for (i, cs) in cases.enumerated() {
-            let x = random([cs.n, cs.c, cs.h, cs.w], seed: UInt64(300 + i))
-            let wt = random([cs.o, cs.c, 3, 3], seed: UInt64(400 + i)), b = random([cs.o], seed: UInt64(500 + i))
+            let x = randomTensor([cs.n, cs.c, cs.h, cs.w], seed: UInt64(300 + i))
+            let wt = randomTensor([cs.o, cs.c, 3, 3], seed: UInt64(400 + i)),
+                b = randomTensor([cs.o], seed: UInt64(500 + i))
             let pad = Padding2D.same(cs.pad)
             let ref = naiveConv(x, wt, b, stride: 1, pad: pad)
             let scale = max(1e-3, ref.maxAbs)
@@ -134,7 +124,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testLinear() {
-        let x = random([3, 4, 6], seed: 1), w = random([5, 6], seed: 2), b = random([5], seed: 3)
+        let x = randomTensor([3, 4, 6], seed: 1), w = randomTensor([5, 6], seed: 2), b = randomTensor([5], seed: 3)
         let y = linear(x, weight: w, bias: b)
         XCTAssertEqual(y.shape, [3, 4, 5])
         for r in 0..<12 {
@@ -147,8 +137,8 @@ final class KernelTests: XCTestCase {
     }
 
     func testGroupNormAndFusedSiLU() {
-        let x = random([2, 6, 3, 4], seed: 5)
-        let w = random([6], seed: 6), b = random([6], seed: 7)
+        let x = randomTensor([2, 6, 3, 4], seed: 5)
+        let w = randomTensor([6], seed: 6), b = randomTensor([6], seed: 7)
         let y = groupNorm(x, groups: 3, weight: w, bias: b, eps: 1e-5)
         let ys = groupNorm(x, groups: 3, weight: w, bias: b, eps: 1e-5, silu: true)
         for n in 0..<2 {
@@ -168,7 +158,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testLayerNorm() {
-        let x = random([4, 10], seed: 8), w = random([10], seed: 9), b = random([10], seed: 10)
+        let x = randomTensor([4, 10], seed: 8), w = randomTensor([10], seed: 9), b = randomTensor([10], seed: 10)
         let y = layerNorm(x, weight: w, bias: b, eps: 1e-5)
         for r in 0..<4 {
             let row = x.data[(r * 10)..<(r * 10 + 10)]
@@ -213,13 +203,14 @@ final class KernelTests: XCTestCase {
     }
 
     func testAttentionChunkedMatchesReference() {
-        let q = random([2, 37, 12], seed: 11), k = random([2, 19, 12], seed: 12), v = random([2, 19, 12], seed: 13)
+        let q = randomTensor([2, 37, 12], seed: 11), k = randomTensor([2, 19, 12], seed: 12),
+            v = randomTensor([2, 19, 12], seed: 13)
         let ref = naiveAttention(q: q, k: k, v: v, heads: 3, causal: false)
         for chunk in [1, 5, 256] {
             let y = attention(q: q, k: k, v: v, heads: 3, queryChunk: chunk)
             XCTAssertLessThan(y.maxAbsDifference(ref), 1e-5, "chunk \(chunk)")
         }
-        let qs = random([1, 9, 8], seed: 14)
+        let qs = randomTensor([1, 9, 8], seed: 14)
         let causalRef = naiveAttention(q: qs, k: qs, v: qs, heads: 2, causal: true)
         XCTAssertLessThan(
             attention(q: qs, k: qs, v: qs, heads: 2, causal: true, queryChunk: 4).maxAbsDifference(causalRef), 1e-5)
@@ -229,7 +220,8 @@ final class KernelTests: XCTestCase {
     /// (1 key, odd sizes, exactly Lk, more than Lk), with causal masks whose rows end inside a block, and with
     /// scores spread so wide that a later block raises the running maximum by far (outputs rescaled by ~e^-60).
     func testAttentionKeyBlocksMatchReference() {
-        let q = random([2, 37, 12], seed: 21), k = random([2, 19, 12], seed: 22), v = random([2, 19, 12], seed: 23)
+        let q = randomTensor([2, 37, 12], seed: 21), k = randomTensor([2, 19, 12], seed: 22),
+            v = randomTensor([2, 19, 12], seed: 23)
         let ref = naiveAttention(q: q, k: k, v: v, heads: 3, causal: false)
         for block in [1, 3, 7, 19, 256] {
             for chunk in [1, 5, 256] {
@@ -237,17 +229,17 @@ final class KernelTests: XCTestCase {
                 XCTAssertLessThan(y.maxAbsDifference(ref), 1e-5, "chunk \(chunk) block \(block)")
             }
         }
-        let qs = random([1, 23, 8], seed: 24)
+        let qs = randomTensor([1, 23, 8], seed: 24)
         let causalRef = naiveAttention(q: qs, k: qs, v: qs, heads: 2, causal: true)
         for (chunk, block) in [(4, 2), (5, 3), (23, 7), (1, 1)] {
             let y = attention(q: qs, k: qs, v: qs, heads: 2, causal: true, queryChunk: chunk, keyBlock: block)
             XCTAssertLessThan(y.maxAbsDifference(causalRef), 1e-5, "causal chunk \(chunk) block \(block)")
         }
         // Keys that grow along the sequence: each block's maximum exceeds the last by far.
-        var kw = random([1, 16, 4], seed: 25)
+        var kw = randomTensor([1, 16, 4], seed: 25)
         for j in 0..<16 { for e in 0..<4 { kw.data[j * 4 + e] = Float(j) * 8 * (e == 0 ? 1 : 0.1) } }
         let qw = Tensor(shape: [1, 3, 4], data: [1, 0, 0, 0, 0.5, 0.2, 0, 0, 0.25, 0, 0, 0.1])
-        let vw = random([1, 16, 4], seed: 26)
+        let vw = randomTensor([1, 16, 4], seed: 26)
         let wideRef = naiveAttention(q: qw, k: kw, v: vw, heads: 1, causal: false)
         for block in [1, 4, 5, 16] {
             let y = attention(q: qw, k: kw, v: vw, heads: 1, keyBlock: block)
@@ -262,8 +254,8 @@ final class KernelTests: XCTestCase {
     func testAttentionKernelsMatchReference() {
         let kernels = AttentionKernel.allCases.filter(\.isSupported)
         for (heads, d, lq, lk) in [(2, 5, 13, 21), (1, 40, 50, 77), (2, 80, 9, 35), (1, 200, 7, 18)] {
-            let q = random([2, lq, heads * d], seed: 31), v = random([2, lk, heads * d], seed: 33)
-            var k = random([2, lk, heads * d], seed: 32)
+            let q = randomTensor([2, lq, heads * d], seed: 31), v = randomTensor([2, lk, heads * d], seed: 33)
+            var k = randomTensor([2, lk, heads * d], seed: 32)
             for i in k.data.indices { k.data[i] *= 4 }
             let ref = naiveAttention(q: q, k: k, v: v, heads: heads, causal: false)
             for kernel in kernels {
@@ -301,8 +293,8 @@ final class KernelTests: XCTestCase {
             (1, 20, 11, 77),
         ]
         for (heads, d, lq, lk) in cases {
-            let q = random([2, lq, heads * d], seed: 41), v = random([2, lk, heads * d], seed: 43)
-            var k = random([2, lk, heads * d], seed: 42)
+            let q = randomTensor([2, lq, heads * d], seed: 41), v = randomTensor([2, lk, heads * d], seed: 43)
+            var k = randomTensor([2, lk, heads * d], seed: 42)
             for i in k.data.indices { k.data[i] *= 4 }
             let ref = naiveAttention(q: q, k: k, v: v, heads: heads, causal: false)
             let blocks: [(Int?, Int?)] = [(nil, nil), (5, 7), (1, 16), (13, 33), (6, 1), (48, 20), (7, 256)]
@@ -321,9 +313,9 @@ final class KernelTests: XCTestCase {
             }
         }
         // Keys that grow along the sequence: each block's maximum exceeds the last by far.
-        var kw = random([1, 40, 8], seed: 44)
+        var kw = randomTensor([1, 40, 8], seed: 44)
         for j in 0..<40 { for e in 0..<8 { kw.data[j * 8 + e] = Float(j) * 8 * (e == 0 ? 1 : 0.1) } }
-        let qw = random([1, 9, 8], seed: 45), vw = random([1, 40, 8], seed: 46)
+        let qw = randomTensor([1, 9, 8], seed: 45), vw = randomTensor([1, 40, 8], seed: 46)
         let wideRef = naiveAttention(q: qw, k: kw, v: vw, heads: 1, causal: false)
         for block in [1, 4, 5, 16] {
             let y = attention(q: qw, k: kw, v: vw, heads: 1, keyBlock: block, kernel: .fusedAVX2)
@@ -341,7 +333,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testLayoutHelpers() {
-        let x = random([2, 3, 4, 5], seed: 15)
+        let x = randomTensor([2, 3, 4, 5], seed: 15)
         XCTAssertEqual(tokensToNCHW(nchwToTokens(x), height: 4, width: 5), x)
         let up = upsampleNearest2x(x)
         XCTAssertEqual(up.shape, [2, 3, 8, 10])
@@ -349,7 +341,7 @@ final class KernelTests: XCTestCase {
         let src: Int = ((1 * 3 + 2) * 4 + 3) * 5 + 4
         XCTAssertEqual(up.data[dst], x.data[src])
         XCTAssertEqual(upsampleNearest(x, height: 8, width: 10), up)
-        let cat = concatChannels(x, random([2, 2, 4, 5], seed: 16))
+        let cat = concatChannels(x, randomTensor([2, 2, 4, 5], seed: 16))
         XCTAssertEqual(sliceChannels(cat, from: 0, to: 3), x)
     }
 

@@ -3,16 +3,6 @@ import XCTest
 
 /// The speed paths (Winograd convolution, fp16 weights widened on use, vectorised exp) against the plain ones.
 final class PerformanceKernelTests: XCTestCase {
-    func random(_ shape: [Int], seed: UInt64) -> Tensor {
-        var s = seed &* 6364136223846793005 &+ 1442695040888963407
-        let n = shape.reduce(1, *)
-        var d = [Float](repeating: 0, count: n)
-        for i in 0..<n {
-            s = s &* 6364136223846793005 &+ 1442695040888963407
-            d[i] = Float(Int64(bitPattern: s >> 11) % 2_000_000) / 1_000_000 - 1
-        }
-        return Tensor(shape: shape, data: d)
-    }
 
     /// Winograd F(2x2,3x3) equals im2col convolution to float rounding, on odd and even sizes, with padding
     /// and batch, including planes whose last tile row/column is partial.
@@ -20,8 +10,8 @@ final class PerformanceKernelTests: XCTestCase {
         let saved = (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels)
         defer { (ConvolutionSettings.winograd, ConvolutionSettings.winogradMinPixels) = saved }
         for (n, c, o, h, w) in [(2, 5, 7, 9, 7), (1, 16, 8, 16, 16), (1, 3, 4, 1, 1), (2, 33, 17, 6, 11)] {
-            let x = random([n, c, h, w], seed: UInt64(h * 31 + w)), wt = random([o, c, 3, 3], seed: 7),
-                b = random([o], seed: 9)
+            let x = randomTensor([n, c, h, w], seed: UInt64(h * 31 + w)), wt = randomTensor([o, c, 3, 3], seed: 7),
+                b = randomTensor([o], seed: 9)
             ConvolutionSettings.winograd = false
             let ref = conv2d(x, weight: wt, bias: b, padding: .same(1))
             ConvolutionSettings.winograd = true
@@ -53,11 +43,11 @@ final class PerformanceKernelTests: XCTestCase {
                 XCTAssertEqual(b.data[i].bitPattern, eb.bitPattern, "bf16 \(i)")
             }
         }
-        let w32 = random([6, 10], seed: 3)
+        let w32 = randomTensor([6, 10], seed: 3)
         let bits = w32.data.map { Float16($0).bitPattern }
         let w16 = Weight(shape: [6, 10], bits: bits, format: .f16)
         let rounded = Tensor(shape: [6, 10], data: bits.map { Float(Float16(bitPattern: $0)) })
-        let x = random([3, 10], seed: 4)
+        let x = randomTensor([3, 10], seed: 4)
         XCTAssertEqual(linear(x, weight: w16, bias: nil), linear(x, weight: rounded, bias: nil))
     }
 

@@ -6,17 +6,6 @@ import XCTest
 /// CVectorKernels: the erf behind GELU against double-precision erf, and the AVX-512 kernels bit for bit against
 /// the portable code they replace (SiLU, the Winograd F(2x2,3x3) transforms, cache-sized Winograd bands).
 final class VectorKernelTests: XCTestCase {
-    /// Deterministic pseudo-random values in [-scale, scale).
-    func random(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
-        var s = seed &* 6364136223846793005 &+ 1442695040888963407
-        let n = shape.reduce(1, *)
-        var d = [Float](repeating: 0, count: n)
-        for i in 0..<n {
-            s = s &* 6364136223846793005 &+ 1442695040888963407
-            d[i] = scale * (Float(Int64(bitPattern: s >> 11) % 2_000_000) / 1_000_000 - 1)
-        }
-        return Tensor(shape: shape, data: d)
-    }
 
     /// Within 1.1 ulp of erf for |x| >= 1/256 (0.5 from 1 up; libm's erff: 0.86), 1.6 ulp below (where GELU adds
     /// the erf to 1, so no bit of it shows), measured on every 997th float in [0, 4.5]; odd; +-1 from 4 on.
@@ -55,10 +44,10 @@ final class VectorKernelTests: XCTestCase {
     /// GEGLU (vectorised where the CPU has AVX-512) equals value * `Activation.gelu` (scalar) bit for bit.
     func testGEGLUMatchesScalarGELU() {
         for count in [1, 7, 15, 16, 17, 33, 1000] {
-            var gate = random([count], seed: UInt64(count), scale: 6).data
+            var gate = randomTensor([count], seed: UInt64(count), scale: 6).data
             let special = specialValues()
             for i in 0..<min(count, special.count) { gate[i] = special[i] }
-            let value = random([count], seed: UInt64(100 + count), scale: 2).data
+            let value = randomTensor([count], seed: UInt64(100 + count), scale: 2).data
             var out = [Float](repeating: 0, count: count)
             cxr_geglu(value, gate, &out, count)
             for i in 0..<count {
@@ -76,7 +65,7 @@ final class VectorKernelTests: XCTestCase {
     func testSiLUKernelMatchesPortable() throws {
         try XCTSkipUnless(VectorKernels.supported, "no AVX-512 on this CPU")
         for count in [0, 1, 8, 15, 16, 17, 40, 2048] {
-            var data = random([max(count, 1)], seed: UInt64(count), scale: 20).data
+            var data = randomTensor([max(count, 1)], seed: UInt64(count), scale: 20).data
             let special = specialValues()
             for i in 0..<min(count, special.count) { data[i] = special[i] }
             var portable = data
@@ -121,9 +110,9 @@ final class VectorKernelTests: XCTestCase {
         for largeTiles in [false, true] {
             ConvolutionSettings.winogradLargeTiles = largeTiles
             for (k, cs) in cases.enumerated() {
-                let x = random([2, 3, cs.h, cs.w], seed: UInt64(k))
-                let w = random([5, 3, 3, 3], seed: UInt64(50 + k))
-                let b = random([5], seed: UInt64(90 + k))
+                let x = randomTensor([2, 3, cs.h, cs.w], seed: UInt64(k))
+                let w = randomTensor([5, 3, 3, 3], seed: UInt64(50 + k))
+                let b = randomTensor([5], seed: UInt64(90 + k))
                 func run(_ vector: Bool) -> Tensor {
                     VectorKernels.enabled = vector
                     return conv2d(x, weight: w, bias: b, stride: 1, padding: .same(cs.pad))
@@ -173,7 +162,7 @@ final class VectorKernelTests: XCTestCase {
         ]
         var worst = (f2: 0.0, f4: 0.0)
         for count in [1, 5, 15, 16, 17, 40] {
-            let g = random([count, 9], seed: UInt64(7 + count), scale: 3).data
+            let g = randomTensor([count, 9], seed: UInt64(7 + count), scale: 3).data
             let stride = count + 3  // a stride other than the count, as in a weight's O·C
             var u2 = [Float](repeating: .nan, count: 16 * stride), u4 = [Float](repeating: .nan, count: 36 * stride)
             cxr_winograd_f2_weights(g, count, &u2, stride)
@@ -198,8 +187,8 @@ final class VectorKernelTests: XCTestCase {
         let restore = winogradOnEverySize()
         defer { restore() }
         for (k, c) in [1, 16, 17, 37].enumerated() {
-            let x = random([2, c, 9, 10], seed: UInt64(200 + k))
-            let w = random([6, c, 3, 3], seed: UInt64(300 + k), scale: 0.5)
+            let x = randomTensor([2, c, 9, 10], seed: UInt64(200 + k))
+            let w = randomTensor([6, c, 3, 3], seed: UInt64(300 + k), scale: 0.5)
             let halves = Weight(
                 shape: w.shape, bits: w.data.map { Float16($0).bitPattern }, format: .f16)
             for weight in [Weight(w), halves] {
@@ -254,9 +243,9 @@ final class VectorKernelTests: XCTestCase {
             ComputeThreads.set(saved.3)
         }
         ConvolutionSettings.winogradMinPixels = 1
-        let x = random([2, 32, 37, 45], seed: 7)
-        let w = random([32, 32, 3, 3], seed: 8)
-        let b = random([32], seed: 9)
+        let x = randomTensor([2, 32, 37, 45], seed: 7)
+        let w = randomTensor([32, 32, 3, 3], seed: 8)
+        let b = randomTensor([32], seed: 9)
         func run(bandBytes: Int, minTiles: Int, threads: Int) -> Tensor {
             (WinogradBanding.cacheBandBytes, WinogradBanding.cacheBandMinTiles) = (bandBytes, minTiles)
             ComputeThreads.set(threads)

@@ -9,15 +9,6 @@ final class WinogradPackedBandsTests: XCTestCase {
         guard BFloat16GEMM.isSupported else { throw XCTSkip("this CPU has no AVX512-BF16") }
     }
 
-    private func random(_ shape: [Int], seed: UInt64) -> Tensor {
-        var s = seed &* 6364136223846793005 &+ 1442695040888963407
-        let data = (0..<shape.reduce(1, *)).map { _ -> Float in
-            s = s &* 6364136223846793005 &+ 1442695040888963407
-            return Float(Int64(bitPattern: s >> 11) % 2_000_000) / 1_000_000 - 1
-        }
-        return Tensor(shape: shape, data: data)
-    }
-
     private func conv(_ x: Tensor, _ w: Weight, _ b: Tensor, pad: Int, packed: Bool) -> Tensor {
         VectorKernels.enabled = packed
         return conv2d(x, weight: w, bias: b, padding: .same(pad), precision: .bf16)
@@ -46,9 +37,9 @@ final class WinogradPackedBandsTests: XCTestCase {
             (1, 1, 3, 5, 5, 1), (2, 5, 7, 9, 7, 1), (1, 4, 9, 6, 31, 1), (2, 33, 17, 17, 66, 0), (1, 16, 8, 40, 130, 1),
         ]
         for (i, cs) in cases.enumerated() {
-            let x = random([cs.n, cs.c, cs.h, cs.w], seed: UInt64(i))
-            let w = Weight(random([cs.o, cs.c, 3, 3], seed: UInt64(40 + i)))
-            let b = random([cs.o], seed: UInt64(80 + i))
+            let x = randomTensor([cs.n, cs.c, cs.h, cs.w], seed: UInt64(i))
+            let w = Weight(randomTensor([cs.o, cs.c, 3, 3], seed: UInt64(40 + i)))
+            let b = randomTensor([cs.o], seed: UInt64(80 + i))
             for (bandTiles, threads) in [(0, 1), (0, 2), (7, 1), (45, 2)] {
                 // 0: whole-plane bands; else bands of that many tiles, each on one thread.
                 WinogradBanding.cacheBandBytes = bandTiles * 16 * 4 * max(cs.c, cs.o)
@@ -67,7 +58,7 @@ final class WinogradPackedBandsTests: XCTestCase {
         let saved = (ConvolutionSettings.winogradMinPixels, VectorKernels.enabled)
         defer { (ConvolutionSettings.winogradMinPixels, VectorKernels.enabled) = saved }
         ConvolutionSettings.winogradMinPixels = 1
-        var x = random([1, 6, 12, 40], seed: 3)
+        var x = randomTensor([1, 6, 12, 40], seed: 3)
         let specials: [Float] = [
             Float(bitPattern: 0x0000_0001), Float(bitPattern: 0x0040_8000), -Float(bitPattern: 0x0012_3456),
             Float(bitPattern: 0x3F80_8000), Float(bitPattern: 0x3F81_8000), -Float(bitPattern: 0x4000_8000),
@@ -75,8 +66,8 @@ final class WinogradPackedBandsTests: XCTestCase {
         // Whole planes of tiny values (so the transformed values are subnormal too), and ties scattered elsewhere.
         for i in 0..<(12 * 40) { x.data[i] = specials[i % 3] }
         for i in stride(from: 12 * 40, to: x.count, by: 7) { x.data[i] = specials[3 + i % 3] }
-        let w = Weight(random([4, 6, 3, 3], seed: 5))
-        let b = random([4], seed: 6)
+        let w = Weight(randomTensor([4, 6, 3, 3], seed: 5))
+        let b = randomTensor([4], seed: 6)
         assertSameBits(conv(x, w, b, pad: 1, packed: true), conv(x, w, b, pad: 1, packed: false), "finite")
         x.data[12 * 40 + 5] = .infinity
         x.data[3 * 12 * 40 + 100] = .nan
