@@ -1,4 +1,3 @@
-import CXRImaging
 import CXRTensor
 import Foundation
 #if canImport(Glibc)
@@ -6,8 +5,8 @@ import Foundation
 #endif
 
 /// The end of a run whose GEMM failed (`GEMMFailure`; oneDNN out of memory for its buffers): the cleanup of an
-/// interrupted run (helper processes killed, temporary files removed, so no partial output remains), then one
-/// error line and exit status 1.
+/// interrupted run (`Signals.abandonRun`: helper processes killed, temporary files removed, so no partial output
+/// remains), then one error line and exit status 1.
 ///
 /// It runs on whichever thread the GEMM failed on while other threads may still compute, so it ends the process
 /// with `_exit`: exit handlers and destructors could wait for those threads. A second failing thread waits on the
@@ -20,8 +19,7 @@ enum GEMMFailureExit {
 
     private static let handler: (String) -> Never = { message in
         once.lock()
-        ChildProcessRegistry.killAll()
-        TempFileRegistry.unlinkAll()
+        Signals.abandonRun()
         FileHandle.standardError.write(Data("cxr-edit: error: \(message)\n".utf8))
         _exit(1)
     }

@@ -31,14 +31,21 @@ enum Signals {
         }
     }
 
+    /// What every abnormal end of a run does before its one error line (a signal here, a failed GEMM in
+    /// `GEMMFailureExit`): kill helper process groups, remove the temporary files being written, and end an open
+    /// progress line. Async-signal-safe, like the handler.
+    static func abandonRun() {
+        ChildProcessRegistry.killAll()  // first: an adapter must not be reading a file that is being removed
+        TempFileRegistry.unlinkAll()
+        if newlineFirst != 0 { say("\n") }
+    }
+
     /// 1 when stderr is a terminal: a progress line may be open, so the message starts on a new line.
     nonisolated(unsafe) fileprivate static var newlineFirst: sig_atomic_t = 0
 }
 
 private let onSignal: @convention(c) (Int32) -> Void = { sig in
-    ChildProcessRegistry.killAll()  // first: an adapter must not be reading a file that is being removed
-    TempFileRegistry.unlinkAll()
-    if Signals.newlineFirst != 0 { say("\n") }
+    Signals.abandonRun()
     switch sig {
     case SIGINT: say("cxr-edit: error: interrupted (SIGINT); temporary files removed\n")
     case SIGTERM: say("cxr-edit: error: terminated (SIGTERM); temporary files removed\n")
