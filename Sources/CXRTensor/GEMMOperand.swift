@@ -5,22 +5,54 @@ public enum GEMMOperand {
     case packed(BFloat16Matrix)
 }
 
-/// The fewest rows of C one call gets when a GEMM is split among threads. oneDNN's sgemm gives an element the same
-/// arithmetic whichever rows around it a call covers, except that with B transposed (linear layers, attention
-/// scores) a call of fewer than 16 rows runs its small-matrix kernel, which sums in another order (measured with
-/// oneDNN 2.6.3 on Zen 5: every row count from 1 to 15 differs from the whole product in ~90% of the elements, 16
-/// and more in none). So the rows are split into blocks of 16, the last one taking the remainder: no call then has
-/// fewer than 16 rows unless the whole product has, and results do not depend on the thread count. (OpenBLAS,
-/// used before, needed blocks of exactly 12 rows, its kernel's group.)
-let gemmRowBlock = 16
+/// How an fp32 product's rows are cut into single-threaded sgemm calls: fixed by the product's shape alone, never by
+/// the thread count, so that every element gets the same arithmetic at any `--threads` (the threads share out
+/// whole calls). oneDNN's sgemm gives an element bits that depend on the call's row count and the element's place
+/// in it (its tail kernels; gemv for one row). On AVX-512 (Zen 5) only calls under 16 rows with B transposed
+/// differed, and blocks of 16 rows per thread kept the bits; on AVX2 (oneDNN 2.6.3 on Zen 3) no block size
+/// does: calls of rows [a, b) with a and b on a 16- to 192-row grid differ from the whole call in 3-86% of the
+/// shapes tried (Tools/bench/onednn/sgemm_row_split.c).
+struct GEMMCallPartition: Equatable {
+    /// Rows of each call (a multiple of 16), the last call taking the remainder.
+    let rowsPerCall: Int
+    /// The number of calls.
+    let calls: Int
+
+    /// At most this many calls: enough for the thread counts a CPU run uses, and a power of two so that
+    /// 2, 4, 8 and 16 threads get equal shares.
+    static let maxCalls = 16
+    /// Calls get at least this many rows and multiply-adds, so that the per-call work (B packed once per call)
+    /// stays small against the product.
+    static let minRows = 64
+    static let minMultiplyAdds = 1 << 18
+
+    init(m: Int, n: Int, k: Int) {
+        let multiplyAdds = m * n * max(k, 1)
+        var calls = 1
+        while calls < Self.maxCalls && m / (2 * calls) >= Self.minRows
+            && multiplyAdds / (2 * calls) >= Self.minMultiplyAdds
+        {
+            calls *= 2
+        }
+        let rows = ((m + calls - 1) / calls + 15) / 16 * 16
+        rowsPerCall = calls == 1 ? m : rows
+        self.calls = calls == 1 ? 1 : (m + rows - 1) / rows
+    }
+
+    /// Rows of call `i`: its first row and its row count.
+    func rows(ofCall i: Int, m: Int) -> (first: Int, count: Int) {
+        let first = i * rowsPerCall
+        return (first, min(rowsPerCall, m - first))
+    }
+}
 
 /// Row-major C = alpha * op(A) * op(B) + beta * C (op(A) m x k, op(B) k x n) in `precision`: oneDNN's sgemm
 /// for fp32, the bf16 kernel (float32 operands rounded and packed here, per call) for bf16. The one GEMM entry
 /// of the layers, so the precision is a parameter of each operation rather than a second implementation.
 ///
-/// fp32 runs on the thread budget by splitting the rows of C into blocks of `gemmRowBlock`, each a single-threaded
-/// sgemm (see `ComputeThreads`); products under ~2^17 multiply-adds, where a hand-off costs more than it saves, and
-/// GEMMs inside a parallel loop run whole on the calling thread.
+/// fp32 runs on the thread budget as the single-threaded sgemm calls of `GEMMCallPartition` (see
+/// `ComputeThreads`), shared out among the threads; a product too small to split (under 2^19 multiply-adds or
+/// 128 rows) is one call, and inside a parallel loop the calls run one after another on the calling thread.
 public func gemm(
     _ precision: GEMMPrecision, m: Int, n: Int, k: Int, alpha: Float = 1, a: GEMMOperand,
     b: GEMMOperand, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
@@ -32,13 +64,14 @@ public func gemm(
             preconditionFailure("an fp32 GEMM takes float32 operands")
         }
         nonisolated(unsafe) let ap = aValues, c = c
-        let blocks = max(1, m / gemmRowBlock)
-        let minBlocks = max(1, (1 << 17) / max(1, gemmRowBlock * n * k))
-        Parallel.ranges(blocks, minChunk: minBlocks) { lo, hi in
-            let r0 = lo * gemmRowBlock, rows = (hi == blocks ? m : hi * gemmRowBlock) - r0
-            sgemm(
-                transA: ta, transB: tb, m: rows, n: n, k: k, alpha: alpha, a: ta ? ap + r0 : ap + r0 * lda,
-                lda: lda, b: bp, ldb: ldb, beta: beta, c: c + r0 * ldc, ldc: ldc)
+        let partition = GEMMCallPartition(m: m, n: n, k: k)
+        Parallel.ranges(partition.calls, minChunk: 1) { lo, hi in
+            for call in lo..<hi {
+                let (r0, rows) = partition.rows(ofCall: call, m: m)
+                sgemm(
+                    transA: ta, transB: tb, m: rows, n: n, k: k, alpha: alpha, a: ta ? ap + r0 : ap + r0 * lda,
+                    lda: lda, b: bp, ldb: ldb, beta: beta, c: c + r0 * ldc, ldc: ldc)
+            }
         }
     case .bf16:
         let pa = a.packed(side: .a, rows: m, columns: k)

@@ -7,9 +7,8 @@ import Foundation
 /// 256 px edit (a UNet call is ~200 GEMMs of 1-10 MFLOP) a BLAS's own threading cost more than it gave (measured
 /// with OpenBLAS, which cxr-edit used before): each threaded call hands work to its worker threads and waits for
 /// them, and the workers then spin, competing with our own loops for the cores. A GEMM split by our loops is one
-/// hand-off, and a Winograd convolution spreads its 16 GEMMs over the threads in one. The splits keep every
-/// element's arithmetic that of one single-threaded call (`gemmRowBlock`), so results do not depend on the thread
-/// count.
+/// hand-off, and a Winograd convolution spreads its 16 GEMMs over the threads in one. A GEMM's cut into calls is
+/// fixed by its shape (`GEMMCallPartition`), so results do not depend on the thread count.
 public enum ComputeThreads {
     nonisolated(unsafe) private static var _count: Int = defaultCount()
 
