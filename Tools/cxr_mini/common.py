@@ -23,6 +23,15 @@ RUNS = Path(os.environ.get("CXR_RUNS", REPO / "Tools" / "cxr_mini" / "runs"))
 MODEL_DIR = REPO / "Models" / "cxr-mini"
 DOC_IMG = REPO / "docs" / "images" / "model"
 
+def cpu_has_bf16():
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); elsewhere torch emulates it, slowly."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def save_checkpoint(obj, path):
     """torch.save through a temporary file and a rename: a run stopped while saving (the session ends, the machine
     is taken back) leaves the previous checkpoint whole, so --resume never meets a truncated file."""

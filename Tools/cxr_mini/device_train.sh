@@ -19,7 +19,9 @@
 #   --deadline M   the whole job's budget: training is cut so that the export still fits [9]
 #   --batch B      [128 on cuda, 4 on cpu]                         --limit N   first N training images only [all]
 #   --width W      1: go on from the committed unet-inpaint (--init export, runs/inpaint.json);
-#                  2 (or more): a wider UNet from scratch (--init unet --width W, runs/inpaint-wW.json) [1]
+#                  2 (or more): a wider UNet from scratch (--init unet --width W, runs/inpaint-wW.json);
+#                  widen: the committed unet-inpaint made twice as wide with the same function, then trained
+#                  (--init widen, runs/inpaint_widened.json; widen.py) [1]
 #   --no-anneal    keep the learning rate flat (default: cosine decay to 10%, as a session's last run)
 #   -- ARGS        passed on to train_inpaint.py (e.g. -- --lr 6e-4 --removal 0.2)
 set -euo pipefail
@@ -76,6 +78,9 @@ export CXR_SHARED=$work/shared CXR_STATE=$work/state CXR_RUNS=$work/runs
 mkdir -p "$CXR_RUNS"
 if [ "$width" = 1 ]; then
   log=inpaint train_args=(--init export)
+elif [ "$width" = widen ]; then
+  log=inpaint_widened train_args=(--init widen)
+  cp "$here/runs/inpaint.json" "$CXR_RUNS/"  # where the widened model started (its steps and wall time)
 else
   log=inpaint-w$width train_args=(--init unet --width "$width")
 fi

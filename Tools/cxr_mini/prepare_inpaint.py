@@ -8,7 +8,8 @@ extent as the Swift editor makes it (findings.json `extent`, atlas regions jitte
 (the image's own severity where its box gives one, else the default level for a positive, else a random level;
 "other": the box of another finding of the image, a default region of one of its findings, or a random blob)
 and encodes the masked image (pixels inside the mask set to 0, as diffusers' inpainting pipeline does) with the
-VAE's posterior mean (bf16 autocast on CPU; the pipeline samples the posterior, whose noise is larger).
+VAE's posterior mean (bf16 autocast where the hardware has bf16, see --precision; the pipeline samples the
+posterior, whose noise is larger).
 Writes /work/train-state/inpaint_data.pt (CXR_STATE).
 On a GPU the encoder is quick and drawing the masks (CPU) dominates: --workers N draws them in N processes
 (same masks: each image's draw has its own seed). --limit N keeps only the first N training images (dry runs).
@@ -22,9 +23,13 @@ from diffusers import AutoencoderKL
 p = argparse.ArgumentParser()
 p.add_argument("--workers", type=int, default=0, help="processes drawing the masks (0 = in this one, as before)")
 p.add_argument("--limit", type=int, default=0, help="only the first N training images (0 = all; for dry runs)")
+p.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+               help="the encoder's autocast: auto = bf16 on a GPU or a CPU with AVX512-BF16/AMX (the committed "
+                    "model's data), fp32 elsewhere (bf16 is emulated there: 5x slower on an AVX2 Zen 3)")
 a = p.parse_args()
 torch.set_num_threads(int(os.environ.get("CXR_THREADS", "2")))
 dev = "cuda" if torch.cuda.is_available() else "cpu"
+bf16 = a.precision == "bf16" or (a.precision == "auto" and (dev == "cuda" or common.cpu_has_bf16()))
 rows = common.load_rows()
 imgs = common.load_images(rows)
 boxes, cuts = findings.box_sides_and_severity()
@@ -37,7 +42,7 @@ SLOTS = [("cardiomegaly", None), ("pleural-effusion", "right"), ("pleural-effusi
 
 
 def encode(x):
-    with torch.no_grad(), torch.autocast(dev, dtype=torch.bfloat16):
+    with torch.no_grad(), torch.autocast(dev, dtype=torch.bfloat16, enabled=bf16):
         return vae.encode(x.to(dev).contiguous(memory_format=torch.channels_last)).latent_dist.mean.float().cpu()
 
 
@@ -120,5 +125,5 @@ for s, batch in zip(range(0, len(train_idx), B), loader):
         print(f"{s}/{len(train_idx)} {time.time() - t0:.0f}s", flush=True)
 torch.save({"names": [r["filename"] for r in rows], "latents": lat, "scaling_factor": sf, "train_idx": train_idx,
             "masked_latents": mlat, "masks32": mask32, "meta": metas, "desc": descs, "severity_cuts": cuts,
-            "slots": SLOTS}, common.STATE / "inpaint_data.pt")
+            "slots": SLOTS, "encoder_precision": "bf16" if bf16 else "fp32"}, common.STATE / "inpaint_data.pt")
 print(f"done {time.time() - t0:.0f}s", flush=True)

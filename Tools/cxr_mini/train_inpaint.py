@@ -52,12 +52,14 @@ p.add_argument("--log", default="inpaint", help="run log runs/LOG.json (a new mo
 p.add_argument("--log-every", type=int, default=25, help="steps between loss prints / log points")
 p.add_argument("--anneal", action="store_true",
                help="cosine-decay the learning rate to 10%% over this run's time budget (a session's last run)")
-p.add_argument("--init", choices=["unet", "export"], default="unet",
+p.add_argument("--init", choices=["unet", "export", "widen"], default="unet",
                help="fresh start from the 4-channel UNet (unet) or from the exported 9-channel one (export: a later "
-                    "session whose checkpoint is gone goes on from the committed model; optimizer and EMA restart)")
+                    "session whose checkpoint is gone goes on from the committed model; optimizer and EMA restart); "
+                    "widen: the exported one made twice as wide with the same function (widen.py), a new log")
 a = p.parse_args()
 assert 0 <= a.removal <= 0.375, "--removal must lie in [0, 0.375]"
-assert a.width == 1 or a.init == "unet", "--width is a fresh start; --init export goes on with the committed shape"
+assert a.width == 1 or a.init == "unet", "--width is a fresh start; --init export/widen set the shape themselves"
+assert a.init != "widen" or a.log != "inpaint", "a widened model keeps its own run log (--log NAME)"
 torch.set_num_threads(int(os.environ.get("CXR_THREADS", "2")))
 dev = "cuda" if torch.cuda.is_available() else "cpu"
 if dev == "cuda":  # fp32 parts (loss, optimizer) on tensor cores too; fixed shapes, so let cuDNN pick its kernels
@@ -92,8 +94,14 @@ if ckpt is not None and "config" in ckpt:
 elif a.init == "export":  # the committed shape (the 4-channel one's, unless a wider model was committed)
     cfg = {k: v for k, v in UNet2DConditionModel.load_config(str(common.MODEL_DIR / "unet-inpaint")).items()
            if not k.startswith("_")}
-unet = UNet2DConditionModel(**cfg)
-if list(cfg["block_out_channels"]) == list(base.config.block_out_channels):
+if a.init == "widen" and ckpt is None:
+    from widen import widen_unet
+    unet = widen_unet(UNet2DConditionModel.from_pretrained(str(common.MODEL_DIR / "unet-inpaint"),
+                                                           torch_dtype=torch.float32))
+    cfg = {k: v for k, v in unet.config.items() if not k.startswith("_")}
+else:
+    unet = UNet2DConditionModel(**cfg)
+if a.init != "widen" and list(cfg["block_out_channels"]) == list(base.config.block_out_channels):
     # Warm start: the 4-channel UNet's weights, conv_in's 5 extra input channels at zero.
     sd = base.state_dict()
     w = sd["conv_in.weight"]
@@ -116,6 +124,9 @@ elif a.init == "export":
     prev = common.json.loads((common.RUNS / f"{a.log}.json").read_text())
     step, wall0 = prev["steps"], prev["wall_s"]
     rng.seed(step); torch.manual_seed(step)
+if a.init == "widen" and ckpt is None:  # steps count from 0 in the new log; where it started is recorded
+    prev = common.json.loads((common.RUNS / "inpaint.json").read_text())
+    a.widened_from = {"log": "inpaint.json", "steps": prev["steps"], "wall_s": prev["wall_s"]}
 settings = vars(a) | {"device": dev, "unet_config": cfg, "train_images": N, "masks_per_image": K,
                       "positives": {k: len(v) for k, v in groups.items()},
                       "params": sum(p.numel() for p in unet.parameters()), "severity_cuts": D["severity_cuts"]}
