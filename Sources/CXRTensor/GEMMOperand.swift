@@ -12,7 +12,9 @@ public enum GEMMOperand {
 /// differed, and blocks of 16 rows per thread kept the bits; on AVX2 (oneDNN 2.6.3 on Zen 3) no block size
 /// does: calls of rows [a, b) with a and b on a 16- to 192-row grid differ from the whole call in 3-86% of the
 /// shapes tried (Tools/bench/onednn/sgemm_row_split.c).
-struct GEMMCallPartition: Equatable {
+struct GEMMCallPartition {
+    /// Rows of the product.
+    let m: Int
     /// Rows of each call (a multiple of 16), the last call taking the remainder.
     let rowsPerCall: Int
     /// The number of calls.
@@ -34,13 +36,13 @@ struct GEMMCallPartition: Equatable {
         {
             calls *= 2
         }
-        let rows = ((m + calls - 1) / calls + 15) / 16 * 16
-        rowsPerCall = calls == 1 ? m : rows
-        self.calls = calls == 1 ? 1 : (m + rows - 1) / rows
+        self.m = m
+        rowsPerCall = max(16, ((m + calls - 1) / calls + 15) / 16 * 16)
+        self.calls = (m + rowsPerCall - 1) / rowsPerCall
     }
 
     /// Rows of call `i`: its first row and its row count.
-    func rows(ofCall i: Int, m: Int) -> (first: Int, count: Int) {
+    func rows(ofCall i: Int) -> (first: Int, count: Int) {
         let first = i * rowsPerCall
         return (first, min(rowsPerCall, m - first))
     }
@@ -67,7 +69,7 @@ public func gemm(
         let partition = GEMMCallPartition(m: m, n: n, k: k)
         Parallel.ranges(partition.calls, minChunk: 1) { lo, hi in
             for call in lo..<hi {
-                let (r0, rows) = partition.rows(ofCall: call, m: m)
+                let (r0, rows) = partition.rows(ofCall: call)
                 sgemm(
                     transA: ta, transB: tb, m: rows, n: n, k: k, alpha: alpha, a: ta ? ap + r0 : ap + r0 * lda,
                     lda: lda, b: bp, ldb: ldb, beta: beta, c: c + r0 * ldc, ldc: ldc)

@@ -91,7 +91,7 @@ final class GEMMThreadSplitTests: XCTestCase {
             XCTAssertLessThanOrEqual(p.calls, GEMMCallPartition.maxCalls)
             var next = 0
             for i in 0..<p.calls {
-                let (first, count) = p.rows(ofCall: i, m: m)
+                let (first, count) = p.rows(ofCall: i)
                 XCTAssertEqual(first, next, "m=\(m): calls are contiguous")
                 XCTAssertGreaterThan(count, 0, "m=\(m): no empty call")
                 if p.calls > 1 && i < p.calls - 1 { XCTAssertEqual(count % 16, 0, "m=\(m): whole 16-row blocks") }
