@@ -21,7 +21,7 @@
 #   --width W      1: go on from the committed unet-inpaint (--init export, runs/inpaint.json);
 #                  2 (or more): a wider UNet from scratch (--init unet --width W, runs/inpaint-wW.json);
 #                  widen: the committed unet-inpaint made twice as wide with the same function, then trained
-#                  (--init widen, runs/inpaint_widened.json; widen.py) [1]
+#                  (--init widen, runs/inpaint_widened_gpu.json; widen.py) [1]
 #   --no-anneal    keep the learning rate flat (default: cosine decay to 10%, as a session's last run)
 #   -- ARGS        passed on to train_inpaint.py (e.g. -- --lr 6e-4 --removal 0.2)
 set -euo pipefail
@@ -79,13 +79,14 @@ mkdir -p "$CXR_RUNS"
 if [ "$width" = 1 ]; then
   log=inpaint train_args=(--init export)
 elif [ "$width" = widen ]; then
-  log=inpaint_widened train_args=(--init widen)
-  cp "$here/runs/inpaint.json" "$CXR_RUNS/"  # where the widened model started (its steps and wall time)
+  log=inpaint_widened_gpu train_args=(--init widen)
 else
   log=inpaint-w$width train_args=(--init unet --width "$width")
 fi
-# The committed run log, so that --init export counts steps and wall time on from it; the copy is what comes back.
-[ -f "$here/runs/$log.json" ] && cp "$here/runs/$log.json" "$CXR_RUNS/"
+# The committed model's run log: --init export counts steps and wall time on from it (the copy is what comes back),
+# --init widen records where it started. Fresh starts (--width 2 or more, widen) write a log of their own, which
+# must not resume a committed one: their steps start at 0 again.
+cp "$here/runs/inpaint.json" "$CXR_RUNS/"
 
 say "prepare (workers $workers, limit $limit)"
 "$PY" "$here/prepare_inpaint.py" --workers "$workers" --limit "$limit"

@@ -99,6 +99,9 @@ if a.init == "widen" and ckpt is None:
     unet = widen_unet(UNet2DConditionModel.from_pretrained(str(common.MODEL_DIR / "unet-inpaint"),
                                                            torch_dtype=torch.float32))
     cfg = {k: v for k, v in unet.config.items() if not k.startswith("_")}
+    # Steps count from 0 in the new log; where the widened model started is recorded in its settings.
+    prev = common.json.loads((common.RUNS / "inpaint.json").read_text())
+    a.widened_from = {"log": "inpaint.json", "steps": prev["steps"], "wall_s": prev["wall_s"]}
 else:
     unet = UNet2DConditionModel(**cfg)
 if a.init != "widen" and list(cfg["block_out_channels"]) == list(base.config.block_out_channels):
@@ -124,9 +127,6 @@ elif a.init == "export":
     prev = common.json.loads((common.RUNS / f"{a.log}.json").read_text())
     step, wall0 = prev["steps"], prev["wall_s"]
     rng.seed(step); torch.manual_seed(step)
-if a.init == "widen" and ckpt is None:  # steps count from 0 in the new log; where it started is recorded
-    prev = common.json.loads((common.RUNS / "inpaint.json").read_text())
-    a.widened_from = {"log": "inpaint.json", "steps": prev["steps"], "wall_s": prev["wall_s"]}
 settings = vars(a) | {"device": dev, "unet_config": cfg, "train_images": N, "masks_per_image": K,
                       "positives": {k: len(v) for k, v in groups.items()},
                       "params": sum(p.numel() for p in unet.parameters()), "severity_cuts": D["severity_cuts"]}
