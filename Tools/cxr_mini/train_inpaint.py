@@ -113,7 +113,9 @@ if a.init != "widen" and list(cfg["block_out_channels"]) == list(base.config.blo
 if a.init == "export" and ckpt is None:
     unet.load_state_dict(UNet2DConditionModel.from_pretrained(str(common.MODEL_DIR / "unet-inpaint"),
                                                               torch_dtype=torch.float32).state_dict())
-unet.to(dev)
+# channels_last: the convolutions' preferred layout (9% faster steps on a 2-core Zen 3 for the widened UNet, eager
+# fp32; torch.compile adds 5% more for two minutes of compiling per start: not used).
+unet.to(dev, memory_format=torch.channels_last)
 sched = DDPMScheduler(**{k: v for k, v in common.SCHED_KW.items() if k not in ("steps_offset", "set_alpha_to_one")})
 opt = torch.optim.AdamW(unet.parameters(), lr=a.lr, weight_decay=1e-2)
 ema = copy.deepcopy(unet).requires_grad_(False)
@@ -216,7 +218,8 @@ while time.time() < deadline and not (a.max_steps and step >= a.max_steps):
     ab = alphas[t].view(-1, 1, 1, 1)
     zt = ab.sqrt() * z0 + (1 - ab).sqrt() * noise
     with torch.autocast(dev, dtype=torch.bfloat16, enabled=a.bf16):
-        pred = unet(torch.cat([zt, mk, zm], 1), t, encoder_hidden_states=h).sample.float()
+        x = torch.cat([zt, mk, zm], 1).contiguous(memory_format=torch.channels_last)
+        pred = unet(x, t, encoder_hidden_states=h).sample.float()
     wgt = 1 + (a.inside_weight - 1) * mk
     loss = ((pred - noise) ** 2 * wgt).mean() / wgt.mean()
     frac = min(1.0, (time.time() - t0) / (deadline - t0))
