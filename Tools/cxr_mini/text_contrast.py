@@ -1,0 +1,90 @@
+"""Does a finding's absence sentence point away from its presence sentence, in the text encoder and in the UNet?
+
+An edit's guidance moves along eps(prompt) - eps(negative prompt); a removal asks for "base + absence sentence"
+against "base + presence sentence". CLIP-style encoders are known to place "no X" close to "X". This measures, for
+each target finding, with the base prompt as the origin:
+  text: the cosine between (presence - base) and (absence - base) of the frozen text encoder's last hidden states
+        (77 tokens x width, flattened), and each difference's size relative to the base's;
+  unet: the same cosine between the inpainting UNet's noise predictions inside the finding's mask (training images'
+        latents, masked-image latents and masks from prepare_inpaint.py, noised at t), for images without the finding
+        (where an absence sentence should change nothing) and with it (where it should undo the presence sentence).
+A cosine near +1 with a sizeable absence difference means the absence sentence draws the finding.
+
+    PYTHONPATH=Tools/cxr_mini /work/venv/bin/python Tools/cxr_mini/text_contrast.py [--unet DIR] [--n 24] \
+        [--json OUT.json]
+"""
+import argparse
+import json
+
+import torch
+from diffusers import DDPMScheduler, UNet2DConditionModel
+from transformers import CLIPTextModel, CLIPTokenizer
+
+import common
+import findings
+
+# The presence sentence on the right side where the finding is sided (the right side's mask slot in the training data).
+SLOT = {"cardiomegaly": 0, "pleural-effusion": 1, "pneumothorax": 3}
+
+ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+ap.add_argument("--unet", default=str(common.MODEL_DIR / "unet-inpaint"))
+ap.add_argument("--n", type=int, default=24, help="images per finding and group")
+ap.add_argument("--timesteps", type=int, nargs="+", default=[300, 600])
+ap.add_argument("--json", help="write the figures here")
+a = ap.parse_args()
+torch.set_num_threads(2)
+torch.manual_seed(0)
+
+tok = CLIPTokenizer.from_pretrained(str(common.MODEL_DIR / "tokenizer"))
+text = CLIPTextModel.from_pretrained(str(common.MODEL_DIR / "text_encoder"), torch_dtype=torch.float32).eval()
+unet = UNet2DConditionModel.from_pretrained(a.unet, torch_dtype=torch.float32).eval()
+sched = DDPMScheduler(**{k: v for k, v in common.SCHED_KW.items() if k not in ("steps_offset", "set_alpha_to_one")})
+D = torch.load(common.STATE / "inpaint_data.pt", weights_only=False)
+sf, descs = D["scaling_factor"], D["desc"]
+latents = D["latents"][D["train_idx"]]
+
+
+def embed(caption):
+    ids = tok([caption], padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
+    with torch.no_grad():
+        return text(ids).last_hidden_state[0]
+
+
+def cosine(x, y):
+    return float((x.flatten() @ y.flatten()) / (x.norm() * y.norm()))
+
+
+base = findings.BASE
+out = {"base": base, "unet": a.unet, "findings": {}}
+for fid in findings.TARGETS:
+    side = "right" if findings.BY_ID[fid]["sided"] else None
+    present = f"{base} {findings.presence(fid, side=side)}"
+    absent = f"{base} {findings.absence(fid)}"
+    e = {c: embed(c) for c in (base, present, absent)}
+    dp, dn = e[present] - e[base], e[absent] - e[base]
+    row = {"presence": present, "absence": absent,
+           "text": {"cosine": cosine(dp, dn), "presence_size": float(dp.norm() / e[base].norm()),
+                    "absence_size": float(dn.norm() / e[base].norm())}}
+    groups = {"without": [j for j in range(len(descs)) if all(i != fid for i, _, _ in descs[j])],
+              "with": [j for j in range(len(descs)) if any(i == fid and s in (side, None) for i, s, _ in descs[j])]}
+    for group, idx in groups.items():
+        idx = idx[:a.n]
+        k = SLOT[fid]
+        z0, zm = latents[idx] * sf, D["masked_latents"][idx, k].float() * sf
+        mask = D["masks32"][idx, k].float()[:, None]
+        h = {c: v.expand(len(idx), -1, -1) for c, v in e.items()}
+        for t in a.timesteps:
+            ab = sched.alphas_cumprod[t]
+            zt = ab.sqrt() * z0 + (1 - ab).sqrt() * torch.randn_like(z0)
+            x, tt = torch.cat([zt, mask, zm], 1), torch.full((len(idx),), t)
+            with torch.no_grad():
+                eps = {c: unet(x, tt, encoder_hidden_states=v).sample * mask for c, v in h.items()}
+            up, un = (eps[present] - eps[base]).flatten(1), (eps[absent] - eps[base]).flatten(1)
+            row[f"unet_{group}_t{t}"] = {
+                "cosine_mean": float((up * un).sum(1).div(up.norm(dim=1) * un.norm(dim=1)).mean()),
+                "absence_over_presence": float(un.norm() / up.norm()), "n": len(idx)}
+    out["findings"][fid] = row
+    print(fid, json.dumps({k: v for k, v in row.items() if k not in ("presence", "absence")}))
+if a.json:
+    with open(a.json, "w") as f:
+        json.dump(out, f, indent=1)
