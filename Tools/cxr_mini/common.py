@@ -65,6 +65,14 @@ SCHED_KW = dict(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, be
                 steps_offset=1, clip_sample=False, set_alpha_to_one=False, prediction_type="epsilon")
 
 
+def training_alphas_cumprod():
+    """The DDPM noise schedule's cumulative alphas (1000 timesteps) that the UNets are trained and probed with:
+    SCHED_KW without the sampler-only keys."""
+    from diffusers import DDPMScheduler
+    kw = {k: v for k, v in SCHED_KW.items() if k not in ("steps_offset", "set_alpha_to_one")}
+    return DDPMScheduler(**kw).alphas_cumprod
+
+
 def group_key(row):
     """Key that keeps one patient's images on one side of the split."""
     if row["filename"].startswith("nih_") and row.get("patient_id"):

@@ -17,14 +17,11 @@ import argparse
 import json
 
 import torch
-from diffusers import DDPMScheduler, UNet2DConditionModel
+from diffusers import UNet2DConditionModel
 from transformers import CLIPTextModel, CLIPTokenizer
 
 import common
 import findings
-
-# The presence sentence on the right side where the finding is sided (the right side's mask slot in the training data).
-SLOT = {"cardiomegaly": 0, "pleural-effusion": 1, "pneumothorax": 3}
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("--unet", default=str(common.MODEL_DIR / "unet-inpaint"))
@@ -38,7 +35,7 @@ torch.manual_seed(0)
 tok = CLIPTokenizer.from_pretrained(str(common.MODEL_DIR / "tokenizer"))
 text = CLIPTextModel.from_pretrained(str(common.MODEL_DIR / "text_encoder"), torch_dtype=torch.float32).eval()
 unet = UNet2DConditionModel.from_pretrained(a.unet, torch_dtype=torch.float32).eval()
-sched = DDPMScheduler(**{k: v for k, v in common.SCHED_KW.items() if k not in ("steps_offset", "set_alpha_to_one")})
+alphas = common.training_alphas_cumprod()
 D = torch.load(common.STATE / "inpaint_data.pt", weights_only=False)
 sf, descs = D["scaling_factor"], D["desc"]
 latents = D["latents"][D["train_idx"]]
@@ -69,12 +66,12 @@ for fid in findings.TARGETS:
               "with": [j for j in range(len(descs)) if any(i == fid and s in (side, None) for i, s, _ in descs[j])]}
     for group, idx in groups.items():
         idx = idx[:a.n]
-        k = SLOT[fid]
+        k = D["slots"].index((fid, side))  # the finding's mask (the right side's where it is sided)
         z0, zm = latents[idx] * sf, D["masked_latents"][idx, k].float() * sf
         mask = D["masks32"][idx, k].float()[:, None]
         h = {c: v.expand(len(idx), -1, -1) for c, v in e.items()}
         for t in a.timesteps:
-            ab = sched.alphas_cumprod[t]
+            ab = alphas[t]
             zt = ab.sqrt() * z0 + (1 - ab).sqrt() * torch.randn_like(z0)
             x, tt = torch.cat([zt, mask, zm], 1), torch.full((len(idx),), t)
             with torch.no_grad():

@@ -23,7 +23,7 @@ import argparse, copy, math, os, random, time
 import torch
 import torch.nn.functional as F
 import common, findings
-from diffusers import DDPMScheduler, UNet2DConditionModel
+from diffusers import UNet2DConditionModel
 from transformers import CLIPTextModel, CLIPTokenizer
 
 p = argparse.ArgumentParser()
@@ -116,7 +116,6 @@ if a.init == "export" and ckpt is None:
 # channels_last: the convolutions' preferred layout (9% faster steps on a 2-core Zen 3 for the widened UNet, eager
 # fp32; torch.compile adds 5% more for two minutes of compiling per start: not used).
 unet.to(dev, memory_format=torch.channels_last)
-sched = DDPMScheduler(**{k: v for k, v in common.SCHED_KW.items() if k not in ("steps_offset", "set_alpha_to_one")})
 opt = torch.optim.AdamW(unet.parameters(), lr=a.lr, weight_decay=1e-2)
 ema = copy.deepcopy(unet).requires_grad_(False)
 step, wall0 = 0, 0.0
@@ -133,7 +132,7 @@ settings = vars(a) | {"device": dev, "unet_config": cfg, "train_images": N, "mas
                       "positives": {k: len(v) for k, v in groups.items()},
                       "params": sum(p.numel() for p in unet.parameters()), "severity_cuts": D["severity_cuts"]}
 log = common.RunLog(a.log, settings)
-alphas = sched.alphas_cumprod.to(dev)
+alphas = common.training_alphas_cumprod().to(dev)
 emb_cache = {}
 
 

@@ -11,7 +11,7 @@ import common, prompts
 import argparse, copy, random, time
 import torch
 import torch.nn.functional as F
-from diffusers import DDPMScheduler, UNet2DConditionModel
+from diffusers import UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 p = argparse.ArgumentParser()
@@ -38,7 +38,6 @@ lat = L["latents"] * sf
 tok = CLIPTokenizer.from_pretrained(str(common.STATE / "tokenizer"))
 unet = UNet2DConditionModel(**common.UNET_CONFIG)
 text = CLIPTextModel(CLIPTextConfig(**common.TEXT_CONFIG))
-sched = DDPMScheduler(**{k: v for k, v in common.SCHED_KW.items() if k not in ("steps_offset", "set_alpha_to_one")})
 params = list(unet.parameters()) + list(text.parameters())
 opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=1e-2, betas=(0.9, 0.999))
 ema_u, ema_t = copy.deepcopy(unet).requires_grad_(False), copy.deepcopy(text).requires_grad_(False)
@@ -54,7 +53,7 @@ settings = vars(a) | {"unet_config": common.UNET_CONFIG, "text_config": common.T
                       "params": {"unet": sum(p.numel() for p in unet.parameters()),
                                  "text_encoder": sum(p.numel() for p in text.parameters())}}
 log = common.RunLog("unet", settings)
-alphas = sched.alphas_cumprod
+alphas = common.training_alphas_cumprod()
 t0 = time.time(); deadline = t0 + a.minutes * 60; last_ck = t0; acc = []
 
 
