@@ -10,7 +10,9 @@ resolutions) from scratch instead of going on from the 4-channel one: too slow f
 Input of the UNet: noisy latents (4) + mask at latent size (1) + latents of the masked image (4), as
 StableDiffusionInpaintPipeline feeds it. Warm start: the 4-channel cxr-mini UNet (conv_in's extra 5 input
 channels start at zero, as SD-inpainting was made from SD). The text encoder and VAE are frozen, so the
-4-channel UNet stays valid beside this one. Data: prepare_inpaint.py (six finding-extent masks per image).
+4-channel UNet stays valid beside this one; --train-text trains the encoder too, and the 4-channel UNet with it on
+the same noisy latents and prompts (the whole image), so that all three stay matched (checkpoint and export carry
+all three). Data: prepare_inpaint.py (six finding-extent masks per image).
 Prompts: findings.py, the composer's language ("Frontal chest radiograph." + presence sentences, each target's
 left out a quarter of the time; absence sentences for `--remove`), 10% empty for classifier-free guidance.
 Findings are balanced (see pick()): positives mostly with the mask of their own finding (that is where the model
@@ -52,6 +54,11 @@ p.add_argument("--log", default="inpaint", help="run log runs/LOG.json (a new mo
 p.add_argument("--log-every", type=int, default=25, help="steps between loss prints / log points")
 p.add_argument("--anneal", action="store_true",
                help="cosine-decay the learning rate to 10%% over this run's time budget (a session's last run)")
+p.add_argument("--train-text", action="store_true",
+               help="train the text encoder with this UNet, and the 4-channel UNet (unet/) on the same batches so "
+                    "that it stays valid beside the new encoder; the frozen encoder places a finding's absence "
+                    "sentence near its presence sentence (text_contrast.py). Export writes all three.")
+p.add_argument("--text-lr", type=float, default=1e-4, help="learning rate of the text encoder under --train-text")
 p.add_argument("--init", choices=["unet", "export", "widen"], default="unet",
                help="fresh start from the 4-channel UNet (unet) or from the exported 9-channel one (export: a later "
                     "session whose checkpoint is gone goes on from the committed model; optimizer and EMA restart); "
@@ -82,7 +89,7 @@ slot_of = {("cardiomegaly", None): [0], ("pleural-effusion", "right"): [1], ("pl
 
 tok = CLIPTokenizer.from_pretrained(str(common.MODEL_DIR / "tokenizer"))
 text = CLIPTextModel.from_pretrained(str(common.MODEL_DIR / "text_encoder"), torch_dtype=torch.float32).to(dev)
-text.requires_grad_(False).eval()
+text.requires_grad_(a.train_text).train(a.train_text)
 base = UNet2DConditionModel.from_pretrained(str(common.MODEL_DIR / "unet"), torch_dtype=torch.float32)
 cfg = dict(base.config) | {"in_channels": 9}
 cfg = {k: v for k, v in cfg.items() if not k.startswith("_")}
@@ -116,16 +123,34 @@ if a.init == "export" and ckpt is None:
 # channels_last: the convolutions' preferred layout (9% faster steps on a 2-core Zen 3 for the widened UNet, eager
 # fp32; torch.compile adds 5% more for two minutes of compiling per start: not used).
 unet.to(dev, memory_format=torch.channels_last)
-opt = torch.optim.AdamW(unet.parameters(), lr=a.lr, weight_decay=1e-2)
-ema = copy.deepcopy(unet).requires_grad_(False)
+# Under --train-text the encoder and the 4-channel UNet learn beside this one (each with its own EMA); "scale" is a
+# group's learning rate relative to --lr.
+trained = [unet]
+opt_groups = [{"params": list(unet.parameters()), "scale": 1.0}]
+if a.train_text:
+    assert ckpt is None or "text" in ckpt, "this checkpoint was not trained with --train-text"
+    unet4 = base.to(dev, memory_format=torch.channels_last).train()
+    trained += [text, unet4]
+    opt_groups += [{"params": list(text.parameters()), "scale": a.text_lr / a.lr},
+                {"params": list(unet4.parameters()), "scale": 1.0}]
+else:
+    assert ckpt is None or "text" not in ckpt, "this checkpoint trains the text encoder too: give --train-text"
+opt = torch.optim.AdamW(opt_groups, lr=a.lr, weight_decay=1e-2)
+emas = [copy.deepcopy(m).requires_grad_(False) for m in trained]
+ema = emas[0]
 step, wall0 = 0, 0.0
 if ckpt is not None:
     unet.load_state_dict(ckpt["unet"]); opt.load_state_dict(ckpt["opt"]); ema.load_state_dict(ckpt["ema"])
+    if a.train_text:
+        text.load_state_dict(ckpt["text"]); emas[1].load_state_dict(ckpt["ema_text"])
+        unet4.load_state_dict(ckpt["unet4"]); emas[2].load_state_dict(ckpt["ema_unet4"])
     step, wall0 = ckpt["step"], ckpt["wall"]
     rng.seed(step); torch.manual_seed(step)
 elif a.init == "export":
     # Count on from the committed model's run log, so steps and wall time stay totals across sessions.
-    prev = common.json.loads((common.RUNS / f"{a.log}.json").read_text())
+    # A new log (e.g. the first --train-text run) counts on from the committed model's own log.
+    own = common.RUNS / f"{a.log}.json"
+    prev = common.json.loads((own if own.exists() else common.RUNS / "inpaint.json").read_text())
     step, wall0 = prev["steps"], prev["wall_s"]
     rng.seed(step); torch.manual_seed(step)
 settings = vars(a) | {"device": dev, "unet_config": cfg, "train_images": N, "masks_per_image": K,
@@ -137,6 +162,9 @@ emb_cache = {}
 
 
 def embed(caps):
+    if a.train_text:  # the encoder learns: no cache, gradients flow
+        ids = tok(caps, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
+        return text(ids.to(dev)).last_hidden_state
     out = []
     for c in caps:
         if c not in emb_cache:
@@ -195,14 +223,19 @@ def shifted(picks):
 
 
 def save():
+    extra = {}
+    if a.train_text:
+        extra = {"text": text.state_dict(), "ema_text": emas[1].state_dict(), "unet4": unet4.state_dict(),
+                 "ema_unet4": emas[2].state_dict()}
     common.save_checkpoint({"unet": unet.state_dict(), "opt": opt.state_dict(), "ema": ema.state_dict(), "step": step,
-                "wall": wall0 + time.time() - t0, "config": cfg, "scaling_factor": sf}, ck)
+                "wall": wall0 + time.time() - t0, "config": cfg, "scaling_factor": sf} | extra, ck)
     log.save()
 
 
 step0 = step  # warm-up counts from this run's start (a fresh optimizer after --init export)
-t0 = time.time(); deadline = t0 + a.minutes * 60; last_ck = t0; acc = []
-ema_params, unet_params = list(ema.parameters()), list(unet.parameters())
+t0 = time.time(); deadline = t0 + a.minutes * 60; last_ck = t0; acc = []; acc4 = []
+ema_params = [q for e in emas for q in e.parameters()]
+model_params = [q for m in trained for q in m.parameters()]
 unet.train()
 while time.time() < deadline and not (a.max_steps and step >= a.max_steps):
     picks = [pick() for _ in range(a.batch)]
@@ -221,27 +254,36 @@ while time.time() < deadline and not (a.max_steps and step >= a.max_steps):
         pred = unet(x, t, encoder_hidden_states=h).sample.float()
     wgt = 1 + (a.inside_weight - 1) * mk
     loss = ((pred - noise) ** 2 * wgt).mean() / wgt.mean()
+    if a.train_text:  # the 4-channel UNet on the same noisy latents and prompts, the whole image
+        with torch.autocast(dev, dtype=torch.bfloat16, enabled=a.bf16):
+            pred4 = unet4(zt.contiguous(memory_format=torch.channels_last), t, encoder_hidden_states=h).sample.float()
+        loss4 = F.mse_loss(pred4, noise)
+        acc4.append(loss4.detach())
+        loss = loss + loss4
     frac = min(1.0, (time.time() - t0) / (deadline - t0))
     decay = 0.55 + 0.45 * math.cos(math.pi * frac) if a.anneal else 1.0
     for g in opt.param_groups:
-        g["lr"] = a.lr * min(1.0, (step - step0 + 1) / a.warmup) * decay
+        g["lr"] = a.lr * g["scale"] * min(1.0, (step - step0 + 1) / a.warmup) * decay
     opt.zero_grad(set_to_none=True)
     loss.backward()
-    torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+    for m in trained:
+        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
     opt.step()
     step += 1
     d = min(a.ema, (1 + step) / (10 + step))
     with torch.no_grad():
         if dev == "cuda":  # one fused launch instead of one per tensor
-            torch._foreach_lerp_(ema_params, unet_params, 1 - d)
+            torch._foreach_lerp_(ema_params, model_params, 1 - d)
         else:
-            for pe, pm in zip(ema.parameters(), unet.parameters()):
+            for pe, pm in zip(ema_params, model_params):
                 pe.lerp_(pm, 1 - d)
     acc.append(loss.detach())  # read back at the log points only (a GPU then runs ahead of Python)
     if step % a.log_every == 0:
         wall = wall0 + time.time() - t0
         mean = sum(x.item() for x in acc) / len(acc)
-        log.log(step, wall, loss=mean)
+        # Under --train-text `loss` is the sum of both UNets' losses; `loss_unet` the 4-channel one's share.
+        log.log(step, wall, loss=mean, **({"loss_unet": sum(x.item() for x in acc4) / len(acc4)} if acc4 else {}))
+        acc4 = []
         rate = (step - step0) * a.batch / (time.time() - t0)
         print(f"step {step} wall {wall:.0f}s loss {mean:.4f} ({rate:.0f} samples/s)", flush=True); acc = []
     if time.time() - last_ck > 180:
