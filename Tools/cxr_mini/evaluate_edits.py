@@ -10,7 +10,9 @@ NIH only (labels). For each held-out no-finding image, the CLI at its default se
 `--add pneumothorax`, each with `--null-edit` (same image, seed, strength, region; prompt without the finding);
 for each held-out positive a `--remove` edit with its null edit. The demo classifier (trained on real images only,
 frozen) scores every file: effect = p(edit) - p(null) for the finding's label; scale = the classifier's own gap
-between real held-out positives and negatives. Also: a right-sided effusion's change on each side of the image,
+between real held-out positives and negatives; re-synthesis sensitivity = p(null) - p(input) (0 under the default
+`--detail difference`, whose null edit is the input; with `--extra "--detail off"` what the model's own rendering
+moves). Also: a right-sided effusion's change on each side of the image,
 and the null edits' fidelity to the input (PSNR, sharpness ratio = Laplacian variance null / input), regional
 (default) and `--global`; Frechet distances in the demo classifier's feature space between the default `--add`
 edits (and their null edits, and the inputs) and the real held-out positives of the finding. Runs are cached in --out (rerunning resumes). Figures -> Tools/cxr_mini/runs/edit_eval.json
@@ -142,7 +144,7 @@ edit_fidelity = {"regional": [], "global": []}
 made = {}  # default --add of each finding: (edit paths, null paths), for the Frechet distances
 for finding, side, sev in plan:
     key = finding + (f" {side}" if side else "") + (f" {sev}" if sev else "")
-    eff, right_way, side_change = [], [], []
+    eff, right_way, side_change, sens = [], [], [], []
     for i, r in enumerate(neg):
         args = ["--add", finding] + (["--side", side] if side else []) + (["--severity", sev] if sev else [])
         outcome = run(f"{r['filename'][:-4]}.{key.replace(' ', '_')}", r["path"], args, i)
@@ -152,6 +154,7 @@ for finding, side, sev in plan:
         walls.append(w)
         pe, pn = probs(e), probs(n)
         eff.append(pe[finding] - pn[finding])
+        sens.append(pn[finding] - P[r["filename"]][finding])
         if side == "right":
             d = np.abs(grey(e) - grey(n))
             h, wd = d.shape
@@ -169,7 +172,7 @@ for finding, side, sev in plan:
     g = res["gap"][finding]["gap"]
     res["add"][key] = {"mean_effect": float(np.mean(eff)), "ci95": boot_ci(eff, rng),
                        "right_way": float(np.mean(np.array(eff) > 0)), "effect_over_gap": float(np.mean(eff) / g),
-                       "n": len(eff)}
+                       "resynthesis_sensitivity": float(np.mean(sens)), "n": len(eff)}
     if side_change:
         sc = np.array(side_change)
         res["add"][key]["mean_abs_change_image_left_lower"] = float(sc[:, 0].mean())
@@ -179,19 +182,22 @@ for finding, side, sev in plan:
 remove_sheet = []
 for finding, lab in NIH.items():
     pos = [r for r in rows if lab in r["findings"].split("|")][:a.n]
-    eff = []
+    eff, sens = [], []
     for i, r in enumerate(pos):
         outcome = run(f"{r['filename'][:-4]}.remove_{finding.replace(' ', '_')}", r["path"], ["--remove", finding], i)
         if outcome is None:
             continue
         e, n, w = outcome
-        eff.append(probs(e)[finding] - probs(n)[finding])
+        pn = probs(n)[finding]
+        eff.append(probs(e)[finding] - pn)
+        sens.append(pn - P[r["filename"]][finding])
         if i < 2:
             x, y, z = grey(r["path"]), grey(n), grey(e)
             remove_sheet.append(np.concatenate([x, y, z, np.clip(np.abs(z - y) * 4, 0, 255)], 1))
     res["remove"][finding] = {"mean_effect": float(np.mean(eff)), "ci95": boot_ci(eff, rng),
                               "right_way": float(np.mean(np.array(eff) < 0)),
-                              "effect_over_gap": float(-np.mean(eff) / res["gap"][finding]["gap"]), "n": len(eff)}
+                              "effect_over_gap": float(-np.mean(eff) / res["gap"][finding]["gap"]),
+                              "resynthesis_sensitivity": float(np.mean(sens)), "n": len(eff)}
     print("remove", finding, res["remove"][finding], flush=True)
 
 if not a.skip_global:
