@@ -123,19 +123,17 @@ if a.init == "export" and ckpt is None:
 # channels_last: the convolutions' preferred layout (9% faster steps on a 2-core Zen 3 for the widened UNet, eager
 # fp32; torch.compile adds 5% more for two minutes of compiling per start: not used).
 unet.to(dev, memory_format=torch.channels_last)
-# Under --train-text the encoder and the 4-channel UNet learn beside this one (each with its own EMA); "scale" is a
-# group's learning rate relative to --lr.
-trained = [unet]
-opt_groups = [{"params": list(unet.parameters()), "scale": 1.0}]
+# Under --train-text the encoder and the 4-channel UNet learn beside this one (each with its own EMA and parameter
+# group). lr_scales: each group's learning rate relative to --lr, kept out of the optimizer's state so that a resumed
+# run's --lr/--text-lr apply (load_state_dict would bring back the saved groups' own keys).
+trained, lr_scales = [unet], [1.0]
 if a.train_text:
     assert ckpt is None or "text" in ckpt, "this checkpoint was not trained with --train-text"
     unet4 = base.to(dev, memory_format=torch.channels_last).train()
-    trained += [text, unet4]
-    opt_groups += [{"params": list(text.parameters()), "scale": a.text_lr / a.lr},
-                {"params": list(unet4.parameters()), "scale": 1.0}]
+    trained, lr_scales = [unet, text, unet4], [1.0, a.text_lr / a.lr, 1.0]
 else:
     assert ckpt is None or "text" not in ckpt, "this checkpoint trains the text encoder too: give --train-text"
-opt = torch.optim.AdamW(opt_groups, lr=a.lr, weight_decay=1e-2)
+opt = torch.optim.AdamW([{"params": list(m.parameters())} for m in trained], lr=a.lr, weight_decay=1e-2)
 emas = [copy.deepcopy(m).requires_grad_(False) for m in trained]
 ema = emas[0]
 step, wall0 = 0, 0.0
@@ -262,8 +260,8 @@ while time.time() < deadline and not (a.max_steps and step >= a.max_steps):
         loss = loss + loss4
     frac = min(1.0, (time.time() - t0) / (deadline - t0))
     decay = 0.55 + 0.45 * math.cos(math.pi * frac) if a.anneal else 1.0
-    for g in opt.param_groups:
-        g["lr"] = a.lr * g["scale"] * min(1.0, (step - step0 + 1) / a.warmup) * decay
+    for g, scale in zip(opt.param_groups, lr_scales):
+        g["lr"] = a.lr * scale * min(1.0, (step - step0 + 1) / a.warmup) * decay
     opt.zero_grad(set_to_none=True)
     loss.backward()
     for m in trained:
