@@ -12,8 +12,8 @@ A cosine near +1 with a sizeable absence difference means the absence sentence d
 sentence moves both encoder and UNet in a shared direction, so the same figures for a control sentence (the
 absence sentence of a finding that is not edited here, --control) tell how much of a cosine is that common part.
 
-    PYTHONPATH=Tools/cxr_mini /work/venv/bin/python Tools/cxr_mini/text_contrast.py [--model DIR] [--unet DIR] [--n 24] \
-        [--json OUT.json]
+    PYTHONPATH=Tools/cxr_mini /work/venv/bin/python Tools/cxr_mini/text_contrast.py [--model DIR] [--unet DIR] \
+        [--n 24] [--json OUT.json]
 """
 import argparse
 import json
