@@ -73,6 +73,11 @@ def training_alphas_cumprod():
     return DDPMScheduler(**kw).alphas_cumprod
 
 
+def token_ids(tok, captions):
+    """Token ids of captions as the pipelines feed the text encoder: padded (and cut) to CLIP's 77 positions."""
+    return tok(captions, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
+
+
 def group_key(row):
     """Key that keeps one patient's images on one side of the split."""
     if row["filename"].startswith("nih_") and row.get("patient_id"):

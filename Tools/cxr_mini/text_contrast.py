@@ -34,12 +34,13 @@ ap.add_argument("--control", default=findings.absence("hernia"),
                 help="a sentence unrelated to the target findings (the common direction of any added sentence)")
 ap.add_argument("--json", help="write the figures here")
 a = ap.parse_args()
-a.unet = a.unet or str(common.Path(a.model) / "unet-inpaint")
+model = common.Path(a.model)
+a.unet = a.unet or str(model / "unet-inpaint")
 torch.set_num_threads(2)
 torch.manual_seed(0)
 
-tok = CLIPTokenizer.from_pretrained(str(common.Path(a.model) / "tokenizer"))
-text = CLIPTextModel.from_pretrained(str(common.Path(a.model) / "text_encoder"), torch_dtype=torch.float32).eval()
+tok = CLIPTokenizer.from_pretrained(str(model / "tokenizer"))
+text = CLIPTextModel.from_pretrained(str(model / "text_encoder"), torch_dtype=torch.float32).eval()
 unet = UNet2DConditionModel.from_pretrained(a.unet, torch_dtype=torch.float32).eval()
 alphas = common.training_alphas_cumprod()
 D = torch.load(common.STATE / "inpaint_data.pt", weights_only=False)
@@ -48,9 +49,8 @@ latents = D["latents"][D["train_idx"]]
 
 
 def embed(caption):
-    ids = tok([caption], padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
     with torch.no_grad():
-        return text(ids).last_hidden_state[0]
+        return text(common.token_ids(tok, [caption])).last_hidden_state[0]
 
 
 def cosine(x, y):

@@ -161,14 +161,12 @@ emb_cache = {}
 
 def embed(caps):
     if a.train_text:  # the encoder learns: no cache, gradients flow
-        ids = tok(caps, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
-        return text(ids.to(dev)).last_hidden_state
+        return text(common.token_ids(tok, caps).to(dev)).last_hidden_state
     out = []
     for c in caps:
         if c not in emb_cache:
-            ids = tok([c], padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
             with torch.no_grad():
-                emb_cache[c] = text(ids.to(dev)).last_hidden_state[0]
+                emb_cache[c] = text(common.token_ids(tok, [c]).to(dev)).last_hidden_state[0]
         out.append(emb_cache[c])
     return torch.stack(out)
 

@@ -78,7 +78,7 @@ while time.time() < deadline:
     idx = [rng.choice(train_idx) for _ in range(a.batch)]
     z0 = torch.stack([shift(lat[i:i + 1])[0] for i in idx])
     caps = ["" if rng.random() < a.drop else rng.choice(cands[i]) for i in idx]
-    ids = tok(caps, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
+    ids = common.token_ids(tok, caps)
     t = torch.randint(0, 1000, (a.batch,))
     noise = torch.randn_like(z0)
     ab = alphas[t].view(-1, 1, 1, 1)

@@ -87,8 +87,7 @@ class Renderer:
 
     @torch.no_grad()
     def embed(self, prompts):
-        ids = self.tok(prompts, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
-        return self.text(ids).last_hidden_state
+        return self.text(common.token_ids(self.tok, prompts)).last_hidden_state
 
     @torch.no_grad()
     def __call__(self, z0, prompts, strength, guidance, gen, mask=None, masked=None):
