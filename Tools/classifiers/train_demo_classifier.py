@@ -44,7 +44,15 @@ def held_out(key):
     return int(hashlib.sha256(key.encode()).hexdigest(), 16) % 5 == 0
 
 
+def cxr_mini_held_out(filename, patient_id="", notes=""):
+    """cxr-mini's own held-out split (Tools/cxr_mini/common.py): its edits are evaluated on these images."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cxr_mini"))
+    import common  # the cxr-mini training tools' split, imported so that both sides use the one rule
+    return common.is_heldout({"filename": filename, "patient_id": patient_id, "notes": notes})
+
+
 def load_rows(data):
+    """(path, split key, labels, held out by cxr-mini's split) per usable row."""
     rows = []
     nih = os.path.join(data, "nih-labelled")
     for r in csv.DictReader(open(os.path.join(nih, "labels.csv"))):
@@ -56,7 +64,8 @@ def load_rows(data):
             y["Male"] = 1.0 if r["sex"] == "M" else 0.0
         if r["view"] in ("PA", "AP"):
             y["AP view"] = 1.0 if r["view"] == "AP" else 0.0
-        rows.append((os.path.join(nih, "images", r["filename"]), "nih:" + r["patient_id"], y))
+        rows.append((os.path.join(nih, "images", r["filename"]), "nih:" + r["patient_id"], y,
+                     cxr_mini_held_out(r["filename"], r["patient_id"])))
     c256 = os.path.join(data, "cxr256")
     for r in csv.DictReader(open(os.path.join(c256, "labels.csv"))):
         if r["license_class"] != "permissive" or not r["source"].startswith("ieee8023"):
@@ -68,7 +77,8 @@ def load_rows(data):
             y["AP view"] = 0.0 if r["view"] == "PA" else 1.0
         m = re.search(r"patientid=([^;]+)", r["notes"])
         key = "covid:" + (m.group(1).strip() if m else r["filename"])
-        rows.append((os.path.join(c256, "images", r["filename"]), key, y))
+        rows.append((os.path.join(c256, "images", r["filename"]), key, y,
+                     cxr_mini_held_out(r["filename"], notes=r["notes"])))
     return rows
 
 
@@ -120,7 +130,7 @@ capped at 8, random shifts and contrast jitter; CPU, 2 threads). Data:
   Abnormal/Male/AP view are labelled for them. JSRT and non-permissively licensed images were not used.
 
 Held-out split: a row is held out when sha256(group key) mod 5 == 0, with group key `nih:<patient_id>` (no
-patient is in both splits) or `covid:<patientid>`. {n_train} training / {n_test} held-out images.
+patient is in both splits) or `covid:<patientid>`.{also_held_out} {n_train} training / {n_test} held-out images.
 
 ## Held-out AUROC
 | label | AUROC | positives / labelled |
@@ -134,6 +144,16 @@ sources as training; expect lower performance on other hospitals, scanners and p
 Trained on 128 px images from few sources: it can rely on view, text markers, collimation and source-specific
 processing (e.g. COVID-collection images are mostly abnormal and often AP). That makes it a reasonable
 *subject* for counterfactual shortcut probing, and a poor diagnostic tool.
+"""
+
+# Card text of a --hold-out-cxr-mini run (the classifier that Tools/cxr_mini/evaluate_edits.py scores edits with).
+ALSO_HELD_OUT = """ Also held out: every patient of cxr-mini's held-out split
+(Tools/cxr_mini/common.py `is_heldout`), so that this retrain (`--hold-out-cxr-mini`) never trained on the
+held-out images whose edits Tools/cxr_mini/evaluate_edits.py scores with it."""
+
+EVALUATION_ROLE = """**Role.** Not a model cxr-edit loads: the demo classifier's recipe retrained (`--hold-out-cxr-mini`) to score
+cxr-mini's edits in `Tools/cxr_mini/evaluate_edits.py` on images it never trained on (the shipped demo classifier
+trained on most of cxr-mini's held-out NIH images). Everything below applies to it as to the demo classifier.
 """
 
 
@@ -150,7 +170,12 @@ def write_model_card(out):
                        strides=[l["stride"] for l in layers], params=params, size=cfg["input"]["size"],
                        labels=", ".join(cfg["labels"]), epochs=t["epochs"], n_nih=t.get("nih_images", "1,787"),
                        n_covid=t.get("covid_images", "101"), n_train=t["images"], n_test=t["heldout_images"],
-                       rows=rows, mean=float(np.nanmean(list(cfg["heldout_auroc"].values()))))
+                       rows=rows, mean=float(np.nanmean(list(cfg["heldout_auroc"].values()))),
+                       also_held_out=ALSO_HELD_OUT if "cxr-mini" in t["split"] else "")
+    if "cxr-mini" in t["split"]:
+        title, _, rest = text.partition("\n")
+        text = (title.replace("cxr-demo-classifier", "cxr-mini evaluation classifier") + "\n\n" + EVALUATION_ROLE
+                + rest)
     with open(os.path.join(out, "MODEL_CARD.md"), "w") as f:
         f.write(text)
 
@@ -162,25 +187,31 @@ def main():
     ap.add_argument("--out", default="Models/cxr-demo-classifier")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--hold-out-cxr-mini", action="store_true",
+                    help="also hold out cxr-mini's held-out patients: the classifier that scores cxr-mini's edits "
+                         "(Tools/cxr_mini/evaluate_edits.py) must not have trained on the images it scores")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="torch and numpy seed (the shipped model and the evaluation classifier use 0; other seeds "
+                         "show how much a result depends on the one classifier that scores it)")
     args = ap.parse_args()
     if args.card_only:
         write_model_card(args.out)
         return
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     torch.use_deterministic_algorithms(True)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(args.seed)
 
     rows = load_rows(args.data)
     t0 = time.time()
-    X = np.stack([preprocess(p) for p, _, _ in rows]).astype(np.float32)
+    X = np.stack([preprocess(p) for p, *_ in rows]).astype(np.float32)
     Y = np.zeros((len(rows), len(LABELS)), np.float32)
     M = np.zeros((len(rows), len(LABELS)), np.float32)
-    for i, (_, _, y) in enumerate(rows):
+    for i, (_, _, y, _) in enumerate(rows):
         for k, v in y.items():
             Y[i, LABELS.index(k)] = v
             M[i, LABELS.index(k)] = 1
-    test = np.array([held_out(k) for _, k, _ in rows])
+    test = np.array([held_out(k) or (args.hold_out_cxr_mini and mini) for _, k, _, mini in rows])
     print(f"{len(rows)} images ({test.sum()} held out), loaded in {time.time() - t0:.1f}s", flush=True)
     for j, lab in enumerate(LABELS):
         tr = (M[~test, j] == 1)
@@ -252,10 +283,12 @@ def main():
         "output": "sigmoid",
         "heldout_auroc": {k: round(v, 4) for k, v in aucs.items()},
         "heldout_counts": counts,
-        "training": {"epochs": args.epochs, "images": int((~test).sum()), "heldout_images": int(test.sum()),
-                     "nih_images": sum(1 for _, k, _ in rows if k.startswith("nih:")),
-                     "covid_images": sum(1 for _, k, _ in rows if k.startswith("covid:")),
-                     "split": "sha256(group key) % 5 == 0 is held out; key nih:<patient_id> or covid:<patientid>",
+        "training": {"epochs": args.epochs, **({"seed": args.seed} if args.seed else {}), "images": int((~test).sum()), "heldout_images": int(test.sum()),
+                     "nih_images": sum(1 for _, k, *_ in rows if k.startswith("nih:")),
+                     "covid_images": sum(1 for _, k, *_ in rows if k.startswith("covid:")),
+                     "split": "sha256(group key) % 5 == 0 is held out; key nih:<patient_id> or covid:<patientid>"
+                              + ("; cxr-mini's held-out patients too (common.is_heldout)" if args.hold_out_cxr_mini
+                                 else ""),
                      "data": ["nih-labelled (NIH ChestX-ray14 subset)", "cxr256 permissive rows (COVID-19 image data collection)"]},
     }
     with open(os.path.join(args.out, "config.json"), "w") as f:

@@ -22,6 +22,9 @@ STATE = Path(os.environ.get("CXR_STATE", "/work/train-state"))
 RUNS = Path(os.environ.get("CXR_RUNS", REPO / "Tools" / "cxr_mini" / "runs"))
 MODEL_DIR = REPO / "Models" / "cxr-mini"
 DOC_IMG = REPO / "docs" / "images" / "model"
+# The classifier that scores the edits: the demo classifier's recipe retrained with this split's held-out patients
+# held out too (train_demo_classifier.py --hold-out-cxr-mini), so it never trained on an image it scores.
+EVAL_CLASSIFIER = REPO / "Tools" / "cxr_mini" / "eval-classifier"
 
 def cpu_has_bf16():
     """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); elsewhere torch emulates it, slowly."""

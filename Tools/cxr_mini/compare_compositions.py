@@ -14,8 +14,9 @@ then composes the output from the input x, the raw edit e, the raw null edit n a
   full      x + (e - rt)
   nulldiff  x + (e - n) (--detail difference, NullDifference); the null edit is then x
   bounded   nulldiff clamped between x and e
-and scores edit and null with the demo classifier: effect = p(edit) - p(null); fidelity of both to x.
-Figures -> OUT_DIR/result.json; Tools/cxr_mini/runs/composition_compare_quick.json holds the December 2026 run.
+and scores edit and null with the retrained demo classifier (common.EVAL_CLASSIFIER): effect = p(edit) - p(null);
+fidelity of both to x. Figures -> OUT_DIR/result.json; Tools/cxr_mini/runs/composition_compare_quick.json holds the
+December 2026 run (scored then with Models/cxr-demo-classifier).
 """
 import json, subprocess, sys
 from pathlib import Path
@@ -36,7 +37,7 @@ OUT.mkdir(parents=True, exist_ok=True)
 MODEL = common.REPO / "Models" / "cxr-mini"
 LAB = {"cardiomegaly": "Cardiomegaly", "pleural effusion": "Effusion", "pneumothorax": "Pneumothorax"}
 clf = demo_cnn.DemoCNN()
-demo_cnn.load_state(clf, load_file(str(common.REPO / "Models" / "cxr-demo-classifier" / "model.safetensors"))).eval()
+demo_cnn.load_state(clf, load_file(str(common.EVAL_CLASSIFIER / "model.safetensors"))).eval()
 
 
 def probs(img):

@@ -8,8 +8,9 @@ The method is ../shared/docs/EVALUATION.md's. Images: the model's held-out split
 NIH only (labels). For each held-out no-finding image, the CLI at its default settings makes
 `--add cardiomegaly` (mild, moderate, severe), `--add "pleural effusion"` (small, moderate, large; both sides) and
 `--add pneumothorax`, each with `--null-edit` (same image, seed, strength, region; prompt without the finding);
-for each held-out positive a `--remove` edit with its null edit. The demo classifier (trained on real images only,
-frozen) scores every file: effect = p(edit) - p(null) for the finding's label; scale = the classifier's own gap
+for each held-out positive a `--remove` edit with its null edit. The demo classifier, retrained on real images only
+without the held-out patients (Tools/cxr_mini/eval-classifier; the shipped one trained on most of them), scores
+every file: effect = p(edit) - p(null) for the finding's label; scale = the classifier's own gap
 between real held-out positives and negatives; re-synthesis sensitivity = p(null) - p(input) (0 under the default
 `--detail difference`, whose null edit is the input; with `--extra "--detail off"` what the model's own rendering
 moves). Also: a right-sided effusion's change on each side of the image,
@@ -18,7 +19,7 @@ and the null edits' fidelity to the input (PSNR, sharpness ratio = Laplacian var
 edits (and their null edits, and the inputs) and the real held-out positives of the finding. Runs are cached in --out (rerunning resumes). Figures -> Tools/cxr_mini/runs/edit_eval.json
 (or --json), contact sheet (input | null edit | edit | 4 x |edit - null|) -> docs/images/model/edits.png.
 """
-import argparse, json, random, shlex, subprocess, sys, time
+import argparse, hashlib, json, random, shlex, subprocess, sys, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -39,6 +40,14 @@ p.add_argument("--sheet", default=str(common.DOC_IMG / "edits.png"))
 p.add_argument("--remove-sheet", default=str(common.DOC_IMG / "removals.png"),
                help="input | null edit | --remove edit | 4 x |edit - null| for 2 held-out positives of each finding")
 p.add_argument("--skip-global", action="store_true")
+p.add_argument("--classifier", default=str(common.EVAL_CLASSIFIER),
+               help="the scoring classifier's folder (demo CNN layout: model.safetensors, config.json); default: "
+                    "the demo classifier retrained without this split's held-out patients (Models/cxr-demo-classifier "
+                    "trained on 109 of the 142 held-out NIH images)")
+p.add_argument("--panel", nargs="*", default=[],
+               help="more classifier folders (e.g. the --classifier recipe under other seeds: train_demo_classifier.py "
+                    "--hold-out-cxr-mini --seed S) that score the same edits too: how much a figure owes to one "
+                    "classifier")
 p.add_argument("--removals-only", action="store_true", help="only the --remove edits (e.g. with --extra \"--strength 1\")")
 p.add_argument("--quick", action="store_true",
                help="a check during training: the default --add of each finding and the removals, no severities, "
@@ -49,7 +58,17 @@ OUT.mkdir(parents=True, exist_ok=True)
 LAB = {"cardiomegaly": "Cardiomegaly", "pleural effusion": "Effusion", "pneumothorax": "Pneumothorax"}
 NIH = {"cardiomegaly": "Cardiomegaly", "pleural effusion": "Effusion", "pneumothorax": "Pneumothorax"}
 clf = demo_cnn.DemoCNN()
-demo_cnn.load_state(clf, load_file(str(common.REPO / "Models" / "cxr-demo-classifier" / "model.safetensors"))).eval()
+demo_cnn.load_state(clf, load_file(str(Path(a.classifier) / "model.safetensors"))).eval()
+CLF_SPLIT = json.loads((Path(a.classifier) / "config.json").read_text())["training"]["split"]
+
+
+def classifier_trained_on(row):
+    """Whether the scoring classifier trained on this NIH row (its split: train_demo_classifier.py's rule, plus
+    cxr-mini's held-out patients for a --hold-out-cxr-mini retrain). A classifier scores the images it trained on
+    more confidently, so its gap on them is not the gap of real findings it has not seen."""
+    pid = str(int(row["filename"].split("_")[1]))
+    held = int(hashlib.sha256(f"nih:{pid}".encode()).hexdigest(), 16) % 5 == 0
+    return not (held or ("cxr-mini" in CLF_SPLIT and common.is_heldout(row)))
 
 
 def probs(path):
@@ -118,8 +137,11 @@ def boot_ci(v, rng, b=2000):
 
 rows = [r for r in common.load_rows() if r["heldout"] and r["filename"].startswith("nih_")]
 neg = [r for r in rows if r["findings"] == "No Finding"][:a.n]
-res = {"images": {"no_finding": len(neg)}, "settings": {"extra": a.extra, "binary": a.bin}, "add": {}, "remove": {},
-       "gap": {}}
+res = {"images": {"no_finding": len(neg)},
+       "settings": {"extra": a.extra, "binary": a.bin, "classifier": a.classifier, "classifier_split": CLF_SPLIT},
+       "add": {}, "remove": {}, "gap": {}, "gap_unseen": {},
+       "classifier_trained_on": {"held_out_images": sum(map(classifier_trained_on, rows)), "of": len(rows),
+                                 "no_finding_edited": sum(map(classifier_trained_on, neg)), "of_edited": len(neg)}}
 rng = np.random.default_rng(0)
 # The classifier's own gap on real held-out images.
 P = {r["filename"]: probs(r["path"]) for r in rows}
@@ -127,7 +149,16 @@ for k, lab in NIH.items():
     pos = [P[r["filename"]][k] for r in rows if lab in r["findings"].split("|")]
     ng = [P[r["filename"]][k] for r in rows if lab not in r["findings"].split("|")]
     res["gap"][k] = {"gap": float(np.mean(pos) - np.mean(ng)), "positives": len(pos), "negatives": len(ng)}
-print("gap", res["gap"], flush=True)
+# The same gap over every NIH image the classifier never trained on (cxr-mini's training images included: a gap is
+# the classifier's, not the model's), a larger sample than the held-out split alone.
+unseen = [r for r in common.load_rows() if r["filename"].startswith("nih_") and not classifier_trained_on(r)]
+P.update({r["filename"]: probs(r["path"]) for r in unseen if r["filename"] not in P})
+for k, lab in NIH.items():
+    pos = [P[r["filename"]][k] for r in unseen if lab in r["findings"].split("|")]
+    ng = [P[r["filename"]][k] for r in unseen if lab not in r["findings"].split("|")]
+    res["gap_unseen"][k] = {"gap": float(np.mean(pos) - np.mean(ng)), "positives": len(pos), "negatives": len(ng)}
+print("gap", res["gap"], "gap on images the classifier never trained on", res["gap_unseen"],
+      "classifier trained on", res["classifier_trained_on"], flush=True)
 
 plan = [("cardiomegaly", None, sev) for sev in ["mild", "moderate", "severe", None]] + \
        [("pleural effusion", None, sev) for sev in ["small", "moderate", "large", None]] + \
@@ -142,6 +173,7 @@ sheet, fidelity, walls = [], {"regional": [], "global": []}, []
 # difference the null edit is the input itself, so this is where what else an edit changes shows.
 edit_fidelity = {"regional": [], "global": []}
 made = {}  # default --add of each finding: (edit paths, null paths), for the Frechet distances
+pairs = {"add": {}, "remove": {}}  # (edit, null, input) paths per key, for the --panel classifiers
 for finding, side, sev in plan:
     key = finding + (f" {side}" if side else "") + (f" {sev}" if sev else "")
     eff, right_way, side_change, sens = [], [], [], []
@@ -152,6 +184,7 @@ for finding, side, sev in plan:
             continue
         e, n, w = outcome
         walls.append(w)
+        pairs["add"].setdefault(key, []).append((e, n))
         pe, pn = probs(e), probs(n)
         eff.append(pe[finding] - pn[finding])
         sens.append(pn[finding] - P[r["filename"]][finding])
@@ -172,6 +205,7 @@ for finding, side, sev in plan:
     g = res["gap"][finding]["gap"]
     res["add"][key] = {"mean_effect": float(np.mean(eff)), "ci95": boot_ci(eff, rng),
                        "right_way": float(np.mean(np.array(eff) > 0)), "effect_over_gap": float(np.mean(eff) / g),
+                       "effect_over_gap_unseen": float(np.mean(eff) / res["gap_unseen"][finding]["gap"]),
                        "resynthesis_sensitivity": float(np.mean(sens)), "n": len(eff)}
     if side_change:
         sc = np.array(side_change)
@@ -188,6 +222,7 @@ for finding, lab in NIH.items():
         if outcome is None:
             continue
         e, n, w = outcome
+        pairs["remove"].setdefault(finding, []).append((e, n))
         pn = probs(n)[finding]
         eff.append(probs(e)[finding] - pn)
         sens.append(pn - P[r["filename"]][finding])
@@ -197,6 +232,7 @@ for finding, lab in NIH.items():
     res["remove"][finding] = {"mean_effect": float(np.mean(eff)), "ci95": boot_ci(eff, rng),
                               "right_way": float(np.mean(np.array(eff) < 0)),
                               "effect_over_gap": float(-np.mean(eff) / res["gap"][finding]["gap"]),
+                              "effect_over_gap_unseen": float(-np.mean(eff) / res["gap_unseen"][finding]["gap"]),
                               "resynthesis_sensitivity": float(np.mean(sens)), "n": len(eff)}
     print("remove", finding, res["remove"][finding], flush=True)
 
@@ -238,6 +274,34 @@ for finding, (edits, nulls) in made.items():
         "inputs_to_real_positives": metrics.frechet(fi, pos, ref), "null_edits_to_inputs": metrics.frechet(fn, fi, ref),
         "n_edits": len(edits), "n_real_positives": len(pos)}
     print("frechet", finding, res["frechet_demo_features"][finding], flush=True)
+
+# The same edits scored by each --panel classifier: its own gap (held-out split) and the effect over it; the panel's
+# mean beside the main classifier's figure says how much that figure owes to one training run of the scorer.
+if a.panel:
+    res["panel"] = {"classifiers": a.panel, "add": {}, "remove": {}}
+    for folder in a.panel:
+        c = demo_cnn.DemoCNN()
+        demo_cnn.load_state(c, load_file(str(Path(folder) / "model.safetensors"))).eval()
+
+        def score(path, k):
+            with torch.no_grad():
+                pr = torch.sigmoid(c(torch.from_numpy(demo_cnn.preprocess(str(path)))[None]))[0]
+            return pr[demo_cnn.LABELS.index(LAB[k])].item()
+        gaps = {}
+        for k, lab in NIH.items():
+            pos = [score(r["path"], k) for r in rows if lab in r["findings"].split("|")]
+            ng = [score(r["path"], k) for r in rows if lab not in r["findings"].split("|")]
+            gaps[k] = float(np.mean(pos) - np.mean(ng))
+        for kind, sign in [("add", 1), ("remove", -1)]:
+            for key, ps in pairs[kind].items():
+                finding = next(f for f in NIH if key.startswith(f))
+                eff = [score(e, finding) - score(n, finding) for e, n in ps]
+                res["panel"][kind].setdefault(key, []).append(sign * float(np.mean(eff)) / gaps[finding])
+    for kind in ["add", "remove"]:
+        for key, v in res["panel"][kind].items():
+            res[kind][key]["effect_over_gap_panel_mean"] = float(np.mean(v))
+            print("panel", kind, key, "effect/gap", [round(x, 3) for x in v], "mean", round(float(np.mean(v)), 3),
+                  flush=True)
 res["seconds_per_edit_with_null_mean"] = float(np.mean(walls))
 res["skipped_weak_fit"] = skipped
 Path(a.json).write_text(json.dumps(res, indent=1))

@@ -4,8 +4,8 @@ Run: nice -n 10 /work/venv/bin/python Tools/cxr_mini/quick_eval.py [--n 12] [--s
 Takes the current EMA weights in /work/train-state/inpaint.pt, and for n held-out no-finding NIH images makes,
 per target finding, an `--add` edit and its null edit (same seed, strength, mask; prompt without the finding)
 inside the finding's default extent placed at the atlas frame (no fit), pastes the input back outside the mask,
-and scores both with the demo classifier: effect = p(edit) - p(null). Writes a contact sheet
-(input | null | edit | 4x|edit - null|) to /work/train-state/quick_eval.png. The figures that count are made
+and scores both with the retrained demo classifier (common.EVAL_CLASSIFIER): effect = p(edit) - p(null). Writes a
+contact sheet (input | null | edit | 4x|edit - null|) to /work/train-state/quick_eval.png. The figures that count are made
 by evaluate_edits.py through the real CLI.
 """
 import argparse, sys
@@ -40,7 +40,7 @@ pipe = StableDiffusionInpaintPipeline(
     requires_safety_checker=False)
 pipe.set_progress_bar_config(disable=True)
 clf = demo_cnn.DemoCNN()
-demo_cnn.load_state(clf, load_file(str(common.REPO / "Models" / "cxr-demo-classifier" / "model.safetensors"))).eval()
+demo_cnn.load_state(clf, load_file(str(common.EVAL_CLASSIFIER / "model.safetensors"))).eval()
 LAB = {"cardiomegaly": "Cardiomegaly", "pleural-effusion": "Effusion", "pneumothorax": "Pneumothorax"}
 
 
