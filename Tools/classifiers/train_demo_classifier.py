@@ -283,7 +283,8 @@ def main():
         "output": "sigmoid",
         "heldout_auroc": {k: round(v, 4) for k, v in aucs.items()},
         "heldout_counts": counts,
-        "training": {"epochs": args.epochs, **({"seed": args.seed} if args.seed else {}), "images": int((~test).sum()), "heldout_images": int(test.sum()),
+        "training": {"epochs": args.epochs, **({"seed": args.seed} if args.seed else {}),
+                     "images": int((~test).sum()), "heldout_images": int(test.sum()),
                      "nih_images": sum(1 for _, k, *_ in rows if k.startswith("nih:")),
                      "covid_images": sum(1 for _, k, *_ in rows if k.startswith("covid:")),
                      "split": "sha256(group key) % 5 == 0 is held out; key nih:<patient_id> or covid:<patientid>"

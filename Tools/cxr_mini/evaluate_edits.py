@@ -19,7 +19,7 @@ and the null edits' fidelity to the input (PSNR, sharpness ratio = Laplacian var
 edits (and their null edits, and the inputs) and the real held-out positives of the finding. Runs are cached in --out (rerunning resumes). Figures -> Tools/cxr_mini/runs/edit_eval.json
 (or --json), contact sheet (input | null edit | edit | 4 x |edit - null|) -> docs/images/model/edits.png.
 """
-import argparse, hashlib, json, random, shlex, subprocess, sys, time
+import argparse, json, random, shlex, subprocess, sys, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -29,6 +29,7 @@ import common, metrics
 
 sys.path.insert(0, str(common.REPO / "Tools" / "classifiers"))
 import demo_cnn  # noqa: E402
+from train_demo_classifier import held_out as classifier_held_out  # noqa: E402  (the classifiers' own split rule)
 
 p = argparse.ArgumentParser()
 p.add_argument("--n", type=int, default=24)
@@ -66,8 +67,9 @@ def classifier_trained_on(row):
     """Whether the scoring classifier trained on this NIH row (its split: train_demo_classifier.py's rule, plus
     cxr-mini's held-out patients for a --hold-out-cxr-mini retrain). A classifier scores the images it trained on
     more confidently, so its gap on them is not the gap of real findings it has not seen."""
-    pid = str(int(row["filename"].split("_")[1]))
-    held = int(hashlib.sha256(f"nih:{pid}".encode()).hexdigest(), 16) % 5 == 0
+    if row["dataset"] != "nih-labelled":
+        return False  # its NIH images are nih-labelled's (an NIH image only in cxr256 was never among them)
+    held = classifier_held_out("nih:" + row["patient_id"])
     return not (held or ("cxr-mini" in CLF_SPLIT and common.is_heldout(row)))
 
 
@@ -173,7 +175,7 @@ sheet, fidelity, walls = [], {"regional": [], "global": []}, []
 # difference the null edit is the input itself, so this is where what else an edit changes shows.
 edit_fidelity = {"regional": [], "global": []}
 made = {}  # default --add of each finding: (edit paths, null paths), for the Frechet distances
-pairs = {"add": {}, "remove": {}}  # (edit, null, input) paths per key, for the --panel classifiers
+pairs = {"add": {}, "remove": {}}  # (edit, null) paths per key, for the --panel classifiers
 for finding, side, sev in plan:
     key = finding + (f" {side}" if side else "") + (f" {sev}" if sev else "")
     eff, right_way, side_change, sens = [], [], [], []
