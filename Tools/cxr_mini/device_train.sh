@@ -18,10 +18,11 @@
 #   --device D     cuda or cpu [cuda]                              --minutes M  training time [6]
 #   --deadline M   the whole job's budget: training is cut so that the export still fits [9]
 #   --batch B      [128 on cuda, 4 on cpu]                         --limit N   first N training images only [all]
-#   --width W      1: go on from the committed unet-inpaint (--init export, runs/inpaint.json);
-#                  2 (or more): a wider UNet from scratch (--init unet --width W, runs/inpaint-wW.json);
-#                  widen: the committed unet-inpaint made twice as wide with the same function, then trained
-#                  (--init widen, runs/inpaint_widened_gpu.json; widen.py) [1]
+#   --width W      2 (or more): a wider UNet from scratch (--init unet --width W, runs/inpaint-wW.json) [2];
+#                  1: go on from the committed unet-inpaint (--init export --omit 0, runs/inpaint_widened.json,
+#                  its log since it is the widened one); it must travel, and with it the tree is too large for the
+#                  device tool since December 7, 2026 (device_slim.sh takes it out): a CPU dry run only.
+#                  (widen, the committed one made twice as wide, is gone: it is widened already.)
 #   --no-anneal    keep the learning rate flat (default: cosine decay to 10%, as a session's last run)
 #   -- ARGS        passed on to train_inpaint.py (e.g. -- --lr 6e-4 --removal 0.2)
 set -euo pipefail
@@ -30,7 +31,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 PY=${PY:-python3}
 pack=$repo/.device-pack whl=$repo/.whl work=/tmp/cxr-device result=${OUT:-} device=cuda
-minutes=6 deadline=9 batch="" limit=0 width=1 anneal=--anneal
+minutes=6 deadline=9 batch="" limit=0 width=2 anneal=--anneal
 extra=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -45,6 +46,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 result=${result:-$work/result}
+if [ "$width" = widen ]; then
+  echo "device_train.sh: --width widen is gone: the committed unet-inpaint is the widened one already" >&2; exit 2
+fi
+if [ "$width" = 1 ] && [ ! -f "$repo/Models/cxr-mini/unet-inpaint/diffusion_pytorch_model.safetensors" ]; then
+  echo "device_train.sh: --width 1 goes on from Models/cxr-mini/unet-inpaint, which is not in this tree" \
+       "(device_slim.sh out takes it out: with it the tree does not fit the device tool); use --width 2" >&2; exit 2
+fi
 rm -rf "$work/shared" "$work/state" "$work/runs" "$work/model"
 mkdir -p "$work" "$result"
 say() { echo "[device_train ${SECONDS}s] $*"; }
@@ -77,16 +85,14 @@ say "unpack"
 export CXR_SHARED=$work/shared CXR_STATE=$work/state CXR_RUNS=$work/runs
 mkdir -p "$CXR_RUNS"
 if [ "$width" = 1 ]; then
-  log=inpaint train_args=(--init export)
-elif [ "$width" = widen ]; then
-  log=inpaint_widened_gpu train_args=(--init widen)
+  log=inpaint_widened train_args=(--init export --omit 0)
 else
   log=inpaint-w$width train_args=(--init unet --width "$width")
 fi
-# The committed model's run log: --init export counts steps and wall time on from it (the copy is what comes back),
-# --init widen records where it started. Fresh starts (--width 2 or more, widen) write a log of their own, which
-# must not resume a committed one: their steps start at 0 again.
-cp "$here/runs/inpaint.json" "$CXR_RUNS/"
+# The committed model's run log: --init export counts steps and wall time on from it (the copy is what comes back).
+# Fresh starts (--width 2 or more) write a log of their own, which must not resume a committed one: their steps
+# start at 0 again.
+cp "$here/runs/inpaint.json" "$here/runs/inpaint_widened.json" "$CXR_RUNS/"
 
 say "prepare (workers $workers, limit $limit)"
 "$PY" "$here/prepare_inpaint.py" --workers "$workers" --limit "$limit"
