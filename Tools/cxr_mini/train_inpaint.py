@@ -102,6 +102,12 @@ elif a.init == "export":  # the committed shape (the 4-channel one's, unless a w
     cfg = {k: v for k, v in UNet2DConditionModel.load_config(str(common.MODEL_DIR / "unet-inpaint")).items()
            if not k.startswith("_")}
 if a.init == "widen" and ckpt is None:
+    # The committed unet-inpaint has been the widened one since December 7, 2026: widening it again would give a
+    # 66M-parameter UNet far over the model folder's 60 MB.
+    committed = UNet2DConditionModel.load_config(str(common.MODEL_DIR / "unet-inpaint"))["block_out_channels"]
+    if list(committed) != list(base.config.block_out_channels):
+        raise SystemExit(f"--init widen: the committed unet-inpaint is already wider than unet/ ({list(committed)}); "
+                         "go on from it with --init export")
     from widen import widen_unet
     unet = widen_unet(UNet2DConditionModel.from_pretrained(str(common.MODEL_DIR / "unet-inpaint"),
                                                            torch_dtype=torch.float32))
