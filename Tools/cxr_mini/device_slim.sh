@@ -2,7 +2,7 @@
 # Makes the working tree small enough to travel to a lent GPU machine with the training pack, and restores it.
 #
 # Why: the device tool sends the whole working tree (tracked files, untracked files git does not ignore, carried
-# paths) and refuses more than 64 MiB in all. The tracked tree alone is ~60 MiB, so the pack (.device-pack, 18 MiB at
+# paths) and refuses more than 64 MiB in all. The tracked tree alone is ~86 MiB, so the pack (.device-pack, 18 MiB at
 # --quality 80) and the diffusers wheel (.whl, 6 MiB) only fit once the folders device_train.sh never reads are
 # out of the tree for the call: test fixtures, doc pictures, samples, the CLIP vocabulary, the demo classifier, and
 # (since the shipped inpainting UNet became the widened one, 31.5 MiB, December 7 2026) Models/cxr-mini/unet-inpaint:
