@@ -35,6 +35,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from demo_cnn import DemoCNN, LABELS, LAYERS, SIZE, export_state, preprocess  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cxr_mini"))
+import common as cxr_mini_common  # noqa: E402  (cxr-mini's split rule, so that both sides use the one rule)
 
 FINDING_LABELS = ["Atelectasis", "Cardiomegaly", "Effusion", "Infiltration", "Pneumothorax", "Edema",
                   "Pneumonia", "Nodule", "Mass"]
@@ -46,9 +48,7 @@ def held_out(key):
 
 def cxr_mini_held_out(filename, patient_id="", notes=""):
     """cxr-mini's own held-out split (Tools/cxr_mini/common.py): its edits are evaluated on these images."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cxr_mini"))
-    import common  # the cxr-mini training tools' split, imported so that both sides use the one rule
-    return common.is_heldout({"filename": filename, "patient_id": patient_id, "notes": notes})
+    return cxr_mini_common.is_heldout({"filename": filename, "patient_id": patient_id, "notes": notes})
 
 
 def load_rows(data):

@@ -58,8 +58,13 @@ OUT = Path(a.out)
 OUT.mkdir(parents=True, exist_ok=True)
 LAB = {"cardiomegaly": "Cardiomegaly", "pleural effusion": "Effusion", "pneumothorax": "Pneumothorax"}
 NIH = {"cardiomegaly": "Cardiomegaly", "pleural effusion": "Effusion", "pneumothorax": "Pneumothorax"}
-clf = demo_cnn.DemoCNN()
-demo_cnn.load_state(clf, load_file(str(Path(a.classifier) / "model.safetensors"))).eval()
+
+
+def load_classifier(folder):
+    return demo_cnn.load_state(demo_cnn.DemoCNN(), load_file(str(Path(folder) / "model.safetensors"))).eval()
+
+
+clf = load_classifier(a.classifier)
 CLF_SPLIT = json.loads((Path(a.classifier) / "config.json").read_text())["training"]["split"]
 
 
@@ -73,11 +78,22 @@ def classifier_trained_on(row):
     return not (held or ("cxr-mini" in CLF_SPLIT and common.is_heldout(row)))
 
 
-def probs(path):
+def probs(path, model=None):
+    """p of each target finding's label for one image, by the scoring classifier (or `model`)."""
     x = torch.from_numpy(demo_cnn.preprocess(str(path)))[None]
     with torch.no_grad():
-        pr = torch.sigmoid(clf(x))[0]
+        pr = torch.sigmoid((model or clf)(x))[0]
     return {k: pr[demo_cnn.LABELS.index(v)].item() for k, v in LAB.items()}
+
+
+def gaps(P, rows):
+    """A classifier's own gap per finding: mean p on the rows' real positives minus on the rest (P: file -> probs)."""
+    out = {}
+    for k, lab in NIH.items():
+        pos = [P[r["filename"]][k] for r in rows if lab in r["findings"].split("|")]
+        ng = [P[r["filename"]][k] for r in rows if lab not in r["findings"].split("|")]
+        out[k] = {"gap": float(np.mean(pos) - np.mean(ng)), "positives": len(pos), "negatives": len(ng)}
+    return out
 
 
 def features(path):
@@ -147,18 +163,12 @@ res = {"images": {"no_finding": len(neg)},
 rng = np.random.default_rng(0)
 # The classifier's own gap on real held-out images.
 P = {r["filename"]: probs(r["path"]) for r in rows}
-for k, lab in NIH.items():
-    pos = [P[r["filename"]][k] for r in rows if lab in r["findings"].split("|")]
-    ng = [P[r["filename"]][k] for r in rows if lab not in r["findings"].split("|")]
-    res["gap"][k] = {"gap": float(np.mean(pos) - np.mean(ng)), "positives": len(pos), "negatives": len(ng)}
+res["gap"] = gaps(P, rows)
 # The same gap over every NIH image the classifier never trained on (cxr-mini's training images included: a gap is
 # the classifier's, not the model's), a larger sample than the held-out split alone.
 unseen = [r for r in common.load_rows() if r["filename"].startswith("nih_") and not classifier_trained_on(r)]
 P.update({r["filename"]: probs(r["path"]) for r in unseen if r["filename"] not in P})
-for k, lab in NIH.items():
-    pos = [P[r["filename"]][k] for r in unseen if lab in r["findings"].split("|")]
-    ng = [P[r["filename"]][k] for r in unseen if lab not in r["findings"].split("|")]
-    res["gap_unseen"][k] = {"gap": float(np.mean(pos) - np.mean(ng)), "positives": len(pos), "negatives": len(ng)}
+res["gap_unseen"] = gaps(P, unseen)
 print("gap", res["gap"], "gap on images the classifier never trained on", res["gap_unseen"],
       "classifier trained on", res["classifier_trained_on"], flush=True)
 
@@ -282,23 +292,13 @@ for finding, (edits, nulls) in made.items():
 if a.panel:
     res["panel"] = {"classifiers": a.panel, "add": {}, "remove": {}}
     for folder in a.panel:
-        c = demo_cnn.DemoCNN()
-        demo_cnn.load_state(c, load_file(str(Path(folder) / "model.safetensors"))).eval()
-
-        def score(path, k):
-            with torch.no_grad():
-                pr = torch.sigmoid(c(torch.from_numpy(demo_cnn.preprocess(str(path)))[None]))[0]
-            return pr[demo_cnn.LABELS.index(LAB[k])].item()
-        gaps = {}
-        for k, lab in NIH.items():
-            pos = [score(r["path"], k) for r in rows if lab in r["findings"].split("|")]
-            ng = [score(r["path"], k) for r in rows if lab not in r["findings"].split("|")]
-            gaps[k] = float(np.mean(pos) - np.mean(ng))
+        c = load_classifier(folder)
+        g = gaps({r["filename"]: probs(r["path"], c) for r in rows}, rows)
         for kind, sign in [("add", 1), ("remove", -1)]:
             for key, ps in pairs[kind].items():
                 finding = next(f for f in NIH if key.startswith(f))
-                eff = [score(e, finding) - score(n, finding) for e, n in ps]
-                res["panel"][kind].setdefault(key, []).append(sign * float(np.mean(eff)) / gaps[finding])
+                eff = [probs(e, c)[finding] - probs(n, c)[finding] for e, n in ps]
+                res["panel"][kind].setdefault(key, []).append(sign * float(np.mean(eff)) / g[finding]["gap"])
     for kind in ["add", "remove"]:
         for key, v in res["panel"][kind].items():
             res[kind][key]["effect_over_gap_panel_mean"] = float(np.mean(v))
