@@ -19,17 +19,14 @@ and the null edits' fidelity to the input (PSNR, sharpness ratio = Laplacian var
 edits (and their null edits, and the inputs) and the real held-out positives of the finding. Runs are cached in --out (rerunning resumes). Figures -> Tools/cxr_mini/runs/edit_eval.json
 (or --json), contact sheet (input | null edit | edit | 4 x |edit - null|) -> docs/images/model/edits.png.
 """
-import argparse, json, random, shlex, subprocess, sys, time
+import argparse, json, shlex, subprocess, sys, time
 from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from safetensors.torch import load_file
-import common, metrics
-
-sys.path.insert(0, str(common.REPO / "Tools" / "classifiers"))
-import demo_cnn  # noqa: E402
-from train_demo_classifier import held_out as classifier_held_out  # noqa: E402  (the classifiers' own split rule)
+import common, metrics, scoring
+from scoring import LAB, demo_cnn, gaps, load_classifier
+from train_demo_classifier import held_out as classifier_held_out  # the classifiers' own split rule
 
 p = argparse.ArgumentParser()
 p.add_argument("--n", type=int, default=24)
@@ -56,13 +53,6 @@ p.add_argument("--quick", action="store_true",
 a = p.parse_args()
 OUT = Path(a.out)
 OUT.mkdir(parents=True, exist_ok=True)
-LAB = {"cardiomegaly": "Cardiomegaly", "pleural effusion": "Effusion", "pneumothorax": "Pneumothorax"}
-NIH = {"cardiomegaly": "Cardiomegaly", "pleural effusion": "Effusion", "pneumothorax": "Pneumothorax"}
-
-
-def load_classifier(folder):
-    return demo_cnn.load_state(demo_cnn.DemoCNN(), load_file(str(Path(folder) / "model.safetensors"))).eval()
-
 
 clf = load_classifier(a.classifier)
 CLF_SPLIT = json.loads((Path(a.classifier) / "config.json").read_text())["training"]["split"]
@@ -80,20 +70,7 @@ def classifier_trained_on(row):
 
 def probs(path, model=None):
     """p of each target finding's label for one image, by the scoring classifier (or `model`)."""
-    x = torch.from_numpy(demo_cnn.preprocess(str(path)))[None]
-    with torch.no_grad():
-        pr = torch.sigmoid((model or clf)(x))[0]
-    return {k: pr[demo_cnn.LABELS.index(v)].item() for k, v in LAB.items()}
-
-
-def gaps(P, rows):
-    """A classifier's own gap per finding: mean p on the rows' real positives minus on the rest (P: file -> probs)."""
-    out = {}
-    for k, lab in NIH.items():
-        pos = [P[r["filename"]][k] for r in rows if lab in r["findings"].split("|")]
-        ng = [P[r["filename"]][k] for r in rows if lab not in r["findings"].split("|")]
-        out[k] = {"gap": float(np.mean(pos) - np.mean(ng)), "positives": len(pos), "negatives": len(ng)}
-    return out
+    return scoring.probs(path, model or clf)
 
 
 def features(path):
@@ -226,7 +203,7 @@ for finding, side, sev in plan:
     print(key, res["add"][key], flush=True)
 
 remove_sheet = []
-for finding, lab in NIH.items():
+for finding, lab in LAB.items():
     pos = [r for r in rows if lab in r["findings"].split("|")][:a.n]
     eff, sens = [], []
     for i, r in enumerate(pos):
@@ -278,7 +255,7 @@ real = {r["filename"]: features(r["path"]) for r in rows}
 ref = np.stack(list(real.values()))
 res["frechet_demo_features"] = {}
 for finding, (edits, nulls) in made.items():
-    pos = np.stack([real[r["filename"]] for r in rows if NIH[finding] in r["findings"].split("|")])
+    pos = np.stack([real[r["filename"]] for r in rows if LAB[finding] in r["findings"].split("|")])
     fe, fn = np.stack([features(p) for p in edits]), np.stack([features(p) for p in nulls])
     fi = np.stack([real[r["filename"]] for r in neg])
     res["frechet_demo_features"][finding] = {
@@ -296,7 +273,7 @@ if a.panel:
         g = gaps({r["filename"]: probs(r["path"], c) for r in rows}, rows)
         for kind, sign in [("add", 1), ("remove", -1)]:
             for key, ps in pairs[kind].items():
-                finding = next(f for f in NIH if key.startswith(f))
+                finding = next(f for f in LAB if key.startswith(f))
                 eff = [probs(e, c)[finding] - probs(n, c)[finding] for e, n in ps]
                 res["panel"][kind].setdefault(key, []).append(sign * float(np.mean(eff)) / g[finding]["gap"])
     for kind in ["add", "remove"]:

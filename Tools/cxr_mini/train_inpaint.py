@@ -18,6 +18,8 @@ left out a quarter of the time; absence sentences for `--remove`), 10% empty for
 Findings are balanced (see pick()): positives mostly with the mask of their own finding (that is where the model
 must learn to draw it), removal examples (a negative with the finding's mask and its absence sentence), the rest
 uniform.
+--swap: region swaps between patients (pick(), shifted()): the finding's area of a positive filled from a negative
+under the absence sentence, and the other way round, so the sentence, not the rest of the film, decides the area.
 Loss: epsilon MSE, weighted --inside-weight x inside the mask (outside, the masked-image latents give the answer away).
 Checkpoint: /work/train-state/inpaint.pt every 3 minutes; log: Tools/cxr_mini/runs/inpaint.json.
 """
@@ -46,6 +48,11 @@ p.add_argument("--omit", type=float, default=0.25,
 p.add_argument("--absent", type=float, default=0.4, help="chance of pertinent-negative sentences on other images")
 p.add_argument("--removal", type=float, default=0.15,
                help="share of removal examples (a negative, a finding's mask, its absence sentence); at most 0.375")
+p.add_argument("--swap", type=float, default=0.0,
+               help="share of removal and finding examples whose region comes from another patient: a positive "
+                    "whose finding's area holds a negative's latents, with the absence sentence (what --remove asks "
+                    "where the rest of the film still looks ill), and a negative holding a positive's area, with the "
+                    "presence sentence")
 p.add_argument("--resume", action="store_true", help="go on from STATE/inpaint.pt (its own config: --width is ignored)")
 p.add_argument("--width", type=int, default=1,
                help="channel multiplier of a fresh start (1 = the 4-channel UNet's shape, warm-started from it; "
@@ -178,35 +185,74 @@ def embed(caps):
 
 
 def pick():
-    """(image, mask slot, absent finding): balanced over the target findings, mostly with the finding's own mask.
+    """(image, mask slot, absent finding, swap): balanced over the target findings, mostly with the finding's mask.
 
     A quarter of each batch are cardiomegaly positives, a quarter effusion positives, an eighth pneumothorax
     positives; --removal (default 15%) are removal examples (an image without a target finding, with that
     finding's mask and its absence sentence: what a `--remove` edit asks the model to paint); the rest are uniform.
+    Under --swap that share of the removal and positive examples is swapped: swap = (donor image, finding), whose
+    latents fill the mask (shifted()). Unswapped, a removal example's context never shows the finding and a
+    positive's always does, so the model learns to paint what the context predicts; a `--remove` edit asks for
+    healthy tissue beside an ill-looking film, an `--add` edit for the finding beside a healthy one.
     """
     u = rng.random()
     if 0.625 <= u < 0.625 + a.removal:
         fid = rng.choice(findings.TARGETS)
+        if a.swap and groups[fid] and rng.random() < a.swap:
+            # Swapped: a positive's context around a negative's region (the target), the absence sentence.
+            host = rng.choice(groups[fid])
+            return host, slot_for(host, fid), fid, (rng.choice(lacking[fid]), fid)
         j = rng.choice(lacking[fid])
         slot = 0 if fid == "cardiomegaly" else slot_of[(fid, rng.choice(["right", "left"]))][0]
-        return j, slot, fid
+        return j, slot, fid, None
     fid = "cardiomegaly" if u < 0.25 else "pleural-effusion" if u < 0.5 else "pneumothorax" if u < 0.625 else None
     if fid is None or not groups[fid]:
-        return rng.randrange(N), rng.randrange(K), None
+        return rng.randrange(N), rng.randrange(K), None, None
     j = rng.choice(groups[fid])
     if rng.random() < 0.25:
-        return j, rng.randrange(K), None
-    side = next(s for i, s, _ in descs[j] if i == fid)
+        return j, rng.randrange(K), None, None
+    if a.swap and rng.random() < a.swap:
+        # Swapped: a negative's context around this positive's region at its own side (the target), its sentence.
+        return rng.choice(lacking[fid]), slot_for(j, fid), None, (j, fid)
+    return j, slot_for(j, fid), None, None
+
+
+def slot_for(j, fid):
+    """The mask slot of fid on image j: its own side where the boxes give one, else either side."""
     if fid == "cardiomegaly":
-        return j, 0, None
+        return 0
+    side = next((s for i, s, _ in descs[j] if i == fid), None)
     if side in (None, "bilateral"):
         side = rng.choice(["right", "left"])
-    return j, slot_of[(fid, side)][0], None
+    return slot_of[(fid, side)][0]
+
+
+def described(j, absent, swap):
+    """What the image of a pick shows: its own findings; a swapped removal without the removed finding; a swapped
+    finding example with the donor's entry for the finding (side and severity)."""
+    if swap is None or absent is not None:
+        return [d for d in descs[j] if d[0] != absent]
+    donor, fid = swap
+    return [d for d in descs[j] if d[0] != fid] + [d for d in descs[donor] if d[0] == fid]
+
+
+BINOMIAL5 = torch.tensor([1.0, 4, 6, 4, 1], device=dev)
+BINOMIAL5 = (BINOMIAL5[:, None] * BINOMIAL5[None] / 256)[None, None]
+
+
+def soft_inside(m):
+    """A latent-size mask (B x 1 x 32 x 32) shrunk by one latent pixel and blurred over two: 1 well inside, falling
+    to 0 across the border, under 0.07 outside it (the outside belongs to the host, whose latents it shows)."""
+    shrunk = -F.max_pool2d(-m, 3, stride=1, padding=1)
+    return F.conv2d(F.pad(shrunk, (2, 2, 2, 2), mode="replicate"), BINOMIAL5)
 
 
 def shifted(picks):
     """Latents, masked-image latents and masks of the picks, each example shifted by -1..1 latent pixels
-    (about 8 px; the same shift for its three tensors), edge padded.
+    (about 8 px; the same shift for its three tensors), edge padded. A swapped pick's latents are its own outside
+    the mask and its donor's inside, blended over soft_inside() (decoded, such a blend is a plausible film with
+    the donor's tissue in the area; a hard switch between two films' latents decodes to a checkerboard seam). The
+    masked-image latents stay the host's: the blend leaves the outside as it was.
 
     One gather for the whole batch (a GPU would otherwise spend its time on 3 x batch tiny copies); the same
     random draws in the same order and the same values as shifting example by example.
@@ -214,7 +260,12 @@ def shifted(picks):
     off = torch.tensor([(rng.randint(-1, 1), rng.randint(-1, 1)) for _ in picks], device=dev) + 1  # B x (dy, dx)
     j = torch.tensor([p[0] for p in picks], device=dev)
     k = torch.tensor([p[1] for p in picks], device=dev)
-    x = F.pad(torch.cat([lat[j], mlat[j, k], m32[j, k][:, None]], 1), (1, 1, 1, 1), mode="replicate")
+    z = lat[j]
+    if any(p[3] is not None for p in picks):
+        donor = torch.tensor([p[0] if p[3] is None else p[3][0] for p in picks], device=dev)
+        inside = soft_inside(m32[j, k][:, None].float())
+        z = z * (1 - inside) + lat[donor] * inside
+    x = F.pad(torch.cat([z, mlat[j, k], m32[j, k][:, None]], 1), (1, 1, 1, 1), mode="replicate")
     n, c = x.shape[:2]
     ar = torch.arange(32, device=dev)
     rows = (off[:, 0, None] + ar)[:, None, :, None].expand(n, c, 32, 34)
@@ -243,7 +294,7 @@ while time.time() < deadline and not (a.max_steps and step >= a.max_steps):
     picks = [pick() for _ in range(a.batch)]
     z0, zm, mk = shifted(picks)
     caps = ["" if rng.random() < a.drop else findings.training_prompt(
-        descs[j], rng, absent_p=a.absent, omit_p=a.omit, absent=f) for j, _, f in picks]
+        described(j, f, d), rng, absent_p=a.absent, omit_p=a.omit, absent=f) for j, _, f, d in picks]
     h = embed(caps)
     t = torch.randint(0, a.t_max, (a.batch,), device=dev)
     full = torch.rand(a.batch, device=dev) < a.t_full
