@@ -34,11 +34,18 @@ p.add_argument("--classifier", default=str(common.EVAL_CLASSIFIER))
 p.add_argument("--json", default=str(common.RUNS / "region_oracle.json"))
 p.add_argument("--sheet", default="", help="also a contact sheet: input | control | oracle (one donor each) | area, "
                "for the first image of each finding and kind")
+p.add_argument("--vae", action="store_true",
+               help="round-trip every composite through the bundled model's VAE before scoring: does the VAE carry "
+                    "what the area holds, or is the ceiling lower for any rendering of this model?")
 p.add_argument("--model-eval", default=str(common.RUNS / "edit_eval.json"),
                help="the model's own evaluation, whose effect/gap is printed beside the ceiling")
 a = p.parse_args()
 EDITS = Path(a.edits)
 clf = scoring.load_classifier(a.classifier)
+if a.vae:
+    import torch
+    from diffusers import AutoencoderKL
+    vae = AutoencoderKL.from_pretrained(str(common.MODEL_DIR / "vae")).eval()
 
 
 def grey(path):
@@ -53,7 +60,17 @@ def repainted(edit, src):
     return np.clip(ndimage.gaussian_filter(area.astype(np.float64), 2.0), 0, 1)
 
 
+def round_trip(img):
+    """The image as the model's VAE renders it (encode, decode; grey in all three channels)."""
+    x = torch.from_numpy((img / 127.5 - 1).astype(np.float32))[None, None].expand(1, 3, -1, -1)
+    with torch.no_grad():
+        y = vae.decode(vae.encode(x).latent_dist.mean).sample
+    return ((y[0].mean(0).clamp(-1, 1) + 1) * 127.5).numpy()
+
+
 def p_of(img, finding, tmp):
+    if a.vae:
+        img = round_trip(img)
     f = Path(tmp) / "x.png"
     Image.fromarray(np.clip(np.rint(img), 0, 255).astype(np.uint8)).save(f)
     return scoring.probs(f, clf)[finding]
@@ -64,7 +81,7 @@ neg = [r for r in rows if r["findings"] == "No Finding"]
 P = {r["filename"]: scoring.probs(r["path"], clf) for r in rows}
 gap = scoring.gaps(P, rows)
 model = json.loads(Path(a.model_eval).read_text()) if Path(a.model_eval).exists() else {}
-res = {"settings": {"edits": str(EDITS), "donors": a.donors, "classifier": a.classifier}, "gap": gap,
+res = {"settings": {"edits": str(EDITS), "donors": a.donors, "classifier": a.classifier, "vae": a.vae}, "gap": gap,
        "add": {}, "remove": {}}
 rng = np.random.default_rng(0)
 sheet = []
