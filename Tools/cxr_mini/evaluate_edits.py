@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from PIL import Image
 import common, metrics, scoring
-from scoring import LAB, demo_cnn, gaps, load_classifier
+from scoring import LAB, demo_cnn, gaps, has, load_classifier
 from train_demo_classifier import held_out as classifier_held_out  # the classifiers' own split rule
 
 p = argparse.ArgumentParser()
@@ -203,8 +203,8 @@ for finding, side, sev in plan:
     print(key, res["add"][key], flush=True)
 
 remove_sheet = []
-for finding, lab in LAB.items():
-    pos = [r for r in rows if lab in r["findings"].split("|")][:a.n]
+for finding in LAB:
+    pos = [r for r in rows if has(r, finding)][:a.n]
     eff, sens = [], []
     for i, r in enumerate(pos):
         outcome = run(f"{r['filename'][:-4]}.remove_{finding.replace(' ', '_')}", r["path"], ["--remove", finding], i)
@@ -255,7 +255,7 @@ real = {r["filename"]: features(r["path"]) for r in rows}
 ref = np.stack(list(real.values()))
 res["frechet_demo_features"] = {}
 for finding, (edits, nulls) in made.items():
-    pos = np.stack([real[r["filename"]] for r in rows if LAB[finding] in r["findings"].split("|")])
+    pos = np.stack([real[r["filename"]] for r in rows if has(r, finding)])
     fe, fn = np.stack([features(p) for p in edits]), np.stack([features(p) for p in nulls])
     fi = np.stack([real[r["filename"]] for r in neg])
     res["frechet_demo_features"][finding] = {

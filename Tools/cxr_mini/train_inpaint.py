@@ -203,8 +203,7 @@ def pick():
             host = rng.choice(groups[fid])
             return host, slot_for(host, fid), fid, (rng.choice(lacking[fid]), fid)
         j = rng.choice(lacking[fid])
-        slot = 0 if fid == "cardiomegaly" else slot_of[(fid, rng.choice(["right", "left"]))][0]
-        return j, slot, fid, None
+        return j, slot_for(j, fid), fid, None  # j lacks fid: either side
     fid = "cardiomegaly" if u < 0.25 else "pleural-effusion" if u < 0.5 else "pneumothorax" if u < 0.625 else None
     if fid is None or not groups[fid]:
         return rng.randrange(N), rng.randrange(K), None, None
