@@ -20,6 +20,10 @@ must learn to draw it), removal examples (a negative with the finding's mask and
 uniform.
 --swap: region swaps between patients (pick(), shifted()): the finding's area of a positive filled from a negative
 under the absence sentence, and the other way round, so the sentence, not the rest of the film, decides the area.
+--translate: effusion and pneumothorax removal examples that start where a `--remove` edit starts, from the
+positive's own noisy latents (the opacity in them), and are asked under the absence sentence for the composite that
+--swap makes (a negative's area inside the mask): ordinary denoising examples never show noisy latents holding a
+finding with a target without it, so the model kept the opacity whatever the prompt said.
 Loss: epsilon MSE, weighted --inside-weight x inside the mask (outside, the masked-image latents give the answer away).
 Checkpoint: /work/train-state/inpaint.pt every 3 minutes; log: Tools/cxr_mini/runs/inpaint.json.
 """
@@ -53,6 +57,12 @@ p.add_argument("--swap", type=float, default=0.0,
                     "whose finding's area holds a negative's latents, with the absence sentence (what --remove asks "
                     "where the rest of the film still looks ill), and a negative holding a positive's area, with the "
                     "presence sentence")
+p.add_argument("--translate", type=float, default=0.0,
+               help="share of the effusion and pneumothorax removal examples that start from a positive: the noisy "
+                    "latents are the positive's own (its finding and all, as a --remove edit's are), the target its "
+                    "finding's area filled from a negative (as --swap), the prompt the absence sentence")
+p.add_argument("--translate-t-min", type=int, default=300,
+               help="timesteps of translation examples lie in [this, --t-max): below it the target's noise blows up")
 p.add_argument("--resume", action="store_true", help="go on from STATE/inpaint.pt (its own config: --width is ignored)")
 p.add_argument("--width", type=int, default=1,
                help="channel multiplier of a fresh start (1 = the 4-channel UNet's shape, warm-started from it; "
@@ -72,6 +82,7 @@ p.add_argument("--init", choices=["unet", "export", "widen"], default="unet",
                     "widen: the exported one made twice as wide with the same function (widen.py), a new log")
 a = p.parse_args()
 assert 0 <= a.removal <= 0.375, "--removal must lie in [0, 0.375]"
+assert not (a.swap and a.translate), "--swap and --translate are two ways to make a removal's target: give one"
 assert a.width == 1 or a.init == "unet", "--width is a fresh start; --init export/widen set the shape themselves"
 assert a.init != "widen" or a.log != "inpaint", "a widened model keeps its own run log (--log NAME)"
 torch.set_num_threads(int(os.environ.get("CXR_THREADS", "2")))
@@ -202,6 +213,10 @@ def pick():
             # Swapped: a positive's context around a negative's region (the target), the absence sentence.
             host = rng.choice(groups[fid])
             return host, slot_for(host, fid), fid, (rng.choice(lacking[fid]), fid)
+        if a.translate and fid in TRANSLATED and rng.random() < a.translate:
+            # Translation: the positive's own noisy latents, a negative's area as the target, the absence sentence.
+            host = rng.choice(groups[fid])
+            return host, slot_for(host, fid), fid, (rng.choice(lacking[fid]), fid, "translate")
         j = rng.choice(lacking[fid])
         return j, slot_for(j, fid), fid, None  # j lacks fid: either side
     fid = "cardiomegaly" if u < 0.25 else "pleural-effusion" if u < 0.5 else "pneumothorax" if u < 0.625 else None
@@ -214,6 +229,15 @@ def pick():
         # Swapped: a negative's context around this positive's region at its own side (the target), its sentence.
         return rng.choice(lacking[fid]), slot_for(j, fid), None, (j, fid)
     return j, slot_for(j, fid), None, None
+
+
+# Translation is for the lung findings: their removals fail because the model keeps the opacity its noisy latents
+# show (region_oracle.py: real tissue there would move the scorer by half the gap); the heart's removal works.
+TRANSLATED = ("pleural-effusion", "pneumothorax")
+
+
+def translated(p):
+    return p[3] is not None and len(p[3]) == 3
 
 
 def slot_for(j, fid):
@@ -231,7 +255,7 @@ def described(j, absent, swap):
     finding example with the donor's entry for the finding (side and severity)."""
     if swap is None or absent is not None:
         return [d for d in descs[j] if d[0] != absent]
-    donor, fid = swap
+    donor, fid = swap[:2]
     return [d for d in descs[j] if d[0] != fid] + [d for d in descs[donor] if d[0] == fid]
 
 
@@ -247,7 +271,7 @@ def soft_inside(m):
 
 
 def shifted(picks):
-    """Latents, masked-image latents and masks of the picks, each example shifted by -1..1 latent pixels
+    """Latents (the target), masked-image latents, masks and, where a pick is a translation, the hosts' latents, each example shifted by -1..1 latent pixels
     (about 8 px; the same shift for its three tensors), edge padded. A swapped pick's latents are its own outside
     the mask and its donor's inside, blended over soft_inside() (decoded, such a blend is a plausible film with
     the donor's tissue in the area; a hard switch between two films' latents decodes to a checkerboard seam). The
@@ -259,19 +283,21 @@ def shifted(picks):
     off = torch.tensor([(rng.randint(-1, 1), rng.randint(-1, 1)) for _ in picks], device=dev) + 1  # B x (dy, dx)
     j = torch.tensor([p[0] for p in picks], device=dev)
     k = torch.tensor([p[1] for p in picks], device=dev)
-    z = lat[j]
+    z = host = lat[j]
     if any(p[3] is not None for p in picks):
         donor = torch.tensor([p[0] if p[3] is None else p[3][0] for p in picks], device=dev)
         inside = soft_inside(m32[j, k][:, None].float())
         z = z * (1 - inside) + lat[donor] * inside
-    x = F.pad(torch.cat([z, mlat[j, k], m32[j, k][:, None]], 1), (1, 1, 1, 1), mode="replicate")
+    parts = [z, mlat[j, k], m32[j, k][:, None]] + ([host] if any(translated(p) for p in picks) else [])
+    x = F.pad(torch.cat(parts, 1), (1, 1, 1, 1), mode="replicate")
     n, c = x.shape[:2]
     ar = torch.arange(32, device=dev)
     rows = (off[:, 0, None] + ar)[:, None, :, None].expand(n, c, 32, 34)
     x = x.gather(2, rows)
     cols = (off[:, 1, None] + ar)[:, None, None, :].expand(n, c, 32, 32)
     x = x.gather(3, cols)
-    return x[:, :4].contiguous(), x[:, 4:8].contiguous(), x[:, 8:9].contiguous()
+    # The fourth tensor: the hosts' own latents, where translation examples draw their noisy latents from.
+    return x[:, :4].contiguous(), x[:, 4:8].contiguous(), x[:, 8:9].contiguous(), x[:, 9:].contiguous()
 
 
 def save():
@@ -291,21 +317,33 @@ model_params = [q for m in trained for q in m.parameters()]
 unet.train()
 while time.time() < deadline and not (a.max_steps and step >= a.max_steps):
     picks = [pick() for _ in range(a.batch)]
-    z0, zm, mk = shifted(picks)
-    caps = ["" if rng.random() < a.drop else findings.training_prompt(
-        described(j, f, d), rng, absent_p=a.absent, omit_p=a.omit, absent=f) for j, _, f, d in picks]
+    z0, zm, mk, zh = shifted(picks)
+    # A translation example always keeps its sentence (the draw is made all the same): an empty prompt that removed
+    # the finding would teach the unconditional branch, and with it every guided edit, to remove it.
+    caps = ["" if rng.random() < a.drop and not translated(p) else findings.training_prompt(
+        described(p[0], p[2], p[3]), rng, absent_p=a.absent, omit_p=a.omit, absent=p[2]) for p in picks]
     h = embed(caps)
     t = torch.randint(0, a.t_max, (a.batch,), device=dev)
     full = torch.rand(a.batch, device=dev) < a.t_full
     t = torch.where(full, torch.randint(0, 1000, (a.batch,), device=dev), t)
+    tr = [i for i, p in enumerate(picks) if translated(p)]
+    if tr:
+        t[tr] = torch.randint(a.translate_t_min, a.t_max, (len(tr),), device=dev)
     noise = torch.randn_like(z0)
     ab = alphas[t].view(-1, 1, 1, 1)
     zt = ab.sqrt() * z0 + (1 - ab).sqrt() * noise
+    target = noise
+    if tr:
+        # Noisy latents from the host (the finding still in them), the target the noise that leads from them to the
+        # composite: predicting it is predicting the composite, x0 = (zt - sqrt(1 - ab) eps) / sqrt(ab).
+        zt[tr] = ab[tr].sqrt() * zh[tr] + (1 - ab[tr]).sqrt() * noise[tr]
+        target = noise.clone()
+        target[tr] = (zt[tr] - ab[tr].sqrt() * z0[tr]) / (1 - ab[tr]).sqrt()
     with torch.autocast(dev, dtype=torch.bfloat16, enabled=a.bf16):
         x = torch.cat([zt, mk, zm], 1).contiguous(memory_format=torch.channels_last)
         pred = unet(x, t, encoder_hidden_states=h).sample.float()
     wgt = 1 + (a.inside_weight - 1) * mk
-    loss = ((pred - noise) ** 2 * wgt).mean() / wgt.mean()
+    loss = ((pred - target) ** 2 * wgt).mean() / wgt.mean()
     if a.train_text:  # the 4-channel UNet on the same noisy latents and prompts, the whole image
         with torch.autocast(dev, dtype=torch.bfloat16, enabled=a.bf16):
             pred4 = unet4(zt.contiguous(memory_format=torch.channels_last), t, encoder_hidden_states=h).sample.float()
