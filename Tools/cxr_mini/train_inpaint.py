@@ -42,7 +42,8 @@ p.add_argument("--warmup", type=int, default=200)
 p.add_argument("--ema", type=float, default=0.999)
 p.add_argument("--drop", type=float, default=0.1)
 p.add_argument("--inside-weight", type=float, default=3.0)
-p.add_argument("--bf16", action="store_true", help="bf16 autocast (fp32 weights and optimizer; CPUs with AVX512-BF16/AMX, GPUs)")
+p.add_argument("--bf16", action="store_true",
+               help="bf16 autocast (fp32 weights and optimizer; CPUs with AVX512-BF16/AMX, GPUs)")
 p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps in total (0 = time limit only)")
 p.add_argument("--t-max", type=int, default=1000,
                help="draw most timesteps below this (regional edits start at strength 0.8, i.e. t < 800)")
@@ -237,6 +238,7 @@ TRANSLATED = ("pleural-effusion", "pneumothorax")
 
 
 def translated(p):
+    """Whether a pick is a translation example (pick() marks its swap entry with a third element)."""
     return p[3] is not None and len(p[3]) == 3
 
 
@@ -271,11 +273,11 @@ def soft_inside(m):
 
 
 def shifted(picks):
-    """Latents (the target), masked-image latents, masks and, where a pick is a translation, the hosts' latents, each example shifted by -1..1 latent pixels
-    (about 8 px; the same shift for its three tensors), edge padded. A swapped pick's latents are its own outside
-    the mask and its donor's inside, blended over soft_inside() (decoded, such a blend is a plausible film with
-    the donor's tissue in the area; a hard switch between two films' latents decodes to a checkerboard seam). The
-    masked-image latents stay the host's: the blend leaves the outside as it was.
+    """Latents (the target), masked-image latents, masks and, where a pick is a translation, the hosts' own latents,
+    each example shifted by -1..1 latent pixels (about 8 px; the same shift for all its tensors), edge padded. A
+    swapped pick's latents are its own outside the mask and its donor's inside, blended over soft_inside() (decoded,
+    such a blend is a plausible film with the donor's tissue in the area; a hard switch between two films' latents
+    decodes to a checkerboard seam). The masked-image latents stay the host's: the blend leaves the outside as it was.
 
     One gather for the whole batch (a GPU would otherwise spend its time on 3 x batch tiny copies); the same
     random draws in the same order and the same values as shifting example by example.

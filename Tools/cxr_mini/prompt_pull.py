@@ -1,0 +1,79 @@
+"""How far the prompt moves the inpainting UNet's prediction where a `--remove` edit starts.
+
+A regional `--remove` edit noises the input's own latents (strength 0.8), so its noisy latents still hold the
+finding's opacity. This script takes 12 training positives of a right pleural effusion, noises their latents to
+t = 700 and t = 500, and lets the UNet predict the clean latents (x0) under the absence sentence, the base prompt
+and the presence sentence. Each prediction is measured inside the right-effusion mask along the mean latent
+difference between effusion positives and negatives there (the positives' mean, the negatives' mean and the
+hosts' own value are printed beside it). A model that obeys the prompt moves towards the negatives' mean under the
+absence sentence; one that keeps what the noisy latents hold stays at the hosts' value under all three.
+
+Run: python prompt_pull.py MODEL   (MODEL: a model folder's unet-inpaint/, or a train_inpaint.py checkpoint; then
+     --weights ema|unet picks the averaged or the raw weights)
+"""
+import argparse, random
+from pathlib import Path
+import torch
+import common
+from diffusers import UNet2DConditionModel
+from transformers import CLIPTextModel, CLIPTokenizer
+
+p = argparse.ArgumentParser()
+p.add_argument("model")
+p.add_argument("--weights", choices=["ema", "unet"], default="ema")
+a = p.parse_args()
+torch.set_num_threads(1)
+D = torch.load(common.STATE / "inpaint_data.pt", weights_only=False)
+sf = D["scaling_factor"]
+lat = D["latents"][D["train_idx"]] * sf
+mlat = D["masked_latents"].float() * sf
+m32 = D["masks32"].float()
+descs = D["desc"]
+if Path(a.model).is_dir():
+    unet = UNet2DConditionModel.from_pretrained(a.model, torch_dtype=torch.float32)
+else:
+    c = torch.load(a.model, map_location="cpu", weights_only=False)
+    unet = UNet2DConditionModel(**c["config"])
+    unet.load_state_dict(c[a.weights])
+unet.eval()
+tok = CLIPTokenizer.from_pretrained(str(common.MODEL_DIR / "tokenizer"))
+text = CLIPTextModel.from_pretrained(str(common.MODEL_DIR / "text_encoder"), torch_dtype=torch.float32)
+alphas = common.training_alphas_cumprod()
+
+
+def embed(caption):
+    with torch.no_grad():
+        return text(common.token_ids(tok, [caption])).last_hidden_state
+
+
+fid, slot = "pleural-effusion", 1  # mask slot 1: the right effusion's extent
+pos = [j for j in range(lat.shape[0]) if any(i == fid and s == "right" for i, s, _ in descs[j])]
+neg = [j for j in range(lat.shape[0]) if all(i != fid for i, _, _ in descs[j])]
+m = m32[:, slot][:, None]
+mean_pos = (lat[pos] * m[pos]).sum((0, 2, 3)) / m[pos].sum()
+mean_neg = (lat[neg] * m[neg]).sum((0, 2, 3)) / m[neg].sum()
+axis = (mean_pos - mean_neg) / (mean_pos - mean_neg).norm()
+
+
+def along(z, mask):
+    return ((z * mask).sum((2, 3)) / mask.sum((2, 3)) @ axis).mean().item()
+
+
+random.seed(0)
+hosts = random.sample(pos, 12)
+z0, mask, masked = lat[hosts], m[hosts], mlat[hosts, slot]
+print(f"hosts {along(z0, mask):.3f}  positives' mean {(mean_pos @ axis).item():.3f}  "
+      f"negatives' mean {(mean_neg @ axis).item():.3f}")
+prompts = {"absent": "Frontal chest radiograph. No pleural effusion.", "base": "Frontal chest radiograph.",
+           "present": "Frontal chest radiograph. Right pleural effusion."}
+gen = torch.Generator().manual_seed(0)
+for t in (700, 500):
+    ab = alphas[t]
+    zt = ab.sqrt() * z0 + (1 - ab).sqrt() * torch.randn(z0.shape, generator=gen)
+    row = []
+    for name, caption in prompts.items():
+        with torch.no_grad():
+            eps = unet(torch.cat([zt, mask, masked], 1), torch.full((len(hosts),), t),
+                       encoder_hidden_states=embed(caption).expand(len(hosts), -1, -1)).sample
+        row.append(f"{name} {along((zt - (1 - ab).sqrt() * eps) / ab.sqrt(), mask):.3f}")
+    print(f"t={t}: " + "  ".join(row))
