@@ -14,7 +14,7 @@ Run: python prompt_pull.py MODEL   (MODEL: a model folder's unet-inpaint/, or a 
 import argparse, random
 from pathlib import Path
 import torch
-import common
+import common, findings
 from diffusers import UNet2DConditionModel
 from transformers import CLIPTextModel, CLIPTokenizer
 
@@ -46,8 +46,9 @@ def embed(caption):
         return text(common.token_ids(tok, [caption])).last_hidden_state
 
 
-fid, slot = "pleural-effusion", 1  # mask slot 1: the right effusion's extent
-pos = [j for j in range(lat.shape[0]) if any(i == fid and s == "right" for i, s, _ in descs[j])]
+fid, side = "pleural-effusion", "right"
+slot = D["slots"].index((fid, side))  # the right effusion's extent
+pos = [j for j in range(lat.shape[0]) if any(i == fid and s == side for i, s, _ in descs[j])]
 neg = [j for j in range(lat.shape[0]) if all(i != fid for i, _, _ in descs[j])]
 m = m32[:, slot][:, None]
 mean_pos = (lat[pos] * m[pos]).sum((0, 2, 3)) / m[pos].sum()
@@ -64,8 +65,9 @@ hosts = random.sample(pos, 12)
 z0, mask, masked = lat[hosts], m[hosts], mlat[hosts, slot]
 print(f"hosts {along(z0, mask):.3f}  positives' mean {(mean_pos @ axis).item():.3f}  "
       f"negatives' mean {(mean_neg @ axis).item():.3f}")
-prompts = {"absent": "Frontal chest radiograph. No pleural effusion.", "base": "Frontal chest radiograph.",
-           "present": "Frontal chest radiograph. Right pleural effusion."}
+# What `--remove`, the null edit and `--add` write (the composer's language, findings.py).
+prompts = {"absent": findings.compose(removes=[(fid, side, None)])[0], "base": findings.BASE,
+           "present": findings.compose([(fid, side, None)])[0]}
 gen = torch.Generator().manual_seed(0)
 for t in (700, 500):
     ab = alphas[t]
