@@ -4,7 +4,7 @@ Not run directly. Used by prepare_data.py, train_vae.py, train_unet.py, export.p
 Paths: data from ../shared/data (beside the repository), state in /work/train-state (outside the repo);
 CXR_SHARED, CXR_STATE and CXR_RUNS override them (device_pack.py / device_train.sh rebuild both elsewhere).
 """
-import csv, hashlib, json, os, re, sys, time
+import csv, hashlib, json, os, re, sys
 
 # A torchvision wheel that does not match torch breaks transformers/diffusers imports; cxr-mini needs none.
 sys.modules.setdefault("torchvision", None)

@@ -13,7 +13,7 @@ import common, metrics
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
-from diffusers import AutoencoderKL, StableDiffusionPipeline
+from diffusers import StableDiffusionPipeline
 
 torch.set_num_threads(int(__import__("os").environ.get("CXR_THREADS", "2")))
 T0 = time.time()

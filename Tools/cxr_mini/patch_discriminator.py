@@ -8,7 +8,6 @@ indistinguishable. Receptive field 46 px at 1/8 resolution: several grid periods
 (the anatomy is the UNet's job, not the decoder's).
 Loss: hinge (as in the VQGAN / SD-VAE training), on 1-channel images in [-1, 1].
 """
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 

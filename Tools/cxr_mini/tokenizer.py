@@ -12,7 +12,7 @@ import common
 def byte_chars():
     """GPT-2/CLIP byte -> printable character table in vocabulary order."""
     printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    chars, extra = [], 0
+    extra = 0
     table = {}
     for b in printable:
         table[b] = chr(b)

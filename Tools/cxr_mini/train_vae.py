@@ -9,7 +9,6 @@ Checkpoint: /work/train-state/vae.pt (every 2 minutes and at the end). Log: Tool
 import common
 import argparse, time
 import torch
-import torch.nn.functional as F
 from diffusers import AutoencoderKL
 
 p = argparse.ArgumentParser()
