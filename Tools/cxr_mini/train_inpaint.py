@@ -24,6 +24,9 @@ under the absence sentence, and the other way round, so the sentence, not the re
 positive's own noisy latents (the opacity in them), and are asked under the absence sentence for the composite that
 --swap makes (a negative's area inside the mask): ordinary denoising examples never show noisy latents holding a
 finding with a target without it, so the model kept the opacity whatever the prompt said.
+--pseudo: the same kind of start with the patient's own healthy film as the target: a negative with an effusion
+drawn into its film inside its effusion mask (pseudo_findings.py) is noised, and the target is the negative as it
+is, under the absence sentence: pairs of one patient with and without the finding, which the data does not hold.
 Loss: epsilon MSE, weighted --inside-weight x inside the mask (outside, the masked-image latents give the answer away).
 Checkpoint: /work/train-state/inpaint.pt every 3 minutes; log: Tools/cxr_mini/runs/inpaint.json.
 """
@@ -64,6 +67,10 @@ p.add_argument("--translate", type=float, default=0.0,
                     "finding's area filled from a negative (as --swap), the prompt the absence sentence")
 p.add_argument("--translate-t-min", type=int, default=300,
                help="timesteps of translation examples lie in [this, --t-max): below it the target's noise blows up")
+p.add_argument("--pseudo", type=float, default=0.0,
+               help="share of the effusion removal examples made from STATE/pseudo_findings.pt: the noisy latents are "
+                    "a negative's film with an effusion drawn in, the target the film itself, the prompt the absence "
+                    "sentence (a translation whose target is the same patient)")
 p.add_argument("--resume", action="store_true", help="go on from STATE/inpaint.pt (its own config: --width is ignored)")
 p.add_argument("--width", type=int, default=1,
                help="channel multiplier of a fresh start (1 = the 4-channel UNet's shape, warm-started from it; "
@@ -103,8 +110,13 @@ metas, descs = D["meta"], D["desc"]
 N, K = m32.shape[:2]
 groups = {fid: [j for j in range(N) if any(i == fid for i, _, _ in descs[j])] for fid in findings.TARGETS}
 lacking = {fid: [j for j in range(N) if all(i != fid for i, _, _ in descs[j])] for fid in findings.TARGETS}
-slot_of = {("cardiomegaly", None): [0], ("pleural-effusion", "right"): [1], ("pleural-effusion", "left"): [2],
-           ("pneumothorax", "right"): [3], ("pneumothorax", "left"): [4]}
+slot_of = {slot: k for k, slot in enumerate(D["slots"])}  # (finding, side) -> mask slot, as prepare_inpaint.py drew
+
+# --pseudo: the same negatives with an effusion drawn into their own films (pseudo_findings.py), by finding.
+bank = torch.load(common.STATE / "pseudo_findings.pt") if a.pseudo else None
+if bank is not None:
+    bank_lat = (bank["latents"].float() * sf).to(dev)
+    bank_of = {fid: [b for b, f in enumerate(bank["finding"]) if f == fid] for fid in findings.TARGETS}
 
 tok = CLIPTokenizer.from_pretrained(str(common.MODEL_DIR / "tokenizer"))
 text = CLIPTextModel.from_pretrained(str(common.MODEL_DIR / "text_encoder"), torch_dtype=torch.float32).to(dev)
@@ -218,6 +230,11 @@ def pick():
             # Translation: the positive's own noisy latents, a negative's area as the target, the absence sentence.
             host = rng.choice(groups[fid])
             return host, slot_for(host, fid), fid, (rng.choice(lacking[fid]), fid, "translate")
+        if a.pseudo and bank_of[fid] and rng.random() < a.pseudo:
+            # Pseudo-finding: a negative is its own donor (the target is itself); shifted() noises the bank's film.
+            b = rng.choice(bank_of[fid])
+            j = bank["pos"][b]
+            return j, bank["slot"][b], fid, (j, fid, "pseudo", b)
         j = rng.choice(lacking[fid])
         return j, slot_for(j, fid), fid, None  # j lacks fid: either side
     fid = "cardiomegaly" if u < 0.25 else "pleural-effusion" if u < 0.5 else "pneumothorax" if u < 0.625 else None
@@ -238,8 +255,14 @@ TRANSLATED = ("pleural-effusion", "pneumothorax")
 
 
 def translated(p):
-    """Whether a pick is a translation example (pick() marks its swap entry with a third element)."""
-    return p[3] is not None and len(p[3]) == 3
+    """Whether a pick's noisy latents come from other latents than its target: a translation or a pseudo-finding
+    example (pick() marks its swap entry with a third element, "translate" or "pseudo")."""
+    return p[3] is not None and len(p[3]) >= 3
+
+
+def pseudo(p):
+    """Whether a pick is a pseudo-finding example (its noisy latents are the bank's film p[3][3])."""
+    return translated(p) and p[3][2] == "pseudo"
 
 
 def slot_for(j, fid):
@@ -249,7 +272,7 @@ def slot_for(j, fid):
     side = next((s for i, s, _ in descs[j] if i == fid), None)
     if side in (None, "bilateral"):
         side = rng.choice(["right", "left"])
-    return slot_of[(fid, side)][0]
+    return slot_of[(fid, side)]
 
 
 def described(j, absent, swap):
@@ -290,6 +313,10 @@ def shifted(picks):
         donor = torch.tensor([p[0] if p[3] is None else p[3][0] for p in picks], device=dev)
         inside = soft_inside(m32[j, k][:, None].float())
         z = z * (1 - inside) + lat[donor] * inside
+    ps = [i for i, p in enumerate(picks) if pseudo(p)]
+    if ps:  # the same patient's film with the finding drawn in
+        host = host.clone()
+        host[ps] = bank_lat[torch.tensor([picks[i][3][3] for i in ps], device=dev)]
     parts = [z, mlat[j, k], m32[j, k][:, None]] + ([host] if any(translated(p) for p in picks) else [])
     x = F.pad(torch.cat(parts, 1), (1, 1, 1, 1), mode="replicate")
     n, c = x.shape[:2]
