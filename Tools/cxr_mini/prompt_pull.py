@@ -53,8 +53,9 @@ pos = [j for j in range(lat.shape[0]) if any(i == fid and s == side for i, s, _ 
 neg = [j for j in range(lat.shape[0]) if all(i != fid for i, _, _ in descs[j])]
 # Measured relative to the film's own lungs, with one weight for every film (the slot's mean mask; for the lungs
 # the mean of the union of the four lung findings' masks): inside each film's own mask the positive-negative
-# difference mostly measured exposure (positives' films are darker there, 133 against 143 grey levels, yet brighter
-# than their own lungs, 28 against 15) and mask size (a positive's mask is its own finding's extent).
+# difference mostly measured exposure (positives' films are darker there, 133 against 143 grey levels, though the
+# area is brighter against their own lungs than a negative's is) and mask size (a positive's mask is its finding's
+# own extent).
 region = m32[:, slot].mean(0)
 lungs = m32[:, [k for k, (f, s) in enumerate(D["slots"]) if s is not None]].amax(1).mean(0)
 
