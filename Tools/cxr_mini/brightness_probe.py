@@ -34,8 +34,7 @@ def grey(path):
 
 
 def p_effusion(x):
-    Image.fromarray(np.clip(x, 0, 255).round().astype(np.uint8)).save("/tmp/brightness_probe.png")
-    return scoring.probs("/tmp/brightness_probe.png", clf)[LABEL]
+    return scoring.probs_of_grey(x, clf)[LABEL]
 
 
 def area(edit, null):

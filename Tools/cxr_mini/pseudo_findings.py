@@ -84,9 +84,9 @@ for s in range(0, len(picks), 32):
         img = imgs[train_idx[j]].float() / 255
         batch.append(DRAW[fid](img, m32[j, k]))
     x = torch.stack(batch)
-    for n, (j, _, fid) in enumerate(picks[s:s + 32]):
-        if a.sheet and sum(f == fid for f, _, _ in films) < 8:
-            films.append((fid, imgs[train_idx[j]].float() / 255, x[n]))
+    for n, (j, _, _) in enumerate(picks[s:s + 32]):
+        if a.sheet and len(films) < 8:
+            films.append((imgs[train_idx[j]].float() / 255, x[n]))
     with torch.no_grad():
         u8 = (x * 255).round().clamp(0, 255).to(torch.uint8)  # as a film would be stored
         lats.append(vae.encode(common.to_model(u8)).latent_dist.mean.half())
@@ -94,7 +94,7 @@ for s in range(0, len(picks), 32):
 
 if a.sheet:  # 8 rows: film | with the pseudo-effusion | 0.5 + 4 x difference
     from PIL import Image
-    rows_ = [torch.cat([f, g, (0.5 + 4 * (g - f)).clamp(0, 1)], 1) for _, f, g in films]
+    rows_ = [torch.cat([f, g, (0.5 + 4 * (g - f)).clamp(0, 1)], 1) for f, g in films]
     Image.fromarray((torch.cat(rows_, 0) * 255).byte().numpy()).save(a.sheet)
 torch.save({"pos": [j for j, _, _ in picks], "slot": [k for _, k, _ in picks], "finding": [f for _, _, f in picks],
             "latents": torch.cat(lats), "seed": a.seed}, common.STATE / "pseudo_findings.pt")

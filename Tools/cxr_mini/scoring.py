@@ -1,7 +1,7 @@
 """The demo classifier as the edit evaluations use it: load a classifier folder, score one image, a classifier's own
-positive-negative gap. Shared by evaluate_edits.py (edits) and region_oracle.py (real regions pasted between
-patients), so both read p(finding) the same way."""
-import sys
+positive-negative gap. Shared by evaluate_edits.py (edits), region_oracle.py (real regions pasted between
+patients) and brightness_probe.py (images changed in memory), so all read p(finding) the same way."""
+import io, sys
 from pathlib import Path
 import numpy as np
 import torch
@@ -21,10 +21,23 @@ def load_classifier(folder):
 
 def probs(path, model):
     """p of each target finding's label for one image file."""
-    x = torch.from_numpy(demo_cnn.preprocess(str(path)))[None]
+    return probs_of_input(demo_cnn.preprocess(str(path)), model)
+
+
+def probs_of_input(x, model):
+    """p of each target finding's label for one preprocessed image (demo_cnn.preprocess's array)."""
     with torch.no_grad():
-        pr = torch.sigmoid(model(x))[0]
+        pr = torch.sigmoid(model(torch.from_numpy(x)[None]))[0]
     return {k: pr[demo_cnn.LABELS.index(v)].item() for k, v in LAB.items()}
+
+
+def probs_of_grey(img, model):
+    """probs() of a grey image held in memory (H x W, 0..255), stored as the 8-bit PNG an edit would be."""
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(np.rint(img), 0, 255).astype(np.uint8)).save(buf, format="PNG")
+    buf.seek(0)
+    return probs_of_input(demo_cnn.preprocess(buf), model)
 
 
 def has(row, finding):
