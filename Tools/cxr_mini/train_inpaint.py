@@ -56,6 +56,10 @@ p.add_argument("--omit", type=float, default=0.25,
 p.add_argument("--absent", type=float, default=0.4, help="chance of pertinent-negative sentences on other images")
 p.add_argument("--removal", type=float, default=0.15,
                help="share of removal examples (a negative, a finding's mask, its absence sentence); at most 0.375")
+p.add_argument("--removal-weights", default="1,1,1",
+               help="relative shares of cardiomegaly, effusion and pneumothorax among the removal examples (equal by "
+                    "default; e.g. 1,1,0.25 gives pneumothorax, whose removal the model has not learnt, fewer of the "
+                    "absence sentences that may teach it 'No pneumothorax.' as normal lung)")
 p.add_argument("--swap", type=float, default=0.0,
                help="share of removal and finding examples whose region comes from another patient: a positive "
                     "whose finding's area holds a negative's latents, with the absence sentence (what --remove asks "
@@ -90,6 +94,9 @@ p.add_argument("--init", choices=["unet", "export", "widen"], default="unet",
                     "widen: the exported one made twice as wide with the same function (widen.py), a new log")
 a = p.parse_args()
 assert 0 <= a.removal <= 0.375, "--removal must lie in [0, 0.375]"
+REMOVAL_WEIGHTS = [float(w) for w in a.removal_weights.split(",")]
+assert len(REMOVAL_WEIGHTS) == 3 and min(REMOVAL_WEIGHTS) >= 0 < sum(REMOVAL_WEIGHTS), \
+    "--removal-weights: three non-negative numbers (cardiomegaly, effusion, pneumothorax), not all zero"
 assert not (a.swap and a.translate), "--swap and --translate are two ways to make a removal's target: give one"
 assert a.width == 1 or a.init == "unet", "--width is a fresh start; --init export/widen set the shape themselves"
 assert a.init != "widen" or a.log != "inpaint", "a widened model keeps its own run log (--log NAME)"
@@ -213,7 +220,8 @@ def pick():
 
     A quarter of each batch are cardiomegaly positives, a quarter effusion positives, an eighth pneumothorax
     positives; --removal (default 15%) are removal examples (an image without a target finding, with that
-    finding's mask and its absence sentence: what a `--remove` edit asks the model to paint); the rest are uniform.
+    finding's mask and its absence sentence: what a `--remove` edit asks the model to paint; the finding drawn by
+    --removal-weights); the rest are uniform.
     Under --swap that share of the removal and positive examples is swapped: swap = (donor image, finding), whose
     latents fill the mask (shifted()). Unswapped, a removal example's context never shows the finding and a
     positive's always does, so the model learns to paint what the context predicts; a `--remove` edit asks for
@@ -221,7 +229,9 @@ def pick():
     """
     u = rng.random()
     if 0.625 <= u < 0.625 + a.removal:
-        fid = rng.choice(findings.TARGETS)
+        # Equal weights keep rng.choice, so that earlier runs' random streams (and resumed runs) stay as they were.
+        fid = (rng.choice(findings.TARGETS) if len(set(REMOVAL_WEIGHTS)) == 1
+               else rng.choices(findings.TARGETS, weights=REMOVAL_WEIGHTS)[0])
         if a.swap and groups[fid] and rng.random() < a.swap:
             # Swapped: a positive's context around a negative's region (the target), the absence sentence.
             host = rng.choice(groups[fid])
