@@ -15,7 +15,6 @@ Run (from Tools/cxr_mini): python brightness_probe.py [EVAL_FOLDER] [--classifie
 """
 import argparse, glob, json
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 import common, scoring
 
@@ -27,10 +26,6 @@ p.add_argument("--json")
 a = p.parse_args()
 clf = scoring.load_classifier(a.classifier)
 LABEL = "pleural effusion"
-
-
-def grey(path):
-    return np.asarray(Image.open(path).convert("L"), dtype=np.float64)
 
 
 def p_effusion(x):
@@ -57,7 +52,7 @@ for kind, pattern, change in [("remove", "*.remove_pleural_effusion.png", darken
     rows = {"model": [], "0.5": [], "1": []}
     for e in sorted(glob.glob(f"{a.folder}/{pattern}")):
         n = e[:-4] + ".null.png"
-        x, y = grey(n), grey(e)
+        x, y = scoring.grey(n), scoring.grey(e)
         base = p_effusion(x)
         rows["model"].append(p_effusion(y) - base)
         r = area(y, x)

@@ -18,13 +18,13 @@ model's, reported as a share of the classifier's own gap. The patients are not r
 centred frontal films at 256 px), so this is an estimate of the ceiling, not an exact one.
 Figures -> Tools/cxr_mini/runs/region_oracle.json.
 """
-import argparse, json, tempfile
+import argparse, json
 from pathlib import Path
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 import common, scoring
-from scoring import LAB, has
+from scoring import LAB, grey, has
 
 p = argparse.ArgumentParser()
 p.add_argument("--edits", default="/work/train-state/edit-eval", help="evaluate_edits.py's --out (its cached edits)")
@@ -48,10 +48,6 @@ if a.vae:
     vae = AutoencoderKL.from_pretrained(str(common.MODEL_DIR / "vae")).eval()
 
 
-def grey(path):
-    return np.asarray(Image.open(path).convert("L"), dtype=np.float64)
-
-
 def repainted(edit, src):
     """The area an edit repainted, soft: changed pixels, closed (a repainted pixel can round back to its old value)
     and blurred over a few pixels like the CLI's margin."""
@@ -68,12 +64,8 @@ def round_trip(img):
     return ((y[0].mean(0).clamp(-1, 1) + 1) * 127.5).numpy()
 
 
-def p_of(img, finding, tmp):
-    if a.vae:
-        img = round_trip(img)
-    f = Path(tmp) / "x.png"
-    Image.fromarray(np.clip(np.rint(img), 0, 255).astype(np.uint8)).save(f)
-    return scoring.probs(f, clf)[finding]
+def p_of(img, finding):
+    return scoring.probs_of_grey(round_trip(img) if a.vae else img, clf)[finding]
 
 
 rows = [r for r in common.load_rows() if r["heldout"] and r["filename"].startswith("nih_")]
@@ -85,42 +77,41 @@ res = {"settings": {"edits": str(EDITS), "donors": a.donors, "classifier": a.cla
        "add": {}, "remove": {}}
 rng = np.random.default_rng(0)
 sheet = []
-with tempfile.TemporaryDirectory() as tmp:
-    for finding in LAB:
-        pos = [r for r in rows if has(r, finding)]
-        for kind in ["add", "remove"]:
-            hosts = neg[:a.n] if kind == "add" else pos[:a.n]
-            # Oracle donors carry the opposite state; control donors the host's own state.
-            oracle_pool, control_pool = (pos, neg) if kind == "add" else (neg, pos)
-            eff, area_share = [], []
-            for r in hosts:
-                tag = f"{r['filename'][:-4]}." + (finding if kind == "add" else f"remove_{finding}").replace(" ", "_")
-                e = EDITS / f"{tag}.png"
-                if not e.exists():
-                    continue  # skipped by evaluate_edits.py (weak atlas fit) or not made
-                m = repainted(e, r["path"])
-                area_share.append(float(m.mean()))
-                host = grey(r["path"])
-                means, first = [], []
-                for pool in (oracle_pool, control_pool):
-                    pool = [d for d in pool if d["patient_id"] != r["patient_id"]]
-                    pick = rng.choice(len(pool), size=min(a.donors, len(pool)), replace=False)
-                    made = [host * (1 - m) + grey(pool[j]["path"]) * m for j in pick]
-                    means.append(np.mean([p_of(x, finding, tmp) for x in made]))
-                    first.append(made[0])
-                eff.append(means[0] - means[1])
-                if len(eff) == 1:
-                    sheet.append(np.concatenate([host, first[1], first[0], m * 255], 1))
-            sign = 1 if kind == "add" else -1
-            g = gap[finding]["gap"]
-            out = {"mean_effect": float(np.mean(eff)), "effect_over_gap": float(sign * np.mean(eff) / g),
-                   "right_way": float(np.mean(sign * np.array(eff) > 0)), "n": len(eff),
-                   "repainted_share_of_image": float(np.mean(area_share))}
-            mk = model.get(kind, {}).get(finding)
-            if mk:
-                out["model_effect_over_gap"] = mk["effect_over_gap"]
-            res[kind][finding] = out
-            print(kind, finding, out, flush=True)
+for finding in LAB:
+    pos = [r for r in rows if has(r, finding)]
+    for kind in ["add", "remove"]:
+        hosts = neg[:a.n] if kind == "add" else pos[:a.n]
+        # Oracle donors carry the opposite state; control donors the host's own state.
+        oracle_pool, control_pool = (pos, neg) if kind == "add" else (neg, pos)
+        eff, area_share = [], []
+        for r in hosts:
+            tag = f"{r['filename'][:-4]}." + (finding if kind == "add" else f"remove_{finding}").replace(" ", "_")
+            e = EDITS / f"{tag}.png"
+            if not e.exists():
+                continue  # skipped by evaluate_edits.py (weak atlas fit) or not made
+            m = repainted(e, r["path"])
+            area_share.append(float(m.mean()))
+            host = grey(r["path"])
+            means, first = [], []
+            for pool in (oracle_pool, control_pool):
+                pool = [d for d in pool if d["patient_id"] != r["patient_id"]]
+                pick = rng.choice(len(pool), size=min(a.donors, len(pool)), replace=False)
+                made = [host * (1 - m) + grey(pool[j]["path"]) * m for j in pick]
+                means.append(np.mean([p_of(x, finding) for x in made]))
+                first.append(made[0])
+            eff.append(means[0] - means[1])
+            if len(eff) == 1:
+                sheet.append(np.concatenate([host, first[1], first[0], m * 255], 1))
+        sign = 1 if kind == "add" else -1
+        g = gap[finding]["gap"]
+        out = {"mean_effect": float(np.mean(eff)), "effect_over_gap": float(sign * np.mean(eff) / g),
+               "right_way": float(np.mean(sign * np.array(eff) > 0)), "n": len(eff),
+               "repainted_share_of_image": float(np.mean(area_share))}
+        mk = model.get(kind, {}).get(finding)
+        if mk:
+            out["model_effect_over_gap"] = mk["effect_over_gap"]
+        res[kind][finding] = out
+        print(kind, finding, out, flush=True)
 Path(a.json).write_text(json.dumps(res, indent=1))
 if a.sheet:
     Image.fromarray(np.clip(np.concatenate(sheet, 0), 0, 255).astype(np.uint8)).save(a.sheet)

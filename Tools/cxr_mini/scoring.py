@@ -31,6 +31,12 @@ def probs_of_input(x, model):
     return {k: pr[demo_cnn.LABELS.index(v)].item() for k, v in LAB.items()}
 
 
+def grey(path):
+    """An image file as the grey array (H x W, float, 0..255) that probs_of_grey() scores."""
+    from PIL import Image
+    return np.asarray(Image.open(path).convert("L"), dtype=np.float64)
+
+
 def probs_of_grey(img, model):
     """probs() of a grey image held in memory (H x W, 0..255), stored as the 8-bit PNG an edit would be."""
     from PIL import Image
